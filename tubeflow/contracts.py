@@ -1,0 +1,322 @@
+"""Typed inputs and outputs that cross the Temporal boundary.
+
+Everything here is a plain dataclass of JSON-friendly fields so the default data converter can
+carry it, and so workflow histories stay readable in the Web UI.  Media never travels: only
+storage keys.  Adding a field with a default is backwards compatible with running workflows;
+renaming or removing one is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Stage names, in pipeline order.  Checkpoint stages are "review_<checkpoint>".
+CHECKPOINTS: tuple[str, ...] = ("script", "audio", "broll", "final")
+STAGES: tuple[str, ...] = (
+    "queued",
+    "research",
+    "script",
+    "review_script",
+    "tts",
+    "review_audio",
+    "broll",
+    "review_broll",
+    "render",
+    "thumbnail",
+    "review_final",
+    "publish",
+    "shorts",
+    "done",
+)
+# Progress percent reached when a stage *starts*; the render stage interpolates inside its range.
+STAGE_PROGRESS: dict[str, int] = {
+    "queued": 0,
+    "research": 2,
+    "script": 8,
+    "review_script": 15,
+    "tts": 18,
+    "review_audio": 30,
+    "broll": 33,
+    "review_broll": 40,
+    "render": 43,
+    "thumbnail": 85,
+    "review_final": 88,
+    "publish": 93,
+    "shorts": 96,
+    "done": 100,
+}
+
+# Search attributes registered on the dev server (temporal-dev.yaml) so operators can filter.
+SA_CHANNEL = "TubeflowChannel"
+SA_NICHE = "TubeflowNiche"
+SA_STAGE = "TubeflowStage"
+
+
+def production_prefix(production_id: str) -> str:
+    return f"productions/{production_id}"
+
+
+# ---------------------------------------------------------------- workflow input / state
+
+
+@dataclass
+class ProductionInput:
+    production_id: str
+    channel: str
+    niche: str
+    topic: str
+    max_attempts: int = 3
+    make_shorts: bool = True
+    # Checkpoints the niche's review policy skips (auto-approved and recorded as such).
+    auto_approve: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReviewDecision:
+    """What a reviewer sends at a checkpoint.
+
+    ``edits`` by checkpoint: script -> {"script": <script dict>}; broll -> {"swap": {"<section>":
+    "<candidate key>"}}; final -> {"thumbnail": <index>}.
+    """
+
+    stage: str  # a checkpoint name: script | audio | broll | final
+    approved: bool
+    reviewer: str = "anonymous"
+    feedback: str = ""
+    edits: dict[str, Any] | None = None
+
+
+@dataclass
+class ReviewRecord:
+    stage: str
+    approved: bool
+    reviewer: str
+    feedback: str
+    at: str  # ISO-8601 from workflow.now()
+    attempt: int
+    note: str = ""
+
+
+@dataclass
+class ProductionStatus:
+    production_id: str
+    channel: str
+    niche: str
+    topic: str
+    stage: str
+    state: str  # running | waiting | completed | failed | cancelled
+    progress: float  # percent 0..100
+    checkpoint: str | None = None  # the open checkpoint, if any
+    detail: str = ""
+    artifacts: dict[str, Any] = field(default_factory=dict)  # name -> key (or list of keys)
+    reviews: list[ReviewRecord] = field(default_factory=list)
+    attempts: dict[str, int] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    title: str = ""
+    updated_at: str = ""
+
+
+@dataclass
+class ProgressReport:
+    """Sent by long activities (render) to the workflow so the query shows live progress."""
+
+    stage: str
+    fraction: float  # 0..1 within the stage
+    detail: str = ""
+
+
+# ---------------------------------------------------------------- activities (main queue)
+
+
+@dataclass
+class ResearchRequest:
+    production_id: str
+    channel: str
+    niche: str
+    topic: str
+
+
+@dataclass
+class ResearchResult:
+    facts_key: str  # JSON list of {"claim", "source", "confidence", "origin"}
+    fact_count: int
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScriptRequest:
+    production_id: str
+    channel: str
+    niche: str
+    topic: str
+    facts_key: str
+    attempt: int = 1
+    feedback: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScriptResult:
+    script_key: str  # JSON, see tubeflow.script_schema
+    title: str
+    section_count: int
+    word_count: int
+
+
+@dataclass
+class ScriptEdit:
+    production_id: str
+    attempt: int
+    script: dict[str, Any]
+
+
+@dataclass
+class VoiceRequest:
+    production_id: str
+    niche: str
+    script_key: str
+    attempt: int = 1
+    feedback: list[str] = field(default_factory=list)
+
+
+@dataclass
+class VoiceResult:
+    audio_key: str  # WAV, mono
+    timing_key: str  # JSON {"duration_s", "sections": [{"index", "start", "end"}], "words"?: [...]}
+    duration_s: float
+
+
+@dataclass
+class BrollRequest:
+    production_id: str
+    channel: str
+    niche: str
+    script_key: str
+    timing_key: str
+    attempt: int = 1
+    feedback: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BrollResult:
+    plan_key: str  # JSON render plan, see gpu_activities.plan
+    item_count: int
+    generated_count: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BrollSwap:
+    production_id: str
+    plan_key: str
+    swaps: dict[str, str]  # section index (as str) -> candidate key
+    attempt: int = 1
+
+
+@dataclass
+class ThumbnailRequest:
+    production_id: str
+    niche: str
+    script_key: str
+    plan_key: str
+    attempt: int = 1
+    feedback: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ThumbnailResult:
+    thumbnail_keys: list[str]
+
+
+@dataclass
+class PublishRequest:
+    production_id: str
+    channel: str
+    video_key: str
+    thumbnail_key: str
+    script_key: str
+    kind: str = "long"  # long | short
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PublishResult:
+    location: str  # outbox folder (relative to the outbox root) or a YouTube URL
+    video_id: str
+
+
+@dataclass
+class StateSnapshot:
+    """Written to the database at every stage change, so lists never need Temporal."""
+
+    status: ProductionStatus
+    workflow_id: str
+    run_id: str
+
+
+@dataclass
+class ReviewLog:
+    production_id: str
+    record: ReviewRecord
+
+
+# ---------------------------------------------------------------- activities (GPU queue)
+
+
+@dataclass
+class TranscribeRequest:
+    production_id: str
+    audio_key: str
+    language: str = "en"
+    script_key: str = ""  # lets the aligner fall back to script text when Whisper hears nothing
+
+
+@dataclass
+class TranscribeResult:
+    words_key: str  # JSON list of {"word", "start", "end"}
+    word_count: int
+    device: str = "cpu"
+    realtime_factor: float = 0.0
+
+
+@dataclass
+class RenderRequest:
+    production_id: str
+    plan_key: str
+    audio_key: str
+    words_key: str
+    niche: str
+    output_key: str  # where the finished MP4 goes
+    music_key: str = ""
+    caption_style: str = "default"
+
+
+@dataclass
+class RenderResult:
+    video_key: str
+    duration_s: float
+    width: int
+    height: int
+    segments_total: int
+    segments_rendered: int  # rendered by this attempt (the rest were resumed)
+    encoder: str = "libx264"
+    frames_encoded: int = 0
+
+
+@dataclass
+class ShortsInput:
+    production_id: str
+    channel: str
+    niche: str
+    script_key: str
+    plan_key: str
+    audio_key: str
+    words_key: str
+    video_key: str
+
+
+@dataclass
+class ShortsResult:
+    short_keys: list[str]
+    published: list[str]

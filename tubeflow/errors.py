@@ -1,0 +1,38 @@
+"""Two kinds of failure, so activities can tell Temporal whether a retry can help.
+
+Plain modules raise these; the activity adapters turn :class:`PermanentError` into a
+non-retryable ``ApplicationError`` whose message a person can act on, and let everything else
+(including :class:`TransientError`) retry with backoff.
+"""
+
+from __future__ import annotations
+
+
+class TubeflowError(Exception):
+    """Base class; the message is shown to people (CLI, dashboard, Web UI)."""
+
+
+class PermanentError(TubeflowError):
+    """Retrying cannot help: bad input, a wrong key, a missing channel, a rejected limit."""
+
+    type_name = "PermanentError"
+
+
+class TransientError(TubeflowError):
+    """Worth retrying: a timeout, a 429, a 5xx, a worker that went away."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class MediaError(PermanentError):
+    """A media file that cannot be read or is not what it should be."""
+
+    type_name = "MediaError"
+
+
+class ConfigError(PermanentError):
+    """A setting, niche file or credential that is missing or wrong."""
+
+    type_name = "ConfigError"

@@ -1,0 +1,107 @@
+"""The render plan: what the b-roll stage decides and the render engine executes.
+
+It is the contract between the CPU side (which picks media) and the GPU side (which only
+follows the plan), stored as JSON under ``productions/<id>/plan-v<attempt>.json``.  Times are in
+seconds on the narration timeline.  Also the narration timing document written by TTS.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class PartTiming:
+    """One spoken part: index 0 is the hook, then one per script section."""
+
+    index: int
+    kind: str  # hook | section
+    start: float
+    end: float
+    text: str
+    section: int | None = None  # index into script["sections"], None for the hook
+
+
+@dataclass
+class NarrationTiming:
+    duration_s: float
+    sample_rate: int
+    parts: list[PartTiming]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> NarrationTiming:
+        d = json.loads(text)
+        return cls(
+            duration_s=d["duration_s"],
+            sample_rate=d["sample_rate"],
+            parts=[PartTiming(**p) for p in d["parts"]],
+        )
+
+
+@dataclass
+class MediaItem:
+    key: str  # storage key of the image or clip
+    kind: str  # image | video
+    source: str  # library | generated | stock | upload
+    cue: str = ""  # the b-roll cue it answers
+    start: float = 0.0  # on the narration timeline (set for chosen items)
+    end: float = 0.0
+    media_duration: float = 0.0  # clips only: the clip's own length
+
+
+@dataclass
+class PlanPart:
+    index: int
+    label: str
+    start: float
+    end: float
+    items: list[MediaItem]
+    candidates: list[MediaItem] = field(default_factory=list)  # alternatives a reviewer may swap in
+    short_candidate: bool = False
+
+
+@dataclass
+class RenderPlan:
+    width: int
+    height: int
+    fps: int
+    duration_s: float
+    parts: list[PlanPart]
+    transition: str = "fade"  # an xfade transition name, or "none"
+    transition_s: float = 0.5
+    music_key: str = ""
+    caption_style: dict[str, Any] = field(default_factory=dict)
+    ken_burns: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RenderPlan:
+        parts = [
+            PlanPart(
+                index=p["index"],
+                label=p["label"],
+                start=p["start"],
+                end=p["end"],
+                items=[MediaItem(**m) for m in p["items"]],
+                candidates=[MediaItem(**m) for m in p.get("candidates", [])],
+                short_candidate=p.get("short_candidate", False),
+            )
+            for p in d["parts"]
+        ]
+        rest = {k: v for k, v in d.items() if k != "parts"}
+        return cls(parts=parts, **rest)
+
+    @classmethod
+    def from_json(cls, text: str) -> RenderPlan:
+        return cls.from_dict(json.loads(text))
+
+    def all_items(self) -> list[MediaItem]:
+        return [m for p in self.parts for m in p.items]

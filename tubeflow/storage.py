@@ -1,0 +1,220 @@
+"""One storage interface, addressed by key.
+
+Workflows pass keys (``productions/<id>/script-v1.json``), never paths or bytes, because payloads
+are capped at 2 MB and a GPU worker may run on another machine.  Activities turn a key into a
+local file with :meth:`Storage.fetch` (a cached download for S3, the file itself locally) and
+publish results with :meth:`Storage.put_file`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from pathlib import Path, PurePosixPath
+
+from tubeflow.settings import Settings
+
+
+class StorageError(Exception):
+    """A key that is missing or malformed; callers map this to a non-retryable error."""
+
+
+def check_key(key: str) -> str:
+    p = PurePosixPath(key)
+    if not key or p.is_absolute() or ".." in p.parts or "\\" in key:
+        raise StorageError(f"invalid storage key {key!r}: keys are relative, '/'-separated, without '..'")
+    return key
+
+
+class Storage(ABC):
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str: ...
+
+    @abstractmethod
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> str: ...
+
+    @abstractmethod
+    def get_bytes(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def fetch(self, key: str) -> Path:
+        """A local, readable file holding the object (do not modify it)."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list(self, prefix: str) -> list[str]: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    def url(self, key: str, expires_s: int = 3600) -> str:
+        """Where a person or another service can read the object."""
+
+    def get_text(self, key: str) -> str:
+        return self.get_bytes(key).decode("utf-8")
+
+    def put_text(self, key: str, text: str, content_type: str = "text/plain; charset=utf-8") -> str:
+        return self.put_bytes(key, text.encode("utf-8"), content_type)
+
+
+class LocalStorage(Storage):
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:
+        dest = self._path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename so a reader never sees half an object (a worker can die mid-write).
+        with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False, prefix=".tmp-") as tmp:
+            tmp.write(data)
+        Path(tmp.name).replace(dest)
+        return key
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> str:
+        dest = self._path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if Path(path).resolve() == dest:
+            return key
+        tmp = dest.with_name(f".tmp-{dest.name}")
+        shutil.copyfile(path, tmp)
+        tmp.replace(dest)
+        return key
+
+    def get_bytes(self, key: str) -> bytes:
+        return self.fetch(key).read_bytes()
+
+    def fetch(self, key: str) -> Path:
+        p = self._path(key)
+        if not p.is_file():
+            raise StorageError(f"no object at key {key!r} in {self.root}")
+        return p
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> list[str]:
+        base = self.root / prefix if prefix else self.root
+        if base.is_file():
+            return [prefix]
+        if not base.exists():
+            return []
+        return sorted(
+            str(p.relative_to(self.root).as_posix())
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".tmp-")
+        )
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def url(self, key: str, expires_s: int = 3600) -> str:
+        return self._path(key).as_uri()
+
+
+class S3Storage(Storage):
+    """S3 or any S3-compatible store (MinIO, R2, moto)."""
+
+    def __init__(
+        self,
+        bucket: str,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        cache_dir: Path | None = None,
+        client: object | None = None,
+    ) -> None:
+        import boto3
+
+        self.bucket = bucket
+        self.client = client or boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region)
+        self.cache_dir = Path(cache_dir or Path(tempfile.gettempdir()) / "tubeflow-s3-cache")
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+
+    def ensure_bucket(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception:
+            self.client.create_bucket(Bucket=self.bucket)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:
+        extra = {"ContentType": content_type} if content_type else {}
+        self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=data, **extra)
+        return key
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> str:
+        extra = {"ExtraArgs": {"ContentType": content_type}} if content_type else {}
+        self.client.upload_file(str(path), self.bucket, check_key(key), **extra)
+        return key
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=check_key(key))
+        except self.client.exceptions.NoSuchKey as e:
+            raise StorageError(f"no object at key {key!r} in bucket {self.bucket}") from e
+        return obj["Body"].read()
+
+    def fetch(self, key: str) -> Path:
+        dest = self.cache_dir / check_key(key)
+        if dest.is_file():
+            return dest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".tmp-{dest.name}")
+        try:
+            self.client.download_file(self.bucket, key, str(tmp))
+        except Exception as e:  # botocore raises ClientError 404 here
+            tmp.unlink(missing_ok=True)
+            if "404" in str(e) or "Not Found" in str(e):
+                raise StorageError(f"no object at key {key!r} in bucket {self.bucket}") from e
+            raise
+        tmp.replace(dest)
+        return dest
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=check_key(key))
+            return True
+        except Exception:
+            return False
+
+    def list(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            keys.extend(o["Key"] for o in page.get("Contents", []))
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
+        (self.cache_dir / key).unlink(missing_ok=True)
+
+    def url(self, key: str, expires_s: int = 3600) -> str:
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": check_key(key)}, ExpiresIn=expires_s
+        )
+
+    def upload_url(self, key: str, expires_s: int = 3600) -> str:
+        return self.client.generate_presigned_url(
+            "put_object", Params={"Bucket": self.bucket, "Key": check_key(key)}, ExpiresIn=expires_s
+        )
+
+
+def open_storage(settings: Settings) -> Storage:
+    if settings.storage == "local":
+        return LocalStorage(settings.resolved_storage_dir())
+    if settings.storage == "s3":
+        store = S3Storage(
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url or None,
+            region=settings.s3_region,
+            cache_dir=settings.home / "s3-cache",
+        )
+        store.ensure_bucket()
+        return store
+    raise ValueError(f"TUBEFLOW_STORAGE must be 'local' or 's3', not {settings.storage!r}")
