@@ -320,3 +320,20 @@ class ShortsInput:
 class ShortsResult:
     short_keys: list[str]
     published: list[str]
+
+
+# ---------------------------------------------------------------- names used by clients
+# The CLI, the API and the dashboard talk to workflows through these names only.
+PRODUCTION_WORKFLOW = "ProductionWorkflow"
+SHORTS_WORKFLOW = "ShortsWorkflow"
+VIDEO_JOB_WORKFLOW = "VideoJobWorkflow"
+SIGNAL_APPROVE = "approve"  # arg: ReviewDecision (fire-and-forget; a wrong stage is logged, not lost)
+SIGNAL_REJECT = "reject"  # arg: ReviewDecision
+UPDATE_REVIEW = "review"  # arg: ReviewDecision -> ProductionStatus; validator refuses a closed checkpoint
+SIGNAL_PROGRESS = "report_progress"  # arg: ProgressReport, sent by long activities
+SIGNAL_CANCEL = "cancel"  # arg: str reason
+QUERY_STATUS = "status"  # -> ProductionStatus
+
+
+def production_workflow_id(production_id: str) -> str:
+    return f"production-{production_id}"

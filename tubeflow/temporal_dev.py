@@ -89,6 +89,8 @@ def server_command(settings: Settings, cfg: DevServerConfig | None = None) -> li
     ]
 
 
-def start_server(settings: Settings, cfg: DevServerConfig | None = None, log: Path | None = None) -> subprocess.Popen[bytes]:
+def start_server(
+    settings: Settings, cfg: DevServerConfig | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the server
     return subprocess.Popen(server_command(settings, cfg), stdout=out, stderr=subprocess.STDOUT)
