@@ -70,6 +70,10 @@ class ProductionInput:
     make_shorts: bool = True
     # Checkpoints the niche's review policy skips (auto-approved and recorded as such).
     auto_approve: list[str] = field(default_factory=list)
+    # Queue names travel in the input because workflow code must not read the environment.
+    main_queue: str = "tubeflow-main"
+    gpu_queue: str = "tubeflow-gpu"
+    language: str = "en"
 
 
 @dataclass

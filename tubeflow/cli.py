@@ -1,0 +1,357 @@
+"""The `tubeflow` command line: run the stack, manage channels, start and review productions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tubeflow.errors import TubeflowError
+from tubeflow.settings import Settings
+
+app = typer.Typer(help="tubeflow: YouTube video production on Temporal, with human checkpoints.", no_args_is_help=True)
+channel_app = typer.Typer(help="Channels (each belongs to one niche).", no_args_is_help=True)
+key_app = typer.Typer(help="API keys for the dashboard and the REST API.", no_args_is_help=True)
+app.add_typer(channel_app, name="channel")
+app.add_typer(key_app, name="key")
+console = Console()
+err = Console(stderr=True)
+
+DEMO_CHANNEL = "demo"
+DEMO_NICHE = "science"
+DEMO_TOPIC = "Why is the sky blue?"
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _run(coro: Any) -> Any:
+    try:
+        return asyncio.run(coro)
+    except TubeflowError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+
+
+async def _db(settings: Settings) -> Any:
+    from tubeflow.db.engine import open_database
+
+    return await open_database(settings)
+
+
+# ---------------------------------------------------------------- processes
+
+
+@app.command()
+def worker(
+    queue: str = typer.Option("main", help="main (workflows + CPU activities) or gpu (FFmpeg/Whisper)"),
+    concurrency: int = typer.Option(1, help="GPU queue only: activities at once"),
+) -> None:
+    """Run a worker for one task queue until SIGTERM/Ctrl-C."""
+    from tubeflow.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run_worker(queue, _settings(), concurrency))
+
+
+@app.command()
+def api() -> None:
+    """Serve the REST API and the dashboard."""
+    import uvicorn
+    from api.app import create_app
+
+    s = _settings()
+    uvicorn.run(create_app(s), host=s.api_host, port=s.api_port, log_level="info")
+
+
+@app.command()
+def dev() -> None:
+    """Start the Temporal dev server (with Web UI), both workers and the API; Ctrl-C stops all."""
+    from tubeflow.devstack import DevStack
+
+    s = _settings()
+    stack = DevStack(s)
+    try:
+        started = stack.start_temporal()
+        stack.start_workers()
+        stack.start_api()
+        console.print(f"Temporal       {s.temporal_address} {'(started)' if started else '(already running)'}")
+        console.print(f"Temporal UI    http://localhost:{s.temporal_ui_port}")
+        console.print(f"Dashboard/API  http://{s.api_host}:{s.api_port}  (OpenAPI: /docs)")
+        console.print(f"Logs           {stack.logs}")
+        console.print("Ctrl-C stops everything.")
+        while True:
+            stack.check_alive()
+            time.sleep(1)
+    except KeyboardInterrupt:
+        console.print("stopping...")
+    finally:
+        stack.stop()
+
+
+@app.command()
+def autoscaler(provider: str = typer.Option("local", help="local | kubernetes | runpod | vastai")) -> None:
+    """Scale GPU workers on the GPU queue's backlog (to zero when idle)."""
+    from autoscaler.controller import run_autoscaler
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    asyncio.run(run_autoscaler(_settings(), provider))
+
+
+# ---------------------------------------------------------------- channels and keys
+
+
+@channel_app.command("add")
+def channel_add(name: str, niche: str = typer.Option(..., help="a niche from niches/*.yaml")) -> None:
+    """Create a channel in a niche."""
+
+    async def go() -> None:
+        from niches.config import load_niche
+        from tubeflow.db import repo
+
+        s = _settings()
+        load_niche(niche, s)  # clear error for an unknown niche
+        db = await _db(s)
+        try:
+            await repo.create_channel(db, name, niche)
+        finally:
+            await db.close()
+        console.print(f"channel [bold]{name}[/bold] created in niche {niche}")
+
+    _run(go())
+
+
+@channel_app.command("list")
+def channel_list() -> None:
+    async def go() -> None:
+        from tubeflow.db import repo
+
+        db = await _db(_settings())
+        try:
+            rows = await repo.list_channels(db)
+        finally:
+            await db.close()
+        table = Table("name", "niche", "created")
+        for r in rows:
+            table.add_row(r.name, r.niche, str(r.created_at)[:19])
+        console.print(table)
+
+    _run(go())
+
+
+@key_app.command("create")
+def key_create(
+    role: str = typer.Option("editor", help="admin | editor | viewer"), name: str = typer.Option("cli")
+) -> None:
+    """Create an API key; it is printed once and stored only as a hash."""
+
+    async def go() -> None:
+        from tubeflow.db import repo
+
+        db = await _db(_settings())
+        try:
+            plaintext, _row = await repo.create_api_key(db, name, role)
+        finally:
+            await db.close()
+        console.print(plaintext)
+
+    _run(go())
+
+
+# ---------------------------------------------------------------- productions
+
+
+@app.command()
+def produce(
+    channel: str,
+    topic: str = typer.Option(..., help="what the video is about"),
+    force: bool = typer.Option(False, help="produce even if the channel already covered the topic"),
+) -> None:
+    """Start a production; prints its id."""
+
+    async def go() -> None:
+        from tubeflow.client import connect, start_production
+
+        s = _settings()
+        db = await _db(s)
+        try:
+            pid = await start_production(await connect(s), db, s, channel, topic, force=force)
+        finally:
+            await db.close()
+        console.print(pid)
+
+    _run(go())
+
+
+@app.command()
+def status(production_id: str = typer.Argument(None), as_json: bool = typer.Option(False, "--json")) -> None:
+    """One production's stage and progress, or the list of productions."""
+
+    async def go() -> None:
+        from tubeflow.client import connect, get_status
+        from tubeflow.db import repo
+
+        s = _settings()
+        if production_id:
+            st = await get_status(await connect(s), production_id)
+            if as_json:
+                print(json.dumps(asdict(st), indent=2))
+            else:
+                _print_status(st)
+            return
+        db = await _db(s)
+        try:
+            rows = await repo.list_productions(db, limit=50)
+        finally:
+            await db.close()
+        if as_json:
+            print(json.dumps([r.to_dict() for r in rows], indent=2, default=str))
+            return
+        table = Table("id", "channel", "topic", "stage", "state", "progress")
+        for r in rows:
+            table.add_row(r.id, r.channel, r.topic[:40], r.stage, r.state, f"{r.progress:.0f}%")
+        console.print(table)
+
+    _run(go())
+
+
+def _stage_for(production_id: str, stage: str | None, s: Settings) -> Any:
+    async def go() -> str:
+        if stage:
+            return stage
+        from tubeflow.client import connect, get_status
+
+        st = await get_status(await connect(s), production_id)
+        if not st.checkpoint:
+            from tubeflow.client import CheckpointNotOpen
+
+            raise CheckpointNotOpen(f"production {production_id} is at stage {st.stage!r}; no checkpoint is open")
+        return st.checkpoint
+
+    return go()
+
+
+@app.command()
+def approve(
+    production_id: str,
+    stage: str = typer.Option(None, help="checkpoint: script | audio | broll | final (default: the open one)"),
+    edits: Path = typer.Option(None, help='JSON file with edits, e.g. {"thumbnail": 1}'),
+    reviewer: str = typer.Option("cli"),
+) -> None:
+    """Approve the open checkpoint (optionally with edits)."""
+
+    async def go() -> None:
+        from tubeflow.client import connect, review
+        from tubeflow.contracts import ReviewDecision
+
+        s = _settings()
+        cp = await _stage_for(production_id, stage, s)
+        payload = json.loads(edits.read_text()) if edits else None
+        st = await review(await connect(s), production_id, ReviewDecision(cp, True, reviewer, "", payload))
+        console.print(f"approved {cp}; now at {st.stage}")
+
+    _run(go())
+
+
+@app.command()
+def reject(
+    production_id: str,
+    feedback: str = typer.Option(..., help="what to change; the stage is redone with it"),
+    stage: str = typer.Option(None, help="checkpoint (default: the open one)"),
+    reviewer: str = typer.Option("cli"),
+) -> None:
+    """Reject the open checkpoint with feedback; the stage is redone."""
+
+    async def go() -> None:
+        from tubeflow.client import connect, review
+        from tubeflow.contracts import ReviewDecision
+
+        s = _settings()
+        cp = await _stage_for(production_id, stage, s)
+        st = await review(await connect(s), production_id, ReviewDecision(cp, False, reviewer, feedback))
+        console.print(f"rejected {cp}; now at {st.stage}")
+
+    _run(go())
+
+
+@app.command()
+def cancel(production_id: str, reason: str = typer.Option("cancelled from the CLI")) -> None:
+    async def go() -> None:
+        from tubeflow.client import cancel as do_cancel
+        from tubeflow.client import connect
+
+        await do_cancel(await connect(_settings()), production_id, reason)
+        console.print("cancel requested")
+
+    _run(go())
+
+
+@app.command()
+def topics(channel: str, count: int = typer.Option(5)) -> None:
+    """Suggest next topics for a channel from its niche's knowledge and what it already covered."""
+
+    async def go() -> None:
+        from knowledge.topics import suggest_for_channel  # type: ignore[import-not-found]
+
+        s = _settings()
+        db = await _db(s)
+        try:
+            for t in await suggest_for_channel(s, db, channel, count):
+                console.print(f"- {t}")
+        finally:
+            await db.close()
+
+    _run(go())
+
+
+def _print_status(st: Any) -> None:
+    console.print(f"[bold]{st.production_id}[/bold] {st.channel} / {st.niche}: {st.title or st.topic}")
+    console.print(f"stage {st.stage}  state {st.state}  progress {st.progress:.0f}%  {st.detail}")
+    if st.checkpoint:
+        console.print(f"[yellow]waiting for review at checkpoint {st.checkpoint!r}[/yellow]")
+    if st.error:
+        console.print(f"[red]{st.error}[/red]")
+    for r in st.reviews:
+        verdict = "approved" if r.approved else "rejected"
+        console.print(f"  {r.at[:19]} {r.stage} {verdict} by {r.reviewer} {r.feedback!r} {r.note}")
+
+
+@app.command()
+def demo(
+    yes: bool = typer.Option(False, "--yes", help="approve every checkpoint unattended"),
+    topic: str = typer.Option(DEMO_TOPIC),
+) -> None:
+    """Produce one video for the bundled demo channel, asking at each checkpoint."""
+    from tubeflow.demo import run_demo
+
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        run_demo(_settings(), yes=yes, topic=topic, console=console)
+    except TubeflowError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn()
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

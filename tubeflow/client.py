@@ -1,0 +1,157 @@
+"""What the CLI and the API do to productions, in one place.
+
+Both front ends start, review, inspect and cancel productions through these functions so they
+cannot drift apart: the same checks (unknown channel, topic already covered, checkpoint not
+open) give the same messages everywhere.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributeKey, TypedSearchAttributes
+from temporalio.service import RPCError, RPCStatusCode
+
+from tubeflow.contracts import (
+    PRODUCTION_WORKFLOW,
+    QUERY_STATUS,
+    SA_CHANNEL,
+    SA_NICHE,
+    SA_STAGE,
+    SIGNAL_CANCEL,
+    UPDATE_REVIEW,
+    ProductionInput,
+    ProductionStatus,
+    ReviewDecision,
+    production_workflow_id,
+)
+from tubeflow.errors import PermanentError
+from tubeflow.settings import Settings
+
+
+class CheckpointNotOpen(PermanentError):
+    """A review for a checkpoint the production is not waiting at (HTTP 409 in the API)."""
+
+
+class UnknownProduction(PermanentError):
+    pass
+
+
+class TopicAlreadyCovered(PermanentError):
+    """The channel already published this topic; pass force to produce it anyway."""
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+
+
+def new_production_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+async def start_production(
+    client: Client,
+    db: Any,
+    settings: Settings,
+    channel: str,
+    topic: str,
+    *,
+    force: bool = False,
+    make_shorts: bool | None = None,
+) -> str:
+    """Validate, record and start a production; returns its id."""
+    from niches.config import load_niche
+    from tubeflow.db import repo
+
+    topic = topic.strip()
+    if not topic:
+        raise PermanentError("a production needs a topic")
+    ch = await repo.get_channel(db, channel)
+    niche = load_niche(ch.niche, settings)
+    if not force:
+        covered = await _covered(db, channel, topic)
+        if covered:
+            raise TopicAlreadyCovered(
+                f"channel {channel!r} already covered {covered!r}; choose another topic "
+                "(see `tubeflow topics`) or force it (--force)"
+            )
+    pid = new_production_id()
+    wf_id = production_workflow_id(pid)
+    await repo.create_production(db, production_id=pid, channel=channel, topic=topic, workflow_id=wf_id)
+    inp = ProductionInput(
+        production_id=pid,
+        channel=channel,
+        niche=niche.name,
+        topic=topic,
+        max_attempts=settings.max_review_attempts,
+        make_shorts=(niche.shorts_count > 0) if make_shorts is None else make_shorts,
+        auto_approve=niche.auto_approve,
+        main_queue=settings.main_queue,
+        gpu_queue=settings.gpu_queue,
+        language=niche.language,
+    )
+    await client.start_workflow(
+        PRODUCTION_WORKFLOW,
+        inp,
+        id=wf_id,
+        task_queue=settings.main_queue,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributeKey.for_keyword(SA_CHANNEL).value_set(channel),
+                SearchAttributeKey.for_keyword(SA_NICHE).value_set(niche.name),
+                SearchAttributeKey.for_keyword(SA_STAGE).value_set("queued"),
+            ]
+        ),
+    )
+    return pid
+
+
+async def _covered(db: Any, channel: str, topic: str) -> str | None:
+    """The earlier topic this one repeats, if the knowledge system knows of one."""
+    try:
+        from knowledge.coverage import check_coverage  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    hit = await check_coverage(db, channel, topic)
+    if hit is None:
+        return None
+    return getattr(hit, "topic", str(hit))
+
+
+async def review(client: Client, production_id: str, decision: ReviewDecision) -> ProductionStatus:
+    """Apply a reviewer's decision through the workflow's update, which refuses closed checkpoints."""
+    handle = client.get_workflow_handle(production_workflow_id(production_id))
+    try:
+        return await handle.execute_update(UPDATE_REVIEW, decision, result_type=ProductionStatus)
+    except WorkflowUpdateFailedError as e:
+        cause = e.cause
+        message = getattr(cause, "message", None) or str(cause or e)
+        raise CheckpointNotOpen(message) from e
+    except RPCError as e:
+        raise _rpc_problem(production_id, e) from e
+
+
+async def get_status(client: Client, production_id: str) -> ProductionStatus:
+    handle = client.get_workflow_handle(production_workflow_id(production_id))
+    try:
+        return await handle.query(QUERY_STATUS, result_type=ProductionStatus)
+    except RPCError as e:
+        raise _rpc_problem(production_id, e) from e
+
+
+async def cancel(client: Client, production_id: str, reason: str = "cancelled by a reviewer") -> None:
+    handle = client.get_workflow_handle(production_workflow_id(production_id))
+    try:
+        await handle.signal(SIGNAL_CANCEL, reason)
+    except RPCError as e:
+        raise _rpc_problem(production_id, e) from e
+
+
+def _rpc_problem(production_id: str, e: RPCError) -> Exception:
+    if e.status == RPCStatusCode.NOT_FOUND:
+        return UnknownProduction(f"unknown production {production_id!r}")
+    if e.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in str(e).lower():
+        return CheckpointNotOpen(f"production {production_id!r} has finished; no checkpoint is open")
+    return e

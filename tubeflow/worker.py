@@ -1,0 +1,111 @@
+"""Worker processes: `tubeflow worker --queue main|gpu`.
+
+The main worker runs every workflow and the CPU/IO activities; the GPU worker runs only the
+FFmpeg/Whisper activities and can live on another machine (it needs Temporal and the storage,
+not the database).  On SIGTERM, the spot-instance notice, a worker stops polling and gives
+running activities a grace period to heartbeat their last checkpoint before it exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from tubeflow.settings import Settings
+from tubeflow.storage import Storage, open_storage
+
+log = logging.getLogger("tubeflow.worker")
+GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+
+
+def workflow_classes() -> list[type]:
+    from workflows.production import ProductionWorkflow
+
+    classes: list[type] = [ProductionWorkflow]
+    try:
+        from workflows.shorts import ShortsWorkflow
+
+        classes.append(ShortsWorkflow)
+    except ImportError:
+        pass
+    try:
+        from gpu_activities.video_job import VideoJobWorkflow
+
+        classes.append(VideoJobWorkflow)
+    except ImportError:
+        pass
+    return classes
+
+
+def main_activities(settings: Settings, storage: Storage, db: Any) -> Sequence[Any]:
+    from activities.production import MainActivities
+
+    return MainActivities(settings, storage, db).all()
+
+
+def gpu_activities(settings: Settings, storage: Storage) -> Sequence[Any]:
+    from gpu_activities.activities import GpuActivities
+
+    return GpuActivities(settings, storage).all()
+
+
+def build_main_worker(client: Client, settings: Settings, storage: Storage, db: Any) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.main_queue,
+        workflows=workflow_classes(),
+        activities=main_activities(settings, storage, db),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+
+
+def build_gpu_worker(client: Client, settings: Settings, storage: Storage, concurrency: int = 1) -> Worker:
+    # One render at a time per GPU: two FFmpeg encodes on one card only slow each other down.
+    return Worker(
+        client,
+        task_queue=settings.gpu_queue,
+        activities=gpu_activities(settings, storage),
+        max_concurrent_activities=concurrency,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+
+
+async def run_worker(queue: str, settings: Settings, concurrency: int = 1) -> None:
+    from tubeflow.client import connect
+
+    client = await connect(settings)
+    storage = open_storage(settings)
+    db = None
+    if queue == "main":
+        from tubeflow.db.engine import open_database
+
+        db = await open_database(settings)
+        worker = build_main_worker(client, settings, storage, db)
+    elif queue == "gpu":
+        worker = build_gpu_worker(client, settings, storage, concurrency)
+    else:
+        raise ValueError(f"queue must be 'main' or 'gpu', not {queue!r}")
+
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def _stop(signame: str) -> None:
+        if not stopping.is_set():
+            log.warning("%s received: stop polling, let running activities checkpoint, then exit", signame)
+            stopping.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, _stop, sig.name)
+
+    async with worker:
+        log.info("worker for %s queue %s running", queue, worker.task_queue)
+        await stopping.wait()
+    if db is not None:
+        await db.close()

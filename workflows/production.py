@@ -1,0 +1,486 @@
+"""ProductionWorkflow: one long-form video of one channel, from topic to published file.
+
+The workflow is only the state machine: which stage runs next, which checkpoint is open, how
+many attempts a stage had.  All work happens in activities that exchange storage keys.  A
+checkpoint is a durable wait on a review (signal or update), so a production can sit at "review
+the script" for days, across worker and server restarts, and continue where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from tubeflow.contracts import (
+        CHECKPOINTS,
+        QUERY_STATUS,
+        SA_STAGE,
+        SIGNAL_APPROVE,
+        SIGNAL_CANCEL,
+        SIGNAL_PROGRESS,
+        SIGNAL_REJECT,
+        STAGE_PROGRESS,
+        UPDATE_REVIEW,
+        BrollRequest,
+        BrollResult,
+        BrollSwap,
+        ProductionInput,
+        ProductionStatus,
+        ProgressReport,
+        PublishRequest,
+        PublishResult,
+        RenderRequest,
+        RenderResult,
+        ResearchRequest,
+        ResearchResult,
+        ReviewDecision,
+        ReviewLog,
+        ReviewRecord,
+        ScriptEdit,
+        ScriptRequest,
+        ScriptResult,
+        ShortsInput,
+        ShortsResult,
+        StateSnapshot,
+        ThumbnailRequest,
+        ThumbnailResult,
+        TranscribeRequest,
+        TranscribeResult,
+        VoiceRequest,
+        VoiceResult,
+        production_prefix,
+    )
+    from tubeflow.script_schema import ScriptInvalid, validate_script
+
+T = TypeVar("T")
+
+# Permanent error types raised by activities: retrying them cannot help.
+NON_RETRYABLE = ["PermanentError", "MediaError", "ConfigError", "ScriptInvalid", "StorageError"]
+CPU_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=5,
+    non_retryable_error_types=NON_RETRYABLE,
+)
+GPU_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=10,
+    non_retryable_error_types=NON_RETRYABLE,
+)
+BOOKKEEPING_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+STAGE_SA = SearchAttributeKey.for_keyword(SA_STAGE)
+
+
+class ReviewRejectedTooOften(Exception):
+    pass
+
+
+class ProductionCancelled(Exception):
+    """Raised at the next safe point after the ``cancel`` signal (a checkpoint or a stage change)."""
+
+
+@workflow.defn(name="ProductionWorkflow")
+class ProductionWorkflow:
+    def __init__(self) -> None:
+        self._input: ProductionInput | None = None
+        self._status = ProductionStatus(
+            production_id="", channel="", niche="", topic="", stage="queued", state="running", progress=0.0
+        )
+        self._pending: ReviewDecision | None = None
+        self._progress_dirty = False
+        self._cancel_reason: str | None = None
+        self._thumbnail_count = 0
+
+    # ------------------------------------------------------------------ client-facing handlers
+
+    @workflow.query(name=QUERY_STATUS)
+    def status(self) -> ProductionStatus:
+        return self._status
+
+    @workflow.signal(name=SIGNAL_APPROVE)
+    def approve(self, decision: ReviewDecision) -> None:
+        decision.approved = True
+        self._accept_signal(decision)
+
+    @workflow.signal(name=SIGNAL_REJECT)
+    def reject(self, decision: ReviewDecision) -> None:
+        decision.approved = False
+        self._accept_signal(decision)
+
+    @workflow.update(name=UPDATE_REVIEW)
+    async def review(self, decision: ReviewDecision) -> ProductionStatus:
+        self._pending = decision
+        # Return once the workflow has taken the decision, so the caller sees the new stage.
+        await workflow.wait_condition(lambda: self._pending is not decision)
+        return self._status
+
+    @review.validator
+    def _validate_review(self, decision: ReviewDecision) -> None:
+        problem = self._review_problem(decision)
+        if problem:
+            raise ValueError(problem)
+
+    @workflow.signal(name=SIGNAL_PROGRESS)
+    def report_progress(self, report: ProgressReport) -> None:
+        if report.stage != self._status.stage:
+            return  # a late report from an earlier attempt
+        lo = STAGE_PROGRESS.get(report.stage, 0)
+        hi = _next_progress(report.stage)
+        self._status.progress = round(lo + (hi - lo) * max(0.0, min(1.0, report.fraction)), 1)
+        self._status.detail = report.detail
+        self._progress_dirty = True
+
+    @workflow.signal(name=SIGNAL_CANCEL)
+    def cancel(self, reason: str) -> None:
+        self._cancel_reason = reason or "cancelled by a reviewer"
+
+    def _review_problem(self, d: ReviewDecision) -> str | None:
+        open_cp = self._status.checkpoint
+        if d.stage not in CHECKPOINTS:
+            return f"unknown checkpoint {d.stage!r}; checkpoints are {', '.join(CHECKPOINTS)}"
+        if open_cp is None:
+            return f"checkpoint {d.stage!r} is not open: the production is at stage {self._status.stage!r}"
+        if d.stage != open_cp:
+            return f"checkpoint {d.stage!r} is not open: the open checkpoint is {open_cp!r}"
+        if self._pending is not None:
+            return f"checkpoint {d.stage!r} already has a decision being applied"
+        if not d.approved and not d.feedback.strip():
+            return "a rejection needs feedback saying what to change"
+        if d.approved and d.edits:
+            return _edit_problem(d, self._thumbnail_count)
+        return None
+
+    def _accept_signal(self, decision: ReviewDecision) -> None:
+        problem = self._review_problem(decision)
+        if problem:
+            # A signal cannot answer its sender, so the refusal goes into the review history.
+            workflow.logger.warning("ignored review signal: %s", problem)
+            self._status.reviews.append(
+                ReviewRecord(
+                    stage=decision.stage,
+                    approved=decision.approved,
+                    reviewer=decision.reviewer,
+                    feedback=decision.feedback,
+                    at=workflow.now().isoformat(),
+                    attempt=self._status.attempts.get(decision.stage, 0),
+                    note=f"ignored: {problem}",
+                )
+            )
+            return
+        self._pending = decision
+
+    # ------------------------------------------------------------------ the pipeline
+
+    @workflow.run
+    async def run(self, inp: ProductionInput) -> ProductionStatus:
+        self._input = inp
+        s = self._status
+        s.production_id, s.channel, s.niche, s.topic = inp.production_id, inp.channel, inp.niche, inp.topic
+        try:
+            await self._pipeline(inp)
+        except ProductionCancelled as e:
+            s.state, s.checkpoint, s.error = "cancelled", None, str(e)
+            await self._snapshot()
+            return s
+        except asyncio.CancelledError:
+            # Cancelled through Temporal (Web UI, `temporal workflow cancel`): record it, then obey.
+            s.state, s.checkpoint, s.error = "cancelled", None, "cancelled through Temporal"
+            await asyncio.shield(asyncio.ensure_future(self._snapshot()))
+            raise
+        except (ActivityError, ApplicationError, ReviewRejectedTooOften) as e:
+            s.state, s.checkpoint = "failed", None
+            s.error = _reason(e)
+            await self._snapshot()
+            raise ApplicationError(s.error, type="ProductionFailed", non_retryable=True) from e
+        return s
+
+    async def _pipeline(self, inp: ProductionInput) -> None:
+        s = self._status
+        prefix = production_prefix(inp.production_id)
+
+        await self._enter("research")
+        research = await self._cpu(
+            "research",
+            ResearchRequest(inp.production_id, inp.channel, inp.niche, inp.topic),
+            ResearchResult,
+        )
+        s.artifacts["facts"] = research.facts_key
+        s.outputs["sources"] = research.sources
+
+        async def write(attempt: int, feedback: list[str]) -> ScriptResult:
+            await self._enter("script")
+            req = ScriptRequest(
+                inp.production_id, inp.channel, inp.niche, inp.topic, research.facts_key, attempt, list(feedback)
+            )
+            res = await self._cpu("write_script", req, ScriptResult)
+            s.artifacts["script"], s.title = res.script_key, res.title
+            return res
+
+        script, decision = await self._reviewed("script", write)
+        if decision.edits and "script" in decision.edits:
+            edit = ScriptEdit(inp.production_id, s.attempts["script"], decision.edits["script"])
+            script = await self._cpu("save_script_edit", edit, ScriptResult)
+            s.artifacts["script"], s.title = script.script_key, script.title
+
+        async def speak(attempt: int, feedback: list[str]) -> VoiceResult:
+            await self._enter("tts")
+            req = VoiceRequest(inp.production_id, inp.niche, script.script_key, attempt, list(feedback))
+            res = await self._cpu("synthesize_voice", req, VoiceResult)
+            s.artifacts["audio"], s.artifacts["timing"] = res.audio_key, res.timing_key
+            s.outputs["narration_s"] = res.duration_s
+            return res
+
+        voice, _ = await self._reviewed("audio", speak)
+
+        async def pick_broll(attempt: int, feedback: list[str]) -> BrollResult:
+            await self._enter("broll")
+            req = BrollRequest(
+                inp.production_id, inp.channel, inp.niche, script.script_key, voice.timing_key, attempt, list(feedback)
+            )
+            res = await self._cpu("gather_broll", req, BrollResult)
+            s.artifacts["plan"] = res.plan_key
+            s.outputs["broll_warnings"] = res.warnings
+            return res
+
+        broll, decision = await self._reviewed("broll", pick_broll)
+        plan_key = broll.plan_key
+        if decision.edits and decision.edits.get("swap"):
+            swap = BrollSwap(inp.production_id, plan_key, dict(decision.edits["swap"]), s.attempts["broll"])
+            plan_key = (await self._cpu("apply_broll_swap", swap, BrollResult)).plan_key
+            s.artifacts["plan"] = plan_key
+
+        await self._enter("render")
+        words = await self._gpu(
+            "transcribe",
+            TranscribeRequest(inp.production_id, voice.audio_key, inp.language, script.script_key),
+            TranscribeResult,
+            limit=timedelta(minutes=30),
+        )
+        s.artifacts["words"] = words.words_key
+        render_req = RenderRequest(
+            production_id=inp.production_id,
+            plan_key=plan_key,
+            audio_key=voice.audio_key,
+            words_key=words.words_key,
+            niche=inp.niche,
+            output_key=f"{prefix}/video.mp4",
+        )
+        video = await self._with_live_progress(
+            self._gpu("render_video", render_req, RenderResult, limit=timedelta(hours=3), heartbeat=True)
+        )
+        s.artifacts["video"] = video.video_key
+        s.outputs["render"] = {
+            "duration_s": video.duration_s,
+            "segments_total": video.segments_total,
+            "segments_rendered": video.segments_rendered,
+            "encoder": video.encoder,
+        }
+
+        async def thumbs(attempt: int, feedback: list[str]) -> ThumbnailResult:
+            await self._enter("thumbnail")
+            req = ThumbnailRequest(inp.production_id, inp.niche, script.script_key, plan_key, attempt, list(feedback))
+            res = await self._cpu("make_thumbnails", req, ThumbnailResult)
+            s.artifacts["thumbnails"] = res.thumbnail_keys
+            self._thumbnail_count = len(res.thumbnail_keys)
+            return res
+
+        thumbnails, decision = await self._reviewed("final", thumbs)
+        choice = int((decision.edits or {}).get("thumbnail", 0))
+        s.outputs["thumbnail"] = thumbnails.thumbnail_keys[choice]
+
+        await self._enter("publish")
+        published = await self._cpu(
+            "publish",
+            PublishRequest(
+                inp.production_id, inp.channel, video.video_key, thumbnails.thumbnail_keys[choice], script.script_key
+            ),
+            PublishResult,
+        )
+        s.outputs["published"] = published.location
+        s.outputs["video_id"] = published.video_id
+
+        if inp.make_shorts:
+            await self._enter("shorts")
+            shorts = await workflow.execute_child_workflow(
+                "ShortsWorkflow",
+                ShortsInput(
+                    inp.production_id,
+                    inp.channel,
+                    inp.niche,
+                    script.script_key,
+                    plan_key,
+                    voice.audio_key,
+                    words.words_key,
+                    video.video_key,
+                ),
+                id=f"{workflow.info().workflow_id}-shorts",
+                task_queue=inp.main_queue,
+                result_type=ShortsResult,
+            )
+            s.outputs["shorts"] = shorts.published
+
+        await self._enter("done")
+        s.state = "completed"
+        await self._snapshot()
+
+    # ------------------------------------------------------------------ building blocks
+
+    async def _reviewed(
+        self, checkpoint: str, produce: Callable[[int, list[str]], Awaitable[T]]
+    ) -> tuple[T, ReviewDecision]:
+        """Run ``produce`` until a reviewer approves its result; each rejection's feedback feeds the redo."""
+        assert self._input is not None
+        feedback: list[str] = []
+        attempt = 0
+        while True:
+            attempt += 1
+            self._status.attempts[checkpoint] = attempt
+            result = await produce(attempt, feedback)
+            decision = await self._checkpoint(checkpoint, attempt)
+            if decision.approved:
+                return result, decision
+            feedback.append(decision.feedback)
+            if attempt >= self._input.max_attempts:
+                raise ReviewRejectedTooOften(
+                    f"the {checkpoint} was rejected {attempt} times (the limit); last feedback: {decision.feedback!r}. "
+                    "Start a new production with a different topic or raise TUBEFLOW_MAX_REVIEW_ATTEMPTS."
+                )
+
+    async def _checkpoint(self, checkpoint: str, attempt: int) -> ReviewDecision:
+        assert self._input is not None
+        s = self._status
+        if checkpoint in self._input.auto_approve:
+            decision = ReviewDecision(stage=checkpoint, approved=True, reviewer="policy")
+            await self._log_review(decision, attempt, note="auto-approved by the niche's review policy")
+            return decision
+        await self._enter(f"review_{checkpoint}", state="waiting", checkpoint=checkpoint)
+        while True:
+            await workflow.wait_condition(lambda: self._pending is not None or self._cancel_reason is not None)
+            if self._cancel_reason is not None:
+                raise ProductionCancelled(self._cancel_reason)
+            decision = self._pending
+            assert decision is not None
+            s.checkpoint, s.state = None, "running"
+            await self._log_review(decision, attempt)
+            self._pending = None
+            return decision
+
+    async def _log_review(self, decision: ReviewDecision, attempt: int, note: str = "") -> None:
+        record = ReviewRecord(
+            stage=decision.stage,
+            approved=decision.approved,
+            reviewer=decision.reviewer,
+            feedback=decision.feedback,
+            at=workflow.now().isoformat(),
+            attempt=attempt,
+            note=note,
+        )
+        self._status.reviews.append(record)
+        await workflow.execute_activity(
+            "record_review",
+            ReviewLog(self._status.production_id, record),
+            task_queue=self._input.main_queue if self._input else None,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=BOOKKEEPING_RETRY,
+        )
+
+    async def _enter(self, stage: str, state: str = "running", checkpoint: str | None = None) -> None:
+        if self._cancel_reason is not None:
+            raise ProductionCancelled(self._cancel_reason)
+        s = self._status
+        s.stage, s.state, s.checkpoint = stage, state, checkpoint
+        s.progress = float(STAGE_PROGRESS.get(stage, s.progress))
+        s.detail = ""
+        workflow.upsert_search_attributes([STAGE_SA.value_set(stage)])
+        await self._snapshot()
+
+    async def _snapshot(self) -> None:
+        self._status.updated_at = workflow.now().isoformat()
+        info = workflow.info()
+        await workflow.execute_activity(
+            "record_snapshot",
+            StateSnapshot(self._status, info.workflow_id, info.run_id),
+            task_queue=self._input.main_queue if self._input else None,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=BOOKKEEPING_RETRY,
+        )
+
+    async def _cpu(self, name: str, arg: Any, result_type: type[T]) -> T:
+        assert self._input is not None
+        return await workflow.execute_activity(
+            name,
+            arg,
+            task_queue=self._input.main_queue,
+            start_to_close_timeout=timedelta(minutes=15),
+            retry_policy=CPU_RETRY,
+            result_type=result_type,
+        )
+
+    async def _gpu(
+        self, name: str, arg: Any, result_type: type[T], limit: timedelta, heartbeat: bool = False
+    ) -> T:
+        assert self._input is not None
+        return await workflow.execute_activity(
+            name,
+            arg,
+            task_queue=self._input.gpu_queue,
+            start_to_close_timeout=limit,
+            heartbeat_timeout=timedelta(seconds=60) if heartbeat else None,
+            retry_policy=GPU_RETRY,
+            result_type=result_type,
+        )
+
+    async def _with_live_progress(self, work: Awaitable[T]) -> T:
+        """Await ``work`` while writing progress reports to the database as they arrive."""
+        task = asyncio.ensure_future(work)
+        while not task.done():
+            await workflow.wait_condition(lambda: self._progress_dirty or task.done())
+            if self._progress_dirty and not task.done():
+                self._progress_dirty = False
+                await self._snapshot()
+        return task.result()
+
+
+def _next_progress(stage: str) -> int:
+    order = list(STAGE_PROGRESS)
+    i = order.index(stage) if stage in order else len(order) - 1
+    return STAGE_PROGRESS[order[min(i + 1, len(order) - 1)]]
+
+
+def _edit_problem(d: ReviewDecision, thumbnail_count: int) -> str | None:
+    edits = d.edits or {}
+    allowed = {"script": {"script"}, "audio": set(), "broll": {"swap"}, "final": {"thumbnail"}}[d.stage]
+    unknown = set(edits) - allowed
+    if unknown:
+        return f"edits {sorted(unknown)} are not accepted at the {d.stage} checkpoint (allowed: {sorted(allowed)})"
+    if "script" in edits:
+        try:
+            validate_script(edits["script"])
+        except ScriptInvalid as e:
+            return f"the edited script is invalid: {e}"
+    if "thumbnail" in edits:
+        choice = edits["thumbnail"]
+        if not isinstance(choice, int) or not 0 <= choice < thumbnail_count:
+            return f"thumbnail must be an index from 0 to {thumbnail_count - 1}, not {choice!r}"
+    if "swap" in edits and not isinstance(edits["swap"], dict):
+        return "swap must map a part index to a candidate key"
+    return None
+
+
+def _reason(e: BaseException) -> str:
+    """The innermost message: what a person needs, not the chain of wrappers."""
+    while isinstance(e, ActivityError) and e.cause is not None:
+        e = e.cause
+    if isinstance(e, ApplicationError):
+        return e.message
+    return str(e)
