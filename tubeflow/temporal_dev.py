@@ -37,10 +37,15 @@ class DevServerConfig:
         return cls(**known)
 
     def extra_args(self) -> list[str]:
-        """Flags shared by `tubeflow dev` and ``WorkflowEnvironment.start_local``."""
+        """Flags for `temporal server start-dev` beyond address, ports and database."""
         args: list[str] = []
         for name, kind in self.search_attributes.items():
             args += ["--search-attribute", f"{name}={kind}"]
+        return args + self.dynamic_config_args()
+
+    def dynamic_config_args(self) -> list[str]:
+        """The part ``WorkflowEnvironment.start_local`` needs (it registers search attributes itself)."""
+        args: list[str] = []
         for key, value in self.dynamic_config.items():
             literal = "true" if value is True else "false" if value is False else repr(value)
             if isinstance(value, str):

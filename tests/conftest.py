@@ -1,0 +1,52 @@
+"""Shared fixtures: a real Temporal dev server (the pip-installed binary) and tiny-media settings."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.common import SearchAttributeKey
+from temporalio.testing import WorkflowEnvironment
+
+from tubeflow.settings import Settings
+from tubeflow.temporal_dev import DevServerConfig, temporal_binary
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One dev server for the whole session, configured from temporal-dev.yaml."""
+    cfg = DevServerConfig.load()
+    env = await WorkflowEnvironment.start_local(
+        namespace=cfg.namespace,
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=[SearchAttributeKey.for_keyword(name) for name in cfg.search_attributes],
+        dev_server_extra_args=cfg.dynamic_config_args(),
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+def tiny_settings(home: Path, **overrides: object) -> Settings:
+    """320x180 media, short segments, private task queues: fast on 2 cores and isolated per test."""
+    tag = uuid.uuid4().hex[:8]
+    base = Settings(
+        home=home,
+        width=320,
+        height=180,
+        fps=15,
+        segment_seconds=2.0,
+        video_quality="fast",
+        main_queue=f"test-main-{tag}",
+        gpu_queue=f"test-gpu-{tag}",
+        max_review_attempts=3,
+    )
+    return base.with_overrides(**overrides)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return tiny_settings(tmp_path)
