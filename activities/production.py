@@ -1,0 +1,271 @@
+"""Temporal adapters for the main (CPU/IO) queue.
+
+Each method is a thin shell: fetch inputs by key, call a plain module (research, script_writer,
+tts, broll, thumbnails, publishers), store outputs by key, and translate errors: a
+:class:`~tubeflow.errors.PermanentError` becomes a non-retryable ``ApplicationError`` whose
+message names what to fix; anything else is left to the retry policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from niches.config import NicheConfig, load_niche
+from tubeflow.contracts import (
+    BrollRequest,
+    BrollResult,
+    BrollSwap,
+    PublishRequest,
+    PublishResult,
+    ResearchRequest,
+    ResearchResult,
+    ReviewLog,
+    ScriptEdit,
+    ScriptRequest,
+    ScriptResult,
+    StateSnapshot,
+    ThumbnailRequest,
+    ThumbnailResult,
+    VoiceRequest,
+    VoiceResult,
+    production_prefix,
+)
+from tubeflow.errors import PermanentError, TransientError
+from tubeflow.render_plan import NarrationTiming, RenderPlan
+from tubeflow.script_schema import narration_text, validate_script, word_count
+from tubeflow.settings import Settings
+from tubeflow.storage import Storage, StorageError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def permanent_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Map the project's error classes onto Temporal's retry semantics."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except PermanentError as e:
+            raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from e
+        except StorageError as e:
+            raise ApplicationError(str(e), type="StorageError", non_retryable=True) from e
+        except TransientError as e:
+            delay = None
+            if e.retry_after_s:
+                from datetime import timedelta
+
+                delay = timedelta(seconds=e.retry_after_s)
+            raise ApplicationError(str(e), type="TransientError", next_retry_delay=delay) from e
+
+    return wrapper
+
+
+class MainActivities:
+    def __init__(self, settings: Settings, storage: Storage, db: Any) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.db = db
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.research,
+            self.write_script,
+            self.save_script_edit,
+            self.synthesize_voice,
+            self.gather_broll,
+            self.apply_broll_swap,
+            self.make_thumbnails,
+            self.publish,
+            self.record_snapshot,
+            self.record_review,
+        ]
+
+    def niche(self, name: str) -> NicheConfig:
+        return load_niche(name, self.settings)
+
+    def _json(self, key: str) -> Any:
+        return json.loads(self.storage.get_text(key))
+
+    # ------------------------------------------------------------------ research and script
+
+    @activity.defn(name="research")
+    @permanent_errors
+    async def research(self, req: ResearchRequest) -> ResearchResult:
+        from activities.research import research
+
+        out = await research(self.settings, self.db, self.niche(req.niche), req.channel, req.topic)
+        facts = [dict(f) for f in out.facts]
+        key = f"{production_prefix(req.production_id)}/facts.json"
+        self.storage.put_text(key, json.dumps(facts, indent=2, ensure_ascii=False), "application/json")
+        return ResearchResult(facts_key=key, fact_count=len(facts), sources=list(out.sources))
+
+    @activity.defn(name="write_script")
+    @permanent_errors
+    async def write_script(self, req: ScriptRequest) -> ScriptResult:
+        from activities.script_writer import make_writer
+
+        facts = self._json(req.facts_key)
+        niche = self.niche(req.niche)
+        writer = make_writer(self.settings)
+        script = await writer.write(
+            topic=req.topic,
+            niche=niche,
+            facts=facts,
+            feedback=req.feedback,
+            attempt=req.attempt,
+            db=self.db,
+            channel=req.channel,
+        )
+        script = validate_script(script)
+        if req.feedback:
+            await self._learn(niche, req.channel, "script", req.feedback[-1])
+        return self._store_script(req.production_id, req.attempt, script)
+
+    async def _learn(self, niche: NicheConfig, channel: str, stage: str, feedback: str) -> None:
+        try:
+            from activities.script_writer import learn_from_review
+        except ImportError:
+            return
+        await learn_from_review(self.db, niche.name, channel, stage, feedback)
+
+    def _store_script(self, production_id: str, attempt: int, script: dict[str, Any], suffix: str = "") -> ScriptResult:
+        key = f"{production_prefix(production_id)}/script-v{attempt}{suffix}.json"
+        self.storage.put_text(key, json.dumps(script, indent=2, ensure_ascii=False), "application/json")
+        return ScriptResult(
+            script_key=key, title=script["title"], section_count=len(script["sections"]), word_count=word_count(script)
+        )
+
+    @activity.defn(name="save_script_edit")
+    @permanent_errors
+    async def save_script_edit(self, edit: ScriptEdit) -> ScriptResult:
+        return self._store_script(edit.production_id, edit.attempt, validate_script(edit.script), "-edited")
+
+    # ------------------------------------------------------------------ voice
+
+    @activity.defn(name="synthesize_voice")
+    @permanent_errors
+    async def synthesize_voice(self, req: VoiceRequest) -> VoiceResult:
+        from activities.tts import make_tts
+
+        script = self._json(req.script_key)
+        tts = make_tts(self.settings, self.niche(req.niche))
+        prefix = production_prefix(req.production_id)
+        with tempfile.TemporaryDirectory(dir=self._scratch()) as tmp:
+            wav = Path(tmp) / "voice.wav"
+            timing: NarrationTiming = await asyncio.to_thread(tts.synthesize, narration_text(script), wav)
+            audio_key = self.storage.put_file(f"{prefix}/voice-v{req.attempt}.wav", wav, "audio/wav")
+        timing_key = self.storage.put_text(f"{prefix}/timing-v{req.attempt}.json", timing.to_json(), "application/json")
+        return VoiceResult(audio_key=audio_key, timing_key=timing_key, duration_s=timing.duration_s)
+
+    def _scratch(self) -> Path:
+        d = self.settings.home / "work"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    # ------------------------------------------------------------------ b-roll
+
+    @activity.defn(name="gather_broll")
+    @permanent_errors
+    async def gather_broll(self, req: BrollRequest) -> BrollResult:
+        from activities.broll import build_plan
+
+        script = self._json(req.script_key)
+        timing = NarrationTiming.from_json(self.storage.get_text(req.timing_key))
+        plan, warnings = await asyncio.to_thread(
+            build_plan,
+            self.settings,
+            self.storage,
+            self.niche(req.niche),
+            script,
+            timing,
+            req.production_id,
+            req.attempt,
+            req.feedback,
+        )
+        for w in warnings:
+            activity.logger.warning("b-roll: %s", w)
+        return self._store_plan(req.production_id, f"plan-v{req.attempt}", plan, warnings)
+
+    def _store_plan(self, production_id: str, name: str, plan: RenderPlan, warnings: list[str]) -> BrollResult:
+        key = self.storage.put_text(
+            f"{production_prefix(production_id)}/{name}.json", plan.to_json(), "application/json"
+        )
+        items = plan.all_items()
+        generated = sum(1 for m in items if m.source == "generated")
+        return BrollResult(plan_key=key, item_count=len(items), generated_count=generated, warnings=list(warnings))
+
+    @activity.defn(name="apply_broll_swap")
+    @permanent_errors
+    async def apply_broll_swap(self, req: BrollSwap) -> BrollResult:
+        from activities.broll import apply_swaps
+
+        plan = RenderPlan.from_json(self.storage.get_text(req.plan_key))
+        swapped = apply_swaps(plan, req.swaps)
+        return self._store_plan(req.production_id, f"plan-v{req.attempt}-swapped", swapped, swapped.warnings)
+
+    # ------------------------------------------------------------------ thumbnails and publishing
+
+    @activity.defn(name="make_thumbnails")
+    @permanent_errors
+    async def make_thumbnails(self, req: ThumbnailRequest) -> ThumbnailResult:
+        from activities.thumbnails import make_thumbnails
+
+        script = self._json(req.script_key)
+        plan = RenderPlan.from_json(self.storage.get_text(req.plan_key))
+        keys = await asyncio.to_thread(
+            make_thumbnails,
+            self.settings,
+            self.storage,
+            self.niche(req.niche),
+            script,
+            plan,
+            req.production_id,
+            req.attempt,
+            req.feedback,
+        )
+        return ThumbnailResult(thumbnail_keys=list(keys))
+
+    @activity.defn(name="publish")
+    @permanent_errors
+    async def publish(self, req: PublishRequest) -> PublishResult:
+        from activities.publishers import make_publisher
+
+        script = self._json(req.script_key)
+        publisher = make_publisher(self.settings)
+        result = await asyncio.to_thread(publisher.publish, self.storage, req, script)
+        await self._record_coverage(req, script)
+        return result
+
+    async def _record_coverage(self, req: PublishRequest, script: dict[str, Any]) -> None:
+        if req.kind != "long":
+            return
+        try:
+            from knowledge.coverage import record_coverage  # type: ignore[import-not-found]
+        except ImportError:
+            return
+        await record_coverage(self.db, req.channel, script["title"], req.production_id)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    @activity.defn(name="record_snapshot")
+    async def record_snapshot(self, snap: StateSnapshot) -> None:
+        from tubeflow.db import repo
+
+        await repo.apply_snapshot(self.db, snap)
+
+    @activity.defn(name="record_review")
+    async def record_review(self, log: ReviewLog) -> None:
+        from tubeflow.db import repo
+
+        await repo.record_review(self.db, log)
