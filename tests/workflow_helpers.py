@@ -1,0 +1,80 @@
+"""Helpers for driving real productions in tests: workers in-process, polling the status query."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client
+
+from tubeflow.client import get_status
+from tubeflow.contracts import ProductionStatus
+from tubeflow.settings import Settings
+from tubeflow.storage import Storage, open_storage
+from tubeflow.worker import build_gpu_worker, build_main_worker
+
+
+@dataclass
+class Stack:
+    client: Client
+    settings: Settings
+    storage: Storage
+    db: Any
+
+
+@asynccontextmanager
+async def running_stack(client: Client, settings: Settings, *, main: bool = True, gpu: bool = True) -> AsyncIterator[Stack]:
+    from tubeflow.db.engine import open_database
+
+    storage = open_storage(settings)
+    db = await open_database(settings)
+    workers = []
+    if main:
+        workers.append(build_main_worker(client, settings, storage, db))
+    if gpu:
+        workers.append(build_gpu_worker(client, settings, storage))
+    try:
+        for w in workers:
+            await w.__aenter__()
+        yield Stack(client, settings, storage, db)
+    finally:
+        for w in reversed(workers):
+            await w.__aexit__(None, None, None)
+        await db.close()
+
+
+async def wait_for(
+    client: Client,
+    production_id: str,
+    predicate: Callable[[ProductionStatus], bool],
+    timeout_s: float = 120,
+    what: str = "condition",
+) -> ProductionStatus:
+    deadline = time.monotonic() + timeout_s
+    st: ProductionStatus | None = None
+    while time.monotonic() < deadline:
+        try:
+            st = await get_status(client, production_id)
+        except Exception:  # the first workflow task may not have run yet
+            st = None
+        if st is not None:
+            if predicate(st):
+                return st
+            if st.state in ("failed", "cancelled", "completed") and not predicate(st):
+                raise AssertionError(f"production ended ({st.state}: {st.error}) before {what}")
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; last status: {st}")
+
+
+async def wait_checkpoint(client: Client, production_id: str, checkpoint: str, attempt: int = 1, timeout_s: float = 180) -> ProductionStatus:
+    return await wait_for(
+        client,
+        production_id,
+        lambda s: s.checkpoint == checkpoint and s.attempts.get(checkpoint) == attempt,
+        timeout_s,
+        f"checkpoint {checkpoint} attempt {attempt}",
+    )
