@@ -1,0 +1,105 @@
+"""The tables behind channels, productions, their reviews and assets, API keys and the event feed.
+
+Productions are a projection of workflow state (``apply_snapshot``) so that listing and filtering
+never has to ask Temporal; Temporal stays the source of truth for a running production.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tubeflow.db.base import Base
+from tubeflow.db.types import JSONType, UTCDateTime, utcnow
+
+
+class ChannelRow(Base):
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    niche: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class ProductionRow(Base):
+    __tablename__ = "productions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="RESTRICT"), index=True)
+    topic: Mapped[str] = mapped_column(Text)
+    niche: Mapped[str] = mapped_column(String(64))
+    workflow_id: Mapped[str] = mapped_column(String(200), default="")
+    run_id: Mapped[str] = mapped_column(String(200), default="")
+    stage: Mapped[str] = mapped_column(String(32), default="queued", index=True)
+    state: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    checkpoint: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    artifacts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    outputs: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Workflow time of the last snapshot applied; older snapshots (retried activities) are ignored.
+    snapshot_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ReviewRow(Base):
+    __tablename__ = "reviews"
+    # The natural key of a decision: a retried record_review activity must not store it twice.
+    __table_args__ = (UniqueConstraint("production_id", "stage", "attempt", "at", name="uq_reviews_decision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    production_id: Mapped[str] = mapped_column(ForeignKey("productions.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    approved: Mapped[bool] = mapped_column(Boolean)
+    reviewer: Mapped[str] = mapped_column(String(200), default="anonymous")
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class AssetRow(Base):
+    __tablename__ = "assets"
+    __table_args__ = (UniqueConstraint("production_id", "key", name="uq_assets_production_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    production_id: Mapped[str] = mapped_column(ForeignKey("productions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class EventRow(Base):
+    """Append-only feed; no foreign key so events outlive a deleted production and can be global."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_production_id_id", "production_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    production_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

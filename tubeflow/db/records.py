@@ -1,0 +1,104 @@
+"""What the repository returns: plain frozen dataclasses, detached from any session.
+
+ORM rows stay inside :mod:`tubeflow.db.repo`, so callers (API, CLI, activities) never trip over
+lazy loads after the session closed, and ``to_dict()`` gives the JSON the API and ``--json`` print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class _Record:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable: datetimes become ISO-8601 strings."""
+        return _jsonable(asdict(self))  # type: ignore[call-overload,no-any-return]
+
+
+@dataclass(frozen=True)
+class Channel(_Record):
+    id: int
+    name: str
+    niche: str
+    created_at: datetime
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Production(_Record):
+    id: str
+    channel: str  # the channel's name, which is what people and the API use
+    channel_id: int
+    topic: str
+    niche: str
+    workflow_id: str
+    run_id: str
+    stage: str
+    state: str
+    progress: float
+    checkpoint: str | None
+    detail: str
+    title: str
+    error: str | None
+    artifacts: dict[str, Any]
+    outputs: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    cost_usd: float
+
+
+@dataclass(frozen=True)
+class Review(_Record):
+    id: int
+    production_id: str
+    stage: str
+    approved: bool
+    reviewer: str
+    feedback: str
+    attempt: int
+    at: datetime
+    note: str
+
+
+@dataclass(frozen=True)
+class Asset(_Record):
+    id: int
+    production_id: str
+    kind: str
+    key: str
+    created_at: datetime
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ApiKey(_Record):
+    """Never holds the key itself: only its SHA-256 hash is stored."""
+
+    id: int
+    name: str
+    role: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class Event(_Record):
+    id: int
+    production_id: str | None
+    kind: str
+    payload: dict[str, Any]
+    at: datetime
