@@ -60,6 +60,8 @@ class Decision:
     launch: int = 0
     terminate: tuple[str, ...] = ()
     reason: str = ""
+    # A short, fixed code for the reason (a metric label; the sentence goes to the log).
+    cause: str = ""
 
     def as_log(self) -> dict[str, object]:
         return {
@@ -69,6 +71,7 @@ class Decision:
             "launch": self.launch,
             "terminate": list(self.terminate),
             "reason": self.reason,
+            "cause": self.cause,
         }
 
 
@@ -111,8 +114,8 @@ class ScalingPolicy:
         starting = [w for w in workers if w.state is WorkerState.STARTING]
         counts = f"{len(busy)} busy, {len(idle)} idle, {len(starting)} starting"
 
-        def hold(reason: str) -> Decision:
-            return Decision(Action.HOLD, current, current, reason=reason)
+        def hold(cause: str, reason: str) -> Decision:
+            return Decision(Action.HOLD, current, current, reason=reason, cause=cause)
 
         # Above the maximum (it was lowered): shed the least useful workers first, at once.
         if current > c.max_workers:
@@ -124,34 +127,49 @@ class ScalingPolicy:
                 current,
                 terminate=victims,
                 reason=f"{current} workers exceed max_workers={c.max_workers} ({counts})",
+                cause="above_max",
             )
 
         # Up: work waits and nobody is free to take it.
         if backlog >= c.scale_up_backlog and backlog > 0 and not idle:
             if age < c.scale_up_min_age_s:
-                return hold(f"backlog {backlog} only {age:.1f}s old (< {c.scale_up_min_age_s:.0f}s); {counts}")
+                return hold(
+                    "young_backlog", f"backlog {backlog} only {age:.1f}s old (< {c.scale_up_min_age_s:.0f}s); {counts}"
+                )
             # Starting workers will take tasks too; count them so one burst launches once.
             needed = len(busy) + math.ceil(backlog / max(1, c.tasks_per_worker))
             desired = min(c.max_workers, max(needed, c.min_workers))
             launch = desired - current
             if launch <= 0:
                 if current >= c.max_workers:
-                    return hold(f"backlog {backlog} but already at max_workers={c.max_workers} ({counts})")
-                return hold(f"backlog {backlog} is covered by {len(starting)} starting worker(s) ({counts})")
+                    return hold("at_max", f"backlog {backlog} but already at max_workers={c.max_workers} ({counts})")
+                return hold(
+                    "covered_by_starting",
+                    f"backlog {backlog} is covered by {len(starting)} starting worker(s) ({counts})",
+                )
             if blocked:
-                return hold(f"backlog {backlog} needs {launch} more worker(s) but launching is blocked: {blocked}")
+                return hold(
+                    "launch_blocked",
+                    f"backlog {backlog} needs {launch} more worker(s) but launching is blocked: {blocked}",
+                )
             if self.last_scale_up is not None and now - self.last_scale_up < c.scale_up_cooldown_s:
                 wait = c.scale_up_cooldown_s - (now - self.last_scale_up)
-                return hold(f"backlog {backlog} needs {launch} more worker(s); scale-up cool-down {wait:.0f}s left")
+                return hold(
+                    "up_cooldown",
+                    f"backlog {backlog} needs {launch} more worker(s); scale-up cool-down {wait:.0f}s left",
+                )
             return Decision(
                 Action.SCALE_UP,
                 desired,
                 current,
                 launch=launch,
                 reason=f"backlog {backlog} (oldest {age:.0f}s) and no idle worker ({counts}): launch {launch}",
+                cause="backlog",
             )
         if backlog > 0 and idle:
-            return hold(f"backlog {backlog} will be taken by {len(idle)} idle worker(s) ({counts})")
+            return hold(
+                "idle_takes_backlog", f"backlog {backlog} will be taken by {len(idle)} idle worker(s) ({counts})"
+            )
 
         # Below the floor: top up regardless of backlog.
         if current < c.min_workers and not blocked:
@@ -161,6 +179,7 @@ class ScalingPolicy:
                 current,
                 launch=c.min_workers - current,
                 reason=f"{current} workers below min_workers={c.min_workers}",
+                cause="below_min",
             )
 
         # Down: idle past the timeout, with an empty queue, outside the cool-down.
@@ -170,14 +189,18 @@ class ScalingPolicy:
         if not expired:
             if idle:
                 longest = max(now - w.since for w in idle)
-                return hold(f"idle {longest:.0f}s < idle_timeout {c.idle_timeout_s:.0f}s ({counts})")
+                return hold(
+                    "idle_under_timeout", f"idle {longest:.0f}s < idle_timeout {c.idle_timeout_s:.0f}s ({counts})"
+                )
             if current == 0:
-                return hold("no backlog and no workers")
-            return hold(f"no backlog; {counts}")
+                return hold("zero", "no backlog and no workers")
+            return hold("steady", f"no backlog; {counts}")
         last_action = max((t for t in (self.last_scale_up, self.last_scale_down) if t is not None), default=None)
         if last_action is not None and now - last_action < c.scale_down_cooldown_s:
             wait = c.scale_down_cooldown_s - (now - last_action)
-            return hold(f"{len(expired)} worker(s) idle past timeout; scale-down cool-down {wait:.0f}s left")
+            return hold(
+                "down_cooldown", f"{len(expired)} worker(s) idle past timeout; scale-down cool-down {wait:.0f}s left"
+            )
         ids = tuple(w.id for w in expired)
         return Decision(
             Action.SCALE_DOWN,
@@ -185,4 +208,5 @@ class ScalingPolicy:
             current,
             terminate=ids,
             reason=f"{len(ids)} worker(s) idle >= {c.idle_timeout_s:.0f}s with an empty queue ({counts})",
+            cause="idle_timeout",
         )

@@ -1,0 +1,184 @@
+"""GPU workers as RunPod pods, through the ``runpod`` SDK (GraphQL underneath).
+
+GPU types are tried in order of preference; a type with no capacity, or one whose pod never became
+ready, is skipped for the next launch.  The SDK reads ``RUNPOD_API_BASE_URL`` at call time, which
+is how the tests point it at a local fake.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import runpod
+from runpod import error as rp_error
+
+from autoscaler.providers.base import (
+    MANAGED_LABEL,
+    MANAGED_VALUE,
+    NAME_PREFIX,
+    Instance,
+    InstanceState,
+    LaunchFailedError,
+    ProviderAuthError,
+    ProviderError,
+    QuotaExceededError,
+)
+from tubeflow.errors import ConfigError
+
+# NVENC-capable RunPod GPU type ids, cheapest usable first.
+DEFAULT_GPU_TYPES = ("NVIDIA L4", "NVIDIA RTX A4000", "NVIDIA RTX A5000", "NVIDIA L40S")
+_QUOTA_WORDS = ("quota", "balance", "insufficient", "limit", "too many")
+_NO_CAPACITY_WORDS = ("no longer any instances available", "not available", "no instances")
+
+
+def _classify(e: Exception, what: str) -> ProviderError | ProviderAuthError:
+    text = str(e)
+    if isinstance(e, rp_error.AuthenticationError):
+        return ProviderAuthError(f"RunPod refused the API key: {text}")
+    low = text.lower()
+    if any(w in low for w in _QUOTA_WORDS):
+        return QuotaExceededError(f"RunPod will not start more pods now: {text}")
+    if isinstance(e, (rp_error.QueryError, ValueError)):
+        return LaunchFailedError(f"RunPod {what} failed: {text}")
+    return ProviderError(f"RunPod API unreachable ({what}): {text}")
+
+
+class RunPodProvider:
+    name = "runpod"
+
+    def __init__(
+        self,
+        api_key: str,
+        image: str,
+        gpu_types: Sequence[str] = DEFAULT_GPU_TYPES,
+        env: dict[str, str] | None = None,
+        cloud_type: str = "ALL",
+        base_url: str = "",
+        container_disk_gb: int = 30,
+        docker_args: str = "tubeflow worker --queue gpu",
+    ) -> None:
+        if not api_key:
+            raise ConfigError("the runpod provider needs an API key (TUBEFLOW_RUNPOD_API_KEY)")
+        for k, v in (env or {}).items():
+            if '"' in v or "\n" in v or '"' in k:
+                raise ConfigError(f"environment value for {k} cannot contain quotes or newlines on RunPod")
+        runpod.api_key = api_key
+        if base_url:
+            os.environ["RUNPOD_API_BASE_URL"] = base_url.rstrip("/")
+        self.image = image
+        self.gpu_types = list(gpu_types)
+        self.env = dict(env or {})
+        self.cloud_type = cloud_type
+        self.container_disk_gb = container_disk_gb
+        self.docker_args = docker_args
+        self._launched: dict[str, float] = {}
+        self._gpu_of: dict[str, str] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Any, **options: Any) -> RunPodProvider:
+        options.setdefault("api_key", getattr(settings, "runpod_api_key", ""))
+        options.setdefault("base_url", getattr(settings, "runpod_base_url", ""))
+        options.setdefault("image", getattr(settings, "gpu_image", "ghcr.io/tubeflow/tubeflow-gpu:latest"))
+        return cls(**options)
+
+    def launch(self, name: str, labels: dict[str, str], avoid: Collection[str] = ()) -> Instance:
+        errors: list[str] = []
+        candidates = [g for g in self.gpu_types if f"gpu:{g}" not in avoid]
+        if not candidates:
+            raise LaunchFailedError(f"every configured RunPod GPU type failed recently: {', '.join(self.gpu_types)}")
+        for gpu in candidates:
+            try:
+                pod = runpod.create_pod(
+                    name=name,
+                    image_name=self.image,
+                    gpu_type_id=gpu,
+                    cloud_type=self.cloud_type,
+                    container_disk_in_gb=self.container_disk_gb,
+                    docker_args=self.docker_args,
+                    env={
+                        **self.env,
+                        "TUBEFLOW_WORKER_IDENTITY": name,
+                        "NVIDIA_DRIVER_CAPABILITIES": "compute,video,utility",
+                    },
+                    start_ssh=False,
+                    support_public_ip=False,
+                )
+            except Exception as e:  # noqa: BLE001 - the SDK raises bare ValueError/QueryError/requests errors
+                err = _classify(e, f"create pod on {gpu}")
+                if isinstance(err, (QuotaExceededError, ProviderAuthError)):
+                    raise err from e
+                errors.append(str(err))
+                continue  # no capacity for this GPU type: try the next one
+            pod_id = str(pod["id"])
+            self._launched[pod_id] = time.time()
+            self._gpu_of[pod_id] = gpu
+            return Instance(
+                id=pod_id,
+                provider=self.name,
+                state=InstanceState.STARTING,
+                started_at=self._launched[pod_id],
+                labels={**labels, MANAGED_LABEL: MANAGED_VALUE, "gpu": gpu},
+                identity=name,
+                price_per_hour=self._price_of(gpu),
+                placement=f"gpu:{gpu}",
+            )
+        raise LaunchFailedError("no RunPod GPU type could start a pod: " + "; ".join(errors))
+
+    def list(self) -> list[Instance]:
+        try:
+            pods = runpod.get_pods()
+        except Exception as e:  # noqa: BLE001
+            raise _classify(e, "list pods") from e
+        out = []
+        for pod in pods or []:
+            name = str(pod.get("name") or "")
+            if not name.startswith(NAME_PREFIX):
+                continue
+            pod_id = str(pod["id"])
+            desired = str(pod.get("desiredStatus") or "")
+            if desired == "RUNNING":
+                state = InstanceState.RUNNING if pod.get("runtime") else InstanceState.STARTING
+            elif desired in ("EXITED", "TERMINATED"):
+                state = InstanceState.STOPPED
+            else:
+                state = InstanceState.STARTING  # CREATED and friends
+            started = self._launched.get(pod_id) or time.time() - float(pod.get("uptimeSeconds") or 0)
+            gpu = self._gpu_of.get(pod_id) or str((pod.get("machine") or {}).get("gpuDisplayName") or "")
+            out.append(
+                Instance(
+                    id=pod_id,
+                    provider=self.name,
+                    state=state,
+                    started_at=started,
+                    labels={MANAGED_LABEL: MANAGED_VALUE, "gpu": gpu},
+                    identity=name,
+                    price_per_hour=float(pod.get("costPerHr") or 0.0),
+                    placement=f"gpu:{gpu}",
+                )
+            )
+        return out
+
+    def terminate(self, instance_id: str) -> None:
+        try:
+            runpod.terminate_pod(instance_id)
+        except Exception as e:  # noqa: BLE001
+            if "not found" in str(e).lower():
+                return  # already gone
+            raise _classify(e, f"terminate pod {instance_id}") from e
+
+    def price_per_hour(self, instance: Instance | None = None) -> float:
+        if instance is not None and instance.price_per_hour:
+            return instance.price_per_hour
+        gpu = instance.labels.get("gpu", self.gpu_types[0]) if instance else self.gpu_types[0]
+        return self._price_of(gpu)
+
+    def _price_of(self, gpu: str) -> float:
+        try:
+            info = runpod.get_gpu(gpu)
+        except Exception:  # noqa: BLE001 - a price is informative; launching must not fail on it
+            return 0.0
+        price = info.get("communityPrice") if self.cloud_type == "COMMUNITY" else info.get("securePrice")
+        return float(price or info.get("communityPrice") or 0.0)
