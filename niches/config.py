@@ -2,13 +2,14 @@
 
 A niche decides everything that must differ between channels of different subjects: language,
 tone, voice, caption style, music, where b-roll comes from, and which checkpoints a person must
-review.  Loading validates every field so a typo fails at load time with the file and field
-named, not halfway through a render.
+review.  Loading validates every field so a typo fails at load time with the file, the field and
+what is allowed named, not halfway through a render.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,12 @@ from tubeflow.errors import ConfigError
 from tubeflow.settings import Settings
 
 CHECKPOINT_NAMES = ("script", "audio", "broll", "final")
+BROLL_SOURCES = ("library", "generated", "stock", "pexels")
+CAPTION_POSITIONS = ("bottom", "center")
+SHORTS_REFRAMES = ("blur", "crop")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,48}$")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+COLOUR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
 @dataclass(frozen=True)
@@ -71,25 +78,123 @@ class NicheConfig:
         return [c for c in CHECKPOINT_NAMES if c not in self.required_checkpoints]
 
 
-def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    allowed = set(cls.__dataclass_fields__)
-    unknown = set(data) - allowed
+# ---------------------------------------------------------------- validation helpers
+
+
+def _type_name(value: Any) -> str:
+    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else repr(value)
+
+
+def _check_scalar(where: str, value: Any, kind: type) -> Any:
+    """YAML gives ints where floats are meant ("target_minutes: 1"); bools are never numbers."""
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind in (int, float) and isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {_type_name(value)}")
+    return value
+
+
+def _check_str_list(where: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{where}: expected a list of non-empty strings, got {_type_name(value)}")
+    return [v.strip() for v in value]
+
+
+def _check_range(where: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"{where}: {value!r} is out of range; allowed {low}..{high}")
+
+
+def _check_choice(where: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{where}: {value!r} is not allowed; use one of {list(allowed)}")
+
+
+def _check_colour(where: str, value: str) -> None:
+    if not COLOUR_RE.match(value):
+        raise ConfigError(f'{where}: {value!r} is not a colour; use #RRGGBB, e.g. "#FFD400" (quoted in YAML)')
+
+
+def _scalars(cls: type, data: dict[str, Any], where: str) -> dict[str, Any]:
+    """Unknown keys and wrong scalar types, reported with the allowed field names."""
+    spec = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(spec))
     if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    defaults = cls.__dataclass_fields__
+        raise ConfigError(f"{where}: unknown field(s) {unknown}; allowed: {sorted(spec)}")
+    out = dict(data)
     for key, value in data.items():
-        default = defaults[key].default
-        if default is not None and not isinstance(default, type(defaults[key].default_factory)):
-            expected = type(default)
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                continue
-            if (
-                default is not getattr(defaults[key], "default_factory", None)
-                and isinstance(default, (str, int, float, bool))
-                and not isinstance(value, expected)
-            ):
-                raise ConfigError(f"{where}.{key}: expected {expected.__name__}, got {value!r}")
-    return cls(**data)
+        default = spec[key].default
+        if default is not MISSING and isinstance(default, (str, int, float, bool)):
+            out[key] = _check_scalar(f"{where}.{key}", value, type(default))
+    return out
+
+
+def _caption_style(data: Any, where: str) -> CaptionStyle:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of caption settings, got {_type_name(data)}")
+    values = _scalars(CaptionStyle, data, where)
+    style = CaptionStyle(**values)
+    _check_range(f"{where}.font_size", style.font_size, 12, 200)
+    _check_range(f"{where}.outline", style.outline, 0, 20)
+    _check_range(f"{where}.words_per_line", style.words_per_line, 1, 20)
+    _check_choice(f"{where}.position", style.position, CAPTION_POSITIONS)
+    for key in ("primary_colour", "highlight_colour", "outline_colour"):
+        _check_colour(f"{where}.{key}", getattr(style, key))
+    return style
+
+
+def parse_niche(data: Any, where: str, folder: Path, expected_name: str) -> NicheConfig:
+    """Validate one niche mapping; ``where`` names the file in every error."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of niche settings at the top level")
+    values = dict(data)
+    values.setdefault("name", expected_name)
+    if values["name"] != expected_name:
+        raise ConfigError(f"{where}.name: {values['name']!r} must match the file name {expected_name!r}")
+    if not isinstance(values["name"], str) or not NAME_RE.match(values["name"]):
+        raise ConfigError(f"{where}.name: {values['name']!r}; use lowercase letters, digits, '-' or '_'")
+    values.setdefault("title", values["name"].replace("_", " ").title())
+    if "folder" in values:
+        raise ConfigError(f"{where}.folder: set automatically to the niche's own folder; remove it")
+    caption = values.pop("caption_style", None)
+    values = _scalars(NicheConfig, values, where)
+    if caption is not None:
+        values["caption_style"] = _caption_style(caption, f"{where}.caption_style")
+    for key in ("broll_keywords", "broll_sources", "palette", "required_checkpoints"):
+        if key in values:
+            values[key] = _check_str_list(f"{where}.{key}", values[key])
+    if "prompt_fragments" in values:
+        frags = values["prompt_fragments"]
+        if not isinstance(frags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in frags.items()):
+            raise ConfigError(f"{where}.prompt_fragments: expected a mapping of name: text (both strings)")
+    values["folder"] = str(folder)
+    niche = NicheConfig(**values)
+
+    for key in ("title", "audience", "tone"):
+        if not getattr(niche, key).strip():
+            raise ConfigError(f"{where}.{key}: must not be empty")
+    if not LANGUAGE_RE.match(niche.language):
+        raise ConfigError(f"{where}.language: {niche.language!r}; use an ISO 639 code such as 'en', 'pt' or 'pt-BR'")
+    _check_range(f"{where}.target_minutes", niche.target_minutes, 0.25, 60)
+    _check_range(f"{where}.music_volume_db", niche.music_volume_db, -60, 0)
+    _check_range(f"{where}.shorts_count", niche.shorts_count, 0, 10)
+    _check_choice(f"{where}.shorts_reframe", niche.shorts_reframe, SHORTS_REFRAMES)
+    if not niche.broll_sources:
+        raise ConfigError(f"{where}.broll_sources: needs at least one of {list(BROLL_SOURCES)}")
+    for src in niche.broll_sources:
+        _check_choice(f"{where}.broll_sources", src, BROLL_SOURCES)
+    bad = [c for c in niche.required_checkpoints if c not in CHECKPOINT_NAMES]
+    if bad:
+        raise ConfigError(f"{where}.required_checkpoints: unknown checkpoint(s) {bad}; use {list(CHECKPOINT_NAMES)}")
+    if not niche.palette:
+        raise ConfigError(f"{where}.palette: needs at least one colour")
+    for i, colour in enumerate(niche.palette):
+        _check_colour(f"{where}.palette[{i}]", colour)
+    if niche.music and not (niche.music_path and niche.music_path.is_file()):
+        raise ConfigError(f"{where}.music: {niche.music_path} does not exist; put the file in {Path(folder) / 'music'}")
+    return niche
 
 
 def load_niche_file(path: Path) -> NicheConfig:
@@ -98,26 +203,9 @@ def load_niche_file(path: Path) -> NicheConfig:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise ConfigError(f"{where}: not valid YAML ({e})") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping at the top level")
-    data = dict(data)
-    data.setdefault("name", path.stem)
-    data.setdefault("title", data["name"].replace("_", " ").title())
-    if "caption_style" in data:
-        if not isinstance(data["caption_style"], dict):
-            raise ConfigError(f"{where}.caption_style: expected a mapping")
-        data["caption_style"] = _build(CaptionStyle, data["caption_style"], f"{where}.caption_style")
-    for listed in ("required_checkpoints",):
-        bad = [c for c in data.get(listed, []) if c not in CHECKPOINT_NAMES]
-        if bad:
-            raise ConfigError(f"{where}.{listed}: unknown checkpoint(s) {bad}; use {list(CHECKPOINT_NAMES)}")
-    if data.get("shorts_reframe", "blur") not in ("blur", "crop"):
-        raise ConfigError(f"{where}.shorts_reframe: must be 'blur' or 'crop'")
-    data["folder"] = str(path.parent / data["name"])
-    niche = _build(NicheConfig, data, where)
-    if niche.music and not (niche.music_path and niche.music_path.is_file()):
-        raise ConfigError(f"{where}.music: {niche.music_path} does not exist")
-    return niche
+    except OSError as e:
+        raise ConfigError(f"{where}: cannot be read ({e})") from e
+    return parse_niche(data, where, path.parent / path.stem, path.stem)
 
 
 def list_niches(settings: Settings) -> list[str]:
@@ -125,6 +213,8 @@ def list_niches(settings: Settings) -> list[str]:
 
 
 def load_niche(name: str, settings: Settings) -> NicheConfig:
+    if not NAME_RE.match(name or ""):
+        raise ConfigError(f"invalid niche name {name!r}; available: {', '.join(list_niches(settings)) or 'none'}")
     path = settings.resolved_niches_dir() / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"unknown niche {name!r}; available: {', '.join(list_niches(settings)) or 'none'}")

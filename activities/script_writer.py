@@ -1,0 +1,360 @@
+"""Script writers: the deterministic offline writer (default) and the LLM writer.
+
+Both return a dict in the shape of :mod:`tubeflow.script_schema`.  A rejection's feedback must
+visibly change the redo, and is always listed in ``script["feedback_applied"]`` so the reviewer
+can see it was taken into account.  Learnings of the niche (earlier reviews) shape new scripts
+too, but only the niche's own: they are read through the niche's knowledge scope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from knowledge.feedback import Directives, parse_feedback
+from knowledge.store import LearningRecord, add_learning, get_learnings
+from knowledge.text import fold, raw_tokens, tokens
+from niches.config import NicheConfig
+from tubeflow.errors import ConfigError, PermanentError
+from tubeflow.settings import Settings
+
+WORDS_PER_MINUTE = 150
+MAX_SECTIONS = 6
+WRAP_RESERVE = 25  # words kept for the wrap-up section
+OPENER_WORDS = 4  # "Here is the key." before each section
+LEARNINGS_IN_PROMPT = 8
+
+
+class ScriptWriter(Protocol):
+    name: str
+
+    async def write(
+        self,
+        *,
+        topic: str,
+        niche: NicheConfig,
+        facts: list[dict[str, Any]],
+        feedback: list[str] | None = None,
+        attempt: int = 1,
+        db: Any = None,
+        channel: str | None = None,
+    ) -> dict[str, Any]: ...
+
+
+async def niche_learnings(db: Any, niche: NicheConfig, channel: str | None) -> list[LearningRecord]:
+    """The niche's learnings (and this channel's own); none without a database."""
+    if db is None:
+        return []
+    return await get_learnings(db, niche.name, channel, limit=LEARNINGS_IN_PROMPT)
+
+
+async def learn_from_review(db: Any, niche: str, channel: str | None, stage: str, feedback: str) -> int | None:
+    """Keep a reviewer's feedback as a learning of the niche, shaping later scripts of that niche only."""
+    if not feedback.strip():
+        return None
+    return await add_learning(db, niche, feedback, f"review:{stage}", channel=None)
+
+
+# ---------------------------------------------------------------- phrasing per language
+
+
+@dataclass(frozen=True)
+class Phrases:
+    hooks: tuple[str, ...]
+    energetic_hooks: tuple[str, ...]
+    calm_hooks: tuple[str, ...]
+    headings: tuple[str, ...]
+    openers: tuple[str, ...]
+    wrap_heading: str
+    wrap: str
+    energetic_wrap: str
+    mention_fallback: str
+    sources_label: str
+    alt_title: str
+    statement: str  # opens the hook when the topic is not a question
+
+
+PHRASES: dict[str, Phrases] = {
+    "en": Phrases(
+        hooks=(
+            "{question} In the next minute, one simple idea at a time, you will see what is really going on.",
+            "{question} Here is what is really going on, step by step.",
+        ),
+        energetic_hooks=(
+            "Stop for a second! {question} The real story is stranger than you think, and you will get it "
+            "in under a minute!",
+            "You have heard of it, but do you really know it? {question} Let's crack it right now!",
+        ),
+        calm_hooks=("{question} Let's look at the evidence calmly, one fact at a time.",),
+        headings=("The basics", "What really happens", "The surprising part", "Going further", "One more thing"),
+        openers=(
+            "Let's start with the basics.",
+            "Here is the key.",
+            "Now the surprising part.",
+            "Going a step further.",
+            "And one more thing.",
+        ),
+        wrap_heading="In short",
+        wrap="So, to sum up: {summary} Next time someone asks, you will know the answer.",
+        energetic_wrap="That's the whole story: {summary} Now go and amaze someone with it!",
+        mention_fallback="It is also worth mentioning {what}.",
+        sources_label="Sources",
+        alt_title="{topic}: The Real Explanation",
+        statement="Here is the story of {topic}.",
+    ),
+    "pt": Phrases(
+        hooks=(
+            "{question} A resposta cabe em menos de um minuto e começa com uma ideia simples.",
+            "{question} Veja o que realmente acontece, passo a passo.",
+        ),
+        energetic_hooks=(
+            "Para tudo! {question} A resposta é mais surpreendente do que parece, e você vai entender em menos "
+            "de um minuto!",
+            "Você convive com isso todo dia, mas sabe a resposta? {question} Vem comigo que eu explico agora!",
+        ),
+        calm_hooks=("{question} Vamos olhar os fatos com calma, um de cada vez.",),
+        headings=("O básico", "Como funciona", "O detalhe surpreendente", "Indo além", "Mais um ponto"),
+        openers=(
+            "Vamos começar pelo básico.",
+            "Agora, o ponto principal.",
+            "Agora vem a parte surpreendente.",
+            "Indo um pouco além.",
+            "E mais uma coisa.",
+        ),
+        wrap_heading="Resumindo",
+        wrap="Resumindo: {summary} Agora você já sabe o essencial.",
+        energetic_wrap="É isso: {summary} Agora compartilhe com alguém que precisa saber disso!",
+        mention_fallback="Vale mencionar também {what}.",
+        sources_label="Fontes",
+        alt_title="{topic}: a explicação de verdade",
+        statement="Vamos falar de {topic}.",
+    ),
+}
+
+
+def phrases_for(language: str) -> Phrases:
+    return PHRASES.get(language.split("-")[0].lower(), PHRASES["en"])
+
+
+def _pick(options: tuple[str, ...], seed: str) -> str:
+    """Deterministic choice: the same topic gives the same wording on every machine."""
+    return options[int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(options)]
+
+
+QUESTION_START = re.compile(
+    r"^(why|how|what|when|where|who|which|is|are|do|does|can|por ?que|como|o que|quando|onde|quem|qual|quanto)\b",
+    re.IGNORECASE,
+)
+
+
+def _opening(topic: str, p: Phrases) -> str:
+    """The topic as a question when it is one, else as the niche language's "here is the story of"."""
+    t = topic.strip().rstrip(".!")
+    if t.endswith("?") or QUESTION_START.match(t):
+        t = t[0].upper() + t[1:]
+        return t if t.endswith("?") else f"{t}?"
+    first, _, rest = t.partition(" ")
+    if first in ("The", "A", "An", "O", "A", "Os", "As"):
+        t = f"{first.lower()} {rest}"
+    return p.statement.format(topic=t)
+
+
+def _title(topic: str, language: str) -> str:
+    t = topic.strip().rstrip(".!")
+    if language.startswith("en"):
+        small = {"a", "an", "the", "of", "in", "on", "and", "or", "to", "is", "for", "at", "by"}
+        words = t.split()
+        t = " ".join(w if (i and w.lower() in small) else (w[0].upper() + w[1:]) for i, w in enumerate(words))
+    else:
+        t = t[0].upper() + t[1:] if t else t
+    return t[:100]
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _broll_cues(narration: str, niche: NicheConfig, heading: str) -> list[str]:
+    folded = fold(narration)
+    cues = [k for k in niche.broll_keywords if fold(k) in folded]
+    content = sorted(dict.fromkeys(w for w in raw_tokens(narration) if len(w) > 4 and not w.isdigit()), key=len)
+    for word in reversed(content):
+        if len(cues) >= 3:
+            break
+        if word not in (fold(c) for c in cues):
+            cues.append(word)
+    return cues or [heading.lower()]
+
+
+def _summary(chosen: list[dict[str, Any]], topic: str) -> str:
+    """The first clause of the fact closest to the topic: a recap, not a repeat of the whole sentence."""
+    want = set(tokens(topic))
+    best = max(chosen, key=lambda f: (len(want & set(tokens(str(f["claim"])))), -chosen.index(f)))
+    clause = re.split(r";|, so |, which |, então |, que ", str(best["claim"]))[0]
+    return _sentence(clause)
+
+
+def _relevant(fact: dict[str, Any], what: str) -> bool:
+    want = set(tokens(what))
+    return bool(want) and want <= set(tokens(str(fact.get("claim", ""))))
+
+
+# ---------------------------------------------------------------- the offline writer
+
+
+class OfflineWriter:
+    """Builds a script from the researched facts with fixed, per-language phrasing; no network."""
+
+    name = "offline"
+
+    async def write(
+        self,
+        *,
+        topic: str,
+        niche: NicheConfig,
+        facts: list[dict[str, Any]],
+        feedback: list[str] | None = None,
+        attempt: int = 1,
+        db: Any = None,
+        channel: str | None = None,
+    ) -> dict[str, Any]:
+        feedback = [f for f in (feedback or []) if f and f.strip()]
+        learned = [lr.text for lr in await niche_learnings(db, niche, channel) if lr.text not in feedback]
+        style = parse_feedback(learned, style_only=True)
+        now = parse_feedback(feedback)
+        d = Directives(
+            length_factor=style.length_factor * now.length_factor,
+            energetic=now.energetic or (style.energetic and not now.calmer),
+            calmer=now.calmer or (style.calmer and not now.energetic),
+            new_title=now.new_title,
+            mentions=now.mentions,
+        )
+        extra = await self._mention_facts(d.mentions, facts, niche, db, channel)
+        script = self.compose(topic, niche, facts, d, extra)
+        script["feedback_applied"] = list(feedback) + [
+            f"niche learning: {t}" for t in learned if not parse_feedback([t], style_only=True).empty
+        ]
+        return script
+
+    async def _mention_facts(
+        self, mentions: list[str], facts: list[dict[str, Any]], niche: NicheConfig, db: Any, channel: str | None
+    ) -> dict[str, dict[str, Any] | None]:
+        """For each "mention X": a fact about X from research, else from the niche's knowledge, else None."""
+        found: dict[str, dict[str, Any] | None] = {}
+        for what in mentions:
+            hit = next((f for f in facts if _relevant(f, what)), None)
+            if hit is None and db is not None:
+                from knowledge.search import rank_facts
+
+                for r in await rank_facts(db, niche.name, what, 5, channel=channel, language=niche.language):
+                    cand = r.to_dict("knowledge")
+                    if _relevant(cand, what):
+                        hit = cand
+                        break
+            found[what] = hit
+        return found
+
+    def compose(
+        self,
+        topic: str,
+        niche: NicheConfig,
+        facts: list[dict[str, Any]],
+        d: Directives,
+        mention_facts: dict[str, dict[str, Any] | None],
+    ) -> dict[str, Any]:
+        usable = [f for f in facts if str(f.get("claim", "")).strip()]
+        if not usable:
+            raise PermanentError(
+                f"no facts about {topic!r} in niche {niche.name!r}: add a notes file to {niche.notes_dir} "
+                "or turn on TUBEFLOW_RESEARCH_ONLINE"
+            )
+        p = phrases_for(niche.language)
+        question = _opening(topic, p)
+        hooks = p.energetic_hooks if d.energetic else p.calm_hooks if d.calmer else p.hooks
+        hook = _pick(hooks, topic).format(question=question)
+        # "shorter" must shorten even when the facts run out before the niche's target length, so
+        # the factor applies to whichever is smaller: the target or everything we could say.
+        natural = _words(hook) + WRAP_RESERVE + sum(_words(str(f["claim"])) + OPENER_WORDS for f in usable)
+        budget = max(40, int(min(niche.target_minutes * WORDS_PER_MINUTE, natural) * d.length_factor))
+
+        # Facts in research order (the order the explanation was written in) while they fit the word
+        # budget; the hook and the wrap-up count too.  A fact too long to fit is skipped, not cut.
+        spent = _words(hook) + WRAP_RESERVE
+        chosen: list[dict[str, Any]] = []
+        for f in usable:
+            w = _words(str(f["claim"])) + OPENER_WORDS
+            if chosen and spent + w > budget:
+                continue
+            chosen.append(f)
+            spent += w
+        for fact in mention_facts.values():
+            if fact is not None and all(fact["claim"] != c["claim"] for c in chosen):
+                chosen.append(fact)
+
+        n_body = max(1, min(MAX_SECTIONS - 1, len(chosen)))
+        groups: list[list[dict[str, Any]]] = [[] for _ in range(n_body)]
+        for i, f in enumerate(chosen):
+            groups[min(n_body - 1, i * n_body // len(chosen))].append(f)
+
+        sections: list[dict[str, Any]] = []
+        for i, group in enumerate(groups):
+            heading = p.headings[min(i, len(p.headings) - 1)]
+            body = " ".join(_sentence(str(f["claim"])) for f in group)
+            narration = f"{p.openers[min(i, len(p.openers) - 1)]} {body}" if body else ""
+            if not narration:
+                continue
+            sections.append({"heading": heading, "narration": narration, "short_candidate": False})
+        for what, fact in mention_facts.items():
+            if fact is None:  # nothing known about it: say it plainly rather than invent a fact
+                sections[-1]["narration"] += " " + p.mention_fallback.format(what=what)
+
+        summary = _summary(chosen, topic)
+        wrap = (p.energetic_wrap if d.energetic else p.wrap).format(summary=summary)
+        sections.append({"heading": p.wrap_heading, "narration": wrap, "short_candidate": False})
+        for s in sections:
+            s["broll_cues"] = _broll_cues(s["narration"], niche, s["heading"])
+
+        # Shorts: the body sections with a number or the most words (self-contained, concrete).
+        body_idx = sorted(
+            range(len(sections) - 1),
+            key=lambda i: (not re.search(r"\d", sections[i]["narration"]), -_words(sections[i]["narration"]), i),
+        )
+        for i in body_idx[: max(0, niche.shorts_count)]:
+            sections[i]["short_candidate"] = True
+
+        title = _title(topic, niche.language)
+        if d.new_title:
+            title = p.alt_title.format(topic=title.rstrip("?"))[:100]
+        cited = [
+            {"claim": str(f["claim"]), "source": str(f.get("source", "")), "origin": str(f.get("origin", ""))}
+            for f in chosen
+        ]
+        urls = list(dict.fromkeys(c["source"] for c in cited if c["source"]))
+        description = f"{hook}\n\n{p.sources_label}:\n" + "\n".join(f"- {u}" for u in urls)
+        tags = list(dict.fromkeys([*raw_tokens(topic), *(k.lower() for k in niche.broll_keywords[:5]), niche.name]))
+        return {
+            "title": title,
+            "hook": hook,
+            "sections": sections,
+            "description": description,
+            "tags": tags[:15],
+            "sources": cited,
+            "language": niche.language,
+        }
+
+
+def make_writer(settings: Settings) -> ScriptWriter:
+    """The writer chosen by TUBEFLOW_SCRIPT_WRITER (offline | groq | openai)."""
+    kind = settings.script_writer.strip().lower()
+    if kind == "offline":
+        return OfflineWriter()
+    if kind in ("groq", "openai"):
+        raise ConfigError(f"TUBEFLOW_SCRIPT_WRITER={kind}: the LLM writer is not wired yet; use offline")
+    raise ConfigError(f"TUBEFLOW_SCRIPT_WRITER={settings.script_writer!r}; use offline, groq or openai")

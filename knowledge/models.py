@@ -1,0 +1,106 @@
+"""Knowledge tables on the shared declarative Base.
+
+Every row carries its niche (facts, learnings) or channel (coverage) so that queries can filter
+strictly: a science channel must never read a finance channel's facts.  The SQLite full-text
+index is an FTS5 table kept in sync by triggers; it is created with raw SQL when the ``facts``
+table is created (``Base.metadata.create_all``) and again, idempotently, by
+:func:`knowledge.db.ensure_knowledge_schema`.  PostgreSQL gets a GIN expression index instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DDL, DateTime, Float, Index, Integer, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tubeflow.db.base import Base
+
+
+class Fact(Base):
+    __tablename__ = "knowledge_facts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    niche: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str | None] = mapped_column(String(128), nullable=True)  # None = the whole niche
+    claim: Mapped[str] = mapped_column(Text)
+    claim_key: Mapped[str] = mapped_column(String(64), index=True)  # normalised hash for dedupe
+    # Newline-separated URLs or document names; merging duplicates unions them.
+    source: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(String(32), default="manual")  # notes | wikipedia | manual | llm
+    topic: Mapped[str] = mapped_column(String(300), default="")  # what it was researched for
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    confidence: Mapped[float] = mapped_column(Float, default=0.5)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    @property
+    def sources(self) -> list[str]:
+        return [s for s in self.source.split("\n") if s.strip()]
+
+
+class Learning(Base):
+    __tablename__ = "knowledge_learnings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    niche: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(64))  # review:script, outcome:published, ...
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Coverage(Base):
+    __tablename__ = "knowledge_coverage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(128), index=True)
+    niche: Mapped[str] = mapped_column(String(64), default="")
+    topic: Mapped[str] = mapped_column(String(300))
+    angle: Mapped[str] = mapped_column(String(300), default="")
+    production_id: Mapped[str] = mapped_column(String(64), default="")
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Outcome(Base):
+    __tablename__ = "knowledge_outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    production_id: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(128), default="")
+    niche: Mapped[str] = mapped_column(String(64), default="")
+    result: Mapped[str] = mapped_column(String(64))  # published | rejected | failed | cancelled | ...
+    detail: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+FTS_TABLE = "knowledge_facts_fts"
+
+# External-content FTS5 table: the text lives once in knowledge_facts; triggers keep the index.
+SQLITE_FTS_DDL: tuple[str, ...] = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(claim, topic, content='knowledge_facts', "
+    "content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+    f"CREATE TRIGGER IF NOT EXISTS knowledge_facts_ai AFTER INSERT ON knowledge_facts BEGIN "
+    f"INSERT INTO {FTS_TABLE}(rowid, claim, topic) VALUES (new.id, new.claim, new.topic); END",
+    f"CREATE TRIGGER IF NOT EXISTS knowledge_facts_ad AFTER DELETE ON knowledge_facts BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, claim, topic) VALUES ('delete', old.id, old.claim, old.topic); END",
+    f"CREATE TRIGGER IF NOT EXISTS knowledge_facts_au AFTER UPDATE OF claim, topic ON knowledge_facts BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, claim, topic) VALUES ('delete', old.id, old.claim, old.topic); "
+    f"INSERT INTO {FTS_TABLE}(rowid, claim, topic) VALUES (new.id, new.claim, new.topic); END",
+)
+# The document is the claim plus the topic it was researched for (a notes file's title), so a fact
+# about Lord Rayleigh is found for "why is the sky blue" although its sentence names neither.
+POSTGRES_FTS_DDL: tuple[str, ...] = (
+    "CREATE INDEX IF NOT EXISTS knowledge_facts_fts_idx ON knowledge_facts "
+    "USING GIN (to_tsvector('simple'::regconfig, claim || ' ' || topic))",
+)
+
+for _stmt in SQLITE_FTS_DDL:
+    event.listen(Fact.__table__, "after_create", DDL(_stmt).execute_if(dialect="sqlite"))
+for _stmt in POSTGRES_FTS_DDL:
+    event.listen(Fact.__table__, "after_create", DDL(_stmt).execute_if(dialect="postgresql"))
+
+Index("knowledge_facts_niche_key", Fact.niche, Fact.claim_key)
+Index("knowledge_learnings_scope", Learning.niche, Learning.channel)
