@@ -1,0 +1,84 @@
+"""Ken Burns motion for stills, as FFmpeg filter expressions.
+
+Why this shape: zoompan's famous jitter comes from cropping at whole *source* pixels of an image
+smaller than the output, so each rounding step is magnified.  We scale the still once (Lanczos)
+to OVERSCAN times the output size, in a chroma-unsubsampled format, and let zoompan crop that:
+a rounding step is then at most 1/OVERSCAN of an output pixel, and every crop is a downscale
+(never blurry).  Motion is a pure function of the frame's position inside the visual, so a
+segment that starts in the middle of a still continues the motion exactly where the previous
+segment stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+OVERSCAN = 1.5
+ZOOM = 0.12  # total zoom change over one still
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Zoom goes z0 -> z1; the crop centre goes (cx0, cy0) -> (cx1, cy1), as fractions of the frame."""
+
+    z0: float
+    z1: float
+    cx0: float = 0.5
+    cy0: float = 0.5
+    cx1: float = 0.5
+    cy1: float = 0.5
+
+
+MOTIONS: tuple[Motion, ...] = (
+    Motion(1.0, 1.0 + ZOOM),  # push in
+    Motion(1.0 + ZOOM, 1.0, 0.45, 0.45, 0.5, 0.5),  # pull out
+    Motion(1.0 + ZOOM, 1.0 + ZOOM, 0.42, 0.5, 0.58, 0.5),  # pan right
+    Motion(1.0 + ZOOM * 0.5, 1.0 + ZOOM, 0.56, 0.55, 0.46, 0.46),  # drift up-left while pushing in
+)
+
+
+def motion_for(index: int) -> Motion:
+    return MOTIONS[index % len(MOTIONS)]
+
+
+def even(x: float) -> int:
+    return max(2, int(round(x / 2.0)) * 2)
+
+
+def overscan_size(width: int, height: int) -> tuple[int, int]:
+    return even(width * OVERSCAN), even(height * OVERSCAN)
+
+
+def zoompan_filter(motion: Motion, width: int, height: int, fps: int, frames: int, first: int, length: int) -> str:
+    """zoompan emitting ``frames`` frames of a still whose motion spans ``length`` frames.
+
+    ``first`` is the index of this segment's first frame inside the still's own run, so
+    progress p = (first + on) / (length - 1) is continuous across segment cuts.
+    """
+    span = max(length - 1, 1)
+    p = f"(({first}+on)/{span})"
+    z = f"({motion.z0}+({motion.z1 - motion.z0})*{p})"
+    cx = f"({motion.cx0}+({motion.cx1 - motion.cx0})*{p})"
+    cy = f"({motion.cy0}+({motion.cy1 - motion.cy0})*{p})"
+    # Crop centre at (cx, cy) of the source, clamped so the crop stays inside the image.
+    x = f"max(0,min(iw-iw/zoom,iw*{cx}-iw/zoom/2))"
+    y = f"max(0,min(ih-ih/zoom,ih*{cy}-ih/zoom/2))"
+    return f"zoompan=z='{z}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps}"
+
+
+def still_chain(
+    width: int, height: int, fps: int, frames: int, *, first: int, length: int, index: int, ken_burns: bool
+) -> str:
+    """Filter chain turning one decoded still into ``frames`` frames at the output size."""
+    if not ken_burns:
+        return (
+            f"scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos,"
+            f"crop={width}:{height},setsar=1,format=yuv420p,"
+            f"loop=loop={frames - 1}:size=1:start=0,settb=1/{fps},setpts=N"
+        )
+    ow, oh = overscan_size(width, height)
+    zp = zoompan_filter(motion_for(index), width, height, fps, frames, first, length)
+    return (
+        f"scale={ow}:{oh}:force_original_aspect_ratio=increase:flags=lanczos,crop={ow}:{oh},"
+        f"format=yuv444p,{zp},format=yuv420p,setsar=1,settb=1/{fps},setpts=N"
+    )

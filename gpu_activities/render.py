@@ -1,0 +1,192 @@
+"""Render a RenderPlan + narration + words into the finished long-form MP4, segment by segment.
+
+Resumable by construction: the timeline and the segment cuts are a pure function of the plan,
+the narration length and the settings, so a retried attempt computes the same segments, skips
+those in ``done_segments`` and encodes only the rest.  The soundtrack is rendered once (in a
+thread, alongside the first video segments) and muxed when the segments are joined by stream copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpu_activities.audio_mix import AudioStats, render_audio
+from gpu_activities.captions import write_ass
+from gpu_activities.segments import SegmentSpec, Source, segment_command
+from gpu_activities.timeline import Segment, Visual, build_visuals, plan_segments, total_frames, visuals_in
+from niches.config import CaptionStyle
+from tubeflow.errors import MediaError
+from tubeflow.media.encoders import EncoderChoice, check_quality, select_encoder
+from tubeflow.media.ffmpeg import AUDIO_RATE, concat_list_text, concat_mux_command, run_ffmpeg
+from tubeflow.media.fonts import find_font
+from tubeflow.media.probe import probe
+from tubeflow.render_plan import RenderPlan
+from tubeflow.settings import Settings
+
+log = logging.getLogger("tubeflow.render")
+
+OnSegment = Callable[[int, Path, int, int], None]
+
+
+@dataclass
+class RenderStats:
+    frames_encoded: int  # frames encoded by this call (resumed segments excluded)
+    segments_total: int
+    segments_rendered: int
+    encoder: str
+    duration_s: float
+    encoder_reason: str = ""
+    frames_total: int = 0
+    audio: AudioStats | None = None
+    wall_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the timeline looks like before anything is encoded (used to report progress up front)."""
+
+    frames: int
+    visuals: list[Visual]
+    segments: list[Segment]
+
+
+def layout(plan: RenderPlan, narration_s: float, settings: Settings) -> Layout:
+    frames = total_frames(narration_s, plan.fps)
+    visuals = build_visuals(plan, frames)
+    return Layout(frames, visuals, plan_segments(visuals, frames, plan.fps, settings.segment_seconds))
+
+
+def segment_name(index: int) -> str:
+    return f"seg-{index:04d}.mp4"
+
+
+def _sources(plan: RenderPlan, resolve: Callable[[str], Path]) -> dict[str, Source]:
+    """Probe every picture once: a corrupt b-roll file fails the render before any encoding."""
+    out: dict[str, Source] = {}
+    for item in plan.all_items():
+        if item.key in out:
+            continue
+        path = resolve(item.key)
+        info = probe(path, label=f"b-roll {item.key}")
+        if not info.has_video:
+            raise MediaError(f"b-roll {item.key}: has no picture (audio-only file)")
+        out[item.key] = Source(path=path, duration_s=0.0 if item.kind == "image" or info.is_image else info.duration_s)
+    return out
+
+
+def render_production(
+    plan: RenderPlan,
+    voice_wav: Path,
+    words: Sequence[dict[str, Any]],
+    out_path: Path,
+    workdir: Path,
+    settings: Settings,
+    *,
+    music: Path | None = None,
+    caption_style: CaptionStyle | None = None,
+    done_segments: Mapping[int, Path] | None = None,
+    on_segment: OnSegment | None = None,
+    resolve: Callable[[str], Path] | None = None,
+    music_volume_db: float = -18.0,
+    encoder: EncoderChoice | None = None,
+    cancel: threading.Event | None = None,
+    parallel: int = 1,
+) -> RenderStats:
+    """Render what is missing and join everything into ``out_path``.
+
+    ``resolve`` maps a plan item's key to a local file (default: the key is a path).
+    ``on_segment(i, path, done, total)`` runs after each newly encoded segment, in order of
+    completion; ``done_segments`` maps segment index -> an already encoded segment file.
+    """
+    t0 = time.monotonic()
+    check_quality(settings.video_quality)
+    workdir.mkdir(parents=True, exist_ok=True)
+    voice_info = probe(voice_wav, label=f"narration {voice_wav.name}")
+    if not voice_info.has_audio:
+        raise MediaError(f"narration {voice_wav.name}: has no audio stream")
+    lay = layout(plan, voice_info.duration_s, settings)
+    sources = _sources(plan, resolve or (lambda key: Path(key)))
+    choice = encoder or select_encoder(settings)
+    captions: Path | None = None
+    fonts_dir: Path | None = None
+    if words:
+        style = caption_style or (CaptionStyle(**plan.caption_style) if plan.caption_style else CaptionStyle())
+        font = find_font(settings)
+        captions = write_ass(workdir / "captions.ass", words, style, plan.width, plan.height, font)
+        fonts_dir = font.folder
+    spec = SegmentSpec(
+        width=plan.width,
+        height=plan.height,
+        fps=plan.fps,
+        transition=plan.transition,
+        ken_burns=plan.ken_burns,
+        encoder=choice,
+        quality=settings.video_quality,
+        threads=settings.ffmpeg_threads,
+        captions=captions,
+        fonts_dir=fonts_dir,
+    )
+    done: dict[int, Path] = {}
+    for i, p in (done_segments or {}).items():
+        if 0 <= int(i) < len(lay.segments) and Path(p).is_file():
+            done[int(i)] = Path(p)
+    todo = [s for s in lay.segments if s.index not in done]
+    total = len(lay.segments)
+    audio_out = workdir / "soundtrack.m4a"
+    samples = round(lay.frames / plan.fps * AUDIO_RATE)
+    lock = threading.Lock()
+    frames_encoded = 0
+
+    def encode(seg: Segment) -> None:
+        nonlocal frames_encoded
+        final = workdir / segment_name(seg.index)
+        tmp = final.with_name(f".tmp-{final.name}")
+        cmd = segment_command(seg, visuals_in(seg, lay.visuals), sources, spec, tmp)
+        run_ffmpeg(cmd.argv(), what=f"segment {seg.index + 1} of {total}", cancel=cancel)
+        tmp.replace(final)
+        with lock:
+            done[seg.index] = final
+            frames_encoded += seg.frames
+            count = len(done)
+        if on_segment is not None:
+            on_segment(seg.index, final, count, total)
+
+    with ThreadPoolExecutor(max_workers=1 + max(1, parallel)) as pool:
+        audio_job = pool.submit(
+            render_audio, voice_wav, audio_out, samples, music=music, music_volume_db=music_volume_db, cancel=cancel
+        )
+        if parallel <= 1:
+            for seg in todo:
+                encode(seg)
+        else:
+            for fut in [pool.submit(encode, seg) for seg in todo]:
+                fut.result()
+        audio_stats = audio_job.result()
+
+    list_file = workdir / "segments.txt"
+    list_file.write_text(
+        concat_list_text([done[s.index] for s in lay.segments], [s.frames / plan.fps for s in lay.segments]),
+        encoding="utf-8",
+    )
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = out_path.with_name(f".tmp-{out_path.name}")
+    run_ffmpeg(concat_mux_command(list_file, audio_out, tmp_out).argv(), what="joining segments", cancel=cancel)
+    tmp_out.replace(out_path)
+    return RenderStats(
+        frames_encoded=frames_encoded,
+        segments_total=total,
+        segments_rendered=len(todo),
+        encoder=choice.name,
+        duration_s=lay.frames / plan.fps,
+        encoder_reason=choice.reason,
+        frames_total=lay.frames,
+        audio=audio_stats,
+        wall_s=time.monotonic() - t0,
+    )

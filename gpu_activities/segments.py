@@ -1,0 +1,125 @@
+"""One segment's filter graph and encode: pictures, cross-fades and burned captions in one pass.
+
+Each visual becomes a stream of exactly the frames it covers inside the segment (stills are
+decoded and scaled once, then moved by zoompan; clips are seeked, looped if short, scaled to
+fill); streams are joined by ``xfade`` (cross-fades) or ``concat`` (hard cuts); captions are
+burned with libass after shifting timestamps to the global timeline, so one ASS file serves
+every segment.  Video only: the audio is rendered once for the whole timeline (see audio_mix).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpu_activities.kenburns import still_chain
+from gpu_activities.timeline import Segment, Visual
+from tubeflow.media.encoders import EncoderChoice, cuda_decode_args, fill_scale_filter, video_codec_args
+from tubeflow.media.ffmpeg import FFmpegCommand, escape_filter_path, fmt_s, mp4_args, video_output_args
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    duration_s: float  # 0 for stills
+
+
+@dataclass(frozen=True)
+class SegmentSpec:
+    width: int
+    height: int
+    fps: int
+    transition: str
+    ken_burns: bool
+    encoder: EncoderChoice
+    quality: str
+    threads: int = 0
+    captions: Path | None = None
+    fonts_dir: Path | None = None
+
+
+def _clip_input(
+    cmd: FFmpegCommand, v: Visual, src: Source, spec: SegmentSpec, first: int, frames: int
+) -> tuple[int, str]:
+    """Add a clip input positioned at ``first`` frames into the visual; return (input, pre-trim filter)."""
+    fps = spec.fps
+    clip_s = src.duration_s or v.media_duration
+    offset_s = first / fps
+    need_s = frames / fps
+    hw = cuda_decode_args(spec.encoder)
+    if clip_s > 0 and offset_s >= clip_s:
+        offset_s = offset_s % clip_s
+    if clip_s <= 0 or offset_s + need_s <= clip_s - 0.05:
+        idx = cmd.add_input(src.path, *hw, "-ss", fmt_s(offset_s), "-t", fmt_s(need_s + 1.0))
+        return idx, ""
+    # Too short for what this segment needs: loop the file and skip into it by frames.
+    idx = cmd.add_input(src.path, *hw, "-stream_loop", "-1")
+    skip = round(offset_s * fps)
+    return idx, f"trim=start_frame={skip},setpts=PTS-STARTPTS," if skip else ""
+
+
+def visual_chain(cmd: FFmpegCommand, v: Visual, src: Source | None, seg: Segment, spec: SegmentSpec) -> str:
+    """Filter graph text producing this visual's frames inside ``seg``; returns '[label]' graph part."""
+    w, h, fps = spec.width, spec.height, spec.fps
+    lo, hi = max(v.start, seg.start), min(v.end, seg.end)
+    frames, first = hi - lo, lo - v.start
+    label = f"v{v.index}"
+    if v.kind == "color" or src is None:
+        return f"color=c=black:s={w}x{h}:r={fps},trim=end_frame={frames},format=yuv420p,setsar=1,setpts=N[{label}]"
+    if v.kind == "video":
+        idx, pre = _clip_input(cmd, v, src, spec, first, frames)
+        scale = fill_scale_filter(w, h, spec.encoder)
+        return (
+            f"[{idx}:v]setpts=PTS-STARTPTS,fps={fps},{pre}trim=end_frame={frames},{scale},crop={w}:{h},"
+            f"setsar=1,format=yuv420p,settb=1/{fps},setpts=N[{label}]"
+        )
+    idx = cmd.add_input(src.path)
+    chain = still_chain(w, h, fps, frames, first=first, length=v.frames, index=v.index, ken_burns=spec.ken_burns)
+    return f"[{idx}:v]{chain}[{label}]"
+
+
+def segment_command(
+    seg: Segment, visuals: list[Visual], sources: dict[str, Source], spec: SegmentSpec, out: Path
+) -> FFmpegCommand:
+    cmd = FFmpegCommand(output=str(out))
+    parts: list[str] = []
+    for v in visuals:
+        parts.append(visual_chain(cmd, v, sources.get(v.key), seg, spec))
+    acc = f"v{visuals[0].index}"
+    for k, v in enumerate(visuals[1:], start=1):
+        nxt = f"v{v.index}"
+        out_label = f"x{k}"
+        if v.fade_in > 0 and v.start >= seg.start and spec.transition not in ("", "none"):
+            offset = (v.start - seg.start) / spec.fps
+            duration = v.fade_in / spec.fps
+            parts.append(
+                f"[{acc}][{nxt}]xfade=transition={spec.transition}:duration={fmt_s(duration)}"
+                f":offset={fmt_s(offset)}[{out_label}]"
+            )
+        else:
+            parts.append(f"[{acc}][{nxt}]concat=n=2:v=1:a=0[{out_label}]")
+        acc = out_label
+    tail = f"[{acc}]"
+    if spec.captions is not None:
+        fonts = f":fontsdir={escape_filter_path(spec.fonts_dir)}" if spec.fonts_dir else ""
+        # libass reads the frame's timestamp: shift to the global timeline, burn, shift back.
+        tail += (
+            f"settb=1/{spec.fps},setpts=N+{seg.start},ass=filename={escape_filter_path(spec.captions)}{fonts},setpts=N,"
+        )
+    else:
+        tail += "null,"
+    parts.append(f"{tail}format=yuv420p[out]")
+    cmd.filter_complex = ";".join(parts)
+    codec = video_codec_args(spec.encoder.name, spec.quality, spec.threads)
+    cmd.output_args = [
+        "-map",
+        "[out]",
+        "-an",
+        *video_output_args(codec, spec.fps),
+        "-frames:v",
+        str(seg.frames),
+        "-video_track_timescale",
+        str(spec.fps * 1000),
+        *mp4_args(),
+    ]
+    return cmd

@@ -1,0 +1,256 @@
+"""The one place that builds and runs FFmpeg command lines.
+
+Filter graphs are composed by the render modules (they know the timeline); this module owns
+everything around them: the binary, input/output option order, the shared output settings every
+deliverable must have (H.264 High yuv420p, ~2 s GOP, AAC-LC 48 kHz, +faststart), escaping of
+paths inside filter graphs, and turning FFmpeg's exit status and stderr into errors that say
+whether a retry can help.  Keeping it in one place is what lets the NVENC and libx264 paths share
+one builder and be tested at the string level.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from tubeflow.errors import MediaError, PermanentError, TransientError
+
+AUDIO_RATE = 48_000
+AUDIO_BITRATE = "192k"
+LOUDNESS_TARGET_LUFS = -14.0
+TRUE_PEAK_DB = -1.5
+LOUDNESS_RANGE = 11.0
+
+# stderr fragments that mean "this input is broken or unsupported": retrying cannot help.
+_INPUT_PROBLEMS = (
+    "Invalid data found when processing input",
+    "moov atom not found",
+    "No such file or directory",
+    "could not find codec parameters",
+    "Error opening input",
+    "Unknown format",
+    "does not contain any stream",
+)
+
+
+class FFmpegFailed(PermanentError):
+    """FFmpeg exited non-zero for a reason other than a bad input or a kill signal.
+
+    Deterministic (same command, same inputs, same failure), so retrying only burns GPU time.
+    """
+
+    type_name = "FFmpegFailed"
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    """imageio-ffmpeg's static binary: same build (libass, xfade, loudnorm, nvenc) everywhere."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def fmt_s(seconds: float) -> str:
+    """Seconds for a command line: enough digits for frame accuracy, no float noise."""
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def escape_filter_path(path: Path | str) -> str:
+    """Quote a file path for use as a filter option value (``ass=filename=...``).
+
+    Inside a filter graph ``:`` separates options and ``\\``, ``'``, ``,``, ``;``, ``[``, ``]``
+    are special at two levels; wrapping in single quotes handles all but the quote itself.
+    """
+    s = str(path).replace("\\", "/")
+    s = s.replace("'", r"'\\\''")
+    return f"'{s}'"
+
+
+@dataclass
+class FFmpegCommand:
+    """An FFmpeg invocation assembled in the only order FFmpeg accepts.
+
+    ``inputs`` are (options-before-input, path) pairs; ``add_input`` returns the input index used
+    in filter labels (``[2:v]``).
+    """
+
+    inputs: list[tuple[list[str], str]] = field(default_factory=list)
+    filter_complex: str = ""
+    output_args: list[str] = field(default_factory=list)
+    output: str = ""
+    global_args: list[str] = field(default_factory=list)
+    loglevel: str = "error"  # measurements (ebur128, loudnorm) need "info"
+
+    def add_input(self, path: Path | str, *options: str) -> int:
+        self.inputs.append((list(options), str(path)))
+        return len(self.inputs) - 1
+
+    def argv(self, exe: str | None = None) -> list[str]:
+        cmd = [exe or ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", self.loglevel, *self.global_args]
+        for options, path in self.inputs:
+            cmd += [*options, "-i", path]
+        if self.filter_complex:
+            cmd += ["-filter_complex", self.filter_complex]
+        cmd += self.output_args
+        cmd.append(self.output)
+        return cmd
+
+    def __str__(self) -> str:
+        return shlex.join(self.argv(exe="ffmpeg"))
+
+
+def threads_args(threads: int) -> list[str]:
+    return ["-threads", str(threads)] if threads > 0 else []
+
+
+def gop_args(fps: int) -> list[str]:
+    """A keyframe every 2 s: YouTube's recommendation and what makes segment seeking cheap."""
+    return ["-g", str(fps * 2), "-keyint_min", str(fps), "-sc_threshold", "0"]
+
+
+def video_output_args(codec_args: list[str], fps: int) -> list[str]:
+    """Settings every H.264 deliverable shares whatever the encoder."""
+    return [*codec_args, *gop_args(fps), "-pix_fmt", "yuv420p", "-r", str(fps), "-fps_mode", "cfr"]
+
+
+def aac_args() -> list[str]:
+    return ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", "2"]
+
+
+def mp4_args() -> list[str]:
+    return ["-movflags", "+faststart", "-f", "mp4"]
+
+
+def concat_list_text(paths: list[Path], durations_s: list[float] | None = None) -> str:
+    """A concat-demuxer list; paths quoted so spaces and quotes in work dirs are safe.
+
+    Explicit durations (frames / fps) make the demuxer place each file exactly where the timeline
+    says instead of trusting each MP4's last-packet duration, which drifts by a few ticks a join.
+    """
+    lines = []
+    for i, p in enumerate(paths):
+        escaped = str(Path(p).resolve()).replace("'", r"'\''")
+        lines.append(f"file '{escaped}'")
+        if durations_s is not None:
+            lines.append(f"duration {fmt_s(durations_s[i])}")
+    return "\n".join(lines) + "\n"
+
+
+def concat_mux_command(
+    list_file: Path, audio: Path | None, out: Path, duration_s: float | None = None
+) -> FFmpegCommand:
+    """Join independently encoded segments by stream copy and mux the whole-timeline audio once."""
+    cmd = FFmpegCommand(output=str(out))
+    cmd.add_input(list_file, "-f", "concat", "-safe", "0")
+    args = ["-map", "0:v:0"]
+    if audio is not None:
+        cmd.add_input(audio)
+        args += ["-map", "1:a:0"]
+    args += ["-c", "copy"]
+    if duration_s is not None:
+        args += ["-t", fmt_s(duration_s)]
+    cmd.output_args = [*args, *mp4_args()]
+    return cmd
+
+
+def loudnorm_filter(measured: dict[str, str] | None = None) -> str:
+    """EBU R128 normalisation to YouTube's -14 LUFS; with ``measured`` it is the linear second pass."""
+    base = f"loudnorm=I={LOUDNESS_TARGET_LUFS}:TP={TRUE_PEAK_DB}:LRA={LOUDNESS_RANGE}"
+    if not measured:
+        return base + ":print_format=json"
+    return (
+        base
+        + f":measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
+        + f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
+        + f":offset={measured['target_offset']}:linear=true:print_format=json"
+    )
+
+
+def parse_loudnorm_json(stderr: str) -> dict[str, str]:
+    """The JSON block loudnorm prints at the end of a pass."""
+    start = stderr.rfind("{")
+    end = stderr.rfind("}")
+    if start < 0 or end < start:
+        raise FFmpegFailed("loudnorm printed no measurement (is the audio empty?)")
+    return json.loads(stderr[start : end + 1])
+
+
+def measure_loudness_command(path: Path) -> FFmpegCommand:
+    """Integrated loudness and true peak of a file's first audio stream (ebur128 scanner)."""
+    cmd = FFmpegCommand(output="-")
+    cmd.loglevel = "info"
+    cmd.add_input(path)
+    cmd.output_args = ["-map", "0:a:0", "-af", "ebur128=peak=true:framelog=quiet", "-f", "null"]
+    return cmd
+
+
+_EBU_I = re.compile(r"Integrated loudness:\s*\n\s*I:\s*(-?[\d.]+|-inf) LUFS")
+_EBU_TP = re.compile(r"True peak:\s*\n\s*Peak:\s*(-?[\d.]+|-inf) dBFS")
+
+
+def parse_ebur128(stderr: str) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBFS) from ebur128's summary."""
+    mi, mp = _EBU_I.search(stderr), _EBU_TP.search(stderr)
+    if not mi or not mp:
+        raise FFmpegFailed("ebur128 printed no summary")
+    return float(mi.group(1)), float(mp.group(1))
+
+
+def measure_loudness(path: Path) -> tuple[float, float]:
+    return parse_ebur128(run_ffmpeg(measure_loudness_command(path).argv(), what=f"loudness of {Path(path).name}"))
+
+
+def _tail(text: str, lines: int = 12) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def run_ffmpeg(
+    argv: list[str],
+    *,
+    what: str,
+    timeout_s: float | None = None,
+    cancel: threading.Event | None = None,
+) -> str:
+    """Run FFmpeg, return its stderr; raise an error whose type says whether retrying can help.
+
+    Killed by a signal (OOM killer, a spot reclaim, ``cancel``) -> TransientError; a broken input
+    -> MediaError; any other failure -> FFmpegFailed (permanent: the same command fails again).
+    """
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    chunks: list[bytes] = []
+
+    def _drain() -> None:
+        assert proc.stderr is not None
+        for chunk in iter(lambda: proc.stderr.read(65536), b""):
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=_drain, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout_s if timeout_s else None
+    while True:
+        try:
+            proc.wait(timeout=0.2)
+            break
+        except subprocess.TimeoutExpired:
+            if (cancel is not None and cancel.is_set()) or (deadline is not None and time.monotonic() > deadline):
+                proc.kill()
+                proc.wait()
+                reader.join(timeout=5)
+                why = "cancelled" if cancel is not None and cancel.is_set() else "timed out"
+                raise TransientError(f"{what}: FFmpeg stopped ({why})") from None
+    reader.join(timeout=5)
+    stderr = b"".join(chunks).decode("utf-8", errors="replace")
+    if proc.returncode == 0:
+        return stderr
+    if proc.returncode < 0:
+        raise TransientError(f"{what}: FFmpeg was killed by signal {-proc.returncode}")
+    if any(p in stderr for p in _INPUT_PROBLEMS):
+        raise MediaError(f"{what}: FFmpeg could not read an input: {_tail(stderr, 4)}")
+    raise FFmpegFailed(f"{what}: FFmpeg exited with status {proc.returncode}: {_tail(stderr)}")
