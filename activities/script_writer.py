@@ -9,15 +9,18 @@ too, but only the niche's own: they are read through the niche's knowledge scope
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from activities.llm import ChatClient, make_llm_client
 from knowledge.feedback import Directives, parse_feedback
 from knowledge.store import LearningRecord, add_learning, get_learnings
 from knowledge.text import fold, raw_tokens, tokens
 from niches.config import NicheConfig
 from tubeflow.errors import ConfigError, PermanentError
+from tubeflow.script_schema import ScriptInvalid, validate_script
 from tubeflow.settings import Settings
 
 WORDS_PER_MINUTE = 150
@@ -350,11 +353,127 @@ class OfflineWriter:
         }
 
 
+# ---------------------------------------------------------------- the LLM writer
+
+SCHEMA_HINT = """Reply with one JSON object and nothing else, shaped exactly like this:
+{"title": str (at most 100 characters), "hook": str (the first spoken lines),
+ "sections": [{"heading": str, "narration": str (spoken text), "broll_cues": [str, ...],
+               "short_candidate": bool}, ... 3 to 6 sections],
+ "description": str (YouTube description ending with the source URLs), "tags": [str, ...],
+ "sources": [{"claim": str, "source": str}, ...] (the facts you used, with their citation),
+ "language": str}"""
+
+LANGUAGE_NAMES = {"en": "English", "pt": "Brazilian Portuguese", "es": "Spanish", "fr": "French", "de": "German"}
+
+
+def build_messages(
+    topic: str,
+    niche: NicheConfig,
+    facts: list[dict[str, Any]],
+    learnings: list[str],
+    feedback: list[str],
+    target_words: int,
+) -> list[dict[str, str]]:
+    """The chat prompt: niche voice, the facts with their citations, the niche's learnings, the feedback."""
+    language = LANGUAGE_NAMES.get(niche.language.split("-")[0], niche.language)
+    system = [
+        f'You write scripts for the YouTube channel niche "{niche.title}".',
+        f"Audience: {niche.audience}. Tone: {niche.tone}. Write everything in {language}.",
+        f"The narration (hook plus all sections) must be about {target_words} words "
+        f"({niche.target_minutes:g} minute(s) at {WORDS_PER_MINUTE} words per minute).",
+        "Use only the numbered facts given; do not add claims that are not among them.",
+        "Give each section 1 to 3 short b-roll cues: concrete things to show on screen.",
+        f"Mark up to {niche.shorts_count} self-contained sections as short_candidate.",
+    ]
+    system += [f"{name}: {text}" for name, text in sorted(niche.prompt_fragments.items())]
+    system.append(SCHEMA_HINT)
+    lines = [f"Topic: {topic}", "", "Facts (with citations):"]
+    for i, f in enumerate(facts, start=1):
+        cite = f.get("source") or "no source"
+        lines.append(f"[{i}] {f.get('claim', '')} (source: {cite}; origin: {f.get('origin', '')})")
+    if learnings:
+        lines += ["", "Lessons from earlier reviews of this channel niche (follow them):"]
+        lines += [f"- {t}" for t in learnings]
+    if feedback:
+        lines += ["", "The reviewer rejected the previous draft. Apply this feedback:"]
+        lines += [f"- {t}" for t in feedback]
+    return [{"role": "system", "content": "\n".join(system)}, {"role": "user", "content": "\n".join(lines)}]
+
+
+class LLMWriter:
+    """Structured JSON from a chat model, validated and retried with the validation error fed back."""
+
+    name = "llm"
+    max_attempts = 3
+
+    def __init__(self, client: ChatClient) -> None:
+        self.client = client
+        self.last_messages: list[dict[str, str]] = []  # what was sent last (for logs and tests)
+
+    async def write(
+        self,
+        *,
+        topic: str,
+        niche: NicheConfig,
+        facts: list[dict[str, Any]],
+        feedback: list[str] | None = None,
+        attempt: int = 1,
+        db: Any = None,
+        channel: str | None = None,
+    ) -> dict[str, Any]:
+        feedback = [f for f in (feedback or []) if f and f.strip()]
+        learnings = [lr.text for lr in await niche_learnings(db, niche, channel) if lr.text not in feedback]
+        directives = parse_feedback(feedback)
+        target = max(40, int(niche.target_minutes * WORDS_PER_MINUTE * directives.length_factor))
+        messages = build_messages(topic, niche, facts, learnings, feedback, target)
+        error = ""
+        for _ in range(self.max_attempts):
+            self.last_messages = list(messages)
+            answer = await self.client.complete_json(messages)
+            try:
+                script = validate_script(_parse_json(answer))
+            except ScriptInvalid as e:
+                error = str(e)
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": answer[:4000]},
+                    {
+                        "role": "user",
+                        "content": f"That answer was not valid: {error}. Reply with only the corrected JSON object.",
+                    },
+                ]
+                continue
+            script["language"] = niche.language
+            if not script["sources"]:
+                script["sources"] = [
+                    {"claim": str(f.get("claim", "")), "source": str(f.get("source", "")), "origin": ""} for f in facts
+                ]
+            origins = {str(f.get("claim", "")): str(f.get("origin", "")) for f in facts}
+            for src in script["sources"]:
+                src["origin"] = src["origin"] or origins.get(src["claim"], "llm")
+            script["feedback_applied"] = list(feedback)
+            return script
+        raise PermanentError(
+            f"{self.client.name} model {self.client.model!r} returned an invalid script {self.max_attempts} times "
+            f"(last problem: {error}); try another TUBEFLOW_LLM_MODEL or TUBEFLOW_SCRIPT_WRITER=offline"
+        )
+
+
+def _parse_json(answer: str) -> Any:
+    text = answer.strip()
+    if text.startswith("```"):  # some local models wrap JSON in a code fence despite JSON mode
+        text = re.sub(r"^```(?:json)?\s*|\s*```$", "", text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ScriptInvalid(f"the answer is not JSON ({e.msg} at line {e.lineno} column {e.colno})") from e
+
+
 def make_writer(settings: Settings) -> ScriptWriter:
     """The writer chosen by TUBEFLOW_SCRIPT_WRITER (offline | groq | openai)."""
     kind = settings.script_writer.strip().lower()
     if kind == "offline":
         return OfflineWriter()
     if kind in ("groq", "openai"):
-        raise ConfigError(f"TUBEFLOW_SCRIPT_WRITER={kind}: the LLM writer is not wired yet; use offline")
+        return LLMWriter(make_llm_client(settings))
     raise ConfigError(f"TUBEFLOW_SCRIPT_WRITER={settings.script_writer!r}; use offline, groq or openai")

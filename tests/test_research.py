@@ -47,10 +47,10 @@ async def test_portuguese_niche_researches_in_portuguese(tmp_path: Path) -> None
 
 
 async def test_two_niches_same_word_never_share_facts(tmp_path: Path) -> None:
-    """History and science both know the word "light"... only their own facts come back."""
+    """History and science both use the word "first" (first image, first person on the Moon)."""
     async with sqlite_db(tmp_path) as db:
-        sci = await research(SETTINGS, db, "science", "skyline", "light")
-        hist = await research(SETTINGS, db, "history", "pastpresent", "light")
+        sci = await research(SETTINGS, db, "science", "skyline", "first")
+        hist = await research(SETTINGS, db, "history", "pastpresent", "first")
         science_claims = {f.claim for f in await list_facts(db, "science")}
         history_claims = {f.claim for f in await list_facts(db, "history")}
         assert science_claims and history_claims and not science_claims & history_claims
