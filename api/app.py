@@ -1,0 +1,118 @@
+"""The FastAPI application: REST API, SSE feed, dashboard pages and the seeds' video job API.
+
+``create_app`` takes ready-made dependencies (tests and the bench pass a Temporal client and a
+database they control); otherwise the lifespan connects from the settings.  If Temporal is down at
+start-up the API still serves lists and media from the database and storage, and answers 503 to
+anything that must talk to a workflow, so a restart of the dev server does not take the dashboard
+down with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from temporalio.client import Client
+
+from api import routes_dashboard, routes_events, routes_media, routes_productions, routes_video
+from api.context import ApiContext
+from api.fetch import FetchError, FetchPolicy
+from api.ratelimit import RateLimiter
+from tubeflow.errors import PermanentError, TransientError
+from tubeflow.settings import Settings
+from tubeflow.storage import Storage, StorageError, open_storage
+
+log = logging.getLogger("tubeflow.api")
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    temporal_client: Client | None = None,
+    db: Any = None,
+    storage: Storage | None = None,
+    rate_limiter: RateLimiter | None = None,
+    fetch_policy: FetchPolicy | None = None,
+    events_poll_s: float = 0.5,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned_db = None
+        ctx: ApiContext = app.state.tubeflow
+        if ctx.db is None:
+            from tubeflow.db.engine import open_database
+
+            ctx.db = owned_db = await open_database(settings)
+        if ctx.temporal is None:
+            from tubeflow.client import connect
+
+            try:
+                ctx.temporal = await connect(settings)
+            except Exception as e:  # the dashboard still lists and plays without Temporal
+                log.warning("Temporal at %s is not reachable (%s); reviews answer 503", settings.temporal_address, e)
+        try:
+            yield
+        finally:
+            if owned_db is not None:
+                await owned_db.close()
+
+    app = FastAPI(
+        title="tubeflow",
+        version="0.1.0",
+        description="Video productions on Temporal with human checkpoints: start, review, watch, and the "
+        "seeds' GPU video job API. Authenticate with `Authorization: Bearer <key>` or `X-API-Key`.",
+        lifespan=lifespan,
+    )
+    app.state.tubeflow = ApiContext(
+        settings=settings,
+        db=db,
+        storage=storage or open_storage(settings),
+        limiter=rate_limiter or _limiter(settings),
+        fetch_policy=fetch_policy or FetchPolicy.from_settings(settings),
+        temporal=temporal_client,
+    )
+    app.state.events_poll_s = events_poll_s
+
+    @app.exception_handler(FetchError)
+    async def _fetch_error(_request: Request, exc: FetchError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(StorageError)
+    async def _storage_error(_request: Request, exc: StorageError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(PermanentError)
+    async def _permanent(_request: Request, exc: PermanentError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(TransientError)
+    async def _transient(_request: Request, exc: TransientError) -> JSONResponse:
+        headers = {"Retry-After": str(int(exc.retry_after_s or 5))}
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, Any]:
+        ctx: ApiContext = app.state.tubeflow
+        return {"ok": True, "temporal": ctx.temporal is not None}
+
+    app.include_router(routes_productions.router)
+    app.include_router(routes_events.router)
+    app.include_router(routes_media.router)
+    app.include_router(routes_video.router)
+    app.include_router(routes_dashboard.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def _limiter(settings: Settings) -> RateLimiter:
+    # getattr: proposed settings (TUBEFLOW_API_RATE_PER_S / TUBEFLOW_API_RATE_BURST), not in Settings yet.
+    rate = float(getattr(settings, "api_rate_per_s", 0) or 20.0)
+    burst = int(getattr(settings, "api_rate_burst", 0) or 60)
+    return RateLimiter(rate_per_s=rate, burst=burst)

@@ -1,0 +1,120 @@
+"""Reads the API makes from the database, shaped as JSON-ready dicts.
+
+Everything goes through :mod:`tubeflow.db.repo` except two tiny read-only queries the repo does
+not offer (the newest event id, and the progress of running productions for the live feed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from tubeflow.contracts import ProductionStatus, ReviewRecord
+from tubeflow.db import repo
+from tubeflow.db.models import EventRow, ProductionRow
+from tubeflow.settings import Settings
+
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+def production_dict(p: Any) -> dict[str, Any]:
+    d = p.to_dict()
+    d.pop("channel_id", None)
+    return d
+
+
+async def channels(db: Any) -> list[dict[str, Any]]:
+    return [c.to_dict() for c in await repo.list_channels(db)]
+
+
+async def create_channel(db: Any, settings: Settings, name: str, niche: str) -> dict[str, Any]:
+    from niches.config import load_niche
+
+    load_niche(niche, settings)  # an unknown niche is a 400 now, not a failed production later
+    return (await repo.create_channel(db, name, niche)).to_dict()
+
+
+def niche_names(settings: Settings) -> list[str]:
+    folder = settings.resolved_niches_dir()
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+async def productions(
+    db: Any,
+    *,
+    channel: str | None = None,
+    state: str | None = None,
+    stage: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    oldest_first: bool = False,
+) -> list[dict[str, Any]]:
+    rows = await repo.list_productions(db, channel=channel, state=state, stage=stage, limit=limit, offset=offset)
+    items = [production_dict(p) for p in rows]
+    return items[::-1] if oldest_first else items
+
+
+async def count_waiting(db: Any) -> int:
+    return await repo.count_productions(db, state="waiting")
+
+
+async def status_from_db(db: Any, production_id: str) -> ProductionStatus | None:
+    """The last snapshot as a status (the workflow is gone or unreachable); None if unknown."""
+    try:
+        p = await repo.get_production(db, production_id)
+    except repo.NotFoundError:
+        return None
+    records = [
+        ReviewRecord(r.stage, r.approved, r.reviewer, r.feedback, r.at.isoformat(), r.attempt, r.note)
+        for r in await repo.list_reviews(db, production_id)
+    ]
+    attempts: dict[str, int] = {}
+    for r in records:
+        attempts[r.stage] = max(attempts.get(r.stage, 0), r.attempt)
+    return ProductionStatus(
+        production_id=p.id,
+        channel=p.channel,
+        niche=p.niche,
+        topic=p.topic,
+        stage=p.stage,
+        state=p.state,
+        progress=p.progress,
+        checkpoint=p.checkpoint,
+        detail=p.detail,
+        artifacts=dict(p.artifacts),
+        reviews=records,
+        attempts=attempts,
+        outputs=dict(p.outputs),
+        error=p.error,
+        title=p.title,
+        updated_at=p.updated_at.isoformat(),
+    )
+
+
+async def reviews(db: Any, production_id: str) -> list[dict[str, Any]]:
+    return [r.to_dict() for r in await repo.list_reviews(db, production_id)]
+
+
+def event_dict(e: Any) -> dict[str, Any]:
+    """Flatten an event: payload fields (stage, state, progress, checkpoint...) at the top level."""
+    return {**(e.payload or {}), "id": e.id, "production_id": e.production_id, "kind": e.kind, "at": e.at.isoformat()}
+
+
+async def events_since(db: Any, since: int, limit: int = 200) -> list[dict[str, Any]]:
+    return [event_dict(e) for e in await repo.events_since(db, since, limit=limit)]
+
+
+async def latest_event_id(db: Any) -> int:
+    async with db.session() as s:
+        return int((await s.execute(select(func.max(EventRow.id)))).scalar() or 0)
+
+
+async def running_progress(db: Any) -> dict[str, dict[str, Any]]:
+    """id -> {stage, state, progress, detail} of running productions (progress has no event rows)."""
+    stmt = select(
+        ProductionRow.id, ProductionRow.stage, ProductionRow.state, ProductionRow.progress, ProductionRow.detail
+    ).where(ProductionRow.state == "running")
+    async with db.session() as s:
+        rows = (await s.execute(stmt)).all()
+    return {r[0]: {"stage": r[1], "state": r[2], "progress": r[3], "detail": r[4]} for r in rows}

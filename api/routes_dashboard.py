@@ -1,0 +1,173 @@
+"""The reviewers' dashboard: server-rendered pages over the same data as the REST API.
+
+Pages read through the same helpers as the JSON endpoints (``load_view``, ``dbview``) so what a
+reviewer sees and what a program gets cannot differ.  Sign-in stores the API key in an
+HttpOnly, SameSite=Strict cookie; every page then authenticates exactly like an API call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api import dbview
+from api.auth import COOKIE, Principal, authenticate, lookup_key
+from api.context import ApiContext, get_ctx
+from api.routes_productions import load_view
+from tubeflow.contracts import STAGES
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+COOKIE_MAX_AGE_S = 30 * 24 * 3600
+
+
+async def page_principal(request: Request, ctx: ApiContext) -> Principal | None:
+    try:
+        return await authenticate(request, ctx)
+    except HTTPException as e:
+        if e.status_code == 401:
+            return None
+        raise
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+
+
+async def _render(request: Request, ctx: ApiContext, name: str, principal: Principal, **values: Any) -> Response:
+    base = {
+        "principal": principal,
+        "stages": list(STAGES),
+        "latest_event_id": await dbview.latest_event_id(ctx.db),
+        "waiting_count": await dbview.count_waiting(ctx.db),
+    }
+    return templates.TemplateResponse(request, name, {**base, **values})
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: "//evil.example" or "https://..." would make sign-in an open redirect.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str = "/") -> Response:
+    values = {"principal": None, "next": _safe_next(next), "stages": []}
+    return templates.TemplateResponse(request, "login.html", values)
+
+
+@router.post("/login", response_model=None)
+async def login(
+    request: Request, key: str = Form(...), next: str = Form("/"), ctx: ApiContext = Depends(get_ctx)
+) -> Response:
+    found = await lookup_key(ctx.db, key.strip())
+    if found is None:
+        return templates.TemplateResponse(
+            request,
+            "login.html",
+            {"principal": None, "error": "That key is not valid (or was revoked).", "next": _safe_next(next)},
+            status_code=401,
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        key.strip(),
+        max_age=COOKIE_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout() -> RedirectResponse:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+async def productions_page(
+    request: Request,
+    ctx: ApiContext = Depends(get_ctx),
+    channel: str = "",
+    state: str = "",
+    offset: int = 0,
+) -> Response:
+    who = await page_principal(request, ctx)
+    if who is None:
+        return _login_redirect(request)
+    limit = 50
+    offset = max(0, offset)
+    items = await dbview.productions(ctx.db, channel=channel or None, state=state or None, limit=limit, offset=offset)
+    filters = {"channel": channel, "state": state}
+    return await _render(
+        request,
+        ctx,
+        "productions.html",
+        who,
+        nav="productions",
+        heading="Productions",
+        items=items,
+        channels=await dbview.channels(ctx.db),
+        filters=filters,
+        limit=limit,
+        offset=offset,
+        query_prev=urlencode({**filters, "offset": max(0, offset - limit)}),
+        query_next=urlencode({**filters, "offset": offset + limit}),
+        empty="No productions yet: start one above, or with `tubeflow produce <channel> --topic ...`.",
+    )
+
+
+@router.get("/review", response_class=HTMLResponse)
+async def review_queue(request: Request, ctx: ApiContext = Depends(get_ctx)) -> Response:
+    who = await page_principal(request, ctx)
+    if who is None:
+        return _login_redirect(request)
+    items = await dbview.productions(ctx.db, state="waiting", limit=200, offset=0, oldest_first=True)
+    return await _render(
+        request,
+        ctx,
+        "productions.html",
+        who,
+        nav="review",
+        heading="Review queue",
+        items=items,
+        channels=[],
+        filters={},
+        limit=200,
+        offset=0,
+        empty="Nothing waits for a review. New checkpoints appear here live.",
+    )
+
+
+@router.get("/channels", response_class=HTMLResponse)
+async def channels_page(request: Request, ctx: ApiContext = Depends(get_ctx)) -> Response:
+    who = await page_principal(request, ctx)
+    if who is None:
+        return _login_redirect(request)
+    return await _render(
+        request,
+        ctx,
+        "channels.html",
+        who,
+        nav="channels",
+        items=await dbview.channels(ctx.db),
+        niches=dbview.niche_names(ctx.settings),
+    )
+
+
+@router.get("/productions/{production_id}", response_class=HTMLResponse)
+async def production_page(production_id: str, request: Request, ctx: ApiContext = Depends(get_ctx)) -> Response:
+    who = await page_principal(request, ctx)
+    if who is None:
+        return _login_redirect(request)
+    view = await load_view(ctx, production_id)
+    return await _render(request, ctx, "production.html", who, nav="productions", p=view, can_edit=who.can("editor"))

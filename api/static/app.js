@@ -1,0 +1,206 @@
+// The dashboard's only script: live updates over SSE, review actions over the REST API.
+// No build step on purpose: the server renders every page, this file only adds behaviour.
+(() => {
+  "use strict";
+  const STAGES = JSON.parse(document.body.dataset.stages || "[]");
+  const LAST_KEY = "tubeflow.lastEventId";
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+  function toast(message, bad = false) {
+    const t = $("#toast");
+    t.textContent = message;
+    t.className = "toast" + (bad ? " bad" : "");
+    t.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { t.hidden = true; }, bad ? 8000 : 3500);
+  }
+
+  async function api(path, { method = "GET", body } = {}) {
+    // The custom header is the CSRF guard the server asks of cookie-authenticated changes.
+    const res = await fetch(path, {
+      method,
+      headers: { "Content-Type": "application/json", "X-Tubeflow-Request": "1" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      let msg = data.detail;
+      if (Array.isArray(msg)) msg = msg.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
+      if (res.status === 401) location.href = "/login?next=" + encodeURIComponent(location.pathname);
+      throw new Error(msg || `HTTP ${res.status}`);
+    }
+    return data;
+  }
+
+  // ------------------------------------------------------------ live stage bars
+  function renderBar(bar, stage, state) {
+    const cur = Math.max(0, STAGES.indexOf(stage));
+    bar.dataset.stage = stage;
+    bar.dataset.state = state;
+    $$(".seg", bar).forEach((seg) => {
+      const i = STAGES.indexOf(seg.dataset.seg);
+      seg.classList.remove("done", "cur", "running", "waiting", "failed", "cancelled", "completed");
+      if (i < cur || state === "completed") seg.classList.add("done");
+      else if (i === cur) seg.classList.add("cur", state);
+    });
+  }
+
+  function applyEvent(ev) {
+    if (!ev.production_id) return;
+    $$(`[data-production="${CSS.escape(ev.production_id)}"]`).forEach((root) => {
+      if (ev.stage) $$("[data-stagebar]", root).forEach((bar) => renderBar(bar, ev.stage, ev.state || bar.dataset.state));
+      if (typeof ev.progress === "number") {
+        $$("[data-progress]", root).forEach((p) => {
+          p.firstElementChild.style.width = `${ev.progress}%`;
+          p.lastElementChild.textContent = `${Math.round(ev.progress)}%`;
+        });
+      }
+      if (ev.stage) $$("[data-stage-label]", root).forEach((l) => { l.textContent = ev.stage.replace(/_/g, " "); });
+      if (ev.state) $$("[data-state-label]", root).forEach((l) => { l.textContent = ev.state; l.className = `state ${ev.state}`; });
+      if (ev.detail !== undefined) $$("[data-detail-label]", root).forEach((l) => { l.textContent = ev.detail || ""; });
+      if (root.hasAttribute("data-detail")) {
+        // A checkpoint opening or closing, or the end, changes what the page shows: re-render it.
+        const cp = ev.checkpoint || "";
+        const ended = ["completed", "failed", "cancelled"].includes(ev.state);
+        if (ev.state && (cp !== root.dataset.checkpoint || (ended && ev.state !== root.dataset.state))) {
+          root.dataset.checkpoint = cp;
+          root.dataset.state = ev.state;
+          setTimeout(() => location.reload(), 300);
+        }
+      }
+    });
+  }
+
+  function remember(id) {
+    const prev = Number(localStorage.getItem(LAST_KEY) || 0);
+    if (id > prev) localStorage.setItem(LAST_KEY, String(id));
+  }
+
+  async function showAway(since) {
+    const missed = await api(`/api/events/missed?since=${since}`);
+    if (missed.finished.length) {
+      const list = $("#away-list");
+      list.innerHTML = "";
+      for (const e of missed.finished) {
+        const li = document.createElement("li");
+        const a = document.createElement("a");
+        a.href = `/productions/${encodeURIComponent(e.production_id)}`;
+        a.textContent = e.title || e.topic || e.production_id;
+        li.append(a, ` ${e.state === "completed" ? "completed" : e.state}${e.error ? ": " + e.error : ""}`);
+        list.append(li);
+      }
+      $("#away").hidden = false;
+    }
+    return missed.last_id;
+  }
+
+  function connect(since) {
+    const live = $("#live");
+    const es = new EventSource(`/api/events?since=${since}`);
+    es.onopen = () => { live.className = "live on"; };
+    es.onerror = () => { live.className = "live off"; }; // EventSource retries with Last-Event-ID itself
+    es.onmessage = (msg) => {
+      const ev = JSON.parse(msg.data);
+      remember(Number(msg.lastEventId || ev.id));
+      applyEvent(ev);
+    };
+    window.tubeflowEvents = es;
+  }
+
+  async function startLive() {
+    const latest = Number(document.body.dataset.latestEvent || 0);
+    const stored = localStorage.getItem(LAST_KEY);
+    let since = latest;
+    if (stored !== null && Number(stored) < latest) {
+      try { since = await showAway(Number(stored)); } catch (e) { since = latest; }
+    }
+    remember(since);
+    connect(since);
+  }
+  $("#away-close")?.addEventListener("click", () => { $("#away").hidden = true; });
+
+  // ------------------------------------------------------------ actions
+  function busy(button, work) {
+    return async (event) => {
+      event.preventDefault();
+      button.disabled = true;
+      try { await work(); } catch (e) { toast(e.message, true); } finally { button.disabled = false; }
+    };
+  }
+
+  const detail = $("[data-detail]");
+  const pid = detail?.dataset.production;
+
+  function scriptEdits() {
+    const original = JSON.parse($("#script-data").textContent);
+    const form = $("#script-form").elements;
+    const edited = structuredClone(original);
+    edited.title = form.title.value.trim();
+    edited.hook = form.hook.value.trim();
+    edited.description = form.description.value;
+    edited.tags = form.tags.value.split(",").map((t) => t.trim()).filter(Boolean);
+    edited.sections.forEach((s, i) => {
+      s.heading = form[`heading-${i}`].value.trim();
+      s.narration = form[`narration-${i}`].value.trim();
+    });
+    return JSON.stringify(edited) === JSON.stringify(original) ? null : { script: edited };
+  }
+
+  function brollEdits() {
+    const swap = {};
+    $$("#broll-form fieldset").forEach((fs) => {
+      const picked = $("input:checked", fs);
+      if (picked && picked.value) swap[fs.dataset.part] = picked.value;
+    });
+    return Object.keys(swap).length ? { swap } : null;
+  }
+
+  function finalEdits() {
+    const picked = $("#thumb-form input:checked");
+    return picked ? { thumbnail: Number(picked.value) } : null;
+  }
+
+  const approve = $("#approve");
+  approve?.addEventListener("click", busy(approve, async () => {
+    const kind = $("#review").dataset.kind;
+    const edits = kind === "script" ? scriptEdits() : kind === "broll" ? brollEdits() : kind === "final" ? finalEdits() : null;
+    const body = { stage: approve.dataset.stage };
+    if (edits) body.edits = edits;
+    const st = await api(`/api/productions/${pid}/approve`, { method: "POST", body });
+    toast(`Approved; now ${st.stage.replace(/_/g, " ")}`);
+    setTimeout(() => location.reload(), 400);
+  }));
+
+  $("#reject-open")?.addEventListener("click", () => { $("#reject-form").hidden = false; $("#feedback").focus(); });
+  const reject = $("#reject");
+  reject?.addEventListener("click", busy(reject, async () => {
+    const feedback = $("#feedback").value.trim();
+    if (!feedback) { toast("Say what should change: the feedback goes to the next attempt.", true); return; }
+    const st = await api(`/api/productions/${pid}/reject`, { method: "POST", body: { stage: reject.dataset.stage, feedback } });
+    toast(`Rejected; redoing (${st.stage.replace(/_/g, " ")})`);
+    setTimeout(() => location.reload(), 400);
+  }));
+
+  const cancel = $("#cancel");
+  cancel?.addEventListener("click", busy(cancel, async () => {
+    if (!confirm("Cancel this production?")) return;
+    await api(`/api/productions/${pid}/cancel`, { method: "POST", body: { reason: "cancelled from the dashboard" } });
+    toast("Cancelling…");
+  }));
+
+  const start = $("#start-form");
+  start?.addEventListener("submit", busy($("button", start), async () => {
+    const res = await api("/api/productions", { method: "POST", body: { channel: start.elements["channel"].value, topic: start.elements["topic"].value } });
+    location.href = `/productions/${res.id}`;
+  }));
+
+  const chan = $("#channel-form");
+  chan?.addEventListener("submit", busy($("button", chan), async () => {
+    await api("/api/channels", { method: "POST", body: { name: chan.elements["name"].value, niche: chan.elements["niche"].value } });
+    location.reload();
+  }));
+
+  startLive();
+})();
