@@ -57,7 +57,7 @@ class RankedFact:
         return out
 
 
-def _live(now: datetime) -> ColumnElement[bool]:
+def live_condition(now: datetime) -> ColumnElement[bool]:
     return or_(Fact.expires_at.is_(None), Fact.expires_at > now)
 
 
@@ -111,7 +111,9 @@ async def rank_facts(
             vec = func.to_tsvector(cfg, Fact.claim + literal_column("' '") + Fact.topic)
             query = func.to_tsquery(cfg, " | ".join(terms))
             rel = func.ts_rank(vec, query)
-            stmt = select(Fact, rel.label("rel")).where(vec.op("@@")(query), _live(now), *_scope(niche, channel))
+            stmt = select(Fact, rel.label("rel")).where(
+                vec.op("@@")(query), live_condition(now), *_scope(niche, channel)
+            )
             stmt = stmt.order_by(rel.desc(), Fact.id).limit(limit * 4)
             rows = (await session.execute(stmt)).all()
             ranked = [_row_to_ranked(f, float(r), topic) for f, r in rows]
@@ -122,7 +124,11 @@ async def rank_facts(
             stmt = (
                 select(Fact, bm25.label("rel"))
                 .join(fts, fts.c.rowid == Fact.id)
-                .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=match), _live(now), *_scope(niche, channel))
+                .where(
+                    text(f"{FTS_TABLE} MATCH :match").bindparams(match=match),
+                    live_condition(now),
+                    *_scope(niche, channel),
+                )
                 .order_by(bm25, Fact.id)
                 .limit(limit * 4)
             )
@@ -146,6 +152,6 @@ async def list_facts(
         await ensure_knowledge_schema(session)
         stmt = select(Fact).where(Fact.niche == niche)
         if not include_expired:
-            stmt = stmt.where(_live(now))
+            stmt = stmt.where(live_condition(now))
         rows = (await session.execute(stmt.order_by(Fact.first_seen.desc(), Fact.id.desc()))).scalars()
         return [_row_to_ranked(f, 0.0) for f in rows]
