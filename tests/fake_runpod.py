@@ -1,0 +1,159 @@
+"""A local HTTP server speaking the slice of RunPod's GraphQL API that the ``runpod`` SDK sends.
+
+The SDK builds query strings itself; this fake recognises its operations (gpuTypes, myPods,
+podFindAndDeployOnDemand, podTerminate) by their text, the way the real server would route
+them, and answers with the same shapes.  Switches cover a GPU type with no capacity, an account
+at its quota and a GPU type whose pods never get a runtime (never ready).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+NO_CAPACITY = (
+    "There are no longer any instances available with the requested specifications. Please refresh and try again."
+)
+QUOTA = "You have reached the maximum number of pods allowed (quota exceeded)."
+
+
+@dataclass
+class RunPodState:
+    api_key: str = "rp-test-key"
+    gpu_types: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    no_capacity: set[str] = field(default_factory=set)
+    never_ready: set[str] = field(default_factory=set)
+    at_quota: bool = False
+    queries: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _arg(query: str, name: str) -> str | None:
+    m = re.search(rf'{name}:\s*"([^"]*)"', query)
+    return m.group(1) if m else None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    state: RunPodState
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:  # noqa: N802
+        st = self.state
+        if self.path.split("?")[0] != "/graphql":
+            return self._send(404, {"errors": [{"message": "not found"}]})
+        if self.headers.get("Authorization") != f"Bearer {st.api_key}":
+            return self._send(401, {"errors": [{"message": "Unauthorized"}]})
+        n = int(self.headers.get("Content-Length") or 0)
+        query = json.loads(self.rfile.read(n))["query"]
+        with st.lock:
+            st.queries.append(query)
+            self._send(200, self._answer(query))
+
+    def _answer(self, q: str) -> dict[str, Any]:
+        st = self.state
+        if "podFindAndDeployOnDemand" in q:
+            gpu = _arg(q, "gpuTypeId") or ""
+            if st.at_quota:
+                return {"errors": [{"message": QUOTA}]}
+            if gpu in st.no_capacity:
+                return {"errors": [{"message": NO_CAPACITY}]}
+            pod_id = uuid.uuid4().hex[:14]
+            env = dict(re.findall(r'\{\s*key:\s*"([^"]*)",\s*value:\s*"([^"]*)"\s*\}', q))
+            st.pods[pod_id] = {
+                "id": pod_id,
+                "name": _arg(q, "name"),
+                "imageName": _arg(q, "imageName"),
+                "desiredStatus": "RUNNING",
+                "costPerHr": st.gpu_types[gpu]["securePrice"],
+                "uptimeSeconds": 0,
+                "runtime": None,
+                "machine": {"gpuDisplayName": st.gpu_types[gpu]["displayName"]},
+                "env": [f"{k}={v}" for k, v in env.items()],
+                "_gpu": gpu,
+                "_looks": 0,
+            }
+            return {
+                "data": {
+                    "podFindAndDeployOnDemand": {
+                        "id": pod_id,
+                        "imageName": _arg(q, "imageName"),
+                        "env": [],
+                        "machineId": "m1",
+                        "machine": {"podHostId": "h"},
+                    }
+                }
+            }
+        if "podTerminate" in q:
+            pod_id = _arg(q, "podId") or ""
+            if st.pods.pop(pod_id, None) is None:
+                return {"errors": [{"message": f"pod {pod_id} not found"}]}
+            return {"data": {"podTerminate": None}}
+        if "gpuTypes" in q:
+            gid = _arg(q, "id")
+            types = [t for t in st.gpu_types.values() if gid is None or t["id"] == gid]
+            return {"data": {"gpuTypes": types}}
+        if "myPods" in q:
+            pods = []
+            for p in st.pods.values():
+                p["_looks"] += 1
+                if p["runtime"] is None and p["_gpu"] not in st.never_ready and p["_looks"] >= 2:
+                    p["runtime"] = {"ports": []}  # container up on the second look
+                pods.append({k: v for k, v in p.items() if not k.startswith("_")})
+            return {"data": {"myself": {"pods": pods}}}
+        return {"errors": [{"message": "unsupported operation in the fake"}]}
+
+
+def default_gpu_types() -> dict[str, dict[str, Any]]:
+    def t(gid: str, mem: int, secure: float, community: float) -> dict[str, Any]:
+        return {
+            "id": gid,
+            "displayName": gid.replace("NVIDIA ", ""),
+            "memoryInGb": mem,
+            "maxGpuCount": 8,
+            "securePrice": secure,
+            "communityPrice": community,
+            "manufacturer": "Nvidia",
+        }
+
+    return {
+        g["id"]: g
+        for g in (
+            t("NVIDIA L4", 24, 0.43, 0.39),
+            t("NVIDIA RTX A4000", 16, 0.32, 0.17),
+            t("NVIDIA RTX A5000", 24, 0.36, 0.22),
+            t("NVIDIA L40S", 48, 0.99, 0.79),
+        )
+    }
+
+
+@contextmanager
+def fake_runpod(state: RunPodState | None = None) -> Iterator[tuple[str, RunPodState]]:
+    """Serve the fake on 127.0.0.1; yields (base_url, state) for RUNPOD_API_BASE_URL."""
+    st = state or RunPodState(gpu_types=default_gpu_types())
+    handler = type("Handler", (_Handler,), {"state": st})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", st
+    finally:
+        server.shutdown()
+        server.server_close()
