@@ -104,6 +104,14 @@ async def get_production(
 async def _review(ctx: ApiContext, production_id: str, decision: ReviewDecision) -> dict[str, Any]:
     try:
         status = await tf.review(ctx.client(), production_id, decision)
+    except tf.UnknownProduction as e:
+        # Temporal says NOT_FOUND both for ids it never saw and for workflows that already closed.
+        known = await dbview.status_from_db(ctx.db, production_id)
+        if known is None:
+            raise HTTPException(404, f"unknown production {production_id!r}") from e
+        raise HTTPException(
+            409, f"checkpoint {decision.stage!r} is not open: the production is {known.state} (stage {known.stage!r})"
+        ) from e
     except PermanentError as e:
         raise _problem(e) from e
     return {"id": production_id, "stage": status.stage, "state": status.state, "progress": status.progress,
@@ -150,6 +158,10 @@ async def cancel(
     reason = (body.reason if body else "") or "cancelled by a reviewer"
     try:
         await tf.cancel(ctx.client(), production_id, f"{reason} ({who.name})")
+    except tf.UnknownProduction as e:
+        known = await dbview.status_from_db(ctx.db, production_id)
+        state = known.state if known else "ended"
+        raise HTTPException(409, f"production {production_id!r} has already ended ({state})") from e
     except PermanentError as e:
         raise _problem(e) from e
     return JSONResponse({"id": production_id, "cancelling": True}, status_code=202)

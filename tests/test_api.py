@@ -1,0 +1,201 @@
+"""The REST API against the real app, a real Temporal dev server, real workers and tiny media.
+
+Everything a reviewer does goes through HTTP here: start, list, inspect, approve with edits,
+reject with feedback, be refused for a closed checkpoint, cancel.  Temporal and the database are
+then asked directly whether the API did what it answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.auth import create_key
+from tests.conftest import tiny_settings
+from tests.workflow_helpers import Stack, running_stack
+from tubeflow.client import get_status
+from tubeflow.db import repo
+
+TOPIC = "Why is the sky blue?"
+
+
+class Api:
+    """An httpx client on the app, with one key per role."""
+
+    def __init__(self, http: httpx.AsyncClient, keys: dict[str, str]) -> None:
+        self.http, self.keys = http, keys
+
+    def h(self, role: str = "editor") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+    async def get(
+        self, path: str, role: str = "editor", headers: dict[str, str] | None = None, **kw: Any
+    ) -> httpx.Response:
+        return await self.http.get(path, headers={**self.h(role), **(headers or {})}, **kw)
+
+    async def post(self, path: str, body: Any = None, role: str = "editor") -> httpx.Response:
+        return await self.http.post(path, json=body if body is not None else {}, headers=self.h(role))
+
+    async def wait(self, pid: str, pred: Any, what: str, timeout_s: float = 120) -> dict[str, Any]:
+        """Poll GET /api/productions/{id} (the API's own view) until ``pred`` holds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        last: dict[str, Any] = {}
+        while loop.time() < deadline:
+            r = await self.get(f"/api/productions/{pid}")
+            if r.status_code == 200:
+                last = r.json()
+                if pred(last):
+                    return last
+                if last["state"] in ("failed", "cancelled", "completed"):
+                    raise AssertionError(f"production ended ({last['state']}: {last.get('error')}) before {what}")
+            await asyncio.sleep(0.25)
+        raise AssertionError(f"timed out waiting for {what}; last: {json.dumps(last)[:600]}")
+
+    async def checkpoint(self, pid: str, cp: str, attempt: int = 1, timeout_s: float = 180) -> dict[str, Any]:
+        return await self.wait(
+            pid,
+            lambda v: v["checkpoint"] == cp and v["attempts"].get(cp) == attempt and v["review"] is not None,
+            f"checkpoint {cp} attempt {attempt}",
+            timeout_s,
+        )
+
+
+@pytest.fixture
+async def stack(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
+    settings = tiny_settings(tmp_path)
+    async with running_stack(temporal_env.client, settings, gpu=False) as s:
+        await repo.create_channel(s.db, "skyline", "science")
+        yield s
+
+
+@pytest.fixture
+async def api(stack: Stack) -> AsyncIterator[Api]:
+    keys = {role: await create_key(stack.db, f"{role[0]}-{role}", role) for role in ("admin", "editor", "viewer")}
+    app = create_app(stack.settings, temporal_client=stack.client, db=stack.db, storage=stack.storage)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        yield Api(http, keys)
+
+
+async def start(api: Api, topic: str = TOPIC) -> str:
+    r = await api.post("/api/productions", {"channel": "skyline", "topic": topic})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def test_review_cycle_through_the_api(api: Api, stack: Stack) -> None:
+    pid = await start(api)
+    assert (await api.post("/api/productions", {"channel": "nowhere", "topic": TOPIC})).status_code == 404
+    assert (await api.post("/api/productions", {"channel": "skyline"})).status_code == 422
+
+    view = await api.checkpoint(pid, "script")
+    assert view["source"] == "workflow" and view["state"] == "waiting" and view["stage"] == "review_script"
+    assert view["workflow_url"].endswith(f"/namespaces/default/workflows/production-{pid}")
+    script = view["review"]["script"]
+    assert view["review"]["kind"] == "script" and script["sections"]
+    assert view["artifacts"]["script"]["url"] == f"/api/media/{view['artifact_keys']['script']}"
+    # The script artifact is served as JSON and is the script shown for review.
+    r = await api.get(view["artifacts"]["script"]["url"], role="viewer")
+    assert r.status_code == 200 and r.json()["title"] == script["title"]
+
+    # Lists come from the database and filter.
+    listed = (await api.get("/api/productions", params={"state": "waiting"}, role="viewer")).json()["items"]
+    assert [p["id"] for p in listed] == [pid] and listed[0]["checkpoint"] == "script"
+    assert (await api.get("/api/productions", params={"channel": "other"})).json()["items"] == []
+    assert (await api.get("/api/productions", params={"stage": "review_script"})).json()["items"][0]["id"] == pid
+
+    # Wrong checkpoint -> 409 with the workflow's reason; blank feedback -> 422; unknown -> 404.
+    r = await api.post(f"/api/productions/{pid}/approve", {"stage": "final"})
+    assert r.status_code == 409 and "the open checkpoint is 'script'" in r.json()["detail"]
+    assert (await api.post(f"/api/productions/{pid}/reject", {"stage": "script", "feedback": "  "})).status_code == 422
+    assert (await api.post(f"/api/productions/{pid}/reject", {"stage": "script"})).status_code == 422
+    assert (await api.post(f"/api/productions/{pid}/approve", {"stage": "intro"})).status_code == 422
+    assert (await api.post("/api/productions/nosuchprod/approve", {"stage": "script"})).status_code == 404
+    assert (await api.get("/api/productions/nosuchprod")).status_code == 404
+    bad = {"stage": "script", "edits": {"script": {"title": "no sections"}}}
+    r = await api.post(f"/api/productions/{pid}/approve", bad)
+    assert r.status_code == 409 and "invalid" in r.json()["detail"]
+
+    # Edit then approve: the edited script becomes the production's script.
+    edited = json.loads(json.dumps(script))
+    edited["title"] = "Rayleigh scattering, explained by an editor"
+    edited["sections"][0]["narration"] += " Edited by a reviewer."
+    r = await api.post(f"/api/productions/{pid}/approve", {"stage": "script", "edits": {"script": edited}})
+    assert r.status_code == 200, r.text
+    assert r.json()["checkpoint"] is None
+
+    audio = await api.checkpoint(pid, "audio")
+    assert audio["title"] == edited["title"]
+    saved = json.loads(stack.storage.get_text(audio["artifact_keys"]["script"]))
+    assert saved["sections"][0]["narration"].endswith("Edited by a reviewer.")
+    # The narration streams with Range support so the <audio> element can seek.
+    audio_url = audio["review"]["audio"]["url"]
+    r = await api.get(audio_url, headers={"Range": "bytes=0-11"})
+    assert r.status_code == 206 and r.content[:4] == b"RIFF" and len(r.content) == 12
+    assert r.headers["content-type"] == "audio/x-wav" or r.headers["content-type"].startswith("audio/")
+
+    r = await api.post(f"/api/productions/{pid}/reject", {"stage": "audio", "feedback": "Slower, please"})
+    assert r.status_code == 200, r.text
+    again = await api.checkpoint(pid, "audio", attempt=2)
+    history = [(h["stage"], h["approved"], h["reviewer"], h["feedback"]) for h in again["review_history"]]
+    assert history == [("script", True, "e-editor", ""), ("audio", False, "e-editor", "Slower, please")]
+    assert [(r.stage, r.reviewer) for r in await repo.list_reviews(stack.db, pid)] == [
+        ("script", "e-editor"),
+        ("audio", "e-editor"),
+    ]
+
+    # Cancel: the workflow records it and the database follows.
+    r = await api.post(f"/api/productions/{pid}/cancel", {"reason": "topic dropped"})
+    assert r.status_code == 202
+    view = await api.wait(pid, lambda v: v["state"] == "cancelled", "cancellation", 60)
+    assert "topic dropped (e-editor)" in (view["error"] or "")
+    assert (await get_status(stack.client, pid)).state == "cancelled"
+    r = await api.post(f"/api/productions/{pid}/approve", {"stage": "audio"})
+    assert r.status_code == 409
+
+
+async def test_detail_falls_back_to_the_database_when_the_workflow_is_gone(api: Api, stack: Stack) -> None:
+    from tubeflow.contracts import ProductionStatus, StateSnapshot
+
+    status = ProductionStatus(
+        production_id="archived01",
+        channel="skyline",
+        niche="science",
+        topic="Old topic",
+        stage="done",
+        state="completed",
+        progress=100.0,
+        title="An archived video",
+        artifacts={"video": "productions/archived01/video.mp4"},
+        outputs={"published": "skyline/archived01"},
+        updated_at="2026-01-02T03:04:05+00:00",
+    )
+    await repo.apply_snapshot(stack.db, StateSnapshot(status, "production-archived01", "run-1"))
+    r = await api.get("/api/productions/archived01", role="viewer")
+    assert r.status_code == 200, r.text
+    view = r.json()
+    assert view["source"] == "database" and view["state"] == "completed" and view["title"] == "An archived video"
+    assert view["artifacts"]["video"]["url"] == "/api/media/productions/archived01/video.mp4"
+    # Its artifact was never stored, so the media route says so plainly.
+    assert (await api.get(view["artifacts"]["video"]["url"])).status_code == 404
+    assert (await api.get("/api/media/../etc/passwd")).status_code in (400, 404)
+
+
+async def test_channels_api(api: Api) -> None:
+    r = await api.post("/api/channels", {"name": "history-hub", "niche": "history"}, role="admin")
+    assert r.status_code == 201 and r.json()["niche"] == "history"
+    again = await api.post("/api/channels", {"name": "history-hub", "niche": "history"}, role="admin")
+    assert again.status_code == 409
+    r = await api.post("/api/channels", {"name": "x", "niche": "no-such-niche"}, role="admin")
+    assert r.status_code == 400 and "niche" in r.json()["detail"]
+    assert (await api.post("/api/channels", {"name": "bad name!", "niche": "science"}, role="admin")).status_code == 422
+    names = [c["name"] for c in (await api.get("/api/channels", role="viewer")).json()]
+    assert names == sorted(names) and {"skyline", "history-hub"} <= set(names)
