@@ -51,7 +51,7 @@ class FakeStock:
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
         self.video_bytes = tiny_mp4(workdir / "stock-clip.mp4").read_bytes()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def base_url(self) -> str:

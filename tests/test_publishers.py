@@ -1,0 +1,242 @@
+"""Publishing: the outbox on disk (idempotent), and the YouTube client against a local server that
+speaks the Data API upload protocol (resumable upload, token refresh, thumbnails.set)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from activities.publishers import OutboxPublisher, chapters_from, make_publisher, youtube_chapters_ok
+from activities.youtube import YouTubePublisher
+from tubeflow.contracts import PublishRequest
+from tubeflow.errors import ConfigError, PermanentError, TransientError
+from tubeflow.render_plan import NarrationTiming, PartTiming
+from tubeflow.settings import Settings
+from tubeflow.storage import LocalStorage
+
+try:
+    from tests.fake_youtube import FakeYouTube
+except ImportError:  # pragma: no cover
+    from fake_youtube import FakeYouTube  # type: ignore[no-redef]
+
+SCRIPT = {
+    "title": "Why the sky is blue",
+    "hook": "Look up.",
+    "sections": [
+        {"heading": "Sunlight", "narration": "a", "broll_cues": []},
+        {"heading": "Scattering", "narration": "b", "broll_cues": []},
+        {"heading": "Sunsets", "narration": "c", "broll_cues": []},
+    ],
+    "description": "Why is the sky blue and sunsets red?",
+    "tags": ["science", "sky"],
+    "language": "en",
+    "sources": [{"claim": "Rayleigh", "source": "https://en.wikipedia.org/wiki/Rayleigh_scattering"}],
+}
+TIMING = NarrationTiming(
+    duration_s=48.0,
+    sample_rate=22050,
+    parts=[
+        PartTiming(0, "hook", 0.0, 3.0, "Look up.", None),
+        PartTiming(1, "section", 3.35, 15.0, "a", 0),
+        PartTiming(2, "section", 15.35, 30.0, "b", 1),
+        PartTiming(3, "section", 30.35, 48.0, "c", 2),
+    ],
+)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStorage:
+    s = LocalStorage(tmp_path / "store")
+    s.put_bytes("productions/p1/video.mp4", os.urandom(700 * 1024), "video/mp4")  # > 2 upload chunks
+    s.put_bytes("productions/p1/thumbnails/v1-2.jpg", b"\xff\xd8\xff\xe0" + os.urandom(2000), "image/jpeg")
+    s.put_text("productions/p1/timing-v1.json", "{}")  # an older, unusable take
+    s.put_text("productions/p1/timing-v2.json", TIMING.to_json())
+    s.put_text("productions/p1/broll/credits.json", json.dumps({"k": "Video by Ann on Pexels"}))
+    return s
+
+
+def request(**kw: object) -> PublishRequest:
+    base: dict[str, object] = {
+        "production_id": "p1",
+        "channel": "demo",
+        "video_key": "productions/p1/video.mp4",
+        "thumbnail_key": "productions/p1/thumbnails/v1-2.jpg",
+        "script_key": "productions/p1/script-v1.json",
+    }
+    base.update(kw)
+    return PublishRequest(**base)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- outbox
+
+
+def test_outbox_writes_video_thumbnail_metadata(settings: Settings, store: LocalStorage) -> None:
+    pub = make_publisher(settings)
+    assert isinstance(pub, OutboxPublisher)
+    res = pub.publish(store, request(), SCRIPT)
+    folder = settings.resolved_outbox_dir() / "demo" / "p1"
+    assert res.location == "demo/p1" and res.video_id == "p1"
+    assert (folder / "video.mp4").read_bytes() == store.get_bytes("productions/p1/video.mp4")
+    assert (folder / "thumbnail.jpg").read_bytes() == store.get_bytes("productions/p1/thumbnails/v1-2.jpg")
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["title"] == "Why the sky is blue" and meta["tags"] == ["science", "sky"] and meta["language"] == "en"
+    assert meta["chapters"] == [
+        {"start": 0.0, "title": "Sunlight"},
+        {"start": 15.35, "title": "Scattering"},
+        {"start": 30.35, "title": "Sunsets"},
+    ]
+    assert "0:00 Sunlight\n0:15 Scattering\n0:30 Sunsets" in meta["description"]
+    assert "https://en.wikipedia.org/wiki/Rayleigh_scattering" in meta["description"]
+    assert "Video by Ann on Pexels" in meta["description"]
+    assert meta["sources"][0]["claim"] == "Rayleigh" and meta["duration_s"] == 48.0
+    assert len(meta["video_sha256"]) == 64
+
+
+def test_outbox_is_idempotent(settings: Settings, store: LocalStorage) -> None:
+    pub = make_publisher(settings)
+    pub.publish(store, request(), SCRIPT)
+    root = settings.resolved_outbox_dir()
+    first = (root / "demo" / "p1" / "metadata.json").read_text()
+    stamp = (root / "demo" / "p1" / "metadata.json").stat().st_mtime_ns
+    again = pub.publish(store, request(), SCRIPT)
+    assert again.location == "demo/p1"
+    assert sorted(p.name for p in (root / "demo").iterdir()) == ["p1"]  # no duplicate, no leftovers
+    assert (root / "demo" / "p1" / "metadata.json").stat().st_mtime_ns == stamp  # untouched
+    # A changed video (re-render) replaces the entry in place and keeps the first publish time.
+    store.put_bytes("productions/p1/video.mp4", b"new video")
+    pub.publish(store, request(), SCRIPT)
+    assert sorted(p.name for p in (root / "demo").iterdir()) == ["p1"]
+    meta = json.loads((root / "demo" / "p1" / "metadata.json").read_text())
+    assert meta["published_at"] == json.loads(first)["published_at"]
+    assert (root / "demo" / "p1" / "video.mp4").read_bytes() == b"new video"
+
+
+def test_outbox_shorts_get_their_own_folders(settings: Settings, store: LocalStorage) -> None:
+    pub = make_publisher(settings)
+    for i in (1, 2):
+        res = pub.publish(store, request(kind="short", extra={"index": i}), SCRIPT)
+        assert res.location == f"demo/p1-short-{i}"
+    meta = json.loads((settings.resolved_outbox_dir() / "demo" / "p1-short-2" / "metadata.json").read_text())
+    assert meta["title"].endswith("#shorts") and meta["chapters"] == [] and meta["kind"] == "short"
+
+
+def test_outbox_refuses_bad_names_and_kinds(settings: Settings, store: LocalStorage) -> None:
+    pub = make_publisher(settings)
+    with pytest.raises(PermanentError, match="outbox folder"):
+        pub.publish(store, request(channel="../etc"), SCRIPT)
+    with pytest.raises(PermanentError, match="'long' or 'short'"):
+        pub.publish(store, request(kind="reel"), SCRIPT)
+
+
+def test_chapter_rules() -> None:
+    chapters = chapters_from(TIMING, SCRIPT)
+    assert youtube_chapters_ok(chapters, 48.0)
+    assert not youtube_chapters_ok(chapters[:2], 48.0)  # fewer than three
+    assert not youtube_chapters_ok(chapters, 35.0)  # last one shorter than 10 s
+    assert chapters_from(None, SCRIPT) == []
+
+
+def test_unknown_publisher(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="outbox' or 'youtube"):
+        make_publisher(Settings(home=tmp_path, publisher="tiktok"))
+
+
+# ---------------------------------------------------------------- YouTube
+
+
+@pytest.fixture
+def yt() -> Iterator[FakeYouTube]:
+    with FakeYouTube() as fake:
+        yield fake
+
+
+def yt_publisher(settings: Settings, fake: FakeYouTube, tmp_path: Path, **creds: str) -> YouTubePublisher:
+    cred_file = fake.credentials_file(tmp_path / "creds.json", **creds)
+    s = settings.with_overrides(publisher="youtube", youtube_credentials=str(cred_file), youtube_base_url=fake.base_url)
+    pub = YouTubePublisher.from_settings(s, chunk=256 * 1024)
+    pub.client.retry_base_s = 0.01
+    assert isinstance(make_publisher(s), YouTubePublisher)
+    return pub
+
+
+def test_youtube_resumable_upload_and_thumbnail(
+    settings: Settings, store: LocalStorage, yt: FakeYouTube, tmp_path: Path
+) -> None:
+    pub = yt_publisher(settings, yt, tmp_path)
+    res = pub.publish(store, request(), SCRIPT)
+    video = yt.videos[res.video_id]
+    assert res.location == f"https://youtu.be/{res.video_id}"
+    assert video["data"] == store.get_bytes("productions/p1/video.mp4")
+    assert video["thumbnail"] == store.get_bytes("productions/p1/thumbnails/v1-2.jpg")
+    assert video["snippet"]["title"] == "Why the sky is blue" and video["snippet"]["tags"] == ["science", "sky"]
+    assert "0:15 Scattering" in video["snippet"]["description"]
+    assert video["status"]["privacyStatus"] == "private"
+    puts = [r for m, r in yt.log if m == "PUT"]
+    assert puts[:3] == ["bytes 0-262143/716800", "bytes 262144-524287/716800", "bytes 524288-716799/716800"]
+
+
+def test_youtube_publish_twice_uploads_once(
+    settings: Settings, store: LocalStorage, yt: FakeYouTube, tmp_path: Path
+) -> None:
+    pub = yt_publisher(settings, yt, tmp_path)
+    first = pub.publish(store, request(), SCRIPT)
+    second = yt_publisher(settings, yt, tmp_path).publish(store, request(), SCRIPT)  # a retried activity
+    assert first == second and len(yt.videos) == 1 and len(yt.uploads) == 1
+
+
+def test_youtube_resumes_after_server_errors(
+    settings: Settings, store: LocalStorage, yt: FakeYouTube, tmp_path: Path
+) -> None:
+    yt.fail_puts = 1  # a chunk is refused
+    yt.fail_after_store = 1  # a chunk arrives but the answer is lost
+    res = yt_publisher(settings, yt, tmp_path).publish(store, request(), SCRIPT)
+    assert yt.videos[res.video_id]["data"] == store.get_bytes("productions/p1/video.mp4")
+    assert any(r == "bytes */716800" for m, r in yt.log if m == "PUT")  # it asked where to resume
+
+
+def test_youtube_refreshes_an_expired_token(
+    settings: Settings, store: LocalStorage, yt: FakeYouTube, tmp_path: Path
+) -> None:
+    pub = yt_publisher(settings, yt, tmp_path)
+    session = pub.client.start_upload({"snippet": {"title": "t"}, "status": {}}, 10)
+    yt.revoke_tokens()
+    assert pub.client.uploaded_bytes(session, 10) == 0
+    assert yt.token_grants == 2
+
+
+def test_youtube_revoked_refresh_token_is_permanent(
+    settings: Settings, store: LocalStorage, yt: FakeYouTube, tmp_path: Path
+) -> None:
+    pub = yt_publisher(settings, yt, tmp_path, refresh_token="revoked")
+    with pytest.raises(PermanentError, match="consent flow again"):
+        pub.publish(store, request(), SCRIPT)
+
+
+def test_youtube_quota_is_transient_and_forbidden_thumbnail_permanent(
+    settings: Settings, store: LocalStorage, yt: FakeYouTube, tmp_path: Path
+) -> None:
+    yt.quota_exceeded = True
+    with pytest.raises(TransientError, match="quota") as err:
+        yt_publisher(settings, yt, tmp_path).publish(store, request(), SCRIPT)
+    assert err.value.retry_after_s == 3600.0
+    yt.quota_exceeded = False
+    yt.forbid_thumbnails = True
+    with pytest.raises(PermanentError, match="403"):
+        yt_publisher(settings, yt, tmp_path).publish(store, request(), SCRIPT)
+    # The video went up before the thumbnail failed; the retry sets the thumbnail without re-uploading.
+    yt.forbid_thumbnails = False
+    res = yt_publisher(settings, yt, tmp_path).publish(store, request(), SCRIPT)
+    assert len(yt.videos) == 1 and "thumbnail" in yt.videos[res.video_id]
+
+
+def test_youtube_missing_credentials(settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="TUBEFLOW_YOUTUBE_CREDENTIALS"):
+        make_publisher(settings.with_overrides(publisher="youtube"))
+    bad = tmp_path / "c.json"
+    bad.write_text(json.dumps({"client_id": "x"}))
+    with pytest.raises(ConfigError, match="refresh_token"):
+        make_publisher(settings.with_overrides(publisher="youtube", youtube_credentials=str(bad)))
