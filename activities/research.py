@@ -20,7 +20,7 @@ import httpx
 
 from knowledge.search import RankedFact, rank_facts
 from knowledge.store import NewFact, add_facts, utcnow
-from knowledge.text import tokens
+from knowledge.text import jaccard, tokens
 from niches.config import NicheConfig
 from niches.router import NicheComponents, NicheRouter
 from tubeflow.errors import PermanentError, TransientError
@@ -163,7 +163,10 @@ async def research(
         notes_log.append(f"knowledge had {len(fresh)} fresh fact(s); read {comp.notes_dir.name}/ ({len(ids)} new)")
         ranked = await rank_facts(db, name, topic, limit, now, channel=channel, language=language)
         fresh = [f for f in ranked if now - f.last_seen <= STALE_AFTER]
-    if len(fresh) < MIN_FACTS and settings.research_online:
+    asked_recently = any(f.origin == "wikipedia" and jaccard(f.topic, topic) >= 0.6 for f in fresh)
+    if asked_recently:
+        notes_log.append("Wikipedia was asked about this topic recently; using what it gave")
+    if len(fresh) < MIN_FACTS and settings.research_online and not asked_recently:
         try:
             found = await wikipedia_facts(settings, topic, language)
         except TransientError as e:

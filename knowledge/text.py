@@ -1,8 +1,10 @@
 """Text normalisation shared by ranking, dedupe and coverage checks.
 
 Kept deliberately simple and deterministic (no NLP models): lowercase, strip accents, drop
-stopwords of the languages our niches use, and fold plurals, so "Why is the sky blue?" and
-"why the sky is blue" are the same topic, and "Juros compostos" matches "juro composto".
+stopwords of the languages our niches use (including the verbs of question-shaped topics,
+"how do volcanoes form", which would otherwise match every "how X forms" note), and fold
+plurals, so "Why is the sky blue?" and "why the sky is blue" are the same topic, and
+"Juros compostos" matches "juro composto".
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ STOPWORDS: frozenset[str] = frozenset(
     a an and are as at be been but by can could did do does for from had has have how i if in into is it its
     of on or so than that the their them then there these they this those to was we were what when where which
     who why will with would you your about after before does explained explainer video
+    form forms formed work works make makes made happen happens really mean means exist exists get gets come comes
     o os as um uma uns umas de do da dos das e em no na nos nas por para com sem que se ao aos como porque
     qual quais quando onde ser sao foi mais menos muito seu sua seus suas ou entre sobre voce
+    funciona funcionam acontece acontecem faz fazem serve servem
     """.split()
 )
 TOKEN_RE = re.compile(r"[0-9a-z]+")

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from activities.research import research
 from knowledge.search import list_facts
-from knowledge.store import utcnow
+from knowledge.store import NewFact, add_facts, utcnow
 from niches.config import load_niche
+from tests.fake_wikipedia import FakeWikipedia
 from tests.knowledge_helpers import sqlite_db
+from tubeflow.errors import TransientError
 from tubeflow.settings import Settings
 
 SETTINGS = Settings()
@@ -56,3 +60,56 @@ async def test_two_niches_same_word_never_share_facts(tmp_path: Path) -> None:
         assert science_claims and history_claims and not science_claims & history_claims
         assert {f["claim"] for f in sci.facts} <= science_claims
         assert {f["claim"] for f in hist.facts} <= history_claims
+
+
+VOLCANO = (
+    "A volcano is a rupture in the crust of a planet that lets hot lava, ash and gases escape from a magma "
+    "chamber below the surface. Volcanoes on Earth usually form where tectonic plates diverge or converge. "
+    "The largest volcano in the Solar System is Olympus Mons on Mars."
+)
+
+
+async def test_online_research_asks_wikipedia_when_knowledge_is_thin(tmp_path: Path) -> None:
+    with FakeWikipedia(
+        {"Volcano": VOLCANO, "Banana": "A banana is an elongated, edible fruit of a large plant."}
+    ) as wiki:
+        online = SETTINGS.with_overrides(research_online=True, wikipedia_base_url=wiki.base_url)
+        async with sqlite_db(tmp_path) as db:
+            out = await research(online, db, "science", "c", "How do volcanoes form?")
+            assert {f["origin"] for f in out.facts} == {"wikipedia"}
+            assert any("tectonic plates" in f["claim"] for f in out.facts)
+            assert out.sources == [f"{wiki.base_url}/wiki/Volcano"]
+            assert not any("banana" in f["claim"].lower() for f in out.facts)
+            asked = len(wiki.requests)
+
+            again = await research(online, db, "science", "c", "How do volcanoes form?")
+            assert {f["origin"] for f in again.facts} == {"knowledge"}  # stored, so not asked twice
+            assert len(wiki.requests) == asked
+            assert all(f.origin == "wikipedia" for f in await list_facts(db, "science") if "volcano" in f.claim.lower())
+
+            # Same topic, another niche: its own research, nothing read from science's store.
+            fin = await research(online, db, "financas", "f", "How do volcanoes form?")
+            assert {f["origin"] for f in fin.facts} == {"wikipedia"}
+            assert len(wiki.requests) > asked
+
+
+async def test_wikipedia_outage_is_transient_unless_notes_cover_the_topic(tmp_path: Path) -> None:
+    with FakeWikipedia({}) as wiki:
+        wiki.fail_with = 503
+        online = SETTINGS.with_overrides(research_online=True, wikipedia_base_url=wiki.base_url)
+        async with sqlite_db(tmp_path) as db:
+            with pytest.raises(TransientError, match="503"):
+                await research(online, db, "science", "c", "How do volcanoes form?")
+            # With a little knowledge already stored, research goes on without Wikipedia and says so.
+            await add_facts(db, "science", [NewFact("Comet tails always point away from the Sun.", "https://x", 0.8)])
+            out = await research(online, db, "science", "c", "Why do comet tails point away from the Sun?")
+            assert [f["claim"] for f in out.facts] == ["Comet tails always point away from the Sun."]
+            assert any("Wikipedia skipped" in line for line in out.notes)
+
+
+async def test_offline_research_never_goes_online(tmp_path: Path) -> None:
+    with FakeWikipedia({"Volcano": VOLCANO}) as wiki:
+        offline = SETTINGS.with_overrides(research_online=False, wikipedia_base_url=wiki.base_url)
+        async with sqlite_db(tmp_path) as db:
+            out = await research(offline, db, "science", "c", "How do volcanoes form?")
+    assert out.facts == [] and wiki.requests == []
