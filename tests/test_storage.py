@@ -31,10 +31,6 @@ FAKE_AWS = {
 }
 
 
-def s3_bug(reason: str) -> object:
-    """The S3 case of a test that shows a known storage.py bug; strict, so the fix flips it to a failure."""
-    return pytest.param("s3", marks=pytest.mark.xfail(strict=True, reason=reason))
-
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
@@ -105,7 +101,7 @@ def test_overwrite_then_get(make_storage: Callable[[str], Storage], kind: str) -
 
 
 @pytest.mark.parametrize(
-    "kind", ["local", s3_bug("S3Storage.fetch serves its cached copy after the key was overwritten (stale cache)")]
+    "kind", KINDS
 )
 def test_fetch_after_overwrite_sees_new_content(make_storage: Callable[[str], Storage], kind: str) -> None:
     store = make_storage(kind)
@@ -165,7 +161,7 @@ def test_invalid_keys_are_refused(make_storage: Callable[[str], Storage], kind: 
 
 
 @pytest.mark.parametrize(
-    "kind", ["local", s3_bug("S3Storage.exists swallows the invalid-key StorageError and answers False")]
+    "kind", KINDS
 )
 def test_exists_refuses_invalid_keys(make_storage: Callable[[str], Storage], kind: str) -> None:
     store = make_storage(kind)
@@ -232,7 +228,6 @@ def test_open_storage_s3_creates_the_bucket(tmp_path: Path, moto_endpoint: str) 
     assert again.fetch("x.txt").is_relative_to(tmp_path / "s3-cache")
 
 
-@pytest.mark.xfail(strict=True, reason="S3Storage.ensure_bucket omits LocationConstraint outside us-east-1")
 def test_open_storage_s3_in_another_region(tmp_path: Path, moto_endpoint: str) -> None:
     settings = Settings(
         home=tmp_path,

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributeKey, TypedSearchAttributes
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from tubeflow.contracts import (
@@ -79,7 +79,7 @@ async def start_production(
             )
     pid = new_production_id()
     wf_id = production_workflow_id(pid)
-    await repo.create_production(db, production_id=pid, channel=channel, topic=topic, workflow_id=wf_id)
+    await repo.create_production(db, channel, topic, wf_id, production_id=pid)
     inp = ProductionInput(
         production_id=pid,
         channel=channel,
@@ -99,9 +99,9 @@ async def start_production(
         task_queue=settings.main_queue,
         search_attributes=TypedSearchAttributes(
             [
-                SearchAttributeKey.for_keyword(SA_CHANNEL).value_set(channel),
-                SearchAttributeKey.for_keyword(SA_NICHE).value_set(niche.name),
-                SearchAttributeKey.for_keyword(SA_STAGE).value_set("queued"),
+                SearchAttributePair(SearchAttributeKey.for_keyword(SA_CHANNEL), channel),
+                SearchAttributePair(SearchAttributeKey.for_keyword(SA_NICHE), niche.name),
+                SearchAttributePair(SearchAttributeKey.for_keyword(SA_STAGE), "queued"),
             ]
         ),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path, PurePosixPath
 
@@ -83,7 +84,7 @@ class LocalStorage(Storage):
         dest.parent.mkdir(parents=True, exist_ok=True)
         if Path(path).resolve() == dest:
             return key
-        tmp = dest.with_name(f".tmp-{dest.name}")
+        tmp = dest.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{dest.name}")
         shutil.copyfile(path, tmp)
         tmp.replace(dest)
         return key
@@ -133,6 +134,7 @@ class S3Storage(Storage):
         import boto3
 
         self.bucket = bucket
+        self.region = region
         self.client = client or boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region)
         self.cache_dir = Path(cache_dir or Path(tempfile.gettempdir()) / "tubeflow-s3-cache")
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -141,17 +143,26 @@ class S3Storage(Storage):
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except Exception:
-            self.client.create_bucket(Bucket=self.bucket)
+            extra = {}
+            if self.region and self.region != "us-east-1":
+                extra = {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+            self.client.create_bucket(Bucket=self.bucket, **extra)
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> str:
         extra = {"ContentType": content_type} if content_type else {}
         self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=data, **extra)
+        self._forget(key)
         return key
 
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> str:
         extra = {"ExtraArgs": {"ContentType": content_type}} if content_type else {}
         self.client.upload_file(str(path), self.bucket, check_key(key), **extra)
+        self._forget(key)
         return key
+
+    def _forget(self, key: str) -> None:
+        (self.cache_dir / key).unlink(missing_ok=True)
+        (self.cache_dir / f"{key}.etag").unlink(missing_ok=True)
 
     def get_bytes(self, key: str) -> bytes:
         try:
@@ -161,27 +172,43 @@ class S3Storage(Storage):
         return obj["Body"].read()
 
     def fetch(self, key: str) -> Path:
+        """Download into the cache, reusing a cached copy only while its ETag still matches.
+
+        Another machine may overwrite a key (a re-rendered segment), so a cached copy is checked
+        with one HEAD request instead of being trusted forever.
+        """
         dest = self.cache_dir / check_key(key)
-        if dest.is_file():
+        etag_file = dest.with_name(f"{dest.name}.etag")
+        try:
+            etag = self.client.head_object(Bucket=self.bucket, Key=key)["ETag"]
+        except Exception as e:
+            if _is_404(e):
+                raise StorageError(f"no object at key {key!r} in bucket {self.bucket}") from e
+            raise
+        if dest.is_file() and etag_file.is_file() and etag_file.read_text() == etag:
             return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".tmp-{dest.name}")
+        tmp = dest.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{dest.name}")
         try:
             self.client.download_file(self.bucket, key, str(tmp))
-        except Exception as e:  # botocore raises ClientError 404 here
+        except Exception as e:
             tmp.unlink(missing_ok=True)
-            if "404" in str(e) or "Not Found" in str(e):
+            if _is_404(e):
                 raise StorageError(f"no object at key {key!r} in bucket {self.bucket}") from e
             raise
         tmp.replace(dest)
+        etag_file.write_text(etag)
         return dest
 
     def exists(self, key: str) -> bool:
+        check_key(key)
         try:
-            self.client.head_object(Bucket=self.bucket, Key=check_key(key))
+            self.client.head_object(Bucket=self.bucket, Key=key)
             return True
-        except Exception:
-            return False
+        except Exception as e:
+            if _is_404(e):
+                return False
+            raise
 
     def list(self, prefix: str) -> list[str]:
         keys: list[str] = []
@@ -192,7 +219,7 @@ class S3Storage(Storage):
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
-        (self.cache_dir / key).unlink(missing_ok=True)
+        self._forget(key)
 
     def url(self, key: str, expires_s: int = 3600) -> str:
         return self.client.generate_presigned_url(
@@ -203,6 +230,11 @@ class S3Storage(Storage):
         return self.client.generate_presigned_url(
             "put_object", Params={"Bucket": self.bucket, "Key": check_key(key)}, ExpiresIn=expires_s
         )
+
+
+def _is_404(e: Exception) -> bool:
+    code = str(getattr(e, "response", {}).get("Error", {}).get("Code", ""))
+    return code in {"404", "NoSuchKey", "NotFound"} or "404" in str(e)
 
 
 def open_storage(settings: Settings) -> Storage:
