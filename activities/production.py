@@ -32,6 +32,9 @@ from tubeflow.contracts import (
     ScriptEdit,
     ScriptRequest,
     ScriptResult,
+    ShortsInput,
+    ShortSpec,
+    ShortsPlan,
     StateSnapshot,
     ThumbnailRequest,
     ThumbnailResult,
@@ -89,6 +92,7 @@ class MainActivities:
             self.publish,
             self.record_snapshot,
             self.record_review,
+            self.plan_shorts,
         ]
 
     def niche(self, name: str) -> NicheConfig:
@@ -255,6 +259,21 @@ class MainActivities:
         except ImportError:
             return
         await record_coverage(self.db, req.channel, script["title"], req.production_id)
+
+    @activity.defn(name="plan_shorts")
+    @permanent_errors
+    async def plan_shorts(self, inp: ShortsInput) -> ShortsPlan:
+        """Which ranges become Shorts: the sections the script marked, as many as the niche asks."""
+        from gpu_activities.shorts import pick_ranges
+
+        niche = self.niche(inp.niche)
+        plan = RenderPlan.from_json(self.storage.get_text(inp.plan_key))
+        script = self._json(inp.script_key)
+        specs = []
+        for i, rng in enumerate(pick_ranges(plan, niche.shorts_count)):
+            label = next((p.label for p in plan.parts if p.start <= rng.start < p.end), script["title"])
+            specs.append(ShortSpec(index=i, start=rng.start, end=rng.end, title=f"{script['title']}: {label}"[:100]))
+        return ShortsPlan(specs=specs, reframe=niche.shorts_reframe)
 
     # ------------------------------------------------------------------ bookkeeping
 

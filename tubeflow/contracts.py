@@ -318,12 +318,50 @@ class ShortsInput:
     audio_key: str
     words_key: str
     video_key: str
+    thumbnail_key: str = ""
+    gpu_queue: str = "tubeflow-gpu"
 
 
 @dataclass
 class ShortsResult:
     short_keys: list[str]
     published: list[str]
+
+
+@dataclass
+class ShortSpec:
+    index: int
+    start: float  # on the narration timeline
+    end: float
+    title: str
+
+
+@dataclass
+class ShortsPlan:
+    specs: list[ShortSpec]
+    reframe: str = "blur"  # blur | crop (per niche)
+
+
+@dataclass
+class ShortRenderRequest:
+    production_id: str
+    niche: str
+    index: int
+    start: float
+    end: float
+    plan_key: str
+    audio_key: str
+    words_key: str
+    output_key: str
+    reframe: str = "blur"
+
+
+@dataclass
+class ShortRenderResult:
+    video_key: str
+    duration_s: float
+    width: int
+    height: int
 
 
 # ---------------------------------------------------------------- names used by clients

@@ -322,6 +322,8 @@ class ProductionWorkflow:
                     voice.audio_key,
                     words.words_key,
                     video.video_key,
+                    thumbnails.thumbnail_keys[choice],
+                    inp.gpu_queue,
                 ),
                 id=f"{workflow.info().workflow_id}-shorts",
                 task_queue=inp.main_queue,

@@ -1,0 +1,91 @@
+"""ShortsWorkflow: 1-3 vertical Shorts cut from an approved long-form production.
+
+Started as a child of ProductionWorkflow after the long-form is published.  The seeds ask for
+no checkpoint here: the material was already approved in the long-form review, so Shorts are
+rendered and published directly.  Each Short is its own GPU activity so one failure does not
+redo the others.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from tubeflow.contracts import (
+        PublishRequest,
+        PublishResult,
+        ShortRenderRequest,
+        ShortRenderResult,
+        ShortsInput,
+        ShortsPlan,
+        ShortsResult,
+        production_prefix,
+    )
+    from workflows.production import CPU_RETRY, GPU_RETRY
+
+
+@workflow.defn(name="ShortsWorkflow")
+class ShortsWorkflow:
+    def __init__(self) -> None:
+        self._done: list[str] = []
+        self._total = 0
+
+    @workflow.query(name="status")
+    def status(self) -> dict[str, int | list[str]]:
+        return {"total": self._total, "done": len(self._done), "published": self._done}
+
+    @workflow.run
+    async def run(self, inp: ShortsInput) -> ShortsResult:
+        main_queue = workflow.info().task_queue
+        plan = await workflow.execute_activity(
+            "plan_shorts",
+            inp,
+            task_queue=main_queue,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=CPU_RETRY,
+            result_type=ShortsPlan,
+        )
+        self._total = len(plan.specs)
+        keys: list[str] = []
+        for spec in plan.specs:
+            rendered = await workflow.execute_activity(
+                "render_short",
+                ShortRenderRequest(
+                    production_id=inp.production_id,
+                    niche=inp.niche,
+                    index=spec.index,
+                    start=spec.start,
+                    end=spec.end,
+                    plan_key=inp.plan_key,
+                    audio_key=inp.audio_key,
+                    words_key=inp.words_key,
+                    output_key=f"{production_prefix(inp.production_id)}/shorts/short-{spec.index}.mp4",
+                    reframe=plan.reframe,
+                ),
+                task_queue=inp.gpu_queue,
+                start_to_close_timeout=timedelta(minutes=30),
+                heartbeat_timeout=timedelta(seconds=60),
+                retry_policy=GPU_RETRY,
+                result_type=ShortRenderResult,
+            )
+            keys.append(rendered.video_key)
+            published = await workflow.execute_activity(
+                "publish",
+                PublishRequest(
+                    inp.production_id,
+                    inp.channel,
+                    rendered.video_key,
+                    inp.thumbnail_key,
+                    inp.script_key,
+                    kind="short",
+                    extra={"index": spec.index, "title": spec.title, "start": spec.start, "end": spec.end},
+                ),
+                task_queue=main_queue,
+                start_to_close_timeout=timedelta(minutes=15),
+                retry_policy=CPU_RETRY,
+                result_type=PublishResult,
+            )
+            self._done.append(published.location)
+        return ShortsResult(short_keys=keys, published=list(self._done))
