@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -21,6 +21,7 @@ from api.auth import Principal, authenticate
 from api.context import ApiContext, get_ctx
 
 router = APIRouter(prefix="/api", tags=["events"])
+T = TypeVar("T")
 
 KEEPALIVE_S = 15.0
 FINISHED_STATES = ("completed", "failed", "cancelled")
@@ -28,6 +29,15 @@ FINISHED_STATES = ("completed", "failed", "cancelled")
 
 def sse_message(event: dict[str, Any]) -> str:
     return f"id: {event['id']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+
+
+async def _shielded(query: Awaitable[T]) -> T:
+    """Let a query finish even when the client disconnects mid-way.
+
+    A disconnect cancels the stream; cancelling inside a SQLite transaction (``BEGIN IMMEDIATE``)
+    can leave the pooled connection holding the write lock, and every writer then waits for it.
+    """
+    return await asyncio.shield(asyncio.ensure_future(query))
 
 
 def progress_message(production_id: str, row: dict[str, Any]) -> str:
@@ -49,13 +59,13 @@ async def event_stream(
     while True:
         if await request.is_disconnected():
             return
-        batch = await dbview.events_since(ctx.db, last, limit=200)
+        batch = await _shielded(dbview.events_since(ctx.db, last, limit=200))
         for event in batch:
             last = max(last, int(event["id"]))
             yield sse_message(event)
         if len(batch) == 200:
             continue  # drain a backlog before anything else
-        running = await dbview.running_progress(ctx.db)
+        running = await _shielded(dbview.running_progress(ctx.db))
         for pid, row in running.items():
             if sent_progress.get(pid) != row:
                 if pid in sent_progress:  # the first sighting is already on the page
