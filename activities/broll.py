@@ -166,9 +166,11 @@ class LibrarySource:
     def find(self, query: Query, count: int, avoid: set[str]) -> list[Found]:
         scored = []
         for f in self.files:
-            score = sum(query.weights.get(w, 0.0) for w in f.words)
-            if score <= 0:
+            # Niche keywords only rank; a file must share a word with the cues (or the feedback)
+            # to qualify, or every "space" file would illustrate every section.
+            if not any(query.weights.get(w, 0.0) >= 1.0 for w in f.words):
                 continue
+            score = sum(query.weights.get(w, 0.0) for w in f.words)
             uid = f"library:{f.sha}"
             # Clips beat stills at equal relevance: motion is what b-roll is for.
             score += 0.25 if f.kind == "video" else 0.0
@@ -276,9 +278,12 @@ def _queries(
     fb_words = tokens(" ".join(feedback))
     out = []
     for part in timing.parts:
+        lead: list[str] = []  # cues whose words weigh 1; the rest weigh 0.5
         if part.section is None:
+            # The hook is about the title; the first section's cues only help to rank.
             first = sections[0] if sections else {}
-            cues = [script.get("title", ""), *first.get("broll_cues", [])]
+            lead = [script.get("title", "")]
+            cues = [*lead, *first.get("broll_cues", [])]
             heading = script.get("title", "")
         else:
             if part.section >= len(sections):
@@ -293,7 +298,9 @@ def _queries(
         weights: dict[str, float] = {}
         for w in tokens(" ".join(niche.broll_keywords)):
             weights[w] = 0.5
-        for w in tokens(" ".join([*cues, heading])):
+        for w in tokens(" ".join(cues if not lead else cues[len(lead) :])):
+            weights[w] = 0.5 if lead else 1.0
+        for w in tokens(" ".join([*lead, heading] if lead else [*cues, heading])):
             weights[w] = 1.0
         for w in fb_words:
             weights[w] = 2.0
