@@ -1,0 +1,134 @@
+"""Serving stored media (Range for players, presigned redirects for S3) and input uploads.
+
+S3 is moto's standalone server over real HTTP: the presigned URLs the API hands out are followed
+and PUT to exactly as a browser or client program would.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+
+from api.app import create_app
+from api.auth import create_key
+from api.fetch import FetchPolicy
+from tubeflow.db.engine import Database, open_database
+from tubeflow.settings import Settings
+from tubeflow.storage import LocalStorage, S3Storage, Storage
+
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "NO_PROXY": "127.0.0.1,localhost",
+}
+BLOB = bytes(range(256)) * 40  # 10 240 bytes, every offset distinguishable
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in FAKE_AWS.items():
+            mp.setenv(name, value)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await open_database(Settings(home=tmp_path))
+    yield database
+    await database.close()
+
+
+def client_for(tmp_path: Path, db: Database, storage: Storage, max_bytes: int = 1 << 20) -> httpx.AsyncClient:
+    app = create_app(
+        Settings(home=tmp_path), db=db, storage=storage, fetch_policy=FetchPolicy(max_bytes=max_bytes)
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+async def test_local_media_supports_ranges_for_seeking(tmp_path: Path, db: Database) -> None:
+    storage = LocalStorage(tmp_path / "storage")
+    storage.put_bytes("productions/p1/video.mp4", BLOB)
+    key = await create_key(db, "v", "viewer")
+    async with client_for(tmp_path, db, storage) as c:
+        h = {"X-API-Key": key}
+        full = await c.get("/api/media/productions/p1/video.mp4", headers=h)
+        assert full.status_code == 200 and full.content == BLOB
+        assert full.headers["content-type"] == "video/mp4" and full.headers["accept-ranges"] == "bytes"
+        part = await c.get("/api/media/productions/p1/video.mp4", headers={**h, "Range": "bytes=1000-1999"})
+        assert part.status_code == 206 and part.content == BLOB[1000:2000]
+        assert part.headers["content-range"] == f"bytes 1000-1999/{len(BLOB)}"
+        tail = await c.get("/api/media/productions/p1/video.mp4", headers={**h, "Range": "bytes=-100"})
+        assert tail.status_code == 206 and tail.content == BLOB[-100:]
+        bad = await c.get("/api/media/productions/p1/video.mp4", headers={**h, "Range": f"bytes={len(BLOB) + 5}-"})
+        assert bad.status_code == 416
+        assert (await c.get("/api/media/productions/p1/missing.mp4", headers=h)).status_code == 404
+        assert (await c.get("/api/media/productions/p1/video.mp4")).status_code == 401
+
+
+async def test_local_upload_then_use_as_input(tmp_path: Path, db: Database) -> None:
+    storage = LocalStorage(tmp_path / "storage")
+    key = await create_key(db, "ed", "editor")
+    h = {"X-API-Key": key}
+    async with client_for(tmp_path, db, storage, max_bytes=4096) as c:
+        r = await c.post("/uploads", json={"filename": "../../My Clip.mp4", "content_type": "video/mp4"}, headers=h)
+        assert r.status_code == 201
+        up = r.json()
+        assert up["key"].startswith("uploads/") and up["key"].endswith("/My_Clip.mp4") and ".." not in up["key"]
+        assert up["upload_url"] == f"http://testserver/uploads/{up['key']}"
+        put = await c.put(up["upload_url"], content=BLOB[:3000], headers=h)
+        assert put.status_code == 201 and storage.get_bytes(up["key"]) == BLOB[:3000]
+        too_big = await c.put(up["upload_url"], content=BLOB, headers=h)
+        assert too_big.status_code == 413
+        assert storage.get_bytes(up["key"]) == BLOB[:3000]  # the refused upload did not overwrite it
+        assert (await c.put("/uploads/productions/p1/video.mp4", content=b"x", headers=h)).status_code == 400
+        # A job may name only what POST /uploads handed out, and only once it exists.
+        missing = await c.post(
+            "/video/img2vid", json={"url_image": "upload:uploads/nope/a.jpg", "duration": 1}, headers=h
+        )
+        assert missing.status_code == 400 and "nothing was uploaded" in missing.json()["detail"]
+        outside = await c.post(
+            "/video/img2vid", json={"url_image": "upload:productions/p1/video.mp4", "duration": 1}, headers=h
+        )
+        assert outside.status_code == 400
+
+
+async def test_s3_media_redirects_to_presigned_urls_and_uploads_go_to_the_bucket(
+    tmp_path: Path, db: Database, moto_endpoint: str
+) -> None:
+    storage = S3Storage(f"tf-{uuid.uuid4().hex[:10]}", endpoint_url=moto_endpoint, cache_dir=tmp_path / "cache")
+    storage.ensure_bucket()
+    storage.put_bytes("productions/p1/thumb-1.jpg", BLOB, "image/jpeg")
+    key = await create_key(db, "ed", "editor")
+    h = {"X-API-Key": key}
+    async with client_for(tmp_path, db, storage) as c, httpx.AsyncClient(trust_env=False) as outside:
+        r = await c.get("/api/media/productions/p1/thumb-1.jpg", headers=h)
+        assert r.status_code == 307
+        location = r.headers["location"]
+        assert location.startswith(moto_endpoint) and "Signature" in location
+        fetched = await outside.get(location)
+        assert fetched.status_code == 200 and fetched.content == BLOB
+        assert (await c.get("/api/media/productions/p1/none.jpg", headers=h)).status_code == 404
+
+        up = (await c.post("/uploads", json={"filename": "srt.srt"}, headers=h)).json()
+        assert up["upload_url"].startswith(moto_endpoint) and up["use_as"] == f"upload:{up['key']}"
+        put = await outside.put(up["upload_url"], content=b"1\n00:00:00,000 --> 00:00:01,000\nhi\n")
+        assert put.status_code == 200
+        assert storage.get_bytes(up["key"]).startswith(b"1\n00:00:00,000")
+        # With S3 the API's own PUT endpoint is not used.
+        assert (await c.put(f"/uploads/{up['key']}", content=b"x", headers=h)).status_code == 400
