@@ -254,11 +254,11 @@ class MainActivities:
     async def _record_coverage(self, req: PublishRequest, script: dict[str, Any]) -> None:
         if req.kind != "long":
             return
-        try:
-            from knowledge.coverage import record_coverage  # type: ignore[import-not-found]
-        except ImportError:
-            return
-        await record_coverage(self.db, req.channel, script["title"], req.production_id)
+        from knowledge.coverage import record_coverage
+
+        topic = str(req.extra.get("topic") or script["title"])
+        niche = str(req.extra.get("niche") or "")
+        await record_coverage(self.db, req.channel, topic, req.production_id, angle=script["title"], niche=niche)
 
     @activity.defn(name="plan_shorts")
     @permanent_errors
@@ -281,7 +281,17 @@ class MainActivities:
     async def record_snapshot(self, snap: StateSnapshot) -> None:
         from tubeflow.db import repo
 
-        await repo.apply_snapshot(self.db, snap)
+        changed = await repo.apply_snapshot(self.db, snap)
+        st = snap.status
+        if changed and st.state in ("completed", "failed", "cancelled"):
+            # The outcome teaches the niche (a failure's reason becomes a learning); stored once.
+            from knowledge.store import list_outcomes, record_outcome
+
+            if not await list_outcomes(self.db, st.production_id):
+                detail = st.error or st.title
+                await record_outcome(
+                    self.db, st.production_id, st.state, channel=st.channel, niche=st.niche, detail=detail
+                )
 
     @activity.defn(name="record_review")
     async def record_review(self, log: ReviewLog) -> None:

@@ -302,7 +302,12 @@ class ProductionWorkflow:
         published = await self._cpu(
             "publish",
             PublishRequest(
-                inp.production_id, inp.channel, video.video_key, thumbnails.thumbnail_keys[choice], script.script_key
+                inp.production_id,
+                inp.channel,
+                video.video_key,
+                thumbnails.thumbnail_keys[choice],
+                script.script_key,
+                extra={"topic": inp.topic, "niche": inp.niche},
             ),
             PublishResult,
         )
