@@ -93,6 +93,7 @@ class MainActivities:
             self.record_snapshot,
             self.record_review,
             self.plan_shorts,
+            self.consolidate_knowledge,
         ]
 
     def niche(self, name: str) -> NicheConfig:
@@ -292,6 +293,12 @@ class MainActivities:
                 await record_outcome(
                     self.db, st.production_id, st.state, channel=st.channel, niche=st.niche, detail=detail
                 )
+
+    @activity.defn(name="consolidate_knowledge")
+    async def consolidate_knowledge(self) -> dict[str, int]:
+        from knowledge.consolidate import consolidate_knowledge
+
+        return await consolidate_knowledge(self.settings, self.db)
 
     @activity.defn(name="record_review")
     async def record_review(self, log: ReviewLog) -> None:

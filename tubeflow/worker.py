@@ -26,9 +26,10 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 
 def workflow_classes() -> list[type]:
+    from workflows.maintenance import KnowledgeMaintenanceWorkflow
     from workflows.production import ProductionWorkflow
 
-    classes: list[type] = [ProductionWorkflow]
+    classes: list[type] = [ProductionWorkflow, KnowledgeMaintenanceWorkflow]
     try:
         from workflows.shorts import ShortsWorkflow
 
@@ -85,9 +86,11 @@ async def run_worker(queue: str, settings: Settings, concurrency: int = 1) -> No
     db = None
     if queue == "main":
         from tubeflow.db.engine import open_database
+        from tubeflow.schedules import ensure_schedules
 
         db = await open_database(settings)
         worker = build_main_worker(client, settings, storage, db)
+        await ensure_schedules(client, settings)
     elif queue == "gpu":
         worker = build_gpu_worker(client, settings, storage, concurrency)
     else:
