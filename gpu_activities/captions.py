@@ -64,7 +64,7 @@ def group_lines(words: Sequence[dict[str, Any]], per_line: int) -> list[list[dic
             lines.append(cur)
             cur = []
         cur.append(w)
-        if w["word"][-1] in ".!?" and len(cur) >= 2:
+        if w["word"][-1] in ".!?":
             lines.append(cur)
             cur = []
     if cur:

@@ -66,19 +66,20 @@ def zoompan_filter(motion: Motion, width: int, height: int, fps: int, frames: in
     return f"zoompan=z='{z}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps}"
 
 
+def prescale(width: int, height: int, pix_fmt: str) -> str:
+    """Scale a still once to cover width x height (Lanczos, BT.709 limited range) and crop the excess."""
+    return (
+        f"scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos:"
+        f"out_range=tv:out_color_matrix=bt709,format={pix_fmt},crop={width}:{height},setsar=1"
+    )
+
+
 def still_chain(
     width: int, height: int, fps: int, frames: int, *, first: int, length: int, index: int, ken_burns: bool
 ) -> str:
     """Filter chain turning one decoded still into ``frames`` frames at the output size."""
     if not ken_burns:
-        return (
-            f"scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos,"
-            f"crop={width}:{height},setsar=1,format=yuv420p,"
-            f"loop=loop={frames - 1}:size=1:start=0,settb=1/{fps},setpts=N"
-        )
+        return f"{prescale(width, height, 'yuv420p')},loop=loop={frames - 1}:size=1:start=0,settb=1/{fps},setpts=N"
     ow, oh = overscan_size(width, height)
     zp = zoompan_filter(motion_for(index), width, height, fps, frames, first, length)
-    return (
-        f"scale={ow}:{oh}:force_original_aspect_ratio=increase:flags=lanczos,crop={ow}:{oh},"
-        f"format=yuv444p,{zp},format=yuv420p,setsar=1,settb=1/{fps},setpts=N"
-    )
+    return f"{prescale(ow, oh, 'yuv444p')},{zp},format=yuv420p,setsar=1,settb=1/{fps},setpts=N"

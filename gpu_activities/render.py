@@ -98,6 +98,8 @@ def render_production(
     encoder: EncoderChoice | None = None,
     cancel: threading.Event | None = None,
     parallel: int = 1,
+    reframe: str = "",
+    out_size: tuple[int, int] | None = None,
 ) -> RenderStats:
     """Render what is missing and join everything into ``out_path``.
 
@@ -119,7 +121,8 @@ def render_production(
     if words:
         style = caption_style or (CaptionStyle(**plan.caption_style) if plan.caption_style else CaptionStyle())
         font = find_font(settings)
-        captions = write_ass(workdir / "captions.ass", words, style, plan.width, plan.height, font)
+        cw, ch = out_size or (plan.width, plan.height)
+        captions = write_ass(workdir / "captions.ass", words, style, cw, ch, font)
         fonts_dir = font.folder
     spec = SegmentSpec(
         width=plan.width,
@@ -132,6 +135,8 @@ def render_production(
         threads=settings.ffmpeg_threads,
         captions=captions,
         fonts_dir=fonts_dir,
+        reframe=reframe,
+        out_size=out_size if reframe else None,
     )
     done: dict[int, Path] = {}
     for i, p in (done_segments or {}).items():

@@ -36,6 +36,30 @@ class SegmentSpec:
     threads: int = 0
     captions: Path | None = None
     fonts_dir: Path | None = None
+    # Portrait Shorts: pictures are composed at width x height, then reframed to out_size.
+    reframe: str = ""  # "" | crop | blur
+    out_size: tuple[int, int] | None = None
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        return self.out_size or (self.width, self.height)
+
+
+def reframe_filter(mode: str, out_w: int, out_h: int) -> str:
+    """Landscape picture -> portrait frame: centre crop, or the whole picture over a blurred fill."""
+    if mode == "crop":
+        return f"scale={out_w}:{out_h}:force_original_aspect_ratio=increase:flags=bicubic,crop={out_w}:{out_h},setsar=1"
+    if mode == "blur":
+        bw, bh = max(2, out_w // 4 // 2 * 2), max(2, out_h // 4 // 2 * 2)
+        # The fill is blurred at quarter size: the same look for a sixteenth of the work.
+        return (
+            f"split=2[rf_bg][rf_fg];"
+            f"[rf_bg]scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},"
+            f"boxblur=luma_radius=8:luma_power=2,eq=brightness=-0.08,scale={out_w}:{out_h},setsar=1[rf_b];"
+            f"[rf_fg]scale={out_w}:-2:flags=bicubic,setsar=1[rf_f];"
+            f"[rf_b][rf_f]overlay=x=0:y=(H-h)/2"
+        )
+    raise ValueError(f"reframe must be 'crop' or 'blur', not {mode!r}")
 
 
 def _clip_input(
@@ -62,7 +86,7 @@ def visual_chain(cmd: FFmpegCommand, v: Visual, src: Source | None, seg: Segment
     """Filter graph text producing this visual's frames inside ``seg``; returns '[label]' graph part."""
     w, h, fps = spec.width, spec.height, spec.fps
     lo, hi = max(v.start, seg.start), min(v.end, seg.end)
-    frames, first = hi - lo, lo - v.start
+    frames, first = hi - lo, lo - v.start + v.lead
     label = f"v{v.index}"
     if v.kind == "color" or src is None:
         return f"color=c=black:s={w}x{h}:r={fps},trim=end_frame={frames},format=yuv420p,setsar=1,setpts=N[{label}]"
@@ -74,7 +98,8 @@ def visual_chain(cmd: FFmpegCommand, v: Visual, src: Source | None, seg: Segment
             f"setsar=1,format=yuv420p,settb=1/{fps},setpts=N[{label}]"
         )
     idx = cmd.add_input(src.path)
-    chain = still_chain(w, h, fps, frames, first=first, length=v.frames, index=v.index, ken_burns=spec.ken_burns)
+    length = v.frames + v.lead
+    chain = still_chain(w, h, fps, frames, first=first, length=length, index=v.index, ken_burns=spec.ken_burns)
     return f"[{idx}:v]{chain}[{label}]"
 
 
@@ -97,9 +122,14 @@ def segment_command(
                 f":offset={fmt_s(offset)}[{out_label}]"
             )
         else:
-            parts.append(f"[{acc}][{nxt}]concat=n=2:v=1:a=0[{out_label}]")
+            # concat answers in microseconds; xfade downstream insists on matching time bases.
+            parts.append(f"[{acc}][{nxt}]concat=n=2:v=1:a=0,settb=1/{spec.fps},setpts=N[{out_label}]")
         acc = out_label
     tail = f"[{acc}]"
+    if spec.reframe:
+        ow, oh = spec.output_size
+        parts.append(f"{tail}{reframe_filter(spec.reframe, ow, oh)}[rf]")
+        tail = "[rf]"
     if spec.captions is not None:
         fonts = f":fontsdir={escape_filter_path(spec.fonts_dir)}" if spec.fonts_dir else ""
         # libass reads the frame's timestamp: shift to the global timeline, burn, shift back.

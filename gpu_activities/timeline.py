@@ -27,6 +27,7 @@ class Visual:
     fade_in: int  # frames shared with the previous visual (cross-fade); 0 = hard cut
     part: int
     media_duration: float = 0.0
+    lead: int = 0  # frames of the item that lie before the timeline start (a Short cut mid-clip)
 
     @property
     def frames(self) -> int:
@@ -74,6 +75,7 @@ def build_visuals(plan: RenderPlan, frames: int) -> list[Visual]:
         starts.append((part, item, f))
     if not starts:
         return [Visual(0, "", "color", 0, frames, 0, 0)]
+    lead = max(0, -round(items[0][2] * plan.fps)) if items and items[0][1] is starts[0][1] else 0
     bounds = [s[2] for s in starts] + [frames]
     lo = [bounds[i] for i in range(len(starts))]
     hi = [bounds[i + 1] for i in range(len(starts))]
@@ -99,6 +101,7 @@ def build_visuals(plan: RenderPlan, frames: int) -> list[Visual]:
             fade_in=fades[i],
             part=part,
             media_duration=item.media_duration,
+            lead=lead if i == 0 else 0,
         )
         for i, (part, item, _) in enumerate(starts)
     ]

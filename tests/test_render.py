@@ -128,9 +128,10 @@ def test_captions_are_burned_in(media: dict[str, Path], tmp_path: Path) -> None:
     render_production(plan, media["voice"], [], without, tmp_path / "w2", s)
     frame = round(1.0 * FPS)  # a word is being spoken at 1.0 s
     a, b = _frame(with_caps, frame), _frame(without, frame)
-    bottom = np.abs(a[int(H * 0.7) :] - b[int(H * 0.7) :]).mean()
-    top = np.abs(a[: int(H * 0.4)] - b[: int(H * 0.4)]).mean()
-    assert bottom > 8 * max(top, 0.5), (bottom, top)  # text in the caption band, nothing elsewhere
+    # Encoder noise moves pixels by a few levels everywhere; burned text moves them by 100+.
+    changed = np.abs(a - b).max(axis=2) > 80
+    bottom, top = changed[int(H * 0.7) :].mean(), changed[: int(H * 0.4)].mean()
+    assert bottom > 0.02 and top < 0.002, (bottom, top)  # text in the caption band, nothing elsewhere
     # The highlighted word is yellow: strongly more red+green than blue somewhere in the band.
     band = a[int(H * 0.7) :]
     yellow = (band[..., 0] > 180) & (band[..., 1] > 160) & (band[..., 2] < 90)

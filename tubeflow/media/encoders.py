@@ -167,4 +167,6 @@ def fill_scale_filter(width: int, height: int, choice: EncoderChoice) -> str:
             f"scale_cuda=w={width}:h={height}:force_original_aspect_ratio=increase:format=yuv420p,"
             f"hwdownload,format=yuv420p"
         )
-    return f"scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic"
+    return (
+        f"scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic:out_range=tv:out_color_matrix=bt709"
+    )

@@ -34,7 +34,6 @@ _INPUT_PROBLEMS = (
     "moov atom not found",
     "No such file or directory",
     "could not find codec parameters",
-    "Error opening input",
     "Unknown format",
     "does not contain any stream",
 )
@@ -117,7 +116,24 @@ def gop_args(fps: int) -> list[str]:
 
 def video_output_args(codec_args: list[str], fps: int) -> list[str]:
     """Settings every H.264 deliverable shares whatever the encoder."""
-    return [*codec_args, *gop_args(fps), "-pix_fmt", "yuv420p", "-r", str(fps), "-fps_mode", "cfr"]
+    return [
+        *codec_args,
+        *gop_args(fps),
+        "-pix_fmt",
+        "yuv420p",
+        "-color_range",
+        "tv",
+        "-colorspace",
+        "bt709",
+        "-color_primaries",
+        "bt709",
+        "-color_trc",
+        "bt709",
+        "-r",
+        str(fps),
+        "-fps_mode",
+        "cfr",
+    ]
 
 
 def aac_args() -> list[str]:

@@ -1,0 +1,63 @@
+"""faster-whisper word timestamps on real (Piper) speech, and the script fallback."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from gpu_activities.transcribe import align_script_words, estimate_timing, pick_device, transcribe_words
+from tests.mediagen import silent_wav, speech_wav
+from tubeflow.errors import MediaError
+from tubeflow.render_plan import NarrationTiming, PartTiming
+from tubeflow.settings import Settings
+
+TEXT = "Rivers carry water to the sea. Mountains rise slowly over millions of years."
+
+
+def _norm(w: str) -> str:
+    return re.sub(r"[^a-z]", "", w.lower())
+
+
+def test_words_match_speech_and_are_timed(tmp_path: Path) -> None:
+    wav = speech_wav(tmp_path / "speech.wav", TEXT)
+    res = transcribe_words(wav, "en", Settings(force_cpu=True))
+    heard = [_norm(w["word"]) for w in res.words]
+    expected = [_norm(w) for w in TEXT.split()]
+    assert len(set(heard) & set(expected)) >= len(expected) - 2, heard
+    starts = [w["start"] for w in res.words]
+    assert starts == sorted(starts) and all(w["end"] >= w["start"] for w in res.words)
+    from tubeflow.media.probe import probe
+
+    assert res.words[-1]["end"] <= probe(wav).duration_s + 0.2
+    assert res.device == "cpu" and res.realtime_factor > 1.0
+
+
+def test_device_choice_respects_force_cpu() -> None:
+    assert pick_device(Settings(force_cpu=True)) == ("cpu", "int8")
+
+
+def test_silence_gives_no_words_and_script_alignment_fills_in(tmp_path: Path) -> None:
+    res = transcribe_words(silent_wav(tmp_path / "quiet.wav", 2.0), "en", Settings(force_cpu=True))
+    assert res.words == []
+    script = {
+        "hook": "Why is the sky blue?",
+        "sections": [{"heading": "a", "narration": "Light scatters in air.", "broll_cues": []}],
+    }
+    timing = NarrationTiming(2.0, 22050, [PartTiming(0, "hook", 0.0, 1.0, "Why is the sky blue?"),
+                                          PartTiming(1, "section", 1.2, 2.0, "Light scatters in air.", 0)])  # fmt: skip
+    words = align_script_words(timing, script)
+    assert [w["word"] for w in words] == "Why is the sky blue? Light scatters in air.".split()
+    hook, section = words[:5], words[5:]
+    assert hook[0]["start"] == 0.0 and hook[-1]["end"] <= 1.0 and section[0]["start"] == 1.2
+    assert section[-1]["end"] <= 2.0
+    est = estimate_timing(script, 9.0)
+    assert [round(p.end - p.start, 2) for p in est.parts] == [5.0, 4.0]  # 5 words : 4 words
+
+
+def test_unreadable_audio_is_a_media_error(tmp_path: Path) -> None:
+    bad = tmp_path / "voice.wav"
+    bad.write_bytes(b"RIFF" + b"\x00" * 10)
+    with pytest.raises(MediaError, match="narration voice.wav"):
+        transcribe_words(bad, "en", Settings(force_cpu=True))
