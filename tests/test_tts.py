@@ -3,7 +3,12 @@ server that answers the SDK's websocket upgrade the way Azure does (no real netw
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import re
 import socket
+import struct
 import threading
 import wave
 from collections.abc import Iterator
@@ -19,6 +24,7 @@ from activities.tts import (
     make_tts,
     resolve_piper_voice,
     script_to_parts,
+    words_path,
 )
 from niches.config import load_niche
 from tubeflow.errors import ConfigError, PermanentError, TransientError
@@ -170,3 +176,155 @@ def test_azure_unreachable_is_transient_and_quick(settings: Settings, tmp_path: 
         _azure(settings, f"ws://127.0.0.1:{port}/cognitiveservices/websocket/v1").synthesize(
             ["Hello."], tmp_path / "a.wav"
         )
+
+
+# ---------------------------------------------------------------- a local Azure Speech service
+# The Speech SDK speaks a websocket protocol (text frames "Path: speech.config / synthesis.context /
+# ssml"; the service answers turn.start, audio.metadata word boundaries, binary audio frames with a
+# 2-byte header length, turn.end).  This server speaks enough of it for real synthesis calls.
+
+WORD_S = 0.3  # each word the fake "speaks" lasts this long
+AZURE_RATE = 24000
+
+
+def _recv_frame(c: socket.socket) -> tuple[int, bytes] | None:
+    head = c.recv(2, socket.MSG_WAITALL)
+    if len(head) < 2:
+        return None
+    op, n = head[0] & 0x0F, head[1] & 0x7F
+    if n == 126:
+        n = struct.unpack(">H", c.recv(2, socket.MSG_WAITALL))[0]
+    elif n == 127:
+        n = struct.unpack(">Q", c.recv(8, socket.MSG_WAITALL))[0]
+    mask = c.recv(4, socket.MSG_WAITALL) if head[1] & 0x80 else b"\0\0\0\0"
+    data = bytearray(c.recv(n, socket.MSG_WAITALL)) if n else bytearray()
+    for i in range(len(data)):
+        data[i] ^= mask[i % 4]
+    return op, bytes(data)
+
+
+def _send_frame(c: socket.socket, op: int, data: bytes) -> None:
+    n = len(data)
+    if n < 126:
+        head = bytes([0x80 | op, n])
+    elif n < 65536:
+        head = bytes([0x80 | op, 126]) + struct.pack(">H", n)
+    else:
+        head = bytes([0x80 | op, 127]) + struct.pack(">Q", n)
+    c.sendall(head + data)
+
+
+class FakeAzureSpeech:
+    def __init__(self, key: str = "azure-test-key") -> None:
+        self.key = key
+        self.ssml: list[str] = []
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(8)
+        self.srv.settimeout(0.2)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"ws://127.0.0.1:{self.srv.getsockname()[1]}/cognitiveservices/websocket/v1"
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(2)
+        self.srv.close()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.srv.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, c: socket.socket) -> None:
+        with c:
+            c.settimeout(10)
+            req = b""
+            while b"\r\n\r\n" not in req:
+                req += c.recv(4096)
+            headers = dict(
+                (k.strip().lower(), v.strip())
+                for k, v in (ln.split(":", 1) for ln in req.decode().split("\r\n")[1:] if ":" in ln)
+            )
+            if headers.get("ocp-apim-subscription-key") != self.key:
+                c.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+                return
+            accept = base64.b64encode(
+                hashlib.sha1((headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
+            ).decode()
+            c.sendall(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode()
+            )
+            while (frame := _recv_frame(c)) is not None:
+                op, data = frame
+                if op == 8:
+                    return
+                head, _, body = data.partition(b"\r\n\r\n")
+                if op != 1 or b"Path:ssml" not in head:
+                    continue
+                rid = re.search(rb"X-RequestId:(\w+)", head).group(1).decode()  # type: ignore[union-attr]
+                self.ssml.append(body.decode())
+                self._speak(c, rid, body.decode())
+
+    def _speak(self, c: socket.socket, rid: str, ssml: str) -> None:
+        def text(path: str, payload: object) -> None:
+            msg = f"X-RequestId:{rid}\r\nContent-Type:application/json\r\nPath:{path}\r\n\r\n{json.dumps(payload)}"
+            _send_frame(c, 1, msg.encode())
+
+        spoken = re.sub(r"<[^>]+>", " ", ssml).replace("&amp;", "&").split()
+        text("turn.start", {"context": {"serviceTag": "fake"}})
+        for i, word in enumerate(spoken):
+            data = {"Offset": int(i * WORD_S * 1e7), "Duration": int(WORD_S * 0.8 * 1e7),
+                    "text": {"Text": word, "Length": len(word), "BoundaryType": "WordBoundary"}}  # fmt: skip
+            text("audio.metadata", {"Metadata": [{"Type": "WordBoundary", "Data": data}]})
+        samples = int(len(spoken) * WORD_S * AZURE_RATE)
+        pcm = struct.pack(f"<{samples}h", *([3000, -3000] * (samples // 2) + [0] * (samples % 2)))
+        head = f"X-RequestId:{rid}\r\nPath:audio\r\nContent-Type:audio/x-wav\r\n".encode()
+        for k in range(0, len(pcm), 32000):
+            _send_frame(c, 2, struct.pack(">H", len(head)) + head + pcm[k : k + 32000])
+        text("turn.end", {})
+
+
+@pytest.fixture
+def azure_fake() -> Iterator[FakeAzureSpeech]:
+    fake = FakeAzureSpeech()
+    yield fake
+    fake.close()
+
+
+def test_azure_synthesis_with_word_boundaries(settings: Settings, tmp_path: Path, azure_fake: FakeAzureSpeech) -> None:
+    s = settings.with_overrides(tts="azure", azure_speech_key=azure_fake.key, azure_speech_endpoint=azure_fake.endpoint)
+    tts = make_tts(s, load_niche("science", s))
+    out = tmp_path / "voice.wav"
+    parts = ["Salt & pepper.", "Blue light scatters most."]
+    timing = tts.synthesize(parts, out, feedback=["a bit faster please"])
+
+    channels, rate, duration = wav_info(out)
+    assert (channels, rate) == (1, 24000)
+    assert duration == pytest.approx(3 * WORD_S + PAUSE_S + 4 * WORD_S, abs=0.01)
+    assert [(p.start, p.end) for p in timing.parts] == [
+        (0.0, pytest.approx(0.9, abs=0.01)),
+        (pytest.approx(0.9 + PAUSE_S, abs=0.01), pytest.approx(duration, abs=0.01)),
+    ]
+    assert len(azure_fake.ssml) == 2 and 'name="en-US-AndrewMultilingualNeural"' in azure_fake.ssml[0]
+    assert "Salt &amp; pepper." in azure_fake.ssml[0] and 'rate="+14%"' in azure_fake.ssml[0]
+    words = json.loads(words_path(out).read_text())
+    assert [w["word"] for w in words] == ["Salt", "&", "pepper.", "Blue", "light", "scatters", "most."]
+    second = timing.parts[1].start
+    assert words[3]["part"] == 1 and words[3]["start"] == pytest.approx(second, abs=0.002)
+    assert words[4]["start"] == pytest.approx(second + WORD_S, abs=0.002)
+    assert all(w["end"] > w["start"] for w in words)
+
+
+def test_azure_fake_refuses_a_wrong_key(settings: Settings, tmp_path: Path, azure_fake: FakeAzureSpeech) -> None:
+    s = settings.with_overrides(tts="azure", azure_speech_key="nope", azure_speech_endpoint=azure_fake.endpoint)
+    with pytest.raises(PermanentError, match="rejected the key"):
+        make_tts(s).synthesize(["Hello."], tmp_path / "a.wav")
