@@ -41,6 +41,9 @@ STOPWORDS = {
     "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it", "its", "of", "on",
     "or", "over", "the", "this", "that", "to", "with", "why", "how", "what", "more", "less", "use", "show", "shot",
     "image", "images", "picture", "pictures", "please", "some", "no", "not", "b", "roll", "broll", "clip", "clips",
+    "through", "about", "between", "under", "above", "after", "before", "than", "then", "when", "where", "which",
+    "while", "like", "their", "there", "these", "those", "they", "very", "just", "also", "can", "will", "onto",
+    "across", "each", "every", "other", "our", "your", "you", "was", "were", "has", "have", "had", "but",
 }  # fmt: skip
 CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
                  ".mp4": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm"}  # fmt: skip
@@ -216,7 +219,8 @@ class GeneratedSource:
             name = f"gen-v{self.attempt}-p{query.part}-{slot}.jpg"
 
             def fetch(tmp: Path, cue: str = cue, seed: int = seed, name: str = name) -> Path:
-                return make_still(tmp / name, cue, self.size, self.niche.palette, seed, self.settings, query.heading)
+                heading = query.heading if query.heading.strip().lower() != cue.strip().lower() else ""
+                return make_still(tmp / name, cue, self.size, self.niche.palette, seed, self.settings, heading)
 
             out.append(Found(f"generated:{seed:x}", "image", "generated", cue, 0.0, fetch, name))
         return out
@@ -235,7 +239,7 @@ class StockSource:
 
         self.client = StockClient.from_settings(settings)
         self.width = settings.width
-        self.credits: dict[str, str] = {}
+        self._searches: dict[str, list[Any]] = {}  # query -> assets: parts share cues, Pexels counts requests
 
     def find(self, query: Query, count: int, avoid: set[str]) -> list[Found]:
         from activities.stock import StockAsset
@@ -243,8 +247,10 @@ class StockSource:
         out: list[Found] = []
         for cue in query.cues or [query.heading]:
             q = " ".join(sorted(tokens(cue))) or cue
-            assets: list[StockAsset] = self.client.search_videos(q, per_page=count, target_width=self.width)
-            assets += self.client.search_photos(q, per_page=count, min_width=self.width)
+            if q not in self._searches:
+                found = self.client.search_videos(q, per_page=count, target_width=self.width)
+                self._searches[q] = found + self.client.search_photos(q, per_page=count, min_width=self.width)
+            assets: list[StockAsset] = self._searches[q]
             for a in assets:
                 uid = f"stock:{a.kind}:{a.provider_id}"
                 if uid in avoid or any(f.uid == uid for f in out):

@@ -196,7 +196,7 @@ class AzureTTS:
 
     name = "azure"
 
-    def __init__(self, settings: Settings, niche: NicheConfig | None, timeout_s: float = 60.0) -> None:
+    def __init__(self, settings: Settings, niche: NicheConfig | None) -> None:
         if not settings.azure_speech_key:
             raise ConfigError("TUBEFLOW_TTS=azure needs TUBEFLOW_AZURE_SPEECH_KEY (from the Azure portal, Keys)")
         if not (settings.azure_speech_region or settings.azure_speech_endpoint):
@@ -209,8 +209,6 @@ class AzureTTS:
         self.endpoint = settings.azure_speech_endpoint
         voice = niche.azure_voice if niche is not None else ""
         self.voice = voice or "en-US-AndrewMultilingualNeural"
-        self.language = niche.language if niche is not None else "en-US"
-        self.timeout_s = timeout_s
 
     def speech_config(self) -> Any:
         import azure.cognitiveservices.speech as speechsdk

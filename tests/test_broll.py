@@ -211,7 +211,12 @@ def stock_settings(settings: Settings, fake: FakeStock, key: str | None = None) 
 def test_stock_source_downloads_and_credits(settings: Settings, tmp_path: Path, stock: FakeStock) -> None:
     storage = LocalStorage(tmp_path / "store")
     n = niche(tmp_path / "n", broll_sources=["stock", "generated"])
-    plan, warnings = build_plan(stock_settings(settings, stock), storage, n, SCRIPT, timing(), "s1", 1, [])
+    # Both sections ask for the same first cue, as real scripts often do.
+    script = {
+        **SCRIPT,
+        "sections": [SCRIPT["sections"][0], {**SCRIPT["sections"][1], "broll_cues": ["sunlight through clouds"]}],
+    }
+    plan, warnings = build_plan(stock_settings(settings, stock), storage, n, script, timing(), "s1", 1, [])
     assert warnings == []
     items = plan.all_items()
     assert {m.source for m in items} == {"stock"}
@@ -219,6 +224,9 @@ def test_stock_source_downloads_and_credits(settings: Settings, tmp_path: Path, 
     for m in items:
         assert probe(storage.fetch(m.key)).has_video
     assert all(auth == stock.api_key for path, auth, _ in stock.requests if not path.startswith("/files/"))
+    searches = [(path, params["query"][0]) for path, _, params in stock.requests if not path.startswith("/files/")]
+    assert ("/v1/search", "cloud sunlight") in searches
+    assert len(searches) == len(set(searches)), "a query already answered in this plan is not asked again"
     credits = storage.get_text("productions/s1/broll/credits.json")
     assert "on Pexels" in credits
 
