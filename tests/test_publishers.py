@@ -9,14 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from moto.server import ThreadedMotoServer
+from PIL import Image
 
+from activities.broll import build_plan
 from activities.publishers import OutboxPublisher, chapters_from, make_publisher, youtube_chapters_ok
+from activities.thumbnails import make_thumbnails
 from activities.youtube import YouTubePublisher
+from niches.config import NicheConfig
 from tubeflow.contracts import PublishRequest
 from tubeflow.errors import ConfigError, PermanentError, TransientError
 from tubeflow.render_plan import NarrationTiming, PartTiming
 from tubeflow.settings import Settings
-from tubeflow.storage import LocalStorage
+from tubeflow.storage import LocalStorage, S3Storage
 
 try:
     from tests.fake_youtube import FakeYouTube
@@ -240,3 +245,53 @@ def test_youtube_missing_credentials(settings: Settings, tmp_path: Path) -> None
     bad.write_text(json.dumps({"client_id": "x"}))
     with pytest.raises(ConfigError, match="refresh_token"):
         make_publisher(settings.with_overrides(publisher="youtube", youtube_credentials=str(bad)))
+
+
+# ---------------------------------------------------------------- on S3 (moto's standalone server)
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "NO_PROXY": "127.0.0.1,localhost",
+        }.items():
+            mp.setenv(name, value)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+def test_broll_thumbnails_and_outbox_through_s3(settings: Settings, tmp_path: Path, s3_endpoint: str) -> None:
+    """Everything is addressed by key: a second storage client (another machine) sees every picture."""
+    store = S3Storage("tubeflow-cpu", endpoint_url=s3_endpoint, cache_dir=tmp_path / "cache-a")
+    store.ensure_bucket()
+    media = tmp_path / "niche" / "media"
+    media.mkdir(parents=True)
+    Image.new("RGB", (320, 180), (200, 40, 40)).save(media / "sunlight-beam.jpg")
+    niche = NicheConfig(name="t", title="T", folder=str(tmp_path / "niche"))
+    plan, warnings = build_plan(settings, store, niche, SCRIPT, TIMING, "p9", 1, [])
+    assert warnings == []
+    other = S3Storage("tubeflow-cpu", endpoint_url=s3_endpoint, cache_dir=tmp_path / "cache-b")
+    for m in plan.all_items() + [c for p in plan.parts for c in p.candidates]:
+        assert Image.open(other.fetch(m.key)).size in {(320, 180)}
+    assert any(m.source == "library" for m in plan.all_items())
+    thumbs = make_thumbnails(settings, store, niche, SCRIPT, plan, "p9", 1, [])
+    store.put_bytes("productions/p9/video.mp4", b"video bytes")
+    store.put_text("productions/p9/timing-v1.json", TIMING.to_json())
+    res = OutboxPublisher(tmp_path / "outbox").publish(
+        other, request(production_id="p9", video_key="productions/p9/video.mp4", thumbnail_key=thumbs[1]), SCRIPT
+    )
+    folder = tmp_path / "outbox" / res.location
+    assert (folder / "video.mp4").read_bytes() == b"video bytes"
+    assert Image.open(folder / "thumbnail.jpg").size == (1280, 720)
+    assert json.loads((folder / "metadata.json").read_text())["chapters"][1]["title"] == "Scattering"
