@@ -1,0 +1,367 @@
+"""Temporal activity adapters for the GPU queue: thin wrappers over the plain render modules.
+
+What they add: storage keys in and out (a GPU worker may be on another machine), FFmpeg work in
+a thread with heartbeats from the event loop (a SIGKILLed worker is noticed within the heartbeat
+timeout), the render's resume state in the heartbeat details (``{"segments": {i: key},
+"total": n}``: a retry fetches those segments and encodes only the rest), live progress to the
+parent workflow, and the mapping of permanent errors to non-retryable ApplicationErrors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from gpu_activities.jobs import AddAudioJob, CaptionJob, Img2VidJob, ShortRequest, VideoJobResult
+from niches.config import NicheConfig, load_niche
+from tubeflow.contracts import (
+    SIGNAL_PROGRESS,
+    ProgressReport,
+    RenderRequest,
+    RenderResult,
+    TranscribeRequest,
+    TranscribeResult,
+)
+from tubeflow.errors import PermanentError, TransientError
+from tubeflow.render_plan import NarrationTiming, RenderPlan
+from tubeflow.settings import Settings
+from tubeflow.storage import Storage, StorageError
+
+log = logging.getLogger("tubeflow.gpu")
+P = ParamSpec("P")
+R = TypeVar("R")
+HEARTBEAT_EVERY_S = 5.0
+
+
+def permanent_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """PermanentError (MediaError, ConfigError, ...) and bad keys never retry; the rest do."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except PermanentError as e:
+            raise ApplicationError(str(e), type=getattr(e, "type_name", type(e).__name__), non_retryable=True) from e
+        except StorageError as e:
+            raise ApplicationError(str(e), type="StorageError", non_retryable=True) from e
+        except TransientError as e:
+            raise ApplicationError(str(e), type="TransientError") from e
+
+    return wrapper
+
+
+class _Beat:
+    """Heartbeat state shared between the FFmpeg thread (writer) and the event loop (sender)."""
+
+    def __init__(self, details: dict[str, Any]) -> None:
+        self.details = details
+        self.lock = threading.Lock()
+        self.dirty = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
+        self.progress: ProgressReport | None = None
+
+    def update(self, details: dict[str, Any], progress: ProgressReport | None = None) -> None:
+        """Called from the worker thread."""
+        with self.lock:
+            self.details = details
+            if progress is not None:
+                self.progress = progress
+        self.loop.call_soon_threadsafe(self.dirty.set)
+
+    def snapshot(self) -> tuple[dict[str, Any], ProgressReport | None]:
+        with self.lock:
+            p, self.progress = self.progress, None
+            return json.loads(json.dumps(self.details)), p
+
+
+async def _send_progress(report: ProgressReport) -> None:
+    """Best effort: a missing parent, a test environment or a network blip must not fail the render."""
+    try:
+        info = activity.info()
+        handle = activity.client().get_workflow_handle(info.workflow_id)
+        await handle.signal(SIGNAL_PROGRESS, report)
+    except Exception as e:  # noqa: BLE001 - progress is advisory
+        log.debug("progress signal not sent: %s", e)
+
+
+async def run_with_heartbeat(fn: Callable[[threading.Event, _Beat], R], details: dict[str, Any] | None = None) -> R:
+    """Run ``fn(cancel, beat)`` in a thread, heartbeating its latest details until it returns.
+
+    If the activity is cancelled (or the worker shuts down), ``cancel`` is set so FFmpeg is
+    killed instead of running on as an orphan.
+    """
+    beat = _Beat(details or {})
+    cancel = threading.Event()
+    task = asyncio.ensure_future(asyncio.to_thread(fn, cancel, beat))
+    try:
+        while True:
+            waiter = asyncio.ensure_future(beat.dirty.wait())
+            await asyncio.wait({task, waiter}, timeout=HEARTBEAT_EVERY_S, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            beat.dirty.clear()
+            snap, progress = beat.snapshot()
+            activity.heartbeat(snap)
+            if progress is not None:
+                await _send_progress(progress)
+            if task.done():
+                return task.result()
+    except asyncio.CancelledError:
+        cancel.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=10)
+        except BaseException:  # noqa: BLE001 - already unwinding; FFmpeg was told to stop
+            pass
+        raise
+
+
+class GpuActivities:
+    def __init__(self, settings: Settings, storage: Storage) -> None:
+        self.settings = settings
+        self.storage = storage
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.transcribe,
+            self.render_video,
+            self.render_short,
+            self.video_caption,
+            self.video_img2vid,
+            self.video_addaudio,
+        ]
+
+    # ------------------------------------------------------------------ helpers
+
+    def workdir(self, name: str) -> Path:
+        d = self.settings.home / "work" / name
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def _niche(self, name: str) -> NicheConfig | None:
+        try:
+            return load_niche(name, self.settings) if name else None
+        except PermanentError:
+            raise
+
+    def _music(self, key: str, niche: NicheConfig | None) -> Path | None:
+        if key:
+            return self.storage.fetch(key)
+        if niche is not None and niche.music_path is not None and niche.music_path.is_file():
+            return niche.music_path
+        return None
+
+    def _timing_for(self, audio_key: str) -> NarrationTiming | None:
+        """TTS stores voice-vN.wav next to timing-vN.json; use it when it is there."""
+        if "voice-v" not in audio_key:
+            return None
+        key = audio_key.replace("voice-v", "timing-v").rsplit(".", 1)[0] + ".json"
+        if not self.storage.exists(key):
+            return None
+        return NarrationTiming.from_json(self.storage.get_text(key))
+
+    # ------------------------------------------------------------------ transcription
+
+    @activity.defn(name="transcribe")
+    @permanent_errors
+    async def transcribe(self, req: TranscribeRequest) -> TranscribeResult:
+        from gpu_activities.transcribe import align_script_words, estimate_timing, transcribe_words
+
+        audio = self.storage.fetch(req.audio_key)
+        result = await run_with_heartbeat(lambda cancel, beat: transcribe_words(audio, req.language, self.settings))
+        words, device = result.words, result.device
+        if not words and req.script_key:
+            from tubeflow.media.probe import probe
+
+            script = json.loads(self.storage.get_text(req.script_key))
+            timing = self._timing_for(req.audio_key) or estimate_timing(script, probe(audio).duration_s)
+            words = align_script_words(timing, script)
+            device = f"{device} (script alignment: Whisper heard no words)"
+        key = f"productions/{req.production_id}/words.json"
+        self.storage.put_text(key, json.dumps(words), "application/json")
+        return TranscribeResult(
+            words_key=key, word_count=len(words), device=device, realtime_factor=result.realtime_factor
+        )
+
+    # ------------------------------------------------------------------ long-form render
+
+    def _resume_state(self, total_hint: int | None = None) -> dict[int, str]:
+        details = activity.info().heartbeat_details
+        if not details:
+            return {}
+        last = details[-1] if isinstance(details, (list, tuple)) else details
+        if not isinstance(last, dict):
+            return {}
+        segs = last.get("segments") or {}
+        return {int(i): str(k) for i, k in segs.items()}
+
+    def _fetch_segments(self, keys: dict[int, str], workdir: Path) -> dict[int, Path]:
+        """Local copies of segments a previous attempt uploaded; a missing one is simply redone."""
+        out: dict[int, Path] = {}
+        for i, key in keys.items():
+            try:
+                src = self.storage.fetch(key)
+            except StorageError:
+                log.warning("segment %s listed in heartbeat but missing in storage (%s): re-rendering", i, key)
+                continue
+            dest = workdir / "resumed" / Path(key).name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if src.resolve() != dest.resolve():
+                shutil.copyfile(src, dest)
+            out[i] = dest
+        return out
+
+    @activity.defn(name="render_video")
+    @permanent_errors
+    async def render_video(self, req: RenderRequest) -> RenderResult:
+        from gpu_activities.render import render_production
+
+        niche = self._niche(req.niche)
+        plan = RenderPlan.from_json(self.storage.get_text(req.plan_key))
+        words = json.loads(self.storage.get_text(req.words_key)) if req.words_key else []
+        voice = self.storage.fetch(req.audio_key)
+        music = self._music(req.music_key or plan.music_key, niche)
+        prefix = f"productions/{req.production_id}/render"
+        work = self.workdir(req.production_id)
+        resumed = self._resume_state()
+        done = self._fetch_segments(resumed, work)
+        segment_keys = {str(i): resumed[i] for i in done}
+
+        def upload(i: int, path: Path, count: int, total: int, beat: _Beat) -> None:
+            key = self.storage.put_file(f"{prefix}/seg-{i:04d}.mp4", path, "video/mp4")
+            segment_keys[str(i)] = key
+            beat.update(
+                {"segments": dict(segment_keys), "total": total},
+                ProgressReport(stage="render", fraction=count / total, detail=f"segment {count} of {total}"),
+            )
+
+        def work_fn(cancel: threading.Event, beat: _Beat) -> Any:
+            return render_production(
+                plan,
+                voice,
+                words,
+                work / "video.mp4",
+                work,
+                self.settings,
+                music=music,
+                caption_style=niche.caption_style if niche else None,
+                done_segments=done,
+                on_segment=lambda i, p, c, t: upload(i, p, c, t, beat),
+                resolve=self.storage.fetch,
+                music_volume_db=niche.music_volume_db if niche else -18.0,
+                cancel=cancel,
+            )
+
+        t0 = time.monotonic()
+        stats = await run_with_heartbeat(work_fn, {"segments": segment_keys, "total": 0})
+        self.storage.put_file(req.output_key, work / "video.mp4", "video/mp4")
+        log.info(
+            "rendered %s: %d/%d segments this attempt, %d frames, %s (%s), %.1f s",
+            req.production_id, stats.segments_rendered, stats.segments_total, stats.frames_encoded,
+            stats.encoder, stats.encoder_reason, time.monotonic() - t0,
+        )  # fmt: skip
+        return RenderResult(
+            video_key=req.output_key,
+            duration_s=stats.duration_s,
+            width=plan.width,
+            height=plan.height,
+            segments_total=stats.segments_total,
+            segments_rendered=stats.segments_rendered,
+            encoder=stats.encoder,
+            frames_encoded=stats.frames_encoded,
+        )
+
+    # ------------------------------------------------------------------ Shorts
+
+    @activity.defn(name="render_short")
+    @permanent_errors
+    async def render_short(self, req: ShortRequest) -> RenderResult:
+        from gpu_activities.shorts import ShortRange, portrait_size, render_short
+
+        niche = self._niche(req.niche)
+        plan = RenderPlan.from_json(self.storage.get_text(req.plan_key))
+        words = json.loads(self.storage.get_text(req.words_key)) if req.words_key else []
+        voice = self.storage.fetch(req.audio_key)
+        music = self._music(req.music_key or plan.music_key, niche)
+        reframe = req.reframe or (niche.shorts_reframe if niche else "blur")
+        name = Path(req.output_key).stem
+        work = self.workdir(f"{req.production_id}/shorts/{name}")
+        out = work / f"{name}.mp4"
+
+        def work_fn(cancel: threading.Event, beat: _Beat) -> Any:
+            return render_short(
+                plan, voice, words, ShortRange(req.start_s, req.end_s), out, work, self.settings,
+                reframe=reframe, caption_style=niche.caption_style if niche else None, music=music,
+                music_volume_db=niche.music_volume_db if niche else -18.0, resolve=self.storage.fetch,
+            )  # fmt: skip
+
+        stats = await run_with_heartbeat(work_fn)
+        self.storage.put_file(req.output_key, out, "video/mp4")
+        w, h = portrait_size(plan.width, plan.height)
+        return RenderResult(
+            video_key=req.output_key,
+            duration_s=stats.duration_s,
+            width=w,
+            height=h,
+            segments_total=stats.segments_total,
+            segments_rendered=stats.segments_rendered,
+            encoder=stats.encoder,
+            frames_encoded=stats.frames_encoded,
+        )
+
+    # ------------------------------------------------------------------ standalone video ops
+
+    def _job_dir(self, output_key: str) -> Path:
+        return self.workdir(f"jobs/{Path(output_key).parent.as_posix().replace('/', '_') or 'root'}")
+
+    @activity.defn(name="video_caption")
+    @permanent_errors
+    async def video_caption(self, job: CaptionJob) -> VideoJobResult:
+        from gpu_activities.video_ops import caption
+
+        video, subs = self.storage.fetch(job.video_key), self.storage.fetch(job.subs_key)
+        out = self._job_dir(job.output_key) / Path(job.output_key).name
+        res = await run_with_heartbeat(lambda cancel, beat: caption(video, subs, out, self.settings))
+        self.storage.put_file(job.output_key, out, "video/mp4")
+        return VideoJobResult(job.output_key, res.duration_s, res.encoder)
+
+    @activity.defn(name="video_img2vid")
+    @permanent_errors
+    async def video_img2vid(self, job: Img2VidJob) -> VideoJobResult:
+        from gpu_activities.video_ops import img2vid
+
+        image = self.storage.fetch(job.image_key)
+        out = self._job_dir(job.output_key) / Path(job.output_key).name
+        s = self.settings
+        res = await run_with_heartbeat(
+            lambda cancel, beat: img2vid(
+                image, job.duration_s, job.zoom, out, job.width or s.width, job.height or s.height, job.fps or s.fps, s
+            )
+        )
+        self.storage.put_file(job.output_key, out, "video/mp4")
+        return VideoJobResult(job.output_key, res.duration_s, res.encoder)
+
+    @activity.defn(name="video_addaudio")
+    @permanent_errors
+    async def video_addaudio(self, job: AddAudioJob) -> VideoJobResult:
+        from gpu_activities.video_ops import addaudio
+
+        video, audio = self.storage.fetch(job.video_key), self.storage.fetch(job.audio_key)
+        out = self._job_dir(job.output_key) / Path(job.output_key).name
+        res = await run_with_heartbeat(
+            lambda cancel, beat: addaudio(video, audio, out, self.settings, mode=job.mode, fit=job.fit)
+        )
+        self.storage.put_file(job.output_key, out, "video/mp4")
+        return VideoJobResult(job.output_key, res.duration_s, res.encoder)
+
+
+GPU_ACTIVITY_NAMES = ("transcribe", "render_video", "render_short", "video_caption", "video_img2vid", "video_addaudio")

@@ -1,0 +1,85 @@
+"""Dataclasses for the GPU queue's own jobs: the standalone video operations and Shorts renders.
+
+Like tubeflow.contracts: JSON-friendly fields only, storage keys instead of files, new fields
+only with defaults (running workflows must keep decoding them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VIDEO_OPS = ("caption", "img2vid", "addaudio")
+
+
+@dataclass
+class CaptionJob:
+    video_key: str
+    subs_key: str  # .srt or .ass
+    output_key: str
+
+
+@dataclass
+class Img2VidJob:
+    image_key: str
+    output_key: str
+    duration_s: float = 5.0
+    zoom: float = 1.2
+    width: int = 0  # 0 = TUBEFLOW_WIDTH
+    height: int = 0
+    fps: int = 0
+
+
+@dataclass
+class AddAudioJob:
+    video_key: str
+    audio_key: str
+    output_key: str
+    mode: str = "replace"  # replace | mix
+    fit: str = "shortest"  # shortest | loop
+
+
+@dataclass
+class VideoJobResult:
+    output_key: str
+    duration_s: float
+    encoder: str
+
+
+@dataclass
+class VideoJobInput:
+    job_id: str
+    op: str  # caption | img2vid | addaudio
+    caption: CaptionJob | None = None
+    img2vid: Img2VidJob | None = None
+    addaudio: AddAudioJob | None = None
+    gpu_queue: str = "tubeflow-gpu"
+    max_attempts: int = 3
+
+
+@dataclass
+class VideoJobStatus:
+    job_id: str
+    op: str
+    state: str = "queued"  # queued | running | retrying | completed | failed
+    progress: float = 0.0  # 0..1
+    started_at: str = ""
+    finished_at: str = ""
+    resume_count: int = 0  # attempts after the first (a worker died, FFmpeg was killed)
+    output_key: str = ""
+    error: str = ""
+
+
+@dataclass
+class ShortRequest:
+    """One Short cut from a finished production (see gpu_activities.shorts)."""
+
+    production_id: str
+    plan_key: str
+    audio_key: str
+    words_key: str
+    niche: str
+    start_s: float
+    end_s: float
+    output_key: str
+    music_key: str = ""
+    reframe: str = ""  # "" = the niche's shorts_reframe
