@@ -401,3 +401,38 @@ def test_kubernetes_unschedulable_pods_stay_starting(k8s: tuple[KubernetesProvid
     provider.launch(NAME_PREFIX + "k4", {})
     (pod,) = provider.list()
     assert pod.state is InstanceState.STARTING
+
+
+def test_shipped_manifests_agree_with_the_code() -> None:
+    """The manifests drift silently otherwise: grace period vs the worker's deadline, queue, labels, NVENC."""
+    import yaml
+
+    from autoscaler.providers.base import MANAGED_LABEL, MANAGED_VALUE
+    from tubeflow.settings import REPO_ROOT, Settings
+    from tubeflow.worker import GRACEFUL_SHUTDOWN
+
+    k8s_dir = REPO_ROOT / "deploy" / "k8s"
+    (deployment,) = yaml.safe_load_all((k8s_dir / "gpu-worker-deployment.yaml").read_text())
+    (scaled,) = yaml.safe_load_all((k8s_dir / "keda-scaledobject.yaml").read_text())
+    pod = deployment["spec"]["template"]
+    grace = pod["spec"]["terminationGracePeriodSeconds"]
+    assert GRACEFUL_SHUTDOWN.total_seconds() < grace <= 30, "kubelet must not SIGKILL before the worker's deadline"
+    assert pod["metadata"]["labels"][MANAGED_LABEL] == MANAGED_VALUE
+    (container,) = pod["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert "video" in env["NVIDIA_DRIVER_CAPABILITIES"]["value"].split(",")
+    assert env["TUBEFLOW_WORKER_IDENTITY"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    gpus = pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    products = gpus["nodeSelectorTerms"][0]["matchExpressions"][0]["values"]
+    assert {"Tesla-T4", "NVIDIA-L4", "NVIDIA-A10G", "NVIDIA-L40S"} <= set(products)
+    assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert scaled["spec"]["minReplicaCount"] == 0
+    assert scaled["spec"]["maxReplicaCount"] == PolicyConfig().max_workers
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == "temporal"
+    assert trigger["metadata"]["queueTypes"] == "activity", "workflow tasks must not start GPU nodes"
+    assert trigger["metadata"]["taskQueue"] == Settings().gpu_queue
+    dockerfile = (REPO_ROOT / "deploy" / "Dockerfile.gpu").read_text()
+    assert "NVIDIA_DRIVER_CAPABILITIES=compute,video,utility" in dockerfile
+    assert dockerfile.startswith("#") and "FROM nvidia/cuda:" in dockerfile
