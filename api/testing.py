@@ -40,6 +40,8 @@ async def serve(app: FastAPI, host: str = "127.0.0.1", port: int | None = None) 
         yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
-        # Open SSE streams would keep a graceful shutdown waiting; they end on their next poll.
-        server.force_exit = True
-        await asyncio.wait_for(task, 10)
+        # Open SSE streams can hold a graceful shutdown; after a moment, stop waiting for them.
+        done, _ = await asyncio.wait({task}, timeout=3)
+        if not done:
+            server.force_exit = True
+            await asyncio.wait_for(task, 10)

@@ -98,7 +98,9 @@ async def test_feed_replays_then_streams_live_and_resumes_after_a_reconnect(
             assert opened["data"]["checkpoint"] == "script" and opened["data"]["state"] == "waiting"
             # Progress inside a stage has no event row; it arrives without an id (not a resume point).
             await snap(db, "p1", "render", progress=43)
-            await feed.next()
+            while "id" not in (render := await feed.next()):
+                pass  # the progress poll may notice the new stage before the event poll does
+            assert render["data"]["stage"] == "render"
             await snap(db, "p1", "render", progress=61.5)
             progress = await feed.next()
             assert "id" not in progress

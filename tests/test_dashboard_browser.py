@@ -1,0 +1,164 @@
+"""The dashboard in headless Debian Chromium (driven by Playwright, never a downloaded browser).
+
+A reviewer signs in with a key, starts a production from the dashboard, edits and approves the
+script, listens to and rejects the narration with feedback, and watches another tab's stage bar
+move live (no reload) as the workflow redoes the narration; on a later visit the dashboard says
+what finished while they were away.  Real app on a real port, real dev server, real workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.auth import create_key
+from api.testing import serve
+from tests.conftest import tiny_settings
+from tests.workflow_helpers import Stack, running_stack
+from tubeflow.client import cancel, get_status
+from tubeflow.db import repo
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]  # fmt: skip
+TOPIC = "Why is the sky blue?"
+EDITED_TITLE = "Edited in the browser: why the sky is blue"
+
+playwright_api = pytest.importorskip("playwright.async_api", reason="pip install playwright (no browser download)")
+if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+    pytest.skip("Debian's chromium is not installed: apt-get install -y chromium", allow_module_level=True)
+
+
+@pytest.fixture
+async def stack(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with running_stack(temporal_env.client, tiny_settings(tmp_path), gpu=False) as s:
+        await repo.create_channel(s.db, "skyline", "science")
+        yield s
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[object]:
+    async with playwright_api.async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+                                    args=ARGS, headless=True)  # fmt: skip
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def wait_db(stack: Stack, pid: str, pred: object, timeout_s: float = 60) -> None:
+    for _ in range(int(timeout_s * 10)):
+        row = await repo.get_production(stack.db, pid)
+        if pred(row):  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"database never showed the expected state; last {row.stage}/{row.state}")
+
+
+async def test_reviewer_signs_in_edits_approves_rejects_and_sees_live_updates(stack: Stack, browser: object) -> None:
+    editor = await create_key(stack.db, "ana", "editor")
+    app = create_app(stack.settings, temporal_client=stack.client, db=stack.db, storage=stack.storage,
+                     events_poll_s=0.2)  # fmt: skip
+    async with serve(app) as base:
+        ctx = await browser.new_context(base_url=base)  # type: ignore[attr-defined]
+        page = await ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        # Sign in.
+        await page.goto("/")
+        assert page.url.endswith("/login?next=%2F")
+        await page.fill("#key", "not-a-key")
+        await page.click("button[type=submit]")
+        await playwright_api.expect(page.locator(".error")).to_contain_text("not valid")
+        await page.fill("#key", editor)
+        await page.click("button[type=submit]")
+        await playwright_api.expect(page.locator(".who")).to_contain_text("ana · editor")
+        await playwright_api.expect(page.locator("#live")).to_have_class("live on", timeout=10_000)
+
+        # Start a production from the dashboard.
+        await page.fill("#start-form input[name=topic]", TOPIC)
+        await page.click("#start-form button")
+        await page.wait_for_url("**/productions/*")
+        pid = page.url.rsplit("/", 1)[1]
+        temporal_link = page.locator("a", has_text="Workflow in Temporal")
+        assert await temporal_link.get_attribute("href") == (
+            f"http://localhost:{stack.settings.temporal_ui_port}/namespaces/default/workflows/production-{pid}"
+        )
+
+        # The page re-renders itself when the script checkpoint opens (SSE), showing script + sources.
+        await playwright_api.expect(page.locator("#script-form")).to_be_visible(timeout=90_000)
+        assert await page.locator("ol.sources li").count() >= 1
+        await page.fill("#script-form input[name=title]", EDITED_TITLE)
+        await page.click("#approve")
+
+        # Next: the narration, playable (the browser fetches the WAV with its cookie).
+        await playwright_api.expect(page.locator("#narration")).to_be_visible(timeout=90_000)
+        await playwright_api.expect(page.locator("h1")).to_have_text(EDITED_TITLE)
+        await page.wait_for_function(
+            "document.querySelector('#narration').readyState >= 1 && document.querySelector('#narration').duration > 0",
+            timeout=20_000,
+        )
+
+        # A second tab on the list page records its stage bar's changes; it must not reload.
+        watcher = await ctx.new_page()
+        await watcher.goto("/")
+        row_bar = watcher.locator(f'tr[data-production="{pid}"] [data-stagebar]')
+        await playwright_api.expect(row_bar).to_have_attribute("data-stage", "review_audio")
+        await playwright_api.expect(watcher.locator("#live")).to_have_class("live on", timeout=10_000)
+        await watcher.evaluate(
+            """(pid) => {
+                window.__sameDocument = true;
+                window.__seen = [];
+                const bar = document.querySelector(`tr[data-production="${pid}"] [data-stagebar]`);
+                new MutationObserver(() => window.__seen.push(bar.dataset.stage + '/' + bar.dataset.state))
+                    .observe(bar, {attributes: true, attributeFilter: ['data-stage', 'data-state']});
+            }""",
+            pid,
+        )
+
+        # Reject the narration with feedback.
+        await page.click("#reject-open")
+        await page.fill("#feedback", "Slower and warmer, please")
+        await page.click("#reject")
+        await playwright_api.expect(page.locator("#review h2")).to_contain_text("attempt 2", timeout=90_000)
+        await playwright_api.expect(page.locator("table.list")).to_contain_text("Slower and warmer, please")
+
+        # The other tab saw the redo live: tts running, then back to the audio checkpoint.
+        await watcher.wait_for_function("window.__seen.some(s => s.startsWith('review_audio/waiting'))", timeout=30_000)
+        seen = await watcher.evaluate("window.__seen")
+        assert any(s.startswith("tts/") for s in seen), seen
+        assert await watcher.evaluate("window.__sameDocument === true")  # updated in place, not reloaded
+        await playwright_api.expect(row_bar.locator(".seg.done")).to_have_count(4)  # research .. tts
+        await playwright_api.expect(row_bar.locator(".seg.cur.waiting")).to_have_attribute("data-seg", "review_audio")
+        await watcher.close()
+
+        reviews = await repo.list_reviews(stack.db, pid)
+        assert [(r.stage, r.approved, r.reviewer, r.feedback) for r in reviews] == [
+            ("script", True, "ana", ""),
+            ("audio", False, "ana", "Slower and warmer, please"),
+        ]
+        assert (await get_status(stack.client, pid)).title == EDITED_TITLE
+
+        # Away: the production ends while no dashboard is open; the next visit says so.
+        await page.goto("about:blank")
+        await cancel(stack.client, pid, "dropped while Ana was away")
+        await wait_db(stack, pid, lambda r: r.state == "cancelled")
+        await page.goto(base + "/")
+        away = page.locator("#away")
+        await playwright_api.expect(away).to_be_visible(timeout=10_000)
+        await playwright_api.expect(away).to_contain_text(EDITED_TITLE)
+        await playwright_api.expect(away).to_contain_text("cancelled")
+        # Seen once: the next visit has nothing new to report.
+        await page.reload()
+        await playwright_api.expect(page.locator("#live")).to_have_class("live on", timeout=10_000)
+        assert await away.is_hidden()
+        assert errors == []
+        await ctx.close()
