@@ -168,8 +168,15 @@ class MainActivities:
         prefix = production_prefix(req.production_id)
         with tempfile.TemporaryDirectory(dir=self._scratch()) as tmp:
             wav = Path(tmp) / "voice.wav"
-            timing: NarrationTiming = await asyncio.to_thread(tts.synthesize, narration_text(script), wav)
+            timing: NarrationTiming = await asyncio.to_thread(
+                tts.synthesize, narration_text(script), wav, tuple(req.feedback)
+            )
             audio_key = self.storage.put_file(f"{prefix}/voice-v{req.attempt}.wav", wav, "audio/wav")
+            from activities.tts import words_path
+
+            spoken = words_path(wav)
+            if spoken.is_file():  # providers that report word boundaries (Azure) keep them for captions
+                self.storage.put_file(f"{prefix}/voice-v{req.attempt}.words.json", spoken, "application/json")
         timing_key = self.storage.put_text(f"{prefix}/timing-v{req.attempt}.json", timing.to_json(), "application/json")
         return VoiceResult(audio_key=audio_key, timing_key=timing_key, duration_s=timing.duration_s)
 

@@ -214,7 +214,7 @@ class BrollResult:
 class BrollSwap:
     production_id: str
     plan_key: str
-    swaps: dict[str, str]  # section index (as str) -> candidate key
+    swaps: dict[str, str]  # plan part index as str ('0' = hook, 'P.J' = item J of part P) -> candidate key
     attempt: int = 1
 
 

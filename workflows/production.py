@@ -307,7 +307,12 @@ class ProductionWorkflow:
                 video.video_key,
                 thumbnails.thumbnail_keys[choice],
                 script.script_key,
-                extra={"topic": inp.topic, "niche": inp.niche},
+                extra={
+                    "topic": inp.topic,
+                    "niche": inp.niche,
+                    "timing_key": voice.timing_key,
+                    "duration_s": video.duration_s,
+                },
             ),
             PublishResult,
         )
