@@ -12,7 +12,6 @@ import asyncio
 import re
 import tempfile
 import uuid
-from dataclasses import asdict, is_dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -97,14 +96,12 @@ async def job_status(
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", job_id):
         raise HTTPException(404, f"unknown job {job_id!r}")
     try:
-        status = await jobs_bridge.job_status(ctx.client(), job_id)
+        out = await jobs_bridge.job_status(ctx.client(), job_id)
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
             raise HTTPException(404, f"unknown job {job_id!r}") from e
         raise
-    out = asdict(status) if is_dataclass(status) else dict(status)
-    key = out.get("output_key") or ""
-    out["job_id"] = job_id
+    key = out.get("output_key")
     out["output_url"] = str(request.base_url).rstrip("/") + media_url(key) if key else None
     return out
 

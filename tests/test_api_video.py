@@ -1,0 +1,147 @@
+"""The seeds' video job API end to end: URL inputs fetched safely, jobs on the GPU queue, status.
+
+Inputs are tiny media made here (320x180, 2 s) and served by a local HTTP server that the fetch
+policy allow-lists; the jobs run in VideoJobWorkflow on real workers against a real dev server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import subprocess
+import threading
+from collections.abc import AsyncIterator, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import imageio_ffmpeg
+import pytest
+from PIL import Image
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.auth import create_key
+from api.fetch import FetchPolicy
+from tests.conftest import tiny_settings
+from tests.workflow_helpers import Stack, running_stack
+from tubeflow.media.probe import probe
+
+SRT = "1\n00:00:00,000 --> 00:00:01,500\nHello from the captions\n"
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="module")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("inputs")
+    Image.new("RGB", (320, 180), (30, 90, 160)).save(d / "still.png")
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x180:rate=15", "-t", "2", "-pix_fmt", "yuv420p", str(d / "clip.mp4"))
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", str(d / "tone.wav"))
+    (d / "subs.srt").write_text(SRT)
+    (d / "broken.png").write_text("this is not an image")
+    return d
+
+
+@pytest.fixture(scope="module")
+def origin(media_dir: Path) -> Iterator[str]:
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(media_dir))
+    handler.log_message = lambda *a: None  # type: ignore[method-assign]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+async def stack(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with running_stack(temporal_env.client, tiny_settings(tmp_path)) as s:
+        yield s
+
+
+@pytest.fixture
+async def http(stack: Stack, origin: str) -> AsyncIterator[httpx.AsyncClient]:
+    key = await create_key(stack.db, "seed-app", "editor")
+    app = create_app(
+        stack.settings,
+        temporal_client=stack.client,
+        db=stack.db,
+        storage=stack.storage,
+        fetch_policy=FetchPolicy(allow_hosts=frozenset({origin}), max_bytes=5 << 20, timeout_s=10),
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers={"X-API-Key": key}
+    ) as c:
+        yield c
+
+
+async def finished(http: httpx.AsyncClient, job_id: str, timeout_s: float = 120) -> dict[str, Any]:
+    for _ in range(int(timeout_s * 4)):
+        r = await http.get(f"/jobs/{job_id}")
+        assert r.status_code == 200, r.text
+        st = r.json()
+        if st["status"] in ("completed", "failed"):
+            return st
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"job {job_id} did not finish: {st}")
+
+
+async def output(http: httpx.AsyncClient, st: dict[str, Any], tmp_path: Path) -> Path:
+    assert st["output_url"].startswith("http://testserver/api/media/jobs/")
+    r = await http.get(st["output_url"])
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
+    path = tmp_path / f"{st['job_id']}.mp4"
+    path.write_bytes(r.content)
+    return path
+
+
+async def test_img2vid_caption_and_addaudio_jobs(http: httpx.AsyncClient, origin: str, tmp_path: Path) -> None:
+    base = f"http://{origin}"
+    r = await http.post("/video/img2vid", json={"url_image": f"{base}/still.png", "duration": 2, "zoom": 1.3})
+    assert r.status_code == 202, r.text
+    img_job = r.json()["job_id"]
+    r = await http.post("/video/caption", json={"url_video": f"{base}/clip.mp4", "url_srt": f"{base}/subs.srt"})
+    assert r.status_code == 202, r.text
+    cap_job = r.json()["job_id"]
+    r = await http.post("/video/addaudio", json={"url_video": f"{base}/clip.mp4", "url_audio": f"{base}/tone.wav"})
+    assert r.status_code == 202, r.text
+    mix_job = r.json()["job_id"]
+
+    st = await finished(http, img_job)
+    assert st["status"] == "completed" and st["progress"] == 100 and st["resume_count"] == 0, st
+    assert st["op"] == "img2vid" and st["timing"]["elapsed_s"] > 0 and st["error"] is None
+    info = probe(await output(http, st, tmp_path))
+    assert info.has_video and abs(info.duration_s - 2.0) < 0.3
+
+    st = await finished(http, cap_job)
+    assert st["status"] == "completed", st
+    info = probe(await output(http, st, tmp_path))
+    assert info.has_video and abs(info.duration_s - 2.0) < 0.3
+
+    st = await finished(http, mix_job)
+    assert st["status"] == "completed", st
+    info = probe(await output(http, st, tmp_path))
+    assert info.audio_codec == "aac" and info.has_video
+
+    assert (await http.get("/jobs/doesnotexist")).status_code == 404
+
+
+async def test_uploaded_input_and_a_broken_one(http: httpx.AsyncClient, media_dir: Path, origin: str) -> None:
+    up = (await http.post("/uploads", json={"filename": "still.png", "content_type": "image/png"})).json()
+    put = await http.put(up["upload_url"], content=(media_dir / "still.png").read_bytes())
+    assert put.status_code == 201
+    r = await http.post("/video/img2vid", json={"url_image": up["use_as"], "duration": 1})
+    assert r.status_code == 202, r.text
+    st = await finished(http, r.json()["job_id"])
+    assert st["status"] == "completed", st
+
+    # A corrupt input fails the job at once, with the reason, and is not retried.
+    r = await http.post("/video/img2vid", json={"url_image": f"http://{origin}/broken.png", "duration": 1})
+    assert r.status_code == 202
+    st = await finished(http, r.json()["job_id"])
+    assert st["status"] == "failed" and st["resume_count"] == 0 and st["error"], st
+    assert st["output_url"] is None
