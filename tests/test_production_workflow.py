@@ -25,7 +25,7 @@ async def test_full_production_reject_then_approve_everything(temporal_env: Work
     client = temporal_env.client
     async with running_stack(client, settings) as stack:
         await repo.create_channel(stack.db, "skyline", "science")
-        pid = await start_production(client, stack.db, settings, "skyline", TOPIC, make_shorts=False)
+        pid = await start_production(client, stack.db, settings, "skyline", TOPIC)  # science makes 2 Shorts
 
         first = await wait_checkpoint(client, pid, "script", 1)
         script_v1 = json.loads(stack.storage.get_text(first.artifacts["script"]))
@@ -48,7 +48,7 @@ async def test_full_production_reject_then_approve_everything(temporal_env: Work
         assert len(final.artifacts["thumbnails"]) >= 2
         await review(client, pid, ReviewDecision("final", True, "bo", edits={"thumbnail": 1}))
 
-        done = await wait_for(client, pid, lambda s: s.state == "completed", 120, "completion")
+        done = await wait_for(client, pid, lambda s: s.state == "completed", 240, "completion")
         assert done.progress == 100
         assert done.outputs["thumbnail"] == final.artifacts["thumbnails"][1]
         outbox = settings.resolved_outbox_dir() / done.outputs["published"]
@@ -58,6 +58,12 @@ async def test_full_production_reject_then_approve_everything(temporal_env: Work
         info = probe(outbox / "video.mp4")
         assert (info.width, info.height, info.video_codec, info.audio_codec) == (320, 180, "h264", "aac")
         assert abs(info.duration_s - done.outputs["narration_s"]) < 1.5
+
+        # Shorts: published without a checkpoint, vertical, at most 60 s, each in its own outbox entry.
+        assert len(done.outputs["shorts"]) == 2
+        for entry in done.outputs["shorts"]:
+            short = probe(settings.resolved_outbox_dir() / entry / "video.mp4")
+            assert (short.width, short.height) == (180, 320) and 1.0 < short.duration_s <= 60.0
 
         reviews = await repo.list_reviews(stack.db, pid)
         assert [(r.stage, r.approved) for r in reviews] == [

@@ -342,28 +342,6 @@ class ShortsPlan:
     reframe: str = "blur"  # blur | crop (per niche)
 
 
-@dataclass
-class ShortRenderRequest:
-    production_id: str
-    niche: str
-    index: int
-    start: float
-    end: float
-    plan_key: str
-    audio_key: str
-    words_key: str
-    output_key: str
-    reframe: str = "blur"
-
-
-@dataclass
-class ShortRenderResult:
-    video_key: str
-    duration_s: float
-    width: int
-    height: int
-
-
 # ---------------------------------------------------------------- names used by clients
 # The CLI, the API and the dashboard talk to workflows through these names only.
 PRODUCTION_WORKFLOW = "ProductionWorkflow"

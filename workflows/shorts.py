@@ -13,11 +13,11 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from gpu_activities.jobs import ShortRequest
     from tubeflow.contracts import (
         PublishRequest,
         PublishResult,
-        ShortRenderRequest,
-        ShortRenderResult,
+        RenderResult,
         ShortsInput,
         ShortsPlan,
         ShortsResult,
@@ -52,15 +52,14 @@ class ShortsWorkflow:
         for spec in plan.specs:
             rendered = await workflow.execute_activity(
                 "render_short",
-                ShortRenderRequest(
+                ShortRequest(
                     production_id=inp.production_id,
-                    niche=inp.niche,
-                    index=spec.index,
-                    start=spec.start,
-                    end=spec.end,
                     plan_key=inp.plan_key,
                     audio_key=inp.audio_key,
                     words_key=inp.words_key,
+                    niche=inp.niche,
+                    start_s=spec.start,
+                    end_s=spec.end,
                     output_key=f"{production_prefix(inp.production_id)}/shorts/short-{spec.index}.mp4",
                     reframe=plan.reframe,
                 ),
@@ -68,7 +67,7 @@ class ShortsWorkflow:
                 start_to_close_timeout=timedelta(minutes=30),
                 heartbeat_timeout=timedelta(seconds=60),
                 retry_policy=GPU_RETRY,
-                result_type=ShortRenderResult,
+                result_type=RenderResult,
             )
             keys.append(rendered.video_key)
             published = await workflow.execute_activity(
