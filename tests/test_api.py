@@ -199,3 +199,52 @@ async def test_channels_api(api: Api) -> None:
     assert (await api.post("/api/channels", {"name": "bad name!", "niche": "science"}, role="admin")).status_code == 422
     names = [c["name"] for c in (await api.get("/api/channels", role="viewer")).json()]
     assert names == sorted(names) and {"skyline", "history-hub"} <= set(names)
+
+
+@pytest.fixture
+async def gpu_api(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[tuple[Api, Stack]]:
+    async with running_stack(temporal_env.client, tiny_settings(tmp_path)) as s:
+        await repo.create_channel(s.db, "skyline", "science")
+        key = await create_key(s.db, "bo", "editor")
+        app = create_app(s.settings, temporal_client=s.client, db=s.db, storage=s.storage)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+            yield Api(http, {"editor": key, "viewer": key}), s
+
+
+@pytest.mark.slow
+async def test_broll_swap_and_thumbnail_choice_through_the_api(gpu_api: tuple[Api, Stack]) -> None:
+    api, stack = gpu_api
+    pid = await start(api)
+    for cp in ("script", "audio"):
+        await api.checkpoint(pid, cp)
+        assert (await api.post(f"/api/productions/{pid}/approve", {"stage": cp})).status_code == 200
+
+    broll = await api.checkpoint(pid, "broll")
+    parts = broll["review"]["parts"]
+    assert parts and all(p["items"] for p in parts)
+    swappable = [p for p in parts if any(c["key"] != p["items"][0]["key"] for c in p["candidates"])]
+    assert swappable, "the b-roll stage offered no alternative to swap in"
+    part = swappable[0]
+    candidate = next(c for c in part["candidates"] if c["key"] != part["items"][0]["key"])
+    assert (await api.get(candidate["url"])).status_code == 200  # the dashboard can show it
+    swap = {"swap": {str(part["index"]): candidate["key"]}}
+    r = await api.post(f"/api/productions/{pid}/approve", {"stage": "broll", "edits": swap})
+    assert r.status_code == 200, r.text
+
+    final = await api.checkpoint(pid, "final", timeout_s=300)
+    plan = json.loads(stack.storage.get_text(final["artifact_keys"]["plan"]))
+    swapped = next(p for p in plan["parts"] if p["index"] == part["index"])
+    assert swapped["items"][0]["key"] == candidate["key"]
+    review = final["review"]
+    assert review["video"]["url"].endswith("/video.mp4") and len(review["thumbnails"]) >= 2
+    r = await api.get(review["video"]["url"], headers={"Range": "bytes=0-1023"})
+    assert r.status_code == 206 and r.content[4:8] == b"ftyp"
+    r = await api.post(f"/api/productions/{pid}/approve", {"stage": "final", "edits": {"thumbnail": 99}})
+    assert r.status_code == 409 and "thumbnail must be an index" in r.json()["detail"]
+    r = await api.post(f"/api/productions/{pid}/approve", {"stage": "final", "edits": {"thumbnail": 1}})
+    assert r.status_code == 200, r.text
+
+    done = await api.wait(pid, lambda v: v["state"] == "completed", "completion", 300)
+    assert done["progress"] == 100 and done["outputs"]["thumbnail"] == review["thumbnails"][1]["key"]
+    listed = (await api.get("/api/productions", params={"state": "completed"})).json()["items"]
+    assert [p["id"] for p in listed] == [pid]
