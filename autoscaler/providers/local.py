@@ -91,8 +91,10 @@ class LocalProvider:
     def list(self) -> list[Instance]:
         self._reap_children()
         self._escalate()
-        found: dict[str, Instance] = {}
-        for proc in psutil.process_iter(["pid", "create_time"]):
+        # Children of a worker (FFmpeg) inherit its environment and so its marker: keep only the
+        # topmost process per marker, or a SIGKILL meant for the worker would hit an encoder.
+        marked: dict[int, tuple[psutil.Process, str, dict[str, str]]] = {}
+        for proc in psutil.process_iter(["pid", "ppid", "create_time"]):
             try:
                 marker = proc.environ().get(ENV_INSTANCE, "")
                 if not marker.startswith(f"{self.scope}/") or proc.status() == psutil.STATUS_ZOMBIE:
@@ -100,9 +102,15 @@ class LocalProvider:
                 labels = json.loads(proc.environ().get(ENV_LABELS, "{}"))
             except (psutil.Error, ValueError):
                 continue
+            marked[proc.pid] = (proc, marker, labels)
+        found: dict[str, Instance] = {}
+        for pid, (proc, marker, labels) in marked.items():
+            parent = marked.get(proc.info["ppid"])
+            if parent is not None and parent[1] == marker:
+                continue
             name = marker.split("/", 1)[1]
-            inst = self._instance(name, proc.pid, proc.info["create_time"], labels)
-            if proc.pid in self._stopping:
+            inst = self._instance(name, pid, proc.info["create_time"], labels)
+            if pid in self._stopping:
                 inst.state = InstanceState.STOPPING
             found[name] = inst
         return list(found.values())
