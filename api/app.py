@@ -40,6 +40,7 @@ def create_app(
     storage: Storage | None = None,
     rate_limiter: RateLimiter | None = None,
     fetch_policy: FetchPolicy | None = None,
+    key_cache_s: float = 10.0,
     events_poll_s: float = 0.5,
 ) -> FastAPI:
     @asynccontextmanager
@@ -77,6 +78,7 @@ def create_app(
         limiter=rate_limiter or _limiter(settings),
         fetch_policy=fetch_policy or FetchPolicy.from_settings(settings),
         temporal=temporal_client,
+        key_cache_s=key_cache_s,
     )
     app.state.events_poll_s = events_poll_s
 

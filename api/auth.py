@@ -10,6 +10,7 @@ the cookie must also carry the ``X-Tubeflow-Request`` header, which a cross-site
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,29 @@ def key_handle(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+async def cached_lookup(ctx: ApiContext, key: str) -> tuple[str, str] | None:
+    """:func:`lookup_key` remembered for ``ctx.key_cache_s`` seconds.
+
+    Every API call presents its key; asking the database each time adds a transaction per request
+    (on SQLite one that takes the write lock).  Only valid keys are cached, so a new key works at
+    once and a wrong one is always checked; a revoked key keeps working for at most the TTL.
+    """
+    handle = hashlib.sha256(key.encode()).hexdigest()
+    now = time.monotonic()
+    hit = ctx.key_cache.get(handle)
+    if hit is not None and hit[0] > now:
+        return hit[1], hit[2]
+    found = await lookup_key(ctx.db, key)
+    if found is None:
+        ctx.key_cache.pop(handle, None)
+    elif ctx.key_cache_s > 0:
+        if len(ctx.key_cache) > 10_000:  # bounded: expired entries go first
+            for k in [k for k, v in ctx.key_cache.items() if v[0] <= now]:
+                del ctx.key_cache[k]
+        ctx.key_cache[handle] = (now + ctx.key_cache_s, found[0], found[1])
+    return found
+
+
 async def lookup_key(db: Any, key: str) -> tuple[str, str] | None:
     """(name, role) of a valid key, else None."""
     from tubeflow.db import repo
@@ -68,8 +92,14 @@ async def lookup_key(db: Any, key: str) -> tuple[str, str] | None:
     return str(row.name), str(row.role)
 
 
-def _limit(limiter: RateLimiter, bucket: str) -> None:
-    wait = limiter.check(bucket)
+def _cost(request: Request) -> float:
+    # A review page loads many thumbnails and a player issues Range requests as it seeks: media
+    # requests are cheap so one page view cannot use up a reviewer's burst.
+    return 0.2 if request.url.path.startswith("/api/media/") else 1.0
+
+
+def _limit(limiter: RateLimiter, bucket: str, cost: float = 1.0) -> None:
+    wait = limiter.check(bucket, cost)
     if wait > 0:
         raise HTTPException(
             429,
@@ -88,13 +118,13 @@ async def authenticate(request: Request, ctx: ApiContext = Depends(get_ctx)) -> 
             "(create one with `tubeflow key create --role editor`)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    found = await lookup_key(ctx.db, key)
+    found = await cached_lookup(ctx, key)
     if found is None:
         # Failed attempts share a per-client bucket so guessing keys is slow.
         _limit(ctx.limiter, f"anon:{request.client.host if request.client else '?'}")
         raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     principal = Principal(name=found[0], role=found[1], key_id=key_handle(key), via_cookie=via_cookie)
-    _limit(ctx.limiter, principal.key_id)
+    _limit(ctx.limiter, principal.key_id, _cost(request))
     if via_cookie and request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):
         raise HTTPException(403, f"cookie-authenticated changes need the {CSRF_HEADER} header (CSRF guard)")
     request.state.principal = principal

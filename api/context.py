@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -22,6 +22,9 @@ class ApiContext:
     limiter: RateLimiter
     fetch_policy: FetchPolicy
     temporal: Client | None = None
+    # Verified keys for a few seconds (see api.auth.KeyCache): a revoked key stops working within this.
+    key_cache_s: float = 10.0
+    key_cache: dict[str, tuple[float, str, str]] = field(default_factory=dict)
 
     def client(self) -> Client:
         if self.temporal is None:

@@ -7,6 +7,7 @@ so it is reachable only when allow-listed; the tests prove both halves.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -185,11 +186,14 @@ async def test_revoked_key_stops_working(tmp_path: Path, db: Database) -> None:
     from tubeflow.db import repo
 
     key = await create_key(db, "temp", "editor")
-    app = create_app(Settings(home=tmp_path), db=db)
+    app = create_app(Settings(home=tmp_path), db=db, key_cache_s=0.5)
     async with make_client(app) as c:
         assert (await c.get("/api/channels", headers={"X-API-Key": key})).status_code == 200
         (row,) = [k for k in await repo.list_api_keys(db) if k.name == "temp"]
         await repo.revoke_api_key(db, row.id)
+        await asyncio.sleep(0.6)  # verified keys are cached for key_cache_s
+        assert (await c.get("/api/channels", headers={"X-API-Key": key})).status_code == 401
+        # A key is checked again on every request once it failed: no negative caching.
         assert (await c.get("/api/channels", headers={"X-API-Key": key})).status_code == 401
 
 

@@ -49,7 +49,10 @@
 
   function applyEvent(ev) {
     if (!ev.production_id) return;
-    $$(`[data-production="${CSS.escape(ev.production_id)}"]`).forEach((root) => {
+    const roots = $$(`[data-production="${CSS.escape(ev.production_id)}"]`);
+    const hint = $("#new-hint");
+    if (!roots.length && hint && ev.id) hint.hidden = false; // a production this page does not list yet
+    roots.forEach((root) => {
       if (ev.stage) $$("[data-stagebar]", root).forEach((bar) => renderBar(bar, ev.stage, ev.state || bar.dataset.state));
       if (typeof ev.progress === "number") {
         $$("[data-progress]", root).forEach((p) => {
