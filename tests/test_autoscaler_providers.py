@@ -7,7 +7,9 @@ the end-to-end test) and a settable clock, so readiness timeouts and back-offs r
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from autoscaler.backlog import QueueObservation
 from autoscaler.controller import Autoscaler, ControllerConfig
-from autoscaler.costs import CostLedger, production_of
+from autoscaler.costs import CostLedger, production_of, slices_for_tick
 from autoscaler.metrics import TubeflowMetrics
 from autoscaler.policy import Action, PolicyConfig, ScalingPolicy, WorkerState
 from autoscaler.providers.base import (
@@ -436,3 +438,89 @@ def test_shipped_manifests_agree_with_the_code() -> None:
     dockerfile = (REPO_ROOT / "deploy" / "Dockerfile.gpu").read_text()
     assert "NVIDIA_DRIVER_CAPABILITIES=compute,video,utility" in dockerfile
     assert dockerfile.startswith("#") and "FROM nvidia/cuda:" in dockerfile
+
+
+# ---------------------------------------------------------------------------------------- local
+
+
+CHILD_AND_WAIT = (
+    "import signal, subprocess, sys, time\n"
+    "if len(sys.argv) > 1: signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+    "time.sleep(60)\n"
+)
+
+
+def test_local_provider_lists_workers_not_their_children_and_escalates_to_sigkill(tmp_path: Path) -> None:
+    import sys
+
+    import psutil
+
+    from autoscaler.providers.local import LocalProvider
+
+    scope = f"scope-{uuid.uuid4().hex[:6]}"
+    polite = LocalProvider([sys.executable, "-c", CHILD_AND_WAIT], log_dir=tmp_path, scope=scope, stop_deadline_s=1.0)
+    stubborn = LocalProvider([sys.executable, "-c", CHILD_AND_WAIT, "ignore-term"], scope=scope, stop_deadline_s=1.0)
+    try:
+        a = polite.launch(NAME_PREFIX + "a", {"queue": "q"})
+        b = stubborn.launch(NAME_PREFIX + "b", {})
+        deadline = time.time() + 10
+        while len(psutil.Process(int(a.labels["pid"])).children()) < 1 and time.time() < deadline:
+            time.sleep(0.05)
+        listed = {i.id: i for i in polite.list()}
+        # The child inherits the marker but is not a worker; another provider object (a restarted
+        # autoscaler) sees both workers, a different scope sees none.
+        assert set(listed) == {a.id, b.id}
+        assert listed[a.id].labels["pid"] == a.labels["pid"] and listed[a.id].labels["queue"] == "q"
+        assert {i.id for i in LocalProvider(scope=scope).list()} == {a.id, b.id}
+        assert LocalProvider(scope="other").list() == []
+        (child,) = psutil.Process(int(a.labels["pid"])).children()
+        stubborn.terminate(b.id)
+        assert {i.id: i.state for i in stubborn.list()}[b.id] is InstanceState.STOPPING
+        polite.terminate(a.id)
+        psutil.Process(int(a.labels["pid"])).wait(5)  # SIGTERM was enough
+        assert child.is_running(), "the worker's child outlived it: an orphan"
+        polite.list()
+        child.wait(5)  # found by its marker, its group leader gone: killed
+        assert psutil.Process(int(b.labels["pid"])).is_running(), "SIGTERM ignored: still there"
+        time.sleep(max(0.0, stubborn._stopping[int(b.labels["pid"])] - time.time()) + 0.1)
+        stubborn.list()  # past the deadline: SIGKILL
+        psutil.Process(int(b.labels["pid"])).wait(5)
+        assert stubborn.list() == []
+    finally:
+        polite.close(2)
+        stubborn.close(2)
+        for inst in LocalProvider(scope=scope).list():
+            os.kill(int(inst.labels["pid"]), 9)
+
+
+# ---------------------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.mark.postgres
+async def test_cost_ledger_on_postgres() -> None:
+    import asyncpg
+
+    try:
+        admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test", timeout=2)
+    except Exception:  # noqa: BLE001
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+    name = f"tubeflow_costs_{uuid.uuid4().hex[:8]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+    try:
+        ledger = CostLedger(engine)
+        await ledger.create_table()
+        await ledger.create_table()  # idempotent
+        t = 1795392000.0 + 3600  # 2026-11-23T01:00Z
+        await ledger.record(slices_for_tick("runpod", "pod1", ["production-p9"], 1800, 0.5, t))
+        await ledger.record(slices_for_tick("runpod", "pod1", ["production-p9", "videojob-v"], 1800, 0.5, t + 1800))
+        await ledger.record(slices_for_tick("runpod", "pod1", [], 360, 0.5, t + 3600))
+        assert await ledger.production_cost("p9") == pytest.approx(0.25 + 0.125)
+        summary = await ledger.daily_summary("2026-11-23")
+        assert summary.total_usd == pytest.approx(0.5 * 3960 / 3600)
+        assert summary.idle_usd == pytest.approx(0.05) and summary.by_job == {"videojob-v": pytest.approx(0.125)}
+    finally:
+        await engine.dispose()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -7,6 +7,7 @@ process table, not just its own children.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -91,26 +92,27 @@ class LocalProvider:
     def list(self) -> list[Instance]:
         self._reap_children()
         self._escalate()
-        # Children of a worker (FFmpeg) inherit its environment and so its marker: keep only the
-        # topmost process per marker, or a SIGKILL meant for the worker would hit an encoder.
-        marked: dict[int, tuple[psutil.Process, str, dict[str, str]]] = {}
-        for proc in psutil.process_iter(["pid", "ppid", "create_time"]):
+        # Children of a worker (FFmpeg) inherit its environment and so its marker.  Each worker leads
+        # its own process group (start_new_session), so: a group leader is a worker; a marked process
+        # whose leader is gone is the orphan of a killed worker and is killed (no orphan keeps burning).
+        found: dict[str, Instance] = {}
+        for proc in psutil.process_iter(["pid", "create_time"]):
             try:
                 marker = proc.environ().get(ENV_INSTANCE, "")
                 if not marker.startswith(f"{self.scope}/") or proc.status() == psutil.STATUS_ZOMBIE:
                     continue
                 labels = json.loads(proc.environ().get(ENV_LABELS, "{}"))
-            except (psutil.Error, ValueError):
+                pgid = os.getpgid(proc.pid)
+            except (psutil.Error, ValueError, OSError):
                 continue
-            marked[proc.pid] = (proc, marker, labels)
-        found: dict[str, Instance] = {}
-        for pid, (proc, marker, labels) in marked.items():
-            parent = marked.get(proc.info["ppid"])
-            if parent is not None and parent[1] == marker:
+            if pgid != proc.pid:
+                if not psutil.pid_exists(pgid):
+                    with contextlib.suppress(OSError):
+                        os.kill(proc.pid, signal.SIGKILL)
                 continue
             name = marker.split("/", 1)[1]
-            inst = self._instance(name, pid, proc.info["create_time"], labels)
-            if pid in self._stopping:
+            inst = self._instance(name, proc.pid, proc.info["create_time"], labels)
+            if proc.pid in self._stopping:
                 inst.state = InstanceState.STOPPING
             found[name] = inst
         return list(found.values())
@@ -135,7 +137,7 @@ class LocalProvider:
         """SIGKILL, no grace: what a reclaimed spot machine looks like (used by the fault test)."""
         for inst in self.list():
             if inst.id == instance_id:
-                os.kill(int(inst.labels["pid"]), signal.SIGKILL)
+                os.kill(int(inst.labels["pid"]), signal.SIGKILL)  # the worker only, as a spot reclaim would
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Stop every worker this provider started (SIGTERM, then SIGKILL after ``timeout_s``)."""
@@ -175,8 +177,6 @@ class LocalProvider:
             if not psutil.pid_exists(pid):
                 del self._stopping[pid]
             elif now >= kill_at:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)  # the worker and its encoders
                 del self._stopping[pid]
