@@ -524,3 +524,40 @@ async def test_cost_ledger_on_postgres() -> None:
         await engine.dispose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_restarted_controller_adopts_its_workers_instead_of_reaping_them(
+    vast: tuple[VastAiProvider, VastState], tmp_path: Path
+) -> None:
+    provider, state = vast
+    clock = Clock()
+    script = Script(clock)
+    state_path = tmp_path / "autoscaler" / "state.json"
+
+    def scaler() -> Autoscaler:
+        s = make_scaler(provider, clock, script, unknown_grace_s=60)
+        s.config = ControllerConfig(**{**s.config.__dict__, "state_path": state_path})
+        s.tracked.clear()
+        s._load_state()
+        return s
+
+    first = scaler()
+    script.backlog = 1
+    (iid,) = (await first.tick()).launched
+    name = first.tracked[iid].name
+    script.poll(name)
+    script.backlog, script.busy = 0, {name: ["production-long"]}
+    clock.advance(10)
+    await first.tick()
+    assert first.tracked[iid].state is WorkerState.BUSY
+    # The autoscaler process restarts (deploy, crash) while the render runs.
+    second = scaler()
+    clock.advance(300)
+    r = await second.tick()
+    assert r.terminated == [] and int(iid) in state.instances, "a busy worker survived the restart"
+    assert second.tracked[iid].state is WorkerState.BUSY
+    # Without the state file the same worker is unknown and reaped: the file is what prevents that.
+    state_path.unlink()
+    third = scaler()
+    r = await third.tick()
+    assert r.terminated == [(iid, "unknown")]
