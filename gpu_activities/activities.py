@@ -177,13 +177,19 @@ class GpuActivities:
         from gpu_activities.transcribe import align_script_words, estimate_timing, transcribe_words
 
         audio = self.storage.fetch(req.audio_key)
-        result = await run_with_heartbeat(lambda cancel, beat: transcribe_words(audio, req.language, self.settings))
+        if req.timing_key:
+            timing: NarrationTiming | None = NarrationTiming.from_json(self.storage.get_text(req.timing_key))
+        else:
+            timing = self._timing_for(req.audio_key)
+        result = await run_with_heartbeat(
+            lambda cancel, beat: transcribe_words(audio, req.language, self.settings, timing=timing)
+        )
         words, device = result.words, result.device
         if not words and req.script_key:
             from tubeflow.media.probe import probe
 
             script = json.loads(self.storage.get_text(req.script_key))
-            timing = self._timing_for(req.audio_key) or estimate_timing(script, probe(audio).duration_s)
+            timing = timing or estimate_timing(script, probe(audio).duration_s)
             words = align_script_words(timing, script)
             device = f"{device} (script alignment: Whisper heard no words)"
         key = f"productions/{req.production_id}/words.json"

@@ -61,3 +61,34 @@ def test_unreadable_audio_is_a_media_error(tmp_path: Path) -> None:
     bad.write_bytes(b"RIFF" + b"\x00" * 10)
     with pytest.raises(MediaError, match="narration voice.wav"):
         transcribe_words(bad, "en", Settings(force_cpu=True))
+
+
+def test_clips_follow_part_pauses_and_split_long_parts() -> None:
+    from gpu_activities.transcribe import MAX_CLIP_S, clips_from_timing
+
+    timing = NarrationTiming(
+        duration_s=80.0,
+        sample_rate=22050,
+        parts=[PartTiming(0, "hook", 0.0, 6.0, "a"), PartTiming(1, "section", 6.35, 76.35, "b", 0)],
+    )
+    clips = clips_from_timing(timing)
+    assert clips[0] == {"start": 0.0, "end": 6.0}
+    rest = clips[1:]
+    assert len(rest) == 3 and all(c["end"] - c["start"] <= MAX_CLIP_S for c in rest)
+    assert rest[0]["start"] == 6.35 and rest[-1]["end"] == 76.35
+    assert all(a["end"] == b["start"] for a, b in zip(rest, rest[1:], strict=False))
+
+
+def test_batched_decoding_by_parts_hears_the_same_words(tmp_path: Path) -> None:
+    """The GPU path (batched over narration parts) run on the CPU: same words as sequential decoding."""
+    from activities.tts import make_tts
+
+    parts = ["Rivers carry water to the sea.", "Mountains rise slowly over millions of years."]
+    wav = tmp_path / "voice.wav"
+    timing = make_tts(Settings()).synthesize(parts, wav)
+    settings = Settings(force_cpu=True)
+    seq = transcribe_words(wav, "en", settings, timing=timing, batched=False)
+    bat = transcribe_words(wav, "en", settings, timing=timing, batched=True)
+    assert [_norm(w["word"]) for w in bat.words] == [_norm(w["word"]) for w in seq.words]
+    second_part_start = timing.parts[1].start
+    assert any(w["start"] >= second_part_start for w in bat.words)

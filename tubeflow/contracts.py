@@ -274,6 +274,7 @@ class TranscribeRequest:
     audio_key: str
     language: str = "en"
     script_key: str = ""  # lets the aligner fall back to script text when Whisper hears nothing
+    timing_key: str = ""  # narration parts: clip boundaries for batched GPU decoding, and the fallback
 
 
 @dataclass

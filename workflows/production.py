@@ -262,7 +262,7 @@ class ProductionWorkflow:
         await self._enter("render")
         words = await self._gpu(
             "transcribe",
-            TranscribeRequest(inp.production_id, voice.audio_key, inp.language, script.script_key),
+            TranscribeRequest(inp.production_id, voice.audio_key, inp.language, script.script_key, voice.timing_key),
             TranscribeResult,
             limit=timedelta(minutes=30),
         )
