@@ -218,7 +218,11 @@ def main() -> None:
     parser.add_argument("--productions", type=int, default=50)
     parser.add_argument("--lists", type=int, default=200)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.productions, args.lists)), indent=2))
+    result = asyncio.run(run(args.productions, args.lists))
+    print(json.dumps(result, indent=2), flush=True)
+    # The Temporal SDK's core threads sometimes abort the interpreter during finalisation
+    # ("PyGILState_Release ... finalizing"); everything is shut down and printed by now.
+    os._exit(0)
 
 
 if __name__ == "__main__":
