@@ -9,17 +9,16 @@ message names what to fix; anything else is left to the retry policy.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from niches.config import NicheConfig, load_niche
+from tubeflow.activity_errors import permanent_errors
 from tubeflow.contracts import (
     BrollRequest,
     BrollResult,
@@ -42,36 +41,10 @@ from tubeflow.contracts import (
     VoiceResult,
     production_prefix,
 )
-from tubeflow.errors import PermanentError, TransientError
 from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.script_schema import narration_text, validate_script, word_count
 from tubeflow.settings import Settings
-from tubeflow.storage import Storage, StorageError
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def permanent_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Map the project's error classes onto Temporal's retry semantics."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await fn(*args, **kwargs)
-        except PermanentError as e:
-            raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from e
-        except StorageError as e:
-            raise ApplicationError(str(e), type="StorageError", non_retryable=True) from e
-        except TransientError as e:
-            delay = None
-            if e.retry_after_s:
-                from datetime import timedelta
-
-                delay = timedelta(seconds=e.retry_after_s)
-            raise ApplicationError(str(e), type="TransientError", next_retry_delay=delay) from e
-
-    return wrapper
+from tubeflow.storage import Storage
 
 
 class MainActivities:

@@ -10,21 +10,20 @@ parent workflow, and the mapping of permanent errors to non-retryable Applicatio
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import shutil
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from gpu_activities.jobs import AddAudioJob, CaptionJob, Img2VidJob, ShortRequest, VideoJobResult
 from niches.config import NicheConfig, load_niche
+from tubeflow.activity_errors import permanent_errors
 from tubeflow.contracts import (
     SIGNAL_PROGRESS,
     ProgressReport,
@@ -33,32 +32,14 @@ from tubeflow.contracts import (
     TranscribeRequest,
     TranscribeResult,
 )
-from tubeflow.errors import PermanentError, TransientError
+from tubeflow.errors import PermanentError
 from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage, StorageError
 
 log = logging.getLogger("tubeflow.gpu")
-P = ParamSpec("P")
 R = TypeVar("R")
 HEARTBEAT_EVERY_S = 5.0
-
-
-def permanent_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """PermanentError (MediaError, ConfigError, ...) and bad keys never retry; the rest do."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await fn(*args, **kwargs)
-        except PermanentError as e:
-            raise ApplicationError(str(e), type=getattr(e, "type_name", type(e).__name__), non_retryable=True) from e
-        except StorageError as e:
-            raise ApplicationError(str(e), type="StorageError", non_retryable=True) from e
-        except TransientError as e:
-            raise ApplicationError(str(e), type="TransientError") from e
-
-    return wrapper
 
 
 class _Beat:
