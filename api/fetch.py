@@ -198,9 +198,7 @@ async def _fetch(url: str, storage: Storage, key: str, policy: FetchPolicy) -> F
     raise FetchFailed(f"{url!r} redirected more than {policy.max_redirects} times")
 
 
-async def _store(
-    response: httpx.Response, url: str, storage: Storage, key: str, policy: FetchPolicy
-) -> FetchedFile:
+async def _store(response: httpx.Response, url: str, storage: Storage, key: str, policy: FetchPolicy) -> FetchedFile:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > policy.max_bytes:
         raise FetchTooLarge(f"{url!r} is {int(declared)} bytes; the limit is {policy.max_bytes} bytes")

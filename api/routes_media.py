@@ -30,9 +30,7 @@ def content_type(key: str) -> str:
 
 
 @router.get("/media/{key:path}", response_model=None)
-async def media(
-    key: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
-) -> Response:
+async def media(key: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)) -> Response:
     try:
         check_key(key)
     except StorageError as e:

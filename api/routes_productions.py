@@ -114,8 +114,13 @@ async def _review(ctx: ApiContext, production_id: str, decision: ReviewDecision)
         ) from e
     except PermanentError as e:
         raise _problem(e) from e
-    return {"id": production_id, "stage": status.stage, "state": status.state, "progress": status.progress,
-            "checkpoint": status.checkpoint}
+    return {
+        "id": production_id,
+        "stage": status.stage,
+        "state": status.state,
+        "progress": status.progress,
+        "checkpoint": status.checkpoint,
+    }
 
 
 @router.post("/productions/{production_id}/approve")

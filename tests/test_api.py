@@ -112,6 +112,14 @@ async def test_review_cycle_through_the_api(api: Api, stack: Stack) -> None:
     assert (await api.get("/api/productions", params={"channel": "other"})).json()["items"] == []
     assert (await api.get("/api/productions", params={"stage": "review_script"})).json()["items"][0]["id"] == pid
 
+    # The dashboard renders the same view; only editors get the decision buttons.
+    page = await api.get(f"/productions/{pid}")
+    assert page.status_code == 200 and 'id="approve"' in page.text and 'id="script-form"' in page.text
+    page = await api.get(f"/productions/{pid}", role="viewer")
+    assert 'id="approve"' not in page.text and "viewer key" in page.text
+    queue = await api.get("/review", role="viewer")
+    assert f'data-production="{pid}"' in queue.text and "review script" in queue.text
+
     # Wrong checkpoint -> 409 with the workflow's reason; blank feedback -> 422; unknown -> 404.
     r = await api.post(f"/api/productions/{pid}/approve", {"stage": "final"})
     assert r.status_code == 409 and "the open checkpoint is 'script'" in r.json()["detail"]
@@ -197,6 +205,11 @@ async def test_channels_api(api: Api) -> None:
     r = await api.post("/api/channels", {"name": "x", "niche": "no-such-niche"}, role="admin")
     assert r.status_code == 400 and "niche" in r.json()["detail"]
     assert (await api.post("/api/channels", {"name": "bad name!", "niche": "science"}, role="admin")).status_code == 422
+    schema = (await api.http.get("/openapi.json")).json()
+    assert {"/api/productions/{production_id}/approve", "/video/img2vid", "/jobs/{job_id}", "/api/events"} <= set(
+        schema["paths"]
+    )
+    assert "/login" not in schema["paths"] and (await api.http.get("/docs")).status_code == 200
     names = [c["name"] for c in (await api.get("/api/channels", role="viewer")).json()]
     assert names == sorted(names) and {"skyline", "history-hub"} <= set(names)
 

@@ -55,9 +55,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def client_for(tmp_path: Path, db: Database, storage: Storage, max_bytes: int = 1 << 20) -> httpx.AsyncClient:
-    app = create_app(
-        Settings(home=tmp_path), db=db, storage=storage, fetch_policy=FetchPolicy(max_bytes=max_bytes)
-    )
+    app = create_app(Settings(home=tmp_path), db=db, storage=storage, fetch_policy=FetchPolicy(max_bytes=max_bytes))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
