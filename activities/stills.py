@@ -17,32 +17,14 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from tubeflow.errors import ConfigError
 from tubeflow.settings import Settings
 
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-    Path("/Library/Fonts"),
-    Path("C:/Windows/Fonts"),
-)
-BOLD_NAMES = ("DejaVuSans-Bold.ttf", "Arial Bold.ttf", "arialbd.ttf", "LiberationSans-Bold.ttf")
-REGULAR_NAMES = ("DejaVuSans.ttf", "Arial.ttf", "arial.ttf", "LiberationSans-Regular.ttf")
 
+def find_font(settings: Settings | None = None) -> Path:
+    """The project's one font lookup (tubeflow.media.fonts), shared with the burned captions."""
+    from tubeflow.media.fonts import find_font as lookup
 
-def find_font(settings: Settings | None = None, bold: bool = True) -> Path | None:
-    """TUBEFLOW_FONT_FILE, else a common sans font; None means Pillow's built-in font."""
-    if settings is not None and settings.font_file:
-        p = Path(settings.font_file).expanduser()
-        if not p.is_file():
-            raise ConfigError(f"TUBEFLOW_FONT_FILE={settings.font_file} does not exist; point it at a .ttf file")
-        return p
-    for d in FONT_DIRS:
-        for name in BOLD_NAMES if bold else REGULAR_NAMES:
-            if (d / name).is_file():
-                return d / name
-    return None
+    return lookup(settings or Settings()).path
 
 
 @lru_cache(maxsize=64)
