@@ -39,12 +39,20 @@ class QueueObservation:
     pollers: dict[str, float] = field(default_factory=dict)
     # identity -> workflow ids whose GPU activity it is running now (what its time is billed to).
     busy: dict[str, list[str]] = field(default_factory=dict)
+    # GPU activities scheduled and not started (in the backlog, or waiting out a retry back-off),
+    # counted from the workflows themselves: fresh, where the backlog stats lag by the server's cache.
+    waiting: int = 0
     tasks_add_rate: float = 0.0
     tasks_dispatch_rate: float = 0.0
 
     @property
     def running(self) -> int:
         return sum(len(v) for v in self.busy.values())
+
+    @property
+    def pending(self) -> int:
+        """Work waiting for a worker: the larger of the (cached) backlog stat and the fresh scheduled count."""
+        return max(self.backlog_count, self.waiting)
 
 
 async def describe_backlog(client: Client, namespace: str, queue: str) -> QueueObservation:
@@ -73,8 +81,12 @@ async def describe_backlog(client: Client, namespace: str, queue: str) -> QueueO
     )
 
 
-async def busy_identities(client: Client, namespace: str, queue: str, limit: int = 16) -> dict[str, list[str]]:
-    """Worker identity -> workflow ids with a started activity on ``queue`` (from pending activities)."""
+async def scan_pending(client: Client, namespace: str, queue: str, limit: int = 16) -> tuple[dict[str, list[str]], int]:
+    """(worker identity -> workflow ids with a started activity on ``queue``, scheduled-not-started count).
+
+    Read from the running workflows' pending activities: one list call plus one describe per
+    running workflow (a describe is cheap; productions waiting at a checkpoint are included).
+    """
     executions = []
     token = b""
     while True:
@@ -90,8 +102,10 @@ async def busy_identities(client: Client, namespace: str, queue: str, limit: int
         if not token:
             break
     sem = asyncio.Semaphore(limit)
+    started = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+    scheduled = PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED
 
-    async def pending(info: object) -> list[tuple[str, str]]:
+    async def pending(info: object) -> list[tuple[int, str, str]]:
         async with sem:
             try:
                 d = await client.workflow_service.describe_workflow_execution(
@@ -101,25 +115,33 @@ async def busy_identities(client: Client, namespace: str, queue: str, limit: int
                 return []  # closed between list and describe
         wid = d.workflow_execution_info.execution.workflow_id
         return [
-            (a.last_worker_identity, wid)
+            (a.state, a.last_worker_identity, wid)
             for a in d.pending_activities
-            if a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-            and a.activity_options.task_queue.name == queue
+            if a.activity_options.task_queue.name == queue and a.state in (started, scheduled)
         ]
 
     busy: dict[str, list[str]] = {}
-    for pairs in await asyncio.gather(*(pending(e) for e in executions)):
-        for ident, wid in pairs:
-            busy.setdefault(ident, []).append(wid)
-    return busy
+    waiting = 0
+    for rows in await asyncio.gather(*(pending(e) for e in executions)):
+        for state, ident, wid in rows:
+            if state == started:
+                busy.setdefault(ident, []).append(wid)
+            else:
+                waiting += 1
+    return busy, waiting
+
+
+async def busy_identities(client: Client, namespace: str, queue: str) -> dict[str, list[str]]:
+    """Worker identity -> workflow ids with a started activity on ``queue``."""
+    return (await scan_pending(client, namespace, queue))[0]
 
 
 async def observe_queue(client: Client, namespace: str, queue: str) -> QueueObservation:
     """One consistent-enough snapshot of the GPU queue for a controller tick."""
-    base, busy = await asyncio.gather(
-        describe_backlog(client, namespace, queue), busy_identities(client, namespace, queue)
+    base, (busy, waiting) = await asyncio.gather(
+        describe_backlog(client, namespace, queue), scan_pending(client, namespace, queue)
     )
-    return replace(base, busy=busy)
+    return replace(base, busy=busy, waiting=waiting)
 
 
 async def export_queue_metrics(client: Client, namespace: str, queue: str, metrics: object) -> QueueObservation:

@@ -54,6 +54,8 @@ class ControllerConfig:
     launch_backoff_s: float = 60.0
     quota_backoff_s: float = 300.0
     avoid_ttl_s: float = 1800.0
+    # How long a gone worker's still-"started" activities count as backlog (> the longest heartbeat timeout).
+    orphan_memory_s: float = 900.0
     state_path: Path | None = None
 
 
@@ -115,6 +117,8 @@ class Autoscaler:
         self.blocked_until = 0.0
         self.blocked_reason = ""
         self._billed_until: dict[str, float] = {}
+        # Identities of our workers that went away (killed, reclaimed, terminated) -> when.
+        self._gone: dict[str, float] = {}
         self._load_state()
 
     # ------------------------------------------------------------------ the tick
@@ -141,14 +145,20 @@ class Autoscaler:
         views = [WorkerView(t.id, t.state, t.since) for t in self.tracked.values()]
         report.workers = views
         blocked = self.blocked_reason if now < self.blocked_until else ""
-        decision = self.policy.decide(obs.backlog_count, obs.backlog_age_s, views, now, blocked)
+        # Activities still "started" on a worker of ours that is gone will be back in the queue after
+        # their heartbeat timeout: count them as backlog now, so the replacement starts at once and an
+        # idle replacement is not stopped while the work is on its way back.
+        orphaned = self._orphaned(obs, now)
+        decision = self.policy.decide(obs.pending + orphaned, obs.backlog_age_s, views, now, blocked)
         report.decision = decision
         _event(
             "decision",
             provider=self.provider.name,
             backlog=obs.backlog_count,
             backlog_age_s=obs.backlog_age_s,
+            waiting=obs.waiting,
             running=obs.running,
+            orphaned=orphaned,
             **decision.as_log(),
         )
         self.metrics.decisions.labels(action=decision.action.value, cause=decision.cause).inc()
@@ -171,10 +181,17 @@ class Autoscaler:
 
     # ------------------------------------------------------------------ steps
 
+    def _orphaned(self, obs: QueueObservation, now: float) -> int:
+        for ident, at in list(self._gone.items()):
+            if now - at > self.config.orphan_memory_s:
+                del self._gone[ident]
+        return sum(len(wfs) for ident, wfs in obs.busy.items() if ident in self._gone)
+
     def _forget_gone(self, live: dict[str, Instance], now: float) -> None:
         for tid in list(self.tracked):
             if tid not in live:
                 t = self.tracked.pop(tid)
+                self._gone.update(dict.fromkeys(t.identities(), now))
                 self._billed_until.pop(tid, None)
                 _event("instance_gone", instance=tid, lived_s=round(now - t.launched_at, 1))
 
@@ -270,7 +287,9 @@ class Autoscaler:
         except (ProviderError, ProviderAuthError) as e:
             _event("terminate_failed", instance=iid, why=why, error=str(e))
             return  # still listed next tick: tried again (the reaper or the policy)
-        self.tracked.pop(iid, None)
+        gone = self.tracked.pop(iid, None)
+        if gone is not None:
+            self._gone.update(dict.fromkeys(gone.identities(), self.clock()))
         report.terminated.append((iid, why))
         self.metrics.terminations.labels(provider=self.provider.name, why=why).inc()
         _event("terminated", instance=iid, why=why)

@@ -154,6 +154,7 @@ async def test_backlog_pollers_and_busy_worker_read_from_temporal(
         await wait_until(three_waiting, 15, "backlog 3 on the GPU queue")
         obs = await observe_queue(client, ns, queue)
         assert obs.backlog_age_s > 0 and obs.pollers == {} and obs.busy == {}
+        assert obs.waiting == 3 and obs.pending == 3, "the fresh count from the workflows agrees"
         async with Worker(client, task_queue=queue, activities=[held], identity="gpu-probe-1",
                           max_concurrent_activities=1):  # fmt: skip
 
@@ -164,7 +165,7 @@ async def test_backlog_pollers_and_busy_worker_read_from_temporal(
             await wait_until(one_busy, 15, "the probe worker polling and busy")
             obs = await observe_queue(client, ns, queue)
             assert obs.busy["gpu-probe-1"][0] in {h.id for h in handles}
-            assert obs.running == 1
+            assert obs.running == 1 and obs.waiting == 2
             gate.set()
             for h in handles:
                 assert await h.result() == "ok"
