@@ -20,7 +20,9 @@ from tubeflow.media.probe import probe
 TOPIC = "Why is the sky blue?"
 
 
-async def test_full_production_reject_then_approve_everything(temporal_env: WorkflowEnvironment, tmp_path: Path) -> None:
+async def test_full_production_reject_then_approve_everything(
+    temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     settings = tiny_settings(tmp_path)
     client = temporal_env.client
     async with running_stack(client, settings) as stack:

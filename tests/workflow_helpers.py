@@ -27,7 +27,9 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(client: Client, settings: Settings, *, main: bool = True, gpu: bool = True) -> AsyncIterator[Stack]:
+async def running_stack(
+    client: Client, settings: Settings, *, main: bool = True, gpu: bool = True
+) -> AsyncIterator[Stack]:
     from tubeflow.db.engine import open_database
 
     storage = open_storage(settings)
@@ -70,7 +72,9 @@ async def wait_for(
     raise AssertionError(f"timed out waiting for {what}; last status: {st}")
 
 
-async def wait_checkpoint(client: Client, production_id: str, checkpoint: str, attempt: int = 1, timeout_s: float = 180) -> ProductionStatus:
+async def wait_checkpoint(
+    client: Client, production_id: str, checkpoint: str, attempt: int = 1, timeout_s: float = 180
+) -> ProductionStatus:
     return await wait_for(
         client,
         production_id,

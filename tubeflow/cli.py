@@ -69,6 +69,7 @@ def worker(
 def api() -> None:
     """Serve the REST API and the dashboard."""
     import uvicorn
+
     from api.app import create_app
 
     s = _settings()
