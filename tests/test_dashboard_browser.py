@@ -9,6 +9,7 @@ what finished while they were away.  Real app on a real port, real dev server, r
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,8 +21,9 @@ from api.app import create_app
 from api.auth import create_key
 from api.testing import serve
 from tests.conftest import tiny_settings
-from tests.workflow_helpers import Stack, running_stack
-from tubeflow.client import cancel, get_status
+from tests.workflow_helpers import Stack, running_stack, wait_checkpoint, wait_for
+from tubeflow.client import cancel, get_status, review, start_production
+from tubeflow.contracts import ReviewDecision
 from tubeflow.db import repo
 
 CHROMIUM = "/usr/bin/chromium"
@@ -162,3 +164,66 @@ async def test_reviewer_signs_in_edits_approves_rejects_and_sees_live_updates(st
         assert await away.is_hidden()
         assert errors == []
         await ctx.close()
+
+
+@pytest.fixture
+async def gpu_stack(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with running_stack(temporal_env.client, tiny_settings(tmp_path)) as s:
+        await repo.create_channel(s.db, "skyline", "science")
+        yield s
+
+
+@pytest.mark.slow
+async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, browser: object) -> None:
+
+    stack = gpu_stack
+    editor = await create_key(stack.db, "bo", "editor")
+    pid = await start_production(stack.client, stack.db, stack.settings, "skyline", TOPIC, make_shorts=False)
+    for cp in ("script", "audio"):
+        await wait_checkpoint(stack.client, pid, cp)
+        await review(stack.client, pid, ReviewDecision(cp, True, "setup"))
+    app = create_app(
+        stack.settings, temporal_client=stack.client, db=stack.db, storage=stack.storage, events_poll_s=0.2
+    )
+    async with serve(app) as base:
+        ctx = await browser.new_context(base_url=base)  # type: ignore[attr-defined]
+        page = await ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto("/login")
+        await page.fill("#key", editor)
+        await page.click("button[type=submit]")
+        await page.goto(f"/productions/{pid}")
+
+        # B-roll: each part shows its pick and the candidates; choose another for one part.
+        await playwright_api.expect(page.locator("#broll-form")).to_be_visible(timeout=90_000)
+        part = page.locator("#broll-form fieldset").filter(has=page.locator("input[value]:not([value=''])")).first
+        index = await part.get_attribute("data-part")
+        candidate = part.locator("input:not([value=''])").first
+        candidate_key = await candidate.get_attribute("value")
+        await candidate.check()
+        await page.click("#approve")
+
+        # Final: the video plays, a thumbnail is picked.
+        await playwright_api.expect(page.locator("#final-video")).to_be_visible(timeout=300_000)
+        await page.wait_for_function(
+            "(v => v.readyState >= 1 && v.duration > 0)(document.querySelector('#final-video'))",
+            timeout=20_000,
+        )
+        thumbs = page.locator("#thumb-form input[name=thumbnail]")
+        assert await thumbs.count() >= 2
+        await thumbs.nth(1).check()
+        await page.click("#approve")
+        await playwright_api.expect(page.locator("[data-state-label]").first).to_have_text("completed", timeout=120_000)
+        assert errors == []
+        await ctx.close()
+
+    done = await wait_for(stack.client, pid, lambda s: s.state == "completed", 60, "completion")
+    assert done.outputs["thumbnail"] == done.artifacts["thumbnails"][1]
+    plan = json.loads(stack.storage.get_text(done.artifacts["plan"]))
+    swapped = next(p for p in plan["parts"] if str(p["index"]) == index)
+    assert swapped["items"][0]["key"] == candidate_key
+    assert [(r.stage, r.reviewer) for r in await repo.list_reviews(stack.db, pid)][-2:] == [
+        ("broll", "bo"),
+        ("final", "bo"),
+    ]
