@@ -23,6 +23,7 @@ from tubeflow.db import repo
 from tubeflow.db.engine import Database, open_database
 from tubeflow.settings import Settings
 
+pytest_plugins = ["tests.dbfixtures"]  # db_url: SQLite and PostgreSQL
 _clock = [0]
 
 
@@ -69,10 +70,12 @@ class Feed:
 
 
 @pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Database, str]]:
-    db = await open_database(Settings(home=tmp_path))
+async def served(tmp_path: Path, db_url: str) -> AsyncIterator[tuple[str, Database, str]]:
+    """The app on a real port, once on SQLite and once on a fresh PostgreSQL database."""
+    settings = Settings(home=tmp_path, database_url=db_url)
+    db = await open_database(settings)
     key = await create_key(db, "watcher", "viewer")
-    app = create_app(Settings(home=tmp_path), db=db, events_poll_s=0.05)
+    app = create_app(settings, db=db, events_poll_s=0.05)
     async with serve(app) as base:
         yield base, db, key
     await db.close()
