@@ -108,10 +108,15 @@ def _limit(limiter: RateLimiter, bucket: str, cost: float = 1.0) -> None:
         )
 
 
+def limit_anonymous(ctx: ApiContext, request: Request) -> None:
+    """Requests without a valid key share one bucket per client address, so guessing keys is slow."""
+    _limit(ctx.limiter, f"anon:{request.client.host if request.client else '?'}")
+
+
 async def authenticate(request: Request, ctx: ApiContext = Depends(get_ctx)) -> Principal:
     key, via_cookie = presented_key(request)
     if not key:
-        _limit(ctx.limiter, f"anon:{request.client.host if request.client else '?'}")
+        limit_anonymous(ctx, request)
         raise HTTPException(
             401,
             "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>' "
@@ -120,8 +125,7 @@ async def authenticate(request: Request, ctx: ApiContext = Depends(get_ctx)) -> 
         )
     found = await cached_lookup(ctx, key)
     if found is None:
-        # Failed attempts share a per-client bucket so guessing keys is slow.
-        _limit(ctx.limiter, f"anon:{request.client.host if request.client else '?'}")
+        limit_anonymous(ctx, request)
         raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     principal = Principal(name=found[0], role=found[1], key_id=key_handle(key), via_cookie=via_cookie)
     _limit(ctx.limiter, principal.key_id, _cost(request))

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api import dbview
-from api.auth import COOKIE, Principal, authenticate, lookup_key
+from api.auth import COOKIE, Principal, authenticate, limit_anonymous, lookup_key
 from api.context import ApiContext, get_ctx
 from api.routes_productions import load_view
 from tubeflow.contracts import STAGES
@@ -68,6 +68,7 @@ async def login(
 ) -> Response:
     found = await lookup_key(ctx.db, key.strip())
     if found is None:
+        limit_anonymous(ctx, request)
         return templates.TemplateResponse(
             request,
             "login.html",

@@ -25,16 +25,13 @@ from tubeflow.errors import PermanentError
 router = APIRouter(prefix="/api", tags=["productions"])
 
 
-def _problem(e: Exception) -> HTTPException:
+def _problem(e: PermanentError) -> HTTPException:
+    """The HTTP answer for a permanent error; its message already says what to do."""
     if isinstance(e, tf.UnknownProduction | repo.NotFoundError):
         return HTTPException(404, str(e))
-    if isinstance(e, tf.CheckpointNotOpen):
+    if isinstance(e, tf.CheckpointNotOpen | tf.TopicAlreadyCovered | repo.AlreadyExistsError):
         return HTTPException(409, str(e))
-    if isinstance(e, tf.TopicAlreadyCovered | repo.AlreadyExistsError):
-        return HTTPException(409, str(e))
-    if isinstance(e, PermanentError):
-        return HTTPException(400, str(e))
-    raise e
+    return HTTPException(400, str(e))
 
 
 @router.get("/channels")

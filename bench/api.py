@@ -8,7 +8,7 @@ production (half of them through the API, half as the bare Temporal Update for c
 each approve is a Temporal Update that returns once the workflow took the decision,
 while the productions approved before it are synthesising narration on the same 2 cores).
 
-    .venv/bin/python bench/api.py [--productions 50] [--lists 200]
+    .venv/bin/python bench/api.py [--productions 50] [--lists 200] [--database-url URL]
 
 Prints one JSON object.  Target: p95 < 100 ms for both.
 """
@@ -67,7 +67,8 @@ def summary(ms: list[float]) -> dict[str, Any]:
 
 def env_for(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
-    for name in ("home", "temporal_address", "main_queue", "gpu_queue", "width", "height", "fps", "video_quality"):
+    names = ("home", "temporal_address", "main_queue", "gpu_queue", "width", "height", "fps", "video_quality")
+    for name in (*names, "database_url"):
         env[PREFIX + name.upper()] = str(getattr(settings, name))
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -98,7 +99,7 @@ async def wait_until(check: Any, timeout_s: float, what: str) -> Any:
     raise TimeoutError(f"timed out waiting for {what}")
 
 
-async def run(n_productions: int, n_lists: int) -> dict[str, Any]:
+async def run(n_productions: int, n_lists: int, database_url: str = "") -> dict[str, Any]:
     from temporalio.common import SearchAttributeKey
     from temporalio.testing import WorkflowEnvironment
 
@@ -121,7 +122,7 @@ async def run(n_productions: int, n_lists: int) -> dict[str, Any]:
     target = env.client.service_client.config.target_host
     settings = Settings(
         home=home, temporal_address=target, main_queue=f"bench-main-{tag}", gpu_queue=f"bench-gpu-{tag}",
-        width=320, height=180, fps=15, video_quality="fast",
+        width=320, height=180, fps=15, video_quality="fast", database_url=database_url,
     )  # fmt: skip
     db = await open_database(settings)
     await repo.create_channel(db, "bench", "science")
@@ -199,7 +200,7 @@ async def run(n_productions: int, n_lists: int) -> dict[str, Any]:
     result.update(
         {
             "bench": "api",
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "database": "sqlite"},
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "database": db.dialect},
             "productions_in_flight": n_productions,
             "list_productions": summary(list_ms),
             "list_productions_while_tts_runs": summary(busy_list_ms),
@@ -217,8 +218,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--productions", type=int, default=50)
     parser.add_argument("--lists", type=int, default=200)
+    parser.add_argument("--database-url", default="", help="e.g. postgresql+asyncpg://postgres@127.0.0.1/bench")
     args = parser.parse_args()
-    result = asyncio.run(run(args.productions, args.lists))
+    result = asyncio.run(run(args.productions, args.lists, args.database_url))
     print(json.dumps(result, indent=2), flush=True)
     # The Temporal SDK's core threads sometimes abort the interpreter during finalisation
     # ("PyGILState_Release ... finalizing"); everything is shut down and printed by now.

@@ -231,6 +231,11 @@ async def test_rate_limit_per_key_answers_429_with_retry_after(
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
         # Another key has its own bucket.
         assert (await c.get("/api/channels", headers={"X-API-Key": keys["viewer"]})).status_code == 200
+        # Guessing keys (API or sign-in form) drains one bucket per client address.
+        guesses = [(await c.get("/api/channels", headers={"X-API-Key": f"guess-{i}"})).status_code for i in range(3)]
+        assert guesses == [401, 401, 401]
+        r = await c.post("/login", data={"key": "guess-4"})
+        assert r.status_code == 429 and "Retry-After" in r.headers
 
 
 def test_token_bucket_refills_at_its_rate() -> None:
