@@ -261,3 +261,21 @@ async def test_broll_swap_and_thumbnail_choice_through_the_api(gpu_api: tuple[Ap
     assert done["progress"] == 100 and done["outputs"]["thumbnail"] == review["thumbnails"][1]["key"]
     listed = (await api.get("/api/productions", params={"state": "completed"})).json()["items"]
     assert [p["id"] for p in listed] == [pid]
+
+
+async def test_without_temporal_lists_still_work_and_reviews_answer_503(tmp_path: Path) -> None:
+    from tubeflow.settings import Settings
+
+    # Nothing listens on port 1: the lifespan's connect fails and the app carries on without Temporal.
+    settings = Settings(home=tmp_path, temporal_address="127.0.0.1:1")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        db = app.state.tubeflow.db
+        key = await create_key(db, "ed", "editor")
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers={"X-API-Key": key}
+        ) as http:
+            assert (await http.get("/healthz")).json() == {"ok": True, "temporal": False}
+            assert (await http.get("/api/productions")).status_code == 200
+            r = await http.post("/api/productions/abc/approve", json={"stage": "script"})
+            assert r.status_code == 503 and "Temporal is not connected" in r.json()["detail"]
