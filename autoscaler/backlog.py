@@ -29,6 +29,9 @@ from temporalio.service import RPCError
 
 from tubeflow.errors import TransientError
 
+# Longer than matching.TaskQueueInfoByBuildIdTTL (5 s default): a backlog this old is not a stale echo.
+STAT_TRUST_AGE_S = 10.0
+
 
 @dataclass(frozen=True)
 class QueueObservation:
@@ -51,8 +54,15 @@ class QueueObservation:
 
     @property
     def pending(self) -> int:
-        """Work waiting for a worker: the larger of the (cached) backlog stat and the fresh scheduled count."""
-        return max(self.backlog_count, self.waiting)
+        """Work waiting for a worker, for the policy.
+
+        The fresh count from the workflows wins; the backlog stat can be up to the cache TTL old (it
+        may still show tasks workers took seconds ago, which would relaunch workers just stopped),
+        so it only counts once its oldest task has waited longer than that (work the scan missed,
+        e.g. visibility lagging behind on Elasticsearch).
+        """
+        trusted = self.backlog_count if self.backlog_age_s >= STAT_TRUST_AGE_S else 0
+        return max(self.waiting, trusted)
 
 
 async def describe_backlog(client: Client, namespace: str, queue: str) -> QueueObservation:

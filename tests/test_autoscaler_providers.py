@@ -67,6 +67,7 @@ class Script:
             5.0 if self.backlog else 0.0,
             dict(self.pollers),
             {k: list(v) for k, v in self.busy.items()},
+            waiting=self.backlog,
         )
 
 
@@ -82,6 +83,14 @@ def make_scaler(provider: Provider, clock: Clock, script: Script, **cfg: float) 
         quota_backoff_s=300,
     )
     return Autoscaler(provider, script, policy, config, TubeflowMetrics(), clock=clock)
+
+
+def test_pending_work_trusts_the_fresh_count_over_a_young_cached_backlog() -> None:
+    # A 1 s-old backlog of 3 with nothing scheduled in the workflows: an echo of tasks already taken.
+    assert QueueObservation("q", 3, 1.0, waiting=0).pending == 0
+    # Old enough that the server's 5 s cache cannot explain it: work the workflow scan missed.
+    assert QueueObservation("q", 3, 12.0, waiting=1).pending == 3
+    assert QueueObservation("q", 0, 0.0, waiting=2).pending == 2
 
 
 # ---------------------------------------------------------------------------------------- Vast.ai
