@@ -220,8 +220,11 @@ def main() -> None:
     parser.add_argument("--lists", type=int, default=200)
     parser.add_argument("--database-url", default="", help="e.g. postgresql+asyncpg://postgres@127.0.0.1/bench")
     args = parser.parse_args()
+    # The dev server prints a banner on the stdout it inherits: keep stdout for the JSON alone.
+    json_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     result = asyncio.run(run(args.productions, args.lists, args.database_url))
-    print(json.dumps(result, indent=2), flush=True)
+    print(json.dumps(result, indent=2), file=json_out, flush=True)
     # The Temporal SDK's core threads sometimes abort the interpreter during finalisation
     # ("PyGILState_Release ... finalizing"); everything is shut down and printed by now.
     os._exit(0)
