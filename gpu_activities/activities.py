@@ -10,8 +10,10 @@ parent workflow, and the mapping of permanent errors to non-retryable Applicatio
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
+import re
 import shutil
 import threading
 import time
@@ -207,6 +209,20 @@ class GpuActivities:
             out[i] = dest
         return out
 
+    def _render_fingerprint(self, req: RenderRequest) -> str:
+        s = self.settings
+        parts = [req.plan_key, req.audio_key, req.words_key, req.music_key, req.caption_style]
+        parts += [str(v) for v in (s.width, s.height, s.fps, s.segment_seconds, s.video_quality, s.force_cpu)]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
+
+    def _stored_segments(self, prefix: str) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for key in self.storage.list(prefix + "/"):
+            m = re.fullmatch(r".*/seg-(\d{4})\.mp4", key)
+            if m:
+                found[int(m.group(1))] = key
+        return found
+
     @activity.defn(name="render_video")
     @permanent_errors
     async def render_video(self, req: RenderRequest) -> RenderResult:
@@ -217,9 +233,11 @@ class GpuActivities:
         words = json.loads(self.storage.get_text(req.words_key)) if req.words_key else []
         voice = self.storage.fetch(req.audio_key)
         music = self._music(req.music_key or plan.music_key, niche)
-        prefix = f"productions/{req.production_id}/render"
+        prefix = f"productions/{req.production_id}/render/{self._render_fingerprint(req)}"
         work = self.workdir(req.production_id)
-        resumed = self._resume_state()
+        # Heartbeats are throttled, so the last one can miss segments a killed attempt uploaded:
+        # those are found in storage too (same fingerprint = same inputs and settings).
+        resumed = {**self._stored_segments(prefix), **self._resume_state()}
         done = self._fetch_segments(resumed, work)
         segment_keys = {str(i): resumed[i] for i in done}
 

@@ -71,6 +71,9 @@ async def test_render_video_heartbeats_segments_and_resumes_from_details(tmp_pat
     import shutil
 
     shutil.rmtree(s.home / "work")
+    for i, k in final["segments"].items():  # the second half never reached storage
+        if i not in half:
+            store.delete(k)
     retry = ActivityEnvironment()
     retry.info = dataclasses.replace(retry.info, heartbeat_details=[{"segments": half, "total": total}], attempt=2)
     again = await retry.run(acts.render_video, req)
@@ -79,6 +82,14 @@ async def test_render_video_heartbeats_segments_and_resumes_from_details(tmp_pat
     assert again.frames_encoded == sum(seg.frames for seg in segs if str(seg.index) not in half)
     info = probe(store.fetch(req.output_key))
     assert info.video_frames == round((NARRATION_S + 0.5) * s.fps) and info.has_audio
+    # Heartbeats are throttled, so a killed attempt may have uploaded segments its last heartbeat
+    # did not list: those are found in storage and not encoded again.
+    shutil.rmtree(s.home / "work")
+    third = ActivityEnvironment()
+    third.info = dataclasses.replace(third.info, heartbeat_details=[], attempt=3)
+    once_more = await third.run(acts.render_video, req)
+    assert once_more.segments_rendered == 0 and once_more.frames_encoded == 0
+    assert probe(store.fetch(req.output_key)).video_frames == info.video_frames
 
 
 async def test_corrupt_media_is_non_retryable(tmp_path: Path) -> None:

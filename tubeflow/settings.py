@@ -45,6 +45,12 @@ class Settings:
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
+    api_rate_per_s: float = 20.0  # per API key, token bucket refill
+    api_rate_burst: int = 60
+    fetch_allow_hosts: str = ""  # comma-separated hosts URL inputs may use despite being private
+    fetch_max_bytes: int = 512 * 1024 * 1024
+    fetch_timeout_s: float = 60.0
+
     # State and storage.  Empty means "derive from home".
     database_url: str = ""
     storage: str = "local"  # local | s3
@@ -88,6 +94,34 @@ class Settings:
     force_cpu: bool = False
     video_quality: str = "balanced"  # fast | balanced | quality
     ffmpeg_threads: int = 0  # 0 = let FFmpeg decide
+    worker_identity: str = ""  # how the autoscaler recognises a GPU worker it launched
+
+    # GPU worker autoscaling (autoscaler/)
+    autoscaler_interval_s: float = 15.0
+    autoscaler_max_workers: int = 3
+    autoscaler_min_workers: int = 0
+    autoscaler_idle_timeout_s: float = 300.0
+    autoscaler_scale_up_backlog: int = 1
+    autoscaler_scale_up_min_age_s: float = 0.0
+    autoscaler_scale_up_cooldown_s: float = 60.0
+    autoscaler_scale_down_cooldown_s: float = 60.0
+    autoscaler_tasks_per_worker: int = 1
+    autoscaler_ready_timeout_s: float = 600.0
+    autoscaler_lease_s: float = 1800.0
+    autoscaler_unknown_grace_s: float = 120.0
+    autoscaler_metrics_port: int = 9464
+    autoscaler_local_price_per_hour: float = 0.0
+    autoscaler_max_price_per_hour: float = 1.0
+    autoscaler_min_vram_gb: float = 16.0
+    autoscaler_spot: bool = False
+    gpu_image: str = "ghcr.io/tubeflow/tubeflow-gpu:latest"
+    runpod_api_key: str = ""
+    runpod_base_url: str = ""
+    vastai_api_key: str = ""
+    vastai_base_url: str = ""
+    k8s_namespace: str = "tubeflow"
+    k8s_gpu_deployment: str = "tubeflow-gpu-worker"
+    k8s_gpu_price_per_hour: float = 0.0
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.home / 'tubeflow.db'}"

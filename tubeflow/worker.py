@@ -23,6 +23,7 @@ from tubeflow.storage import Storage, open_storage
 
 log = logging.getLogger("tubeflow.worker")
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+HEARTBEAT_THROTTLE = timedelta(seconds=1)
 
 
 def workflow_classes() -> list[type]:
@@ -69,12 +70,18 @@ def build_main_worker(client: Client, settings: Settings, storage: Storage, db: 
 
 def build_gpu_worker(client: Client, settings: Settings, storage: Storage, concurrency: int = 1) -> Worker:
     # One render at a time per GPU: two FFmpeg encodes on one card only slow each other down.
+    # Heartbeats go out within a second: by default Temporal holds them for 0.8 x the heartbeat
+    # timeout, and a worker killed in that window would lose every segment finished since.
+    extra: dict[str, Any] = {"identity": settings.worker_identity} if settings.worker_identity else {}
     return Worker(
         client,
         task_queue=settings.gpu_queue,
         activities=gpu_activities(settings, storage),
         max_concurrent_activities=concurrency,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+        default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+        **extra,
     )
 
 
