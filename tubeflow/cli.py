@@ -178,6 +178,7 @@ def produce(
     channel: str,
     topic: str = typer.Option(..., help="what the video is about"),
     force: bool = typer.Option(False, help="produce even if the channel already covered the topic"),
+    follow: bool = typer.Option(False, help="show a progress bar until the first checkpoint or the end"),
 ) -> None:
     """Start a production; prints its id."""
 
@@ -187,12 +188,41 @@ def produce(
         s = _settings()
         db = await _db(s)
         try:
-            pid = await start_production(await connect(s), db, s, channel, topic, force=force)
+            client = await connect(s)
+            pid = await start_production(client, db, s, channel, topic, force=force)
         finally:
             await db.close()
         console.print(pid)
+        if follow:
+            await _follow(client, pid)
 
     _run(go())
+
+
+@app.command()
+def watch(production_id: str) -> None:
+    """Follow a production with a progress bar until it waits at a checkpoint or ends."""
+
+    async def go() -> None:
+        from tubeflow.client import connect
+
+        await _follow(await connect(_settings()), production_id)
+
+    _run(go())
+
+
+async def _follow(client: Any, production_id: str) -> None:
+    from tubeflow.client import get_status
+
+    with progress_bar() as bar:
+        task = bar.add_task("queued", total=100)
+        while True:
+            st = await get_status(client, production_id)
+            bar.update(task, completed=st.progress, description=f"{st.stage:<14} {st.detail}"[:40])
+            if st.checkpoint or st.state in ("completed", "failed", "cancelled"):
+                break
+            await asyncio.sleep(0.5)
+    _print_status(st)
 
 
 @app.command()
