@@ -159,6 +159,7 @@ class GpuActivities:
     async def transcribe(self, req: TranscribeRequest) -> TranscribeResult:
         from gpu_activities.transcribe import align_script_words, estimate_timing, transcribe_words
 
+        t0 = time.monotonic()
         audio = self.storage.fetch(req.audio_key)
         if req.timing_key:
             timing: NarrationTiming | None = NarrationTiming.from_json(self.storage.get_text(req.timing_key))
@@ -177,8 +178,14 @@ class GpuActivities:
             device = f"{device} (script alignment: Whisper heard no words)"
         key = f"productions/{req.production_id}/words.json"
         self.storage.put_text(key, json.dumps(words), "application/json")
+        used = time.monotonic() - t0
         return TranscribeResult(
-            words_key=key, word_count=len(words), device=device, realtime_factor=result.realtime_factor
+            words_key=key,
+            word_count=len(words),
+            device=device,
+            realtime_factor=result.realtime_factor,
+            gpu_seconds=round(used, 2),
+            cost_usd=self._cost(used),
         )
 
     # ------------------------------------------------------------------ long-form render
@@ -208,6 +215,9 @@ class GpuActivities:
                 shutil.copyfile(src, dest)
             out[i] = dest
         return out
+
+    def _cost(self, seconds: float) -> float:
+        return round(seconds * self.settings.worker_price_per_hour / 3600.0, 6)
 
     def _render_fingerprint(self, req: RenderRequest) -> str:
         s = self.settings
@@ -274,6 +284,7 @@ class GpuActivities:
             req.production_id, stats.segments_rendered, stats.segments_total, stats.frames_encoded,
             stats.encoder, stats.encoder_reason, time.monotonic() - t0,
         )  # fmt: skip
+        used = time.monotonic() - t0
         return RenderResult(
             video_key=req.output_key,
             duration_s=stats.duration_s,
@@ -283,6 +294,8 @@ class GpuActivities:
             segments_rendered=stats.segments_rendered,
             encoder=stats.encoder,
             frames_encoded=stats.frames_encoded,
+            gpu_seconds=round(used, 2),
+            cost_usd=self._cost(used),
         )
 
     # ------------------------------------------------------------------ Shorts
@@ -292,6 +305,7 @@ class GpuActivities:
     async def render_short(self, req: ShortRequest) -> RenderResult:
         from gpu_activities.shorts import ShortRange, portrait_size, render_short
 
+        t0 = time.monotonic()
         niche = self._niche(req.niche)
         plan = RenderPlan.from_json(self.storage.get_text(req.plan_key))
         words = json.loads(self.storage.get_text(req.words_key)) if req.words_key else []
@@ -321,6 +335,8 @@ class GpuActivities:
             segments_rendered=stats.segments_rendered,
             encoder=stats.encoder,
             frames_encoded=stats.frames_encoded,
+            gpu_seconds=round(time.monotonic() - t0, 2),
+            cost_usd=self._cost(time.monotonic() - t0),
         )
 
     # ------------------------------------------------------------------ standalone video ops

@@ -23,7 +23,7 @@ TOPIC = "Why is the sky blue?"
 async def test_full_production_reject_then_approve_everything(
     temporal_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    settings = tiny_settings(tmp_path)
+    settings = tiny_settings(tmp_path, worker_price_per_hour=3.6)  # 0.001 USD per GPU second
     client = temporal_env.client
     async with running_stack(client, settings) as stack:
         await repo.create_channel(stack.db, "skyline", "science")
@@ -60,6 +60,10 @@ async def test_full_production_reject_then_approve_everything(
         info = probe(outbox / "video.mp4")
         assert (info.width, info.height, info.video_codec, info.audio_codec) == (320, 180, "h264", "aac")
         assert abs(info.duration_s - done.outputs["narration_s"]) < 1.5
+
+        # GPU time is costed at the worker's price and shown by the query.
+        gpu_s = done.outputs["gpu_seconds"]
+        assert gpu_s > 0 and abs(done.outputs["cost_usd"] - gpu_s * 0.001) < 0.01
 
         # Shorts: published without a checkpoint, vertical, at most 60 s, each in its own outbox entry.
         assert len(done.outputs["shorts"]) == 2

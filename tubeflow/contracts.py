@@ -283,6 +283,8 @@ class TranscribeResult:
     word_count: int
     device: str = "cpu"
     realtime_factor: float = 0.0
+    gpu_seconds: float = 0.0  # worker time this attempt used
+    cost_usd: float = 0.0  # gpu_seconds at the worker's price
 
 
 @dataclass
@@ -307,6 +309,8 @@ class RenderResult:
     segments_rendered: int  # rendered by this attempt (the rest were resumed)
     encoder: str = "libx264"
     frames_encoded: int = 0
+    gpu_seconds: float = 0.0
+    cost_usd: float = 0.0
 
 
 @dataclass
@@ -327,6 +331,8 @@ class ShortsInput:
 class ShortsResult:
     short_keys: list[str]
     published: list[str]
+    gpu_seconds: float = 0.0
+    cost_usd: float = 0.0
 
 
 @dataclass

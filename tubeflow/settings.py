@@ -95,6 +95,7 @@ class Settings:
     video_quality: str = "balanced"  # fast | balanced | quality
     ffmpeg_threads: int = 0  # 0 = let FFmpeg decide
     worker_identity: str = ""  # how the autoscaler recognises a GPU worker it launched
+    worker_price_per_hour: float = 0.0  # what this GPU worker costs; GPU activities report cost with it
 
     # GPU worker autoscaling (autoscaler/)
     autoscaler_interval_s: float = 15.0

@@ -267,6 +267,7 @@ class ProductionWorkflow:
             limit=timedelta(minutes=30),
         )
         s.artifacts["words"] = words.words_key
+        self._add_cost(words.gpu_seconds, words.cost_usd)
         render_req = RenderRequest(
             production_id=inp.production_id,
             plan_key=plan_key,
@@ -279,6 +280,7 @@ class ProductionWorkflow:
             self._gpu("render_video", render_req, RenderResult, limit=timedelta(hours=3), heartbeat=True)
         )
         s.artifacts["video"] = video.video_key
+        self._add_cost(video.gpu_seconds, video.cost_usd)
         s.outputs["render"] = {
             "duration_s": video.duration_s,
             "segments_total": video.segments_total,
@@ -340,12 +342,19 @@ class ProductionWorkflow:
                 result_type=ShortsResult,
             )
             s.outputs["shorts"] = shorts.published
+            self._add_cost(shorts.gpu_seconds, shorts.cost_usd)
 
         await self._enter("done")
         s.state = "completed"
         await self._snapshot()
 
     # ------------------------------------------------------------------ building blocks
+
+    def _add_cost(self, gpu_seconds: float, cost_usd: float) -> None:
+        """GPU time and money so far, shown by the status query and the API."""
+        out = self._status.outputs
+        out["gpu_seconds"] = round(float(out.get("gpu_seconds", 0.0)) + gpu_seconds, 2)
+        out["cost_usd"] = round(float(out.get("cost_usd", 0.0)) + cost_usd, 6)
 
     async def _reviewed(
         self, checkpoint: str, produce: Callable[[int, list[str]], Awaitable[T]]

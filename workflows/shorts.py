@@ -49,6 +49,7 @@ class ShortsWorkflow:
         )
         self._total = len(plan.specs)
         keys: list[str] = []
+        gpu_seconds = cost = 0.0
         for spec in plan.specs:
             rendered = await workflow.execute_activity(
                 "render_short",
@@ -70,6 +71,8 @@ class ShortsWorkflow:
                 result_type=RenderResult,
             )
             keys.append(rendered.video_key)
+            gpu_seconds += rendered.gpu_seconds
+            cost += rendered.cost_usd
             published = await workflow.execute_activity(
                 "publish",
                 PublishRequest(
@@ -87,4 +90,6 @@ class ShortsWorkflow:
                 result_type=PublishResult,
             )
             self._done.append(published.location)
-        return ShortsResult(short_keys=keys, published=list(self._done))
+        return ShortsResult(
+            short_keys=keys, published=list(self._done), gpu_seconds=round(gpu_seconds, 2), cost_usd=round(cost, 6)
+        )

@@ -73,6 +73,7 @@ class LocalProvider:
         env[ENV_INSTANCE] = f"{self.scope}/{name}"
         env[ENV_LABELS] = json.dumps({**labels, MANAGED_LABEL: MANAGED_VALUE})
         env[ENV_IDENTITY] = name
+        env["TUBEFLOW_WORKER_PRICE_PER_HOUR"] = str(self._price)
         out: Any = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
