@@ -114,7 +114,4 @@ def create_app(
 
 
 def _limiter(settings: Settings) -> RateLimiter:
-    # getattr: proposed settings (TUBEFLOW_API_RATE_PER_S / TUBEFLOW_API_RATE_BURST), not in Settings yet.
-    rate = float(getattr(settings, "api_rate_per_s", 0) or 20.0)
-    burst = int(getattr(settings, "api_rate_burst", 0) or 60)
-    return RateLimiter(rate_per_s=rate, burst=burst)
+    return RateLimiter(rate_per_s=settings.api_rate_per_s, burst=settings.api_rate_burst)

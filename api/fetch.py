@@ -18,12 +18,12 @@ import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from tubeflow.errors import PermanentError
+from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
@@ -60,15 +60,9 @@ class FetchPolicy:
     max_redirects: int = MAX_REDIRECTS
 
     @classmethod
-    def from_settings(cls, settings: Any) -> FetchPolicy:
-        # getattr: these settings are proposed for tubeflow/settings.py and may not exist yet.
-        raw = str(getattr(settings, "fetch_allow_hosts", "") or "")
-        hosts = frozenset(h.strip().lower() for h in raw.split(",") if h.strip())
-        return cls(
-            allow_hosts=hosts,
-            max_bytes=int(getattr(settings, "fetch_max_bytes", DEFAULT_MAX_BYTES) or DEFAULT_MAX_BYTES),
-            timeout_s=float(getattr(settings, "fetch_timeout_s", DEFAULT_TIMEOUT_S) or DEFAULT_TIMEOUT_S),
-        )
+    def from_settings(cls, settings: Settings) -> FetchPolicy:
+        hosts = frozenset(h.strip().lower() for h in settings.fetch_allow_hosts.split(",") if h.strip())
+        return cls(allow_hosts=hosts, max_bytes=settings.fetch_max_bytes, timeout_s=settings.fetch_timeout_s)
 
     def allows(self, host: str, port: int) -> bool:
         host = host.lower()

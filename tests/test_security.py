@@ -364,3 +364,19 @@ async def test_slow_origin_hits_the_time_limit_with_a_4xx(tmp_path: Path, origin
 async def test_unknown_host_is_a_clear_400(tmp_path: Path) -> None:
     with pytest.raises(FetchRefused, match="cannot resolve"):
         await fetch_to_storage("http://no-such-host.invalid/a.jpg", LocalStorage(tmp_path), "k/a", policy())
+
+
+def test_fetch_policy_and_rate_limit_come_from_settings(tmp_path: Path) -> None:
+    s = Settings(
+        home=tmp_path,
+        fetch_allow_hosts=" Media.Example:8080, 10.0.0.5 ",
+        fetch_max_bytes=1234,
+        fetch_timeout_s=3.5,
+        api_rate_per_s=2.5,
+        api_rate_burst=7,
+    )
+    p = FetchPolicy.from_settings(s)
+    assert p.allows("media.example", 8080) and not p.allows("media.example", 80)
+    assert p.allows("10.0.0.5", 9000) and (p.max_bytes, p.timeout_s) == (1234, 3.5)
+    limiter = create_app(s).state.tubeflow.limiter
+    assert (limiter.rate_per_s, limiter.burst) == (2.5, 7)
