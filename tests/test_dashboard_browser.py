@@ -96,17 +96,17 @@ async def test_reviewer_signs_in_edits_approves_rejects_and_sees_live_updates(st
         )
 
         # The page re-renders itself when the script checkpoint opens (SSE), showing script + sources.
-        await playwright_api.expect(page.locator("#script-form")).to_be_visible(timeout=90_000)
+        await playwright_api.expect(page.locator("#script-form")).to_be_visible(timeout=180_000)
         assert await page.locator("ol.sources li").count() >= 1
         await page.fill("#script-form input[name=title]", EDITED_TITLE)
         await page.click("#approve")
 
         # Next: the narration, playable (the browser fetches the WAV with its cookie).
-        await playwright_api.expect(page.locator("#narration")).to_be_visible(timeout=90_000)
+        await playwright_api.expect(page.locator("#narration")).to_be_visible(timeout=180_000)
         await playwright_api.expect(page.locator("h1")).to_have_text(EDITED_TITLE)
         await page.wait_for_function(
             "document.querySelector('#narration').readyState >= 1 && document.querySelector('#narration').duration > 0",
-            timeout=20_000,
+            timeout=60_000,
         )
 
         # A second tab on the list page records its stage bar's changes; it must not reload.
@@ -130,7 +130,7 @@ async def test_reviewer_signs_in_edits_approves_rejects_and_sees_live_updates(st
         await page.click("#reject-open")
         await page.fill("#feedback", "Slower and warmer, please")
         await page.click("#reject")
-        await playwright_api.expect(page.locator("#review h2")).to_contain_text("attempt 2", timeout=90_000)
+        await playwright_api.expect(page.locator("#review h2")).to_contain_text("attempt 2", timeout=180_000)
         await playwright_api.expect(page.locator("table.list")).to_contain_text("Slower and warmer, please")
 
         # The other tab saw the redo live: tts running, then back to the audio checkpoint.
@@ -196,7 +196,7 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         await page.goto(f"/productions/{pid}")
 
         # B-roll: each part shows its pick and the candidates; choose another for one part.
-        await playwright_api.expect(page.locator("#broll-form")).to_be_visible(timeout=90_000)
+        await playwright_api.expect(page.locator("#broll-form")).to_be_visible(timeout=180_000)
         part = page.locator("#broll-form fieldset").filter(has=page.locator("input[value]:not([value=''])")).first
         index = await part.get_attribute("data-part")
         candidate = part.locator("input:not([value=''])").first
@@ -208,7 +208,7 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         await playwright_api.expect(page.locator("#final-video")).to_be_visible(timeout=300_000)
         await page.wait_for_function(
             "(v => v.readyState >= 1 && v.duration > 0)(document.querySelector('#final-video'))",
-            timeout=20_000,
+            timeout=60_000,
         )
         thumbs = page.locator("#thumb-form input[name=thumbnail]")
         assert await thumbs.count() >= 2
