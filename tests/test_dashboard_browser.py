@@ -134,7 +134,9 @@ async def test_reviewer_signs_in_edits_approves_rejects_and_sees_live_updates(st
         await playwright_api.expect(page.locator("table.list")).to_contain_text("Slower and warmer, please")
 
         # The other tab saw the redo live: tts running, then back to the audio checkpoint.
-        await watcher.wait_for_function("window.__seen.some(s => s.startsWith('review_audio/waiting'))", timeout=30_000)
+        await watcher.wait_for_function(
+            "window.__seen.some(s => s.startsWith('review_audio/waiting'))", timeout=180_000
+        )
         seen = await watcher.evaluate("window.__seen")
         assert any(s.startswith("tts/") for s in seen), seen
         assert await watcher.evaluate("window.__sameDocument === true")  # updated in place, not reloaded
