@@ -289,8 +289,8 @@ def approve(
         s = _settings()
         cp = await _stage_for(production_id, stage, s)
         payload = json.loads(edits.read_text()) if edits else None
-        st = await review(await connect(s), production_id, ReviewDecision(cp, True, reviewer, "", payload))
-        console.print(f"approved {cp}; now at {st.stage}")
+        await review(await connect(s), production_id, ReviewDecision(cp, True, reviewer, "", payload))
+        console.print(f"approved {cp}")
 
     _run(go())
 
@@ -310,8 +310,8 @@ def reject(
 
         s = _settings()
         cp = await _stage_for(production_id, stage, s)
-        st = await review(await connect(s), production_id, ReviewDecision(cp, False, reviewer, feedback))
-        console.print(f"rejected {cp}; now at {st.stage}")
+        await review(await connect(s), production_id, ReviewDecision(cp, False, reviewer, feedback))
+        console.print(f"rejected {cp}; it is being redone with your feedback")
 
     _run(go())
 

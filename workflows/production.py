@@ -382,7 +382,9 @@ class ProductionWorkflow:
         s = self._status
         if checkpoint in self._input.auto_approve:
             decision = ReviewDecision(stage=checkpoint, approved=True, reviewer="policy")
-            await self._log_review(decision, attempt, note="auto-approved by the niche's review policy")
+            await self._store_review(
+                self._review_record(decision, attempt, note="auto-approved by the niche's review policy")
+            )
             return decision
         await self._enter(f"review_{checkpoint}", state="waiting", checkpoint=checkpoint)
         while True:
@@ -392,11 +394,15 @@ class ProductionWorkflow:
             decision = self._pending
             assert decision is not None
             s.checkpoint, s.state = None, "running"
-            await self._log_review(decision, attempt)
+            record = self._review_record(decision, attempt)
+            # Release the reviewer's update now (its answer already holds the record): the
+            # checkpoint is closed, so nothing can race it, and the caller need not wait for the
+            # database write below.
             self._pending = None
+            await self._store_review(record)
             return decision
 
-    async def _log_review(self, decision: ReviewDecision, attempt: int, note: str = "") -> None:
+    def _review_record(self, decision: ReviewDecision, attempt: int, note: str = "") -> ReviewRecord:
         record = ReviewRecord(
             stage=decision.stage,
             approved=decision.approved,
@@ -407,6 +413,9 @@ class ProductionWorkflow:
             note=note,
         )
         self._status.reviews.append(record)
+        return record
+
+    async def _store_review(self, record: ReviewRecord) -> None:
         await workflow.execute_activity(
             "record_review",
             ReviewLog(self._status.production_id, record),
