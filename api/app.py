@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
-from api import routes_dashboard, routes_events, routes_media, routes_productions, routes_video
+from api import routes_dashboard, routes_events, routes_media, routes_metrics, routes_productions, routes_video
 from api.context import ApiContext
 from api.fetch import FetchError, FetchPolicy
 from api.ratelimit import RateLimiter
@@ -109,6 +109,7 @@ def create_app(
     app.include_router(routes_media.router)
     app.include_router(routes_video.router)
     app.include_router(routes_dashboard.router)
+    app.include_router(routes_metrics.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

@@ -262,6 +262,14 @@ async def test_broll_swap_and_thumbnail_choice_through_the_api(gpu_api: tuple[Ap
     listed = (await api.get("/api/productions", params={"state": "completed"})).json()["items"]
     assert [p["id"] for p in listed] == [pid]
 
+    # Prometheus metrics, computed from the database and the GPU queue at scrape time.
+    text = (await api.http.get("/metrics")).text
+    assert 'tubeflow_productions{state="completed"} 1.0' in text
+    assert "tubeflow_jobs_per_hour 1.0" in text
+    assert "tubeflow_render_seconds_per_video_minute_count 1.0" in text
+    assert "tubeflow_cost_per_video_usd_count 1.0" in text
+    assert "tubeflow_gpu_queue_backlog 0.0" in text
+
 
 async def test_without_temporal_lists_still_work_and_reviews_answer_503(tmp_path: Path) -> None:
     from tubeflow.settings import Settings

@@ -1,0 +1,63 @@
+"""Prometheus /metrics for the control plane.
+
+Computed at scrape time from what is durable (the GPU queue in Temporal, productions in the
+database), not from counters in this process: the API may restart or run as several replicas,
+and the work itself happens in worker processes.  The autoscaler exports its own decisions and
+worker states on its metrics port (TUBEFLOW_AUTOSCALER_METRICS_PORT).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter as Tally
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, Depends, Response
+from prometheus_client import CollectorRegistry, Gauge
+
+from api.context import ApiContext, get_ctx
+from autoscaler.backlog import export_queue_metrics
+from autoscaler.metrics import TubeflowMetrics
+from tubeflow.db import repo
+
+router = APIRouter()
+log = logging.getLogger("tubeflow.api.metrics")
+RECENT = 500  # productions looked at per scrape (newest first)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(ctx: ApiContext = Depends(get_ctx)) -> Response:
+    registry = CollectorRegistry()
+    m = TubeflowMetrics(registry)
+    by_state = Gauge("tubeflow_productions", "Productions by state (newest 500)", ["state"], registry=registry)
+    pollers = Gauge("tubeflow_gpu_queue_pollers", "GPU workers polling the GPU queue recently", registry=registry)
+    if ctx.temporal is not None:
+        try:
+            obs = await export_queue_metrics(ctx.temporal, ctx.settings.temporal_namespace, ctx.settings.gpu_queue, m)
+            pollers.set(sum(1 for t in obs.pollers.values() if time.time() - t < 60))
+        except Exception as e:  # metrics must answer even when Temporal does not
+            log.warning("GPU queue backlog unavailable: %s", e)
+
+    rows = await repo.list_productions(ctx.db, limit=RECENT)
+    for state, n in Tally(r.state for r in rows).items():
+        by_state.labels(state=state).set(n)
+    now = datetime.now(UTC)
+    done = [r for r in rows if r.state == "completed" and r.finished_at is not None]
+    m.jobs.labels(kind="production").inc(len(done))
+    m.jobs_per_hour.set(sum(1 for r in done if now - _utc(r.finished_at) <= timedelta(hours=1)))
+    for r in done:
+        render = r.outputs.get("render") or {}
+        video_s = float(render.get("duration_s") or 0.0)
+        gpu_s = float(r.outputs.get("gpu_seconds") or 0.0)
+        if video_s > 0 and gpu_s > 0:
+            m.render_finished(gpu_s, video_s)
+        if "cost_usd" in r.outputs:
+            m.video_cost(float(r.outputs["cost_usd"]))
+    body, content_type = m.exposition()
+    return Response(body, media_type=content_type)
+
+
+def _utc(t: datetime | None) -> datetime:
+    assert t is not None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
