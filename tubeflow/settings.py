@@ -39,6 +39,7 @@ class Settings:
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
     main_queue: str = "tubeflow-main"
+    main_activity_slots: int = 0  # concurrent CPU activities per main worker; 0 = one per CPU core
     gpu_queue: str = "tubeflow-gpu"
 
     # API / dashboard
