@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -12,38 +12,12 @@ from urllib.request import url2pathname
 import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tubeflow.settings import Settings
 from tubeflow.storage import LocalStorage, S3Storage, Storage, StorageError, open_storage
 
 KINDS = ["local", "s3"]
 INVALID_KEYS = ["", "/etc/passwd", "../outside.txt", "a/../../outside.txt", "..", "a\\b.txt"]
-FAKE_AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    # Never pick up a developer's real profile or a proxy.
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "NO_PROXY": "127.0.0.1,localhost",
-}
-
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in FAKE_AWS.items():
-            mp.setenv(name, value)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        try:
-            yield f"http://{host}:{port}"
-        finally:
-            server.stop()
 
 
 @pytest.fixture
@@ -100,9 +74,7 @@ def test_overwrite_then_get(make_storage: Callable[[str], Storage], kind: str) -
     assert store.get_text("k/v.txt") == "two"
 
 
-@pytest.mark.parametrize(
-    "kind", KINDS
-)
+@pytest.mark.parametrize("kind", KINDS)
 def test_fetch_after_overwrite_sees_new_content(make_storage: Callable[[str], Storage], kind: str) -> None:
     store = make_storage(kind)
     store.put_text("k/v.txt", "one")
@@ -160,9 +132,7 @@ def test_invalid_keys_are_refused(make_storage: Callable[[str], Storage], kind: 
     assert not (tmp_path / "outside.txt").exists()
 
 
-@pytest.mark.parametrize(
-    "kind", KINDS
-)
+@pytest.mark.parametrize("kind", KINDS)
 def test_exists_refuses_invalid_keys(make_storage: Callable[[str], Storage], kind: str) -> None:
     store = make_storage(kind)
     with pytest.raises(StorageError, match="invalid storage key"):
