@@ -71,3 +71,31 @@ async def test_cli_channel_produce_status_reject_approve(temporal_env: WorkflowE
 
         listing = json.loads((await tubeflow(env, "status", "--json")).stdout)
         assert [p["id"] for p in listing] == [pid]
+
+
+async def test_cli_daily_cost_summary(tmp_path: Path) -> None:
+    import time
+
+    from autoscaler.costs import CostLedger, UsageSlice
+    from tubeflow.db.engine import open_database
+
+    settings = tiny_settings(tmp_path)
+    db = await open_database(settings)
+    try:
+        ledger = CostLedger(db.engine)
+        await ledger.create_table()
+        now = time.time()
+        await ledger.record(
+            [
+                UsageSlice("runpod", "i-1", "production-abc123", 1800.0, 0.8, now),
+                UsageSlice("runpod", "i-1", "", 450.0, 0.8, now),
+            ]
+        )
+    finally:
+        await db.close()
+    day = time.strftime("%Y-%m-%d", time.gmtime(now))
+    r = await tubeflow(cli_env(settings, "127.0.0.1:1"), "costs", "--day", day, "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["total_usd"] == 0.5 and summary["idle_usd"] == 0.1 and summary["instance_seconds"] == 2250.0
+    assert summary["by_provider"] == {"runpod": 0.5}

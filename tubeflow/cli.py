@@ -346,6 +346,43 @@ def topics(channel: str, count: int = typer.Option(5)) -> None:
     _run(go())
 
 
+@app.command()
+def costs(
+    day: str = typer.Option("", help="UTC day YYYY-MM-DD (default: today)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """GPU spend for one day as the autoscaler booked it: total, idle overhead, by provider, production, job."""
+
+    async def go() -> None:
+        from datetime import UTC, datetime
+
+        from autoscaler.costs import CostLedger
+
+        db = await _db(_settings())
+        try:
+            ledger = CostLedger(db.engine)
+            await ledger.create_table()
+            summary = await ledger.daily_summary(day or datetime.now(UTC).strftime("%Y-%m-%d"))
+        finally:
+            await db.close()
+        if as_json:
+            print(json.dumps(asdict(summary), indent=2))
+            return
+        console.print(
+            f"{summary.day}: ${summary.total_usd:.4f} over {summary.instance_seconds:.0f} instance-seconds "
+            f"(idle ${summary.idle_usd:.4f})"
+        )
+        for label, table in (
+            ("provider", summary.by_provider),
+            ("production", summary.by_production),
+            ("job", summary.by_job),
+        ):
+            for name, usd in sorted(table.items(), key=lambda kv: -kv[1]):
+                console.print(f"  {label} {name}: ${usd:.4f}")
+
+    _run(go())
+
+
 def _print_status(st: Any) -> None:
     console.print(f"[bold]{st.production_id}[/bold] {st.channel} / {st.niche}: {st.title or st.topic}")
     console.print(f"stage {st.stage}  state {st.state}  progress {st.progress:.0f}%  {st.detail}")
