@@ -136,3 +136,24 @@ async def test_unknown_channel_is_a_clear_error(temporal_env: WorkflowEnvironmen
         with pytest.raises(PermanentError, match="unknown channel 'nope'"):
             await start_production(temporal_env.client, stack.db, settings, "nope", TOPIC)
         assert await repo.list_productions(stack.db) == []
+
+
+async def test_a_topic_the_channel_covered_is_refused_unless_forced(
+    temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    from knowledge.coverage import record_coverage
+    from tubeflow.client import TopicAlreadyCovered
+
+    settings = tiny_settings(tmp_path)
+    client = temporal_env.client
+    async with running_stack(client, settings, gpu=False) as stack:
+        await repo.create_channel(stack.db, "c4", "science")
+        await record_coverage(stack.db, "c4", "why is the sky blue", "earlier1", angle="Why is the Sky Blue?")
+        with pytest.raises(TopicAlreadyCovered, match="already covered"):
+            await start_production(client, stack.db, settings, "c4", TOPIC)
+        assert await repo.list_productions(stack.db) == []
+        pid = await start_production(client, stack.db, settings, "c4", TOPIC, force=True, make_shorts=False)
+        await wait_checkpoint(client, pid, "script")
+        # Another channel never covered it: no refusal there.
+        await repo.create_channel(stack.db, "c5", "science")
+        assert await start_production(client, stack.db, settings, "c5", TOPIC, make_shorts=False)
