@@ -2,11 +2,12 @@
 
 Why this shape: zoompan's famous jitter comes from cropping at whole *source* pixels of an image
 smaller than the output, so each rounding step is magnified.  We scale the still once (Lanczos)
-to OVERSCAN times the output size, in a chroma-unsubsampled format, and let zoompan crop that:
-a rounding step is then at most 1/OVERSCAN of an output pixel, and every crop is a downscale
-(never blurry).  Motion is a pure function of the frame's position inside the visual, so a
-segment that starts in the middle of a still continues the motion exactly where the previous
-segment stopped.
+to OVERSCAN times the output size and let zoompan crop that: a rounding step is then at most
+1/OVERSCAN of an output pixel, and every crop is a downscale (never blurry).  The overscanned
+still stays 4:2:0: zoompan re-samples it every frame, and 4:4:4 cost 18% more render time for no
+difference the smoothness test (decoded luma centroids) can see.  Motion is a pure function of
+the frame's position inside the visual, so a segment that starts in the middle of a still
+continues the motion exactly where the previous segment stopped.
 """
 
 from __future__ import annotations
@@ -82,4 +83,4 @@ def still_chain(
         return f"{prescale(width, height, 'yuv420p')},loop=loop={frames - 1}:size=1:start=0,settb=1/{fps},setpts=N"
     ow, oh = overscan_size(width, height)
     zp = zoompan_filter(motion_for(index), width, height, fps, frames, first, length)
-    return f"{prescale(ow, oh, 'yuv444p')},{zp},format=yuv420p,setsar=1,settb=1/{fps},setpts=N"
+    return f"{prescale(ow, oh, 'yuv420p')},{zp},format=yuv420p,setsar=1,settb=1/{fps},setpts=N"
