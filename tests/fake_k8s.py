@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 from typing import Any
 
-from tests.fakehttp import JsonHandler
+from tests.fakehttp import JsonHandler, serve
 
 COST = "controller.kubernetes.io/pod-deletion-cost"
 
@@ -118,12 +117,5 @@ class _Handler(JsonHandler):
 @contextmanager
 def fake_k8s(state: K8sState | None = None) -> Iterator[tuple[str, K8sState]]:
     st = state or K8sState()
-    handler = type("Handler", (_Handler,), {"state": st})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", st
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(_Handler, st) as url:
+        yield url, st

@@ -15,10 +15,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any
 
-from tests.fakehttp import JsonHandler
+from tests.fakehttp import JsonHandler, serve
 
 NO_CAPACITY = (
     "There are no longer any instances available with the requested specifications. Please refresh and try again."
@@ -139,12 +138,5 @@ def default_gpu_types() -> dict[str, dict[str, Any]]:
 def fake_runpod(state: RunPodState | None = None) -> Iterator[tuple[str, RunPodState]]:
     """Serve the fake on 127.0.0.1; yields (base_url, state) for RUNPOD_API_BASE_URL."""
     st = state or RunPodState(gpu_types=default_gpu_types())
-    handler = type("Handler", (_Handler,), {"state": st})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", st
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(_Handler, st) as url:
+        yield url, st

@@ -14,10 +14,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any
 
-from tests.fakehttp import JsonHandler
+from tests.fakehttp import JsonHandler, serve
 
 
 @dataclass
@@ -145,12 +144,5 @@ def default_offers() -> list[dict[str, Any]]:
 def fake_vastai(state: VastState | None = None) -> Iterator[tuple[str, VastState]]:
     """Serve the fake on 127.0.0.1; yields (base_url, state)."""
     st = state or VastState(offers=default_offers())
-    handler = type("Handler", (_Handler,), {"state": st})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", st
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(_Handler, st) as url:
+        yield url, st
