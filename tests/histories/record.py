@@ -1,0 +1,287 @@
+"""Record real workflow histories for the replay test (tests/test_replay.py).
+
+Run it with ``.venv/bin/python -m tests.histories.record`` from the repository root.  It starts
+its own Temporal dev server (the pip-installed binary, configured from temporal-dev.yaml), runs
+the real main and GPU workers in-process on tiny media (320x180, SQLite, local storage in a
+temporary folder), drives productions the way reviewers would, and writes each workflow's
+history, ``(await handle.fetch_history()).to_json()``, to ``tests/histories/<scenario>.json``.
+
+Why: a running production may sit at a checkpoint for days.  When the workflow code changes,
+the new code must replay the history the old code wrote, or that production breaks at its next
+step.  These files are what "the old code wrote"; re-record only the scenarios you add (pass
+their names), never to make an incompatible change pass: use ``workflow.patched`` instead.
+
+    .venv/bin/python -m tests.histories.record                     # every scenario
+    .venv/bin/python -m tests.histories.record production_cancelled  # only the ones named
+
+Takes about a minute on a 2-core machine (one full production with Shorts is most of it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import io
+import json
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import WorkflowHistory as History
+from temporalio.common import SearchAttributeKey
+from temporalio.testing import WorkflowEnvironment
+
+from tests.conftest import tiny_settings
+from tests.workflow_helpers import Stack, running_stack, wait_checkpoint, wait_for
+from tubeflow.client import cancel, review, start_production
+from tubeflow.contracts import (
+    PRODUCTION_WORKFLOW,
+    SIGNAL_APPROVE,
+    VIDEO_JOB_WORKFLOW,
+    ProductionInput,
+    ProductionStatus,
+    ReviewDecision,
+    production_workflow_id,
+)
+from tubeflow.db import repo
+from tubeflow.temporal_dev import DevServerConfig, temporal_binary
+
+HERE = Path(__file__).parent
+TOPIC = "Why is the sky blue?"
+
+
+IDS = HERE / "workflow_ids.json"  # scenario -> workflow id (replaying a child needs its parent's real id)
+
+
+def save(name: str, history: History) -> None:
+    path = HERE / f"{name}.json"
+    path.write_text(history.to_json())
+    ids = json.loads(IDS.read_text()) if IDS.is_file() else {}
+    ids[name] = history.workflow_id
+    IDS.write_text(json.dumps(dict(sorted(ids.items())), indent=2) + "\n")
+    print(f"  wrote {path.relative_to(HERE.parent.parent)} ({len(history.events)} events)", flush=True)
+
+
+async def history_of(client: Client, workflow_id: str) -> History:
+    return await client.get_workflow_handle(workflow_id).fetch_history()
+
+
+async def start_direct(stack: Stack, channel: str, **fields: Any) -> str:
+    """Start a production with input fields start_production would take from the niche (auto_approve...)."""
+    pid = f"rec{uuid.uuid4().hex[:9]}"
+    inp = ProductionInput(
+        production_id=pid,
+        channel=channel,
+        niche="science",
+        topic=TOPIC,
+        max_attempts=stack.settings.max_review_attempts,
+        make_shorts=False,
+        main_queue=stack.settings.main_queue,
+        gpu_queue=stack.settings.gpu_queue,
+    )
+    inp = dataclasses.replace(inp, **fields)
+    await stack.client.start_workflow(
+        PRODUCTION_WORKFLOW, inp, id=production_workflow_id(pid), task_queue=stack.settings.main_queue
+    )
+    return pid
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+async def full_production(stack: Stack) -> None:
+    """Reject-redo, a script edit, an ignored signal, every checkpoint, mid-render, Shorts."""
+    client = stack.client
+    await repo.create_channel(stack.db, "rec-full", "science")
+    pid = await start_production(client, stack.db, stack.settings, "rec-full", TOPIC)  # science: 2 Shorts
+    wf = production_workflow_id(pid)
+
+    await wait_checkpoint(client, pid, "script", 1)
+    save("production_waiting_script", await history_of(client, wf))
+    # A signal for a closed checkpoint: recorded as ignored in the review history.
+    await client.get_workflow_handle(wf).signal(SIGNAL_APPROVE, ReviewDecision("audio", True, "sig"))
+    await wait_for(client, pid, lambda s: any(r.note.startswith("ignored") for r in s.reviews), 30, "ignored note")
+    await review(client, pid, ReviewDecision("script", False, "ana", "Mention Lord Rayleigh by name"))
+
+    second = await wait_checkpoint(client, pid, "script", 2)
+    save("production_script_redo", await history_of(client, wf))
+    script = json.loads(stack.storage.get_text(second.artifacts["script"]))
+    script["title"] = script["title"] + " (edited)"
+    await review(client, pid, ReviewDecision("script", True, "ana", edits={"script": script}))
+
+    await wait_checkpoint(client, pid, "audio")
+    save("production_waiting_audio", await history_of(client, wf))
+    await review(client, pid, ReviewDecision("audio", True, "ana"))
+
+    await wait_checkpoint(client, pid, "broll")
+    save("production_waiting_broll", await history_of(client, wf))
+    await review(client, pid, ReviewDecision("broll", True, "bo"))
+
+    await record_mid_render(client, wf)
+    await wait_checkpoint(client, pid, "final", timeout_s=600)
+    save("production_waiting_final", await history_of(client, wf))
+    await review(client, pid, ReviewDecision("final", True, "bo", edits={"thumbnail": 1}))
+
+    await client.get_workflow_handle(wf).result()
+    save("production_completed_with_shorts", await history_of(client, wf))
+    save("shorts_completed", await history_of(client, f"{wf}-shorts"))
+
+
+def _render_in_flight(history: History) -> tuple[bool, int]:
+    """(render_video scheduled and not finished, progress signals received so far)."""
+    scheduled: set[int] = set()
+    done = False
+    progress = 0
+    for e in history.events:
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            if e.activity_task_scheduled_event_attributes.activity_type.name == "render_video":
+                scheduled.add(e.event_id)
+        elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            done = done or e.activity_task_completed_event_attributes.scheduled_event_id in scheduled
+        elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            progress += e.workflow_execution_signaled_event_attributes.signal_name == "report_progress"
+    return bool(scheduled) and not done, progress
+
+
+async def record_mid_render(client: Client, wf: str) -> None:
+    """Keep the last history taken while render_video runs, preferring one with progress signals."""
+    best: tuple[int, History] | None = None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        h = await history_of(client, wf)
+        in_flight, progress = _render_in_flight(h)
+        if in_flight and (best is None or progress >= best[0]):
+            best = (progress, h)
+        elif best is not None and not in_flight:
+            break
+        await asyncio.sleep(0.2)
+    if best is None:
+        raise AssertionError("never saw render_video in flight")
+    print(f"  mid-render history has {best[0]} progress signals", flush=True)
+    save("production_mid_render", best[1])
+
+
+async def rejected_too_often(stack: Stack) -> None:
+    client = stack.client
+    await repo.create_channel(stack.db, "rec-reject", "science")
+    settings = stack.settings.with_overrides(max_review_attempts=2)
+    pid = await start_production(client, stack.db, settings, "rec-reject", TOPIC, make_shorts=False)
+    for attempt in (1, 2):
+        await wait_checkpoint(client, pid, "script", attempt)
+        await review(client, pid, ReviewDecision("script", False, "ana", f"not good enough ({attempt})"))
+    await expect_failure(client.get_workflow_handle(production_workflow_id(pid)), "rejected 2 times")
+    save("production_failed_rejected", await history_of(client, production_workflow_id(pid)))
+
+
+async def permanent_activity_error(stack: Stack) -> None:
+    """An unknown niche: research fails with a non-retryable error, the production fails saying why."""
+    pid = await start_direct(stack, "rec-broken", niche="no-such-niche")
+    handle = stack.client.get_workflow_handle(production_workflow_id(pid))
+    await expect_failure(handle, "unknown niche")
+    save("production_failed_activity", await handle.fetch_history())
+
+
+async def cancelled_by_signal(stack: Stack) -> None:
+    """The niche's policy auto-approves the script; the production is cancelled at the audio checkpoint."""
+    pid = await start_direct(stack, "rec-cancel", auto_approve=["script"])
+    await wait_checkpoint(stack.client, pid, "audio", timeout_s=300)
+    await cancel(stack.client, pid, "topic dropped")
+    handle = stack.client.get_workflow_handle(production_workflow_id(pid), result_type=ProductionStatus)
+    st = await handle.result()
+    assert st.state == "cancelled", st
+    save("production_cancelled", await handle.fetch_history())
+
+
+async def cancelled_through_temporal(stack: Stack) -> None:
+    await repo.create_channel(stack.db, "rec-tcancel", "science")
+    pid = await start_production(stack.client, stack.db, stack.settings, "rec-tcancel", TOPIC, make_shorts=False)
+    await wait_checkpoint(stack.client, pid, "script")
+    handle = stack.client.get_workflow_handle(production_workflow_id(pid))
+    await handle.cancel()
+    await expect_failure(handle, "")
+    save("production_cancelled_temporal", await handle.fetch_history())
+
+
+async def video_jobs(stack: Stack) -> None:
+    from PIL import Image
+
+    from api.jobs_bridge import job_input, job_workflow_id
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 36), (30, 90, 160)).save(buf, "PNG")
+    stack.storage.put_bytes("uploads/rec/still.png", buf.getvalue(), "image/png")
+    stack.storage.put_bytes("uploads/rec/broken.png", b"not an image", "image/png")
+    for name, key in (("videojob_completed", "still.png"), ("videojob_failed", "broken.png")):
+        job_id = name.replace("_", "-")
+        inp = job_input(
+            "img2vid", job_id, {"image": f"uploads/rec/{key}"}, {"duration": 1, "zoom": 1.2}, stack.settings
+        )
+        handle = await stack.client.start_workflow(
+            VIDEO_JOB_WORKFLOW, inp, id=job_workflow_id(job_id), task_queue=stack.settings.main_queue
+        )
+        if name.endswith("completed"):
+            await handle.result()
+        else:
+            await expect_failure(handle, "")
+        save(name, await handle.fetch_history())
+
+
+async def maintenance(stack: Stack) -> None:
+    handle = await stack.client.start_workflow(
+        "KnowledgeMaintenanceWorkflow", id="rec-maintenance", task_queue=stack.settings.main_queue
+    )
+    await handle.result()
+    save("maintenance_completed", await handle.fetch_history())
+
+
+async def expect_failure(handle: WorkflowHandle[Any, Any], words: str) -> None:
+    try:
+        await asyncio.wait_for(handle.result(), 300)
+    except WorkflowFailureError as e:
+        assert words in str(e.cause), f"{handle.id} failed, but not with {words!r}: {e.cause}"
+        return
+    raise AssertionError(f"{handle.id} did not fail")
+
+
+SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
+    "full_production": full_production,
+    "rejected_too_often": rejected_too_often,
+    "permanent_activity_error": permanent_activity_error,
+    "cancelled_by_signal": cancelled_by_signal,
+    "cancelled_through_temporal": cancelled_through_temporal,
+    "video_jobs": video_jobs,
+    "maintenance": maintenance,
+}
+
+
+async def main(names: list[str]) -> None:
+    unknown = set(names) - set(SCENARIOS)
+    if unknown:
+        sys.exit(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
+    cfg = DevServerConfig.load()
+    env = await WorkflowEnvironment.start_local(
+        namespace=cfg.namespace,
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=[SearchAttributeKey.for_keyword(n) for n in cfg.search_attributes],
+        dev_server_extra_args=cfg.dynamic_config_args(),
+    )
+    try:
+        with tempfile.TemporaryDirectory(prefix="tubeflow-record-") as home:
+            async with running_stack(env.client, tiny_settings(Path(home))) as stack:
+                chosen = [SCENARIOS[n] for n in names or SCENARIOS]
+                await asyncio.gather(*(scenario(stack) for scenario in chosen))
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenarios", nargs="*", help=f"any of: {', '.join(SCENARIOS)} (default: all)")
+    asyncio.run(main(parser.parse_args().scenarios))
