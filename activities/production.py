@@ -245,7 +245,7 @@ class MainActivities:
     @permanent_errors
     async def plan_shorts(self, inp: ShortsInput) -> ShortsPlan:
         """Which ranges become Shorts: the sections the script marked, as many as the niche asks."""
-        from gpu_activities.shorts import pick_ranges
+        from tubeflow.render_plan import pick_ranges
 
         niche = self.niche(inp.niche)
         plan = RenderPlan.from_json(self.storage.get_text(inp.plan_key))

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from activities.publishers import build_metadata, entry_name
+from activities.publish_metadata import build_metadata, entry_name
 from tubeflow.contracts import PublishRequest, PublishResult, production_prefix
 from tubeflow.errors import ConfigError, PermanentError, TransientError
 from tubeflow.settings import Settings

@@ -52,7 +52,7 @@ def create_app(
 
             ctx.db = owned_db = await open_database(settings)
         if ctx.temporal is None:
-            from tubeflow.client import connect
+            from service.client import connect
 
             try:
                 ctx.temporal = await connect(settings)

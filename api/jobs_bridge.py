@@ -1,7 +1,7 @@
 """The one place that knows how the video job API maps onto VideoJobWorkflow.
 
 Kept apart from the routes so a change in the GPU side's job dataclasses
-(:mod:`gpu_activities.jobs`) touches one small file.
+(:mod:`tubeflow.job_contracts`) touches one small file.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 from temporalio.client import Client
 
-from gpu_activities.jobs import AddAudioJob, CaptionJob, Img2VidJob, VideoJobInput, VideoJobStatus
 from tubeflow.contracts import QUERY_STATUS, VIDEO_JOB_WORKFLOW
+from tubeflow.job_contracts import AddAudioJob, CaptionJob, Img2VidJob, VideoJobInput, VideoJobStatus
 from tubeflow.settings import Settings
 
 

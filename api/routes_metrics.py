@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Response
 from prometheus_client import CollectorRegistry, Gauge
 
 from api.context import ApiContext, get_ctx
-from autoscaler.backlog import export_queue_metrics
-from autoscaler.metrics import TubeflowMetrics
+from service.backlog import export_queue_metrics
+from service.metrics import TubeflowMetrics
 from tubeflow.db import repo
 
 router = APIRouter()

@@ -17,7 +17,7 @@ from api.auth import Principal, authenticate, require
 from api.context import ApiContext, get_ctx
 from api.schemas import ApproveIn, CancelIn, ChannelIn, ProductionIn, RejectIn
 from api.views import production_view
-from tubeflow import client as tf
+from service import client as tf
 from tubeflow.contracts import ReviewDecision
 from tubeflow.db import repo
 from tubeflow.errors import PermanentError

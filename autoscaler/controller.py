@@ -22,9 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autoscaler.backlog import QueueObservation, observe_queue
 from autoscaler.costs import CostLedger, UsageSlice, slices_for_tick
-from autoscaler.metrics import TubeflowMetrics, default_metrics
 from autoscaler.policy import Decision, PolicyConfig, ScalingPolicy, WorkerState, WorkerView
 from autoscaler.providers.base import (
     NAME_PREFIX,
@@ -36,6 +34,8 @@ from autoscaler.providers.base import (
     QuotaExceededError,
 )
 from autoscaler.reaper import find_reapable
+from service.backlog import QueueObservation, observe_queue
+from service.metrics import TubeflowMetrics, default_metrics
 from tubeflow.errors import TransientError
 
 log = logging.getLogger("tubeflow.autoscaler")
@@ -381,7 +381,7 @@ async def run_autoscaler(
     from autoscaler.providers import open_provider
 
     if client is None:
-        from tubeflow.client import connect
+        from service.client import connect
 
         client = await connect(settings)
     provider = provider or open_provider(provider_name, settings, **provider_options)

@@ -104,7 +104,7 @@ async def run(n_productions: int, n_lists: int, database_url: str = "") -> dict[
     from temporalio.testing import WorkflowEnvironment
 
     from api.auth import create_key
-    from tubeflow.client import review
+    from service.client import review
     from tubeflow.contracts import ReviewDecision
     from tubeflow.db import repo
     from tubeflow.db.engine import open_database
@@ -131,7 +131,7 @@ async def run(n_productions: int, n_lists: int, database_url: str = "") -> dict[
     logs = home / "logs"
     logs.mkdir()
     procs = [
-        spawn(["-c", "from tubeflow.cli import main; main()", "worker", "--queue", "main"], settings, "worker"),
+        spawn(["-c", "from cli.main import main; main()", "worker", "--queue", "main"], settings, "worker"),
         spawn(["-c", SERVE_API, str(port)], settings, "api"),
     ]
     result: dict[str, Any] = {}

@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 
 from temporalio import activity
 
-from gpu_activities.jobs import AddAudioJob, CaptionJob, Img2VidJob, ShortRequest, VideoJobResult
 from niches.config import NicheConfig, load_niche
 from tubeflow.activity_errors import permanent_errors
 from tubeflow.contracts import (
@@ -35,6 +34,7 @@ from tubeflow.contracts import (
     TranscribeResult,
 )
 from tubeflow.errors import PermanentError
+from tubeflow.job_contracts import AddAudioJob, CaptionJob, Img2VidJob, ShortRequest, VideoJobResult
 from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage, StorageError
@@ -303,7 +303,8 @@ class GpuActivities:
     @activity.defn(name="render_short")
     @permanent_errors
     async def render_short(self, req: ShortRequest) -> RenderResult:
-        from gpu_activities.shorts import ShortRange, portrait_size, render_short
+        from gpu_activities.shorts import portrait_size, render_short
+        from tubeflow.render_plan import ShortRange
 
         t0 = time.monotonic()
         niche = self._niche(req.niche)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +20,14 @@ from niches.config import CaptionStyle
 from tubeflow.errors import PermanentError
 from tubeflow.media.ffmpeg import FFmpegCommand, fmt_s, run_ffmpeg
 from tubeflow.media.probe import probe
-from tubeflow.render_plan import PlanPart, RenderPlan
+from tubeflow.render_plan import MAX_SHORT_S, PlanPart, RenderPlan, ShortRange
 from tubeflow.settings import Settings
-
-MAX_SHORT_S = 59.0  # YouTube counts <= 60 s; keep the 0.5 s tail inside
-
-
-@dataclass(frozen=True)
-class ShortRange:
-    start: float
-    end: float
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start
 
 
 def portrait_size(width: int, height: int) -> tuple[int, int]:
     """9:16 at the long-form's height as width: 1920x1080 -> 1080x1920, 320x180 -> 180x320."""
     w = height // 2 * 2
     return w, (w * 16 // 9) // 2 * 2
-
-
-def pick_ranges(plan: RenderPlan, count: int, max_s: float = MAX_SHORT_S) -> list[ShortRange]:
-    """The parts the script marked as Short candidates (else the longest parts), capped at ``max_s``."""
-    parts = [p for p in plan.parts if p.short_candidate] or sorted(plan.parts, key=lambda p: p.start - p.end)
-    out = [ShortRange(p.start, min(p.end, p.start + max_s)) for p in parts[:count] if p.end > p.start]
-    return sorted(out, key=lambda r: r.start)
 
 
 def sub_plan(plan: RenderPlan, rng: ShortRange) -> RenderPlan:

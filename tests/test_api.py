@@ -19,9 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.auth import create_key
+from service.client import get_status
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack
-from tubeflow.client import get_status
 from tubeflow.db import repo
 
 TOPIC = "Why is the sky blue?"

@@ -30,21 +30,21 @@ from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from autoscaler.backlog import describe_backlog, observe_queue
 from autoscaler.controller import ControllerConfig, run_autoscaler
-from autoscaler.metrics import TubeflowMetrics
 from autoscaler.policy import PolicyConfig
 from autoscaler.providers.local import LocalProvider
-from gpu_activities.jobs import Img2VidJob, VideoJobInput
-from gpu_activities.video_job import VideoJobWorkflow
+from service.backlog import describe_backlog, observe_queue
+from service.metrics import TubeflowMetrics
 from tests.conftest import tiny_settings
 from tests.mediagen import still_image, tone_wav
 from tests.test_render import WORDS
 from tubeflow.contracts import RenderRequest, RenderResult
+from tubeflow.job_contracts import Img2VidJob, VideoJobInput
 from tubeflow.media.probe import probe
 from tubeflow.render_plan import MediaItem, PlanPart, RenderPlan
 from tubeflow.settings import REPO_ROOT, Settings
 from tubeflow.storage import open_storage
+from workflows.video_job import VideoJobWorkflow
 
 pytestmark = pytest.mark.slow
 HEARTBEAT_S = 3.0  # the SDK sends heartbeats at most every 0.8 x this: the checkpoint's possible lag
@@ -190,7 +190,7 @@ async def test_three_jobs_scale_from_zero_finish_and_scale_back_to_zero(
     store = open_storage(settings)
     image = store.put_file("uploads/pic.png", still_image(tmp_path / "pic.png", seed=3))
     provider = LocalProvider.from_settings(settings, cwd=REPO_ROOT, stop_deadline_s=25.0)
-    assert provider.command[1:] == ["-m", "tubeflow.cli", "worker", "--queue", "gpu"], "the real GPU worker"
+    assert provider.command[1:] == ["-m", "cli", "worker", "--queue", "gpu"], "the real GPU worker"
     metrics = TubeflowMetrics()
     stop = asyncio.Event()
     policy = PolicyConfig(max_workers=3, idle_timeout_s=4, scale_up_cooldown_s=5, scale_down_cooldown_s=2)
@@ -276,10 +276,10 @@ FAST_HEARTBEAT_WORKER = r"""
 import asyncio, signal
 from datetime import timedelta
 from temporalio.worker import Worker
-from tubeflow.client import connect
+from service.client import connect
 from tubeflow.settings import Settings
 from tubeflow.storage import open_storage
-from tubeflow.worker import GRACEFUL_SHUTDOWN, gpu_activities
+from service.worker import GRACEFUL_SHUTDOWN, gpu_activities
 
 async def main():
     s = Settings.from_env()

@@ -16,10 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from autoscaler.backlog import QueueObservation
 from autoscaler.controller import Autoscaler, ControllerConfig
 from autoscaler.costs import CostLedger, production_of, slices_for_tick
-from autoscaler.metrics import TubeflowMetrics
 from autoscaler.policy import Action, PolicyConfig, ScalingPolicy, WorkerState
 from autoscaler.providers.base import (
     NAME_PREFIX,
@@ -32,6 +30,8 @@ from autoscaler.providers.base import (
 from autoscaler.providers.kubernetes import KubernetesProvider
 from autoscaler.providers.runpod import RunPodProvider
 from autoscaler.providers.vastai import VastAiProvider
+from service.backlog import QueueObservation
+from service.metrics import TubeflowMetrics
 from tests.fake_k8s import K8sState, fake_k8s
 from tests.fake_runpod import RunPodState, default_gpu_types, fake_runpod
 from tests.fake_vastai import VastState, fake_vastai
@@ -419,8 +419,8 @@ def test_shipped_manifests_agree_with_the_code() -> None:
     import yaml
 
     from autoscaler.providers.base import MANAGED_LABEL, MANAGED_VALUE
+    from service.worker import GRACEFUL_SHUTDOWN
     from tubeflow.settings import REPO_ROOT, Settings
-    from tubeflow.worker import GRACEFUL_SHUTDOWN
 
     k8s_dir = REPO_ROOT / "deploy" / "k8s"
     (deployment,) = yaml.safe_load_all((k8s_dir / "gpu-worker-deployment.yaml").read_text())

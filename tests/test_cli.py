@@ -31,7 +31,7 @@ def cli_env(settings: Settings, address: str) -> dict[str, str]:
 async def tubeflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "tubeflow.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=env,
         capture_output=True,
         text=True,

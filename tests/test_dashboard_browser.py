@@ -20,9 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.auth import create_key
 from api.testing import serve
+from service.client import cancel, get_status, review, start_production
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack, wait_checkpoint, wait_for
-from tubeflow.client import cancel, get_status, review, start_production
 from tubeflow.contracts import ReviewDecision
 from tubeflow.db import repo
 

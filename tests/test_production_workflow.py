@@ -9,9 +9,9 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
+from service.client import CheckpointNotOpen, get_status, review, start_production
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import running_stack, wait_checkpoint, wait_for
-from tubeflow.client import CheckpointNotOpen, get_status, review, start_production
 from tubeflow.contracts import SIGNAL_APPROVE, ReviewDecision, production_workflow_id
 from tubeflow.db import repo
 from tubeflow.errors import PermanentError
@@ -142,7 +142,7 @@ async def test_a_topic_the_channel_covered_is_refused_unless_forced(
     temporal_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     from knowledge.coverage import record_coverage
-    from tubeflow.client import TopicAlreadyCovered
+    from service.client import TopicAlreadyCovered
 
     settings = tiny_settings(tmp_path)
     client = temporal_env.client

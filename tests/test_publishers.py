@@ -13,7 +13,9 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from activities.broll import build_plan
-from activities.publishers import OutboxPublisher, chapters_from, make_publisher, youtube_chapters_ok
+from activities.outbox import OutboxPublisher
+from activities.publish_metadata import chapters_from, youtube_chapters_ok
+from activities.publishers import make_publisher
 from activities.thumbnails import make_thumbnails
 from activities.youtube import YouTubePublisher
 from niches.config import NicheConfig

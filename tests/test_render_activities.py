@@ -15,16 +15,16 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from gpu_activities.activities import GPU_ACTIVITY_NAMES, GpuActivities
-from gpu_activities.jobs import CaptionJob, Img2VidJob, ShortRequest, VideoJobInput, VideoJobResult, VideoJobStatus
 from gpu_activities.render import layout
-from gpu_activities.video_job import VideoJobWorkflow
 from tests.conftest import tiny_settings
 from tests.mediagen import color_bars_clip, corrupt_file, still_image, tone_wav
 from tests.test_render import NARRATION_S, WORDS, make_plan
 from tubeflow.contracts import QUERY_STATUS, RenderRequest, TranscribeRequest
+from tubeflow.job_contracts import CaptionJob, Img2VidJob, ShortRequest, VideoJobInput, VideoJobResult, VideoJobStatus
 from tubeflow.media.probe import probe
 from tubeflow.settings import Settings
 from tubeflow.storage import LocalStorage
+from workflows.video_job import VideoJobWorkflow
 
 
 def _setup(tmp: Path) -> tuple[Settings, LocalStorage, RenderRequest]:

@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpu_activities.shorts import ShortRange, pick_ranges, portrait_size, render_short, sub_plan
+from gpu_activities.shorts import portrait_size, render_short, sub_plan
 from tests.conftest import tiny_settings
 from tests.mediagen import color_bars_clip, still_image, tone_wav
 from tests.test_render import WORDS, make_plan
 from tubeflow.errors import PermanentError
 from tubeflow.media.probe import probe
+from tubeflow.render_plan import ShortRange, pick_ranges
 
 
 @pytest.fixture(scope="module")

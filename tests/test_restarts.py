@@ -11,13 +11,13 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from cli.devstack import wait_port
+from service.client import review, start_production
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import wait_checkpoint, wait_for
-from tubeflow.client import review, start_production
 from tubeflow.contracts import ReviewDecision
 from tubeflow.db import repo
 from tubeflow.db.engine import open_database
-from tubeflow.devstack import wait_port
 from tubeflow.settings import Settings
 from tubeflow.temporal_dev import DevServerConfig, start_server
 
@@ -38,7 +38,7 @@ def env_for(settings: Settings) -> dict[str, str]:
 
 def spawn_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tubeflow.cli", "worker", "--queue", "main"],
+        [sys.executable, "-m", "cli", "worker", "--queue", "main"],
         env=env_for(settings),
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,

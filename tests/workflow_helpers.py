@@ -11,11 +11,11 @@ from typing import Any
 
 from temporalio.client import Client
 
-from tubeflow.client import get_status
+from service.client import get_status
+from service.worker import build_gpu_worker, build_main_worker
 from tubeflow.contracts import ProductionStatus
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage, open_storage
-from tubeflow.worker import build_gpu_worker, build_main_worker
 
 
 @dataclass

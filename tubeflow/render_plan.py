@@ -105,3 +105,25 @@ class RenderPlan:
 
     def all_items(self) -> list[MediaItem]:
         return [m for p in self.parts for m in p.items]
+
+
+# Shorts are cut from ranges of the plan: the main queue picks them (to name the Shorts), the GPU
+# queue renders them, so the choice lives here where both can read it.
+MAX_SHORT_S = 59.0  # YouTube counts <= 60 s; keep the 0.5 s tail inside
+
+
+@dataclass(frozen=True)
+class ShortRange:
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def pick_ranges(plan: RenderPlan, count: int, max_s: float = MAX_SHORT_S) -> list[ShortRange]:
+    """The parts the script marked as Short candidates (else the longest parts), capped at ``max_s``."""
+    parts = [p for p in plan.parts if p.short_candidate] or sorted(plan.parts, key=lambda p: p.start - p.end)
+    out = [ShortRange(p.start, min(p.end, p.start + max_s)) for p in parts[:count] if p.end > p.start]
+    return sorted(out, key=lambda r: r.start)

@@ -13,7 +13,6 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from gpu_activities.jobs import ShortRequest
     from tubeflow.contracts import (
         PublishRequest,
         PublishResult,
@@ -23,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         ShortsResult,
         production_prefix,
     )
+    from tubeflow.job_contracts import ShortRequest
     from workflows.production import CPU_RETRY, GPU_RETRY
 
 

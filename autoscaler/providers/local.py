@@ -1,6 +1,6 @@
 """GPU workers as processes on this machine: the default, and what the end-to-end tests run.
 
-Each worker is ``python -m tubeflow.cli worker --queue gpu`` with a marker in its environment, so
+Each worker is ``python -m cli worker --queue gpu`` with a marker in its environment, so
 a restarted autoscaler (or the reaper) finds workers an earlier run left behind by scanning the
 process table, not just its own children.
 """
@@ -28,7 +28,7 @@ from tubeflow.settings import PREFIX
 ENV_INSTANCE = "TUBEFLOW_GPU_INSTANCE"
 ENV_LABELS = "TUBEFLOW_GPU_LABELS"
 ENV_IDENTITY = "TUBEFLOW_WORKER_IDENTITY"
-DEFAULT_COMMAND = (sys.executable, "-m", "tubeflow.cli", "worker", "--queue", "gpu")
+DEFAULT_COMMAND = (sys.executable, "-m", "cli", "worker", "--queue", "gpu")
 
 
 class LocalProvider:

@@ -110,10 +110,8 @@ async def start_production(
 
 async def _covered(db: Any, channel: str, topic: str) -> str | None:
     """The earlier topic this one repeats, if the knowledge system knows of one."""
-    try:
-        from knowledge.coverage import check_coverage  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    from knowledge.coverage import check_coverage
+
     hit = await check_coverage(db, channel, topic)
     if hit is None:
         return None

@@ -59,7 +59,7 @@ def worker(
     concurrency: int = typer.Option(1, help="GPU queue only: activities at once"),
 ) -> None:
     """Run a worker for one task queue until SIGTERM/Ctrl-C."""
-    from tubeflow.worker import run_worker
+    from service.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(run_worker(queue, _settings(), concurrency))
@@ -79,7 +79,7 @@ def api() -> None:
 @app.command()
 def dev() -> None:
     """Start the Temporal dev server (with Web UI), both workers and the API; Ctrl-C stops all."""
-    from tubeflow.devstack import DevStack
+    from cli.devstack import DevStack
 
     s = _settings()
     stack = DevStack(s)
@@ -183,7 +183,7 @@ def produce(
     """Start a production; prints its id."""
 
     async def go() -> None:
-        from tubeflow.client import connect, start_production
+        from service.client import connect, start_production
 
         s = _settings()
         db = await _db(s)
@@ -204,7 +204,7 @@ def watch(production_id: str) -> None:
     """Follow a production with a progress bar until it waits at a checkpoint or ends."""
 
     async def go() -> None:
-        from tubeflow.client import connect
+        from service.client import connect
 
         await _follow(await connect(_settings()), production_id)
 
@@ -212,7 +212,7 @@ def watch(production_id: str) -> None:
 
 
 async def _follow(client: Any, production_id: str) -> None:
-    from tubeflow.client import get_status
+    from service.client import get_status
 
     with progress_bar() as bar:
         task = bar.add_task("queued", total=100)
@@ -230,7 +230,7 @@ def status(production_id: str = typer.Argument(None), as_json: bool = typer.Opti
     """One production's stage and progress, or the list of productions."""
 
     async def go() -> None:
-        from tubeflow.client import connect, get_status
+        from service.client import connect, get_status
         from tubeflow.db import repo
 
         s = _settings()
@@ -261,11 +261,11 @@ def _stage_for(production_id: str, stage: str | None, s: Settings) -> Any:
     async def go() -> str:
         if stage:
             return stage
-        from tubeflow.client import connect, get_status
+        from service.client import connect, get_status
 
         st = await get_status(await connect(s), production_id)
         if not st.checkpoint:
-            from tubeflow.client import CheckpointNotOpen
+            from service.client import CheckpointNotOpen
 
             raise CheckpointNotOpen(f"production {production_id} is at stage {st.stage!r}; no checkpoint is open")
         return st.checkpoint
@@ -283,7 +283,7 @@ def approve(
     """Approve the open checkpoint (optionally with edits)."""
 
     async def go() -> None:
-        from tubeflow.client import connect, review
+        from service.client import connect, review
         from tubeflow.contracts import ReviewDecision
 
         s = _settings()
@@ -305,7 +305,7 @@ def reject(
     """Reject the open checkpoint with feedback; the stage is redone."""
 
     async def go() -> None:
-        from tubeflow.client import connect, review
+        from service.client import connect, review
         from tubeflow.contracts import ReviewDecision
 
         s = _settings()
@@ -319,8 +319,8 @@ def reject(
 @app.command()
 def cancel(production_id: str, reason: str = typer.Option("cancelled from the CLI")) -> None:
     async def go() -> None:
-        from tubeflow.client import cancel as do_cancel
-        from tubeflow.client import connect
+        from service.client import cancel as do_cancel
+        from service.client import connect
 
         await do_cancel(await connect(_settings()), production_id, reason)
         console.print("cancel requested")
@@ -401,7 +401,7 @@ def demo(
     topic: str = typer.Option(DEMO_TOPIC),
 ) -> None:
     """Produce one video for the bundled demo channel, asking at each checkpoint."""
-    from tubeflow.demo import run_demo
+    from cli.demo import run_demo
 
     logging.basicConfig(level=logging.WARNING)
     try:

@@ -88,7 +88,7 @@ class DevStack:
         log = self.logs / f"{name}.log"
         out = open(log, "ab")  # noqa: SIM115 - closed when the child ends
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tubeflow.cli", *args], stdout=out, stderr=subprocess.STDOUT, env=self._env()
+            [sys.executable, "-m", "cli", *args], stdout=out, stderr=subprocess.STDOUT, env=self._env()
         )
         child = Child(name, proc, log)
         self.children.append(child)

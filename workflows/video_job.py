@@ -15,8 +15,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from gpu_activities.jobs import VIDEO_OPS, VideoJobInput, VideoJobResult, VideoJobStatus
     from tubeflow.contracts import QUERY_STATUS, VIDEO_JOB_WORKFLOW
+    from tubeflow.job_contracts import VIDEO_OPS, VideoJobInput, VideoJobResult, VideoJobStatus
 
 ACTIVITY_FOR = {"caption": "video_caption", "img2vid": "video_img2vid", "addaudio": "video_addaudio"}
 

@@ -30,21 +30,10 @@ HEARTBEAT_THROTTLE = timedelta(seconds=1)
 def workflow_classes() -> list[type]:
     from workflows.maintenance import KnowledgeMaintenanceWorkflow
     from workflows.production import ProductionWorkflow
+    from workflows.shorts import ShortsWorkflow
+    from workflows.video_job import VideoJobWorkflow
 
-    classes: list[type] = [ProductionWorkflow, KnowledgeMaintenanceWorkflow]
-    try:
-        from workflows.shorts import ShortsWorkflow
-
-        classes.append(ShortsWorkflow)
-    except ImportError:
-        pass
-    try:
-        from gpu_activities.video_job import VideoJobWorkflow
-
-        classes.append(VideoJobWorkflow)
-    except ImportError:
-        pass
-    return classes
+    return [ProductionWorkflow, ShortsWorkflow, VideoJobWorkflow, KnowledgeMaintenanceWorkflow]
 
 
 def main_activities(settings: Settings, storage: Storage, db: Any) -> Sequence[Any]:
@@ -90,7 +79,7 @@ def build_gpu_worker(client: Client, settings: Settings, storage: Storage, concu
 
 
 async def run_worker(queue: str, settings: Settings, concurrency: int = 1) -> None:
-    from tubeflow.client import connect
+    from service.client import connect
 
     client = await connect(settings)
     storage = open_storage(settings)

@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.prompt import Prompt
 
+from cli.devstack import DevStack
 from tubeflow.contracts import ProductionStatus, ReviewDecision
-from tubeflow.devstack import DevStack
 from tubeflow.settings import Settings
 from tubeflow.storage import open_storage
 
@@ -53,7 +53,7 @@ def run_demo(settings: Settings, *, yes: bool, topic: str, console: Console) -> 
 
 
 async def _produce(settings: Settings, stack: DevStack, *, yes: bool, topic: str, console: Console) -> dict[str, Any]:
-    from tubeflow.client import connect, get_status, review, start_production
+    from service.client import connect, get_status, review, start_production
     from tubeflow.db import repo
     from tubeflow.db.engine import open_database
     from tubeflow.errors import PermanentError
