@@ -16,7 +16,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from tubeflow.worker import workflow_classes
+from service.worker import workflow_classes
 
 HERE = Path(__file__).parent / "histories"
 WORKFLOW_IDS: dict[str, str] = json.loads((HERE / "workflow_ids.json").read_text())

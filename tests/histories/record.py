@@ -38,9 +38,9 @@ from temporalio.client import WorkflowHistory as History
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
+from service.client import cancel, review, start_production
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack, wait_checkpoint, wait_for
-from tubeflow.client import cancel, review, start_production
 from tubeflow.contracts import (
     PRODUCTION_WORKFLOW,
     SIGNAL_APPROVE,
