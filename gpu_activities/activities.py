@@ -157,7 +157,9 @@ class GpuActivities:
     @activity.defn(name="transcribe")
     @permanent_errors
     async def transcribe(self, req: TranscribeRequest) -> TranscribeResult:
+        from gpu_activities.align import align_to_script
         from gpu_activities.transcribe import align_script_words, estimate_timing, transcribe_words
+        from tubeflow.media.probe import probe
 
         t0 = time.monotonic()
         audio = self.storage.fetch(req.audio_key)
@@ -165,17 +167,26 @@ class GpuActivities:
             timing: NarrationTiming | None = NarrationTiming.from_json(self.storage.get_text(req.timing_key))
         else:
             timing = self._timing_for(req.audio_key)
-        result = await run_with_heartbeat(
-            lambda cancel, beat: transcribe_words(audio, req.language, self.settings, timing=timing)
-        )
-        words, device = result.words, result.device
-        if not words and req.script_key:
-            from tubeflow.media.probe import probe
-
-            script = json.loads(self.storage.get_text(req.script_key))
-            timing = timing or estimate_timing(script, probe(audio).duration_s)
-            words = align_script_words(timing, script)
-            device = f"{device} (script alignment: Whisper heard no words)"
+        script = json.loads(self.storage.get_text(req.script_key)) if req.script_key else None
+        spoken_key = req.audio_key.rsplit(".", 1)[0] + ".words.json"
+        if script is not None and self.storage.exists(spoken_key):
+            # The voice engine said when each word was spoken (Azure, eSpeak): exact, and no Whisper run.
+            spoken = json.loads(self.storage.get_text(spoken_key))
+            words, stats = align_to_script(script, spoken, timing)
+            device, rtf = f"tts word boundaries ({stats.anchored}/{stats.script_words} anchored)", 0.0
+        else:
+            result = await run_with_heartbeat(
+                lambda cancel, beat: transcribe_words(audio, req.language, self.settings, timing=timing)
+            )
+            words, device, rtf = result.words, result.device, result.realtime_factor
+            if script is not None and words:
+                # Whisper gives the timing only; the captions say what the script says.
+                words, stats = align_to_script(script, words, timing, probe(audio).duration_s)
+                device = f"{device} (script spelling, {stats.anchored}/{stats.script_words} words anchored)"
+            elif script is not None:
+                timing = timing or estimate_timing(script, probe(audio).duration_s)
+                words = align_script_words(timing, script)
+                device = f"{device} (script alignment: Whisper heard no words)"
         key = f"productions/{req.production_id}/words.json"
         self.storage.put_text(key, json.dumps(words), "application/json")
         used = time.monotonic() - t0
@@ -183,7 +194,7 @@ class GpuActivities:
             words_key=key,
             word_count=len(words),
             device=device,
-            realtime_factor=result.realtime_factor,
+            realtime_factor=rtf,
             gpu_seconds=round(used, 2),
             cost_usd=self._cost(used),
         )
