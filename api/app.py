@@ -20,9 +20,10 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
-from api import routes_dashboard, routes_events, routes_media, routes_metrics, routes_productions, routes_video
+from api import errors, routes_dashboard, routes_events, routes_media, routes_metrics, routes_productions, routes_video
 from api.context import ApiContext
 from api.fetch import FetchError, FetchPolicy
+from api.middleware import BodyLimit, SecurityHeaders, dashboard_csp
 from api.ratelimit import RateLimiter
 from tubeflow.errors import PermanentError, TransientError
 from tubeflow.settings import Settings
@@ -71,6 +72,9 @@ def create_app(
         "seeds' GPU video job API. Authenticate with `Authorization: Bearer <key>` or `X-API-Key`.",
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(SecurityHeaders, page_csp=dashboard_csp(settings))
+    errors.install(app)
     app.state.tubeflow = ApiContext(
         settings=settings,
         db=db,

@@ -1,27 +1,62 @@
-"""Request bodies of the REST API (validated by pydantic, so a bad body is a 422 that says why)."""
+"""Request bodies of the REST API, validated strictly so a bad body is a 422 that says why.
+
+Strict on purpose: an unknown field is refused (``{"role": "admin"}`` on a channel must not be
+silently dropped, the sender believes it did something), ``true`` is not the number 1, numbers
+are finite, and every string and container has a bound.  Text may not hold lone surrogates or
+control characters (see :mod:`tubeflow.names`), which would otherwise fail later inside Temporal
+or the database as a 500.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import math
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from tubeflow.contracts import CHECKPOINTS
+from tubeflow.names import CHANNEL_NAME_PATTERN, text_problem
+
+MAX_EDITS_BYTES = 256 * 1024  # a long script with every section rewritten is ~40 KB
+MAX_EDITS_DEPTH = 16
 
 
-class ChannelIn(BaseModel):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    niche: str = Field(min_length=1, max_length=64)
+def _line(v: str) -> str:
+    problem = text_problem(v, single_line=True)
+    if problem:
+        raise ValueError(f"text {problem}")
+    return v
 
 
-class ProductionIn(BaseModel):
-    channel: str = Field(min_length=1)
-    topic: str = Field(min_length=1, max_length=300)
+def _text(v: str) -> str:
+    problem = text_problem(v)
+    if problem:
+        raise ValueError(f"text {problem}")
+    return v
+
+
+Line = Annotated[str, AfterValidator(_line)]
+Text = Annotated[str, AfterValidator(_text)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class ChannelIn(Strict):
+    name: Line = Field(min_length=1, max_length=64, pattern=CHANNEL_NAME_PATTERN)
+    niche: Line = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class ProductionIn(Strict):
+    channel: Line = Field(min_length=1, max_length=64)
+    topic: Line = Field(min_length=1, max_length=300)
     force: bool = False
 
 
-class _Review(BaseModel):
-    stage: str
+class _Review(Strict):
+    stage: str = Field(max_length=32)
 
     @field_validator("stage")
     @classmethod
@@ -31,12 +66,47 @@ class _Review(BaseModel):
         return v
 
 
+def _edits_problem(value: Any, depth: int = 0) -> str | None:
+    if depth > MAX_EDITS_DEPTH:
+        return f"nested deeper than {MAX_EDITS_DEPTH} levels"
+    if isinstance(value, str):
+        return text_problem(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "holds a number that is not finite"
+    if isinstance(value, dict):
+        for k, v in value.items():
+            problem = _edits_problem(k, depth + 1) or _edits_problem(v, depth + 1)
+            if problem:
+                return problem
+    if isinstance(value, list):
+        for v in value:
+            problem = _edits_problem(v, depth + 1)
+            if problem:
+                return problem
+    return None
+
+
 class ApproveIn(_Review):
-    edits: dict[str, Any] | None = None
+    edits: dict[str, Any] | None = Field(
+        default=None, description=f"changes to the reviewed artifact; at most {MAX_EDITS_BYTES} bytes as JSON"
+    )
+
+    @field_validator("edits")
+    @classmethod
+    def _bounded(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is None:
+            return v
+        problem = _edits_problem(v)
+        if problem:
+            raise ValueError(f"edits {problem}")
+        size = len(json.dumps(v, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        if size > MAX_EDITS_BYTES:
+            raise ValueError(f"edits are {size} bytes as JSON; the limit is {MAX_EDITS_BYTES}")
+        return v
 
 
 class RejectIn(_Review):
-    feedback: str = Field(min_length=1, max_length=4000)
+    feedback: Text = Field(min_length=1, max_length=4000)
 
     @field_validator("feedback")
     @classmethod
@@ -46,26 +116,29 @@ class RejectIn(_Review):
         return v.strip()
 
 
-class CancelIn(BaseModel):
-    reason: str = Field(default="cancelled by a reviewer", max_length=500)
+class CancelIn(Strict):
+    reason: Text = Field(default="cancelled by a reviewer", max_length=500)
 
 
-class CaptionIn(BaseModel):
-    url_video: str = Field(min_length=1, max_length=4096)
-    url_srt: str = Field(min_length=1, max_length=4096)
+Url = Annotated[Line, Field(min_length=1, max_length=4096)]
 
 
-class Img2VidIn(BaseModel):
-    url_image: str = Field(min_length=1, max_length=4096)
+class CaptionIn(Strict):
+    url_video: Url
+    url_srt: Url
+
+
+class Img2VidIn(Strict):
+    url_image: Url
     duration: float = Field(gt=0, le=600)
     zoom: float = Field(default=1.2, ge=1.0, le=4.0)
 
 
-class AddAudioIn(BaseModel):
-    url_video: str = Field(min_length=1, max_length=4096)
-    url_audio: str = Field(min_length=1, max_length=4096)
+class AddAudioIn(Strict):
+    url_video: Url
+    url_audio: Url
 
 
-class UploadIn(BaseModel):
-    filename: str = Field(default="input", max_length=200)
-    content_type: str = Field(default="application/octet-stream", max_length=200)
+class UploadIn(Strict):
+    filename: Line = Field(default="input", max_length=200)
+    content_type: Line = Field(default="application/octet-stream", max_length=200)

@@ -48,6 +48,19 @@ class Settings:
 
     api_rate_per_s: float = 20.0  # per API key, token bucket refill
     api_rate_burst: int = 60
+    api_max_body_bytes: int = 1024 * 1024  # JSON and form bodies; uploads have fetch_max_bytes
+    public_base_url: str = ""  # absolute URLs the API hands out; empty = http://api_host:api_port
+    trusted_proxies: str = ""  # comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed
+    auth_failure_burst: int = 10  # wrong keys per client (and per key prefix) before a lockout
+    auth_failure_per_min: float = 6.0  # how fast that allowance comes back
+    rate_limit_max_buckets: int = 10000  # limiter table bound (least recently used go first)
+    session_ttl_s: float = 7 * 24 * 3600.0  # dashboard sign-in lifetime
+    metrics_token: str = ""  # bearer token Prometheus sends to /metrics (an API key works too)
+    metrics_bind: str = ""  # host:port to serve /metrics on instead of the API's port
+    metrics_cache_s: float = 15.0  # scrapes within this reuse the last answer
+    events_max_streams_per_key: int = 8  # concurrent /api/events streams per key
+    upload_quota_bytes: int = 2 * 1024 * 1024 * 1024  # stored uploads per key
+    upload_quota_files: int = 200  # uploads per key
     fetch_allow_hosts: str = ""  # comma-separated hosts URL inputs may use despite being private
     fetch_max_bytes: int = 512 * 1024 * 1024
     fetch_timeout_s: float = 60.0
@@ -127,6 +140,9 @@ class Settings:
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.home / 'tubeflow.db'}"
+
+    def resolved_public_base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     def resolved_storage_dir(self) -> Path:
         return Path(self.storage_dir) if self.storage_dir else self.home / "storage"

@@ -8,6 +8,7 @@ publish results with :meth:`Storage.put_file`.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import uuid
@@ -16,15 +17,30 @@ from pathlib import Path, PurePosixPath
 
 from tubeflow.settings import Settings
 
+_BAD_KEY_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
 
 class StorageError(Exception):
     """A key that is missing or malformed; callers map this to a non-retryable error."""
 
 
+MAX_KEY_LENGTH = 1024  # S3's limit, and the assets table's column
+
+
 def check_key(key: str) -> str:
+    """The key, or :class:`StorageError` when it could escape the store or break a backend.
+
+    A NUL makes ``open()`` raise ValueError, a newline or other control character breaks S3
+    signatures and log lines, and a lone surrogate cannot be encoded as UTF-8 at all: all are
+    refused here, the one door every backend goes through.
+    """
     p = PurePosixPath(key)
     if not key or p.is_absolute() or ".." in p.parts or "\\" in key:
-        raise StorageError(f"invalid storage key {key!r}: keys are relative, '/'-separated, without '..'")
+        raise StorageError(f"invalid storage key {key[:200]!r}: keys are relative, '/'-separated, without '..'")
+    if len(key) > MAX_KEY_LENGTH:
+        raise StorageError(f"invalid storage key: longer than {MAX_KEY_LENGTH} characters")
+    if _BAD_KEY_CHARS.search(key):
+        raise StorageError(f"invalid storage key {key[:200]!r}: control characters and lone surrogates are not allowed")
     return key
 
 
@@ -102,7 +118,7 @@ class LocalStorage(Storage):
         return self._path(key).is_file()
 
     def list(self, prefix: str) -> list[str]:
-        base = self.root / prefix if prefix else self.root
+        base = self.root / check_key(prefix) if prefix else self.root
         if base.is_file():
             return [prefix]
         if not base.exists():
@@ -211,6 +227,8 @@ class S3Storage(Storage):
             raise
 
     def list(self, prefix: str) -> list[str]:
+        if prefix:
+            check_key(prefix)
         keys: list[str] = []
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):

@@ -26,6 +26,7 @@ from tubeflow.db.models import ApiKeyRow, AssetRow, ChannelRow, EventRow, Produc
 from tubeflow.db.records import ApiKey, Asset, Channel, Event, Production, Review
 from tubeflow.db.types import to_utc, utcnow
 from tubeflow.errors import PermanentError
+from tubeflow.names import check_channel_name, check_text
 
 ROLES: tuple[str, ...] = ("viewer", "editor", "admin")  # each includes the ones before it
 TERMINAL_STATES = frozenset({"completed", "failed", "cancelled"})
@@ -111,8 +112,8 @@ def _clean_name(value: str, what: str, max_len: int = 100) -> str:
 
 
 async def create_channel(db: Database, name: str, niche: str, settings: dict[str, Any] | None = None) -> Channel:
-    name = _clean_name(name, "channel name")
-    niche = _clean_name(niche, "niche", 64)
+    name = check_channel_name(_clean_name(name, "channel name"))
+    niche = check_text(_clean_name(niche, "niche", 64), "niche", single_line=True)
     try:
         async with db.session() as s:
             row = ChannelRow(name=name, niche=niche, settings=settings or {}, created_at=utcnow())

@@ -1,0 +1,118 @@
+"""ASGI middleware: security headers on every response, and a limit on request bodies.
+
+Security headers: a Content-Security-Policy, nosniff, no framing.
+
+The dashboard runs only its own script (``/static/app.js``): no inline script, no ``eval``, so
+an injected ``<script>`` or event attribute does nothing even if escaping ever failed.  Anything
+that is not a page (JSON, media, downloads) gets a policy that forbids everything and sandboxes
+it, so a stored file opened directly in the browser cannot run script on this origin.  Responses
+that set their own policy keep it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import HTTPException
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tubeflow.settings import Settings
+
+NOT_A_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+# FastAPI's /docs and /redoc load their script from a CDN and start it inline; they show no user data.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; font-src https://fonts.gstatic.com; "
+    "worker-src blob:; frame-ancestors 'none'"
+)
+DOCS_PATHS = ("/docs", "/redoc")
+
+
+def media_origins(settings: Settings) -> str:
+    """Where the dashboard's players may load from besides itself: the S3 endpoint presigned URLs use."""
+    if settings.storage != "s3":
+        return ""
+    if settings.s3_endpoint_url:
+        parts = urlsplit(settings.s3_endpoint_url)
+        return f" {parts.scheme}://{parts.netloc}"
+    return " https://*.amazonaws.com"
+
+
+def dashboard_csp(settings: Settings) -> str:
+    media = media_origins(settings)
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data: blob:{media}; media-src 'self' blob:{media}; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, page_csp: str) -> None:
+        self.app = app
+        self.page_csp = page_csp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if "content-security-policy" not in headers:
+                    if path.startswith(DOCS_PATHS):
+                        csp = DOCS_CSP
+                    elif headers.get("content-type", "").startswith("text/html"):
+                        csp = self.page_csp
+                    else:
+                        csp = NOT_A_PAGE_CSP
+                    headers["Content-Security-Policy"] = csp
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with a 413 that says the limit.
+
+    Checked on the declared Content-Length before the app runs and again while the body streams
+    in (chunked uploads declare nothing).  Paths under ``exempt_prefix`` count their own bytes
+    against their own limit (the upload endpoint).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefix: str = "/uploads/") -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.exempt_prefix = exempt_prefix
+
+    def _message(self) -> str:
+        return f"the request body is over the limit of {self.max_bytes} bytes (TUBEFLOW_API_MAX_BODY_BYTES)"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith(self.exempt_prefix):
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await JSONResponse({"detail": self._message()}, status_code=413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise HTTPException(413, self._message())
+            return message
+
+        await self.app(scope, counted, send)
