@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from api import dbview
 from api.auth import Principal, authenticate, require
 from api.context import ApiContext, get_ctx
-from api.schemas import ApproveIn, CancelIn, ChannelIn, ProductionIn, RejectIn
+from api.schemas import ApproveIn, CancelIn, ChannelIn, ProductionIn, RejectIn, RetryIn
 from api.views import production_view
 from service import client as tf
 from tubeflow.contracts import ReviewDecision
@@ -29,7 +29,7 @@ def _problem(e: PermanentError) -> HTTPException:
     """The HTTP answer for a permanent error; its message already says what to do."""
     if isinstance(e, tf.UnknownProduction | repo.NotFoundError):
         return HTTPException(404, str(e))
-    if isinstance(e, tf.CheckpointNotOpen | tf.TopicAlreadyCovered | repo.AlreadyExistsError):
+    if isinstance(e, tf.CheckpointNotOpen | tf.NothingToRetry | tf.TopicAlreadyCovered | repo.AlreadyExistsError):
         return HTTPException(409, str(e))
     return HTTPException(400, str(e))
 
@@ -167,3 +167,23 @@ async def cancel(
     except PermanentError as e:
         raise _problem(e) from e
     return JSONResponse({"id": production_id, "cancelling": True}, status_code=202)
+
+
+@router.post("/productions/{production_id}/retry")
+async def retry(
+    production_id: str,
+    body: RetryIn | None = None,
+    ctx: ApiContext = Depends(get_ctx),
+    who: Principal = Depends(require("editor")),
+) -> dict[str, Any]:
+    """Continue a production in ``needs_attention`` from its failed stage; 409 when nothing failed."""
+    await _known(ctx, production_id)
+    try:
+        status = await tf.retry(ctx.client(), production_id, who.name, body.note if body else "")
+    except tf.UnknownProduction as e:
+        known = await dbview.status_from_db(ctx.db, production_id)
+        state = known.state if known else "ended"
+        raise HTTPException(409, f"production {production_id!r} has already ended ({state}); nothing to retry") from e
+    except PermanentError as e:
+        raise _problem(e) from e
+    return {"id": production_id, "stage": status.stage, "state": status.state, "progress": status.progress}

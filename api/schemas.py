@@ -120,6 +120,10 @@ class CancelIn(Strict):
     reason: Text = Field(default="cancelled by a reviewer", max_length=500)
 
 
+class RetryIn(Strict):
+    note: Text = Field(default="", max_length=500)  # what the operator fixed, kept in the logs
+
+
 Url = Annotated[Line, Field(min_length=1, max_length=4096)]
 
 

@@ -223,7 +223,7 @@ async def _follow(client: Any, production_id: str) -> None:
         while True:
             st = await get_status(client, production_id)
             bar.update(task, completed=st.progress, description=f"{st.stage:<14} {st.detail}"[:40])
-            if st.checkpoint or st.state in ("completed", "failed", "cancelled"):
+            if st.checkpoint or st.state in ("completed", "failed", "cancelled", "needs_attention"):
                 break
             await asyncio.sleep(0.5)
     _print_status(st)
@@ -333,6 +333,24 @@ def cancel(production_id: str, reason: str = typer.Option("cancelled from the CL
 
 
 @app.command()
+def retry(
+    production_id: str,
+    note: str = typer.Option("", help="what you fixed (kept in the logs)"),
+    operator: str = typer.Option("cli"),
+) -> None:
+    """Continue a production that needs attention from its failed stage (approved work is kept)."""
+
+    async def go() -> None:
+        from service.client import connect
+        from service.client import retry as do_retry
+
+        st = await do_retry(await connect(_settings()), production_id, operator, note)
+        console.print(f"retrying {st.stage}; the production is {st.state} again")
+
+    _run(go())
+
+
+@app.command()
 def topics(channel: str, count: int = typer.Option(5)) -> None:
     """Suggest next topics for a channel from its niche's knowledge and what it already covered."""
 
@@ -394,6 +412,8 @@ def _print_status(st: Any) -> None:
         console.print(f"[yellow]waiting for review at checkpoint {st.checkpoint!r}[/yellow]")
     if st.error:
         console.print(f"[red]{st.error}[/red]")
+    if st.state == "needs_attention":
+        console.print(f"[yellow]needs attention: fix the cause, then `tubeflow retry {st.production_id}`[/yellow]")
     for r in st.reviews:
         verdict = "approved" if r.approved else "rejected"
         console.print(f"  {r.at[:19]} {r.stage} {verdict} by {r.reviewer} {r.feedback!r} {r.note}")

@@ -21,9 +21,11 @@ from tubeflow.contracts import (
     SA_NICHE,
     SA_STAGE,
     SIGNAL_CANCEL,
+    UPDATE_RETRY,
     UPDATE_REVIEW,
     ProductionInput,
     ProductionStatus,
+    RetryRequest,
     ReviewDecision,
     production_workflow_id,
 )
@@ -33,6 +35,10 @@ from tubeflow.settings import Settings
 
 class CheckpointNotOpen(PermanentError):
     """A review for a checkpoint the production is not waiting at (HTTP 409 in the API)."""
+
+
+class NothingToRetry(PermanentError):
+    """A retry for a production that is not waiting in needs_attention (HTTP 409 in the API)."""
 
 
 class UnknownProduction(PermanentError):
@@ -131,6 +137,22 @@ async def review(client: Client, production_id: str, decision: ReviewDecision) -
         message = getattr(cause, "message", None) or str(cause or e)
         raise CheckpointNotOpen(message) from e
     except RPCError as e:
+        raise _rpc_problem(production_id, e) from e
+
+
+async def retry(client: Client, production_id: str, operator: str = "anonymous", note: str = "") -> ProductionStatus:
+    """Continue a production that needs attention: its failed stage runs again, nothing before it."""
+    handle = client.get_workflow_handle(production_workflow_id(production_id))
+    try:
+        return await handle.execute_update(
+            UPDATE_RETRY, RetryRequest(operator=operator, note=note), result_type=ProductionStatus
+        )
+    except WorkflowUpdateFailedError as e:
+        cause = e.cause
+        raise NothingToRetry(getattr(cause, "message", None) or str(cause or e)) from e
+    except RPCError as e:
+        if "completed" in str(e).lower() or e.status == RPCStatusCode.FAILED_PRECONDITION:
+            raise NothingToRetry(f"production {production_id!r} has finished; nothing to retry") from e
         raise _rpc_problem(production_id, e) from e
 
 

@@ -33,6 +33,8 @@ EXPECTED = {
     "production_failed_activity",
     "production_cancelled",
     "production_cancelled_temporal",
+    "production_needs_attention",
+    "production_retried_after_attention",
     "shorts_completed",
     "videojob_completed",
     "videojob_failed",

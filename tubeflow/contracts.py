@@ -109,7 +109,7 @@ class ProductionStatus:
     niche: str
     topic: str
     stage: str
-    state: str  # running | waiting | completed | failed | cancelled
+    state: str  # running | waiting | needs_attention | completed | failed | cancelled
     progress: float  # percent 0..100
     checkpoint: str | None = None  # the open checkpoint, if any
     detail: str = ""
@@ -120,6 +120,27 @@ class ProductionStatus:
     error: str | None = None
     title: str = ""
     updated_at: str = ""
+    # Stages that failed permanently and what became of them, oldest first (see Incident).
+    incidents: list[Incident] = field(default_factory=list)
+
+
+@dataclass
+class Incident:
+    """A stage that failed after its retries: the production waited in ``needs_attention`` for an operator."""
+
+    stage: str
+    reason: str
+    at: str  # ISO-8601 from workflow.now()
+    retried_by: str = ""  # who asked to continue (empty while still waiting)
+    retried_at: str = ""
+
+
+@dataclass
+class RetryRequest:
+    """An operator's "continue": the failed stage runs again, everything before it is kept."""
+
+    operator: str = "anonymous"
+    note: str = ""
 
 
 @dataclass
@@ -359,6 +380,8 @@ SIGNAL_REJECT = "reject"  # arg: ReviewDecision
 UPDATE_REVIEW = "review"  # arg: ReviewDecision -> ProductionStatus; validator refuses a closed checkpoint
 SIGNAL_PROGRESS = "report_progress"  # arg: ProgressReport, sent by long activities
 SIGNAL_CANCEL = "cancel"  # arg: str reason
+UPDATE_RETRY = "retry"  # arg: RetryRequest -> ProductionStatus; validator refuses unless needs_attention
+STATE_NEEDS_ATTENTION = "needs_attention"  # a stage failed permanently; waits for retry or cancel
 QUERY_STATUS = "status"  # -> ProductionStatus
 
 

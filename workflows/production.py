@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from tubeflow.contracts import (
@@ -27,10 +27,13 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_PROGRESS,
         SIGNAL_REJECT,
         STAGE_PROGRESS,
+        STATE_NEEDS_ATTENTION,
+        UPDATE_RETRY,
         UPDATE_REVIEW,
         BrollRequest,
         BrollResult,
         BrollSwap,
+        Incident,
         ProductionInput,
         ProductionStatus,
         ProgressReport,
@@ -40,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         RenderResult,
         ResearchRequest,
         ResearchResult,
+        RetryRequest,
         ReviewDecision,
         ReviewLog,
         ReviewRecord,
@@ -79,6 +83,8 @@ GPU_RETRY = RetryPolicy(
 )
 BOOKKEEPING_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 STAGE_SA = SearchAttributeKey.for_keyword(SA_STAGE)
+# Behaviour changes, each replayed old-way for histories recorded before it (see ARCHITECTURE.md).
+PATCH_NEEDS_ATTENTION = "stage-failure-needs-attention"
 
 
 class ReviewRejectedTooOften(Exception):
@@ -100,6 +106,7 @@ class ProductionWorkflow:
         self._progress_dirty = False
         self._cancel_reason: str | None = None
         self._thumbnail_count = 0
+        self._retry: RetryRequest | None = None
 
     # ------------------------------------------------------------------ client-facing handlers
 
@@ -143,6 +150,23 @@ class ProductionWorkflow:
     @workflow.signal(name=SIGNAL_CANCEL)
     def cancel(self, reason: str) -> None:
         self._cancel_reason = reason or "cancelled by a reviewer"
+
+    @workflow.update(name=UPDATE_RETRY)
+    async def retry(self, request: RetryRequest) -> ProductionStatus:
+        self._retry = request
+        # Answer once the failed stage is running again, so the caller sees state "running".
+        await workflow.wait_condition(lambda: self._retry is not request)
+        return self._status
+
+    @retry.validator
+    def _validate_retry(self, request: RetryRequest) -> None:
+        if self._status.state != STATE_NEEDS_ATTENTION:
+            raise ValueError(
+                f"nothing to retry: the production is {self._status.state} at stage {self._status.stage!r}; "
+                "retry continues a production that needs attention"
+            )
+        if self._retry is not None:
+            raise ValueError("a retry is already being applied")
 
     def _review_problem(self, d: ReviewDecision) -> str | None:
         open_cp = self._status.checkpoint
@@ -447,28 +471,67 @@ class ProductionWorkflow:
 
     async def _cpu(self, name: str, arg: Any, result_type: type[T]) -> T:
         assert self._input is not None
-        return await workflow.execute_activity(
-            name,
-            arg,
-            task_queue=self._input.main_queue,
-            start_to_close_timeout=timedelta(minutes=15),
-            retry_policy=CPU_RETRY,
-            result_type=result_type,
+        queue = self._input.main_queue
+        return await self._recoverable(
+            lambda: workflow.execute_activity(
+                name,
+                arg,
+                task_queue=queue,
+                start_to_close_timeout=timedelta(minutes=15),
+                retry_policy=CPU_RETRY,
+                result_type=result_type,
+            )
         )
 
-    async def _gpu(
-        self, name: str, arg: Any, result_type: type[T], limit: timedelta, heartbeat: bool = False
-    ) -> T:
+    async def _gpu(self, name: str, arg: Any, result_type: type[T], limit: timedelta, heartbeat: bool = False) -> T:
         assert self._input is not None
-        return await workflow.execute_activity(
-            name,
-            arg,
-            task_queue=self._input.gpu_queue,
-            start_to_close_timeout=limit,
-            heartbeat_timeout=timedelta(seconds=60) if heartbeat else None,
-            retry_policy=GPU_RETRY,
-            result_type=result_type,
+        queue = self._input.gpu_queue
+        return await self._recoverable(
+            lambda: workflow.execute_activity(
+                name,
+                arg,
+                task_queue=queue,
+                start_to_close_timeout=limit,
+                heartbeat_timeout=timedelta(seconds=60) if heartbeat else None,
+                retry_policy=GPU_RETRY,
+                result_type=result_type,
+            )
         )
+
+    async def _recoverable(self, run: Callable[[], Awaitable[T]]) -> T:
+        """Run one stage's work; when it fails for good, wait for an operator instead of ending.
+
+        This is the one recovery mechanism of the workflow: every stage activity goes through it
+        (``_cpu``/``_gpu``), and so can any later step that must never lose reviewed work (publish).
+        The operator fixes the cause and sends the ``retry`` update: the same step runs again with
+        the same input, so everything approved before it is kept.  ``cancel`` ends the production.
+        """
+        while True:
+            try:
+                return await run()
+            except ActivityError as e:
+                if is_cancelled_exception(e) or not workflow.patched(PATCH_NEEDS_ATTENTION):
+                    raise
+                await self._needs_attention(_reason(e))
+
+    async def _needs_attention(self, reason: str) -> None:
+        s = self._status
+        incident = Incident(stage=s.stage, reason=reason, at=workflow.now().isoformat())
+        s.incidents.append(incident)
+        prior_state, prior_checkpoint = s.state, s.checkpoint
+        s.state, s.checkpoint, s.error = STATE_NEEDS_ATTENTION, None, reason
+        s.detail = f"{s.stage} failed: fix the cause, then retry (or cancel)"
+        await self._snapshot()
+        await workflow.wait_condition(lambda: self._retry is not None or self._cancel_reason is not None)
+        if self._cancel_reason is not None:
+            raise ProductionCancelled(self._cancel_reason)
+        request = self._retry
+        assert request is not None
+        incident.retried_by, incident.retried_at = request.operator, workflow.now().isoformat()
+        s.state, s.checkpoint, s.error = prior_state, prior_checkpoint, None
+        s.detail = f"retrying {s.stage} ({request.operator})"
+        self._retry = None  # releases the operator's update
+        await self._snapshot()
 
     async def _with_live_progress(self, work: Awaitable[T]) -> T:
         """Await ``work`` while writing progress reports to the database as they arrive."""

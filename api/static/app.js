@@ -41,7 +41,7 @@
     bar.dataset.state = state;
     $$(".seg", bar).forEach((seg) => {
       const i = STAGES.indexOf(seg.dataset.seg);
-      seg.classList.remove("done", "cur", "running", "waiting", "failed", "cancelled", "completed");
+      seg.classList.remove("done", "cur", "running", "waiting", "needs_attention", "failed", "cancelled", "completed");
       if (i < cur || state === "completed") seg.classList.add("done");
       else if (i === cur) seg.classList.add("cur", state);
     });
@@ -66,7 +66,7 @@
       if (root.hasAttribute("data-detail")) {
         // A checkpoint opening or closing, or the end, changes what the page shows: re-render it.
         const cp = ev.checkpoint || "";
-        const ended = ["completed", "failed", "cancelled"].includes(ev.state);
+        const ended = ["completed", "failed", "cancelled", "needs_attention"].includes(ev.state) || root.dataset.state === "needs_attention";
         if (ev.state && (cp !== root.dataset.checkpoint || (ended && ev.state !== root.dataset.state))) {
           root.dataset.checkpoint = cp;
           root.dataset.state = ev.state;
@@ -191,6 +191,13 @@
     if (!confirm("Cancel this production?")) return;
     await api(`/api/productions/${pid}/cancel`, { method: "POST", body: { reason: "cancelled from the dashboard" } });
     toast("Cancelling…");
+  }));
+
+  const retry = $("#retry");
+  retry?.addEventListener("click", busy(retry, async () => {
+    const st = await api(`/api/productions/${pid}/retry`, { method: "POST", body: { note: "retried from the dashboard" } });
+    toast(`Retrying ${st.stage.replace(/_/g, " ")}`);
+    setTimeout(() => location.reload(), 400);
   }));
 
   const start = $("#start-form");

@@ -24,6 +24,7 @@ import asyncio
 import dataclasses
 import io
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -38,7 +39,7 @@ from temporalio.client import WorkflowHistory as History
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
-from service.client import cancel, review, start_production
+from service.client import cancel, retry, review, start_production
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack, wait_checkpoint, wait_for
 from tubeflow.contracts import (
@@ -51,6 +52,7 @@ from tubeflow.contracts import (
     production_workflow_id,
 )
 from tubeflow.db import repo
+from tubeflow.settings import REPO_ROOT
 from tubeflow.temporal_dev import DevServerConfig, temporal_binary
 
 HERE = Path(__file__).parent
@@ -188,6 +190,20 @@ async def permanent_activity_error(stack: Stack) -> None:
     save("production_failed_activity", await handle.fetch_history())
 
 
+async def needs_attention_then_retry(stack: Stack) -> None:
+    """Research fails for good (the niche's file is missing), the operator adds it and retries."""
+    niches = stack.settings.resolved_niches_dir()
+    pid = await start_direct(stack, "rec-mend", niche="mendable")
+    await wait_for(stack.client, pid, lambda s: s.state == "needs_attention", 120, "needs_attention")
+    save("production_needs_attention", await history_of(stack.client, production_workflow_id(pid)))
+    shutil.copy(niches / "science.yaml", niches / "mendable.yaml")
+    shutil.copytree(niches / "science", niches / "mendable")
+    await retry(stack.client, pid, "olga", "added the niche")
+    await wait_checkpoint(stack.client, pid, "script")
+    save("production_retried_after_attention", await history_of(stack.client, production_workflow_id(pid)))
+    await cancel(stack.client, pid, "recorded")
+
+
 async def cancelled_by_signal(stack: Stack) -> None:
     """The niche's policy auto-approves the script; the production is cancelled at the audio checkpoint."""
     pid = await start_direct(stack, "rec-cancel", auto_approve=["script"])
@@ -254,6 +270,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "full_production": full_production,
     "rejected_too_often": rejected_too_often,
     "permanent_activity_error": permanent_activity_error,
+    "needs_attention_then_retry": needs_attention_then_retry,
     "cancelled_by_signal": cancelled_by_signal,
     "cancelled_through_temporal": cancelled_through_temporal,
     "video_jobs": video_jobs,
@@ -274,7 +291,10 @@ async def main(names: list[str]) -> None:
     )
     try:
         with tempfile.TemporaryDirectory(prefix="tubeflow-record-") as home:
-            async with running_stack(env.client, tiny_settings(Path(home))) as stack:
+            # A private copy of the niches, so a scenario can add one (the operator's fix).
+            niches = Path(home) / "niches"
+            shutil.copytree(REPO_ROOT / "niches", niches, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+            async with running_stack(env.client, tiny_settings(Path(home), niches_dir=str(niches))) as stack:
                 chosen = [SCENARIOS[n] for n in names or SCENARIOS]
                 await asyncio.gather(*(scenario(stack) for scenario in chosen))
     finally:
