@@ -392,14 +392,12 @@ async def run_autoscaler(
 
         start_http_server(port, addr=getattr(settings, "api_host", "127.0.0.1"), registry=metrics.registry)
     ledger = None
-    engine = None
+    db = None
     if record_costs:
-        from sqlalchemy.ext.asyncio import create_async_engine
+        from tubeflow.db.engine import open_database
 
-        Path(settings.home).mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(settings.resolved_database_url())
-        ledger = CostLedger(engine)
-        await ledger.create_table()
+        db = await open_database(settings)
+        ledger = CostLedger(db)
 
     async def observe() -> QueueObservation:
         return await observe_queue(client, settings.temporal_namespace, settings.gpu_queue)
@@ -428,7 +426,7 @@ async def run_autoscaler(
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
-        if engine is not None:
-            await engine.dispose()
+        if db is not None:
+            await db.close()
         _event("autoscaler_stopped", provider=provider.name, workers=len(scaler.tracked))
     return scaler

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from autoscaler.models import GpuUsage
 from tubeflow.contracts import production_workflow_id
+from tubeflow.db.engine import Database
 
 _PRODUCTION_PREFIX = production_workflow_id("")  # "production-"
 _CHILD_SUFFIX = "-shorts"  # workflows/production.py starts ShortsWorkflow as "<parent id>-shorts"
@@ -74,14 +74,10 @@ def slices_for_tick(
 
 
 class CostLedger:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._session = async_sessionmaker(engine, expire_on_commit=False)
+    """The ``gpu_usage`` table through the project's :class:`Database` (its migrations create the table)."""
 
-    async def create_table(self) -> None:
-        """Creates only this table; the app's migrations own the rest of the schema."""
-        async with self.engine.begin() as conn:
-            await conn.run_sync(lambda c: GpuUsage.__table__.create(c, checkfirst=True))
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def record(self, slices: Iterable[UsageSlice]) -> None:
         """Add the slices to their (instance, workflow, day) rows in one transaction."""
@@ -102,7 +98,7 @@ class CostLedger:
         if not merged:
             return
         now = datetime.now(UTC)
-        async with self._session() as session, session.begin():
+        async with self.db.session() as session:
             for (instance_id, workflow_id, day), s in merged.items():
                 row = (
                     await session.execute(
@@ -131,14 +127,14 @@ class CostLedger:
 
     async def production_cost(self, production_id: str) -> float:
         """USD of GPU time charged to this production so far (its query and the API show this)."""
-        async with self._session() as session:
+        async with self.db.session() as session:
             total = await session.scalar(
                 select(func.coalesce(func.sum(GpuUsage.cost_usd), 0.0)).where(GpuUsage.production_id == production_id)
             )
         return float(total or 0.0)
 
     async def job_cost(self, workflow_id: str) -> float:
-        async with self._session() as session:
+        async with self.db.session() as session:
             total = await session.scalar(
                 select(func.coalesce(func.sum(GpuUsage.cost_usd), 0.0)).where(GpuUsage.workflow_id == workflow_id)
             )
@@ -146,7 +142,7 @@ class CostLedger:
 
     async def daily_summary(self, day: str) -> DailySummary:
         """Spend for one UTC day (YYYY-MM-DD): total, idle overhead, by provider, production and job."""
-        async with self._session() as session:
+        async with self.db.session() as session:
             rows = (await session.execute(select(GpuUsage).where(GpuUsage.day == day))).scalars().all()
         out = DailySummary(day)
         for r in rows:

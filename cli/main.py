@@ -22,8 +22,10 @@ from tubeflow.settings import Settings
 app = typer.Typer(help="tubeflow: YouTube video production on Temporal, with human checkpoints.", no_args_is_help=True)
 channel_app = typer.Typer(help="Channels (each belongs to one niche).", no_args_is_help=True)
 key_app = typer.Typer(help="API keys for the dashboard and the REST API.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema (Alembic migrations shipped with tubeflow).", no_args_is_help=True)
 app.add_typer(channel_app, name="channel")
 app.add_typer(key_app, name="key")
+app.add_typer(db_app, name="db")
 console = Console()
 err = Console(stderr=True)
 
@@ -170,6 +172,81 @@ def key_create(
         finally:
             await db.close()
         console.print(plaintext)
+
+    _run(go())
+
+
+# ---------------------------------------------------------------- database schema
+
+# Every module that defines tables; autogenerate and the migration tests compare against all of them.
+SCHEMA_MODULES = ("tubeflow.db.models", "knowledge.models", "autoscaler.models")
+
+
+def schema_metadata() -> Any:
+    """The metadata of every table the code defines (imports each room's models)."""
+    import importlib
+
+    from tubeflow.db.base import Base
+
+    for module in SCHEMA_MODULES:
+        importlib.import_module(module)
+    return Base.metadata
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply missing migrations (what every process does at start unless TUBEFLOW_DATABASE_AUTO_MIGRATE=false)."""
+
+    async def go() -> None:
+        from tubeflow.db import migrate
+        from tubeflow.db.engine import Database
+
+        db = Database(_settings().resolved_database_url())
+        try:
+            before = await migrate.upgrade(db)
+            after = await migrate.current(db)
+        finally:
+            await db.close()
+        was = ",".join(before) or "none"
+        now = ",".join(after)
+        console.print(f"{db!r}: {'already at ' + now if was == now else f'upgraded from {was} to {now}'}")
+
+    _run(go())
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the revision the database is at and the one this code ships."""
+
+    async def go() -> None:
+        from tubeflow.db import migrate
+        from tubeflow.db.engine import Database
+
+        db = Database(_settings().resolved_database_url())
+        try:
+            have = await migrate.current(db)
+        finally:
+            await db.close()
+        console.print(f"database {','.join(have) or 'none'}  code {','.join(migrate.heads())}")
+
+    _run(go())
+
+
+@db_app.command("revision")
+def db_revision(message: str = typer.Option(..., "-m", "--message", help="what the change is for")) -> None:
+    """Write the next migration from the models' difference to the shipped migrations (review it before commit)."""
+
+    async def go() -> None:
+        from tubeflow.db import migrate
+        from tubeflow.db.engine import Database
+
+        db = Database("sqlite+aiosqlite://")  # in memory, brought to head, then compared to the models
+        try:
+            await migrate.upgrade(db)
+            path = await migrate.write_revision(db, schema_metadata(), message)
+        finally:
+            await db.close()
+        console.print(f"wrote {path}; check it, then run the migration tests (tests/test_migrations.py)")
 
     _run(go())
 
@@ -382,8 +459,7 @@ def costs(
 
         db = await _db(_settings())
         try:
-            ledger = CostLedger(db.engine)
-            await ledger.create_table()
+            ledger = CostLedger(db)
             summary = await ledger.daily_summary(day or datetime.now(UTC).strftime("%Y-%m-%d"))
         finally:
             await db.close()

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from knowledge.db import ensure_knowledge_schema, session_scope
+from knowledge.db import session_scope
 from knowledge.models import Fact
 from knowledge.store import as_utc, merge_sources, utcnow
 from knowledge.text import tokens
@@ -40,7 +40,6 @@ async def consolidate(db: Any, now: datetime | None = None) -> ConsolidationRepo
     now = now or utcnow()
     report = ConsolidationReport()
     async with session_scope(db) as session:
-        await ensure_knowledge_schema(session)
         result = await session.execute(
             delete(Fact)
             .where(Fact.expires_at.is_not(None), Fact.expires_at <= now)

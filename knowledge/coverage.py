@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from knowledge.db import ensure_knowledge_schema, session_scope
+from knowledge.db import session_scope
 from knowledge.models import Coverage
 from knowledge.store import as_utc, utcnow
 from knowledge.text import jaccard
@@ -42,7 +42,6 @@ async def record_coverage(
 ) -> None:
     """Remember that ``channel`` published ``topic`` (the same production twice is one entry)."""
     async with session_scope(db) as session:
-        await ensure_knowledge_schema(session)
         if production_id:
             existing = (
                 await session.execute(
@@ -66,7 +65,6 @@ async def record_coverage(
 
 async def list_coverage(db: Any, channel: str) -> list[CoverageRecord]:
     async with session_scope(db) as session:
-        await ensure_knowledge_schema(session)
         rows = (
             await session.execute(
                 select(Coverage).where(Coverage.channel == channel).order_by(Coverage.published_at.desc())

@@ -1,17 +1,15 @@
 """Knowledge tables on the shared declarative Base.
 
 Every row carries its niche (facts, learnings) or channel (coverage) so that queries can filter
-strictly: a science channel must never read a finance channel's facts.  The SQLite full-text
-index is an FTS5 table kept in sync by triggers; it is created with raw SQL when the ``facts``
-table is created (``Base.metadata.create_all``) and again, idempotently, by
-:func:`knowledge.db.ensure_knowledge_schema`.  PostgreSQL gets a GIN expression index instead.
+strictly: a science channel must never read a finance channel's facts.  The tables and the
+full-text index are created by the schema migrations (:mod:`tubeflow.db.migrate`), never here.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DDL, DateTime, Float, Index, Integer, String, Text, event
+from sqlalchemy import DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tubeflow.db.base import Base
@@ -76,31 +74,11 @@ class Outcome(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+# The full-text index is raw SQL in the migrations (tubeflow/db/migrations, revision 0001): an FTS5
+# external-content table kept in sync by triggers on SQLite, a GIN index on
+# to_tsvector('simple', claim || ' ' || topic) on PostgreSQL (the claim plus the topic it was
+# researched for, so a fact about Lord Rayleigh is found for "why is the sky blue").
 FTS_TABLE = "knowledge_facts_fts"
-
-# External-content FTS5 table: the text lives once in knowledge_facts; triggers keep the index.
-SQLITE_FTS_DDL: tuple[str, ...] = (
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(claim, topic, content='knowledge_facts', "
-    "content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
-    f"CREATE TRIGGER IF NOT EXISTS knowledge_facts_ai AFTER INSERT ON knowledge_facts BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, claim, topic) VALUES (new.id, new.claim, new.topic); END",
-    f"CREATE TRIGGER IF NOT EXISTS knowledge_facts_ad AFTER DELETE ON knowledge_facts BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, claim, topic) VALUES ('delete', old.id, old.claim, old.topic); END",
-    f"CREATE TRIGGER IF NOT EXISTS knowledge_facts_au AFTER UPDATE OF claim, topic ON knowledge_facts BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, claim, topic) VALUES ('delete', old.id, old.claim, old.topic); "
-    f"INSERT INTO {FTS_TABLE}(rowid, claim, topic) VALUES (new.id, new.claim, new.topic); END",
-)
-# The document is the claim plus the topic it was researched for (a notes file's title), so a fact
-# about Lord Rayleigh is found for "why is the sky blue" although its sentence names neither.
-POSTGRES_FTS_DDL: tuple[str, ...] = (
-    "CREATE INDEX IF NOT EXISTS knowledge_facts_fts_idx ON knowledge_facts "
-    "USING GIN (to_tsvector('simple'::regconfig, claim || ' ' || topic))",
-)
-
-for _stmt in SQLITE_FTS_DDL:
-    event.listen(Fact.__table__, "after_create", DDL(_stmt).execute_if(dialect="sqlite"))
-for _stmt in POSTGRES_FTS_DDL:
-    event.listen(Fact.__table__, "after_create", DDL(_stmt).execute_if(dialect="postgresql"))
 
 Index("knowledge_facts_niche_key", Fact.niche, Fact.claim_key)
 Index("knowledge_learnings_scope", Learning.niche, Learning.channel)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import column, func, literal_column, or_, select, table, text
 from sqlalchemy.sql.elements import ColumnElement
 
-from knowledge.db import ensure_knowledge_schema, session_scope
+from knowledge.db import session_scope
 from knowledge.models import FTS_TABLE, Fact
 from knowledge.store import as_utc, utcnow
 from knowledge.text import jaccard, raw_tokens
@@ -104,7 +104,6 @@ async def rank_facts(
     if not terms or limit <= 0:
         return []
     async with session_scope(db) as session:
-        await ensure_knowledge_schema(session)
         dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
         if dialect == "postgresql":
             cfg = literal_column(f"'{PG_CONFIGS.get(language.split('-')[0], 'simple')}'::regconfig")
@@ -149,7 +148,6 @@ async def list_facts(
     """Every fact of one niche (newest first); for the CLI, the dashboard and tests."""
     now = now or utcnow()
     async with session_scope(db) as session:
-        await ensure_knowledge_schema(session)
         stmt = select(Fact).where(Fact.niche == niche)
         if not include_expired:
             stmt = stmt.where(live_condition(now))

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from knowledge.db import ensure_knowledge_schema, session_scope
+from knowledge.db import session_scope
 from knowledge.models import Fact, Learning, Outcome
 from knowledge.text import claim_key
 from tubeflow.errors import PermanentError
@@ -64,7 +64,6 @@ async def add_facts(
     now = now or utcnow()
     added: list[int] = []
     async with session_scope(db) as session:
-        await ensure_knowledge_schema(session)
         for nf in facts:
             claim = " ".join(nf.claim.split())
             if not claim:
@@ -121,7 +120,6 @@ async def add_learning(
     if not text:
         return None
     async with session_scope(db) as session:
-        await ensure_knowledge_schema(session)
         existing = (
             await session.execute(
                 select(Learning).where(
@@ -156,7 +154,6 @@ class LearningRecord:
 async def get_learnings(db: Any, niche: str, channel: str | None = None, limit: int = 10) -> list[LearningRecord]:
     """Learnings of this niche (niche-wide and, when given, this channel's own), heaviest and newest first."""
     async with session_scope(db) as session:
-        await ensure_knowledge_schema(session)
         scope = (
             Learning.channel.is_(None)
             if channel is None
@@ -185,7 +182,6 @@ async def record_outcome(
 ) -> int:
     """The final outcome of a production; a rejected or failed one also teaches the niche."""
     async with session_scope(db) as session:
-        await ensure_knowledge_schema(session)
         row = Outcome(
             production_id=production_id,
             channel=channel,
@@ -204,7 +200,6 @@ async def record_outcome(
 async def list_outcomes(db: Any, production_id: str) -> list[tuple[str, str]]:
     """(result, detail) pairs recorded for a production, oldest first."""
     async with session_scope(db) as session:
-        await ensure_knowledge_schema(session)
         rows = await session.execute(
             select(Outcome.result, Outcome.detail).where(Outcome.production_id == production_id).order_by(Outcome.id)
         )

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from knowledge.coverage import SIMILARITY_THRESHOLD, list_coverage
-from knowledge.db import ensure_knowledge_schema, session_scope
+from knowledge.db import session_scope
 from knowledge.models import Fact
 from knowledge.search import live_condition
 from knowledge.store import utcnow
@@ -31,7 +31,6 @@ async def suggest_topics(
     for note in read_notes(niche.notes_dir):
         counts[note.title] = max(counts.get(note.title, 0), len(note.facts))
     async with session_scope(db) as session:
-        await ensure_knowledge_schema(session)
         rows = await session.execute(
             select(Fact.topic, func.count())
             .where(Fact.niche == niche.name, Fact.topic != "", live_condition(now))

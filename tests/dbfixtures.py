@@ -79,9 +79,9 @@ async def postgres_url() -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture
 async def database(db_url: str) -> AsyncIterator[Database]:
-    """A ready :class:`Database` (tables created) on each backend."""
+    """A ready :class:`Database` (migrated to head) on each backend."""
     db = Database(db_url)
-    await db.create_all()
+    await db.upgrade()
     try:
         yield db
     finally:

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-
-import knowledge.models  # noqa: F401  (registers the knowledge tables on the shared Base)
-from tubeflow.db.base import Base
-
-PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-
-
-async def _create_all(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+from tests.dbfixtures import temporary_postgres_url
+from tubeflow.db.engine import Database
 
 
 @asynccontextmanager
-async def sqlite_db(tmp_path: Path) -> AsyncIterator[async_sessionmaker]:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'knowledge.db'}")
-    await _create_all(engine)
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'knowledge.db'}")
     try:
-        yield async_sessionmaker(engine, expire_on_commit=False)
+        await db.upgrade()
+        yield db
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 async def postgres_available() -> bool:
@@ -42,18 +32,12 @@ async def postgres_available() -> bool:
 
 
 @asynccontextmanager
-async def postgres_db() -> AsyncIterator[async_sessionmaker]:
+async def postgres_db() -> AsyncIterator[Database]:
     """A database of its own, so other engineers' tables in ``test`` are never touched."""
-    import asyncpg
-
-    name = f"tubeflow_knowledge_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
-    try:
-        await _create_all(engine)
-        yield async_sessionmaker(engine, expire_on_commit=False)
-    finally:
-        await engine.dispose()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with temporary_postgres_url() as url:
+        db = Database(url)
+        try:
+            await db.upgrade()
+            yield db
+        finally:
+            await db.close()

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from autoscaler.controller import Autoscaler, ControllerConfig
 from autoscaler.costs import CostLedger, production_of, slices_for_tick
@@ -35,6 +34,7 @@ from service.metrics import TubeflowMetrics
 from tests.fake_k8s import K8sState, fake_k8s
 from tests.fake_runpod import RunPodState, default_gpu_types, fake_runpod
 from tests.fake_vastai import VastState, fake_vastai
+from tubeflow.db.engine import Database
 
 
 class Clock:
@@ -257,9 +257,9 @@ async def test_costs_are_charged_per_production_and_summarised_per_day(
     vast: tuple[VastAiProvider, VastState], tmp_path: Path
 ) -> None:
     provider, state = vast
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'costs.db'}")
-    ledger = CostLedger(engine)
-    await ledger.create_table()
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'costs.db'}")
+    await db.upgrade()
+    ledger = CostLedger(db)
     clock = Clock()
     clock.t = 1795392000.0  # 2026-11-23T00:00:00Z: the whole scripted run falls on that UTC day
     script = Script(clock)
@@ -291,7 +291,7 @@ async def test_costs_are_charged_per_production_and_summarised_per_day(
     assert production_of("production-abc-shorts") == "abc" and production_of("videojob-1") == ""
     body, ctype = scaler.metrics.exposition()
     assert b'tubeflow_gpu_cost_usd_total{provider="vastai"}' in body and ctype.startswith("text/plain")
-    await engine.dispose()
+    await db.close()
 
 
 # ---------------------------------------------------------------------------------------- RunPod
@@ -516,11 +516,10 @@ async def test_cost_ledger_on_postgres() -> None:
         pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
     name = f"tubeflow_costs_{uuid.uuid4().hex[:8]}"
     await admin.execute(f'CREATE DATABASE "{name}"')
-    engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+    db = Database(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
     try:
-        ledger = CostLedger(engine)
-        await ledger.create_table()
-        await ledger.create_table()  # idempotent
+        await db.upgrade()
+        ledger = CostLedger(db)
         t = 1795392000.0 + 3600  # 2026-11-23T01:00Z
         await ledger.record(slices_for_tick("runpod", "pod1", ["production-p9"], 1800, 0.5, t))
         await ledger.record(slices_for_tick("runpod", "pod1", ["production-p9", "videojob-v"], 1800, 0.5, t + 1800))
@@ -530,7 +529,7 @@ async def test_cost_ledger_on_postgres() -> None:
         assert summary.total_usd == pytest.approx(0.5 * 3960 / 3600)
         assert summary.idle_usd == pytest.approx(0.05) and summary.by_job == {"videojob-v": pytest.approx(0.125)}
     finally:
-        await engine.dispose()
+        await db.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 

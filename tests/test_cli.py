@@ -82,8 +82,7 @@ async def test_cli_daily_cost_summary(tmp_path: Path) -> None:
     settings = tiny_settings(tmp_path)
     db = await open_database(settings)
     try:
-        ledger = CostLedger(db.engine)
-        await ledger.create_table()
+        ledger = CostLedger(db)
         now = time.time()
         await ledger.record(
             [

@@ -53,10 +53,10 @@ def review(pid: str, stage: str, approved: bool, attempt: int, t: float, feedbac
 # ---------------------------------------------------------------- engine
 
 
-async def test_create_all_is_idempotent_and_keeps_rows(database: Database) -> None:
+async def test_upgrade_is_idempotent_and_keeps_rows(database: Database) -> None:
     await repo.create_channel(database, "sky", "science")
-    await database.create_all()
-    await database.create_all()
+    await database.upgrade()
+    await database.upgrade()
     assert [c.name for c in await repo.list_channels(database)] == ["sky"]
 
 

@@ -67,6 +67,7 @@ class Settings:
 
     # State and storage.  Empty means "derive from home".
     database_url: str = ""
+    database_auto_migrate: bool = True  # every process applies schema migrations at start (else: `tubeflow db upgrade`)
     storage: str = "local"  # local | s3
     storage_dir: str = ""
     s3_bucket: str = "tubeflow"

@@ -1,4 +1,4 @@
-"""Opening the database: one async engine, sessions as units of work, tables created on open.
+"""Opening the database: one async engine, sessions as units of work, the schema migrated on open.
 
 SQLite (the offline default) is shared by separate processes (workers, API, CLI), so every
 connection turns on WAL (readers never block the writer), foreign keys, and a busy timeout, and
@@ -13,20 +13,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 import tubeflow.db.models  # noqa: F401  (registers the tables on Base.metadata)
-from tubeflow.db.base import Base
 from tubeflow.errors import ConfigError, TransientError
 from tubeflow.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_S = 30
-# Any constant: serialises create_all between processes starting at once on PostgreSQL.
-_PG_SCHEMA_LOCK = 0x7475626566  # "tubef"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -79,12 +76,11 @@ class Database:
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
-    async def create_all(self) -> None:
-        """Create missing tables; safe to call again and from several processes at once."""
-        async with self.engine.begin() as conn:
-            if self.dialect == "postgresql":
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
-            await conn.run_sync(Base.metadata.create_all)
+    async def upgrade(self) -> None:
+        """Apply the schema migrations this code ships; safe to call again and from several processes at once."""
+        from tubeflow.db.migrate import upgrade
+
+        await upgrade(self)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -105,10 +101,22 @@ class Database:
 
 
 async def open_database(settings: Settings) -> Database:
-    """The configured database with its tables in place (the CLI, workers and API all start here)."""
+    """The configured database with its schema up to date (every process starts here).
+
+    With ``TUBEFLOW_DATABASE_AUTO_MIGRATE`` on (the default) it applies missing migrations; off, it
+    only checks and refuses a database that ``tubeflow db upgrade`` has not brought up to date.
+    """
+    from tubeflow.db.migrate import check_at_head
+
     db = Database(settings.resolved_database_url())
     try:
-        await db.create_all()
+        if settings.database_auto_migrate:
+            await db.upgrade()
+        else:
+            await check_at_head(db)
+    except ConfigError:
+        await db.close()
+        raise
     except Exception as e:
         await db.close()
         if _is_connection_problem(e):
