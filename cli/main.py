@@ -203,8 +203,8 @@ def db_upgrade() -> None:
 
         db = Database(_settings().resolved_database_url())
         try:
-            before = await migrate.upgrade(db)
-            after = await migrate.current(db)
+            before = await migrate.upgrade(db.engine)
+            after = await migrate.current(db.engine)
         finally:
             await db.close()
         was = ",".join(before) or "none"
@@ -224,7 +224,7 @@ def db_current() -> None:
 
         db = Database(_settings().resolved_database_url())
         try:
-            have = await migrate.current(db)
+            have = await migrate.current(db.engine)
         finally:
             await db.close()
         console.print(f"database {','.join(have) or 'none'}  code {','.join(migrate.heads())}")
@@ -242,8 +242,8 @@ def db_revision(message: str = typer.Option(..., "-m", "--message", help="what t
 
         db = Database("sqlite+aiosqlite://")  # in memory, brought to head, then compared to the models
         try:
-            await migrate.upgrade(db)
-            path = await migrate.write_revision(db, schema_metadata(), message)
+            await migrate.upgrade(db.engine)
+            path = await migrate.write_revision(db.engine, schema_metadata(), message)
         finally:
             await db.close()
         console.print(f"wrote {path}; check it, then run the migration tests (tests/test_migrations.py)")

@@ -212,14 +212,14 @@ async def test_a_database_made_by_create_all_is_upgraded_with_its_rows(db_url: s
         await _load_old_schema(old)
         async with old.engine.begin() as conn:
             await conn.run_sync(_fill)
-        assert await migrate.current(old) == ()  # no alembic_version: made before migrations
+        assert await migrate.current(old.engine) == ()  # no alembic_version: made before migrations
     finally:
         await old.close()
 
     # Any process starting (here: what the API and workers call) brings it to head.
     db = await open_database(Settings(home=tmp_path, database_url=db_url))
     try:
-        assert await migrate.current(db) == migrate.heads()
+        assert await migrate.current(db.engine) == migrate.heads()
         await _assert_everything_is_there(db)
         assert await differences(db) == [], "the upgraded old database differs from a new one"
         # New rows still work next to the old ones (sequences, autoincrement, full-text triggers).
@@ -272,7 +272,7 @@ async def test_processes_starting_at_once_upgrade_once(db_url: str) -> None:
     dbs = [Database(db_url) for _ in range(3)]
     try:
         await asyncio.gather(*(d.upgrade() for d in dbs))
-        assert await migrate.current(dbs[0]) == migrate.heads()
+        assert await migrate.current(dbs[0].engine) == migrate.heads()
         assert await differences(dbs[0]) == []
     finally:
         for d in dbs:
@@ -285,7 +285,7 @@ async def test_without_auto_migrate_a_process_refuses_an_old_database(tmp_path: 
         await open_database(settings)
     explicit = Database(settings.resolved_database_url())
     try:
-        assert await migrate.upgrade(explicit) == ()  # what `tubeflow db upgrade` does
+        assert await migrate.upgrade(explicit.engine) == ()  # what `tubeflow db upgrade` does
     finally:
         await explicit.close()
     db = await open_database(settings)
@@ -307,7 +307,7 @@ async def test_sqlite_table_rebuilds_keep_child_rows(tmp_path: Path) -> None:
             ) as batch:
                 batch.add_column(sa.Column("extra", sa.Text(), nullable=True))
 
-        await migrate.run_in_transaction(db, rebuild_productions, lock=True)
+        await migrate.run_in_transaction(db.engine, rebuild_productions, lock=True)
         assert [a.kind for a in await repo.list_assets(db, p.id)] == ["script"]
         async with db.session() as s:  # and foreign keys are back on afterwards
             assert (await s.execute(sa.text("PRAGMA foreign_keys"))).scalar() == 1

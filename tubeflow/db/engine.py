@@ -80,7 +80,7 @@ class Database:
         """Apply the schema migrations this code ships; safe to call again and from several processes at once."""
         from tubeflow.db.migrate import upgrade
 
-        await upgrade(self)
+        await upgrade(self.engine)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -113,7 +113,7 @@ async def open_database(settings: Settings) -> Database:
         if settings.database_auto_migrate:
             await db.upgrade()
         else:
-            await check_at_head(db)
+            await check_at_head(db.engine)
     except ConfigError:
         await db.close()
         raise

@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -29,11 +29,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tubeflow.errors import ConfigError
-
-if TYPE_CHECKING:
-    from tubeflow.db.engine import Database
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +81,17 @@ def _sqlite_foreign_keys(conn: Connection, on: bool) -> None:
         cursor.close()
 
 
-def run_in_transaction(db: Database, fn: Callable[[Connection], Any], *, lock: bool) -> Any:
+def run_in_transaction(engine: AsyncEngine, fn: Callable[[Connection], Any], *, lock: bool) -> Any:
     """Coroutine running ``fn`` on a sync connection inside one locked transaction."""
 
     async def go() -> Any:
-        async with db.engine.connect() as conn:
-            sqlite = db.dialect == "sqlite"
+        async with engine.connect() as conn:
+            sqlite = engine.dialect.name == "sqlite"
             if sqlite and lock:
                 await conn.run_sync(_sqlite_foreign_keys, False)
             try:
                 async with conn.begin():  # BEGIN IMMEDIATE on SQLite: the write lock, up front
-                    if lock and db.dialect == "postgresql":
+                    if lock and engine.dialect.name == "postgresql":
                         await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
                     result = await conn.run_sync(fn)
                     if sqlite and lock:
@@ -108,12 +106,16 @@ def run_in_transaction(db: Database, fn: Callable[[Connection], Any], *, lock: b
     return go()
 
 
-async def current(db: Database) -> tuple[str, ...]:
+def _name(engine: AsyncEngine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+async def current(engine: AsyncEngine) -> tuple[str, ...]:
     """The revisions the database is at (empty for a new database or one made by ``create_all``)."""
-    return tuple(await run_in_transaction(db, current_revisions, lock=False))
+    return tuple(await run_in_transaction(engine, current_revisions, lock=False))
 
 
-async def upgrade(db: Database, target: str = "head") -> tuple[str, ...]:
+async def upgrade(engine: AsyncEngine, target: str = "head") -> tuple[str, ...]:
     """Bring the schema to ``target``; returns the revisions before.  Idempotent and concurrency-safe."""
 
     def run(conn: Connection) -> tuple[str, ...]:
@@ -121,25 +123,27 @@ async def upgrade(db: Database, target: str = "head") -> tuple[str, ...]:
         command.upgrade(alembic_config(conn), target)
         return before
 
-    before: tuple[str, ...] = await run_in_transaction(db, run, lock=True)
+    before: tuple[str, ...] = await run_in_transaction(engine, run, lock=True)
     if set(before) != set(heads()):
-        log.info("database %r upgraded from %s to %s", db, ",".join(before) or "nothing", target)
+        log.info("database %s upgraded from %s to %s", _name(engine), ",".join(before) or "nothing", target)
     return before
 
 
-async def check_at_head(db: Database) -> None:
+async def check_at_head(engine: AsyncEngine) -> None:
     """Refuse a database behind this code (auto-migrate off); only warn when it is ahead (a rolling deploy)."""
-    have = set(await current(db))
+    have = set(await current(engine))
     want = set(heads())
     if have == want:
         return
     script = ScriptDirectory.from_config(alembic_config())
     known = {rev.revision for rev in script.walk_revisions()}
     if have and not have <= known:
-        log.warning("database %r is at %s, newer than this code (%s)", db, ",".join(sorted(have)), ",".join(want))
+        log.warning(
+            "database %s is at %s, newer than this code (%s)", _name(engine), ",".join(sorted(have)), ",".join(want)
+        )
         return
     raise ConfigError(
-        f"the database {db!r} is at revision {','.join(sorted(have)) or 'none'}, this code needs "
+        f"the database {_name(engine)} is at revision {','.join(sorted(have)) or 'none'}, this code needs "
         f"{','.join(sorted(want))}: run `tubeflow db upgrade` (TUBEFLOW_DATABASE_AUTO_MIGRATE is off)"
     )
 
@@ -161,7 +165,7 @@ def render_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:
     return False
 
 
-async def write_revision(db: Database, metadata: MetaData, message: str) -> Path:
+async def write_revision(engine: AsyncEngine, metadata: MetaData, message: str) -> Path:
     """Autogenerate the next revision from the difference between ``db`` (at head) and ``metadata``."""
 
     def run(conn: Connection) -> Path:
@@ -170,5 +174,5 @@ async def write_revision(db: Database, metadata: MetaData, message: str) -> Path
             raise ConfigError("alembic wrote no single revision")
         return Path(script.path)
 
-    path: Path = await run_in_transaction(db, run, lock=False)
+    path: Path = await run_in_transaction(engine, run, lock=False)
     return path
