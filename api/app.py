@@ -20,8 +20,18 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
-from api import errors, routes_dashboard, routes_events, routes_media, routes_metrics, routes_productions, routes_video
+from api import (
+    errors,
+    routes_dashboard,
+    routes_events,
+    routes_keys,
+    routes_media,
+    routes_metrics,
+    routes_productions,
+    routes_video,
+)
 from api.context import ApiContext
+from api.credentials import AuthCache, SignInGuard
 from api.fetch import FetchError, FetchPolicy
 from api.middleware import BodyLimit, SecurityHeaders, dashboard_csp
 from api.ratelimit import RateLimiter
@@ -41,7 +51,7 @@ def create_app(
     storage: Storage | None = None,
     rate_limiter: RateLimiter | None = None,
     fetch_policy: FetchPolicy | None = None,
-    key_cache_s: float = 10.0,
+    key_cache_s: float = 60.0,
     events_poll_s: float = 0.5,
 ) -> FastAPI:
     @asynccontextmanager
@@ -82,7 +92,8 @@ def create_app(
         limiter=rate_limiter or _limiter(settings),
         fetch_policy=fetch_policy or FetchPolicy.from_settings(settings),
         temporal=temporal_client,
-        key_cache_s=key_cache_s,
+        auth=AuthCache(ttl_s=key_cache_s),
+        guard=SignInGuard(settings),
     )
     app.state.events_poll_s = events_poll_s
 
@@ -111,6 +122,7 @@ def create_app(
     app.include_router(routes_productions.router)
     app.include_router(routes_events.router)
     app.include_router(routes_media.router)
+    app.include_router(routes_keys.router)
     app.include_router(routes_video.router)
     app.include_router(routes_dashboard.router)
     app.include_router(routes_metrics.router)
@@ -119,4 +131,6 @@ def create_app(
 
 
 def _limiter(settings: Settings) -> RateLimiter:
-    return RateLimiter(rate_per_s=settings.api_rate_per_s, burst=settings.api_rate_burst)
+    return RateLimiter(
+        rate_per_s=settings.api_rate_per_s, burst=settings.api_rate_burst, max_buckets=settings.rate_limit_max_buckets
+    )

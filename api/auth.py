@@ -1,16 +1,20 @@
-"""API keys, roles and the per-key rate limit, as FastAPI dependencies.
+"""API keys, dashboard sessions, roles, sign-in throttling and the per-key rate limit.
 
-Keys are stored hashed by the database layer; here we only read the presented key (header for
-programs, cookie for the dashboard), ask the database who it belongs to, and enforce the role.
-A cookie is sent by the browser on its own, so requests that change something and arrive with
-the cookie must also carry the ``X-Tubeflow-Request`` header, which a cross-site form cannot set
-(a cheap, stateless CSRF guard on top of SameSite=Strict).
+Programs present a key (``Authorization: Bearer`` or ``X-API-Key``); the dashboard presents a
+session cookie holding an opaque token (:mod:`tubeflow.db.sessions`), never the key.  Requests
+carrying the cookie that change something must also carry the ``X-Tubeflow-Request`` header,
+which a cross-site form cannot set (a stateless CSRF guard on top of SameSite=Strict).
+
+Guessing keys is throttled *before* the lookup: each wrong key spends one token of the client
+address's failure bucket and of the key prefix's, and while either is empty every key from there
+is answered 429 without being looked up, a correct one included, so the answer says nothing
+about which guess was right.  Verified credentials are cached per process; the cache re-reads the
+auth epoch (moved by every revocation) at most every ``EPOCH_CHECK_S``, so a revoked key or
+session is refused by every process within a second.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +22,13 @@ from typing import Any
 from fastapi import Depends, HTTPException, Request
 
 from api.context import ApiContext, get_ctx
+from api.credentials import Verified, lookup_key  # noqa: F401  (lookup_key: re-exported for callers)
 from api.ratelimit import RateLimiter
+from tubeflow.db import repo
 from tubeflow.errors import PermanentError
 
 ROLES: tuple[str, ...] = ("viewer", "editor", "admin")
-COOKIE = "tubeflow_key"
+COOKIE = "tubeflow_session"
 CSRF_HEADER = "x-tubeflow-request"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -31,65 +37,33 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 class Principal:
     name: str
     role: str
-    key_id: str  # a stable, non-secret handle for the key (rate-limit bucket)
+    key_id: str  # a stable, non-secret handle for the key (rate-limit and stream buckets)
     via_cookie: bool = False
+    api_key_id: int = 0
 
     def can(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
-def presented_key(request: Request) -> tuple[str | None, bool]:
-    """(key, came from the cookie)."""
+# ---------------------------------------------------------------- who is asking
+
+
+def presented(request: Request) -> tuple[str, str] | None:
+    """("key", plaintext) from a header, ("session", token) from the cookie, or None."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        return auth[7:].strip() or None, False
-    header = request.headers.get("x-api-key")
+        key = auth[7:].strip()
+        return ("key", key) if key else None
+    header = request.headers.get("x-api-key", "").strip()
     if header:
-        return header.strip(), False
+        return "key", header
     cookie = request.cookies.get(COOKIE)
     if cookie:
-        return cookie, True
-    return None, False
+        return "session", cookie
+    return None
 
 
-def key_handle(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-async def cached_lookup(ctx: ApiContext, key: str) -> tuple[str, str] | None:
-    """:func:`lookup_key` remembered for ``ctx.key_cache_s`` seconds.
-
-    Every API call presents its key; asking the database each time adds a transaction per request
-    (on SQLite one that takes the write lock).  Only valid keys are cached, so a new key works at
-    once and a wrong one is always checked; a revoked key keeps working for at most the TTL.
-    """
-    handle = hashlib.sha256(key.encode()).hexdigest()
-    now = time.monotonic()
-    hit = ctx.key_cache.get(handle)
-    if hit is not None and hit[0] > now:
-        return hit[1], hit[2]
-    found = await lookup_key(ctx.db, key)
-    if found is None:
-        ctx.key_cache.pop(handle, None)
-    elif ctx.key_cache_s > 0:
-        if len(ctx.key_cache) > 10_000:  # bounded: expired entries go first
-            for k in [k for k, v in ctx.key_cache.items() if v[0] <= now]:
-                del ctx.key_cache[k]
-        ctx.key_cache[handle] = (now + ctx.key_cache_s, found[0], found[1])
-    return found
-
-
-async def lookup_key(db: Any, key: str) -> tuple[str, str] | None:
-    """(name, role) of a valid key, else None."""
-    from tubeflow.db import repo
-
-    try:
-        row = await repo.verify_api_key(db, key)
-    except PermanentError:
-        return None
-    if row is None:
-        return None
-    return str(row.name), str(row.role)
+# ---------------------------------------------------------------- the dependencies
 
 
 def _cost(request: Request) -> float:
@@ -109,13 +83,24 @@ def _limit(limiter: RateLimiter, bucket: str, cost: float = 1.0) -> None:
 
 
 def limit_anonymous(ctx: ApiContext, request: Request) -> None:
-    """Requests without a valid key share one bucket per client address, so guessing keys is slow."""
-    _limit(ctx.limiter, f"anon:{request.client.host if request.client else '?'}")
+    """Requests without a usable credential share one bucket per client address."""
+    _limit(ctx.limiter, f"anon:{ctx.guard.client(request)}")
+
+
+async def verify_key_guarded(ctx: ApiContext, request: Request, key: str) -> Verified | None:
+    """Check a presented key under the sign-in guard: 429 while locked (before any lookup),
+    None for a wrong key (which spends the client's and the prefix's allowance)."""
+    client, prefix = ctx.guard.client(request), repo.key_prefix(key)
+    ctx.guard.check(client, prefix)
+    found = await ctx.auth.verify(ctx.db, "key", key)
+    if found is None:
+        ctx.guard.failed(client, prefix)
+    return found
 
 
 async def authenticate(request: Request, ctx: ApiContext = Depends(get_ctx)) -> Principal:
-    key, via_cookie = presented_key(request)
-    if not key:
+    credential = presented(request)
+    if credential is None:
         limit_anonymous(ctx, request)
         raise HTTPException(
             401,
@@ -123,11 +108,19 @@ async def authenticate(request: Request, ctx: ApiContext = Depends(get_ctx)) -> 
             "(create one with `tubeflow key create --role editor`)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    found = await cached_lookup(ctx, key)
+    kind, secret = credential
+    if kind == "key":
+        found = await verify_key_guarded(ctx, request, secret)
+        problem = "invalid or revoked API key"
+    else:
+        # Session tokens are 256 random bits: not guessable, so a stale cookie is not a guess.
+        found = await ctx.auth.verify(ctx.db, "session", secret)
+        problem = "your sign-in expired, was signed out or its key was revoked; sign in again"
     if found is None:
         limit_anonymous(ctx, request)
-        raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
-    principal = Principal(name=found[0], role=found[1], key_id=key_handle(key), via_cookie=via_cookie)
+        raise HTTPException(401, problem, headers={"WWW-Authenticate": "Bearer"})
+    via_cookie = kind == "session"
+    principal = Principal(found.name, found.role, f"key{found.api_key_id}", via_cookie, found.api_key_id)
     _limit(ctx.limiter, principal.key_id, _cost(request))
     if via_cookie and request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):
         raise HTTPException(403, f"cookie-authenticated changes need the {CSRF_HEADER} header (CSRF guard)")
@@ -152,8 +145,6 @@ def require(role: str) -> Callable[..., Awaitable[Principal]]:
 
 async def create_key(db: Any, name: str, role: str) -> str:
     """Create a key and return its plaintext, which is never stored and cannot be shown again."""
-    from tubeflow.db import repo
-
     if role not in ROLES:
         raise PermanentError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     plaintext, _row = await repo.create_api_key(db, name, role)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, Request
 from temporalio.client import Client
@@ -13,6 +13,9 @@ from api.ratelimit import RateLimiter
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
+if TYPE_CHECKING:
+    from api.credentials import AuthCache, SignInGuard
+
 
 @dataclass
 class ApiContext:
@@ -21,10 +24,11 @@ class ApiContext:
     storage: Storage
     limiter: RateLimiter
     fetch_policy: FetchPolicy
+    auth: AuthCache
+    guard: SignInGuard
     temporal: Client | None = None
-    # Verified keys for a few seconds (see api.auth.KeyCache): a revoked key stops working within this.
-    key_cache_s: float = 10.0
-    key_cache: dict[str, tuple[float, str, str]] = field(default_factory=dict)
+    # Open /api/events streams per key (see routes_events), for the per-key cap.
+    streams: dict[str, int] = field(default_factory=dict)
 
     def client(self) -> Client:
         if self.temporal is None:

@@ -1,8 +1,9 @@
 """The reviewers' dashboard: server-rendered pages over the same data as the REST API.
 
 Pages read through the same helpers as the JSON endpoints (``load_view``, ``dbview``) so what a
-reviewer sees and what a program gets cannot differ.  Sign-in stores the API key in an
-HttpOnly, SameSite=Strict cookie; every page then authenticates exactly like an API call.
+reviewer sees and what a program gets cannot differ.  Sign-in creates a server-side
+session (:mod:`tubeflow.db.sessions`) whose opaque token goes in an HttpOnly, SameSite=Strict
+cookie; every page then authenticates exactly like an API call.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api import dbview
-from api.auth import COOKIE, Principal, authenticate, limit_anonymous, lookup_key
+from api.auth import COOKIE, Principal, authenticate, limit_anonymous, verify_key_guarded
 from api.context import ApiContext, get_ctx
 from api.routes_productions import load_view
 from tubeflow.contracts import STAGES
+from tubeflow.db.sessions import create_session, revoke_session
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-COOKIE_MAX_AGE_S = 30 * 24 * 3600
 
 
 async def page_principal(request: Request, ctx: ApiContext) -> Principal | None:
@@ -64,31 +65,43 @@ async def login_page(request: Request, next: str = "/") -> Response:
 
 @router.post("/login", response_model=None)
 async def login(
-    request: Request, key: str = Form(...), next: str = Form("/"), ctx: ApiContext = Depends(get_ctx)
+    request: Request,
+    key: str = Form(..., max_length=500),
+    next: str = Form("/", max_length=2000),
+    ctx: ApiContext = Depends(get_ctx),
 ) -> Response:
-    found = await lookup_key(ctx.db, key.strip())
+    key = key.strip()
+    values: dict[str, Any] = {"principal": None, "next": _safe_next(next)}
+    try:
+        found = await verify_key_guarded(ctx, request, key)
+    except HTTPException as e:
+        if e.status_code != 429:
+            raise
+        values["error"] = "Too many wrong keys from here: sign-in is locked for a while. Try again later."
+        return templates.TemplateResponse(request, "login.html", values, status_code=429, headers=e.headers)
     if found is None:
         limit_anonymous(ctx, request)
-        return templates.TemplateResponse(
-            request,
-            "login.html",
-            {"principal": None, "error": "That key is not valid (or was revoked).", "next": _safe_next(next)},
-            status_code=401,
-        )
-    response = RedirectResponse(_safe_next(next), status_code=303)
+        values["error"] = "That key is not valid (or was revoked)."
+        return templates.TemplateResponse(request, "login.html", values, status_code=401)
+    token, _session = await create_session(ctx.db, found.api_key_id, ctx.settings.session_ttl_s)
+    response = RedirectResponse(values["next"], status_code=303)
     response.set_cookie(
         COOKIE,
-        key.strip(),
-        max_age=COOKIE_MAX_AGE_S,
+        token,
+        max_age=int(ctx.settings.session_ttl_s),
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=request.url.scheme == "https" or ctx.settings.resolved_public_base_url().startswith("https:"),
     )
     return response
 
 
 @router.post("/logout")
-async def logout() -> RedirectResponse:
+async def logout(request: Request, ctx: ApiContext = Depends(get_ctx)) -> RedirectResponse:
+    """Sign out: the session is revoked on the server, not only forgotten by this browser."""
+    token = request.cookies.get(COOKIE)
+    if token and await revoke_session(ctx.db, token):
+        ctx.auth.clear()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response

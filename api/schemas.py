@@ -146,3 +146,8 @@ class AddAudioIn(Strict):
 class UploadIn(Strict):
     filename: Line = Field(default="input", max_length=200)
     content_type: Line = Field(default="application/octet-stream", max_length=200)
+
+
+class KeyIn(Strict):
+    name: Line = Field(min_length=1, max_length=200)
+    role: str = Field(pattern=r"^(viewer|editor|admin)$")

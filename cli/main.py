@@ -176,6 +176,73 @@ def key_create(
     _run(go())
 
 
+@key_app.command("list")
+def key_list(as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table")) -> None:
+    """API keys: id, name, role, prefix, dates; never the secret (only its hash is stored)."""
+
+    async def go() -> None:
+        from tubeflow.db import repo
+
+        db = await _db(_settings())
+        try:
+            rows = await repo.list_api_keys(db)
+        finally:
+            await db.close()
+        if as_json:
+            print(json.dumps([r.to_dict() for r in rows], indent=2))
+            return
+        table = Table("id", "name", "role", "prefix", "created", "last used", "state")
+        for r in rows:
+            state = f"revoked {str(r.revoked_at)[:19]}" if r.revoked else "active"
+            table.add_row(
+                str(r.id),
+                r.name,
+                r.role,
+                r.prefix or "-",
+                str(r.created_at)[:19],
+                str(r.last_used_at or "")[:19],
+                state,
+            )
+        console.print(table)
+
+    _run(go())
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: int = typer.Argument(..., help="the id from `tubeflow key list`")) -> None:
+    """Revoke a key: every API process refuses it, and its dashboard sessions, within a second."""
+
+    async def go() -> None:
+        from tubeflow.db import repo
+
+        db = await _db(_settings())
+        try:
+            row = await repo.revoke_api_key(db, key_id)
+        finally:
+            await db.close()
+        console.print(f"key {row.id} ({row.name}, {row.role}) revoked")
+
+    _run(go())
+
+
+@key_app.command("rotate")
+def key_rotate(key_id: int = typer.Argument(..., help="the id from `tubeflow key list`")) -> None:
+    """Replace a key: a new one with the same name and role is printed once; the old one is revoked."""
+
+    async def go() -> None:
+        from tubeflow.db import repo
+
+        db = await _db(_settings())
+        try:
+            plaintext, row = await repo.rotate_api_key(db, key_id)
+        finally:
+            await db.close()
+        print(plaintext)
+        typer.echo(f"key {key_id} revoked; new key {row.id} ({row.name}, {row.role}) above", err=True)
+
+    _run(go())
+
+
 # ---------------------------------------------------------------- database schema
 
 # Every module that defines tables; autogenerate and the migration tests compare against all of them.

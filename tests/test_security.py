@@ -131,7 +131,8 @@ def policy(*allow: str) -> FetchPolicy:
 
 
 async def test_no_key_or_a_wrong_key_is_401_everywhere(tmp_path: Path, db: Database, keys: dict[str, str]) -> None:
-    app = create_app(Settings(home=tmp_path), db=db)
+    # Ten wrong keys would lock this client out (see test_auth_sessions); here every answer must be a 401.
+    app = create_app(Settings(home=tmp_path, auth_failure_burst=100), db=db)
     async with make_client(app) as c:
         for method, path in [
             ("GET", "/api/channels"),

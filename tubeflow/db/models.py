@@ -90,6 +90,36 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The key's first characters: enough for a person to tell keys apart in `tubeflow key list`,
+    # far too few to guess the rest (the secret part is 43 random characters).
+    prefix: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SessionRow(Base):
+    """A dashboard sign-in: the cookie holds an opaque token, this row (by the token's hash) names the key."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's token
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AuthEpochRow(Base):
+    """One row whose counter moves on every revocation (key or session).
+
+    Each API process caches verified credentials and re-reads only this counter (at most every
+    half second), so a revocation anywhere reaches every process within a second without a
+    credential lookup per request.
+    """
+
+    __tablename__ = "auth_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class EventRow(Base):

@@ -93,6 +93,19 @@ class ApiKey(_Record):
     created_at: datetime
     last_used_at: datetime | None
     revoked: bool
+    prefix: str = ""
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Session(_Record):
+    """A dashboard sign-in; the token itself is only ever in the browser's cookie."""
+
+    id: str  # SHA-256 of the token
+    api_key_id: int
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tubeflow.contracts import STAGES, ReviewLog, StateSnapshot, production_workflow_id
 from tubeflow.db.engine import Database
-from tubeflow.db.models import ApiKeyRow, AssetRow, ChannelRow, EventRow, ProductionRow, ReviewRow
+from tubeflow.db.models import ApiKeyRow, AssetRow, AuthEpochRow, ChannelRow, EventRow, ProductionRow, ReviewRow
 from tubeflow.db.records import ApiKey, Asset, Channel, Event, Production, Review
 from tubeflow.db.types import to_utc, utcnow
 from tubeflow.errors import PermanentError
@@ -31,6 +31,7 @@ from tubeflow.names import check_channel_name, check_text
 ROLES: tuple[str, ...] = ("viewer", "editor", "admin")  # each includes the ones before it
 TERMINAL_STATES = frozenset({"completed", "failed", "cancelled"})
 KEY_PREFIX = "tfk_"
+KEY_PREFIX_SHOWN = 12  # "tfk_" and 8 of the 43 random characters
 # Touching last_used_at on every request would turn each API read into a write.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 MAX_PAGE = 1000
@@ -87,7 +88,9 @@ def _asset(row: AssetRow) -> Asset:
 
 
 def _api_key(row: ApiKeyRow) -> ApiKey:
-    return ApiKey(row.id, row.name, row.role, row.created_at, row.last_used_at, row.revoked)
+    return ApiKey(
+        row.id, row.name, row.role, row.created_at, row.last_used_at, row.revoked, row.prefix or "", row.revoked_at
+    )
 
 
 def _event(row: EventRow) -> Event:
@@ -447,12 +450,28 @@ async def create_api_key(db: Database, name: str, role: str) -> tuple[str, ApiKe
     name = _clean_name(name, "key name", 200)
     if role not in ROLES:
         raise PermanentError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
     async with db.session() as s:
-        row = ApiKeyRow(name=name, role=role, key_hash=hash_api_key(plaintext), created_at=utcnow(), revoked=False)
-        s.add(row)
-        await s.flush()
-        return plaintext, _api_key(row)
+        return await _new_key(s, name, role)
+
+
+def key_prefix(plaintext: str) -> str:
+    """What `tubeflow key list` shows of a key (and what sign-in throttling groups guesses by)."""
+    return plaintext[:KEY_PREFIX_SHOWN]
+
+
+async def _new_key(s: AsyncSession, name: str, role: str) -> tuple[str, ApiKey]:
+    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKeyRow(
+        name=name,
+        role=role,
+        key_hash=hash_api_key(plaintext),
+        created_at=utcnow(),
+        revoked=False,
+        prefix=key_prefix(plaintext),
+    )
+    s.add(row)
+    await s.flush()
+    return plaintext, _api_key(row)
 
 
 async def verify_api_key(db: Database, plaintext: str) -> ApiKey | None:
@@ -478,10 +497,37 @@ async def list_api_keys(db: Database) -> list[ApiKey]:
 
 
 async def revoke_api_key(db: Database, key_id: int) -> ApiKey:
+    """Revoke a key (and so every dashboard session signed in with it); revoking twice is a no-op."""
     async with db.session() as s:
         row = await s.get(ApiKeyRow, key_id)
         if row is None:
             raise NotFoundError(f"unknown API key id {key_id}; `tubeflow key list` shows them")
-        row.revoked = True
+        if not row.revoked:
+            row.revoked, row.revoked_at = True, utcnow()
+            await bump_auth_epoch(db, s)
         await s.flush()
         return _api_key(row)
+
+
+async def rotate_api_key(db: Database, key_id: int) -> tuple[str, ApiKey]:
+    """A new key with the old one's name and role, the old one revoked, in one transaction."""
+    async with db.session() as s:
+        row = await s.get(ApiKeyRow, key_id)
+        if row is None:
+            raise NotFoundError(f"unknown API key id {key_id}; `tubeflow key list` shows them")
+        if row.revoked:
+            raise PermanentError(f"API key {key_id} ({row.name}) is revoked; create a new one instead")
+        row.revoked, row.revoked_at = True, utcnow()
+        await bump_auth_epoch(db, s)
+        return await _new_key(s, row.name, row.role)
+
+
+async def bump_auth_epoch(db: Database, s: AsyncSession) -> None:
+    """Move the revocation counter every API process watches (see AuthEpochRow), inside ``s``."""
+    await s.execute(_insert(db, AuthEpochRow).values(id=1, epoch=0).on_conflict_do_nothing())
+    await s.execute(update(AuthEpochRow).where(AuthEpochRow.id == 1).values(epoch=AuthEpochRow.epoch + 1))
+
+
+async def auth_epoch(db: Database) -> int:
+    async with db.session() as s:
+        return int((await s.execute(select(AuthEpochRow.epoch).where(AuthEpochRow.id == 1))).scalar() or 0)
