@@ -29,7 +29,7 @@ from tubeflow.contracts import (
     ReviewDecision,
     production_workflow_id,
 )
-from tubeflow.errors import PermanentError
+from tubeflow.errors import ConfigError, PermanentError, TransientError
 from tubeflow.settings import Settings
 
 
@@ -49,8 +49,48 @@ class TopicAlreadyCovered(PermanentError):
     """The channel already published this topic; pass force to produce it anyway."""
 
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+async def connect(settings: Settings, *, runtime: Any = None) -> Client:
+    """The one way every process (CLI, API, workers, autoscaler) reaches Temporal.
+
+    TLS (server CA, mTLS client cert/key, server name) and the API key come from the
+    ``TUBEFLOW_TEMPORAL_*`` settings; when tracing is on, Temporal's TracingInterceptor rides on the
+    client, so workers built from it trace workflows and activities into the caller's trace.
+    """
+    from temporalio.client import Interceptor
+    from temporalio.service import TLSConfig
+
+    from tubeflow import tracing
+    from tubeflow.worker_config import load_pem
+
+    s = settings
+    if bool(s.temporal_tls_cert) != bool(s.temporal_tls_key):
+        raise ConfigError("TUBEFLOW_TEMPORAL_TLS_CERT and TUBEFLOW_TEMPORAL_TLS_KEY go together (mTLS)")
+    tls: TLSConfig | bool = False
+    if s.temporal_tls_enabled():
+        tls = TLSConfig(
+            server_root_ca_cert=load_pem(s.temporal_tls_ca) if s.temporal_tls_ca else None,
+            client_cert=load_pem(s.temporal_tls_cert) if s.temporal_tls_cert else None,
+            client_private_key=load_pem(s.temporal_tls_key) if s.temporal_tls_key else None,
+            domain=s.temporal_tls_server_name or None,
+        )
+    interceptors: list[Interceptor] = []
+    tp = tracing.provider()
+    if tp is not None:
+        from temporalio.contrib.opentelemetry import TracingInterceptor
+
+        interceptors.append(TracingInterceptor(tp.get_tracer("tubeflow.temporal")))
+    try:
+        return await Client.connect(
+            s.temporal_address,
+            namespace=s.temporal_namespace,
+            tls=tls,
+            api_key=s.temporal_api_key or None,
+            interceptors=interceptors,
+            runtime=runtime,
+        )
+    except RuntimeError as e:
+        # Never echo the settings: the message may otherwise be logged next to a key.
+        raise TransientError(f"cannot connect to Temporal at {s.temporal_address}: {e}") from e
 
 
 def new_production_id() -> str:

@@ -8,6 +8,7 @@ controller does.  ``schedulable=False`` leaves new pods Pending (no GPU node): n
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -34,6 +35,7 @@ class K8sState:
     schedulable: bool = True
     serial: int = 0
     patches: list[tuple[str, str, Any]] = field(default_factory=list)  # (path, content type, body)
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> Secret as stored (data base64)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reconcile(self) -> None:
@@ -76,13 +78,58 @@ class K8sState:
         }
 
 
+def _stored_secret(body: dict[str, Any]) -> dict[str, Any]:
+    """What the API server keeps: stringData folded into base64 data, as the real one does."""
+    data = dict(body.get("data") or {})
+    for k, v in (body.get("stringData") or {}).items():
+        data[k] = base64.b64encode(str(v).encode()).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": body.get("metadata", {}),
+        "type": body.get("type"),
+        "data": data,
+    }
+
+
 class _Handler(JsonHandler):
     state: K8sState
+
+    def _secrets(self, method: str) -> bool:
+        st = self.state
+        base = f"/api/v1/namespaces/{st.namespace}/secrets"
+        path = self.path.partition("?")[0]
+        if not path.startswith(base):
+            return False
+        name = path[len(base) :].strip("/")
+        with st.lock:
+            if method == "GET" and name in st.secrets:
+                self._send(200, st.secrets[name])
+            elif method == "PUT" and name in st.secrets:
+                st.secrets[name] = _stored_secret(self._body())
+                self._send(200, st.secrets[name])
+            elif method == "POST" and not name:
+                body = self._body()
+                st.secrets[body["metadata"]["name"]] = _stored_secret(body)
+                self._send(201, st.secrets[body["metadata"]["name"]])
+            else:
+                self._not_found()
+        return True
+
+    def do_POST(self) -> None:  # noqa: N802
+        if not self._secrets("POST"):
+            self._not_found()
+
+    def do_PUT(self) -> None:  # noqa: N802
+        if not self._secrets("PUT"):
+            self._not_found()
 
     def _not_found(self) -> None:
         self._send(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404})
 
     def do_GET(self) -> None:  # noqa: N802
+        if self._secrets("GET"):
+            return
         st = self.state
         path, _, query = self.path.partition("?")
         with st.lock:
@@ -112,6 +159,12 @@ class _Handler(JsonHandler):
                 pod["metadata"]["annotations"].update(body.get("metadata", {}).get("annotations", {}))
                 return self._send(200, pod)
         self._not_found()
+
+
+def secret_env(state: K8sState, name: str) -> dict[str, str]:
+    """The environment a pod reading Secret ``name`` with envFrom gets."""
+    data = state.secrets[name]["data"]
+    return {k: base64.b64decode(v).decode() for k, v in data.items()}
 
 
 @contextmanager

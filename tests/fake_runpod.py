@@ -34,12 +34,43 @@ class RunPodState:
     never_ready: set[str] = field(default_factory=set)
     at_quota: bool = False
     queries: list[str] = field(default_factory=list)
+    # Every pod creation as the API understood it: mutation, input fields, env (decoded).
+    deploys: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+_STRING = r'"((?:[^"\\]|\\.)*)"'
+# Input fields of RunPod's GraphQL schema (graphql-spec.runpod.io) for the two pod-creating
+# mutations: a misspelt or invented field is refused as the real server would refuse it.
+_DEPLOY_FIELDS = {
+    "cloudType", "gpuCount", "volumeInGb", "containerDiskInGb", "minVcpuCount", "minMemoryInGb", "gpuTypeId",
+    "name", "imageName", "dockerArgs", "ports", "volumeMountPath", "env", "startJupyter", "startSsh",
+    "supportPublicIp", "dataCenterId", "countryCode", "templateId", "networkVolumeId", "allowedCudaVersions",
+    "minDownload", "minUpload", "instanceId",
+}  # fmt: skip
+_RENT_FIELDS = _DEPLOY_FIELDS | {"bidPerGpu"}
+
+
+def _unquote(raw: str) -> str:
+    """A GraphQL string literal's value (its escapes are JSON's)."""
+    return str(json.loads(f'"{raw}"'))
+
+
 def _arg(query: str, name: str) -> str | None:
-    m = re.search(rf'{name}:\s*"([^"]*)"', query)
-    return m.group(1) if m else None
+    m = re.search(rf"{name}:\s*{_STRING}", query)
+    return _unquote(m.group(1)) if m else None
+
+
+def _num(query: str, name: str) -> float | None:
+    m = re.search(rf"{name}:\s*([0-9.]+)", query)
+    return float(m.group(1)) if m else None
+
+
+def _input_fields(query: str) -> set[str]:
+    body = query[query.index("input:") :]
+    body = re.sub(_STRING, '""', body)
+    body = body[: body.index(")")]
+    return set(re.findall(r"(\w+)\s*:", body)) - {"input", "key", "value"}
 
 
 class _Handler(JsonHandler):
@@ -59,38 +90,56 @@ class _Handler(JsonHandler):
 
     def _answer(self, q: str) -> dict[str, Any]:
         st = self.state
-        if "podFindAndDeployOnDemand" in q:
+        rent = "podRentInterruptable" in q
+        if "podFindAndDeployOnDemand" in q or rent:
+            unknown = _input_fields(q) - (_RENT_FIELDS if rent else _DEPLOY_FIELDS)
+            if unknown:
+                return {"errors": [{"message": f"Unknown input field(s) {sorted(unknown)}"}]}
             gpu = _arg(q, "gpuTypeId") or ""
             if st.at_quota:
                 return {"errors": [{"message": QUOTA}]}
+            if gpu not in st.gpu_types:
+                return {"errors": [{"message": f"unknown gpu type {gpu}"}]}
             if gpu in st.no_capacity:
                 return {"errors": [{"message": NO_CAPACITY}]}
+            info = st.gpu_types[gpu]
+            bid = _num(q, "bidPerGpu")
+            if rent:
+                if bid is None:
+                    return {"errors": [{"message": "bidPerGpu is required"}]}
+                if bid < info["lowestPrice"]["minimumBidPrice"]:
+                    return {"errors": [{"message": f"bid {bid} is below the minimum bid for {gpu}"}]}
             pod_id = uuid.uuid4().hex[:14]
-            env = dict(re.findall(r'\{\s*key:\s*"([^"]*)",\s*value:\s*"([^"]*)"\s*\}', q))
+            env = {k: _unquote(v) for k, v in re.findall(rf"\{{\s*key:\s*{_STRING},\s*value:\s*{_STRING}\s*\}}", q)}
+            cloud = re.search(r"cloudType:\s*(\w+)", q)
+            st.deploys.append(
+                {
+                    "mutation": "podRentInterruptable" if rent else "podFindAndDeployOnDemand",
+                    "gpuTypeId": gpu,
+                    "bidPerGpu": bid,
+                    "cloudType": cloud.group(1) if cloud else "",
+                    "env": env,
+                    "name": _arg(q, "name"),
+                }
+            )
+            cost = bid if rent else info["communityPrice" if cloud and cloud.group(1) == "COMMUNITY" else "securePrice"]
             st.pods[pod_id] = {
                 "id": pod_id,
                 "name": _arg(q, "name"),
                 "imageName": _arg(q, "imageName"),
                 "desiredStatus": "RUNNING",
-                "costPerHr": st.gpu_types[gpu]["securePrice"],
+                "costPerHr": cost,
                 "uptimeSeconds": 0,
                 "runtime": None,
-                "machine": {"gpuDisplayName": st.gpu_types[gpu]["displayName"]},
+                "machine": {"gpuDisplayName": info["displayName"]},
                 "env": [f"{k}={v}" for k, v in env.items()],
                 "_gpu": gpu,
                 "_looks": 0,
             }
-            return {
-                "data": {
-                    "podFindAndDeployOnDemand": {
-                        "id": pod_id,
-                        "imageName": _arg(q, "imageName"),
-                        "env": [],
-                        "machineId": "m1",
-                        "machine": {"podHostId": "h"},
-                    }
-                }
-            }
+            answer = {"id": pod_id, "imageName": _arg(q, "imageName"), "env": [], "machineId": "m1"}
+            if not rent:
+                answer["machine"] = {"podHostId": "h"}
+            return {"data": {"podRentInterruptable" if rent else "podFindAndDeployOnDemand": answer}}
         if "podTerminate" in q:
             pod_id = _arg(q, "podId") or ""
             if st.pods.pop(pod_id, None) is None:
@@ -120,6 +169,9 @@ def default_gpu_types() -> dict[str, dict[str, Any]]:
             "maxGpuCount": 8,
             "securePrice": secure,
             "communityPrice": community,
+            "secureSpotPrice": round(secure * 0.5, 3),
+            "communitySpotPrice": round(community * 0.5, 3),
+            "lowestPrice": {"minimumBidPrice": round(community * 0.45, 3), "uninterruptablePrice": community},
             "manufacturer": "Nvidia",
         }
 

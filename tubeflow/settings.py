@@ -37,6 +37,14 @@ class Settings:
     # Temporal
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
+    # TLS to Temporal (a secured cluster, Temporal Cloud).  CA, cert and key take a file path or the
+    # PEM text itself (newlines may be written as \\n): a remote GPU worker gets them as text.
+    temporal_tls: bool = False  # TLS with the system's roots; implied by any setting below
+    temporal_tls_ca: str = ""  # the server's CA when it is not a public one
+    temporal_tls_cert: str = ""  # client certificate (mTLS)
+    temporal_tls_key: str = ""  # its private key
+    temporal_tls_server_name: str = ""  # name to verify in the server's certificate (default: the host)
+    temporal_api_key: str = ""  # sent as "Authorization: Bearer"; turns TLS on (Temporal Cloud)
     temporal_ui_port: int = 8233
     main_queue: str = "tubeflow-main"
     main_activity_slots: int = 0  # concurrent CPU activities per main worker; 0 = one per CPU core
@@ -73,6 +81,15 @@ class Settings:
     s3_bucket: str = "tubeflow"
     s3_endpoint_url: str = ""
     s3_region: str = "us-east-1"
+    # S3 credentials; empty = boto3's own chain (instance role, AWS_* variables, profile).
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+
+    # Observability
+    log_level: str = "INFO"
+    worker_metrics_port: int = 0  # Temporal SDK + tubeflow worker metrics for Prometheus; 0 = off
+    # OTLP/HTTP endpoint for traces; also read from the standard OTEL_EXPORTER_OTLP_ENDPOINT.
+    otlp_endpoint: str = ""
 
     # Providers (offline default first).
     script_writer: str = "offline"  # offline | groq | openai
@@ -155,6 +172,15 @@ class Settings:
     def resolved_niches_dir(self) -> Path:
         return Path(self.niches_dir) if self.niches_dir else REPO_ROOT / "niches"
 
+    def temporal_tls_enabled(self) -> bool:
+        return bool(
+            self.temporal_tls
+            or self.temporal_tls_ca
+            or self.temporal_tls_cert
+            or self.temporal_api_key
+            or self.temporal_tls_server_name
+        )
+
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
@@ -165,6 +191,8 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(PREFIX + f.name.upper())
+            if f.name == "otlp_endpoint" and not raw:
+                raw = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
             if raw is not None and raw != "":
                 values[f.name] = _coerce(raw, getattr(defaults, f.name))
         return replace(defaults, **values)

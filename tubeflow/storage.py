@@ -146,12 +146,20 @@ class S3Storage(Storage):
         region: str = "us-east-1",
         cache_dir: Path | None = None,
         client: object | None = None,
+        access_key_id: str = "",
+        secret_access_key: str = "",
     ) -> None:
         import boto3
 
         self.bucket = bucket
         self.region = region
-        self.client = client or boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region)
+        # Explicit keys (a remote GPU worker gets them from the autoscaler); otherwise boto3's chain.
+        keys = (
+            {"aws_access_key_id": access_key_id, "aws_secret_access_key": secret_access_key}
+            if access_key_id and secret_access_key
+            else {}
+        )
+        self.client = client or boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region, **keys)
         self.cache_dir = Path(cache_dir or Path(tempfile.gettempdir()) / "tubeflow-s3-cache")
         self.cache_dir.mkdir(parents=True, exist_ok=True)
 
@@ -264,6 +272,8 @@ def open_storage(settings: Settings) -> Storage:
             endpoint_url=settings.s3_endpoint_url or None,
             region=settings.s3_region,
             cache_dir=settings.home / "s3-cache",
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
         )
         store.ensure_bucket()
         return store

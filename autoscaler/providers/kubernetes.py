@@ -23,6 +23,8 @@ from autoscaler.providers.base import (
 )
 
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
+# The Secret holding the worker configuration; the GPU Deployment's pods read it with envFrom.
+WORKER_SECRET = "tubeflow-gpu-worker-env"
 
 
 class KubernetesProvider:
@@ -34,6 +36,8 @@ class KubernetesProvider:
         namespace: str = "tubeflow",
         price_per_hour: float = 0.0,
         api_client: Any = None,
+        worker_settings: Any = None,
+        worker_secret: str = WORKER_SECRET,
     ) -> None:
         from kubernetes import client, config
 
@@ -48,13 +52,45 @@ class KubernetesProvider:
         self.deployment = deployment
         self.namespace = namespace
         self._price = price_per_hour
+        self.worker_settings = worker_settings
+        self.worker_secret = worker_secret
+        self._secret_written: dict[str, str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Any, **options: Any) -> KubernetesProvider:
         options.setdefault("deployment", getattr(settings, "k8s_gpu_deployment", "tubeflow-gpu-worker"))
         options.setdefault("namespace", getattr(settings, "k8s_namespace", "tubeflow"))
         options.setdefault("price_per_hour", float(getattr(settings, "k8s_gpu_price_per_hour", 0.0)))
+        options.setdefault("worker_settings", settings)
         return cls(**options)
+
+    def worker_env(self) -> dict[str, str]:
+        """The worker configuration the pods get (identity: the pod name, from the manifest)."""
+        if self.worker_settings is None:
+            return {}
+        from tubeflow.worker_config import worker_environment
+
+        return worker_environment(self.worker_settings, price_per_hour=self._price).merged()
+
+    def ensure_worker_secret(self) -> None:
+        """Write the worker configuration into the Secret the pods read, when it changed."""
+        env = self.worker_env()
+        if not env or env == self._secret_written:
+            return
+        from kubernetes import client
+
+        body = client.V1Secret(
+            metadata=client.V1ObjectMeta(name=self.worker_secret, labels={MANAGED_LABEL: MANAGED_VALUE}),
+            type="Opaque",
+            string_data=env,
+        )
+        try:
+            self._api(self.core.replace_namespaced_secret, self.worker_secret, self.namespace, body)
+        except ProviderError as e:
+            if "404" not in str(e):
+                raise
+            self._api(self.core.create_namespaced_secret, self.namespace, body)
+        self._secret_written = env
 
     def replicas(self) -> int:
         scale = self._api(self.apps.read_namespaced_deployment_scale, self.deployment, self.namespace)
@@ -66,6 +102,7 @@ class KubernetesProvider:
 
     def launch(self, name: str, labels: dict[str, str], avoid: Collection[str] = ()) -> Instance:
         # The scheduler places the pod (nodeSelector/tolerations in the manifest); ``avoid`` cannot apply.
+        self.ensure_worker_secret()
         n = self.replicas() + 1
         self.set_replicas(n)
         return Instance(

@@ -58,8 +58,12 @@ class LocalProvider:
 
     @classmethod
     def from_settings(cls, settings: Any, **options: Any) -> LocalProvider:
-        # The workers see exactly the autoscaler's settings (queue, Temporal, storage), whatever its environment.
+        # The workers see exactly the autoscaler's settings (queue, Temporal, storage), whatever its
+        # environment, with the worker configuration every provider sends on top (PEMs as text).
+        from tubeflow.worker_config import worker_environment
+
         env = {PREFIX + f.name.upper(): str(getattr(settings, f.name)) for f in fields(settings)}
+        env.update(worker_environment(settings).merged())
         options.setdefault("env", env)
         options.setdefault("log_dir", Path(settings.home) / "autoscaler" / "logs")
         options.setdefault("price_per_hour", float(getattr(settings, "autoscaler_local_price_per_hour", 0.0)))

@@ -7,6 +7,7 @@ is how the tests point it at a local fake.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Collection, Sequence
@@ -34,6 +35,11 @@ _QUOTA_WORDS = ("quota", "balance", "insufficient", "limit", "too many")
 _NO_CAPACITY_WORDS = ("no longer any instances available", "not available", "no instances")
 
 
+def _gql(value: str) -> str:
+    """A GraphQL string body: the SDK pastes values between quotes without escaping them."""
+    return json.dumps(str(value))[1:-1]
+
+
 def _classify(e: Exception, what: str) -> ProviderError | ProviderAuthError:
     text = str(e)
     if isinstance(e, rp_error.AuthenticationError):
@@ -59,12 +65,13 @@ class RunPodProvider:
         base_url: str = "",
         container_disk_gb: int = 30,
         docker_args: str = "tubeflow worker --queue gpu",
+        max_price_per_hour: float = 0.0,
+        min_vram_gb: float = 0.0,
+        interruptible: bool = False,
+        worker_settings: Any = None,
     ) -> None:
         if not api_key:
             raise ConfigError("the runpod provider needs an API key (TUBEFLOW_RUNPOD_API_KEY)")
-        for k, v in (env or {}).items():
-            if '"' in v or "\n" in v or '"' in k:
-                raise ConfigError(f"environment value for {k} cannot contain quotes or newlines on RunPod")
         runpod.api_key = api_key
         if base_url:
             os.environ["RUNPOD_API_BASE_URL"] = base_url.rstrip("/")
@@ -74,6 +81,12 @@ class RunPodProvider:
         self.cloud_type = cloud_type
         self.container_disk_gb = container_disk_gb
         self.docker_args = docker_args
+        self.max_price_per_hour = max_price_per_hour  # 0 = no cap
+        self.min_vram_gb = min_vram_gb
+        # Spot: podRentInterruptable with a bid; the pod may be reclaimed (renders resume elsewhere).
+        self.interruptible = interruptible
+        # The autoscaler's settings: each pod gets the worker configuration built from them.
+        self.worker_settings = worker_settings
         self._launched: dict[str, float] = {}
         self._gpu_of: dict[str, str] = {}
 
@@ -82,7 +95,51 @@ class RunPodProvider:
         options.setdefault("api_key", getattr(settings, "runpod_api_key", ""))
         options.setdefault("base_url", getattr(settings, "runpod_base_url", ""))
         options.setdefault("image", getattr(settings, "gpu_image", "ghcr.io/tubeflow/tubeflow-gpu:latest"))
+        options.setdefault("max_price_per_hour", float(getattr(settings, "autoscaler_max_price_per_hour", 0.0)))
+        options.setdefault("min_vram_gb", float(getattr(settings, "autoscaler_min_vram_gb", 0.0)))
+        options.setdefault("interruptible", bool(getattr(settings, "autoscaler_spot", False)))
+        options.setdefault("worker_settings", settings)
         return cls(**options)
+
+    def _offer(self, gpu: str) -> tuple[float, str]:
+        """(USD/h we would pay, "" or why this GPU type is unfit) from RunPod's price list."""
+        try:
+            info = runpod.get_gpu(gpu)
+        except Exception as e:  # noqa: BLE001
+            err = _classify(e, f"price of {gpu}")
+            if isinstance(err, (QuotaExceededError, ProviderAuthError)):
+                raise err from e
+            return 0.0, str(err)
+        vram = float(info.get("memoryInGb") or 0)
+        if vram < self.min_vram_gb:
+            return 0.0, f"{gpu} has {vram:g} GB VRAM < {self.min_vram_gb:g} GB"
+        community = self.cloud_type == "COMMUNITY"
+        if self.interruptible:
+            lowest = info.get("lowestPrice") or {}
+            spot = info.get("communitySpotPrice" if community else "secureSpotPrice") or 0.0
+            price = float(max(float(lowest.get("minimumBidPrice") or 0.0), float(spot or 0.0)))
+        else:
+            price = float(info.get("communityPrice" if community else "securePrice") or 0.0)
+        if price <= 0:
+            return 0.0, f"RunPod has no {'spot ' if self.interruptible else ''}price for {gpu}"
+        if self.max_price_per_hour and price > self.max_price_per_hour:
+            return price, f"{gpu} costs ${price:g}/h > max ${self.max_price_per_hour:g}/h"
+        return price, ""
+
+    def pod_env(self, name: str, price: float) -> dict[str, str]:
+        """The worker configuration for one pod (RunPod keeps pod env private to the account)."""
+        env: dict[str, str] = {}
+        if self.worker_settings is not None:
+            from tubeflow.worker_config import worker_environment
+
+            env = worker_environment(self.worker_settings, identity=name, price_per_hour=price).merged()
+        return {
+            **env,
+            **self.env,
+            "TUBEFLOW_WORKER_IDENTITY": name,
+            "TUBEFLOW_WORKER_PRICE_PER_HOUR": f"{price:.6g}",
+            "NVIDIA_DRIVER_CAPABILITIES": "compute,video,utility",
+        }
 
     def launch(self, name: str, labels: dict[str, str], avoid: Collection[str] = ()) -> Instance:
         errors: list[str] = []
@@ -90,22 +147,26 @@ class RunPodProvider:
         if not candidates:
             raise LaunchFailedError(f"every configured RunPod GPU type failed recently: {', '.join(self.gpu_types)}")
         for gpu in candidates:
+            price, unfit = self._offer(gpu)
+            if unfit:
+                errors.append(unfit)
+                continue
+            env = {k: _gql(v) for k, v in self.pod_env(name, price).items()}
             try:
-                pod = runpod.create_pod(
-                    name=name,
-                    image_name=self.image,
-                    gpu_type_id=gpu,
-                    cloud_type=self.cloud_type,
-                    container_disk_in_gb=self.container_disk_gb,
-                    docker_args=self.docker_args,
-                    env={
-                        **self.env,
-                        "TUBEFLOW_WORKER_IDENTITY": name,
-                        "NVIDIA_DRIVER_CAPABILITIES": "compute,video,utility",
-                    },
-                    start_ssh=False,
-                    support_public_ip=False,
-                )
+                if self.interruptible:
+                    pod = self._rent_interruptible(name, gpu, price, env)
+                else:
+                    pod = runpod.create_pod(
+                        name=name,
+                        image_name=self.image,
+                        gpu_type_id=gpu,
+                        cloud_type=self.cloud_type,
+                        container_disk_in_gb=self.container_disk_gb,
+                        docker_args=self.docker_args,
+                        env=env,
+                        start_ssh=False,
+                        support_public_ip=False,
+                    )
             except Exception as e:  # noqa: BLE001 - the SDK raises bare ValueError/QueryError/requests errors
                 err = _classify(e, f"create pod on {gpu}")
                 if isinstance(err, (QuotaExceededError, ProviderAuthError)):
@@ -122,10 +183,34 @@ class RunPodProvider:
                 started_at=self._launched[pod_id],
                 labels={**labels, MANAGED_LABEL: MANAGED_VALUE, "gpu": gpu},
                 identity=name,
-                price_per_hour=self._price_of(gpu),
+                price_per_hour=price,
                 placement=f"gpu:{gpu}",
             )
         raise LaunchFailedError("no RunPod GPU type could start a pod: " + "; ".join(errors))
+
+    def _rent_interruptible(self, name: str, gpu: str, bid: float, env: dict[str, str]) -> dict[str, Any]:
+        """A spot pod: the SDK has no call for it, so the documented GraphQL mutation, sent through it."""
+        from runpod.api.graphql import run_graphql_query
+
+        env_items = ", ".join(f'{{ key: "{k}", value: "{v}" }}' for k, v in env.items())
+        mutation = f"""
+        mutation {{
+          podRentInterruptable(
+            input: {{
+              bidPerGpu: {bid:.4f}, name: "{_gql(name)}", imageName: "{_gql(self.image)}",
+              gpuTypeId: "{_gql(gpu)}", cloudType: {self.cloud_type}, gpuCount: 1, volumeInGb: 0,
+              containerDiskInGb: {self.container_disk_gb}, minVcpuCount: 1, minMemoryInGb: 1,
+              dockerArgs: "{_gql(self.docker_args)}", supportPublicIp: false, startSsh: false,
+              env: [{env_items}]
+            }}
+          ) {{ id imageName machineId }}
+        }}
+        """
+        answer = run_graphql_query(mutation)
+        pod = (answer.get("data") or {}).get("podRentInterruptable")
+        if not pod:
+            raise ValueError(f"RunPod did not rent a spot {gpu}: {answer.get('errors')}")
+        return dict(pod)
 
     def list(self) -> list[Instance]:
         try:

@@ -48,6 +48,7 @@ class VastAiProvider:
         onstart: str = "tubeflow worker --queue gpu",
         timeout_s: float = 20.0,
         transport: httpx.BaseTransport | None = None,
+        worker_settings: Any = None,
     ) -> None:
         if not api_key:
             raise ConfigError("the vastai provider needs an API key (TUBEFLOW_VASTAI_API_KEY)")
@@ -59,6 +60,8 @@ class VastAiProvider:
         self.interruptible = interruptible
         self.disk_gb = disk_gb
         self.onstart = onstart
+        # The autoscaler's settings: each instance gets the worker configuration built from them.
+        self.worker_settings = worker_settings
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + "/api/v0",
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
@@ -75,7 +78,23 @@ class VastAiProvider:
         options.setdefault("max_price_per_hour", float(getattr(settings, "autoscaler_max_price_per_hour", 1.0)))
         options.setdefault("min_vram_gb", float(getattr(settings, "autoscaler_min_vram_gb", 16.0)))
         options.setdefault("interruptible", bool(getattr(settings, "autoscaler_spot", False)))
+        options.setdefault("worker_settings", settings)
         return cls(**options)
+
+    def instance_env(self, name: str, price: float) -> dict[str, str]:
+        """The worker configuration for one instance (Vast.ai shows instance env to the account only)."""
+        env: dict[str, str] = {}
+        if self.worker_settings is not None:
+            from tubeflow.worker_config import worker_environment
+
+            env = worker_environment(self.worker_settings, identity=name, price_per_hour=price).merged()
+        return {
+            **env,
+            **self.env,
+            "TUBEFLOW_WORKER_IDENTITY": name,
+            "TUBEFLOW_WORKER_PRICE_PER_HOUR": f"{price:.6g}",
+            "NVIDIA_DRIVER_CAPABILITIES": NVIDIA_CAPS,
+        }
 
     # ------------------------------------------------------------------ offers
 
@@ -119,7 +138,7 @@ class VastAiProvider:
                 "image": self.image,
                 "label": name,
                 "disk": self.disk_gb,
-                "env": {**self.env, "TUBEFLOW_WORKER_IDENTITY": name, "NVIDIA_DRIVER_CAPABILITIES": NVIDIA_CAPS},
+                "env": self.instance_env(name, float(offer["dph_total"])),
                 "onstart": self.onstart,
                 "runtype": "args",
             }
