@@ -351,6 +351,30 @@ def test_runpod_no_capacity_tries_the_next_gpu_type_quota_and_auth(rp: tuple[Run
         runpod.api_key = state.api_key
 
 
+def test_runpod_honours_min_vram_max_price_and_spot(rp: tuple[RunPodProvider, RunPodState]) -> None:
+    _, state = rp
+    base = {"api_key": state.api_key, "image": "tubeflow-gpu:test", "cloud_type": "SECURE"}
+    # L4 (24 GB, $0.43 secure) is over a $0.40 cap, the A4000 (16 GB) under a 20 GB floor: the A5000.
+    picky = RunPodProvider(**base, max_price_per_hour=0.40, min_vram_gb=20)
+    inst = picky.launch(NAME_PREFIX + "p1", {})
+    assert inst.placement == "gpu:NVIDIA RTX A5000" and inst.price_per_hour == 0.36
+    deploy = state.deploys[-1]
+    assert deploy["mutation"] == "podFindAndDeployOnDemand" and deploy["gpuTypeId"] == "NVIDIA RTX A5000"
+    assert deploy["env"]["TUBEFLOW_WORKER_PRICE_PER_HOUR"] == "0.36"
+    with pytest.raises(LaunchFailedError, match=r"> max \$0.1/h"):
+        RunPodProvider(**base, max_price_per_hour=0.10).launch(NAME_PREFIX + "p2", {})
+    with pytest.raises(LaunchFailedError, match="VRAM"):
+        RunPodProvider(**base, min_vram_gb=80).launch(NAME_PREFIX + "p3", {})
+    # Spot: an interruptible pod, bidding the spot price (at least RunPod's minimum bid), under the cap.
+    spot = RunPodProvider(**base, interruptible=True, max_price_per_hour=0.30, min_vram_gb=20)
+    inst = spot.launch(NAME_PREFIX + "p4", {})
+    deploy = state.deploys[-1]
+    assert deploy["mutation"] == "podRentInterruptable" and deploy["gpuTypeId"] == "NVIDIA L4"
+    assert deploy["bidPerGpu"] == pytest.approx(0.215) and inst.price_per_hour == pytest.approx(0.215)
+    assert state.pods[inst.id]["costPerHr"] == pytest.approx(0.215)
+    assert deploy["env"]["TUBEFLOW_WORKER_IDENTITY"] == NAME_PREFIX + "p4"
+
+
 async def test_runpod_never_ready_gpu_type_is_replaced_by_another(rp: tuple[RunPodProvider, RunPodState]) -> None:
     provider, state = rp
     clock = Clock()
@@ -433,6 +457,9 @@ def test_shipped_manifests_agree_with_the_code() -> None:
     env = {e["name"]: e for e in container["env"]}
     assert "video" in env["NVIDIA_DRIVER_CAPABILITIES"]["value"].split(",")
     assert env["TUBEFLOW_WORKER_IDENTITY"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    from autoscaler.providers.kubernetes import WORKER_SECRET
+
+    assert WORKER_SECRET in {e["secretRef"]["name"] for e in container["envFrom"] if "secretRef" in e}
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
     gpus = pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
     products = gpus["nodeSelectorTerms"][0]["matchExpressions"][0]["values"]
