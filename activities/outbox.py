@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from activities.publish_metadata import build_metadata, entry_name, sha256_file
+from activities.publish_metadata import PublishOptions, build_metadata, captions_srt, entry_name, sha256_file
 from tubeflow.contracts import PublishRequest, PublishResult
 from tubeflow.errors import PermanentError
 from tubeflow.storage import Storage
@@ -26,7 +26,9 @@ class OutboxPublisher:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def publish(self, storage: Storage, req: PublishRequest, script: dict[str, Any]) -> PublishResult:
+    def publish(
+        self, storage: Storage, req: PublishRequest, script: dict[str, Any], options: PublishOptions | None = None
+    ) -> PublishResult:
         for what, value in (("channel", req.channel), ("production id", req.production_id)):
             if not NAME_RE.match(value or ""):
                 raise PermanentError(f"{what} {value!r} cannot name an outbox folder (letters, digits, . _ -)")
@@ -34,7 +36,9 @@ class OutboxPublisher:
         final = self.root / req.channel / name
         video = storage.fetch(req.video_key)
         thumb = storage.fetch(req.thumbnail_key) if req.thumbnail_key else None
-        meta = build_metadata(storage, req, script, float(req.extra.get("duration_s") or 0.0))
+        meta = build_metadata(storage, req, script, float(req.extra.get("duration_s") or 0.0), options)
+        srt = captions_srt(storage, req)
+        meta["captions"] = "captions.srt" if srt else ""
         meta["video_sha256"] = sha256_file(video)
         meta["video_key"], meta["thumbnail_key"] = req.video_key, req.thumbnail_key
 
@@ -58,6 +62,8 @@ class OutboxPublisher:
             shutil.copyfile(video, staging / "video.mp4")
             if thumb is not None:
                 shutil.copyfile(thumb, staging / "thumbnail.jpg")
+            if srt:
+                (staging / "captions.srt").write_text(srt, encoding="utf-8")
             (staging / "metadata.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
             if final.exists():
                 trash = final.with_name(f".old-{name}")

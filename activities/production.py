@@ -23,6 +23,7 @@ from tubeflow.contracts import (
     BrollRequest,
     BrollResult,
     BrollSwap,
+    CadencePlan,
     PublishRequest,
     PublishResult,
     ResearchRequest,
@@ -67,10 +68,26 @@ class MainActivities:
             self.record_review,
             self.plan_shorts,
             self.consolidate_knowledge,
+            self.plan_cadence_production,
         ]
 
     def niche(self, name: str) -> NicheConfig:
         return load_niche(name, self.settings)
+
+    async def channel_niche(self, name: str, channel: str = "", production_id: str = "") -> NicheConfig:
+        """The niche with the channel's overrides (language, voice, checkpoints) laid over it."""
+        from niches.channel_profile import effective_niche
+        from tubeflow.db import channel_repo, repo
+
+        niche = self.niche(name)
+        try:
+            if not channel and production_id:
+                channel = (await repo.get_production(self.db, production_id)).channel
+            if not channel:
+                return niche
+            return effective_niche(niche, await channel_repo.channel_settings(self.db, channel))
+        except repo.NotFoundError:
+            return niche  # started by another client before the database knew it: the niche decides
 
     def _json(self, key: str) -> Any:
         return json.loads(self.storage.get_text(key))
@@ -94,7 +111,7 @@ class MainActivities:
         from activities.script_writer import make_writer
 
         facts = self._json(req.facts_key)
-        niche = self.niche(req.niche)
+        niche = await self.channel_niche(req.niche, channel=req.channel)
         writer = make_writer(self.settings)
         script = await writer.write(
             topic=req.topic,
@@ -137,7 +154,7 @@ class MainActivities:
         from activities.tts import make_tts
 
         script = self._json(req.script_key)
-        tts = make_tts(self.settings, self.niche(req.niche))
+        tts = make_tts(self.settings, await self.channel_niche(req.niche, production_id=req.production_id))
         prefix = production_prefix(req.production_id)
         with tempfile.TemporaryDirectory(dir=self._scratch()) as tmp:
             wav = Path(tmp) / "voice.wav"
@@ -224,11 +241,10 @@ class MainActivities:
     @activity.defn(name="publish")
     @permanent_errors
     async def publish(self, req: PublishRequest) -> PublishResult:
-        from activities.publishers import make_publisher
+        from activities.calendar import publish_on_calendar
 
         script = self._json(req.script_key)
-        publisher = make_publisher(self.settings)
-        result = await asyncio.to_thread(publisher.publish, self.storage, req, script)
+        result = await publish_on_calendar(self.settings, self.storage, self.db, req, script)
         await self._record_coverage(req, script)
         return result
 
@@ -279,6 +295,13 @@ class MainActivities:
         from knowledge.consolidate import consolidate_knowledge
 
         return await consolidate_knowledge(self.settings, self.db)
+
+    @activity.defn(name="plan_cadence_production")
+    @permanent_errors
+    async def plan_cadence_production(self, channel: str, run_id: str) -> CadencePlan:
+        from activities.cadence import plan_production
+
+        return await plan_production(self.settings, self.db, channel, run_id)
 
     @activity.defn(name="record_review")
     async def record_review(self, log: ReviewLog) -> None:

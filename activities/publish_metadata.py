@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,7 +23,9 @@ from tubeflow.storage import Storage
 class Publisher(Protocol):
     name: str
 
-    def publish(self, storage: Storage, req: PublishRequest, script: dict[str, Any]) -> PublishResult: ...
+    def publish(
+        self, storage: Storage, req: PublishRequest, script: dict[str, Any], options: PublishOptions | None = None
+    ) -> PublishResult: ...
 
 
 # ---------------------------------------------------------------- metadata shared by publishers
@@ -65,20 +69,150 @@ def chapters_from(timing: NarrationTiming | None, script: dict[str, Any]) -> lis
 
 def youtube_chapters_ok(chapters: list[dict[str, Any]], duration_s: float) -> bool:
     """YouTube only shows chapters with >= 3 entries, the first at 0:00, each at least 10 s long."""
-    if len(chapters) < 3 or chapters[0]["start"] != 0:
-        return False
+    return not _chapters_problem(chapters, duration_s)
+
+
+def _srt_stamp(t: float) -> str:
+    ms = max(0, round(t * 1000))
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def captions_srt(storage: Storage, req: PublishRequest, max_words: int = 8, max_gap_s: float = 0.8) -> str:
+    """SubRip cues from the narration's word timings (``words.json``), a line per phrase; "" when absent."""
+    if req.kind != "long":
+        return ""
+    key = str(req.extra.get("words_key") or f"{production_prefix(req.production_id)}/words.json")
+    if not storage.exists(key):
+        return ""
+    try:
+        words = [w for w in json.loads(storage.get_text(key)) if str(w.get("word", "")).strip()]
+    except (ValueError, AttributeError):
+        return ""
+    cues: list[list[dict[str, Any]]] = []
+    for w in words:
+        last = cues[-1] if cues else None
+        if (
+            last is None
+            or len(last) >= max_words
+            or float(w["start"]) - float(last[-1]["end"]) > max_gap_s
+            or str(last[-1]["word"]).rstrip().endswith((".", "?", "!"))
+        ):
+            cues.append([w])
+        else:
+            last.append(w)
+    out = []
+    for i, cue in enumerate(cues, 1):
+        text = " ".join(str(w["word"]).strip() for w in cue)
+        out.append(f"{i}\n{_srt_stamp(float(cue[0]['start']))} --> {_srt_stamp(float(cue[-1]['end']))}\n{text}\n")
+    return "\n".join(out)
+
+
+@dataclass
+class PublishOptions:
+    """What a channel's settings say about how its videos go out (see tubeflow.channel_settings)."""
+
+    privacy: str = "private"
+    publish_at: str = ""  # ISO-8601 UTC; empty: at once
+    made_for_kids: bool = False
+    synthetic_disclosure: bool = True
+    category: str = "27"
+    playlist: str = ""
+    default_tags: list[str] = field(default_factory=list)
+    language: str = ""  # empty: the script's
+
+
+TITLE_MAX = 100
+DESCRIPTION_MAX_BYTES = 5000
+TAGS_MAX_CHARS = 500
+ANGLE_FIX = str.maketrans({"<": "\u2039", ">": "\u203a"})
+
+
+def _cut_at_word(text: str, fits: Callable[[str], bool], marker: str = "\u2026") -> str:
+    if fits(text):
+        return text
+    words = text.split(" ")
+    while words and not fits(" ".join(words).rstrip() + marker):
+        words.pop()
+    cut = " ".join(words).rstrip(" ,;:-")
+    return cut + marker if cut else ""
+
+
+def tags_length(tags: list[str]) -> int:
+    """YouTube's count: the characters, a comma between tags, and quotes around a tag with a space."""
+    return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
+
+
+def check_metadata(meta: dict[str, Any]) -> list[str]:
+    """Make ``meta`` valid for YouTube in place; returns what was changed, in words, for the reviewer."""
+    fixes: list[str] = []
+    title = " ".join(str(meta["title"]).split())
+    if "<" in title or ">" in title:
+        title = title.translate(ANGLE_FIX)
+        fixes.append("title: < and > are not allowed by YouTube; replaced with \u2039 \u203a")
+    if len(title) > TITLE_MAX:
+        suffix = " #shorts" if meta.get("kind") == "short" and title.lower().endswith("#shorts") else ""
+        body = title[: -len(suffix)] if suffix else title
+        title = _cut_at_word(body, lambda t: len(t) + len(suffix) <= TITLE_MAX) + suffix
+        fixes.append(f"title: longer than {TITLE_MAX} characters; cut at a word to {len(title)}")
+    if not title.strip():
+        title = str(meta.get("production_id") or "untitled")
+        fixes.append("title: empty; the production id is used")
+    meta["title"] = title
+    desc = str(meta["description"])
+    if "<" in desc or ">" in desc:
+        desc = desc.translate(ANGLE_FIX)
+        fixes.append("description: < and > are not allowed by YouTube; replaced with \u2039 \u203a")
+    if len(desc.encode("utf-8")) > DESCRIPTION_MAX_BYTES:
+        before = len(desc.encode("utf-8"))
+        desc = _cut_at_word(desc, lambda t: len(t.encode("utf-8")) <= DESCRIPTION_MAX_BYTES)
+        fixes.append(f"description: {before} bytes is over YouTube's {DESCRIPTION_MAX_BYTES}; cut at a word")
+    meta["description"] = desc
+    tags: list[str] = []
+    for raw in meta.get("tags") or []:
+        tag = " ".join(str(raw).replace(",", " ").split())
+        if not tag or "<" in tag or ">" in tag:
+            fixes.append(f"tags: {raw!r} dropped (empty, or < >)")
+            continue
+        if tag.lower() in (t.lower() for t in tags):
+            continue
+        if tags_length([*tags, tag]) > TAGS_MAX_CHARS:
+            fixes.append(f"tags: {tag!r} and later dropped, over YouTube's {TAGS_MAX_CHARS} characters")
+            break
+        tags.append(tag)
+    meta["tags"] = tags
+    if meta.get("chapters_dropped"):
+        fixes.append(f"chapters: left out of the description ({meta['chapters_dropped']})")
+    return fixes
+
+
+def _chapters_problem(chapters: list[dict[str, Any]], duration_s: float) -> str:
+    if len(chapters) < 3:
+        return f"YouTube needs at least 3 chapters, the script has {len(chapters)}"
+    if chapters[0]["start"] != 0:
+        return "the first chapter must start at 0:00"
     ends = [c["start"] for c in chapters[1:]] + [duration_s]
-    return all(e - c["start"] >= 10 for c, e in zip(chapters, ends, strict=True))
+    short = [c["title"] for c, e in zip(chapters, ends, strict=True) if e - c["start"] < 10]
+    return f"chapters shorter than 10 s: {', '.join(short)}" if short else ""
 
 
 def build_metadata(
-    storage: Storage, req: PublishRequest, script: dict[str, Any], duration_s: float = 0.0
+    storage: Storage,
+    req: PublishRequest,
+    script: dict[str, Any],
+    duration_s: float = 0.0,
+    options: PublishOptions | None = None,
 ) -> dict[str, Any]:
+    """Title, description, tags and chapters, valid for YouTube (``fixes`` says what had to change)."""
+    opts = options or PublishOptions()
     title = str(req.extra.get("title") or script.get("title") or req.production_id)
     if req.kind == "short" and "#shorts" not in title.lower():
         title = f"{title[:90]} #shorts"
     timing = find_timing(storage, req) if req.kind == "long" else None
     duration = duration_s or (timing.duration_s if timing else 0.0)
+    if not duration and req.kind == "short":
+        start, end = req.extra.get("start"), req.extra.get("end")
+        if isinstance(start, int | float) and isinstance(end, int | float):
+            duration = max(0.0, float(end) - float(start))
     chapters = chapters_from(timing, script)
     sources = [s for s in script.get("sources") or [] if s.get("source")]
     credits: dict[str, str] = {}
@@ -89,29 +223,45 @@ def build_metadata(
         except ValueError:
             credits = {}
 
-    lines = [str(script.get("description") or "").strip()]
-    if chapters and youtube_chapters_ok(chapters, duration):
-        lines += ["", "Chapters:"] + [f"{_stamp(c['start'])} {c['title']}" for c in chapters]
-    unique_sources = list(dict.fromkeys(s["source"] for s in sources))
+    base = str(script.get("description") or "").strip()
+    lines = [base]
+    dropped = ""
+    if chapters:
+        dropped = _chapters_problem(chapters, duration)
+        if not dropped:
+            lines += ["", "Chapters:"] + [f"{_stamp(c['start'])} {c['title']}" for c in chapters]
+    # The script's own description may already list its sources (in its language): never twice.
+    unique_sources = [s for s in dict.fromkeys(s["source"] for s in sources) if s not in base]
     if unique_sources:
         lines += ["", "Sources:"] + [f"- {s}" for s in unique_sources]
     unique_credits = sorted(set(credits.values()))
     if unique_credits:
         lines += ["", "Footage:"] + [f"- {c}" for c in unique_credits]
-    description = "\n".join(lines).strip()[:5000]  # YouTube's description limit
-    return {
-        "title": title[:100],
-        "description": description,
-        "tags": list(script.get("tags") or []),
-        "language": str(script.get("language") or "en"),
+    if opts.synthetic_disclosure:
+        lines += ["", "Narration and visuals in this video are generated."]
+    tags = list(dict.fromkeys([*(script.get("tags") or []), *opts.default_tags]))
+    meta: dict[str, Any] = {
+        "title": title,
+        "description": "\n".join(lines).strip(),
+        "tags": tags,
+        "language": opts.language or str(script.get("language") or "en"),
         "kind": req.kind,
         "channel": req.channel,
         "production_id": req.production_id,
-        "chapters": chapters,
+        "chapters": chapters if chapters and not dropped else [],
+        "chapters_dropped": dropped,
         "sources": sources,
         "credits": unique_credits,
         "duration_s": round(duration, 3),
+        "privacy": opts.privacy,
+        "publish_at": opts.publish_at,
+        "made_for_kids": opts.made_for_kids,
+        "synthetic_disclosure": opts.synthetic_disclosure,
+        "category": opts.category,
+        "playlist": opts.playlist,
     }
+    meta["fixes"] = check_metadata(meta)
+    return meta
 
 
 def sha256_file(path: Path) -> str:

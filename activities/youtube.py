@@ -1,27 +1,32 @@
-"""YouTube Data API v3: OAuth2 token refresh, resumable video upload, thumbnails.set.
+"""YouTube Data API v3: resumable video upload, scheduled publishing, thumbnails, captions, playlists.
 
-Written against the documented HTTP protocol with httpx (no Google client library): the base URL
-and the token URI come from settings and the credentials file, so tests run the same code
-against a local fake server.  A resumable upload survives a dropped connection (it asks the
-server how much arrived and continues), and the upload session and the final video id are kept
-in storage so a retried activity resumes or returns the earlier result instead of publishing a
-duplicate video.
+Token refresh goes through Google's own ``google-auth`` (the token URI comes from the
+credentials, the API base URL from settings); the Data API calls are the documented HTTP
+protocol over httpx, so tests run the same code against a local fake server.  A resumable
+upload survives a dropped connection (it asks the server how much arrived and continues), and
+the upload session, the video id and each finished step are kept in storage so a retried
+activity resumes or returns the earlier result instead of publishing a duplicate video.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import google.auth.exceptions
+import google.auth.transport.requests
+import google.oauth2.credentials
 import httpx
 
-from activities.publish_metadata import build_metadata, entry_name
+from activities.publish_metadata import PublishOptions, build_metadata, captions_srt, entry_name
 from tubeflow.contracts import PublishRequest, PublishResult, production_prefix
-from tubeflow.errors import ConfigError, PermanentError, TransientError
+from tubeflow.errors import AccountNeedsReconnect, ConfigError, PermanentError, QuotaExhausted, TransientError
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
+from tubeflow.youtube_quota import next_reset
 
 DEFAULT_BASE_URL = "https://www.googleapis.com"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -47,15 +52,20 @@ def check(resp: httpx.Response, what: str) -> None:
         return
     reason = _reason(resp)
     if code == 401:
-        raise PermanentError(
-            f"YouTube refused {what} (401 {reason}): the OAuth token is invalid; re-authorize the channel and "
-            "update the file in TUBEFLOW_YOUTUBE_CREDENTIALS"
+        raise AccountNeedsReconnect(
+            f"YouTube refused {what} (401 {reason}): the OAuth token is invalid; reconnect the channel "
+            "(`tubeflow channel connect CHANNEL`, or replace the file in TUBEFLOW_YOUTUBE_CREDENTIALS)"
         )
     if code == 403 and ("rateLimitExceeded" in reason or "userRateLimitExceeded" in reason):
         raise TransientError(f"YouTube rate limit during {what} ({reason})", retry_after_s=60.0)
-    if code == 403 and "quotaExceeded" in reason:
-        # The daily quota resets at midnight Pacific time; retrying hourly publishes once it does.
-        raise TransientError(f"YouTube daily API quota exhausted during {what}; will retry", retry_after_s=3600.0)
+    if code == 403 and ("quotaExceeded" in reason or "dailyLimitExceeded" in reason):
+        # The daily quota resets at midnight Pacific time: the workflow waits for it, nothing retries before.
+        reset = next_reset(datetime.now(UTC))
+        raise QuotaExhausted(
+            f"YouTube daily API quota exhausted during {what}; publishing waits for the reset at "
+            f"{reset.isoformat()} (midnight Pacific)",
+            reset.isoformat(),
+        )
     if code == 403:
         raise PermanentError(
             f"YouTube forbade {what} (403 {reason}): the credentials lack the youtube.upload scope or the "
@@ -98,30 +108,37 @@ class Credentials:
         return cls(data, p.name)
 
     def token(self, http: httpx.Client, force: bool = False) -> str:
+        """A valid access token, refreshed through google-auth when missing, expiring or refused."""
         if self.access_token and not force and time.time() < self.expires_at - 60:
             return self.access_token
+        creds = google.oauth2.credentials.Credentials(
+            token=None,
+            refresh_token=self.data["refresh_token"],
+            token_uri=self.token_uri,
+            client_id=self.data["client_id"],
+            client_secret=self.data["client_secret"],
+        )
         try:
-            resp = http.post(
-                self.token_uri,
-                data={
-                    "grant_type": "refresh_token",
-                    "client_id": self.data["client_id"],
-                    "client_secret": self.data["client_secret"],
-                    "refresh_token": self.data["refresh_token"],
-                },
-            )
-        except httpx.TransportError as e:
-            raise TransientError(f"OAuth token endpoint unreachable ({e.__class__.__name__})") from e
-        if resp.status_code in (400, 401):
-            raise PermanentError(
-                f"Google refused to refresh the YouTube token ({resp.status_code} {_reason(resp)}): the refresh "
-                "token was revoked or expired; run the OAuth consent flow again and replace the credentials file"
-            )
-        check(resp, "the token refresh")
-        body = resp.json()
-        self.access_token = str(body["access_token"])
-        self.expires_at = time.time() + float(body.get("expires_in") or 3600)
+            creds.refresh(google.auth.transport.requests.Request())
+        except google.auth.exceptions.RefreshError as e:
+            if getattr(e, "retryable", False):
+                raise TransientError(f"Google could not refresh the YouTube token right now ({_safe(e)})") from None
+            raise AccountNeedsReconnect(
+                f"Google refused to refresh the YouTube token ({_safe(e)}): the authorization was revoked or "
+                "expired; run the OAuth consent flow again (`tubeflow channel connect CHANNEL`, or replace the "
+                "file in TUBEFLOW_YOUTUBE_CREDENTIALS)"
+            ) from None
+        except google.auth.exceptions.TransportError as e:
+            raise TransientError(f"OAuth token endpoint unreachable ({e.__class__.__name__})") from None
+        self.access_token = str(creds.token)
+        expiry = creds.expiry  # naive UTC
+        self.expires_at = expiry.replace(tzinfo=UTC).timestamp() if expiry else time.time() + 3600
         return self.access_token
+
+
+def _safe(e: Exception) -> str:
+    """The error's first line; google-auth puts the token endpoint's JSON there, never the token itself."""
+    return str(e.args[0] if e.args else e).splitlines()[0][:200]
 
 
 class YouTubeClient:
@@ -229,9 +246,75 @@ class YouTubeClient:
         )
         check(resp, "thumbnails.set")
 
+    def _json_call(self, method: str, path: str, what: str, **kw: Any) -> dict[str, Any]:
+        resp = self._send(method, f"{self.base_url}{path}", what, **kw)
+        check(resp, what)
+        return resp.json() if resp.content else {}
+
+    def my_channel(self) -> dict[str, str]:
+        """The YouTube channel these credentials publish to (channels.list?mine=true)."""
+        body = self._json_call(
+            "GET", "/youtube/v3/channels", "channels.list", params={"part": "snippet", "mine": "true"}
+        )
+        items = body.get("items") or []
+        if not items:
+            raise PermanentError("this Google account has no YouTube channel; create one, then connect again")
+        return {"id": str(items[0]["id"]), "title": str(items[0].get("snippet", {}).get("title", ""))}
+
+    def insert_caption(self, video_id: str, language: str, name: str, srt: str) -> str:
+        """captions.insert as a multipart upload: the track's snippet (JSON), then the SubRip file."""
+        boundary = "tubeflow-caption-boundary"
+        meta = json.dumps({"snippet": {"videoId": video_id, "language": language, "name": name, "isDraft": False}})
+        body = (
+            f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{meta}\r\n"
+            f"--{boundary}\r\nContent-Type: application/x-subrip\r\n\r\n{srt}\r\n--{boundary}--\r\n"
+        ).encode()
+        got = self._json_call(
+            "POST",
+            "/upload/youtube/v3/captions",
+            "captions.insert",
+            params={"uploadType": "multipart", "part": "snippet"},
+            content=body,
+            headers={"Content-Type": f"multipart/related; boundary={boundary}"},
+        )
+        return str(got.get("id") or "")
+
+    def add_to_playlist(self, playlist_id: str, video_id: str) -> str:
+        got = self._json_call(
+            "POST",
+            "/youtube/v3/playlistItems",
+            "playlistItems.insert",
+            params={"part": "snippet"},
+            json={"snippet": {"playlistId": playlist_id, "resourceId": {"kind": "youtube#video", "videoId": video_id}}},
+        )
+        return str(got.get("id") or "")
+
+    def get_video(self, video_id: str) -> dict[str, Any]:
+        body = self._json_call("GET", "/youtube/v3/videos", "videos.list", params={"part": "status", "id": video_id})
+        items = body.get("items") or []
+        if not items:
+            raise PermanentError(f"YouTube has no video {video_id!r} on this account")
+        return dict(items[0])
+
+    def reschedule(self, video_id: str, publish_at: str) -> dict[str, Any]:
+        """videos.update of the status part: private until ``publish_at``, then public."""
+        status = dict(self.get_video(video_id).get("status") or {})
+        keep = {k: status[k] for k in ("selfDeclaredMadeForKids", "containsSyntheticMedia") if k in status}
+        return self._json_call(
+            "PUT",
+            "/youtube/v3/videos",
+            "videos.update",
+            params={"part": "status"},
+            json={"id": video_id, "status": {**keep, "privacyStatus": "private", "publishAt": publish_at}},
+        )
+
 
 class YouTubePublisher:
-    """Uploads as private by default (``extra["privacy"]`` may say public/unlisted): a person flips it live."""
+    """Uploads as private; with a slot and ``privacy=public`` YouTube publishes it at ``publishAt``.
+
+    Every step (upload, thumbnail, captions, playlist) is recorded in a state file in storage once
+    done, so a retried or resumed publish continues where it stopped and never uploads twice.
+    """
 
     name = "youtube"
 
@@ -244,50 +327,106 @@ class YouTubePublisher:
             YouTubeClient(Credentials.load(settings.youtube_credentials), settings.youtube_base_url, chunk=chunk)
         )
 
-    def publish(self, storage: Storage, req: PublishRequest, script: dict[str, Any]) -> PublishResult:
-        state_key = f"{production_prefix(req.production_id)}/youtube/{entry_name(req)}.json"
-        state: dict[str, Any] = json.loads(storage.get_text(state_key)) if storage.exists(state_key) else {}
-        if state.get("video_id") and state.get("thumbnail_done"):
-            return PublishResult(location=state["url"], video_id=state["video_id"])
+    @classmethod
+    def for_account(cls, settings: Settings, credentials: dict[str, Any], chunk: int = CHUNK) -> YouTubePublisher:
+        return cls(
+            YouTubeClient(
+                Credentials(credentials, "the channel's YouTube account"), settings.youtube_base_url, chunk=chunk
+            )
+        )
 
-        video = storage.fetch(req.video_key)
-        size = video.stat().st_size
+    @staticmethod
+    def state_key(req: PublishRequest) -> str:
+        return f"{production_prefix(req.production_id)}/youtube/{entry_name(req)}.json"
+
+    def load_state(self, storage: Storage, req: PublishRequest) -> dict[str, Any]:
+        key = self.state_key(req)
+        return json.loads(storage.get_text(key)) if storage.exists(key) else {}
+
+    def pending_calls(self, storage: Storage, req: PublishRequest, options: PublishOptions | None = None) -> list[str]:
+        """The Data API calls this publish still has to make (for the quota ledger)."""
+        opts = options or PublishOptions()
+        state = self.load_state(storage, req)
+        calls = [] if state.get("video_id") else ["videos.insert"]
+        if req.thumbnail_key and not state.get("thumbnail_done"):
+            calls.append("thumbnails.set")
+        if req.kind == "long" and not state.get("captions_done") and captions_srt(storage, req):
+            calls.append("captions.insert")
+        if opts.playlist and not state.get("playlist_done"):
+            calls.append("playlistItems.insert")
+        return calls
+
+    def publish(
+        self, storage: Storage, req: PublishRequest, script: dict[str, Any], options: PublishOptions | None = None
+    ) -> PublishResult:
+        opts = options or PublishOptions()
+        state_key = self.state_key(req)
+        state = self.load_state(storage, req)
+
+        def save() -> None:
+            storage.put_text(state_key, json.dumps(state), "application/json")
+
+        meta = build_metadata(storage, req, script, float(req.extra.get("duration_s") or 0.0), opts)
         if not state.get("video_id"):
-            meta = build_metadata(storage, req, script, float(req.extra.get("duration_s") or 0.0))
-            privacy = str(req.extra.get("privacy") or "private")
+            video = storage.fetch(req.video_key)
+            size = video.stat().st_size
+            privacy = str(req.extra.get("privacy") or opts.privacy or "private")
             if privacy not in ("private", "unlisted", "public"):
                 raise PermanentError(f"privacy must be private, unlisted or public, not {privacy!r}")
+            status: dict[str, Any] = {
+                "privacyStatus": privacy,
+                "selfDeclaredMadeForKids": opts.made_for_kids,
+                "containsSyntheticMedia": opts.synthetic_disclosure,
+            }
+            if opts.publish_at and privacy == "public":
+                # Scheduled publishing: private until publishAt, then YouTube makes it public.
+                status.update(privacyStatus="private", publishAt=opts.publish_at)
             body = {
                 "snippet": {
                     "title": meta["title"],
                     "description": meta["description"],
                     "tags": meta["tags"],
-                    "categoryId": str(req.extra.get("category_id") or EDUCATION_CATEGORY),
+                    "categoryId": str(req.extra.get("category_id") or opts.category or EDUCATION_CATEGORY),
                     "defaultLanguage": meta["language"],
                     "defaultAudioLanguage": meta["language"],
                 },
-                "status": {"privacyStatus": privacy, "selfDeclaredMadeForKids": False},
+                "status": status,
             }
             resource: dict[str, Any] | None = None
             if state.get("session_url") and state.get("size") == size:
                 try:
                     got = self.client.uploaded_bytes(state["session_url"], size)
                     resource = got if isinstance(got, dict) else None
+                except AccountNeedsReconnect:
+                    raise
                 except PermanentError:
                     state.pop("session_url", None)  # expired session: start a new one below
             if resource is None:
                 if not state.get("session_url"):
                     state = {"session_url": self.client.start_upload(body, size), "size": size}
-                    storage.put_text(state_key, json.dumps(state), "application/json")
+                    save()
                 resource = self.client.upload(state["session_url"], video)
             video_id = str(resource.get("id") or "")
             if not video_id:
                 raise TransientError("YouTube finished the upload but returned no video id")
             state.update(video_id=video_id, url=f"https://youtu.be/{video_id}", thumbnail_done=False)
-            storage.put_text(state_key, json.dumps(state), "application/json")
+            state["publish_at"] = status.get("publishAt", "")
+            save()
 
-        if req.thumbnail_key:
+        if req.thumbnail_key and not state.get("thumbnail_done"):
             self.client.set_thumbnail(state["video_id"], storage.fetch(req.thumbnail_key))
         state["thumbnail_done"] = True
-        storage.put_text(state_key, json.dumps(state), "application/json")
+        save()
+        if req.kind == "long" and not state.get("captions_done"):
+            srt = captions_srt(storage, req)
+            if srt:
+                state["caption_id"] = self.client.insert_caption(
+                    state["video_id"], meta["language"], meta["language"], srt
+                )
+            state["captions_done"] = True
+            save()
+        if opts.playlist and not state.get("playlist_done"):
+            state["playlist_item"] = self.client.add_to_playlist(opts.playlist, state["video_id"])
+            state["playlist_done"] = True
+            save()
         return PublishResult(location=state["url"], video_id=state["video_id"])

@@ -495,24 +495,6 @@ def retry(
 
 
 @app.command()
-def topics(channel: str, count: int = typer.Option(5)) -> None:
-    """Suggest next topics for a channel from its niche's knowledge and what it already covered."""
-
-    async def go() -> None:
-        from knowledge.topics import suggest_for_channel  # type: ignore[import-not-found]
-
-        s = _settings()
-        db = await _db(s)
-        try:
-            for t in await suggest_for_channel(s, db, channel, count):
-                console.print(f"- {t}")
-        finally:
-            await db.close()
-
-    _run(go())
-
-
-@app.command()
 def costs(
     day: str = typer.Option("", help="UTC day YYYY-MM-DD (default: today)"),
     as_json: bool = typer.Option(False, "--json"),
@@ -584,6 +566,15 @@ def progress_bar() -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn()
     )
+
+
+def _register() -> None:
+    from cli.channels import register
+
+    register(app, channel_app, _run, _settings, _db)
+
+
+_register()
 
 
 def main() -> None:

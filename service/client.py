@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import Priority, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from tubeflow.contracts import (
@@ -23,7 +23,6 @@ from tubeflow.contracts import (
     SIGNAL_CANCEL,
     UPDATE_RETRY,
     UPDATE_REVIEW,
-    ProductionInput,
     ProductionStatus,
     RetryRequest,
     ReviewDecision,
@@ -114,11 +113,15 @@ async def start_production(
     topic = topic.strip()
     if not topic:
         raise PermanentError("a production needs a topic")
+    from niches.channel_profile import effective_niche, production_input
+    from service.languages import require_language_support
+    from tubeflow.channel_settings import parse_settings
+
     ch = await repo.get_channel(db, channel)
     niche = load_niche(ch.niche, settings)
-    from service.languages import require_language_support
+    cs = parse_settings(ch.settings)
 
-    require_language_support(settings, niche)  # never English audio for a Portuguese channel
+    require_language_support(settings, effective_niche(niche, cs))  # never English audio for a Portuguese channel
     if not force:
         covered = await _covered(db, channel, topic)
         if covered:
@@ -129,23 +132,14 @@ async def start_production(
     pid = new_production_id()
     wf_id = production_workflow_id(pid)
     await repo.create_production(db, channel, topic, wf_id, production_id=pid)
-    inp = ProductionInput(
-        production_id=pid,
-        channel=channel,
-        niche=niche.name,
-        topic=topic,
-        max_attempts=settings.max_review_attempts,
-        make_shorts=(niche.shorts_count > 0) if make_shorts is None else make_shorts,
-        auto_approve=niche.auto_approve,
-        main_queue=settings.main_queue,
-        gpu_queue=settings.gpu_queue,
-        language=niche.language,
-    )
+    inp = production_input(settings, pid, channel, niche, cs, topic, make_shorts)
     await client.start_workflow(
         PRODUCTION_WORKFLOW,
         inp,
         id=wf_id,
         task_queue=settings.main_queue,
+        # Activities inherit it: a contended GPU queue serves the lower key (higher-priority channel) first.
+        priority=Priority(priority_key=cs.priority),
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(SearchAttributeKey.for_keyword(SA_CHANNEL), channel),
@@ -218,3 +212,14 @@ def _rpc_problem(production_id: str, e: RPCError) -> Exception:
     if e.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in str(e).lower():
         return CheckpointNotOpen(f"production {production_id!r} has finished; no checkpoint is open")
     return e
+
+
+async def signal_reconnected(client: Client, production_id: str) -> None:
+    """Tell a production blocked on its channel's YouTube authorization that it works again."""
+    from tubeflow.contracts import SIGNAL_RECONNECTED
+
+    handle = client.get_workflow_handle(production_workflow_id(production_id))
+    try:
+        await handle.signal(SIGNAL_RECONNECTED)
+    except RPCError as e:
+        raise _rpc_problem(production_id, e) from e

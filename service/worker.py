@@ -28,12 +28,13 @@ HEARTBEAT_THROTTLE = timedelta(seconds=1)
 
 
 def workflow_classes() -> list[type]:
+    from workflows.cadence import ChannelCadenceWorkflow
     from workflows.maintenance import KnowledgeMaintenanceWorkflow
     from workflows.production import ProductionWorkflow
     from workflows.shorts import ShortsWorkflow
     from workflows.video_job import VideoJobWorkflow
 
-    return [ProductionWorkflow, ShortsWorkflow, VideoJobWorkflow, KnowledgeMaintenanceWorkflow]
+    return [ProductionWorkflow, ShortsWorkflow, VideoJobWorkflow, KnowledgeMaintenanceWorkflow, ChannelCadenceWorkflow]
 
 
 def main_activities(settings: Settings, storage: Storage, db: Any) -> Sequence[Any]:
@@ -91,6 +92,9 @@ async def run_worker(queue: str, settings: Settings, concurrency: int = 1) -> No
         db = await open_database(settings)
         worker = build_main_worker(client, settings, storage, db)
         await ensure_schedules(client, settings)
+        from service.cadence import sync_all
+
+        await sync_all(client, settings, db)
     elif queue == "gpu":
         worker = build_gpu_worker(client, settings, storage, concurrency)
     else:

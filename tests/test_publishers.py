@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,11 @@ from activities.thumbnails import make_thumbnails
 from activities.youtube import YouTubePublisher
 from niches.config import NicheConfig
 from tubeflow.contracts import PublishRequest
-from tubeflow.errors import ConfigError, PermanentError, TransientError
+from tubeflow.errors import AccountNeedsReconnect, ConfigError, PermanentError, QuotaExhausted
 from tubeflow.render_plan import NarrationTiming, PartTiming
 from tubeflow.settings import Settings
 from tubeflow.storage import LocalStorage, S3Storage
+from tubeflow.youtube_quota import PACIFIC
 
 try:
     from tests.fake_youtube import FakeYouTube
@@ -219,17 +221,19 @@ def test_youtube_revoked_refresh_token_is_permanent(
     settings: Settings, store: LocalStorage, yt: FakeYouTube, tmp_path: Path
 ) -> None:
     pub = yt_publisher(settings, yt, tmp_path, refresh_token="revoked")
-    with pytest.raises(PermanentError, match="consent flow again"):
+    with pytest.raises(AccountNeedsReconnect, match="consent flow again"):
         pub.publish(store, request(), SCRIPT)
 
 
-def test_youtube_quota_is_transient_and_forbidden_thumbnail_permanent(
+def test_youtube_quota_waits_for_the_reset_and_forbidden_thumbnail_permanent(
     settings: Settings, store: LocalStorage, yt: FakeYouTube, tmp_path: Path
 ) -> None:
     yt.quota_exceeded = True
-    with pytest.raises(TransientError, match="quota") as err:
+    with pytest.raises(QuotaExhausted, match="quota") as err:
         yt_publisher(settings, yt, tmp_path).publish(store, request(), SCRIPT)
-    assert err.value.retry_after_s == 3600.0
+    reset = datetime.fromisoformat(err.value.reset_at)
+    assert reset.astimezone(PACIFIC).time() == time(0, 0) and reset > datetime.now(UTC)
+    assert reset - datetime.now(UTC) <= timedelta(hours=25)
     yt.quota_exceeded = False
     yt.forbid_thumbnails = True
     with pytest.raises(PermanentError, match="403"):

@@ -28,7 +28,8 @@ def permanent_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
         try:
             return await fn(*args, **kwargs)
         except PermanentError as e:
-            raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from e
+            details = [e.details] if hasattr(e, "details") else []  # e.g. when a quota resets
+            raise ApplicationError(str(e), *details, type=type(e).__name__, non_retryable=True) from e
         except StorageError as e:
             raise ApplicationError(str(e), type="StorageError", non_retryable=True) from e
         except TransientError as e:

@@ -387,3 +387,29 @@ QUERY_STATUS = "status"  # -> ProductionStatus
 
 def production_workflow_id(production_id: str) -> str:
     return f"production-{production_id}"
+
+
+# ---------------------------------------------------------------- channel cadence
+
+CADENCE_WORKFLOW = "ChannelCadenceWorkflow"
+SIGNAL_RECONNECTED = "account_reconnected"  # no argument: the channel's YouTube account works again
+
+
+def cadence_schedule_id(channel: str) -> str:
+    return f"tubeflow-cadence-{channel}"
+
+
+@dataclass
+class CadenceInput:
+    channel: str
+    main_queue: str = "tubeflow-main"
+
+
+@dataclass
+class CadencePlan:
+    """What one cadence run decided: a production to start, or why none (back-pressure, no topic)."""
+
+    production: ProductionInput | None
+    reason: str = ""
+    priority: int = 3
+    topic_source: str = ""  # backlog | suggestion

@@ -36,3 +36,24 @@ class ConfigError(PermanentError):
     """A setting, niche file or credential that is missing or wrong."""
 
     type_name = "ConfigError"
+
+
+class QuotaExhausted(PermanentError):
+    """The YouTube Data API quota of a Google Cloud project is spent until ``reset_at`` (midnight Pacific).
+
+    Permanent for the activity (retrying within the day cannot help); the workflow waits on a
+    durable timer until ``reset_at`` and publishes then.
+    """
+
+    type_name = "QuotaExhausted"
+
+    def __init__(self, message: str, reset_at: str) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+        self.details = reset_at
+
+
+class AccountNeedsReconnect(PermanentError):
+    """The channel's YouTube authorization was revoked or expired; a person must connect it again."""
+
+    type_name = "AccountNeedsReconnect"

@@ -133,3 +133,69 @@ class EventRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class YouTubeAccountRow(Base):
+    """The YouTube account a channel publishes to; the OAuth credentials only ever encrypted."""
+
+    __tablename__ = "youtube_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), unique=True)
+    # Fernet token of the authorized-user JSON (client id/secret, refresh token, token URI).
+    credentials_enc: Mapped[str] = mapped_column(Text)
+    project: Mapped[str] = mapped_column(String(200), default="default")  # Google Cloud project: quota ledger key
+    youtube_channel_id: Mapped[str] = mapped_column(String(64), default="")
+    youtube_title: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(32), default="connected")  # connected | reconnect_needed
+    reason: Mapped[str] = mapped_column(Text, default="")
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PublicationRow(Base):
+    """One video on a channel's publishing calendar: its slot, and what YouTube (or the outbox) holds."""
+
+    __tablename__ = "publications"
+    __table_args__ = (
+        UniqueConstraint("production_id", "kind", "idx", name="uq_publications_entry"),
+        UniqueConstraint("channel_id", "kind", "publish_at", name="uq_publications_slot"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    production_id: Mapped[str] = mapped_column(String(32), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # long | short
+    idx: Mapped[int] = mapped_column(Integer, default=0)  # the Short's index; 0 for the long video
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(32), default="reserved")  # reserved | scheduled | published
+    video_id: Mapped[str] = mapped_column(String(64), default="")
+    location: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TopicRow(Base):
+    """A channel's topic backlog: the cadence takes the oldest unused one."""
+
+    __tablename__ = "topic_backlog"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    topic: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    production_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class QuotaUsageRow(Base):
+    """YouTube Data API units spent per Google Cloud project and Pacific-time day."""
+
+    __tablename__ = "youtube_quota"
+    __table_args__ = (UniqueConstraint("project", "day", name="uq_youtube_quota_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project: Mapped[str] = mapped_column(String(200))
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD in America/Los_Angeles
+    units: Mapped[int] = mapped_column(Integer, default=0)

@@ -115,3 +115,41 @@ class Event(_Record):
     kind: str
     payload: dict[str, Any]
     at: datetime
+
+
+@dataclass(frozen=True)
+class YouTubeAccount(_Record):
+    """Which YouTube channel a tubeflow channel publishes to; never carries the credentials."""
+
+    channel: str
+    project: str
+    youtube_channel_id: str
+    youtube_title: str
+    status: str  # connected | reconnect_needed
+    reason: str
+    connected_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Publication(_Record):
+    id: int
+    production_id: str
+    channel: str
+    kind: str
+    idx: int
+    publish_at: datetime | None
+    status: str
+    video_id: str
+    location: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Topic(_Record):
+    id: int
+    channel: str
+    topic: str
+    added_at: datetime
+    production_id: str | None
+    used_at: datetime | None

@@ -1,0 +1,175 @@
+"""Connecting a channel to its YouTube account: OAuth 2.0 through Google's ``google-auth-oauthlib``.
+
+Two flows, one ending: the CLI runs the installed-app flow (a loopback redirect on 127.0.0.1,
+PKCE, ``state`` checked by the library), the dashboard the web-server flow (its callback checks
+``state`` against what it handed out, PKCE again).  Both end in :func:`finish_connect`: ask
+YouTube which channel the account owns (``channels.list?mine=true``), encrypt the authorized-user
+JSON with ``TUBEFLOW_SECRET_KEY`` and store it with the channel.  The endpoints come from the
+OAuth client JSON, so a local fake Google stands in for the real one in tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tubeflow.errors import ConfigError, PermanentError
+from tubeflow.secret_box import SecretBox
+from tubeflow.settings import Settings
+
+SCOPES = [
+    "https://www.googleapis.com/auth/youtube.upload",
+    "https://www.googleapis.com/auth/youtube",  # playlists, scheduling (videos.update)
+    "https://www.googleapis.com/auth/youtube.force-ssl",  # captions.insert
+    "https://www.googleapis.com/auth/yt-analytics.readonly",  # per-video analytics
+]
+PENDING_TTL_S = 600.0
+
+
+def load_client_config(settings: Settings, path: str = "") -> dict[str, Any]:
+    """The OAuth client JSON from Google Cloud Console ("Desktop app" or "Web application")."""
+    where = path or settings.youtube_client_secrets
+    if not where:
+        raise ConfigError(
+            "no OAuth client: download the client JSON from Google Cloud Console (APIs & Services > Credentials) "
+            "and set TUBEFLOW_YOUTUBE_CLIENT_SECRETS to its path, or pass --client-secrets"
+        )
+    try:
+        data = json.loads(Path(where).expanduser().read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"OAuth client file {where} cannot be read ({e})") from None
+    except ValueError as e:
+        raise ConfigError(f"OAuth client file {where} is not JSON ({e})") from None
+    if not isinstance(data, dict) or not ({"installed", "web"} & set(data)):
+        raise ConfigError(f"OAuth client file {where} has neither an 'installed' nor a 'web' client")
+    return data
+
+
+def _section(config: dict[str, Any]) -> dict[str, Any]:
+    return dict(config.get("installed") or config.get("web") or {})
+
+
+def _authorized_user(creds: Any, config: dict[str, Any]) -> dict[str, Any]:
+    if not creds.refresh_token:
+        raise PermanentError(
+            "Google returned no refresh token; remove tubeflow's access at https://myaccount.google.com/permissions "
+            "and connect again (consent must be given anew)"
+        )
+    sec = _section(config)
+    return {
+        "type": "authorized_user",
+        "client_id": sec["client_id"],
+        "client_secret": sec["client_secret"],
+        "refresh_token": creds.refresh_token,
+        "token_uri": sec.get("token_uri") or "https://oauth2.googleapis.com/token",
+    }
+
+
+def run_installed_flow(
+    config: dict[str, Any], *, open_browser: bool = True, browser: str | None = None, port: int = 0
+) -> dict[str, Any]:
+    """Blocking: the loopback installed-app flow; returns the authorized-user info (with the refresh token)."""
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    if "installed" not in config:
+        raise ConfigError("`tubeflow channel connect` needs a 'Desktop app' OAuth client (an 'installed' section)")
+    flow = InstalledAppFlow.from_client_config(config, scopes=SCOPES, autogenerate_code_verifier=True)
+    creds = flow.run_local_server(
+        host="127.0.0.1",
+        bind_addr="127.0.0.1",
+        port=port,
+        open_browser=open_browser,
+        browser=browser,
+        access_type="offline",
+        prompt="consent",
+        authorization_prompt_message="Open this URL in a browser signed in to the channel's Google account:\n{url}",
+        success_message="tubeflow is connected; you can close this tab.",
+        timeout_seconds=600,
+    )
+    return _authorized_user(creds, config)
+
+
+async def finish_connect(settings: Settings, db: Any, channel: str, info: dict[str, Any], project: str) -> Any:
+    """Ask YouTube whose channel this is, then store the credentials encrypted: the account record."""
+    from activities.youtube import Credentials, YouTubeClient
+    from tubeflow.db import channel_repo
+
+    box = SecretBox.from_settings(settings)  # refuse before anything is fetched or stored
+    client = YouTubeClient(Credentials(info, "the new authorization"), settings.youtube_base_url)
+    mine = await asyncio.to_thread(client.my_channel)
+    return await channel_repo.save_account(db, channel, box.seal(json.dumps(info)), project, mine["id"], mine["title"])
+
+
+async def connect_installed(
+    settings: Settings,
+    db: Any,
+    channel: str,
+    client_secrets: str = "",
+    *,
+    open_browser: bool = True,
+    browser: str | None = None,
+) -> Any:
+    from tubeflow.db import channel_repo
+
+    SecretBox.from_settings(settings)
+    await channel_repo.channel_settings(db, channel)  # unknown channel: say so before the browser opens
+    config = load_client_config(settings, client_secrets)
+    info = await asyncio.to_thread(run_installed_flow, config, open_browser=open_browser, browser=browser)
+    return await finish_connect(settings, db, channel, info, str(_section(config).get("project_id") or "default"))
+
+
+# ---------------------------------------------------------------- the dashboard's web-server flow
+
+
+@dataclass
+class PendingConnect:
+    channel: str
+    code_verifier: str
+    redirect_uri: str
+    expires: float
+
+
+@dataclass
+class WebConnector:
+    """Hands out authorization URLs and finishes callbacks; ``state`` maps back to what was asked."""
+
+    settings: Settings
+    pending: dict[str, PendingConnect] = field(default_factory=dict)
+
+    def _flow(self, config: dict[str, Any], redirect_uri: str, code_verifier: str | None = None) -> Any:
+        from google_auth_oauthlib.flow import Flow
+
+        return Flow.from_client_config(
+            config,
+            scopes=SCOPES,
+            redirect_uri=redirect_uri,
+            code_verifier=code_verifier,
+            autogenerate_code_verifier=code_verifier is None,
+        )
+
+    def start(self, channel: str, redirect_uri: str) -> str:
+        SecretBox.from_settings(self.settings)
+        config = load_client_config(self.settings)
+        flow = self._flow(config, redirect_uri)
+        state = secrets.token_urlsafe(24)
+        url, _ = flow.authorization_url(access_type="offline", prompt="consent", state=state)
+        now = time.monotonic()
+        self.pending = {k: v for k, v in self.pending.items() if v.expires > now}
+        self.pending[state] = PendingConnect(channel, flow.code_verifier, redirect_uri, now + PENDING_TTL_S)
+        return str(url)
+
+    async def finish(self, db: Any, state: str, code: str) -> Any:
+        found = self.pending.pop(state, None)
+        if found is None or found.expires < time.monotonic():
+            raise PermanentError("this sign-in answer does not match a Connect YouTube request (state); start again")
+        config = load_client_config(self.settings)
+        flow = self._flow(config, found.redirect_uri, found.code_verifier)
+        await asyncio.to_thread(flow.fetch_token, code=code)
+        info = _authorized_user(flow.credentials, config)
+        project = str(_section(config).get("project_id") or "default")
+        return await finish_connect(self.settings, db, found.channel, info, project)

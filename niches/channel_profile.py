@@ -1,0 +1,49 @@
+"""A channel's niche with the channel's own settings laid over it, and the production input it makes.
+
+One place decides what a channel overrides (language, voice, required checkpoints) so the CLI,
+the API, the cadence and the activities all start and run a channel's productions the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from niches.config import CHECKPOINT_NAMES, NicheConfig
+from tubeflow.channel_settings import ChannelSettings
+from tubeflow.contracts import ProductionInput
+from tubeflow.settings import Settings
+
+
+def effective_niche(niche: NicheConfig, cs: ChannelSettings) -> NicheConfig:
+    changes: dict[str, object] = {}
+    if cs.language:
+        changes["language"] = cs.language
+    if cs.voice:
+        changes["voice" if cs.voice.endswith(".onnx") else "azure_voice"] = cs.voice
+    if cs.required_checkpoints is not None:
+        changes["required_checkpoints"] = [c for c in CHECKPOINT_NAMES if c in cs.required_checkpoints]
+    return replace(niche, **changes) if changes else niche  # type: ignore[arg-type]
+
+
+def production_input(
+    settings: Settings,
+    production_id: str,
+    channel: str,
+    niche: NicheConfig,
+    cs: ChannelSettings,
+    topic: str,
+    make_shorts: bool | None = None,
+) -> ProductionInput:
+    eff = effective_niche(niche, cs)
+    return ProductionInput(
+        production_id=production_id,
+        channel=channel,
+        niche=niche.name,
+        topic=topic,
+        max_attempts=settings.max_review_attempts,
+        make_shorts=(eff.shorts_count > 0) if make_shorts is None else make_shorts,
+        auto_approve=eff.auto_approve,
+        main_queue=settings.main_queue,
+        gpu_queue=settings.gpu_queue,
+        language=eff.language,
+    )

@@ -1,0 +1,66 @@
+"""ChannelCadenceWorkflow: one run of a channel's Temporal Schedule, starting its next production.
+
+The schedule fires the channel's lead time before each publishing slot.  The run asks an activity
+for a plan (back-pressure check, a topic from the backlog or the best suggestion, the production
+recorded in the database) and starts the ProductionWorkflow as an abandoned child: the production
+outlives this short run and waits at its checkpoints for as long as reviewers take.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import Priority, RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from tubeflow.contracts import (
+        PRODUCTION_WORKFLOW,
+        SA_CHANNEL,
+        SA_NICHE,
+        SA_STAGE,
+        CadenceInput,
+        CadencePlan,
+        production_workflow_id,
+    )
+
+PLAN_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=5,
+    non_retryable_error_types=["PermanentError", "ConfigError", "NotFoundError", "SettingsInvalid"],
+)
+
+
+@workflow.defn(name="ChannelCadenceWorkflow")
+class ChannelCadenceWorkflow:
+    @workflow.run
+    async def run(self, inp: CadenceInput) -> str:
+        plan = await workflow.execute_activity(
+            "plan_cadence_production",
+            args=[inp.channel, workflow.info().workflow_id],
+            task_queue=inp.main_queue,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=PLAN_RETRY,
+            result_type=CadencePlan,
+        )
+        if plan.production is None:
+            return f"nothing started: {plan.reason}"
+        p = plan.production
+        await workflow.start_child_workflow(
+            PRODUCTION_WORKFLOW,
+            p,
+            id=production_workflow_id(p.production_id),
+            task_queue=p.main_queue,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            priority=Priority(priority_key=plan.priority),
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(SearchAttributeKey.for_keyword(SA_CHANNEL), p.channel),
+                    SearchAttributePair(SearchAttributeKey.for_keyword(SA_NICHE), p.niche),
+                    SearchAttributePair(SearchAttributeKey.for_keyword(SA_STAGE), "queued"),
+                ]
+            ),
+        )
+        return f"started {p.production_id} ({plan.topic_source}): {p.topic}"
