@@ -29,6 +29,8 @@ class ApiContext:
     temporal: Client | None = None
     # Open /api/events streams per key (see routes_events), for the per-key cap.
     streams: dict[str, int] = field(default_factory=dict)
+    # The dashboard's "Connect YouTube" flows in progress (state -> channel, PKCE verifier).
+    connector: Any = None
 
     def client(self) -> Client:
         if self.temporal is None:

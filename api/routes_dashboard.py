@@ -185,3 +185,70 @@ async def production_page(production_id: str, request: Request, ctx: ApiContext 
         return _login_redirect(request)
     view = await load_view(ctx, production_id)
     return await _render(request, ctx, "production.html", who, nav="productions", p=view, can_edit=who.can("editor"))
+
+
+@router.get("/channels/{name}", response_class=HTMLResponse)
+async def channel_page(name: str, request: Request, ctx: ApiContext = Depends(get_ctx)) -> Response:
+    from api.routes_channels import channel_view
+    from tubeflow.channel_settings import FIELD_HELP
+    from tubeflow.db import channel_repo
+
+    who = await page_principal(request, ctx)
+    if who is None:
+        return _login_redirect(request)
+    view = await channel_view(ctx, name)
+    return await _render(
+        request,
+        ctx,
+        "channel.html",
+        who,
+        nav="channels",
+        c=view,
+        help=FIELD_HELP,
+        topics=[t.to_dict() for t in await channel_repo.list_topics(ctx.db, name)],
+        calendar=[p.to_dict() for p in await channel_repo.list_publications(ctx.db, name)][-20:],
+    )
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+async def calendar_page(
+    request: Request, ctx: ApiContext = Depends(get_ctx), channel: str = "", start: str = ""
+) -> Response:
+    from datetime import datetime, timedelta
+
+    from api.routes_channels import calendar_view
+
+    who = await page_principal(request, ctx)
+    if who is None:
+        return _login_redirect(request)
+    try:
+        begin = datetime.fromisoformat(start) if start else None
+    except ValueError:
+        begin = None
+    view = await calendar_view(ctx, channel or None, begin, 7)
+    first = datetime.fromisoformat(view["start"])
+    days = [(first + timedelta(days=i)) for i in range(7)]
+    names = [c["name"] for c in await dbview.channels(ctx.db)]
+    shown = [channel] if channel else names
+    grid = {
+        (ch, d.date().isoformat()): [
+            i for i in view["items"] if i["channel"] == ch and (i["publish_at"] or "")[:10] == d.date().isoformat()
+        ]
+        for ch in shown
+        for d in days
+    }
+    return await _render(
+        request,
+        ctx,
+        "calendar.html",
+        who,
+        nav="calendar",
+        days=[d.date().isoformat() for d in days],
+        channels=shown,
+        all_channels=names,
+        channel=channel,
+        grid=grid,
+        pending=view["pending"],
+        prev_start=(first - timedelta(days=7)).date().isoformat(),
+        next_start=(first + timedelta(days=7)).date().isoformat(),
+    )

@@ -226,6 +226,10 @@ class FakeYouTube:
                 return None
 
             def _token(self, form: dict[str, str]) -> None:
+                basic = self.headers.get("Authorization", "")
+                if basic.startswith("Basic "):  # client authentication by HTTP Basic, as Google also accepts
+                    cid, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+                    form = {**form, "client_id": cid, "client_secret": secret}
                 if (form.get("client_id"), form.get("client_secret")) != (fake.client_id, fake.client_secret):
                     return self._reply(401, {"error": "invalid_client"})
                 if form.get("grant_type") == "authorization_code":

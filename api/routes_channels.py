@@ -1,0 +1,211 @@
+"""A channel's settings, YouTube account, calendar, topic backlog and cadence over REST, and its pages.
+
+The OAuth callback checks ``state`` against what this process handed out (and PKCE), stores the
+refresh token encrypted, and the account is shown by its YouTube channel id and title only:
+no route ever returns a credential.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from api.auth import Principal, authenticate, require
+from api.context import ApiContext, get_ctx
+from tubeflow.db import channel_repo, repo
+from tubeflow.errors import PermanentError
+
+router = APIRouter(tags=["channels"])
+CADENCE_KEYS = {"cadence", "publish_slots", "lead_time_hours", "timezone"}
+
+
+class TopicIn(BaseModel):
+    topic: str = Field(min_length=1, max_length=500)
+
+
+class ScheduleIn(BaseModel):
+    at: datetime
+
+
+def _status(e: PermanentError) -> HTTPException:
+    return HTTPException(404 if isinstance(e, repo.NotFoundError) else 400, str(e))
+
+
+async def channel_view(ctx: ApiContext, name: str) -> dict[str, Any]:
+    try:
+        ch = await repo.get_channel(ctx.db, name)
+        cs = await channel_repo.channel_settings(ctx.db, name)
+        account = await channel_repo.get_account(ctx.db, name)
+    except PermanentError as e:
+        raise _status(e) from e
+    cadence = None
+    if cs.cadence and ctx.temporal is not None:
+        from service.cadence import describe
+
+        try:
+            cadence = await describe(ctx.temporal, name)
+        except Exception as e:  # the page still shows everything else
+            cadence = {"error": str(e)}
+    return {
+        "name": ch.name,
+        "niche": ch.niche,
+        "settings": cs.to_dict(),
+        "youtube": account.to_dict() if account else None,
+        "cadence": cadence,
+    }
+
+
+@router.get("/api/channels/{name}")
+async def get_channel(name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)) -> dict:
+    return await channel_view(ctx, name)
+
+
+@router.patch("/api/channels/{name}")
+async def patch_channel(
+    name: str,
+    changes: dict[str, Any] = Body(..., examples=[{"publish_slots": "mon,wed,fri 17:00", "privacy": "public"}]),
+    ctx: ApiContext = Depends(get_ctx),
+    _: Principal = Depends(require("admin")),
+) -> dict:
+    """Change settings; a bad value answers 400 naming the field and the allowed values."""
+    try:
+        await channel_repo.update_settings(ctx.db, name, changes)
+    except PermanentError as e:
+        raise _status(e) from e
+    if CADENCE_KEYS & set(changes) and ctx.temporal is not None:
+        from service.cadence import sync_schedule
+
+        await sync_schedule(ctx.temporal, ctx.settings, name, await channel_repo.channel_settings(ctx.db, name))
+    return await channel_view(ctx, name)
+
+
+@router.post("/api/channels/{name}/cadence/{action}")
+async def cadence_action(
+    name: str, action: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
+) -> dict:
+    from service.cadence import set_paused
+
+    if action not in ("pause", "resume"):
+        raise HTTPException(404, "use /cadence/pause or /cadence/resume")
+    try:
+        await set_paused(ctx.client(), name, action == "pause")
+    except PermanentError as e:
+        raise _status(e) from e
+    return await channel_view(ctx, name)
+
+
+@router.get("/api/channels/{name}/topics")
+async def list_topics(name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)) -> list:
+    try:
+        return [t.to_dict() for t in await channel_repo.list_topics(ctx.db, name)]
+    except PermanentError as e:
+        raise _status(e) from e
+
+
+@router.post("/api/channels/{name}/topics", status_code=201)
+async def add_topic(
+    name: str, body: TopicIn, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("editor"))
+) -> dict:
+    try:
+        return (await channel_repo.add_topic(ctx.db, name, body.topic)).to_dict()
+    except PermanentError as e:
+        raise _status(e) from e
+
+
+@router.get("/api/calendar")
+async def calendar(
+    ctx: ApiContext = Depends(get_ctx),
+    _: Principal = Depends(authenticate),
+    channel: str | None = None,
+    start: datetime | None = None,
+    days: int = Query(7, ge=1, le=366),
+) -> dict[str, Any]:
+    return await calendar_view(ctx, channel, start, days)
+
+
+async def calendar_view(ctx: ApiContext, channel: str | None, start: datetime | None, days: int) -> dict[str, Any]:
+    """Scheduled and published videos in the window, plus what waits in review or is blocked."""
+    begin = (start or datetime.now(UTC)).astimezone(UTC)
+    begin = begin.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = begin + timedelta(days=days)
+    items = [p.to_dict() for p in await channel_repo.list_publications(ctx.db, channel, begin, end)]
+    pending = []
+    for state in ("waiting", "blocked", "needs_attention"):
+        for p in await repo.list_productions(ctx.db, channel=channel, state=state, limit=200):
+            pending.append({"id": p.id, "channel": p.channel, "title": p.title or p.topic, "state": state})
+    return {"start": begin.isoformat(), "end": end.isoformat(), "items": items, "pending": pending}
+
+
+@router.post("/api/productions/{production_id}/schedule")
+async def reschedule(
+    production_id: str, body: ScheduleIn, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("editor"))
+) -> dict:
+    from activities.calendar import move_publication
+
+    try:
+        return (await move_publication(ctx.settings, ctx.db, production_id, body.at)).to_dict()
+    except PermanentError as e:
+        raise _status(e) from e
+
+
+# ---------------------------------------------------------------- Connect YouTube (web-server flow)
+
+
+def _connector(ctx: ApiContext) -> Any:
+    from activities.youtube_connect import WebConnector
+
+    if ctx.connector is None:
+        ctx.connector = WebConnector(ctx.settings)
+    return ctx.connector
+
+
+@router.get("/channels/{name}/connect", include_in_schema=False)
+async def connect_start(
+    name: str, request: Request, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
+) -> Response:
+    try:
+        await repo.get_channel(ctx.db, name)
+        url = _connector(ctx).start(name, str(request.url_for("oauth_callback")))
+    except PermanentError as e:
+        raise _status(e) from e
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/oauth/callback", name="oauth_callback", include_in_schema=False)
+async def oauth_callback(
+    request: Request,
+    state: str = "",
+    code: str = "",
+    error: str = "",
+    ctx: ApiContext = Depends(get_ctx),
+    _: Principal = Depends(require("admin")),
+) -> Response:
+    if error:
+        return HTMLResponse(f"<p>Google did not connect the channel: {quote(error)}</p>", status_code=400)
+    try:
+        account = await _connector(ctx).finish(ctx.db, state, code)
+    except PermanentError as e:
+        return HTMLResponse(f"<p>{_escape(str(e))}</p><p><a href='/channels'>Channels</a></p>", status_code=400)
+    await _resume_blocked(ctx, account.channel)
+    return RedirectResponse(f"/channels/{quote(account.channel)}", status_code=303)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+async def _resume_blocked(ctx: ApiContext, channel: str) -> None:
+    if ctx.temporal is None:
+        return
+    from service.client import signal_reconnected
+
+    for p in await repo.list_productions(ctx.db, channel=channel, state="blocked", limit=1000):
+        try:
+            await signal_reconnected(ctx.temporal, p.id)
+        except PermanentError:
+            continue

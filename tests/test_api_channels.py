@@ -1,0 +1,104 @@
+"""Channel settings, Connect YouTube (web-server flow against the fake Google), calendar and topics over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+
+from api.app import create_app
+from api.auth import create_key
+from tests.fake_youtube import FakeYouTube
+from tubeflow.db import repo
+from tubeflow.db.engine import open_database
+from tubeflow.secret_box import new_key
+from tubeflow.settings import Settings
+
+
+@pytest.fixture
+def google() -> Iterator[FakeYouTube]:
+    with FakeYouTube() as fake:
+        fake.add_account("sky", "Sky Facts")
+        yield fake
+
+
+@pytest.fixture
+async def http(
+    settings: Settings, google: FakeYouTube, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str], Any]]:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake Google speaks plain HTTP
+    client_file = tmp_path / "web-client.json"
+    client_file.write_text(json.dumps(google.client_config("web", ["http://testserver/oauth/callback"])))
+    s = settings.with_overrides(
+        secret_key=new_key(), youtube_client_secrets=str(client_file), youtube_base_url=google.base_url
+    )
+    db = await open_database(s)
+    await repo.create_channel(db, "sky", "science")
+    keys = {role: await create_key(db, role, role) for role in ("admin", "editor", "viewer")}
+    app = create_app(s, db=db, temporal_client=None)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            yield c, keys, db
+    finally:
+        await db.close()
+
+
+def auth(keys: dict[str, str], role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {keys[role]}"}
+
+
+async def test_settings_patch_validates_and_needs_admin(http: tuple[httpx.AsyncClient, dict[str, str], Any]) -> None:
+    c, keys, _db = http
+    r = await c.patch("/api/channels/sky", json={"privacy": "public"}, headers=auth(keys, "editor"))
+    assert r.status_code == 403
+    r = await c.patch("/api/channels/sky", json={"privacy": "secret"}, headers=auth(keys, "admin"))
+    assert r.status_code == 400 and "privacy='secret'" in r.json()["detail"] and "unlisted" in r.json()["detail"]
+    r = await c.patch(
+        "/api/channels/sky",
+        json={"publish_slots": "mon,wed,fri 17:00", "privacy": "public", "priority": 1},
+        headers=auth(keys, "admin"),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["settings"]["publish_slots"] == ["mon,wed,fri 17:00"] and r.json()["settings"]["priority"] == 1
+    got = (await c.get("/api/channels/sky", headers=auth(keys, "viewer"))).json()
+    assert got["settings"]["privacy"] == "public" and got["youtube"] is None
+    assert (await c.patch("/api/channels/nope", json={}, headers=auth(keys, "admin"))).status_code == 404
+
+    r = await c.post("/api/channels/sky/topics", json={"topic": "Why do stars twinkle?"}, headers=auth(keys, "editor"))
+    assert r.status_code == 201
+    topics = (await c.get("/api/channels/sky/topics", headers=auth(keys, "viewer"))).json()
+    assert [t["topic"] for t in topics] == ["Why do stars twinkle?"]
+    page = await c.get("/channels/sky", headers=auth(keys, "admin"))
+    assert page.status_code == 200 and "Why do stars twinkle?" in page.text and "Connect YouTube" in page.text
+    cal = await c.get("/calendar", headers=auth(keys, "viewer"))
+    assert cal.status_code == 200 and 'id="calendar"' in cal.text
+    assert (await c.get("/api/calendar", headers=auth(keys, "viewer"))).json()["items"] == []
+
+
+async def test_connect_youtube_web_flow(
+    http: tuple[httpx.AsyncClient, dict[str, str], Any], google: FakeYouTube
+) -> None:
+    c, keys, _db = http
+    assert (await c.get("/channels/sky/connect", headers=auth(keys, "editor"))).status_code == 403
+    r = await c.get("/channels/sky/connect", headers=auth(keys, "admin"))
+    assert r.status_code == 303 and r.headers["location"].startswith(google.base_url + "/o/oauth2/auth")
+    google.consent_as = "sky"
+    answer = await asyncio.to_thread(httpx.get, r.headers["location"], follow_redirects=False)  # the browser at Google
+    back = urlparse(answer.headers["location"])
+    q = {k: v[0] for k, v in parse_qs(back.query).items()}
+    assert back.path == "/oauth/callback"
+    forged = await c.get(f"/oauth/callback?state=forged&code={q['code']}", headers=auth(keys, "admin"))
+    assert forged.status_code == 400 and "state" in forged.text
+    done = await c.get(f"{back.path}?{back.query}", headers=auth(keys, "admin"))
+    assert done.status_code == 303 and done.headers["location"] == "/channels/sky"
+    got = (await c.get("/api/channels/sky", headers=auth(keys, "viewer"))).json()
+    assert got["youtube"]["youtube_title"] == "Sky Facts" and got["youtube"]["status"] == "connected"
+    body = json.dumps(got) + (await c.get("/channels/sky", headers=auth(keys, "admin"))).text
+    assert google.accounts["sky"].refresh_token not in body and google.client_secret not in body
+    assert "Sky Facts" in body

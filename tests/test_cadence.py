@@ -1,0 +1,95 @@
+"""A channel with a cadence starts its own productions and stops at the back-pressure limit.
+
+Real dev server: the channel's Temporal Schedule is created from its settings (its next start
+times are the slots minus the lead time), and triggering it runs exactly what the timer would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from temporalio.client import ScheduleOverlapPolicy, WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+
+from service.cadence import describe, set_paused, sync_schedule
+from service.client import cancel
+from tests.conftest import tiny_settings
+from tests.workflow_helpers import running_stack, wait_checkpoint
+from tubeflow.contracts import cadence_schedule_id
+from tubeflow.db import channel_repo, repo
+
+
+async def _cadence_runs(client, channel: str, n: int, timeout_s: float = 60) -> list[str]:  # type: ignore[no-untyped-def]
+    """Results of the channel's finished cadence runs, once there are ``n``."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        results = []
+        async for wf in client.list_workflows(
+            f'WorkflowType="ChannelCadenceWorkflow" AND WorkflowId STARTS_WITH "cadence-{channel}"'
+        ):
+            if wf.status == WorkflowExecutionStatus.COMPLETED:
+                results.append(await client.get_workflow_handle(wf.id, run_id=wf.run_id).result())
+        if len(results) >= n or asyncio.get_running_loop().time() > deadline:
+            return results
+        await asyncio.sleep(0.5)
+
+
+async def test_cadence_starts_productions_and_stops_at_back_pressure(
+    temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    settings = tiny_settings(tmp_path)
+    client = temporal_env.client
+    channel = f"cad{uuid.uuid4().hex[:6]}"
+    async with running_stack(client, settings, gpu=False) as stack:
+        await repo.create_channel(stack.db, channel, "science")
+        await channel_repo.update_settings(
+            stack.db,
+            channel,
+            {
+                "publish_slots": "mon,thu 17:00",
+                "timezone": "Europe/Lisbon",
+                "lead_time_hours": "48",
+                "cadence": "true",
+                "max_waiting_reviews": "1",
+            },
+        )
+        await channel_repo.add_topic(stack.db, channel, "How do rainbows form?")
+        cs = await channel_repo.channel_settings(stack.db, channel)
+        assert await sync_schedule(client, settings, channel, cs) == "cadence schedule created"
+        try:
+            info = await describe(client, channel)
+            assert info is not None and not info["paused"]
+            tz = ZoneInfo("Europe/Lisbon")
+            starts = [datetime.fromisoformat(t).astimezone(tz) for t in info["next"]]
+            # 48 h before Monday and Thursday 17:00: Saturday and Tuesday 17:00, channel time.
+            assert starts and all(
+                (t.strftime("%a"), t.hour, t.minute) in {("Sat", 17, 0), ("Tue", 17, 0)} for t in starts
+            )
+            assert starts[0] > datetime.now(UTC) and starts[0] - datetime.now(UTC) <= timedelta(days=7)
+
+            handle = client.get_schedule_handle(cadence_schedule_id(channel))
+            await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+            runs = await _cadence_runs(client, channel, 1)
+            assert len(runs) == 1 and "(backlog): How do rainbows form?" in runs[0], runs
+            started = await repo.list_productions(stack.db, channel=channel)
+            assert [p.topic for p in started] == ["How do rainbows form?"]
+            await wait_checkpoint(client, started[0].id, "script")
+
+            # One production waits for review and the limit is 1: the next run starts nothing.
+            await channel_repo.add_topic(stack.db, channel, "Why is the sea salty?")
+            await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+            runs = await _cadence_runs(client, channel, 2)
+            assert any("back-pressure" in r for r in runs), runs
+            assert len(await repo.list_productions(stack.db, channel=channel)) == 1
+            assert [t.topic for t in await channel_repo.list_topics(stack.db, channel)] == ["Why is the sea salty?"]
+
+            await set_paused(client, channel, True)
+            info = await describe(client, channel)
+            assert info is not None and info["paused"]
+            await cancel(client, started[0].id, "test over")
+        finally:
+            await client.get_schedule_handle(cadence_schedule_id(channel)).delete()
