@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from temporalio.client import ScheduleOverlapPolicy, WorkflowExecutionStatus
+from temporalio.client import Client, ScheduleActionExecutionStartWorkflow, ScheduleOverlapPolicy
 from temporalio.testing import WorkflowEnvironment
 
 from service.cadence import describe, set_paused, sync_schedule
@@ -23,19 +23,21 @@ from tubeflow.contracts import cadence_schedule_id
 from tubeflow.db import channel_repo, repo
 
 
-async def _cadence_runs(client, channel: str, n: int, timeout_s: float = 60) -> list[str]:  # type: ignore[no-untyped-def]
-    """Results of the channel's finished cadence runs, once there are ``n``."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
+async def _trigger_and_wait(client: Client, channel: str) -> str:
+    """Fire the schedule once, as its timer would, and return that run's result."""
+    handle = client.get_schedule_handle(cadence_schedule_id(channel))
+    before = (await handle.describe()).info.num_actions
+    await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+    deadline = asyncio.get_running_loop().time() + 60
     while True:
-        results = []
-        async for wf in client.list_workflows(
-            f'WorkflowType="ChannelCadenceWorkflow" AND WorkflowId STARTS_WITH "cadence-{channel}"'
-        ):
-            if wf.status == WorkflowExecutionStatus.COMPLETED:
-                results.append(await client.get_workflow_handle(wf.id, run_id=wf.run_id).result())
-        if len(results) >= n or asyncio.get_running_loop().time() > deadline:
-            return results
-        await asyncio.sleep(0.5)
+        info = (await handle.describe()).info
+        if info.num_actions > before and info.recent_actions:
+            started = info.recent_actions[-1].action
+            assert isinstance(started, ScheduleActionExecutionStartWorkflow)
+            run = client.get_workflow_handle(started.workflow_id, run_id=started.first_execution_run_id)
+            return str(await run.result())
+        assert asyncio.get_running_loop().time() < deadline, "the schedule did not start its run"
+        await asyncio.sleep(0.2)
 
 
 async def test_cadence_starts_productions_and_stops_at_back_pressure(
@@ -71,19 +73,16 @@ async def test_cadence_starts_productions_and_stops_at_back_pressure(
             )
             assert starts[0] > datetime.now(UTC) and starts[0] - datetime.now(UTC) <= timedelta(days=7)
 
-            handle = client.get_schedule_handle(cadence_schedule_id(channel))
-            await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
-            runs = await _cadence_runs(client, channel, 1)
-            assert len(runs) == 1 and "(backlog): How do rainbows form?" in runs[0], runs
+            run = await _trigger_and_wait(client, channel)
+            assert "(backlog): How do rainbows form?" in run, run
             started = await repo.list_productions(stack.db, channel=channel)
             assert [p.topic for p in started] == ["How do rainbows form?"]
             await wait_checkpoint(client, started[0].id, "script")
 
             # One production waits for review and the limit is 1: the next run starts nothing.
             await channel_repo.add_topic(stack.db, channel, "Why is the sea salty?")
-            await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
-            runs = await _cadence_runs(client, channel, 2)
-            assert any("back-pressure" in r for r in runs), runs
+            run = await _trigger_and_wait(client, channel)
+            assert "back-pressure" in run and "max_waiting_reviews=1" in run, run
             assert len(await repo.list_productions(stack.db, channel=channel)) == 1
             assert [t.topic for t in await channel_repo.list_topics(stack.db, channel)] == ["Why is the sea salty?"]
 
