@@ -1,32 +1,45 @@
-"""Stored artifacts for players and downloads.
+"""Stored artifacts for players and downloads, served so that no stored file can run as a page.
+
+The type comes from the file's first bytes (:mod:`tubeflow.media.sniff`), never from its name or
+what an uploader declared: audio, video and still images are served inline with that type;
+anything else (JSON, subtitles, and whatever an uploader claimed was a clip) is a download
+(``Content-Disposition: attachment``).  With ``nosniff`` and a sandboxing CSP (api.middleware), a
+``.html`` or ``.svg`` upload opened directly is inert text, not script on the dashboard's origin.
 
 Local storage is streamed by Starlette's FileResponse, which answers Range requests (206) so
 ``<video>``/``<audio>`` can seek; with S3 the browser is redirected to a short-lived presigned
-URL so the bytes never pass through the API process.
+URL that carries the same type and disposition, so the bytes never pass through the API process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import mimetypes
+import re
+from pathlib import PurePosixPath
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api.auth import Principal, authenticate
 from api.context import ApiContext, get_ctx
+from tubeflow.media.sniff import DOWNLOAD_TYPES, HEAD_BYTES, media_type
 from tubeflow.storage import LocalStorage, StorageError, check_key
 
 router = APIRouter(prefix="/api", tags=["media"])
+MEDIA_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
-EXTRA_TYPES = {".srt": "application/x-subrip", ".vtt": "text/vtt", ".ass": "text/x-ssa", ".json": "application/json"}
 
-
-def content_type(key: str) -> str:
-    for ext, kind in EXTRA_TYPES.items():
-        if key.endswith(ext):
-            return kind
-    return mimetypes.guess_type(key)[0] or "application/octet-stream"
+def serving(key: str, head: bytes) -> tuple[str, str]:
+    """(Content-Type, Content-Disposition) for an object starting with ``head``."""
+    name = PurePosixPath(key).name or "download"
+    kind = media_type(head)
+    if kind is not None:
+        return kind, "inline"
+    suffix = PurePosixPath(name).suffix.lower()
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100] or "download"
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    return DOWNLOAD_TYPES.get(suffix, "application/octet-stream"), disposition
 
 
 @router.get("/media/{key:path}", response_model=None)
@@ -35,12 +48,19 @@ async def media(key: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Dep
         check_key(key)
     except StorageError as e:
         raise HTTPException(400, str(e)) from e
+    try:
+        head = await asyncio.to_thread(ctx.storage.head_bytes, key, HEAD_BYTES)
+    except StorageError as e:
+        raise HTTPException(404, f"no stored object {key!r}") from e
+    content_type, disposition = serving(key, head)
+    headers = {
+        "Cache-Control": "private, max-age=300",
+        "Content-Disposition": disposition,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": MEDIA_CSP,
+    }
     if isinstance(ctx.storage, LocalStorage):
-        try:
-            path = ctx.storage.fetch(key)
-        except StorageError as e:
-            raise HTTPException(404, f"no stored object {key!r}") from e
-        return FileResponse(path, media_type=content_type(key), headers={"Cache-Control": "private, max-age=300"})
-    if not await asyncio.to_thread(ctx.storage.exists, key):
-        raise HTTPException(404, f"no stored object {key!r}")
-    return RedirectResponse(ctx.storage.url(key, expires_s=900), status_code=307)
+        path = ctx.storage.fetch(key)
+        return FileResponse(path, media_type=content_type, headers=headers)
+    url = ctx.storage.url(key, expires_s=900, content_type=content_type, disposition=disposition)
+    return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})

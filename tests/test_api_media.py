@@ -16,11 +16,13 @@ import pytest
 from api.app import create_app
 from api.auth import create_key
 from api.fetch import FetchPolicy
+from tests.mediagen import color_bars_clip
 from tubeflow.db.engine import Database, open_database
 from tubeflow.settings import Settings
 from tubeflow.storage import LocalStorage, S3Storage, Storage
 
 BLOB = bytes(range(256)) * 40  # 10 240 bytes, every offset distinguishable
+VIDEO = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00" + BLOB  # starts like an MP4, so it is served as one
 
 
 @pytest.fixture
@@ -31,25 +33,26 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def client_for(tmp_path: Path, db: Database, storage: Storage, max_bytes: int = 1 << 20) -> httpx.AsyncClient:
-    app = create_app(Settings(home=tmp_path), db=db, storage=storage, fetch_policy=FetchPolicy(max_bytes=max_bytes))
+    settings = Settings(home=tmp_path, public_base_url="http://testserver")
+    app = create_app(settings, db=db, storage=storage, fetch_policy=FetchPolicy(max_bytes=max_bytes))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
 async def test_local_media_supports_ranges_for_seeking(tmp_path: Path, db: Database) -> None:
     storage = LocalStorage(tmp_path / "storage")
-    storage.put_bytes("productions/p1/video.mp4", BLOB)
+    storage.put_bytes("productions/p1/video.mp4", VIDEO)
     key = await create_key(db, "v", "viewer")
     async with client_for(tmp_path, db, storage) as c:
         h = {"X-API-Key": key}
         full = await c.get("/api/media/productions/p1/video.mp4", headers=h)
-        assert full.status_code == 200 and full.content == BLOB
+        assert full.status_code == 200 and full.content == VIDEO
         assert full.headers["content-type"] == "video/mp4" and full.headers["accept-ranges"] == "bytes"
         part = await c.get("/api/media/productions/p1/video.mp4", headers={**h, "Range": "bytes=1000-1999"})
-        assert part.status_code == 206 and part.content == BLOB[1000:2000]
-        assert part.headers["content-range"] == f"bytes 1000-1999/{len(BLOB)}"
+        assert part.status_code == 206 and part.content == VIDEO[1000:2000]
+        assert part.headers["content-range"] == f"bytes 1000-1999/{len(VIDEO)}"
         tail = await c.get("/api/media/productions/p1/video.mp4", headers={**h, "Range": "bytes=-100"})
-        assert tail.status_code == 206 and tail.content == BLOB[-100:]
-        bad = await c.get("/api/media/productions/p1/video.mp4", headers={**h, "Range": f"bytes={len(BLOB) + 5}-"})
+        assert tail.status_code == 206 and tail.content == VIDEO[-100:]
+        bad = await c.get("/api/media/productions/p1/video.mp4", headers={**h, "Range": f"bytes={len(VIDEO) + 5}-"})
         assert bad.status_code == 416
         assert (await c.get("/api/media/productions/p1/missing.mp4", headers=h)).status_code == 404
         assert (await c.get("/api/media/productions/p1/video.mp4")).status_code == 401
@@ -59,23 +62,25 @@ async def test_local_upload_then_use_as_input(tmp_path: Path, db: Database) -> N
     storage = LocalStorage(tmp_path / "storage")
     key = await create_key(db, "ed", "editor")
     h = {"X-API-Key": key}
-    async with client_for(tmp_path, db, storage, max_bytes=4096) as c:
+    clip = color_bars_clip(tmp_path / "clip.mp4", seconds=1.0).read_bytes()
+    async with client_for(tmp_path, db, storage, max_bytes=len(clip) + 100) as c:
         r = await c.post("/uploads", json={"filename": "../../My Clip.mp4", "content_type": "video/mp4"}, headers=h)
         assert r.status_code == 201
         up = r.json()
         assert up["key"].startswith("uploads/") and up["key"].endswith("/My_Clip.mp4") and ".." not in up["key"]
         assert up["upload_url"] == f"http://testserver/uploads/{up['key']}"
-        put = await c.put(up["upload_url"], content=BLOB[:3000], headers=h)
-        assert put.status_code == 201 and storage.get_bytes(up["key"]) == BLOB[:3000]
-        too_big = await c.put(up["upload_url"], content=BLOB, headers=h)
+        put = await c.put(up["upload_url"], content=clip, headers=h)
+        assert put.status_code == 201 and storage.get_bytes(up["key"]) == clip
+        assert put.json()["content_type"] == "video/mp4"
+        too_big = await c.put(up["upload_url"], content=clip + b"x" * 200, headers=h)
         assert too_big.status_code == 413
-        assert storage.get_bytes(up["key"]) == BLOB[:3000]  # the refused upload did not overwrite it
+        assert storage.get_bytes(up["key"]) == clip  # the refused upload did not overwrite it
         assert (await c.put("/uploads/productions/p1/video.mp4", content=b"x", headers=h)).status_code == 400
         # A job may name only what POST /uploads handed out, and only once it exists.
         missing = await c.post(
             "/video/img2vid", json={"url_image": "upload:uploads/nope/a.jpg", "duration": 1}, headers=h
         )
-        assert missing.status_code == 400 and "nothing was uploaded" in missing.json()["detail"]
+        assert missing.status_code == 400 and "no upload" in missing.json()["detail"]
         outside = await c.post(
             "/video/img2vid", json={"url_image": "upload:productions/p1/video.mp4", "duration": 1}, headers=h
         )

@@ -91,7 +91,8 @@ async def finished(http: httpx.AsyncClient, job_id: str, timeout_s: float = 120)
 
 
 async def output(http: httpx.AsyncClient, st: dict[str, Any], tmp_path: Path) -> Path:
-    assert st["output_url"].startswith("http://testserver/api/media/jobs/")
+    # Absolute, from TUBEFLOW_PUBLIC_BASE_URL (here the default, the API's own address).
+    assert st["output_url"].startswith("http://127.0.0.1:8000/api/media/jobs/")
     r = await http.get(st["output_url"])
     assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
     path = tmp_path / f"{st['job_id']}.mp4"

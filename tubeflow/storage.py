@@ -68,8 +68,15 @@ class Storage(ABC):
     def delete(self, key: str) -> None: ...
 
     @abstractmethod
-    def url(self, key: str, expires_s: int = 3600) -> str:
-        """Where a person or another service can read the object."""
+    def url(
+        self, key: str, expires_s: int = 3600, *, content_type: str | None = None, disposition: str | None = None
+    ) -> str:
+        """Where a person or another service can read the object; ``content_type`` and ``disposition``
+        (a Content-Disposition value) override what the store would answer with, where the store can."""
+
+    def head_bytes(self, key: str, n: int = 64) -> bytes:
+        """The object's first ``n`` bytes (enough to tell what it is)."""
+        return self.get_bytes(key)[:n]
 
     def get_text(self, key: str) -> str:
         return self.get_bytes(key).decode("utf-8")
@@ -132,8 +139,14 @@ class LocalStorage(Storage):
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def url(self, key: str, expires_s: int = 3600) -> str:
+    def url(
+        self, key: str, expires_s: int = 3600, *, content_type: str | None = None, disposition: str | None = None
+    ) -> str:
         return self._path(key).as_uri()
+
+    def head_bytes(self, key: str, n: int = 64) -> bytes:
+        with self.fetch(key).open("rb") as f:
+            return f.read(n)
 
 
 class S3Storage(Storage):
@@ -247,10 +260,26 @@ class S3Storage(Storage):
         self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
         self._forget(key)
 
-    def url(self, key: str, expires_s: int = 3600) -> str:
-        return self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": check_key(key)}, ExpiresIn=expires_s
-        )
+    def url(
+        self, key: str, expires_s: int = 3600, *, content_type: str | None = None, disposition: str | None = None
+    ) -> str:
+        params: dict[str, object] = {"Bucket": self.bucket, "Key": check_key(key)}
+        if content_type:
+            params["ResponseContentType"] = content_type
+        if disposition is not None:
+            params["ResponseContentDisposition"] = disposition
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+
+    def head_bytes(self, key: str, n: int = 64) -> bytes:
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=check_key(key), Range=f"bytes=0-{max(0, n - 1)}")
+        except Exception as e:
+            if _is_404(e) or "InvalidRange" in str(e):  # missing, or empty (no byte 0 to return)
+                if not _is_404(e):
+                    return b""
+                raise StorageError(f"no object at key {key!r} in bucket {self.bucket}") from e
+            raise
+        return bytes(obj["Body"].read())[:n]
 
     def upload_url(self, key: str, expires_s: int = 3600) -> str:
         return self.client.generate_presigned_url(
