@@ -1,7 +1,11 @@
 """B-roll planning: which image or clip is on screen when, for the whole narration.
 
-Sources are tried in the niche's order (``broll_sources``): the niche's own media library, stock
-footage, and generated stills, which never run out and so always close the gap.  Every chosen
+For each narration part every source proposes candidates (the niche's media library, stock APIs
+for the part's visual queries, and generated stills, which never run out), and all of them are
+ranked together by semantic similarity between what is said in the part and the candidate's
+description and tags (:mod:`activities.relevance`).  A picture is used once per video, and a
+picture the channel used in its last ``TUBEFLOW_BROLL_HISTORY_VIDEOS`` videos only comes back when
+nothing else is left.  Every chosen
 file, and every alternative offered to the reviewer, is copied into storage under
 ``productions/<id>/broll/`` so a GPU worker on another machine can fetch it by key.
 
@@ -36,7 +40,12 @@ MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
 ITEM_TARGET_S = 4.5  # one picture every ~4.5 s keeps a narration visually alive
 MAX_ITEMS = 3
 CANDIDATES = 3
-REDO_PENALTY = 2.5
+REDO_PENALTY = 0.08  # on the cosine scale: last attempt's picks step behind equally relevant new ones
+HISTORY_PENALTY = 1.0  # used in one of the channel's recent videos: behind everything else
+VIDEO_BONUS = 0.01  # at equal relevance, motion beats a still
+# A generated still's description is its own query words, so it would always look relevant; it is
+# handicapped by this much so that real footage about the subject wins, and stills fill the gaps.
+GENERATED_HANDICAP = 0.06
 STOPWORDS = {
     "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it", "its", "of", "on",
     "or", "over", "the", "this", "that", "to", "with", "why", "how", "what", "more", "less", "use", "show", "shot",
@@ -61,20 +70,25 @@ def tokens(text: str) -> set[str]:
 
 @dataclass
 class Query:
-    """What one plan part needs: its cues and the words that make a file fit."""
+    """What one plan part needs: its visual queries and the text candidates are ranked against."""
 
     part: int
-    cues: list[str]
-    weights: dict[str, float]  # token -> weight (cue words 1, feedback words 2, niche keywords 0.5)
+    cues: list[str]  # visual search queries (the writer's broll_cues, else the heading)
+    text: str  # what is said in the part (+ queries and feedback): the semantic ranking query
     heading: str = ""
+    fact: str = ""  # the part's first statement, for a generated title card
 
     def cue_for(self, slot: int) -> str:
         return self.cues[slot % len(self.cues)] if self.cues else self.heading
 
-    def best_cue(self, words: set[str]) -> str:
-        if not self.cues:
-            return self.heading
-        return max(self.cues, key=lambda c: len(tokens(c) & words))
+    def best_cue(self, description: str) -> str:
+        """The query closest to a candidate's description (shown to the reviewer as the query)."""
+        if len(self.cues) <= 1:
+            return self.cues[0] if self.cues else self.heading
+        from activities.relevance import relevance
+
+        sims = [relevance(c, [description])[0] for c in self.cues]
+        return self.cues[sims.index(max(sims))]
 
 
 @dataclass
@@ -90,6 +104,7 @@ class Found:
     name: str  # used in the storage key
     media_duration: float = 0.0
     credit: str = ""
+    description: str = ""  # what the picture shows: what it was ranked on
 
 
 class BrollSource(Protocol):
@@ -107,9 +122,40 @@ class BrollSource(Protocol):
 class LibraryFile:
     path: Path
     kind: str
-    words: frozenset[str]
+    description: str  # from media/library.yaml, else the words of its file and folder names
     duration_s: float
     sha: str
+
+
+LIBRARY_INDEX = "library.yaml"
+
+
+def read_library_index(media_dir: Path, warnings: list[str]) -> dict[str, str]:
+    """``media/library.yaml``: relative path -> description text, or {description, tags: [...]}."""
+    path = media_dir / LIBRARY_INDEX
+    if not path.is_file():
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, OSError) as e:
+        warnings.append(f"{LIBRARY_INDEX} in {media_dir} cannot be read ({e}); files are matched by name")
+        return {}
+    if not isinstance(data, dict):
+        warnings.append(f"{LIBRARY_INDEX}: expected a mapping of file: description")
+        return {}
+    out: dict[str, str] = {}
+    for name, entry in data.items():
+        if isinstance(entry, str):
+            out[str(name)] = entry
+        elif isinstance(entry, dict):
+            tags = entry.get("tags") or []
+            tag_text = ", ".join(str(t) for t in tags) if isinstance(tags, list) else str(tags)
+            out[str(name)] = ". ".join(x for x in (str(entry.get("description") or ""), tag_text) if x)
+        else:
+            warnings.append(f"{LIBRARY_INDEX}: entry {name!r} is neither text nor a mapping; ignored")
+    return out
 
 
 _PROBE_CACHE: dict[tuple[str, int, int], tuple[str, float] | str] = {}
@@ -150,6 +196,7 @@ class LibrarySource:
     def _scan(self) -> None:
         if not self.media_dir.is_dir():
             return
+        index = read_library_index(self.media_dir, self.warnings)
         for p in sorted(self.media_dir.rglob("*")):
             if not p.is_file() or p.name.startswith(".") or p.suffix.lower() not in MEDIA_SUFFIXES:
                 continue
@@ -162,34 +209,33 @@ class LibrarySource:
             except OSError as e:
                 self.warnings.append(f"skipped library file {rel}: cannot be read ({e})")
                 continue
-            words = frozenset(tokens(" ".join(rel.with_suffix("").parts)))
+            named = " ".join(sorted(tokens(" ".join(rel.with_suffix("").parts))))
+            described = index.get(rel.as_posix(), "")
+            description = f"{described}. {named}" if described else named
             sha = hashlib.sha1(f"{rel}:{p.stat().st_size}:{p.stat().st_mtime_ns}".encode()).hexdigest()[:10]
-            self.files.append(LibraryFile(p, kind, words, duration, sha))
+            self.files.append(LibraryFile(p, kind, description, duration, sha))
 
     def find(self, query: Query, count: int, avoid: set[str]) -> list[Found]:
+        from activities.relevance import relevance
+
+        sims = relevance(query.text, [f.description for f in self.files])
         scored = []
-        for f in self.files:
-            # Niche keywords only rank; a file must share a word with the cues (or the feedback)
-            # to qualify, or every "space" file would illustrate every section.
-            if not any(query.weights.get(w, 0.0) >= 1.0 for w in f.words):
-                continue
-            score = sum(query.weights.get(w, 0.0) for w in f.words)
+        for f, sim in zip(self.files, sims, strict=True):
             uid = f"library:{f.sha}"
-            # Clips beat stills at equal relevance: motion is what b-roll is for.
-            score += 0.25 if f.kind == "video" else 0.0
-            penalty = 100.0 if uid in avoid else 0.0
-            scored.append((score - penalty, f.path.name, f, uid))
+            penalty = HISTORY_PENALTY if uid in avoid else 0.0
+            scored.append((sim + (VIDEO_BONUS if f.kind == "video" else 0.0) - penalty, f.path.name, f, uid))
         scored.sort(key=lambda t: (-t[0], t[1]))
         return [
             Found(
                 uid=uid,
                 kind=f.kind,
                 source="library",
-                cue=query.best_cue(set(f.words)),
-                score=s,
+                cue=query.best_cue(f.description),
+                score=round(s, 4),
                 fetch=lambda _tmp, p=f.path: p,
                 name=f"library/{f.sha}-{_safe(f.path.name)}",
                 media_duration=f.duration_s,
+                description=f.description,
             )
             for s, _, f, uid in scored[:count]
         ]
@@ -212,17 +258,24 @@ class GeneratedSource:
         self.size = (settings.width, settings.height)
 
     def find(self, query: Query, count: int, avoid: set[str], first_slot: int = 0) -> list[Found]:
+        from activities.relevance import relevance
+
         out = []
-        for slot in range(first_slot, first_slot + count):
-            cue = query.cue_for(slot)
+        cues = [query.cue_for(slot) for slot in range(first_slot, first_slot + count)]
+        sims = relevance(query.text, cues)
+        for slot, cue, sim in zip(range(first_slot, first_slot + count), cues, sims, strict=True):
             seed = seed_for(self.production_id, self.attempt, self.feedback, query.part, slot, cue)
             name = f"gen-v{self.attempt}-p{query.part}-{slot}.jpg"
 
             def fetch(tmp: Path, cue: str = cue, seed: int = seed, name: str = name) -> Path:
                 heading = query.heading if query.heading.strip().lower() != cue.strip().lower() else ""
-                return make_still(tmp / name, cue, self.size, self.niche.palette, seed, self.settings, heading)
+                return make_still(
+                    tmp / name, cue, self.size, self.niche.palette, seed, self.settings, heading,
+                    fact=query.fact, niche=self.niche,
+                )  # fmt: skip
 
-            out.append(Found(f"generated:{seed:x}", "image", "generated", cue, 0.0, fetch, name))
+            score = round(sim - GENERATED_HANDICAP, 4)
+            out.append(Found(f"generated:{seed:x}", "image", "generated", cue, score, fetch, name, description=cue))
         return out
 
 
@@ -230,40 +283,46 @@ class GeneratedSource:
 
 
 class StockSource:
-    """Pexels-style stock search: one query per cue, videos first, photos to fill."""
+    """A stock API (Pexels or Pixabay): one search per visual query, videos and photos, ranked by
+    how well each asset's description (alt text, tags, page slug) fits what is said."""
 
-    name = "stock"
-
-    def __init__(self, settings: Settings) -> None:
-        from activities.stock import StockClient
-
-        self.client = StockClient.from_settings(settings)
-        self.width = settings.width
-        self._searches: dict[str, list[Any]] = {}  # query -> assets: parts share cues, Pexels counts requests
+    def __init__(self, client: Any, name: str, width: int) -> None:
+        self.client = client
+        self.name = name
+        self.width = width
+        self._searches: dict[str, list[Any]] = {}  # query -> assets: parts share cues, APIs count requests
 
     def find(self, query: Query, count: int, avoid: set[str]) -> list[Found]:
+        from activities.relevance import relevance
         from activities.stock import StockAsset
 
-        out: list[Found] = []
+        found: list[tuple[str, StockAsset]] = []
         for cue in query.cues or [query.heading]:
             q = " ".join(sorted(tokens(cue))) or cue
             if q not in self._searches:
-                found = self.client.search_videos(q, per_page=count, target_width=self.width)
-                self._searches[q] = found + self.client.search_photos(q, per_page=count, min_width=self.width)
-            assets: list[StockAsset] = self._searches[q]
-            for a in assets:
-                uid = f"stock:{a.kind}:{a.provider_id}"
-                if uid in avoid or any(f.uid == uid for f in out):
-                    continue
-                name = f"stock/{a.kind}-{_safe(a.provider_id)}{a.suffix}"
+                videos = self.client.search_videos(q, per_page=count, target_width=self.width)
+                self._searches[q] = videos + self.client.search_photos(q, per_page=count, min_width=self.width)
+            found += [(cue, a) for a in self._searches[q]]
+        seen: set[str] = set()
+        unique = []
+        for cue, a in found:
+            uid = f"{self.name}:{a.kind}:{a.provider_id}"
+            if uid not in seen:
+                seen.add(uid)
+                unique.append((cue, a, uid))
+        sims = relevance(query.text, [a.description or cue for cue, a, _ in unique])
+        out: list[Found] = []
+        for (cue, a, uid), sim in zip(unique, sims, strict=True):
+            name = f"{self.name}/{a.kind}-{_safe(a.provider_id)}{a.suffix}"
 
-                def fetch(tmp: Path, a: StockAsset = a, name: str = name) -> Path:
-                    return self.client.download(a, tmp / Path(name).name)
+            def fetch(tmp: Path, a: StockAsset = a, name: str = name) -> Path:
+                return self.client.download(a, tmp / Path(name).name)
 
-                out.append(Found(uid, a.kind, "stock", cue, 1.0, fetch, name, a.duration_s, a.credit))
-                if len(out) >= count:
-                    return out
-        return out
+            score = sim + (VIDEO_BONUS if a.kind == "video" else 0.0) - (HISTORY_PENALTY if uid in avoid else 0.0)
+            about = a.description or cue
+            out.append(Found(uid, a.kind, "stock", cue, round(score, 4), fetch, name, a.duration_s, a.credit, about))
+        out.sort(key=lambda f: -f.score)
+        return out[:count]
 
 
 # ---------------------------------------------------------------- planning
@@ -277,19 +336,26 @@ def item_count(span_s: float) -> int:
     return max(1, min(MAX_ITEMS, round(span_s / ITEM_TARGET_S)))
 
 
+def _fact_of(text: str, limit: int = 140) -> str:
+    """The part's first real statement (openers like "Here is the key." are skipped) for a title card."""
+    sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+", text) if x.strip()]
+    longer = [x for x in sentences if len(x.split()) > 5]
+    fact = (longer or sentences or [""])[0]
+    return short_label(fact, limit) if len(fact) > limit else fact
+
+
 def _queries(
     script: dict[str, Any], timing: NarrationTiming, niche: NicheConfig, feedback: Sequence[str]
 ) -> list[Query]:
+    """Per part: visual search queries (the writer's cues) and the text candidates are ranked against
+    (what is said, led by the queries and any reviewer feedback, which must steer a redo)."""
     sections = script.get("sections") or []
-    fb_words = tokens(" ".join(feedback))
     out = []
     for part in timing.parts:
-        lead: list[str] = []  # cues whose words weigh 1; the rest weigh 0.5
         if part.section is None:
-            # The hook is about the title; the first section's cues only help to rank.
+            # The hook is about the title; the first section's queries help find something concrete.
             first = sections[0] if sections else {}
-            lead = [script.get("title", "")]
-            cues = [*lead, *first.get("broll_cues", [])]
+            cues = [script.get("title", ""), *first.get("broll_cues", [])]
             heading = script.get("title", "")
         else:
             if part.section >= len(sections):
@@ -301,17 +367,45 @@ def _queries(
             cues = list(sec.get("broll_cues") or []) or [sec.get("heading", "")]
             heading = sec.get("heading", "")
         cues = [c for c in cues if c.strip()] or [heading or part.text[:60]]
-        weights: dict[str, float] = {}
-        for w in tokens(" ".join(niche.broll_keywords)):
-            weights[w] = 0.5
-        for w in tokens(" ".join(cues if not lead else cues[len(lead) :])):
-            weights[w] = 0.5 if lead else 1.0
-        for w in tokens(" ".join([*lead, heading] if lead else [*cues, heading])):
-            weights[w] = 1.0
-        for w in fb_words:
-            weights[w] = 2.0
-        out.append(Query(part=part.index, cues=cues, weights=weights, heading=heading))
+        said = part.text or ""
+        # The title keeps every part on the video's subject ("light" in a rainbow video is not city lights).
+        topic = script.get("title", "") if part.section is not None else ""
+        text = ". ".join(x for x in (" ".join(feedback).strip(), "; ".join(cues), said, topic) if x)
+        out.append(Query(part=part.index, cues=cues, text=text, heading=heading, fact=_fact_of(said)))
     return out
+
+
+def history_key(channel: str) -> str:
+    """Which pictures a channel's recent videos used (replaced by the storage-keys module when it lands)."""
+    return f"channels/{_safe(channel)}/broll-history.json"
+
+
+def channel_history(storage: Storage, channel: str, production_id: str, keep: int) -> set[str]:
+    """Picture uids of the channel's last ``keep`` other productions."""
+    if not channel or keep <= 0 or not storage.exists(history_key(channel)):
+        return set()
+    try:
+        entries = json.loads(storage.get_text(history_key(channel)))
+    except ValueError:
+        return set()
+    others = [e for e in entries if isinstance(e, dict) and e.get("production") != production_id][-keep:]
+    return {str(u) for e in others for u in e.get("uids", [])}
+
+
+def record_history(storage: Storage, channel: str, production_id: str, uids: Sequence[str], keep: int) -> None:
+    """This production's picks replace its earlier entry (a redo), newest last, ``keep`` + 1 kept."""
+    if not channel:
+        return
+    entries: list[dict[str, Any]] = []
+    if storage.exists(history_key(channel)):
+        try:
+            entries = [e for e in json.loads(storage.get_text(history_key(channel))) if isinstance(e, dict)]
+        except ValueError:
+            entries = []
+    entries = [e for e in entries if e.get("production") != production_id]
+    entries.append({"production": production_id, "uids": sorted(set(uids))})
+    body = json.dumps(entries[-(max(keep, 0) + 1) :], indent=1)
+    storage.put_text(history_key(channel), body, "application/json")
 
 
 def _previous_picks(storage: Storage, production_id: str, attempt: int) -> set[str]:
@@ -328,14 +422,20 @@ def _previous_picks(storage: Storage, production_id: str, attempt: int) -> set[s
     return {m.key for m in plan.all_items()}
 
 
+STOCK_CHOICES = ("library", "pexels", "stock", "pixabay")
+
+
 def _sources(
     settings: Settings, niche: NicheConfig, production_id: str, attempt: int, feedback: str
 ) -> tuple[list[BrollSource], GeneratedSource, list[str]]:
+    from activities.stock import PixabayClient, StockClient
+
     names = list(niche.broll_sources)
-    if settings.broll in ("pexels", "stock") and not ({"stock", "pexels"} & set(names)):
-        names.insert(names.index("generated") if "generated" in names else len(names), "stock")
-    elif settings.broll not in ("library", "pexels", "stock"):
-        raise ConfigError(f"TUBEFLOW_BROLL must be 'library' or 'pexels', not {settings.broll!r}")
+    if settings.broll not in STOCK_CHOICES:
+        raise ConfigError(f"TUBEFLOW_BROLL must be 'library', 'pexels' or 'pixabay', not {settings.broll!r}")
+    wanted = "pixabay" if settings.broll == "pixabay" else "stock" if settings.broll in ("pexels", "stock") else ""
+    if wanted and wanted not in names and not (wanted == "stock" and "pexels" in names):
+        names.insert(names.index("generated") if "generated" in names else len(names), wanted)
     warnings: list[str] = []
     sources: list[BrollSource] = []
     for n in dict.fromkeys(names):
@@ -349,7 +449,14 @@ def _sources(
                     raise ConfigError("TUBEFLOW_BROLL=pexels needs TUBEFLOW_STOCK_API_KEY (a Pexels API key)")
                 warnings.append(f"niche {niche.name} lists stock b-roll but TUBEFLOW_STOCK_API_KEY is not set; skipped")
                 continue
-            sources.append(StockSource(settings))
+            sources.append(StockSource(StockClient.from_settings(settings), "stock", settings.width))
+        elif n == "pixabay":
+            if not settings.pixabay_api_key:
+                if settings.broll == "pixabay":
+                    raise ConfigError("TUBEFLOW_BROLL=pixabay needs TUBEFLOW_PIXABAY_API_KEY (a Pixabay API key)")
+                warnings.append(f"niche {niche.name} lists pixabay b-roll but TUBEFLOW_PIXABAY_API_KEY is not set")
+                continue
+            sources.append(StockSource(PixabayClient.from_settings(settings), "pixabay", settings.width))
     return sources, GeneratedSource(settings, niche, production_id, attempt, feedback), warnings
 
 
@@ -367,7 +474,7 @@ class _Uploader:
         # Library and stock files are content-addressed by name: a retry or redo re-uses the upload.
         if f.source == "generated" or not self.storage.exists(key):
             local = f.fetch(self.tmp)
-            if f.source == "stock":
+            if f.source == "stock":  # any stock API
                 probe(local, label=f.name)  # a broken download is skipped by the caller, never planned
             self.storage.put_file(key, local, CONTENT_TYPES.get(Path(f.name).suffix.lower()))
         self.keys[f.uid] = key
@@ -383,6 +490,7 @@ def build_plan(
     production_id: str,
     attempt: int = 1,
     feedback: Sequence[str] = (),
+    channel: str = "",
 ) -> tuple[RenderPlan, list[str]]:
     """Choose 1-3 pictures per narration part plus alternatives, upload them, and return the plan."""
     if not timing.parts:
@@ -392,34 +500,66 @@ def build_plan(
     sources, generated, warnings = _sources(settings, niche, production_id, attempt, fb)
     queries = _queries(script, timing, niche, feedback)
     previous = _previous_picks(storage, production_id, attempt)
+    recent = channel_history(storage, channel, production_id, settings.broll_history_videos)
     used: set[str] = set()
     credits: dict[str, str] = {}
     parts: list[PlanPart] = []
     sections = script.get("sections") or []
 
+    asked = tokens(fb)
+
+    def adjusted(f: Found) -> float:
+        """Last attempt's picks step back, unless the reviewer's feedback names what they show."""
+        again = f"{prefix}/broll/{f.name}" in previous and not (asked & tokens(f.description))
+        return f.score - (REDO_PENALTY if again else 0.0)
+
+    # 1. Every part's candidates from every source, on one scale.
+    spans: list[tuple[float, float, int]] = []
+    pools: list[list[Found]] = []
+    for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
+        start = 0.0 if i == 0 else tp.start
+        end = timing.parts[i + 1].start if i + 1 < len(timing.parts) else timing.duration_s
+        n_items = item_count(end - start)
+        spans.append((start, end, n_items))
+        pool: list[Found] = []
+        for src in sources:
+            try:
+                found = src.find(q, (n_items + CANDIDATES) * 2, recent)
+            except MediaError as e:
+                warnings.append(f"{src.name} b-roll for part {i}: {e}")
+                continue
+            pool.extend(f for f in found if all(f.uid != g.uid for g in pool))
+        # Stills compete on the same scale (handicapped), so they fill in where nothing real fits.
+        pool.extend(generated.find(q, n_items + CANDIDATES, set(), first_slot=0))
+        # Redo: last attempt's picks step behind equally relevant fresh ones; feedback is part of the
+        # ranking text, so what the reviewer asked for rises.  They stay available as candidates.
+        pool.sort(key=lambda f: -adjusted(f))
+        pools.append(pool)
+
+    # 2. A picture goes to the part it fits best (best pairs first), once per video, and only where
+    # it beats that part's designed still.
+    claimed: dict[str, int] = {}
+    picks: list[list[Found]] = [[] for _ in pools]
+    floor = [max((adjusted(f) for f in pool if f.source == "generated"), default=-1.0) for pool in pools]
+    pairs = [(adjusted(f), i, f) for i, pool in enumerate(pools) for f in pool if f.source != "generated"]
+    for score, i, f in sorted(pairs, key=lambda t: (-t[0], t[1])):
+        if f.uid not in claimed and len(picks[i]) < spans[i][2] and score > floor[i]:
+            claimed[f.uid] = i
+            picks[i].append(f)
+
     with tempfile.TemporaryDirectory(prefix="tubeflow-broll-") as tmpdir:
         up = _Uploader(storage, prefix, Path(tmpdir))
         for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
-            start = 0.0 if i == 0 else tp.start
-            end = timing.parts[i + 1].start if i + 1 < len(timing.parts) else timing.duration_s
-            n_items = item_count(end - start)
+            start, end, n_items = spans[i]
             need = n_items + CANDIDATES
-            pool: list[Found] = []
-            for src in sources:
-                if len(pool) >= need:
-                    break
-                try:
-                    found = src.find(q, need * 2, used)
-                except MediaError as e:
-                    warnings.append(f"{src.name} b-roll for part {i}: {e}")
-                    continue
-                pool.extend(f for f in found if f.uid not in used and all(f.uid != g.uid for g in pool))
-            if len(pool) < need:
-                # Start at the next cue so stills illustrate what the found media did not.
-                pool.extend(generated.find(q, need - len(pool), used, first_slot=len(pool)))
-            # Redo: last attempt's picks drop behind fresh ones unless the feedback asks for them
-            # (feedback words weigh 2 each, a cue word 1, the penalty 2.5); they stay available as candidates.
-            pool.sort(key=lambda f: -(f.score - (REDO_PENALTY if f"{prefix}/broll/{f.name}" in previous else 0.0)))
+            free = [f for f in pools[i] if claimed.get(f.uid, i) == i and f not in picks[i] and f.uid not in used]
+            stills = [f for f in free if f.source == "generated"]
+            real = [f for f in free if f.source != "generated"]
+            # On screen: the claimed pictures, then stills; offered: real alternatives first (the
+            # reviewer should see what exists), one still among them.
+            shown = (picks[i] + stills)[:n_items]
+            offered = [f for f in real if f not in shown][: CANDIDATES - 1]
+            pool = shown + offered + [f for f in stills if f not in shown] + [f for f in real if f not in offered]
 
             chosen: list[tuple[Found, str]] = []
             for f in pool:
@@ -438,7 +578,10 @@ def build_plan(
             for j, (f, key) in enumerate(chosen):
                 if f.credit:
                     credits[key] = f.credit
-                m = MediaItem(key=key, kind=f.kind, source=f.source, cue=f.cue, media_duration=f.media_duration)
+                m = MediaItem(
+                    key=key, kind=f.kind, source=f.source, cue=f.cue, media_duration=f.media_duration,
+                    score=f.score, description=short_label(f.description, 120),
+                )  # fmt: skip
                 if j < n_items:
                     m.start = round(start + j * step, 3)
                     m.end = round(end if j == n_items - 1 else start + (j + 1) * step, 3)
@@ -466,6 +609,7 @@ def build_plan(
             storage.put_file(music_key, niche.music_path)
     if credits:
         storage.put_text(f"{prefix}/broll/credits.json", json.dumps(credits, indent=1), "application/json")
+    record_history(storage, channel, production_id, sorted(used), settings.broll_history_videos)
     plan = RenderPlan(
         width=settings.width,
         height=settings.height,

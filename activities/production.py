@@ -194,6 +194,7 @@ class MainActivities:
             req.production_id,
             req.attempt,
             req.feedback,
+            req.channel,
         )
         for w in warnings:
             activity.logger.warning("b-roll: %s", w)

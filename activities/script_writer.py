@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from activities.llm import ChatClient, make_llm_client
 from knowledge.feedback import Directives, parse_feedback
 from knowledge.store import LearningRecord, add_learning, get_learnings
-from knowledge.text import fold, raw_tokens, tokens
+from knowledge.text import STOPWORDS, fold, raw_tokens, tokens
 from niches.config import NicheConfig
 from tubeflow.errors import ConfigError, PermanentError
 from tubeflow.script_schema import ScriptInvalid, validate_script
@@ -184,15 +184,44 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
+# Words that never make a picture on their own (beyond the knowledge stopwords).
+_NOT_VISUAL = frozenset(
+    """every each all some also only very much many most more less just even still both such other another own
+    same several like look looks looked seem seems called named means become becomes because while although
+    way through far near cada todo toda todos todas algum alguma tambem apenas muito muita mesmo ainda outro
+    outra isso isto esse essa""".split()
+)
+
+
+def _visual_phrases(sentence: str) -> list[str]:
+    """Runs of consecutive content words ("visible spectrum", "nitrogen and oxygen molecules" -> two)."""
+    runs: list[list[str]] = [[]]
+    for raw in re.findall(r"[^\W\d_]+|\d+|[^\w\s]", sentence):
+        word = raw.lower()  # punctuation is a token too, and ends a run
+        folded = fold(word)
+        if folded in STOPWORDS or folded in _NOT_VISUAL or len(folded) < 3 or not folded.isalpha():
+            runs.append([])
+        else:
+            runs[-1].append(word)
+    return [" ".join(r[:3]) for r in runs if r]
+
+
 def _broll_cues(narration: str, niche: NicheConfig, heading: str) -> list[str]:
-    folded = fold(narration)
-    cues = [k for k in niche.broll_keywords if fold(k) in folded]
-    content = sorted(dict.fromkeys(w for w in raw_tokens(narration) if len(w) > 4 and not w.isdigit()), key=len)
-    for word in reversed(content):
+    """Visual search queries from what the part says: noun-phrase-like runs of content words from its
+    facts (openers like "Here is the key." are skipped), those naming a niche keyword first."""
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", narration) if len(x.split()) > 5] or [narration]
+    phrases = list(dict.fromkeys(p for sent in sentences for p in _visual_phrases(sent)))
+    keywords = {fold(k) for k in niche.broll_keywords}
+    ranked = sorted(
+        phrases,
+        key=lambda p: (-any(k in fold(p) for k in keywords), -min(len(p.split()), 2), phrases.index(p)),
+    )
+    cues = [p for p in ranked if len(p.split()) >= 2][:3]
+    for p in ranked:
         if len(cues) >= 3:
             break
-        if word not in (fold(c) for c in cues):
-            cues.append(word)
+        if p not in cues and len(p) > 4:
+            cues.append(p)
     return cues or [heading.lower()]
 
 
@@ -382,7 +411,8 @@ def build_messages(
         f"The narration (hook plus all sections) must be about {target_words} words "
         f"({niche.target_minutes:g} minute(s) at {WORDS_PER_MINUTE} words per minute).",
         "Use only the numbered facts given; do not add claims that are not among them.",
-        "Give each section 1 to 3 short b-roll cues: concrete things to show on screen.",
+        "Give each section 1 to 3 broll_cues: visual search queries for stock footage of what that section "
+        "says, concrete and filmable (e.g. 'sunlight through raindrops', not 'science'), 2 to 4 words each.",
         f"Mark up to {niche.shorts_count} self-contained sections as short_candidate.",
     ]
     system += [f"{name}: {text}" for name, text in sorted(niche.prompt_fragments.items())]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from niches.config import NicheConfig
 from tubeflow.settings import Settings
 
 
@@ -147,6 +148,8 @@ def make_still(
     seed: int,
     settings: Settings | None = None,
     heading: str = "",
+    fact: str = "",
+    niche: NicheConfig | None = None,
 ) -> Path:
     """Draw and save a still as JPEG (a 1080p PNG gradient is several MB; JPEG q90 is ~150 KB)."""
     img = draw_still(cue, size, palette, seed, find_font(settings), heading)

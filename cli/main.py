@@ -388,6 +388,8 @@ def status(production_id: str = typer.Argument(None), as_json: bool = typer.Opti
                 print(json.dumps(asdict(st), indent=2))
             else:
                 _print_status(st)
+                if st.checkpoint == "broll" and st.artifacts.get("plan"):
+                    _print_broll(s, st.artifacts["plan"])
             return
         db = await _db(s)
         try:
@@ -542,6 +544,20 @@ def _print_status(st: Any) -> None:
     for r in st.reviews:
         verdict = "approved" if r.approved else "rejected"
         console.print(f"  {r.at[:19]} {r.stage} {verdict} by {r.reviewer} {r.feedback!r} {r.note}")
+
+
+def _print_broll(s: Settings, plan_key: str) -> None:
+    """At the b-roll checkpoint: each part's pictures with the query that found them and their relevance."""
+    from tubeflow.render_plan import RenderPlan
+    from tubeflow.storage import open_storage
+
+    plan = RenderPlan.from_json(open_storage(s).get_text(plan_key))
+    for p in plan.parts:
+        console.print(f"  part {p.index} {p.label} ({p.start:.1f}-{p.end:.1f} s)")
+        for tag, items in (("on screen", p.items), ("candidate", p.candidates)):
+            for m in items:
+                what = m.description or m.key.rsplit("/", 1)[-1]
+                console.print(f"    {tag:9} score {m.score:.2f}  query {m.cue!r}  {m.source}: {what}", markup=False)
 
 
 @app.command()

@@ -19,7 +19,7 @@ from tubeflow.errors import ConfigError
 from tubeflow.settings import Settings
 
 CHECKPOINT_NAMES = ("script", "audio", "broll", "final")
-BROLL_SOURCES = ("library", "generated", "stock", "pexels")
+BROLL_SOURCES = ("library", "generated", "stock", "pexels", "pixabay")
 CAPTION_POSITIONS = ("bottom", "center")
 SHORTS_REFRAMES = ("blur", "crop")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,48}$")

@@ -52,6 +52,8 @@ class MediaItem:
     start: float = 0.0  # on the narration timeline (set for chosen items)
     end: float = 0.0
     media_duration: float = 0.0  # clips only: the clip's own length
+    score: float = 0.0  # relevance to what is said in the part (cosine similarity, shown to the reviewer)
+    description: str = ""  # what the picture shows, as it was ranked (library index, stock tags, cue)
 
 
 @dataclass

