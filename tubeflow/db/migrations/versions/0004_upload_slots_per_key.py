@@ -4,8 +4,8 @@ Each ``POST /uploads`` key is recorded with the API key it was issued to, its si
 so only that key can fill or use it and a per-key quota can be counted.  Uploads made before this
 revision have no row: they can no longer be named in a job (upload again).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30 22:20:30.751249
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
