@@ -157,3 +157,43 @@ async def move_publication(
     return await channel_repo.update_publication(
         db, production_id, kind, idx, publish_at=at.astimezone(UTC), status="scheduled" if entry.video_id else None
     )
+
+
+def metadata_preview_key(production_id: str) -> str:
+    from tubeflow.contracts import production_prefix
+
+    return f"{production_prefix(production_id)}/metadata-preview.json"
+
+
+async def preview_metadata(
+    settings: Settings, storage: Storage, db: Any, production_id: str, script: dict[str, Any]
+) -> dict[str, Any]:
+    """The title, description and tags the upload will use, checked now, so the final checkpoint shows fixes.
+
+    Written beside the thumbnails; the dashboard and ``tubeflow status`` show it at the final
+    checkpoint, so nothing about the metadata is first discovered at upload time.
+    """
+    import json
+
+    from activities.publish_metadata import build_metadata
+    from tubeflow.db import repo
+
+    try:
+        channel = (await repo.get_production(db, production_id)).channel
+    except repo.NotFoundError:
+        channel = ""
+    cs = await _settings_of(db, channel) if channel else ChannelSettings()
+    opts = PublishOptions(
+        privacy=cs.privacy,
+        made_for_kids=cs.made_for_kids,
+        synthetic_disclosure=cs.synthetic_disclosure,
+        category=cs.category,
+        playlist=cs.playlist,
+        default_tags=list(cs.default_tags),
+        language=cs.language,
+    )
+    req = PublishRequest(production_id, channel or "unknown", "", "", "")
+    meta = await asyncio.to_thread(build_metadata, storage, req, script, 0.0, opts)
+    preview = {k: meta[k] for k in ("title", "description", "tags", "language", "chapters", "fixes")}
+    storage.put_text(metadata_preview_key(production_id), json.dumps(preview, ensure_ascii=False), "application/json")
+    return preview

@@ -237,6 +237,9 @@ class MainActivities:
             req.attempt,
             req.feedback,
         )
+        from activities.calendar import preview_metadata
+
+        await preview_metadata(self.settings, self.storage, self.db, req.production_id, script)
         return ThumbnailResult(thumbnail_keys=list(keys))
 
     @activity.defn(name="publish")

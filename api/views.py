@@ -61,6 +61,12 @@ def _item(m: Any) -> dict[str, Any]:
     return d
 
 
+def _metadata_preview(storage: Storage, production_id: str) -> dict[str, Any] | None:
+    """The upload's title/description/tags as checked before the final review (see activities.calendar)."""
+    key = f"productions/{production_id}/metadata-preview.json"
+    return _read_json(storage, key) if storage.exists(key) else None
+
+
 async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dict[str, Any] | None:
     """What the reviewer looks at for the open checkpoint (None when no checkpoint is open)."""
     cp, arts = status.checkpoint, status.artifacts
@@ -91,6 +97,7 @@ async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dic
                 "kind": "final",
                 "video": link(arts["video"]) if arts.get("video") else None,
                 "thumbnails": [link(k) for k in thumbs],
+                "metadata": await asyncio.to_thread(_metadata_preview, storage, status.production_id),
             }
     except Exception as e:  # a missing or unreadable artifact must not hide the rest of the page
         log.warning("cannot load %s material for %s: %s", cp, status.production_id, e)
