@@ -71,7 +71,7 @@ def test_segment_command_on_nvenc_uses_cuda_decode_and_scale(tmp_path: Path) -> 
     assert "-stream_loop" in argv[clip_at - 3 : clip_at]  # 8 s slot, 3 s clip: looped
     assert "scale_cuda=w=1920:h=1080" in line and "hwdownload" in line
     assert "-c:v h264_nvenc" in line and "-preset p4" in line and "-g 60" in line and "-pix_fmt yuv420p" in line
-    assert line.count("xfade=transition=fade") == 2 and "ass=filename='" in line and "c'\\\\\\''s.ass" in line
+    assert line.count("xfade=transition=fade") == 2 and "ass=filename=" in line and "c\\\\\\'s.ass" in line
     assert f"-frames:v {frames}" in line and "+faststart" in line
     cpu = " ".join(segment_command(seg, visuals, sources, SegmentSpec(1920, 1080, 30, "fade", True, CPU, "fast"),
                                    tmp_path / "o.mp4").argv(exe="ffmpeg"))  # fmt: skip
@@ -109,7 +109,22 @@ def test_timeline_fades_only_between_parts_and_cuts_avoid_fades() -> None:
 def test_concat_list_quotes_and_durations(tmp_path: Path) -> None:
     text = concat_list_text([tmp_path / "it's.mp4"], [2.2666666666])
     assert "it'\\''s.mp4'" in text and "duration 2.266667" in text
-    assert escape_filter_path("/a/b:c'd") == "'/a/b:c'\\\\\\''d'"
+    assert escape_filter_path("/a/b:c'd,e") == "/a/b\\\\:c\\\\\\'d\\,e"
+
+
+def test_caption_path_with_quote_and_colon_reaches_libass(tmp_path: Path) -> None:
+    """Quoting alone breaks on a quote followed by a colon: the graph fails to parse (seen before)."""
+    from gpu_activities.captions import write_ass
+    from niches.config import CaptionStyle
+    from tubeflow.media.fonts import find_font
+
+    folder = tmp_path / "o'neil:v1, [x]"
+    folder.mkdir()
+    font = find_font(Settings(home=tmp_path))
+    ass = write_ass(folder / "c.ass", [{"word": "hi", "start": 0.0, "end": 0.5}], CaptionStyle(), 320, 180, font)
+    graph = f"[0:v]ass=filename={escape_filter_path(ass)}:fontsdir={escape_filter_path(font.folder)}[o]"
+    run_ffmpeg([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=320x180:r=15:d=0.5",
+                "-filter_complex", graph, "-map", "[o]", "-f", "null", "-"], what="burn captions")  # fmt: skip
 
 
 def test_run_ffmpeg_maps_failures(tmp_path: Path) -> None:

@@ -61,15 +61,21 @@ def fmt_s(seconds: float) -> str:
     return f"{seconds:.6f}".rstrip("0").rstrip(".") or "0"
 
 
-def escape_filter_path(path: Path | str) -> str:
-    """Quote a file path for use as a filter option value (``ass=filename=...``).
+def _backslash(text: str, special: str) -> str:
+    return "".join("\\" + c if c in special else c for c in text)
 
-    Inside a filter graph ``:`` separates options and ``\\``, ``'``, ``,``, ``;``, ``[``, ``]``
-    are special at two levels; wrapping in single quotes handles all but the quote itself.
+
+def escape_filter_path(value: Path | str) -> str:
+    """Escape a filter option value (a path for ``ass=filename=...``) for use in a filter graph.
+
+    Two levels, as FFmpeg parses them: the option parser splits ``key=value`` pairs on ``:`` and
+    unescapes ``\\``, ``'``; the graph parser before it splits filters on ``,``, ``;``, ``[``,
+    ``]``.  Backslash-escaping both levels (instead of quoting) keeps a path with a quote *and* a
+    colon intact: ``/home/o'neil/work:1/c.ass`` reaches libass unchanged.
     """
-    s = str(path).replace("\\", "/")
-    s = s.replace("'", r"'\\\''")
-    return f"'{s}'"
+    level1 = _backslash(str(value).replace("\\", "/"), "\\':=")
+    return _backslash(level1, "\\'[],;")
+
 
 
 @dataclass
