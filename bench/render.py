@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import sys
 import tempfile
 import threading
@@ -98,16 +100,22 @@ def make_project(d: Path, seconds: float) -> tuple[RenderPlan, Path, Path, list[
     return plan, voice, music, words
 
 
-def floor_encode(d: Path, seconds: float, voice: Path, settings: Settings) -> float:
+def child_cpu_s() -> float:
+    """CPU seconds used by finished child processes (the FFmpeg encodes): load-independent."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def floor_encode(d: Path, seconds: float, voice: Path, settings: Settings) -> tuple[float, float]:
     choice = select_encoder(settings)
     cmd = FFmpegCommand(output=str(d / "floor.mp4"))
     cmd.add_input(f"testsrc2=s={W}x{H}:r={FPS}:d={seconds + 0.5}", "-f", "lavfi")
     cmd.add_input(voice)
     codec = video_codec_args(choice.name, settings.video_quality, settings.ffmpeg_threads)
     cmd.output_args = ["-map", "0:v", "-map", "1:a", *video_output_args(codec, FPS), *aac_args(), *mp4_args()]
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), child_cpu_s()
     run_ffmpeg(cmd.argv(), what="floor encode")
-    return time.monotonic() - t0
+    return time.monotonic() - t0, child_cpu_s() - c0
 
 
 def moviepy_render(
@@ -166,6 +174,8 @@ def main() -> None:
     ap.add_argument("--moviepy-seconds", type=float, default=60.0)
     ap.add_argument("--skip-moviepy", action="store_true")
     ap.add_argument("--quality", default="balanced")
+    ap.add_argument("--parallel", type=int, default=0, help="segments encoded at once (0 = the engine's default)")
+    ap.add_argument("--skip-resume", action="store_true")
     args = ap.parse_args()
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tubeflow-bench-") as tmp:
@@ -174,39 +184,44 @@ def main() -> None:
         plan, voice, music, words = make_project(d / "media", args.seconds)
 
         with PeakRss() as rss:
-            t0 = time.monotonic()
-            full = render_production(plan, voice, words, d / "full.mp4", d / "w-full", settings, music=music)
+            t0, c0 = time.monotonic(), child_cpu_s()
+            full = render_production(plan, voice, words, d / "full.mp4", d / "w-full", settings, music=music,
+                                     parallel=args.parallel)  # fmt: skip
             out["render_s"] = round(time.monotonic() - t0, 2)
+            out["render_cpu_s"] = round(child_cpu_s() - c0, 2)
         out["peak_rss_mib"] = round(rss.peak / 2**20, 1)
-        out["floor_s"] = round(floor_encode(d, args.seconds, voice, settings), 2)
+        floor_s, floor_cpu_s = floor_encode(d, args.seconds, voice, settings)
+        out["floor_s"], out["floor_cpu_s"] = round(floor_s, 2), round(floor_cpu_s, 2)
         out["ratio_render_over_floor"] = round(out["render_s"] / out["floor_s"], 3)
+        out["cpu_ratio_render_over_floor"] = round(out["render_cpu_s"] / out["floor_cpu_s"], 3)
 
-        # (d) interrupted at half the segments (FFmpeg killed 1 s into the next one), then resumed.
-        segs = layout(plan, args.seconds, settings).segments
-        half = len(segs) // 2
-        cancel = threading.Event()
-        finished: list[int] = []
+        if not args.skip_resume:
+            # (d) interrupted at half the segments (FFmpeg killed 1 s into the next one), then resumed.
+            segs = layout(plan, args.seconds, settings).segments
+            half = len(segs) // 2
+            cancel = threading.Event()
+            finished: list[int] = []
 
-        def on_seg(i: int, path: Path, done: int, total: int) -> None:
-            finished.append(i)
-            if done == half:
-                threading.Timer(1.0, cancel.set).start()
+            def on_seg(i: int, path: Path, done: int, total: int) -> None:
+                finished.append(i)
+                if done == half:
+                    threading.Timer(1.0, cancel.set).start()
 
-        try:
-            render_production(plan, voice, words, d / "cut.mp4", d / "w-cut", settings, music=music,
-                              on_segment=on_seg, cancel=cancel)  # fmt: skip
-        except TransientError:
-            pass
-        by_index = {s.index: s for s in segs}
-        wasted = max((by_index[i].frames for i in by_index if i not in finished), default=0)
-        first_attempt = sum(by_index[i].frames for i in finished) + wasted
-        done = {i: d / "w-cut" / f"seg-{i:04d}.mp4" for i in finished}
-        resumed = render_production(plan, voice, words, d / "resumed.mp4", d / "w-cut", settings, music=music,
-                                    done_segments=done)  # fmt: skip
-        out["uninterrupted_frames"] = full.frames_encoded
-        out["resume_frames"] = first_attempt + resumed.frames_encoded
-        out["segment_frames"] = max(s.frames for s in segs)
-        out["segments"] = len(segs)
+            try:
+                render_production(plan, voice, words, d / "cut.mp4", d / "w-cut", settings, music=music,
+                                  on_segment=on_seg, cancel=cancel)  # fmt: skip
+            except TransientError:
+                pass
+            by_index = {s.index: s for s in segs}
+            wasted = max((by_index[i].frames for i in by_index if i not in finished), default=0)
+            first_attempt = sum(by_index[i].frames for i in finished) + wasted
+            done = {i: d / "w-cut" / f"seg-{i:04d}.mp4" for i in finished}
+            resumed = render_production(plan, voice, words, d / "resumed.mp4", d / "w-cut", settings, music=music,
+                                        done_segments=done)  # fmt: skip
+            out["uninterrupted_frames"] = full.frames_encoded
+            out["resume_frames"] = first_attempt + resumed.frames_encoded
+            out["segment_frames"] = max(s.frames for s in segs)
+            out["segments"] = len(segs)
         out["encoder"] = full.encoder
         out["encoder_reason"] = full.encoder_reason
         out["loudness_lufs"] = full.audio.output_lufs if full.audio else None
@@ -220,7 +235,7 @@ def main() -> None:
             out["moviepy_measured_seconds_of_video"] = upto
             out["moviepy_s"] = round(measured * args.seconds / upto, 2)
             out["ratio_moviepy_over_render"] = round(out["moviepy_s"] / out["render_s"], 2)
-        out["machine"] = {"cpus": __import__("os").cpu_count(), "video_quality": args.quality}
+        out["machine"] = {"cpus": os.cpu_count(), "video_quality": args.quality, "loadavg_at_end": os.getloadavg()}
     print(json.dumps(out))
 
 

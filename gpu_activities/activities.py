@@ -5,6 +5,10 @@ a thread with heartbeats from the event loop (a SIGKILLed worker is noticed with
 timeout), the render's resume state in the heartbeat details (``{"segments": {i: key},
 "total": n}``: a retry fetches those segments and encodes only the rest), live progress to the
 parent workflow, and the mapping of permanent errors to non-retryable ApplicationErrors.
+Storage transfers (S3 downloads of b-roll and segments, uploads of segments and the video) are
+blocking calls: they run in the same worker thread as FFmpeg, never on the event loop, and the
+loop keeps heartbeating while they run.  The fan-out render (one activity per segment, see
+gpu_activities.fanout) lives here too.
 """
 
 from __future__ import annotations
@@ -33,15 +37,26 @@ from tubeflow.contracts import (
     TranscribeRequest,
     TranscribeResult,
 )
-from tubeflow.errors import PermanentError
+from tubeflow.errors import MediaError, PermanentError
 from tubeflow.job_contracts import AddAudioJob, CaptionJob, Img2VidJob, ShortRequest, VideoJobResult
+from tubeflow.render_contracts import (
+    JoinRequest,
+    RenderJob,
+    RenderLayout,
+    SegmentRequest,
+    SegmentResult,
+    SoundtrackRequest,
+    SoundtrackResult,
+    segment_key,
+    soundtrack_key,
+)
 from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage, StorageError
 
 log = logging.getLogger("tubeflow.gpu")
 R = TypeVar("R")
-HEARTBEAT_EVERY_S = 5.0
+HEARTBEAT_EVERY_S = 1.0  # the worker's throttle decides what reaches the server
 
 
 class _Beat:
@@ -121,6 +136,10 @@ class GpuActivities:
             self.video_caption,
             self.video_img2vid,
             self.video_addaudio,
+            self.render_layout,
+            self.render_segment,
+            self.render_soundtrack,
+            self.join_render,
         ]
 
     # ------------------------------------------------------------------ helpers
@@ -162,33 +181,36 @@ class GpuActivities:
         from tubeflow.media.probe import probe
 
         t0 = time.monotonic()
-        audio = self.storage.fetch(req.audio_key)
-        if req.timing_key:
-            timing: NarrationTiming | None = NarrationTiming.from_json(self.storage.get_text(req.timing_key))
-        else:
-            timing = self._timing_for(req.audio_key)
-        script = json.loads(self.storage.get_text(req.script_key)) if req.script_key else None
-        spoken_key = req.audio_key.rsplit(".", 1)[0] + ".words.json"
-        if script is not None and self.storage.exists(spoken_key):
-            # The voice engine said when each word was spoken (Azure, eSpeak): exact, and no Whisper run.
-            spoken = json.loads(self.storage.get_text(spoken_key))
-            words, stats = align_to_script(script, spoken, timing)
-            device, rtf = f"tts word boundaries ({stats.anchored}/{stats.script_words} anchored)", 0.0
-        else:
-            result = await run_with_heartbeat(
-                lambda cancel, beat: transcribe_words(audio, req.language, self.settings, timing=timing)
-            )
-            words, device, rtf = result.words, result.device, result.realtime_factor
-            if script is not None and words:
-                # Whisper gives the timing only; the captions say what the script says.
-                words, stats = align_to_script(script, words, timing, probe(audio).duration_s)
-                device = f"{device} (script spelling, {stats.anchored}/{stats.script_words} words anchored)"
-            elif script is not None:
-                timing = timing or estimate_timing(script, probe(audio).duration_s)
-                words = align_script_words(timing, script)
-                device = f"{device} (script alignment: Whisper heard no words)"
         key = f"productions/{req.production_id}/words.json"
-        self.storage.put_text(key, json.dumps(words), "application/json")
+
+        def work(cancel: threading.Event, beat: _Beat) -> tuple[list[dict[str, Any]], str, float]:
+            audio = self.storage.fetch(req.audio_key)
+            if req.timing_key:
+                timing: NarrationTiming | None = NarrationTiming.from_json(self.storage.get_text(req.timing_key))
+            else:
+                timing = self._timing_for(req.audio_key)
+            script = json.loads(self.storage.get_text(req.script_key)) if req.script_key else None
+            spoken_key = req.audio_key.rsplit(".", 1)[0] + ".words.json"
+            if script is not None and self.storage.exists(spoken_key):
+                # The voice engine said when each word was spoken (Azure, eSpeak): exact, and no Whisper run.
+                spoken = json.loads(self.storage.get_text(spoken_key))
+                words, stats = align_to_script(script, spoken, timing)
+                device, rtf = f"tts word boundaries ({stats.anchored}/{stats.script_words} anchored)", 0.0
+            else:
+                result = transcribe_words(audio, req.language, self.settings, timing=timing)
+                words, device, rtf = result.words, result.device, result.realtime_factor
+                if script is not None and words:
+                    # Whisper gives the timing only; the captions say what the script says.
+                    words, stats = align_to_script(script, words, timing, probe(audio).duration_s)
+                    device = f"{device} (script spelling, {stats.anchored}/{stats.script_words} words anchored)"
+                elif script is not None:
+                    timing = timing or estimate_timing(script, probe(audio).duration_s)
+                    words = align_script_words(timing, script)
+                    device = f"{device} (script alignment: Whisper heard no words)"
+            self.storage.put_text(key, json.dumps(words), "application/json")
+            return words, device, rtf
+
+        words, device, rtf = await run_with_heartbeat(work)
         used = time.monotonic() - t0
         return TranscribeResult(
             words_key=key,
@@ -249,18 +271,10 @@ class GpuActivities:
     async def render_video(self, req: RenderRequest) -> RenderResult:
         from gpu_activities.render import render_production
 
-        niche = self._niche(req.niche)
-        plan = RenderPlan.from_json(self.storage.get_text(req.plan_key))
-        words = json.loads(self.storage.get_text(req.words_key)) if req.words_key else []
-        voice = self.storage.fetch(req.audio_key)
-        music = self._music(req.music_key or plan.music_key, niche)
         prefix = f"productions/{req.production_id}/render/{self._render_fingerprint(req)}"
         work = self.workdir(req.production_id)
-        # Heartbeats are throttled, so the last one can miss segments a killed attempt uploaded:
-        # those are found in storage too (same fingerprint = same inputs and settings).
-        resumed = {**self._stored_segments(prefix), **self._resume_state()}
-        done = self._fetch_segments(resumed, work)
-        segment_keys = {str(i): resumed[i] for i in done}
+        from_heartbeat = self._resume_state()  # read before this attempt's first heartbeat replaces it
+        segment_keys = {str(i): k for i, k in from_heartbeat.items()}
 
         def upload(i: int, path: Path, count: int, total: int, beat: _Beat) -> None:
             key = self.storage.put_file(f"{prefix}/seg-{i:04d}.mp4", path, "video/mp4")
@@ -271,7 +285,18 @@ class GpuActivities:
             )
 
         def work_fn(cancel: threading.Event, beat: _Beat) -> Any:
-            return render_production(
+            niche = self._niche(req.niche)
+            plan = RenderPlan.from_json(self.storage.get_text(req.plan_key))
+            words = json.loads(self.storage.get_text(req.words_key)) if req.words_key else []
+            voice = self.storage.fetch(req.audio_key)
+            music = self._music(req.music_key or plan.music_key, niche)
+            # Heartbeats are throttled, so the last one can miss segments a killed attempt uploaded:
+            # those are found in storage too (same fingerprint = same inputs and settings).
+            resumed = {**self._stored_segments(prefix), **from_heartbeat}
+            done = self._fetch_segments(resumed, work)
+            segment_keys.clear()
+            segment_keys.update({str(i): resumed[i] for i in done})
+            stats = render_production(
                 plan,
                 voice,
                 words,
@@ -286,10 +311,11 @@ class GpuActivities:
                 music_volume_db=niche.music_volume_db if niche else -18.0,
                 cancel=cancel,
             )
+            self.storage.put_file(req.output_key, work / "video.mp4", "video/mp4")
+            return plan, stats
 
         t0 = time.monotonic()
-        stats = await run_with_heartbeat(work_fn, {"segments": segment_keys, "total": 0})
-        self.storage.put_file(req.output_key, work / "video.mp4", "video/mp4")
+        plan, stats = await run_with_heartbeat(work_fn, {"segments": dict(segment_keys), "total": 0})
         log.info(
             "rendered %s: %d/%d segments this attempt, %d frames, %s (%s), %.1f s",
             req.production_id, stats.segments_rendered, stats.segments_total, stats.frames_encoded,
@@ -318,25 +344,26 @@ class GpuActivities:
         from tubeflow.render_plan import ShortRange
 
         t0 = time.monotonic()
-        niche = self._niche(req.niche)
-        plan = RenderPlan.from_json(self.storage.get_text(req.plan_key))
-        words = json.loads(self.storage.get_text(req.words_key)) if req.words_key else []
-        voice = self.storage.fetch(req.audio_key)
-        music = self._music(req.music_key or plan.music_key, niche)
-        reframe = req.reframe or (niche.shorts_reframe if niche else "blur")
         name = Path(req.output_key).stem
         work = self.workdir(f"{req.production_id}/shorts/{name}")
         out = work / f"{name}.mp4"
 
         def work_fn(cancel: threading.Event, beat: _Beat) -> Any:
-            return render_short(
+            niche = self._niche(req.niche)
+            plan = RenderPlan.from_json(self.storage.get_text(req.plan_key))
+            words = json.loads(self.storage.get_text(req.words_key)) if req.words_key else []
+            voice = self.storage.fetch(req.audio_key)
+            music = self._music(req.music_key or plan.music_key, niche)
+            reframe = req.reframe or (niche.shorts_reframe if niche else "blur")
+            stats = render_short(
                 plan, voice, words, ShortRange(req.start_s, req.end_s), out, work, self.settings,
                 reframe=reframe, caption_style=niche.caption_style if niche else None, music=music,
                 music_volume_db=niche.music_volume_db if niche else -18.0, resolve=self.storage.fetch,
             )  # fmt: skip
+            self.storage.put_file(req.output_key, out, "video/mp4")
+            return plan, stats
 
-        stats = await run_with_heartbeat(work_fn)
-        self.storage.put_file(req.output_key, out, "video/mp4")
+        plan, stats = await run_with_heartbeat(work_fn)
         w, h = portrait_size(plan.width, plan.height)
         return RenderResult(
             video_key=req.output_key,
@@ -351,6 +378,130 @@ class GpuActivities:
             cost_usd=self._cost(time.monotonic() - t0),
         )
 
+    # ------------------------------------------------------------------ fan-out render (one activity per segment)
+
+    def _view(self, job: RenderJob, narration_s: float) -> Any:
+        """Blocking: reads the plan and words from storage."""
+        from gpu_activities.fanout import view_of
+
+        niche = self._niche(job.niche)
+        plan = RenderPlan.from_json(self.storage.get_text(job.plan_key))
+        words = json.loads(self.storage.get_text(job.words_key)) if job.words_key else []
+        style = niche.caption_style if niche else None
+        return view_of(job, plan, words, narration_s, style, niche.shorts_reframe if niche else "blur")
+
+    def _spent(self, t0: float) -> tuple[float, float]:
+        used = time.monotonic() - t0
+        return round(used, 2), self._cost(used)
+
+    @activity.defn(name="render_layout")
+    @permanent_errors
+    async def render_layout(self, job: RenderJob) -> RenderLayout:
+        """Cut the timeline once for every worker; probe all pictures; list pieces already in storage."""
+        from gpu_activities.fanout import check_sources, fingerprint, segment_frames
+        from tubeflow.media.probe import probe
+
+        t0 = time.monotonic()
+
+        def work(cancel: threading.Event, beat: _Beat) -> RenderLayout:
+            voice = self.storage.fetch(job.audio_key)
+            info = probe(voice, label=f"narration {Path(job.audio_key).name}")
+            if not info.has_audio:
+                raise MediaError(f"narration {Path(job.audio_key).name}: has no audio stream")
+            view = self._view(job, info.duration_s)
+            check_sources(view, self.storage.fetch)
+            prefix = f"productions/{job.production_id}/render/{fingerprint(job, self.settings)}"
+            frames = segment_frames(view, self.settings)
+            stored = sorted(i for i in self._stored_segments(prefix) if i < len(frames))
+            w, h = view.size
+            return RenderLayout(
+                prefix=prefix, fps=view.plan.fps, width=w, height=h, frames=view.frames, segment_frames=frames,
+                stored=stored, quality=self.settings.video_quality, narration_s=info.duration_s,
+            )  # fmt: skip
+
+        lay = await run_with_heartbeat(work)
+        lay.gpu_seconds, lay.cost_usd = self._spent(t0)
+        return lay
+
+    @activity.defn(name="render_segment")
+    @permanent_errors
+    async def render_segment(self, req: SegmentRequest) -> SegmentResult:
+        """One segment, unless any worker already stored it under the render's fingerprinted key."""
+        from gpu_activities.fanout import render_segment
+
+        t0 = time.monotonic()
+        lay, key = req.layout, segment_key(req.layout.prefix, req.index)
+        frames = lay.segment_frames[req.index] if 0 <= req.index < len(lay.segment_frames) else 0
+
+        def work(cancel: threading.Event, beat: _Beat) -> SegmentResult:
+            if self.storage.exists(key):
+                return SegmentResult(req.index, key, frames, rendered=False)
+            view = self._view(req.job, lay.narration_s)
+            folder = self.workdir(f"{req.job.production_id}/segments/{Path(lay.prefix).name}/{req.index:04d}")
+            path, encoder = render_segment(
+                view, lay, req.index, self.storage.fetch, folder, self.settings, cancel=cancel
+            )  # fmt: skip
+            self.storage.put_file(key, path, "video/mp4")
+            shutil.rmtree(folder, ignore_errors=True)
+            return SegmentResult(req.index, key, frames, rendered=True, encoder=encoder)
+
+        res = await run_with_heartbeat(work)
+        res.gpu_seconds, res.cost_usd = self._spent(t0)
+        if res.rendered:
+            log.info("segment %d of %d: %d frames, %s", req.index + 1, len(lay.segment_frames), frames, res.encoder)
+        return res
+
+    @activity.defn(name="render_soundtrack")
+    @permanent_errors
+    async def render_soundtrack(self, req: SoundtrackRequest) -> SoundtrackResult:
+        """Voice, ducked music and loudness for the whole timeline, once."""
+        from gpu_activities.fanout import render_soundtrack
+
+        t0 = time.monotonic()
+        key = soundtrack_key(req.layout.prefix)
+
+        def work(cancel: threading.Event, beat: _Beat) -> SoundtrackResult:
+            if self.storage.exists(key):
+                return SoundtrackResult(key, rendered=False)
+            niche = self._niche(req.job.niche)
+            view = self._view(req.job, req.layout.narration_s)
+            music = self._music(req.job.music_key or view.plan.music_key, niche)
+            out = self.workdir(f"{req.job.production_id}/soundtrack/{Path(req.layout.prefix).name}") / "soundtrack.m4a"
+            stats = render_soundtrack(
+                view, req.layout, self.storage.fetch(req.job.audio_key), out, music=music,
+                music_volume_db=niche.music_volume_db if niche else -18.0, cancel=cancel,
+            )  # fmt: skip
+            self.storage.put_file(key, out, "audio/mp4")
+            return SoundtrackResult(key, rendered=True, output_lufs=stats.output_lufs)
+
+        res = await run_with_heartbeat(work)
+        res.gpu_seconds, res.cost_usd = self._spent(t0)
+        return res
+
+    @activity.defn(name="join_render")
+    @permanent_errors
+    async def join_render(self, req: JoinRequest) -> RenderResult:
+        """Stream-copy the segments in order, mux the soundtrack, store the finished video."""
+        from gpu_activities.fanout import join
+
+        t0 = time.monotonic()
+        lay = req.layout
+
+        def work(cancel: threading.Event, beat: _Beat) -> None:
+            folder = self.workdir(f"{req.job.production_id}/join/{Path(lay.prefix).name}")
+            out = folder / Path(req.job.output_key).name
+            segments = [self.storage.fetch(k) for k in req.segment_keys]
+            join(lay, segments, self.storage.fetch(req.soundtrack_key), out, folder, cancel)
+            self.storage.put_file(req.job.output_key, out, "video/mp4")
+            shutil.rmtree(folder, ignore_errors=True)
+
+        await run_with_heartbeat(work)
+        gpu_seconds, cost = self._spent(t0)
+        return RenderResult(
+            video_key=req.job.output_key, duration_s=lay.frames / lay.fps, width=lay.width, height=lay.height,
+            segments_total=len(lay.segment_frames), segments_rendered=0, gpu_seconds=gpu_seconds, cost_usd=cost,
+        )  # fmt: skip
+
     # ------------------------------------------------------------------ standalone video ops
 
     def _job_dir(self, output_key: str) -> Path:
@@ -361,10 +512,15 @@ class GpuActivities:
     async def video_caption(self, job: CaptionJob) -> VideoJobResult:
         from gpu_activities.video_ops import caption
 
-        video, subs = self.storage.fetch(job.video_key), self.storage.fetch(job.subs_key)
         out = self._job_dir(job.output_key) / Path(job.output_key).name
-        res = await run_with_heartbeat(lambda cancel, beat: caption(video, subs, out, self.settings))
-        self.storage.put_file(job.output_key, out, "video/mp4")
+
+        def work(cancel: threading.Event, beat: _Beat) -> Any:
+            video, subs = self.storage.fetch(job.video_key), self.storage.fetch(job.subs_key)
+            res = caption(video, subs, out, self.settings)
+            self.storage.put_file(job.output_key, out, "video/mp4")
+            return res
+
+        res = await run_with_heartbeat(work)
         return VideoJobResult(job.output_key, res.duration_s, res.encoder)
 
     @activity.defn(name="video_img2vid")
@@ -372,15 +528,17 @@ class GpuActivities:
     async def video_img2vid(self, job: Img2VidJob) -> VideoJobResult:
         from gpu_activities.video_ops import img2vid
 
-        image = self.storage.fetch(job.image_key)
         out = self._job_dir(job.output_key) / Path(job.output_key).name
         s = self.settings
-        res = await run_with_heartbeat(
-            lambda cancel, beat: img2vid(
-                image, job.duration_s, job.zoom, out, job.width or s.width, job.height or s.height, job.fps or s.fps, s
-            )
-        )
-        self.storage.put_file(job.output_key, out, "video/mp4")
+
+        def work(cancel: threading.Event, beat: _Beat) -> Any:
+            image = self.storage.fetch(job.image_key)
+            w, h, fps = job.width or s.width, job.height or s.height, job.fps or s.fps
+            res = img2vid(image, job.duration_s, job.zoom, out, w, h, fps, s)
+            self.storage.put_file(job.output_key, out, "video/mp4")
+            return res
+
+        res = await run_with_heartbeat(work)
         return VideoJobResult(job.output_key, res.duration_s, res.encoder)
 
     @activity.defn(name="video_addaudio")
@@ -388,13 +546,27 @@ class GpuActivities:
     async def video_addaudio(self, job: AddAudioJob) -> VideoJobResult:
         from gpu_activities.video_ops import addaudio
 
-        video, audio = self.storage.fetch(job.video_key), self.storage.fetch(job.audio_key)
         out = self._job_dir(job.output_key) / Path(job.output_key).name
-        res = await run_with_heartbeat(
-            lambda cancel, beat: addaudio(video, audio, out, self.settings, mode=job.mode, fit=job.fit)
-        )
-        self.storage.put_file(job.output_key, out, "video/mp4")
+
+        def work(cancel: threading.Event, beat: _Beat) -> Any:
+            video, audio = self.storage.fetch(job.video_key), self.storage.fetch(job.audio_key)
+            res = addaudio(video, audio, out, self.settings, mode=job.mode, fit=job.fit)
+            self.storage.put_file(job.output_key, out, "video/mp4")
+            return res
+
+        res = await run_with_heartbeat(work)
         return VideoJobResult(job.output_key, res.duration_s, res.encoder)
 
 
-GPU_ACTIVITY_NAMES = ("transcribe", "render_video", "render_short", "video_caption", "video_img2vid", "video_addaudio")
+GPU_ACTIVITY_NAMES = (
+    "transcribe",
+    "render_video",
+    "render_short",
+    "video_caption",
+    "video_img2vid",
+    "video_addaudio",
+    "render_layout",
+    "render_segment",
+    "render_soundtrack",
+    "join_render",
+)

@@ -67,11 +67,11 @@ def segment_name(index: int) -> str:
     return f"seg-{index:04d}.mp4"
 
 
-def _sources(plan: RenderPlan, resolve: Callable[[str], Path]) -> dict[str, Source]:
-    """Probe every picture once: a corrupt b-roll file fails the render before any encoding."""
+def sources(plan: RenderPlan, resolve: Callable[[str], Path], keys: set[str] | None = None) -> dict[str, Source]:
+    """Probe every picture (or those in ``keys``) once: a corrupt file fails before any encoding."""
     out: dict[str, Source] = {}
     for item in plan.all_items():
-        if item.key in out:
+        if item.key in out or (keys is not None and item.key not in keys):
             continue
         path = resolve(item.key)
         info = probe(path, label=f"b-roll {item.key}")
@@ -79,6 +79,87 @@ def _sources(plan: RenderPlan, resolve: Callable[[str], Path]) -> dict[str, Sour
             raise MediaError(f"b-roll {item.key}: has no picture (audio-only file)")
         out[item.key] = Source(path=path, duration_s=0.0 if item.kind == "image" or info.is_image else info.duration_s)
     return out
+
+
+def segment_spec(
+    plan: RenderPlan,
+    words: Sequence[dict[str, Any]],
+    workdir: Path,
+    settings: Settings,
+    *,
+    caption_style: CaptionStyle | None = None,
+    encoder: EncoderChoice | None = None,
+    reframe: str = "",
+    out_size: tuple[int, int] | None = None,
+) -> SegmentSpec:
+    """What every segment of one render shares; writes the captions (one ASS file for all segments).
+
+    A pure function of its inputs and the settings, so a segment rendered by another worker (fan-out)
+    or another attempt (resume) matches its neighbours frame for frame.
+    """
+    check_quality(settings.video_quality)
+    captions: Path | None = None
+    fonts_dir: Path | None = None
+    if words:
+        style = caption_style or (CaptionStyle(**plan.caption_style) if plan.caption_style else CaptionStyle())
+        font = find_font(settings)
+        cw, ch = out_size or (plan.width, plan.height)
+        captions = write_ass(workdir / "captions.ass", words, style, cw, ch, font)
+        fonts_dir = font.folder
+    return SegmentSpec(
+        width=plan.width,
+        height=plan.height,
+        fps=plan.fps,
+        transition=plan.transition,
+        ken_burns=plan.ken_burns,
+        encoder=encoder or select_encoder(settings),
+        quality=settings.video_quality,
+        threads=settings.ffmpeg_threads,
+        captions=captions,
+        fonts_dir=fonts_dir,
+        reframe=reframe,
+        out_size=out_size if reframe else None,
+    )
+
+
+def encode_segment(
+    seg: Segment,
+    visuals: list[Visual],
+    srcs: dict[str, Source],
+    spec: SegmentSpec,
+    workdir: Path,
+    total: int,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Encode one segment to ``workdir/seg-NNNN.mp4`` (written under a temporary name, then renamed)."""
+    final = workdir / segment_name(seg.index)
+    tmp = final.with_name(f".tmp-{final.name}")
+    cmd = segment_command(seg, visuals_in(seg, visuals), srcs, spec, tmp)
+    run_ffmpeg(cmd.argv(), what=f"segment {seg.index + 1} of {total}", cancel=cancel)
+    tmp.replace(final)
+    return final
+
+
+def soundtrack_samples(frames: int, fps: int) -> int:
+    return round(frames / fps * AUDIO_RATE)
+
+
+def join_segments(
+    paths: Sequence[Path],
+    frames: Sequence[int],
+    fps: int,
+    audio: Path | None,
+    out_path: Path,
+    workdir: Path,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Stream-copy the segments end to end (explicit durations: no drift) and mux the soundtrack."""
+    list_file = workdir / "segments.txt"
+    list_file.write_text(concat_list_text(list(paths), [f / fps for f in frames]), encoding="utf-8")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = out_path.with_name(f".tmp-{out_path.name}")
+    run_ffmpeg(concat_mux_command(list_file, audio, tmp_out).argv(), what="joining segments", cancel=cancel)
+    tmp_out.replace(out_path)
 
 
 def render_production(
@@ -97,7 +178,7 @@ def render_production(
     music_volume_db: float = -18.0,
     encoder: EncoderChoice | None = None,
     cancel: threading.Event | None = None,
-    parallel: int = 1,
+    parallel: int = 0,
     reframe: str = "",
     out_size: tuple[int, int] | None = None,
 ) -> RenderStats:
@@ -106,6 +187,7 @@ def render_production(
     ``resolve`` maps a plan item's key to a local file (default: the key is a path).
     ``on_segment(i, path, done, total)`` runs after each newly encoded segment, in order of
     completion; ``done_segments`` maps segment index -> an already encoded segment file.
+    ``parallel``: segments encoded at once (0 = ``TUBEFLOW_RENDER_PARALLEL``).
     """
     t0 = time.monotonic()
     check_quality(settings.video_quality)
@@ -114,30 +196,11 @@ def render_production(
     if not voice_info.has_audio:
         raise MediaError(f"narration {voice_wav.name}: has no audio stream")
     lay = layout(plan, voice_info.duration_s, settings)
-    sources = _sources(plan, resolve or (lambda key: Path(key)))
-    choice = encoder or select_encoder(settings)
-    captions: Path | None = None
-    fonts_dir: Path | None = None
-    if words:
-        style = caption_style or (CaptionStyle(**plan.caption_style) if plan.caption_style else CaptionStyle())
-        font = find_font(settings)
-        cw, ch = out_size or (plan.width, plan.height)
-        captions = write_ass(workdir / "captions.ass", words, style, cw, ch, font)
-        fonts_dir = font.folder
-    spec = SegmentSpec(
-        width=plan.width,
-        height=plan.height,
-        fps=plan.fps,
-        transition=plan.transition,
-        ken_burns=plan.ken_burns,
-        encoder=choice,
-        quality=settings.video_quality,
-        threads=settings.ffmpeg_threads,
-        captions=captions,
-        fonts_dir=fonts_dir,
-        reframe=reframe,
-        out_size=out_size if reframe else None,
-    )
+    srcs = sources(plan, resolve or (lambda key: Path(key)))
+    spec = segment_spec(
+        plan, words, workdir, settings, caption_style=caption_style, encoder=encoder, reframe=reframe,
+        out_size=out_size,
+    )  # fmt: skip
     done: dict[int, Path] = {}
     for i, p in (done_segments or {}).items():
         if 0 <= int(i) < len(lay.segments) and Path(p).is_file():
@@ -145,17 +208,13 @@ def render_production(
     todo = [s for s in lay.segments if s.index not in done]
     total = len(lay.segments)
     audio_out = workdir / "soundtrack.m4a"
-    samples = round(lay.frames / plan.fps * AUDIO_RATE)
     lock = threading.Lock()
     frames_encoded = 0
+    width = parallel or settings.render_parallel
 
     def encode(seg: Segment) -> None:
         nonlocal frames_encoded
-        final = workdir / segment_name(seg.index)
-        tmp = final.with_name(f".tmp-{final.name}")
-        cmd = segment_command(seg, visuals_in(seg, lay.visuals), sources, spec, tmp)
-        run_ffmpeg(cmd.argv(), what=f"segment {seg.index + 1} of {total}", cancel=cancel)
-        tmp.replace(final)
+        final = encode_segment(seg, lay.visuals, srcs, spec, workdir, total, cancel)
         with lock:
             done[seg.index] = final
             frames_encoded += seg.frames
@@ -163,11 +222,12 @@ def render_production(
         if on_segment is not None:
             on_segment(seg.index, final, count, total)
 
-    with ThreadPoolExecutor(max_workers=1 + max(1, parallel)) as pool:
+    with ThreadPoolExecutor(max_workers=1 + max(1, width)) as pool:
         audio_job = pool.submit(
-            render_audio, voice_wav, audio_out, samples, music=music, music_volume_db=music_volume_db, cancel=cancel
-        )
-        if parallel <= 1:
+            render_audio, voice_wav, audio_out, soundtrack_samples(lay.frames, plan.fps), music=music,
+            music_volume_db=music_volume_db, cancel=cancel,
+        )  # fmt: skip
+        if width <= 1:
             for seg in todo:
                 encode(seg)
         else:
@@ -175,22 +235,17 @@ def render_production(
                 fut.result()
         audio_stats = audio_job.result()
 
-    list_file = workdir / "segments.txt"
-    list_file.write_text(
-        concat_list_text([done[s.index] for s in lay.segments], [s.frames / plan.fps for s in lay.segments]),
-        encoding="utf-8",
-    )
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = out_path.with_name(f".tmp-{out_path.name}")
-    run_ffmpeg(concat_mux_command(list_file, audio_out, tmp_out).argv(), what="joining segments", cancel=cancel)
-    tmp_out.replace(out_path)
+    join_segments(
+        [done[s.index] for s in lay.segments], [s.frames for s in lay.segments], plan.fps, audio_out, out_path,
+        workdir, cancel,
+    )  # fmt: skip
     return RenderStats(
         frames_encoded=frames_encoded,
         segments_total=total,
         segments_rendered=len(todo),
-        encoder=choice.name,
+        encoder=spec.encoder.name,
         duration_s=lay.frames / plan.fps,
-        encoder_reason=choice.reason,
+        encoder_reason=spec.encoder.reason,
         frames_total=lay.frames,
         audio=audio_stats,
         wall_s=time.monotonic() - t0,

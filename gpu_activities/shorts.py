@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,44 @@ def cut_audio(src: Path, rng: ShortRange, out: Path) -> Path:
     return out
 
 
+@dataclass(frozen=True)
+class ShortView:
+    """A Short as the render engine sees it: the sub-plan, re-timed words, centred captions, 9:16 size."""
+
+    plan: RenderPlan
+    words: list[dict[str, Any]]
+    style: CaptionStyle
+    range: ShortRange
+    out_size: tuple[int, int]
+
+
+def short_view(
+    plan: RenderPlan,
+    words: Sequence[dict[str, Any]],
+    rng: ShortRange,
+    narration_s: float,
+    caption_style: CaptionStyle | None = None,
+) -> ShortView:
+    """Clamp ``rng`` to the narration and YouTube's limit; refuse a range outside the narration."""
+    end = min(rng.end, narration_s, rng.start + MAX_SHORT_S)
+    if end - rng.start < 1.0:
+        raise PermanentError(
+            f"short range {rng.start:.1f}-{rng.end:.1f} s is outside the {narration_s:.1f} s narration"
+        )
+    rng = ShortRange(rng.start, end)
+    base = caption_style or (CaptionStyle(**plan.caption_style) if plan.caption_style else CaptionStyle())
+    style = CaptionStyle(**{**base.__dict__, "position": "center"})
+    return ShortView(
+        sub_plan(plan, rng), shift_words(words, rng.start, rng.end), style, rng, portrait_size(plan.width, plan.height)
+    )
+
+
+def check_reframe(reframe: str) -> str:
+    if reframe not in ("blur", "crop"):
+        raise PermanentError(f"shorts reframe must be 'blur' or 'crop', not {reframe!r}")
+    return reframe
+
+
 def render_short(
     plan: RenderPlan,
     voice_wav: Path,
@@ -86,30 +125,24 @@ def render_short(
     music_volume_db: float = -18.0,
     resolve: Callable[[str], Path] | None = None,
 ) -> RenderStats:
-    if reframe not in ("blur", "crop"):
-        raise PermanentError(f"shorts reframe must be 'blur' or 'crop', not {reframe!r}")
+    check_reframe(reframe)
     narration = probe(voice_wav, label=f"narration {voice_wav.name}").duration_s
-    end = min(rng.end, narration, rng.start + MAX_SHORT_S)
-    if end - rng.start < 1.0:
-        raise PermanentError(f"short range {rng.start:.1f}-{rng.end:.1f} s is outside the {narration:.1f} s narration")
-    rng = ShortRange(rng.start, end)
+    view = short_view(plan, words, rng, narration, caption_style)
     workdir.mkdir(parents=True, exist_ok=True)
-    voice = cut_audio(voice_wav, rng, workdir / "short-voice.wav")
-    base = caption_style or (CaptionStyle(**plan.caption_style) if plan.caption_style else CaptionStyle())
-    style = CaptionStyle(**{**base.__dict__, "position": "center"})
+    voice = cut_audio(voice_wav, view.range, workdir / "short-voice.wav")
     # One segment: a Short is short, and a single encode avoids per-segment start-up cost.
-    one_segment = settings.with_overrides(segment_seconds=max(settings.segment_seconds, rng.duration + 1.0))
+    one_segment = settings.with_overrides(segment_seconds=max(settings.segment_seconds, view.range.duration + 1.0))
     return render_production(
-        sub_plan(plan, rng),
+        view.plan,
         voice,
-        shift_words(words, rng.start, rng.end),
+        view.words,
         out_path,
         workdir,
         one_segment,
         music=music,
-        caption_style=style,
+        caption_style=view.style,
         resolve=resolve,
         music_volume_db=music_volume_db,
         reframe=reframe,
-        out_size=portrait_size(plan.width, plan.height),
+        out_size=view.out_size,
     )

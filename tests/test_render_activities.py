@@ -19,9 +19,17 @@ from gpu_activities.render import layout
 from tests.conftest import tiny_settings
 from tests.mediagen import color_bars_clip, corrupt_file, still_image, tone_wav
 from tests.test_render import NARRATION_S, WORDS, make_plan
-from tubeflow.contracts import QUERY_STATUS, RenderRequest, TranscribeRequest
+from tubeflow.contracts import QUERY_STATUS, RenderRequest, RenderResult, TranscribeRequest
 from tubeflow.job_contracts import CaptionJob, Img2VidJob, ShortRequest, VideoJobInput, VideoJobResult, VideoJobStatus
 from tubeflow.media.probe import probe
+from tubeflow.render_contracts import (
+    JoinRequest,
+    RenderJob,
+    RenderLayout,
+    SegmentRequest,
+    SegmentResult,
+    SoundtrackRequest,
+)
 from tubeflow.settings import Settings
 from tubeflow.storage import LocalStorage
 from workflows.video_job import VideoJobWorkflow
@@ -150,3 +158,69 @@ async def test_video_job_workflow(temporal_env: WorkflowEnvironment, tmp_path: P
             await h2.result()
         st2 = await h2.query(QUERY_STATUS, result_type=VideoJobStatus)
         assert st2.state == "failed" and "bad.mp4" in st2.error and st2.resume_count == 0
+
+
+# ------------------------------------------------------------------------------ fan-out render pieces
+
+
+async def _fan_out(acts: GpuActivities, job: RenderJob) -> tuple[RenderLayout, list[SegmentResult], RenderResult]:
+    """What the workflow does, in order; each piece in its own ActivityEnvironment (a worker of its own)."""
+    lay = await ActivityEnvironment().run(acts.render_layout, job)
+    segs = [await ActivityEnvironment().run(acts.render_segment, SegmentRequest(job, lay, i))
+            for i in reversed(range(len(lay.segment_frames)))]  # fmt: skip
+    sound = await ActivityEnvironment().run(acts.render_soundtrack, SoundtrackRequest(job, lay))
+    keys = [r.key for r in sorted(segs, key=lambda r: r.index)]
+    joined = await ActivityEnvironment().run(acts.join_render, JoinRequest(job, lay, keys, sound.key))
+    return lay, segs, joined
+
+
+async def test_fan_out_pieces_join_into_the_single_activity_render(tmp_path: Path) -> None:
+    import numpy as np
+
+    from tests.test_render import _frame
+
+    s, store, req = _setup(tmp_path)
+    acts = GpuActivities(s, store)
+    single = await ActivityEnvironment().run(acts.render_video, req)
+    job = RenderJob(req.production_id, req.plan_key, req.audio_key, req.words_key, "", "productions/p1/fanout.mp4")
+    lay, segs, joined = await _fan_out(acts, job)
+    assert lay.stored == [] and len(lay.segment_frames) == single.segments_total >= 3
+    assert all(r.rendered for r in segs) and sum(r.frames for r in segs) == lay.frames
+    a, b = store.fetch(single.video_key), store.fetch(joined.video_key)
+    ia, ib = probe(a), probe(b)
+    assert ib.video_frames == ia.video_frames == lay.frames and ib.has_audio
+    assert abs(ia.duration_s - ib.duration_s) < 1e-3 and (joined.width, joined.height) == (s.width, s.height)
+    # Segments encoded in reverse order, each by a "different worker", give the same pictures.
+    for f in (0, lay.segment_frames[0] + 1, lay.frames - 2):
+        assert np.abs(_frame(a, f) - _frame(b, f)).mean() < 1.0, f
+    # Everything is in storage now: a second layout lists every segment, and a segment activity
+    # on any worker (its local files gone) returns the stored piece without encoding.
+    import shutil
+
+    shutil.rmtree(s.home / "work")
+    again = await ActivityEnvironment().run(acts.render_layout, job)
+    assert again.prefix == lay.prefix and again.stored == list(range(len(lay.segment_frames)))
+    seg = await ActivityEnvironment().run(acts.render_segment, SegmentRequest(job, again, 1))
+    assert not seg.rendered and seg.key == segs[-2].key
+    sound = await ActivityEnvironment().run(acts.render_soundtrack, SoundtrackRequest(job, again))
+    assert not sound.rendered
+
+
+async def test_fan_out_short_is_portrait_and_clamped(tmp_path: Path) -> None:
+    s, store, req = _setup(tmp_path)
+    job = RenderJob(req.production_id, req.plan_key, req.audio_key, req.words_key, "", "productions/p1/short-0.mp4",
+                    start_s=1.0, end_s=40.0, reframe="crop")  # fmt: skip
+    lay, segs, joined = await _fan_out(GpuActivities(s, store), job)
+    info = probe(store.fetch(joined.video_key))
+    assert (info.width, info.height) == (180, 320) == (lay.width, lay.height)
+    assert abs(info.duration_s - (NARRATION_S - 1.0 + 0.5)) <= 1 / s.fps  # clamped to the narration
+    assert len(segs) >= 2 and info.video_frames == lay.frames and info.has_audio
+
+
+async def test_fan_out_layout_refuses_corrupt_media_before_encoding(tmp_path: Path) -> None:
+    s, store, req = _setup(tmp_path)
+    store.put_file("media/clip.mp4", corrupt_file(tmp_path / "junk.mp4"))
+    job = RenderJob(req.production_id, req.plan_key, req.audio_key, req.words_key, "", req.output_key)
+    with pytest.raises(ApplicationError) as e:
+        await ActivityEnvironment().run(GpuActivities(s, store).render_layout, job)
+    assert e.value.non_retryable and e.value.type == "MediaError" and "clip.mp4" in str(e.value)
