@@ -1,0 +1,104 @@
+"""The fan-out render, run inside the calling workflow (ProductionWorkflow, ShortsWorkflow).
+
+One ``render_layout`` activity cuts the timeline once; then every missing segment is its own
+``render_segment`` activity on the GPU queue (its own retries and heartbeats, any worker), the
+soundtrack is one ``render_soundtrack`` beside them, and ``join_render`` stream-copies the
+segments and muxes the soundtrack.  All segments are scheduled at once unless ``concurrency``
+bounds them, so the GPU queue's backlog shows how much of the video is left and the autoscaler
+adds workers for one long production.  A killed worker costs the segment it was encoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from tubeflow.contracts import RenderResult
+    from tubeflow.render_contracts import (
+        JoinRequest,
+        RenderJob,
+        RenderLayout,
+        SegmentRequest,
+        SegmentResult,
+        SoundtrackRequest,
+        SoundtrackResult,
+        segment_key,
+    )
+
+T = TypeVar("T")
+OnSegment = Callable[[int, int], Awaitable[None]]  # (segments finished, segments total)
+SEGMENT_LIMIT = timedelta(minutes=30)
+
+
+async def render_fanout(
+    job: RenderJob,
+    gpu_queue: str,
+    retry: RetryPolicy,
+    *,
+    concurrency: int = 0,
+    heartbeat: timedelta = timedelta(seconds=60),
+    on_segment: OnSegment | None = None,
+) -> RenderResult:
+    """Render ``job`` as one activity per segment; returns the joined video's result with summed cost."""
+
+    def start(name: str, arg: object, result_type: type[T], limit: timedelta) -> workflow.ActivityHandle[T]:
+        return workflow.start_activity(
+            name,
+            arg,
+            task_queue=gpu_queue,
+            start_to_close_timeout=limit,
+            heartbeat_timeout=heartbeat,
+            retry_policy=retry,
+            result_type=result_type,
+        )
+
+    lay = await start("render_layout", job, RenderLayout, timedelta(minutes=30))
+    sound = start("render_soundtrack", SoundtrackRequest(job, lay), SoundtrackResult, SEGMENT_LIMIT)
+    total = len(lay.segment_frames)
+    keys = {i: segment_key(lay.prefix, i) for i in lay.stored}
+    queue = [i for i in range(total) if i not in keys]
+    limit = concurrency if concurrency > 0 else max(1, len(queue))
+    results: list[SegmentResult] = []
+    running: set[workflow.ActivityHandle[SegmentResult]] = set()
+    if on_segment is not None and keys:
+        await on_segment(len(keys), total)
+    try:
+        while queue or running:
+            while queue and len(running) < limit:
+                running.add(
+                    start("render_segment", SegmentRequest(job, lay, queue.pop(0)), SegmentResult, SEGMENT_LIMIT)
+                )
+            finished, running = await workflow.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for res in sorted((f.result() for f in finished), key=lambda r: r.index):
+                keys[res.index] = res.key
+                results.append(res)
+            if on_segment is not None:
+                await on_segment(len(keys), total)
+        soundtrack = await sound
+    except BaseException:
+        # One segment failed for good (or the workflow is cancelled): stop the others' encodes.
+        for handle in (*running, sound):
+            handle.cancel()
+        raise
+    joined = await start(
+        "join_render", JoinRequest(job, lay, [keys[i] for i in range(total)], soundtrack.key), RenderResult,
+        timedelta(hours=1),
+    )  # fmt: skip
+    pieces = [lay.gpu_seconds, soundtrack.gpu_seconds, joined.gpu_seconds, *(r.gpu_seconds for r in results)]
+    costs = [lay.cost_usd, soundtrack.cost_usd, joined.cost_usd, *(r.cost_usd for r in results)]
+    encoded = [r for r in results if r.rendered]
+    return dataclasses.replace(
+        joined,
+        segments_rendered=len(encoded),
+        frames_encoded=sum(r.frames for r in encoded),
+        encoder=encoded[0].encoder if encoded else joined.encoder,
+        gpu_seconds=round(sum(pieces), 2),
+        cost_usd=round(sum(costs), 6),
+    )
