@@ -17,13 +17,13 @@ from typing import Any
 
 from gpu_activities.audio_mix import AudioStats, render_audio
 from gpu_activities.render import encode_segment, join_segments, segment_spec, soundtrack_samples, sources
-from gpu_activities.shorts import ShortRange, check_reframe, cut_audio, short_view
+from gpu_activities.shorts import check_reframe, cut_audio, short_view
 from gpu_activities.timeline import Segment, build_visuals, plan_segments, total_frames, visuals_in
 from niches.config import CaptionStyle
 from tubeflow.errors import MediaError
 from tubeflow.media.encoders import EncoderChoice
 from tubeflow.render_contracts import RenderJob, RenderLayout
-from tubeflow.render_plan import RenderPlan
+from tubeflow.render_plan import RenderPlan, ShortRange
 from tubeflow.settings import Settings
 
 

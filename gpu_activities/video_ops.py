@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpu_activities.kenburns import Motion, overscan_size, prescale, zoompan_filter
+from gpu_activities.kenburns import Motion, still_chain
 from tubeflow.errors import MediaError, PermanentError
 from tubeflow.media.encoders import EncoderChoice, select_encoder, video_codec_args
 from tubeflow.media.ffmpeg import (
@@ -118,11 +118,11 @@ def img2vid(
         raise MediaError(f"image {image.name}: has no picture")
     choice = _encoder(settings, encoder)
     frames = max(1, round(duration * fps))
-    ow, oh = overscan_size(width, height)
-    zp = zoompan_filter(Motion(1.0, zoom), width, height, fps, frames, 0, frames)
+    chain = still_chain(width, height, fps, frames, first=0, length=frames, index=0, ken_burns=True,
+                        motion=Motion(1.0, zoom))  # fmt: skip
     cmd = FFmpegCommand(output=str(out))
     cmd.add_input(image)
-    cmd.filter_complex = f"[0:v]trim=end_frame=1,{prescale(ow, oh, 'yuv444p')},{zp},format=yuv420p,setsar=1[v]"
+    cmd.filter_complex = f"[0:v]trim=end_frame=1,{chain}[v]"
     codec = video_codec_args(choice.name, settings.video_quality)
     cmd.output_args = ["-map", "[v]", *video_output_args(codec, fps), "-frames:v", str(frames), *mp4_args()]
     run_ffmpeg(cmd.argv(), what=f"img2vid {image.name}")
