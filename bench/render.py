@@ -181,12 +181,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tubeflow-bench-") as tmp:
         d = Path(tmp)
         settings = Settings(home=d, width=W, height=H, fps=FPS, segment_seconds=10.0, video_quality=args.quality)
+        if args.parallel:
+            settings = settings.with_overrides(render_parallel=args.parallel)
         plan, voice, music, words = make_project(d / "media", args.seconds)
 
         with PeakRss() as rss:
             t0, c0 = time.monotonic(), child_cpu_s()
-            full = render_production(plan, voice, words, d / "full.mp4", d / "w-full", settings, music=music,
-                                     parallel=args.parallel)  # fmt: skip
+            full = render_production(plan, voice, words, d / "full.mp4", d / "w-full", settings, music=music)
             out["render_s"] = round(time.monotonic() - t0, 2)
             out["render_cpu_s"] = round(child_cpu_s() - c0, 2)
         out["peak_rss_mib"] = round(rss.peak / 2**20, 1)
@@ -213,7 +214,9 @@ def main() -> None:
             except TransientError:
                 pass
             by_index = {s.index: s for s in segs}
-            wasted = max((by_index[i].frames for i in by_index if i not in finished), default=0)
+            # Every encode in flight at the kill counts as fully wasted (an upper bound).
+            unfinished = sorted(by_index[i].frames for i in by_index if i not in finished)
+            wasted = sum(unfinished[-max(1, settings.render_parallel) :])
             first_attempt = sum(by_index[i].frames for i in finished) + wasted
             done = {i: d / "w-cut" / f"seg-{i:04d}.mp4" for i in finished}
             resumed = render_production(plan, voice, words, d / "resumed.mp4", d / "w-cut", settings, music=music,
@@ -221,6 +224,9 @@ def main() -> None:
             out["uninterrupted_frames"] = full.frames_encoded
             out["resume_frames"] = first_attempt + resumed.frames_encoded
             out["segment_frames"] = max(s.frames for s in segs)
+            out["segment_seconds_frames"] = round(settings.segment_seconds * FPS)  # the documented crash cost
+            out["rework_frames"] = out["resume_frames"] - out["uninterrupted_frames"]
+            out["render_parallel"] = settings.render_parallel
             out["segments"] = len(segs)
         out["encoder"] = full.encoder
         out["encoder_reason"] = full.encoder_reason

@@ -256,6 +256,8 @@ class GpuActivities:
         s = self.settings
         parts = [req.plan_key, req.audio_key, req.words_key, req.music_key, req.caption_style]
         parts += [str(v) for v in (s.width, s.height, s.fps, s.segment_seconds, s.video_quality, s.force_cpu)]
+        if s.render_parallel > 1:  # cuts at segment_seconds / render_parallel: a different set of pieces
+            parts.append(f"parallel={s.render_parallel}")
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
 
     def _stored_segments(self, prefix: str) -> dict[int, str]:
@@ -275,12 +277,15 @@ class GpuActivities:
         work = self.workdir(req.production_id)
         from_heartbeat = self._resume_state()  # read before this attempt's first heartbeat replaces it
         segment_keys = {str(i): k for i, k in from_heartbeat.items()}
+        lock = threading.Lock()  # segments finish on several threads when TUBEFLOW_RENDER_PARALLEL > 1
 
         def upload(i: int, path: Path, count: int, total: int, beat: _Beat) -> None:
             key = self.storage.put_file(f"{prefix}/seg-{i:04d}.mp4", path, "video/mp4")
-            segment_keys[str(i)] = key
+            with lock:
+                segment_keys[str(i)] = key
+                listed = dict(segment_keys)
             beat.update(
-                {"segments": dict(segment_keys), "total": total},
+                {"segments": listed, "total": total},
                 ProgressReport(stage="render", fraction=count / total, detail=f"segment {count} of {total}"),
             )
 

@@ -58,9 +58,12 @@ class Layout:
 
 
 def layout(plan: RenderPlan, narration_s: float, settings: Settings) -> Layout:
+    """Segments of ``TUBEFLOW_SEGMENT_SECONDS / TUBEFLOW_RENDER_PARALLEL``: with P encodes in flight,
+    a killed worker still loses at most one ``TUBEFLOW_SEGMENT_SECONDS`` of encoding."""
     frames = total_frames(narration_s, plan.fps)
     visuals = build_visuals(plan, frames)
-    return Layout(frames, visuals, plan_segments(visuals, frames, plan.fps, settings.segment_seconds))
+    seconds = settings.segment_seconds / max(1, settings.render_parallel)
+    return Layout(frames, visuals, plan_segments(visuals, frames, plan.fps, seconds))
 
 
 def segment_name(index: int) -> str:
@@ -178,7 +181,6 @@ def render_production(
     music_volume_db: float = -18.0,
     encoder: EncoderChoice | None = None,
     cancel: threading.Event | None = None,
-    parallel: int = 0,
     reframe: str = "",
     out_size: tuple[int, int] | None = None,
 ) -> RenderStats:
@@ -186,8 +188,8 @@ def render_production(
 
     ``resolve`` maps a plan item's key to a local file (default: the key is a path).
     ``on_segment(i, path, done, total)`` runs after each newly encoded segment, in order of
-    completion; ``done_segments`` maps segment index -> an already encoded segment file.
-    ``parallel``: segments encoded at once (0 = ``TUBEFLOW_RENDER_PARALLEL``).
+    completion (from several threads when ``TUBEFLOW_RENDER_PARALLEL`` > 1); ``done_segments`` maps
+    segment index -> an already encoded segment file.
     """
     t0 = time.monotonic()
     check_quality(settings.video_quality)
@@ -210,17 +212,18 @@ def render_production(
     audio_out = workdir / "soundtrack.m4a"
     lock = threading.Lock()
     frames_encoded = 0
-    width = parallel or settings.render_parallel
+    # Encodes in flight: one FFmpeg leaves cores idle at every segment's start and end (decode and
+    # prescale of the stills, the encoder's lookahead filling and draining); two overlap those.
+    width = max(1, settings.render_parallel)
 
     def encode(seg: Segment) -> None:
         nonlocal frames_encoded
         final = encode_segment(seg, lay.visuals, srcs, spec, workdir, total, cancel)
-        with lock:
+        with lock:  # callbacks in order of completion, one at a time
             done[seg.index] = final
             frames_encoded += seg.frames
-            count = len(done)
-        if on_segment is not None:
-            on_segment(seg.index, final, count, total)
+            if on_segment is not None:
+                on_segment(seg.index, final, len(done), total)
 
     with ThreadPoolExecutor(max_workers=1 + max(1, width)) as pool:
         audio_job = pool.submit(

@@ -155,7 +155,7 @@ def test_resume_renders_only_missing_segments(media: dict[str, Path], tmp_path: 
         done_segments=kept, on_segment=lambda i, *_: rendered.append(i),
     )  # fmt: skip
     missing = [seg for seg in segs if seg.index not in kept]
-    assert rendered == [seg.index for seg in missing]
+    assert sorted(rendered) == [seg.index for seg in missing]  # in completion order (encodes overlap)
     assert second.segments_rendered == len(missing) and second.segments_total == len(segs)
     assert second.frames_encoded == sum(seg.frames for seg in missing) < first.frames_encoded
     a, b = probe(tmp_path / "full.mp4"), probe(tmp_path / "resumed.mp4")

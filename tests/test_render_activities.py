@@ -181,7 +181,11 @@ async def test_fan_out_pieces_join_into_the_single_activity_render(tmp_path: Pat
 
     s, store, req = _setup(tmp_path)
     acts = GpuActivities(s, store)
-    single = await ActivityEnvironment().run(acts.render_video, req)
+    # One encode in flight: the single activity then cuts exactly where the fan-out does (a segment per
+    # TUBEFLOW_SEGMENT_SECONDS), so the two must agree frame for frame.
+    single = await ActivityEnvironment().run(
+        GpuActivities(s.with_overrides(render_parallel=1), store).render_video, req
+    )
     job = RenderJob(req.production_id, req.plan_key, req.audio_key, req.words_key, "", "productions/p1/fanout.mp4")
     lay, segs, joined = await _fan_out(acts, job)
     assert lay.stored == [] and len(lay.segment_frames) == single.segments_total >= 3

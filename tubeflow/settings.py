@@ -133,7 +133,7 @@ class Settings:
     force_cpu: bool = False
     video_quality: str = "balanced"  # fast | balanced | quality
     ffmpeg_threads: int = 0  # 0 = let FFmpeg decide
-    render_parallel: int = 1  # segments one render encodes at once on one worker
+    render_parallel: int = 2  # encodes one render keeps in flight on one worker (segments shrink to match)
     render_fanout: int = 0  # segment activities in flight per production; 0 = as many as the fleet takes
     worker_identity: str = ""  # how the autoscaler recognises a GPU worker it launched
     worker_price_per_hour: float = 0.0  # what this GPU worker costs; GPU activities report cost with it

@@ -77,7 +77,6 @@ def escape_filter_path(value: Path | str) -> str:
     return _backslash(level1, "\\'[],;")
 
 
-
 @dataclass
 class FFmpegCommand:
     """An FFmpeg invocation assembled in the only order FFmpeg accepts.
