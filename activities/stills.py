@@ -1,9 +1,12 @@
-"""Generated visuals: a still for every b-roll cue the library cannot answer.
+"""Generated visuals: a designed title card for every part the library and stock cannot answer.
 
-Stills are drawn with Pillow in the niche's palette (gradient, a few soft shapes, the cue as a
-caption card) at the plan's size, so a channel with an empty media library still gets a coherent
-look.  Everything is derived from a seed, so the same production attempt redraws the same picture
-(a retried activity is idempotent) while a redo after feedback gets a different one.
+A card says what the part is about: the heading as a kicker, the visual query as the title, the
+part's first fact underneath, and the niche icon that best fits what is said (ranked by meaning,
+like b-roll; ``niches/<niche>/icons/``) on an accent disc, over a gradient of the niche palette with
+a palette stripe along the bottom.  The niche's font (``font`` in the niche file) is used here and
+on the thumbnails, so a channel with an empty media library still has one consistent look.
+Everything derives from a seed, so the same attempt redraws the same picture (a retried activity
+is idempotent) while a redo after feedback gets a different one.
 """
 
 from __future__ import annotations
@@ -21,11 +24,53 @@ from niches.config import NicheConfig
 from tubeflow.settings import Settings
 
 
-def find_font(settings: Settings | None = None) -> Path:
-    """The project's one font lookup (tubeflow.media.fonts), shared with the burned captions."""
+def find_font(settings: Settings | None = None, niche: NicheConfig | None = None) -> Path:
+    """The niche's font (a file in the niche folder or a system font file name), else the project's
+    one font lookup (tubeflow.media.fonts), shared with the burned captions."""
+    from tubeflow.media.fonts import SYSTEM_FONT_DIRS
     from tubeflow.media.fonts import find_font as lookup
 
+    if niche is not None and niche.font:
+        own = Path(niche.folder) / niche.font
+        if own.is_file():
+            return own
+        for root in SYSTEM_FONT_DIRS:
+            hit = next(iter(sorted(root.rglob(Path(niche.font).name))), None) if root.is_dir() else None
+            if hit is not None:
+                return hit
     return lookup(settings or Settings()).path
+
+
+ICON_INDEX = "index.yaml"
+
+
+@lru_cache(maxsize=16)
+def _icons(folder: str) -> tuple[tuple[Path, str], ...]:
+    """(icon file, what it shows) from ``icons/index.yaml``; files not in the index go by their name."""
+    import yaml
+
+    root = Path(folder)
+    if not root.is_dir():
+        return ()
+    try:
+        index = yaml.safe_load((root / ICON_INDEX).read_text(encoding="utf-8")) if (root / ICON_INDEX).is_file() else {}
+    except (yaml.YAMLError, OSError):
+        index = {}
+    index = index if isinstance(index, dict) else {}
+    return tuple((p, str(index.get(p.name) or p.stem.replace("-", " "))) for p in sorted(root.glob("*.png")))
+
+
+def pick_icon(niche: NicheConfig | None, about: str) -> Path | None:
+    """The niche icon whose description best fits ``about`` (what the part says)."""
+    if niche is None or not about.strip():
+        return None
+    icons = _icons(str(Path(niche.folder) / "icons"))
+    if not icons:
+        return None
+    from activities.relevance import relevance
+
+    sims = relevance(about, [text for _, text in icons])
+    return icons[sims.index(max(sims))][0]
 
 
 @lru_cache(maxsize=64)
@@ -78,6 +123,32 @@ def wrap_to_width(
     return lines or [""]
 
 
+def _soft_shapes(img: Image.Image, colours: list[tuple[int, int, int]], rng: random.Random, n: int) -> Image.Image:
+    w, h = img.size
+    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    d = ImageDraw.Draw(layer)
+    for _ in range(n):
+        c = rng.choice(colours)
+        alpha = rng.randint(25, 70)
+        r = int(rng.uniform(0.15, 0.45) * h)
+        x, y = rng.uniform(-0.1, 1.1) * w, rng.uniform(-0.1, 1.1) * h
+        if rng.random() < 0.5:
+            d.ellipse((x - r, y - r, x + r, y + r), fill=(*c, alpha))
+        else:
+            d.ellipse((x - r, y - r, x + r, y + r), outline=(*c, alpha + 40), width=max(2, r // 10))
+    layer = layer.filter(ImageFilter.GaussianBlur(radius=max(1, h // 60)))
+    return Image.alpha_composite(img.convert("RGBA"), layer)
+
+
+def _tinted(icon: Image.Image, colour: tuple[int, int, int], size: int, alpha: float = 1.0) -> Image.Image:
+    mask = icon.convert("RGBA").getchannel("A").resize((size, size), Image.Resampling.LANCZOS)
+    if alpha < 1.0:
+        mask = mask.point(lambda v: int(v * alpha))
+    out = Image.new("RGBA", (size, size), (*colour, 255))
+    out.putalpha(mask)
+    return out
+
+
 def draw_still(
     cue: str,
     size: tuple[int, int],
@@ -85,58 +156,75 @@ def draw_still(
     seed: int,
     font_path: Path | None = None,
     heading: str = "",
+    fact: str = "",
+    icon: Path | None = None,
 ) -> Image.Image:
-    """One b-roll still: palette gradient, soft shapes, the cue on a translucent card."""
+    """One still: a palette background, and with a cue a title card (kicker, title, fact, icon disc)."""
     rng = random.Random(seed)
     w, h = size
     colours = [hex_rgb(c) for c in palette] or [(29, 53, 87), (69, 123, 157)]
-    dark = sorted(colours, key=luminance)
-    a = dark[0]
-    b = rng.choice(colours[1:] if len(colours) > 1 else colours)
-    img = gradient(size, a, b, rng.uniform(0, 360))
+    by_light = sorted(colours, key=luminance)
+    dark, dark2 = by_light[0], by_light[1] if len(by_light) > 1 else by_light[0]
+    brights = [c for c in colours if luminance(c) > 0.35] or [by_light[-1]]
+    accent = rng.choice(brights)
+    light = by_light[-1]
+    img = gradient(size, dark, dark2, rng.choice((20.0, 60.0, 120.0, 160.0)))
+    img = _soft_shapes(img, colours, rng, rng.randint(2, 4))
 
-    # Soft shapes on a separate layer, blurred: reads as "designed" rather than random.
-    layer = Image.new("RGBA", size, (0, 0, 0, 0))
-    d = ImageDraw.Draw(layer)
-    for _ in range(rng.randint(4, 8)):
-        c = rng.choice(colours)
-        alpha = rng.randint(40, 110)
-        r = int(rng.uniform(0.08, 0.35) * h)
-        x, y = rng.uniform(-0.1, 1.1) * w, rng.uniform(-0.1, 1.1) * h
-        shape = rng.choice(("disc", "ring", "bar"))
-        if shape == "disc":
-            d.ellipse((x - r, y - r, x + r, y + r), fill=(*c, alpha))
-        elif shape == "ring":
-            d.ellipse((x - r, y - r, x + r, y + r), outline=(*c, alpha + 60), width=max(2, r // 8))
-        else:
-            d.rounded_rectangle((x - 2 * r, y - r // 4, x + 2 * r, y + r // 4), radius=r // 4, fill=(*c, alpha))
-    layer = layer.filter(ImageFilter.GaussianBlur(radius=max(1, h // 120)))
-    img = Image.alpha_composite(img.convert("RGBA"), layer)
+    title = cue.strip() or heading.strip()
+    if not title:
+        return img.convert("RGB")
+    title = title[0].upper() + title[1:]
+    d = ImageDraw.Draw(img)
+    font = lambda px: load_font(str(font_path) if font_path else None, max(10, px))  # noqa: E731
 
-    text = cue.strip() or heading.strip()
-    if text:
+    # Right: the icon on an accent disc, and a faint large copy of it bleeding off the edge.
+    cx, cy, r = int(w * 0.74), int(h * 0.47), int(h * 0.25)
+    if icon is not None and icon.is_file():
+        glyph = Image.open(icon)
+        ghost = _tinted(glyph, light, int(h * 0.9), 0.06)
+        img.alpha_composite(ghost, (int(w * 0.62), int(h * 0.25)))
         d = ImageDraw.Draw(img)
-        font = load_font(str(font_path) if font_path else None, max(12, h // 14))
-        small = load_font(str(font_path) if font_path else None, max(10, h // 26))
-        lines = wrap_to_width(d, text[:160], font, int(w * 0.7))[:3]
-        line_h = int(font.size * 1.25) if hasattr(font, "size") else h // 12
-        box_h = line_h * len(lines) + (int(small.size * 1.6) if heading and hasattr(small, "size") else 0)
-        top = int(h * rng.choice((0.1, 0.14, 0.28))) if box_h < h * 0.35 else int((h - box_h) / 3)
-        pad = h // 30
-        card = Image.new("RGBA", size, (0, 0, 0, 0))
-        cd = ImageDraw.Draw(card)
-        cd.rounded_rectangle(
-            (int(w * 0.1) - pad, top - pad, int(w * 0.9) + pad, top + box_h + pad), radius=pad, fill=(0, 0, 0, 120)
-        )
-        img = Image.alpha_composite(img, card)
-        d = ImageDraw.Draw(img)
-        y = top
-        if heading and hasattr(small, "size"):
-            d.text((int(w * 0.1), y), heading.upper()[:60], font=small, fill=(*colours[-1], 255))
-            y += int(small.size * 1.6)
-        for line in lines:
-            d.text((int(w * 0.1), y), line, font=font, fill=(255, 255, 255, 255))
-            y += line_h
+        d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(*accent, 235))
+        ink = dark if luminance(accent) > 0.5 else (255, 255, 255)
+        size_px = int(r * 1.25)
+        img.alpha_composite(_tinted(glyph, ink, size_px), (cx - size_px // 2, cy - size_px // 2))
+    else:
+        d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(*accent, 235))
+        letter = font(int(r * 1.2))
+        ink = dark if luminance(accent) > 0.5 else (255, 255, 255)
+        d.text((cx, cy), title[0], font=letter, fill=(*ink, 255), anchor="mm")
+    d.ellipse((cx - r - h // 60, cy - r - h // 60, cx + r + h // 60, cy + r + h // 60), outline=(*light, 90),
+              width=max(1, h // 240))  # fmt: skip
+
+    # Left: kicker, accent rule, title, fact.
+    x0, col_w = int(w * 0.07), int(w * 0.5)
+    y = int(h * 0.2)
+    if heading.strip() and heading.strip().lower() != title.lower():
+        kick = font(h // 28)
+        readable = accent if abs(luminance(accent) - luminance(dark)) > 0.3 else light
+        d.text((x0, y), heading.strip().upper()[:48], font=kick, fill=(*readable, 255))
+        y += int(h / 28 * 1.7)
+    d.rectangle((x0, y, x0 + int(w * 0.07), y + max(2, h // 120)), fill=(*accent, 255))
+    y += int(h * 0.045)
+    big = font(h // 11)
+    for line in wrap_to_width(d, title[:80], big, col_w)[:3]:
+        d.text((x0, y), line, font=big, fill=(255, 255, 255, 255))
+        y += int(h / 11 * 1.15)
+    if fact.strip():
+        y += int(h * 0.03)
+        small = font(h // 27)
+        lines = wrap_to_width(d, fact.strip(), small, col_w)
+        for n, line in enumerate(lines[:4]):
+            shown = line if n < 3 or len(lines) <= 4 else line.rstrip(".,;") + "…"
+            d.text((x0, y), shown, font=small, fill=(*light, 235))
+            y += int(h / 27 * 1.45)
+
+    # Bottom: the palette as a stripe, the channel's signature on every card.
+    stripe = max(3, h // 90)
+    seg = w / len(colours)
+    for k, c in enumerate(colours):
+        d.rectangle((int(k * seg), h - stripe, int((k + 1) * seg), h), fill=(*c, 255))
     return img.convert("RGB")
 
 
@@ -152,7 +240,8 @@ def make_still(
     niche: NicheConfig | None = None,
 ) -> Path:
     """Draw and save a still as JPEG (a 1080p PNG gradient is several MB; JPEG q90 is ~150 KB)."""
-    img = draw_still(cue, size, palette, seed, find_font(settings), heading)
+    icon = pick_icon(niche, f"{cue}. {fact}")
+    img = draw_still(cue, size, palette, seed, find_font(settings, niche), heading, fact, icon)
     out.parent.mkdir(parents=True, exist_ok=True)
     img.save(out, "JPEG", quality=90, optimize=True)
     return out

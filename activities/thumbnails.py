@@ -235,7 +235,7 @@ def make_thumbnails(
     if not 1 <= count <= 6:
         raise PermanentError(f"thumbnail count must be 1..6, not {count}")
     nudge = nudge_from_feedback(feedback)
-    font = find_font(settings)
+    font = find_font(settings, niche)  # the same font as the niche's stills
     palette = niche.palette
     accents = [c for c in sorted(palette, key=lambda c: -luminance(hex_rgb(c)))] + ["#FFD400", "#FFFFFF"]
     backgrounds = _backgrounds(storage, plan, count)

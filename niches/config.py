@@ -59,6 +59,7 @@ class NicheConfig:
     shorts_count: int = 2
     shorts_reframe: str = "blur"  # blur | crop
     required_checkpoints: list[str] = field(default_factory=lambda: list(CHECKPOINT_NAMES))
+    font: str = ""  # stills and thumbnails: a font file in the niche folder or a system font file name
     folder: str = ""  # the niche's own folder (notes/, media/, music/), absolute at load time
 
     @property

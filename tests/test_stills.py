@@ -1,0 +1,63 @@
+"""Generated stills are title cards about what is said: the part's query and fact, the niche icon
+that fits (chosen by meaning), the niche palette and font, shared with the thumbnails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from activities.stills import draw_still, find_font, hex_rgb, make_still, pick_icon
+from niches.config import load_niche
+from tubeflow.settings import Settings
+
+
+def test_icon_is_chosen_by_what_the_part_says() -> None:
+    s = Settings()
+    science, financas = load_niche("science", s), load_niche("financas", s)
+    assert pick_icon(science, "White light splits into colours inside a glass prism.").name == "prism.png"
+    assert pick_icon(science, "A black hole forms when a massive star collapses.").name == "black-hole.png"
+    assert pick_icon(financas, "Guarde dinheiro para uma reserva de emergência e fique protegido.").name == "escudo.png"
+    assert pick_icon(None, "anything") is None
+
+
+def test_title_card_draws_icon_disc_text_and_palette_stripe(tmp_path: Path) -> None:
+    s = Settings()
+    niche = load_niche("science", s)
+    size = (640, 360)
+    icon = pick_icon(niche, "prism splitting light")
+    card = draw_still("prism splitting light", size, niche.palette, 7, find_font(s, niche), "Splitting light",
+                      "White light splits into its colours in a prism.", icon)  # fmt: skip
+    plain = draw_still("", size, niche.palette, 7, find_font(s, niche))
+    assert card.size == size
+    # The disc on the right is a solid palette colour around the icon (not the dark background).
+    cx, cy, r = int(size[0] * 0.74), int(size[1] * 0.47), int(size[1] * 0.25)
+    rim = card.getpixel((cx - int(r * 0.85), cy))
+    bright = [hex_rgb(c) for c in niche.palette]
+    assert min(sum(abs(a - b) for a, b in zip(rim, c, strict=True)) for c in bright) < 60, rim
+    # Text on the left: many bright pixels where the plain background has none.
+    left = (int(size[0] * 0.07), int(size[1] * 0.3), int(size[0] * 0.55), int(size[1] * 0.55))
+
+    def whites(img: Image.Image) -> int:
+        import numpy as np
+
+        return int((np.asarray(img.crop(left)).min(axis=2) > 230).sum())
+
+    assert whites(card) > 300 and whites(plain) == 0
+    # The palette stripe along the bottom edge carries every niche colour in order.
+    y = size[1] - 1
+    stripe = [card.getpixel((int((k + 0.5) * size[0] / len(bright)), y)) for k in range(len(bright))]
+    assert all(sum(abs(a - b) for a, b in zip(p, c, strict=True)) < 40 for p, c in zip(stripe, bright, strict=True))
+
+
+def test_niche_font_is_used_for_stills_and_thumbnails(tmp_path: Path) -> None:
+    s = Settings()
+    history = load_niche("history", s)
+    font = find_font(s, history)
+    if font.name != "DejaVuSerif-Bold.ttf":
+        pytest.skip("DejaVu Serif is not installed here (fonts-dejavu)")
+    assert find_font(s, load_niche("science", s)) != font  # the default sans for other niches
+    out = make_still(tmp_path / "a.jpg", "the coronation", (320, 180), history.palette, 1, s, "Power",
+                     "In 1804 Napoleon crowned himself emperor.", history)  # fmt: skip
+    assert Image.open(out).size == (320, 180)
