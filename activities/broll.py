@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from activities.stills import make_still, seed_for, short_label
+from knowledge.feedback import AVOID, parse_avoid
 from niches.config import NicheConfig
 from tubeflow.contracts import production_prefix
 from tubeflow.errors import ConfigError, MediaError, PermanentError
@@ -77,6 +78,7 @@ class Query:
     text: str  # what is said in the part (+ queries and feedback): the semantic ranking query
     heading: str = ""
     fact: str = ""  # the part's first statement, for a generated title card
+    avoid: frozenset[str] = frozenset()  # words reviewers asked to stop seeing: a file with one never qualifies
 
     def cue_for(self, slot: int) -> str:
         return self.cues[slot % len(self.cues)] if self.cues else self.heading
@@ -221,6 +223,8 @@ class LibrarySource:
         sims = relevance(query.text, [f.description for f in self.files])
         scored = []
         for f, sim in zip(self.files, sims, strict=True):
+            if tokens(f.description) & query.avoid:
+                continue  # a review note said to stop showing this
             uid = f"library:{f.sha}"
             penalty = HISTORY_PENALTY if uid in avoid else 0.0
             scored.append((sim + (VIDEO_BONUS if f.kind == "video" else 0.0) - penalty, f.path.name, f, uid))
@@ -298,7 +302,7 @@ class StockSource:
 
         found: list[tuple[str, StockAsset]] = []
         for cue in query.cues or [query.heading]:
-            q = " ".join(sorted(tokens(cue))) or cue
+            q = " ".join(sorted(tokens(cue) - query.avoid)) or cue
             if q not in self._searches:
                 videos = self.client.search_videos(q, per_page=count, target_width=self.width)
                 self._searches[q] = videos + self.client.search_photos(q, per_page=count, min_width=self.width)
@@ -307,6 +311,8 @@ class StockSource:
         unique = []
         for cue, a in found:
             uid = f"{self.name}:{a.kind}:{a.provider_id}"
+            if tokens(a.description or "") & query.avoid:
+                continue  # a review note said to stop showing this
             if uid not in seen:
                 seen.add(uid)
                 unique.append((cue, a, uid))
@@ -345,11 +351,18 @@ def _fact_of(text: str, limit: int = 140) -> str:
 
 
 def _queries(
-    script: dict[str, Any], timing: NarrationTiming, niche: NicheConfig, feedback: Sequence[str]
+    script: dict[str, Any],
+    timing: NarrationTiming,
+    niche: NicheConfig,
+    feedback: Sequence[str],
+    avoid: Sequence[str] = (),
 ) -> list[Query]:
     """Per part: visual search queries (the writer's cues) and the text candidates are ranked against
     (what is said, led by the queries and any reviewer feedback, which must steer a redo)."""
     sections = script.get("sections") or []
+    avoided = frozenset(tokens(" ".join(avoid)))
+    # "No more clips of clouds" names clouds to drop them: it must not pull the ranking towards them.
+    steer = " ".join(AVOID.sub("", f) for f in feedback).strip()
     out = []
     for part in timing.parts:
         if part.section is None:
@@ -370,8 +383,8 @@ def _queries(
         said = part.text or ""
         # The title keeps every part on the video's subject ("light" in a rainbow video is not city lights).
         topic = script.get("title", "") if part.section is not None else ""
-        text = ". ".join(x for x in (" ".join(feedback).strip(), "; ".join(cues), said, topic) if x)
-        out.append(Query(part=part.index, cues=cues, text=text, heading=heading, fact=_fact_of(said)))
+        text = ". ".join(x for x in (steer, "; ".join(cues), said, topic) if x)
+        out.append(Query(part=part.index, cues=cues, text=text, heading=heading, fact=_fact_of(said), avoid=avoided))
     return out
 
 
@@ -491,14 +504,22 @@ def build_plan(
     attempt: int = 1,
     feedback: Sequence[str] = (),
     channel: str = "",
+    learned: Sequence[str] = (),
 ) -> tuple[RenderPlan, list[str]]:
-    """Choose 1-3 pictures per narration part plus alternatives, upload them, and return the plan."""
+    """Choose 1-3 pictures per narration part plus alternatives, upload them, and return the plan.
+
+    ``learned`` holds the channel's and niche's earlier b-roll review notes: what they say to stop
+    showing ("no more stock clips of X") is avoided here too, in every later video.
+    """
     if not timing.parts:
         raise PermanentError("narration timing has no parts; redo the audio stage")
     prefix = production_prefix(production_id)
     fb = " | ".join(feedback)
     sources, generated, warnings = _sources(settings, niche, production_id, attempt, fb)
-    queries = _queries(script, timing, niche, feedback)
+    avoid = parse_avoid([*learned, *feedback])
+    if avoid:
+        warnings.append(f"avoiding {', '.join(avoid)} (review notes)")
+    queries = _queries(script, timing, niche, feedback, avoid)
     previous = _previous_picks(storage, production_id, attempt)
     recent = channel_history(storage, channel, production_id, settings.broll_history_videos)
     used: set[str] = set()

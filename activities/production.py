@@ -24,6 +24,7 @@ from tubeflow.contracts import (
     BrollResult,
     BrollSwap,
     CadencePlan,
+    PronunciationEdit,
     PublishRequest,
     PublishResult,
     ResearchRequest,
@@ -66,6 +67,7 @@ class MainActivities:
             self.publish,
             self.record_snapshot,
             self.record_review,
+            self.save_pronunciations,
             self.plan_shorts,
             self.consolidate_knowledge,
             self.plan_cadence_production,
@@ -123,16 +125,15 @@ class MainActivities:
             channel=req.channel,
         )
         script = validate_script(script)
-        if req.feedback:
-            await self._learn(niche, req.channel, "script", req.feedback[-1])
         return self._store_script(req.production_id, req.attempt, script)
 
-    async def _learn(self, niche: NicheConfig, channel: str, stage: str, feedback: str) -> None:
-        try:
-            from activities.script_writer import learn_from_review
-        except ImportError:
-            return
-        await learn_from_review(self.db, niche.name, channel, stage, feedback)
+    async def _learned(self, niche: str, channel: str, stage: str) -> list[str]:
+        """Earlier review notes about this stage, for this channel and its niche (heaviest first)."""
+        from knowledge.store import get_learnings
+
+        if self.db is None:
+            return []
+        return [lr.text for lr in await get_learnings(self.db, niche, channel or None, origins=(f"review:{stage}",))]
 
     def _store_script(self, production_id: str, attempt: int, script: dict[str, Any], suffix: str = "") -> ScriptResult:
         key = f"{production_prefix(production_id)}/script-v{attempt}{suffix}.json"
@@ -151,16 +152,31 @@ class MainActivities:
     @activity.defn(name="synthesize_voice")
     @permanent_errors
     async def synthesize_voice(self, req: VoiceRequest) -> VoiceResult:
-        from activities.tts import make_tts
+        from activities import lexicon
+        from activities.tts import AzureTTS, make_tts
 
         script = self._json(req.script_key)
         tts = make_tts(self.settings, await self.channel_niche(req.niche, production_id=req.production_id))
         prefix = production_prefix(req.production_id)
+        # The channel's lexicon says how to pronounce names; earlier audio notes (slower, pauses)
+        # come first so this production's own feedback wins.
+        lex = lexicon.load(self.storage, req.channel) if req.channel else {}
+        feedback = (*await self._learned(req.niche, req.channel, "audio"), *req.feedback)
+        parts = narration_text(script)
+        if isinstance(tts, AzureTTS):
+            tts.lexicon = lex
+            spoken_parts = parts
+        else:
+            spoken_parts = [lexicon.respell(p, lex) for p in parts]
         with tempfile.TemporaryDirectory(dir=self._scratch()) as tmp:
             wav = Path(tmp) / "voice.wav"
-            timing: NarrationTiming = await asyncio.to_thread(
-                tts.synthesize, narration_text(script), wav, tuple(req.feedback)
-            )
+            timing: NarrationTiming = await asyncio.to_thread(tts.synthesize, spoken_parts, wav, feedback)
+            for part, written in zip(timing.parts, parts, strict=False):
+                part.text = written  # captions and b-roll read what the script says, not the respelling
+            if spoken_parts != parts:  # what the voice actually read, for the reviewer and the tests
+                self.storage.put_text(
+                    f"{prefix}/voice-v{req.attempt}.spoken.json", json.dumps(spoken_parts), "application/json"
+                )
             audio_key = self.storage.put_file(f"{prefix}/voice-v{req.attempt}.wav", wav, "audio/wav")
             from activities.tts import words_path
 
@@ -195,6 +211,7 @@ class MainActivities:
             req.attempt,
             req.feedback,
             req.channel,
+            learned=await self._learned(req.niche, req.channel, "broll"),
         )
         for w in warnings:
             activity.logger.warning("b-roll: %s", w)
@@ -235,7 +252,7 @@ class MainActivities:
             plan,
             req.production_id,
             req.attempt,
-            req.feedback,
+            [*await self._learned(req.niche, "", "thumbnail"), *req.feedback],
         )
         from activities.calendar import preview_metadata
 
@@ -309,6 +326,29 @@ class MainActivities:
 
     @activity.defn(name="record_review")
     async def record_review(self, log: ReviewLog) -> None:
+        """Store the review; a rejection's feedback also becomes a learning of the channel's niche.
+
+        The learning is filed under the stage it is about (a final rejection sent back to the
+        b-roll teaches the b-roll), and that stage reads it in every later production.
+        """
+        from knowledge.store import add_learning
         from tubeflow.db import repo
 
         await repo.record_review(self.db, log)
+        r = log.record
+        if r.approved or not r.feedback.strip() or r.note.startswith("ignored"):
+            return
+        about = r.redo_from or ("thumbnail" if r.stage == "final" else r.stage)
+        try:
+            row = await repo.get_production(self.db, log.production_id)
+        except repo.NotFoundError:
+            return
+        await add_learning(self.db, row.niche, r.feedback, f"review:{about}", channel=None)
+
+    @activity.defn(name="save_pronunciations")
+    @permanent_errors
+    async def save_pronunciations(self, edit: PronunciationEdit) -> int:
+        """Merge an audio reviewer's pronunciations into the channel's lexicon; returns its size."""
+        from activities import lexicon
+
+        return len(lexicon.save(self.storage, edit.channel, lexicon.parse_edits(edit.entries)))

@@ -50,7 +50,9 @@ async def niche_learnings(db: Any, niche: NicheConfig, channel: str | None) -> l
     """The niche's learnings (and this channel's own); none without a database."""
     if db is None:
         return []
-    return await get_learnings(db, niche.name, channel, limit=LEARNINGS_IN_PROMPT)
+    # Notes about the voice, the b-roll, the render or the thumbnails teach those stages, not the writer.
+    other_stages = tuple(f"review:{st}" for st in ("audio", "broll", "render", "thumbnail", "final"))
+    return await get_learnings(db, niche.name, channel, limit=LEARNINGS_IN_PROMPT, exclude_origins=other_stages)
 
 
 async def learn_from_review(db: Any, niche: str, channel: str | None, stage: str, feedback: str) -> int | None:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from activities.lexicon import Pronunciation, to_ssml
 from niches.config import NicheConfig
 from tubeflow.errors import ConfigError, MediaError, PermanentError, TransientError
 from tubeflow.render_plan import NarrationTiming, PartTiming
@@ -209,6 +210,7 @@ class AzureTTS:
         self.endpoint = settings.azure_speech_endpoint
         voice = niche.azure_voice if niche is not None else ""
         self.voice = voice or "en-US-AndrewMultilingualNeural"
+        self.lexicon: dict[str, Pronunciation] = {}  # the channel's, set by the activity: <phoneme>/<sub> in SSML
 
     def speech_config(self) -> Any:
         import azure.cognitiveservices.speech as speechsdk
@@ -229,7 +231,8 @@ class AzureTTS:
         rate = f"{round((1 / delivery.length_scale - 1) * 100):+d}%"
         return (
             f'<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" xml:lang="{lang}">'
-            f'<voice name="{escape(self.voice)}"><prosody rate="{rate}">{escape(text)}</prosody></voice></speak>'
+            f'<voice name="{escape(self.voice)}"><prosody rate="{rate}">{to_ssml(text, self.lexicon)}</prosody>'
+            "</voice></speak>"
         )
 
     def synthesize(self, parts: list[str], out_wav: Path, feedback: Sequence[str] = ()) -> NarrationTiming:

@@ -138,7 +138,14 @@ async def reject(
     ctx: ApiContext = Depends(get_ctx),
     who: Principal = Depends(require("editor")),
 ) -> dict[str, Any]:
-    decision = ReviewDecision(stage=body.stage, approved=False, reviewer=who.name, feedback=body.feedback)
+    decision = ReviewDecision(
+        stage=body.stage,
+        approved=False,
+        reviewer=who.name,
+        feedback=body.feedback,
+        edits={"pronounce": dict(body.pronounce)} if body.pronounce else None,
+        redo_from=body.to or "",
+    )
     return await _review(ctx, production_id, decision)
 
 

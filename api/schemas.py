@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -107,6 +107,14 @@ class ApproveIn(_Review):
 
 class RejectIn(_Review):
     feedback: Text = Field(min_length=1, max_length=4000)
+    to: Literal["script", "broll", "render", "thumbnail"] | None = Field(
+        default=None, description="final checkpoint only: redo from this stage (default: the thumbnails)"
+    )
+    pronounce: dict[Line, Line] | None = Field(
+        default=None,
+        max_length=50,
+        description="audio checkpoint only: word -> respelling ('RAY-lee') or 'ipa:<phonemes>', kept per channel",
+    )
 
     @field_validator("feedback")
     @classmethod

@@ -428,6 +428,9 @@ def approve(
     production_id: str,
     stage: str = typer.Option(None, help="checkpoint: script | audio | broll | final (default: the open one)"),
     edits: Path = typer.Option(None, help='JSON file with edits, e.g. {"thumbnail": 1}'),
+    pronounce: list[str] = typer.Option(
+        [], "--pronounce", help="audio checkpoint: WORD=RESPELLING for later videos of the channel"
+    ),
     reviewer: str = typer.Option("cli"),
 ) -> None:
     """Approve the open checkpoint (optionally with edits)."""
@@ -439,6 +442,8 @@ def approve(
         s = _settings()
         cp = await _stage_for(production_id, stage, s)
         payload = json.loads(edits.read_text()) if edits else None
+        if pronounce:
+            payload = {**(payload or {}), "pronounce": _pronunciations(pronounce)}
         await review(await connect(s), production_id, ReviewDecision(cp, True, reviewer, "", payload))
         console.print(f"approved {cp}")
 
@@ -450,9 +455,15 @@ def reject(
     production_id: str,
     feedback: str = typer.Option(..., help="what to change; the stage is redone with it"),
     stage: str = typer.Option(None, help="checkpoint (default: the open one)"),
+    to: str = typer.Option(
+        "", "--to", help="final checkpoint: redo from script | broll | render | thumbnail (default thumbnail)"
+    ),
+    pronounce: list[str] = typer.Option(
+        [], "--pronounce", help="audio checkpoint: WORD=RESPELLING or WORD=ipa:PHONEMES, kept for the channel"
+    ),
     reviewer: str = typer.Option("cli"),
 ) -> None:
-    """Reject the open checkpoint with feedback; the stage is redone."""
+    """Reject the open checkpoint with feedback; the stage (or, at final, the --to stage) is redone."""
 
     async def go() -> None:
         from service.client import connect, review
@@ -460,10 +471,22 @@ def reject(
 
         s = _settings()
         cp = await _stage_for(production_id, stage, s)
-        await review(await connect(s), production_id, ReviewDecision(cp, False, reviewer, feedback))
-        console.print(f"rejected {cp}; it is being redone with your feedback")
+        edits = {"pronounce": _pronunciations(pronounce)} if pronounce else None
+        decision = ReviewDecision(cp, False, reviewer, feedback, edits, redo_from=to)
+        await review(await connect(s), production_id, decision)
+        console.print(f"rejected {cp}; {'redoing from ' + to if to else 'it is being redone'} with your feedback")
 
     _run(go())
+
+
+def _pronunciations(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        word, sep, how = item.partition("=")
+        if not sep or not word.strip() or not how.strip():
+            raise typer.BadParameter(f"--pronounce {item!r}: use WORD=RESPELLING, e.g. Rayleigh=RAY-lee")
+        out[word.strip()] = how.strip()
+    return out
 
 
 @app.command()

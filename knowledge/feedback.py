@@ -77,3 +77,25 @@ def parse_feedback(items: list[str] | tuple[str, ...], *, style_only: bool = Fal
                     d.mentions.append(target)
     d.length_factor = min(2.0, max(0.3, d.length_factor))
     return d
+
+
+# "no more stock clips of X", "avoid X", "don't show X", "stop using X", "fewer X", "without X",
+# and their Portuguese counterparts: what a reviewer wants to see less of (b-roll, thumbnails).
+AVOID = re.compile(
+    r"\b(?:no more|avoid(?:ing)?|don'?t (?:use|show)|do not (?:use|show)|stop (?:using|showing)|"
+    r"fewer|less|without|not again|chega de|sem mais|evite|evitar|n[aã]o (?:use|mostre))\s+"
+    r"(?:(?:stock|library|generated|b-?roll)\s+)?(?:(?:clips?|images?|pictures?|photos?|footage|shots?|"
+    r"stills?|videos?|imagens?|fotos?)\s+)?(?:(?:of|with|showing|de|com)\s+)?(?P<what>[^.;!?,\n]+)",
+    re.IGNORECASE,
+)
+
+
+def parse_avoid(items: list[str] | tuple[str, ...]) -> list[str]:
+    """Things the feedback says to stop showing, in order, without duplicates ("planets", "black holes")."""
+    out: list[str] = []
+    for text in items:
+        for m in AVOID.finditer(text):
+            what = _mention_target(re.split(r"\s+(?:and|but|e|mas)\s+(?:use|show|more|mais)\b", m.group("what"))[0])
+            if what and what.lower() not in (x.lower() for x in out):
+                out.append(what)
+    return out

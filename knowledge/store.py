@@ -151,20 +151,34 @@ class LearningRecord:
     created_at: datetime
 
 
-async def get_learnings(db: Any, niche: str, channel: str | None = None, limit: int = 10) -> list[LearningRecord]:
-    """Learnings of this niche (niche-wide and, when given, this channel's own), heaviest and newest first."""
+async def get_learnings(
+    db: Any,
+    niche: str,
+    channel: str | None = None,
+    limit: int = 10,
+    *,
+    origins: tuple[str, ...] | None = None,
+    exclude_origins: tuple[str, ...] = (),
+) -> list[LearningRecord]:
+    """Learnings of this niche (niche-wide and, when given, this channel's own), heaviest and newest first.
+
+    ``origins`` keeps only those (a b-roll choice wants "review:broll", not script notes);
+    ``exclude_origins`` drops some (a script writer has no use for b-roll notes).
+    """
     async with session_scope(db) as session:
         scope = (
             Learning.channel.is_(None)
             if channel is None
             else or_(Learning.channel.is_(None), Learning.channel == channel)
         )
+        query = select(Learning).where(Learning.niche == niche, scope)
+        if origins is not None:
+            query = query.where(Learning.origin.in_(origins))
+        if exclude_origins:
+            query = query.where(Learning.origin.not_in(exclude_origins))
         rows = (
             await session.execute(
-                select(Learning)
-                .where(Learning.niche == niche, scope)
-                .order_by(Learning.weight.desc(), Learning.created_at.desc(), Learning.id.desc())
-                .limit(limit)
+                query.order_by(Learning.weight.desc(), Learning.created_at.desc(), Learning.id.desc()).limit(limit)
             )
         ).scalars()
         return [LearningRecord(r.text, r.origin, r.weight, r.channel, as_utc(r.created_at) or utcnow()) for r in rows]

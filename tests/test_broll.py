@@ -261,3 +261,23 @@ def test_pexels_without_key_is_a_config_error(settings: Settings, tmp_path: Path
     s = settings.with_overrides(broll="pexels")
     with pytest.raises(ConfigError, match="TUBEFLOW_STOCK_API_KEY"):
         build_plan(s, LocalStorage(tmp_path / "s"), niche(tmp_path / "n"), SCRIPT, timing(), "s5", 1, [])
+
+
+def test_a_learned_no_more_clips_of_x_keeps_x_out_of_later_plans(settings: Settings, library: NicheConfig) -> None:
+    storage = LocalStorage(settings.home / "store")
+    before, _ = build_plan(settings, storage, library, SCRIPT, timing(), "q1", 1, [])
+    keys = [m.key for p in before.parts for m in (*p.items, *p.candidates)]
+    assert any("air-molecules" in k for k in keys)
+    # Another production, with the note learned from an earlier review: the clip is neither used nor offered.
+    after, warnings = build_plan(
+        settings, storage, library, SCRIPT, timing(), "q2", 1, [], ["No more stock clips of air molecules, please"]
+    )
+    keys = [m.key for p in after.parts for m in (*p.items, *p.candidates)]
+    assert keys and not any("air-molecules" in k for k in keys)
+    assert any("avoiding air molecules" in w for w in warnings)
+
+
+def test_feedback_naming_what_to_drop_does_not_ask_for_more_of_it(settings: Settings, library: NicheConfig) -> None:
+    storage = LocalStorage(settings.home / "store")
+    plan, _ = build_plan(settings, storage, library, SCRIPT, timing(), "q3", 2, ["avoid blue sky pictures"])
+    assert all("blue-sky" not in m.key for p in plan.parts for m in (*p.items, *p.candidates))

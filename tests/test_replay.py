@@ -35,6 +35,7 @@ EXPECTED = {
     "production_cancelled_temporal",
     "production_needs_attention",
     "production_retried_after_attention",
+    "production_final_redo_render",
     "shorts_completed",
     "videojob_completed",
     "videojob_failed",

@@ -57,6 +57,15 @@ def production_prefix(production_id: str) -> str:
     return f"productions/{production_id}"
 
 
+def channel_lexicon_key(channel: str) -> str:
+    """The channel's pronunciation lexicon (JSON), kept across its productions."""
+    return f"channels/{channel}/lexicon.json"
+
+
+# What a rejection at the final checkpoint may send back to be redone (then reviewed again downstream).
+FINAL_REDO_TARGETS: tuple[str, ...] = ("script", "broll", "render", "thumbnail")
+
+
 # ---------------------------------------------------------------- workflow input / state
 
 
@@ -80,8 +89,9 @@ class ProductionInput:
 class ReviewDecision:
     """What a reviewer sends at a checkpoint.
 
-    ``edits`` by checkpoint: script -> {"script": <script dict>}; broll -> {"swap": {"<section>":
-    "<candidate key>"}}; final -> {"thumbnail": <index>}.
+    ``edits`` by checkpoint: script -> {"script": <script dict>}; audio -> {"pronounce": {"<word>":
+    "<respelling>" | "ipa:<phonemes>"}} (kept in the channel's lexicon); broll -> {"swap":
+    {"<section>": "<candidate key>"}}; final -> {"thumbnail": <index>}.
     """
 
     stage: str  # a checkpoint name: script | audio | broll | final
@@ -89,6 +99,8 @@ class ReviewDecision:
     reviewer: str = "anonymous"
     feedback: str = ""
     edits: dict[str, Any] | None = None
+    # A rejection at final redoes from this stage (FINAL_REDO_TARGETS); empty = the thumbnails.
+    redo_from: str = ""
 
 
 @dataclass
@@ -100,6 +112,7 @@ class ReviewRecord:
     at: str  # ISO-8601 from workflow.now()
     attempt: int
     note: str = ""
+    redo_from: str = ""  # a final rejection's target stage
 
 
 @dataclass
@@ -203,6 +216,15 @@ class VoiceRequest:
     script_key: str
     attempt: int = 1
     feedback: list[str] = field(default_factory=list)
+    channel: str = ""  # whose pronunciation lexicon applies
+
+
+@dataclass
+class PronunciationEdit:
+    """Words the audio reviewer taught the voice; merged into the channel's lexicon."""
+
+    channel: str
+    entries: dict[str, Any]  # word -> respelling | "ipa:..." | {"phoneme", "alphabet", "respelling"}
 
 
 @dataclass

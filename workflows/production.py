@@ -20,6 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 with workflow.unsafe.imports_passed_through():
     from tubeflow.contracts import (
         CHECKPOINTS,
+        FINAL_REDO_TARGETS,
         QUERY_STATUS,
         SA_STAGE,
         SIGNAL_APPROVE,
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         ProductionInput,
         ProductionStatus,
         ProgressReport,
+        PronunciationEdit,
         PublishRequest,
         PublishResult,
         RenderRequest,
@@ -85,6 +87,7 @@ BOOKKEEPING_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_i
 STAGE_SA = SearchAttributeKey.for_keyword(SA_STAGE)
 # Behaviour changes, each replayed old-way for histories recorded before it (see ARCHITECTURE.md).
 PATCH_NEEDS_ATTENTION = "stage-failure-needs-attention"
+PATCH_FINAL_REDO_FROM = "final-reject-redo-from"
 
 
 class ReviewRejectedTooOften(Exception):
@@ -180,7 +183,12 @@ class ProductionWorkflow:
             return f"checkpoint {d.stage!r} already has a decision being applied"
         if not d.approved and not d.feedback.strip():
             return "a rejection needs feedback saying what to change"
-        if d.approved and d.edits:
+        if d.redo_from:
+            if d.approved or d.stage != "final":
+                return "redo_from belongs to a rejection at the final checkpoint"
+            if d.redo_from not in FINAL_REDO_TARGETS:
+                return f"redo_from must be one of {', '.join(FINAL_REDO_TARGETS)}, not {d.redo_from!r}"
+        if d.edits and (d.approved or "pronounce" in d.edits):
             return _edit_problem(d, self._thumbnail_count)
         return None
 
@@ -230,7 +238,6 @@ class ProductionWorkflow:
 
     async def _pipeline(self, inp: ProductionInput) -> None:
         s = self._status
-        prefix = production_prefix(inp.production_id)
 
         await self._enter("research")
         research = await self._cpu(
@@ -241,86 +248,38 @@ class ProductionWorkflow:
         s.artifacts["facts"] = research.facts_key
         s.outputs["sources"] = research.sources
 
-        async def write(attempt: int, feedback: list[str]) -> ScriptResult:
-            await self._enter("script")
-            req = ScriptRequest(
-                inp.production_id, inp.channel, inp.niche, inp.topic, research.facts_key, attempt, list(feedback)
-            )
-            res = await self._cpu("write_script", req, ScriptResult)
-            s.artifacts["script"], s.title = res.script_key, res.title
-            return res
+        # A rejection at the final checkpoint may send the production back to an earlier stage
+        # (``redo_from``): from there on everything is made again, with the feedback, and reviewed
+        # again.  Without one, each stage runs once and this loop runs once.
+        redo = ""
+        carried: list[str] = []
+        rounds = 1
+        script = await self._script_stage(inp, research, carried)
+        voice = await self._audio_stage(inp, script)
+        plan_key = await self._broll_stage(inp, script, voice, [])
+        words = await self._transcribe(inp, script, voice)
+        video = await self._render(inp, plan_key, voice, words, rounds, enter=False)
+        while True:
+            thumbnails, decision = await self._final_stage(inp, script, plan_key)
+            if decision.approved:
+                break
+            rounds += 1
+            if rounds > inp.max_attempts:
+                raise ReviewRejectedTooOften(
+                    f"the final cut was sent back {rounds - 1} times (the limit); last feedback: "
+                    f"{decision.feedback!r}. Start a new production or raise TUBEFLOW_MAX_REVIEW_ATTEMPTS."
+                )
+            redo, carried = decision.redo_from, [decision.feedback]
+            if redo == "script":
+                script = await self._script_stage(inp, research, carried)
+                voice = await self._audio_stage(inp, script)
+            if redo in ("script", "broll"):
+                plan_key = await self._broll_stage(inp, script, voice, carried if redo == "broll" else [])
+            if redo == "script":
+                words = await self._transcribe(inp, script, voice)
+            if redo in ("script", "broll", "render"):
+                video = await self._render(inp, plan_key, voice, words, rounds, enter=redo != "script")
 
-        script, decision = await self._reviewed("script", write)
-        if decision.edits and "script" in decision.edits:
-            edit = ScriptEdit(inp.production_id, s.attempts["script"], decision.edits["script"])
-            script = await self._cpu("save_script_edit", edit, ScriptResult)
-            s.artifacts["script"], s.title = script.script_key, script.title
-
-        async def speak(attempt: int, feedback: list[str]) -> VoiceResult:
-            await self._enter("tts")
-            req = VoiceRequest(inp.production_id, inp.niche, script.script_key, attempt, list(feedback))
-            res = await self._cpu("synthesize_voice", req, VoiceResult)
-            s.artifacts["audio"], s.artifacts["timing"] = res.audio_key, res.timing_key
-            s.outputs["narration_s"] = res.duration_s
-            return res
-
-        voice, _ = await self._reviewed("audio", speak)
-
-        async def pick_broll(attempt: int, feedback: list[str]) -> BrollResult:
-            await self._enter("broll")
-            req = BrollRequest(
-                inp.production_id, inp.channel, inp.niche, script.script_key, voice.timing_key, attempt, list(feedback)
-            )
-            res = await self._cpu("gather_broll", req, BrollResult)
-            s.artifacts["plan"] = res.plan_key
-            s.outputs["broll_warnings"] = res.warnings
-            return res
-
-        broll, decision = await self._reviewed("broll", pick_broll)
-        plan_key = broll.plan_key
-        if decision.edits and decision.edits.get("swap"):
-            swap = BrollSwap(inp.production_id, plan_key, dict(decision.edits["swap"]), s.attempts["broll"])
-            plan_key = (await self._cpu("apply_broll_swap", swap, BrollResult)).plan_key
-            s.artifacts["plan"] = plan_key
-
-        await self._enter("render")
-        words = await self._gpu(
-            "transcribe",
-            TranscribeRequest(inp.production_id, voice.audio_key, inp.language, script.script_key, voice.timing_key),
-            TranscribeResult,
-            limit=timedelta(minutes=30),
-        )
-        s.artifacts["words"] = words.words_key
-        self._add_cost(words.gpu_seconds, words.cost_usd)
-        render_req = RenderRequest(
-            production_id=inp.production_id,
-            plan_key=plan_key,
-            audio_key=voice.audio_key,
-            words_key=words.words_key,
-            niche=inp.niche,
-            output_key=f"{prefix}/video.mp4",
-        )
-        video = await self._with_live_progress(
-            self._gpu("render_video", render_req, RenderResult, limit=timedelta(hours=3), heartbeat=True)
-        )
-        s.artifacts["video"] = video.video_key
-        self._add_cost(video.gpu_seconds, video.cost_usd)
-        s.outputs["render"] = {
-            "duration_s": video.duration_s,
-            "segments_total": video.segments_total,
-            "segments_rendered": video.segments_rendered,
-            "encoder": video.encoder,
-        }
-
-        async def thumbs(attempt: int, feedback: list[str]) -> ThumbnailResult:
-            await self._enter("thumbnail")
-            req = ThumbnailRequest(inp.production_id, inp.niche, script.script_key, plan_key, attempt, list(feedback))
-            res = await self._cpu("make_thumbnails", req, ThumbnailResult)
-            s.artifacts["thumbnails"] = res.thumbnail_keys
-            self._thumbnail_count = len(res.thumbnail_keys)
-            return res
-
-        thumbnails, decision = await self._reviewed("final", thumbs)
         choice = int((decision.edits or {}).get("thumbnail", 0))
         s.outputs["thumbnail"] = thumbnails.thumbnail_keys[choice]
 
@@ -372,6 +331,126 @@ class ProductionWorkflow:
         s.state = "completed"
         await self._snapshot()
 
+    # ------------------------------------------------------------------ stages
+
+    async def _script_stage(self, inp: ProductionInput, research: ResearchResult, carried: list[str]) -> ScriptResult:
+        s = self._status
+
+        async def write(attempt: int, feedback: list[str]) -> ScriptResult:
+            await self._enter("script")
+            req = ScriptRequest(
+                inp.production_id, inp.channel, inp.niche, inp.topic, research.facts_key, attempt, list(feedback)
+            )
+            res = await self._cpu("write_script", req, ScriptResult)
+            s.artifacts["script"], s.title = res.script_key, res.title
+            return res
+
+        script, decision = await self._reviewed("script", write, carried)
+        if decision.edits and "script" in decision.edits:
+            edit = ScriptEdit(inp.production_id, s.attempts["script"], decision.edits["script"])
+            script = await self._cpu("save_script_edit", edit, ScriptResult)
+            s.artifacts["script"], s.title = script.script_key, script.title
+        return script
+
+    async def _audio_stage(self, inp: ProductionInput, script: ScriptResult) -> VoiceResult:
+        s = self._status
+
+        async def speak(attempt: int, feedback: list[str]) -> VoiceResult:
+            await self._enter("tts")
+            req = VoiceRequest(inp.production_id, inp.niche, script.script_key, attempt, list(feedback), inp.channel)
+            res = await self._cpu("synthesize_voice", req, VoiceResult)
+            s.artifacts["audio"], s.artifacts["timing"] = res.audio_key, res.timing_key
+            s.outputs["narration_s"] = res.duration_s
+            return res
+
+        voice, _ = await self._reviewed("audio", speak)
+        return voice
+
+    async def _broll_stage(
+        self, inp: ProductionInput, script: ScriptResult, voice: VoiceResult, carried: list[str]
+    ) -> str:
+        s = self._status
+
+        async def pick_broll(attempt: int, feedback: list[str]) -> BrollResult:
+            await self._enter("broll")
+            req = BrollRequest(
+                inp.production_id, inp.channel, inp.niche, script.script_key, voice.timing_key, attempt, list(feedback)
+            )
+            res = await self._cpu("gather_broll", req, BrollResult)
+            s.artifacts["plan"] = res.plan_key
+            s.outputs["broll_warnings"] = res.warnings
+            return res
+
+        broll, decision = await self._reviewed("broll", pick_broll, carried)
+        plan_key = broll.plan_key
+        if decision.edits and decision.edits.get("swap"):
+            swap = BrollSwap(inp.production_id, plan_key, dict(decision.edits["swap"]), s.attempts["broll"])
+            plan_key = (await self._cpu("apply_broll_swap", swap, BrollResult)).plan_key
+            s.artifacts["plan"] = plan_key
+        return plan_key
+
+    async def _transcribe(self, inp: ProductionInput, script: ScriptResult, voice: VoiceResult) -> TranscribeResult:
+        await self._enter("render")
+        words = await self._gpu(
+            "transcribe",
+            TranscribeRequest(inp.production_id, voice.audio_key, inp.language, script.script_key, voice.timing_key),
+            TranscribeResult,
+            limit=timedelta(minutes=30),
+        )
+        self._status.artifacts["words"] = words.words_key
+        self._add_cost(words.gpu_seconds, words.cost_usd)
+        return words
+
+    async def _render(
+        self,
+        inp: ProductionInput,
+        plan_key: str,
+        voice: VoiceResult,
+        words: TranscribeResult,
+        rounds: int,
+        enter: bool,
+    ) -> RenderResult:
+        s = self._status
+        if enter:  # else the transcription just entered the render stage
+            await self._enter("render")
+        prefix = production_prefix(inp.production_id)
+        render_req = RenderRequest(
+            production_id=inp.production_id,
+            plan_key=plan_key,
+            audio_key=voice.audio_key,
+            words_key=words.words_key,
+            niche=inp.niche,
+            # A final cut sent back keeps the earlier render: each round writes its own file.
+            output_key=f"{prefix}/video.mp4" if rounds == 1 else f"{prefix}/video-r{rounds}.mp4",
+        )
+        video = await self._with_live_progress(
+            self._gpu("render_video", render_req, RenderResult, limit=timedelta(hours=3), heartbeat=True)
+        )
+        s.artifacts["video"] = video.video_key
+        self._add_cost(video.gpu_seconds, video.cost_usd)
+        s.outputs["render"] = {
+            "duration_s": video.duration_s,
+            "segments_total": video.segments_total,
+            "segments_rendered": video.segments_rendered,
+            "encoder": video.encoder,
+        }
+        return video
+
+    async def _final_stage(
+        self, inp: ProductionInput, script: ScriptResult, plan_key: str
+    ) -> tuple[ThumbnailResult, ReviewDecision]:
+        s = self._status
+
+        async def thumbs(attempt: int, feedback: list[str]) -> ThumbnailResult:
+            await self._enter("thumbnail")
+            req = ThumbnailRequest(inp.production_id, inp.niche, script.script_key, plan_key, attempt, list(feedback))
+            res = await self._cpu("make_thumbnails", req, ThumbnailResult)
+            s.artifacts["thumbnails"] = res.thumbnail_keys
+            self._thumbnail_count = len(res.thumbnail_keys)
+            return res
+
+        return await self._reviewed("final", thumbs)
+
     # ------------------------------------------------------------------ building blocks
 
     def _add_cost(self, gpu_seconds: float, cost_usd: float) -> None:
@@ -381,12 +460,17 @@ class ProductionWorkflow:
         out["cost_usd"] = round(float(out.get("cost_usd", 0.0)) + cost_usd, 6)
 
     async def _reviewed(
-        self, checkpoint: str, produce: Callable[[int, list[str]], Awaitable[T]]
+        self, checkpoint: str, produce: Callable[[int, list[str]], Awaitable[T]], carried: list[str] | None = None
     ) -> tuple[T, ReviewDecision]:
-        """Run ``produce`` until a reviewer approves its result; each rejection's feedback feeds the redo."""
+        """Run ``produce`` until a reviewer approves its result; each rejection's feedback feeds the redo.
+
+        ``carried`` is feedback from a later checkpoint that sent the production back here.  Attempt
+        numbers go on from earlier rounds, so a redo never overwrites an earlier attempt's files.
+        A final rejection with ``redo_from`` (other than the thumbnails) returns the rejection.
+        """
         assert self._input is not None
-        feedback: list[str] = []
-        attempt = 0
+        feedback: list[str] = list(carried or [])
+        attempt = first = self._status.attempts.get(checkpoint, 0)
         while True:
             attempt += 1
             self._status.attempts[checkpoint] = attempt
@@ -395,7 +479,9 @@ class ProductionWorkflow:
             if decision.approved:
                 return result, decision
             feedback.append(decision.feedback)
-            if attempt >= self._input.max_attempts:
+            if decision.redo_from not in ("", "thumbnail") and workflow.patched(PATCH_FINAL_REDO_FROM):
+                return result, decision
+            if attempt - first >= self._input.max_attempts:
                 raise ReviewRejectedTooOften(
                     f"the {checkpoint} was rejected {attempt} times (the limit); last feedback: {decision.feedback!r}. "
                     "Start a new production with a different topic or raise TUBEFLOW_MAX_REVIEW_ATTEMPTS."
@@ -418,15 +504,22 @@ class ProductionWorkflow:
             decision = self._pending
             assert decision is not None
             s.checkpoint, s.state = None, "running"
-            record = self._review_record(decision, attempt)
+            redo = decision.redo_from if not decision.approved and decision.redo_from not in ("", "thumbnail") else ""
+            record = self._review_record(decision, attempt, note=f"redo from {redo}" if redo else "", redo_from=redo)
             # Release the reviewer's update now (its answer already holds the record): the
             # checkpoint is closed, so nothing can race it, and the caller need not wait for the
             # database write below.
             self._pending = None
             await self._store_review(record)
+            pronounce = (decision.edits or {}).get("pronounce") if checkpoint == "audio" else None
+            if pronounce:
+                # Kept in the channel's lexicon before the redo, so the next take (and video) says it right.
+                await self._cpu("save_pronunciations", PronunciationEdit(self._input.channel, dict(pronounce)), int)
             return decision
 
-    def _review_record(self, decision: ReviewDecision, attempt: int, note: str = "") -> ReviewRecord:
+    def _review_record(
+        self, decision: ReviewDecision, attempt: int, note: str = "", redo_from: str = ""
+    ) -> ReviewRecord:
         record = ReviewRecord(
             stage=decision.stage,
             approved=decision.approved,
@@ -435,6 +528,7 @@ class ProductionWorkflow:
             at=workflow.now().isoformat(),
             attempt=attempt,
             note=note,
+            redo_from=redo_from,
         )
         self._status.reviews.append(record)
         return record
@@ -552,7 +646,7 @@ def _next_progress(stage: str) -> int:
 
 def _edit_problem(d: ReviewDecision, thumbnail_count: int) -> str | None:
     edits = d.edits or {}
-    allowed = {"script": {"script"}, "audio": set(), "broll": {"swap"}, "final": {"thumbnail"}}[d.stage]
+    allowed = {"script": {"script"}, "audio": {"pronounce"}, "broll": {"swap"}, "final": {"thumbnail"}}[d.stage]
     unknown = set(edits) - allowed
     if unknown:
         return f"edits {sorted(unknown)} are not accepted at the {d.stage} checkpoint (allowed: {sorted(allowed)})"
@@ -565,6 +659,13 @@ def _edit_problem(d: ReviewDecision, thumbnail_count: int) -> str | None:
         choice = edits["thumbnail"]
         if not isinstance(choice, int) or not 0 <= choice < thumbnail_count:
             return f"thumbnail must be an index from 0 to {thumbnail_count - 1}, not {choice!r}"
+    if "pronounce" in edits:
+        words = edits["pronounce"]
+        if not isinstance(words, dict) or not words or len(words) > 50:
+            return "pronounce must map 1 to 50 words to respellings, e.g. {'Rayleigh': 'RAY-lee'}"
+        for word, how in words.items():
+            if not str(word).strip() or not (isinstance(how, str) and how.strip() or isinstance(how, dict)):
+                return f"pronounce: {word!r} needs a respelling ('RAY-lee') or a phoneme ('ipa:ˈreɪli')"
     if "swap" in edits and not isinstance(edits["swap"], dict):
         return "swap must map a part index to a candidate key"
     return None

@@ -181,7 +181,19 @@
   reject?.addEventListener("click", busy(reject, async () => {
     const feedback = $("#feedback").value.trim();
     if (!feedback) { toast("Say what should change: the feedback goes to the next attempt.", true); return; }
-    const st = await api(`/api/productions/${pid}/reject`, { method: "POST", body: { stage: reject.dataset.stage, feedback } });
+    const body = { stage: reject.dataset.stage, feedback };
+    const to = $("#redo-to");
+    if (to && to.value !== "thumbnail") body.to = to.value;
+    const words = ($("#pronounce")?.value || "").split("\n").map((l) => l.trim()).filter(Boolean);
+    if (words.length) {
+      body.pronounce = {};
+      for (const line of words) {
+        const i = line.indexOf("=");
+        if (i < 1) { toast(`Pronunciation "${line}": write word=RESPELLING`, true); return; }
+        body.pronounce[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+      }
+    }
+    const st = await api(`/api/productions/${pid}/reject`, { method: "POST", body });
     toast(`Rejected; redoing (${st.stage.replace(/_/g, " ")})`);
     setTimeout(() => location.reload(), 400);
   }));

@@ -204,6 +204,16 @@ async def needs_attention_then_retry(stack: Stack) -> None:
     await cancel(stack.client, pid, "recorded")
 
 
+async def final_redo_from_render(stack: Stack) -> None:
+    """The final cut sent back to the render: a new render, the final checkpoint again."""
+    pid = await start_direct(stack, "rec-redo", auto_approve=["script", "audio", "broll"])
+    await wait_checkpoint(stack.client, pid, "final", timeout_s=600)
+    await review(stack.client, pid, ReviewDecision("final", False, "bo", "the cut stutters", redo_from="render"))
+    await wait_checkpoint(stack.client, pid, "final", 2, timeout_s=600)
+    save("production_final_redo_render", await history_of(stack.client, production_workflow_id(pid)))
+    await cancel(stack.client, pid, "recorded")
+
+
 async def cancelled_by_signal(stack: Stack) -> None:
     """The niche's policy auto-approves the script; the production is cancelled at the audio checkpoint."""
     pid = await start_direct(stack, "rec-cancel", auto_approve=["script"])
@@ -271,6 +281,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "rejected_too_often": rejected_too_often,
     "permanent_activity_error": permanent_activity_error,
     "needs_attention_then_retry": needs_attention_then_retry,
+    "final_redo_from_render": final_redo_from_render,
     "cancelled_by_signal": cancelled_by_signal,
     "cancelled_through_temporal": cancelled_through_temporal,
     "video_jobs": video_jobs,
