@@ -270,7 +270,15 @@ def test_a_learned_no_more_clips_of_x_keeps_x_out_of_later_plans(settings: Setti
     assert any("air-molecules" in k for k in keys)
     # Another production, with the note learned from an earlier review: the clip is neither used nor offered.
     after, warnings = build_plan(
-        settings, storage, library, SCRIPT, timing(), "q2", 1, [], ["No more stock clips of air molecules, please"]
+        settings,
+        storage,
+        library,
+        SCRIPT,
+        timing(),
+        "q2",
+        1,
+        [],
+        learned=["No more stock clips of air molecules, please"],
     )
     keys = [m.key for p in after.parts for m in (*p.items, *p.candidates)]
     assert keys and not any("air-molecules" in k for k in keys)

@@ -91,8 +91,10 @@ async def test_final_rejection_redoes_from_render_broll_or_script_and_reviews_ag
         assert origins["review:broll"] == "No more pictures of clouds"
         assert origins["review:script"] == "Mention Lord Rayleigh by name"
 
-        # The b-roll note changes the next production's first plan: no clouds, and it says why.
-        pid2 = await start_production(client, stack.db, settings, "deep", TOPIC, force=True, make_shorts=False)
+        # The b-roll note changes the niche's next production (another channel, so no b-roll history
+        # of its own steers it): no clouds in its first plan, and the plan says why.
+        await repo.create_channel(stack.db, "deeper", "science")
+        pid2 = await start_production(client, stack.db, settings, "deeper", TOPIC, make_shorts=False)
         nxt = await wait_checkpoint(client, pid2, "broll", timeout_s=240)
         assert not any("clouds" in k for k in plan_keys(stack, nxt.artifacts["plan"]))
         assert any("avoiding clouds" in w for w in nxt.outputs["broll_warnings"])
