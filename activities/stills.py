@@ -158,8 +158,13 @@ def draw_still(
     heading: str = "",
     fact: str = "",
     icon: Path | None = None,
+    caption_band: tuple[float, float] | None = None,
 ) -> Image.Image:
-    """One still: a palette background, and with a cue a title card (kicker, title, fact, icon disc)."""
+    """One still: a palette background, and with a cue a title card (kicker, title, fact, icon disc).
+
+    Text stays inside the title-safe area (Ken Burns zooms into the edges) and out of
+    ``caption_band`` (fractions of the height where the burned captions sit).
+    """
     rng = random.Random(seed)
     w, h = size
     colours = [hex_rgb(c) for c in palette] or [(29, 53, 87), (69, 123, 157)]
@@ -179,7 +184,7 @@ def draw_still(
     font = lambda px: load_font(str(font_path) if font_path else None, max(10, px))  # noqa: E731
 
     # Right: the icon on an accent disc, and a faint large copy of it bleeding off the edge.
-    cx, cy, r = int(w * 0.74), int(h * 0.47), int(h * 0.25)
+    cx, cy, r = int(w * 0.72), int(h * 0.47), int(h * 0.23)
     if icon is not None and icon.is_file():
         glyph = Image.open(icon)
         ghost = _tinted(glyph, light, int(h * 0.9), 0.06)
@@ -198,8 +203,9 @@ def draw_still(
               width=max(1, h // 240))  # fmt: skip
 
     # Left: kicker, accent rule, title, fact.
-    x0, col_w = int(w * 0.07), int(w * 0.5)
-    y = int(h * 0.2)
+    x0, col_w = int(w * 0.1), int(w * 0.47)
+    band = caption_band or (1.0, 1.0)
+    y = int(h * (0.12 if band[0] < 0.6 else 0.18))
     if heading.strip() and heading.strip().lower() != title.lower():
         kick = font(h // 28)
         readable = accent if abs(luminance(accent) - luminance(dark)) > 0.3 else light
@@ -213,10 +219,15 @@ def draw_still(
         y += int(h / 11 * 1.15)
     if fact.strip():
         y += int(h * 0.03)
+        if band[0] * h <= y + h / 27 * 1.45 * 2 and y < band[1] * h:
+            y = int(band[1] * h + h * 0.02)  # jump below the captions' band
         small = font(h // 27)
         lines = wrap_to_width(d, fact.strip(), small, col_w)
-        for n, line in enumerate(lines[:4]):
-            shown = line if n < 3 or len(lines) <= 4 else line.rstrip(".,;") + "…"
+        room = max(1, int((min(h * 0.92, band[0] * h if y < band[0] * h else h * 0.92) - y) // (h / 27 * 1.45)))
+        lines = lines[: min(4, room) + (len(lines) > min(4, room))]
+        for n, line in enumerate(lines[: min(4, room)]):
+            last = n == min(4, room) - 1 and len(lines) > min(4, room)
+            shown = line.rstrip(".,;") + "…" if last else line
             d.text((x0, y), shown, font=small, fill=(*light, 235))
             y += int(h / 27 * 1.45)
 
@@ -241,7 +252,10 @@ def make_still(
 ) -> Path:
     """Draw and save a still as JPEG (a 1080p PNG gradient is several MB; JPEG q90 is ~150 KB)."""
     icon = pick_icon(niche, f"{cue}. {fact}")
-    img = draw_still(cue, size, palette, seed, find_font(settings, niche), heading, fact, icon)
+    band = None
+    if niche is not None:  # keep the card's text out of where this niche burns its captions
+        band = (0.4, 0.6) if niche.caption_style.position == "center" else (0.8, 1.0)
+    img = draw_still(cue, size, palette, seed, find_font(settings, niche), heading, fact, icon, band)
     out.parent.mkdir(parents=True, exist_ok=True)
     img.save(out, "JPEG", quality=90, optimize=True)
     return out

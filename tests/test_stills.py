@@ -32,12 +32,12 @@ def test_title_card_draws_icon_disc_text_and_palette_stripe(tmp_path: Path) -> N
     plain = draw_still("", size, niche.palette, 7, find_font(s, niche))
     assert card.size == size
     # The disc on the right is a solid palette colour around the icon (not the dark background).
-    cx, cy, r = int(size[0] * 0.74), int(size[1] * 0.47), int(size[1] * 0.25)
+    cx, cy, r = int(size[0] * 0.72), int(size[1] * 0.47), int(size[1] * 0.23)
     rim = card.getpixel((cx - int(r * 0.85), cy))
     bright = [hex_rgb(c) for c in niche.palette]
     assert min(sum(abs(a - b) for a, b in zip(rim, c, strict=True)) for c in bright) < 60, rim
     # Text on the left: many bright pixels where the plain background has none.
-    left = (int(size[0] * 0.07), int(size[1] * 0.3), int(size[0] * 0.55), int(size[1] * 0.55))
+    left = (int(size[0] * 0.1), int(size[1] * 0.25), int(size[0] * 0.57), int(size[1] * 0.55))
 
     def whites(img: Image.Image) -> int:
         import numpy as np
@@ -61,3 +61,17 @@ def test_niche_font_is_used_for_stills_and_thumbnails(tmp_path: Path) -> None:
     out = make_still(tmp_path / "a.jpg", "the coronation", (320, 180), history.palette, 1, s, "Power",
                      "In 1804 Napoleon crowned himself emperor.", history)  # fmt: skip
     assert Image.open(out).size == (320, 180)
+
+
+def test_card_text_keeps_out_of_the_centre_caption_band() -> None:
+    """financas burns its captions in the middle of the frame: the card leaves that band empty."""
+    s = Settings()
+    niche = load_niche("financas", s)
+    size = (640, 360)
+    fact = "O montante com juros compostos é calculado pela fórmula M = C × (1 + i) elevado a n, ao longo do tempo."
+    card = draw_still("Calculado pela fórmula", size, niche.palette, 3, find_font(s, niche), "Como funciona", fact,
+                      None, (0.4, 0.6))  # fmt: skip
+    import numpy as np
+
+    text_column = np.asarray(card)[int(size[1] * 0.42) : int(size[1] * 0.58), int(size[0] * 0.1) : int(size[0] * 0.55)]
+    assert int((text_column.max(axis=2) > 200).sum()) == 0  # no white or yellow text where captions go
