@@ -35,6 +35,7 @@ from api.context import ApiContext
 from api.credentials import AuthCache, SignInGuard
 from api.fetch import FetchError, FetchPolicy
 from api.middleware import BodyLimit, SecurityHeaders, dashboard_csp
+from api.observability import RequestContext, instrument
 from api.ratelimit import RateLimiter
 from tubeflow.errors import PermanentError, TransientError
 from tubeflow.settings import Settings
@@ -85,6 +86,8 @@ def create_app(
     )
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(SecurityHeaders, page_csp=dashboard_csp(settings))
+    app.add_middleware(RequestContext)  # outermost: the id and the timing cover everything inside
+    instrument(app)
     errors.install(app)
     app.state.tubeflow = ApiContext(
         settings=settings,

@@ -14,9 +14,10 @@ from collections import Counter as Tally
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, Response
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from api.context import ApiContext, get_ctx
+from api.observability import REGISTRY as REQUEST_REGISTRY
 from service.backlog import export_queue_metrics
 from service.metrics import TubeflowMetrics
 from tubeflow.db import repo
@@ -24,6 +25,8 @@ from tubeflow.db import repo
 router = APIRouter()
 log = logging.getLogger("tubeflow.api.metrics")
 RECENT = 500  # productions looked at per scrape (newest first)
+FAILED = ("failed", "needs_attention")
+HOUR = timedelta(hours=1)
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -32,6 +35,16 @@ async def metrics(ctx: ApiContext = Depends(get_ctx)) -> Response:
     m = TubeflowMetrics(registry)
     by_state = Gauge("tubeflow_productions", "Productions by state (newest 500)", ["state"], registry=registry)
     pollers = Gauge("tubeflow_gpu_queue_pollers", "GPU workers polling the GPU queue recently", registry=registry)
+    failure_rate = Gauge(
+        "tubeflow_production_failure_rate",
+        "Share of productions ending in the last hour that failed or need attention",
+        registry=registry,
+    )
+    oldest_wait = Gauge(
+        "tubeflow_checkpoint_oldest_wait_seconds",
+        "How long the longest-waiting open checkpoint has waited for a reviewer",
+        registry=registry,
+    )
     if ctx.temporal is not None:
         try:
             obs = await export_queue_metrics(ctx.temporal, ctx.settings.temporal_namespace, ctx.settings.gpu_queue, m)
@@ -46,16 +59,21 @@ async def metrics(ctx: ApiContext = Depends(get_ctx)) -> Response:
     done = [r for r in rows if r.state == "completed" and r.finished_at is not None]
     m.jobs.labels(kind="production").inc(len(done))
     m.jobs_per_hour.set(sum(1 for r in done if now - _utc(r.finished_at) <= timedelta(hours=1)))
+    ended = [r for r in rows if r.state in ("completed", *FAILED) and now - _utc(r.finished_at or r.updated_at) <= HOUR]
+    failure_rate.set(sum(1 for r in ended if r.state in FAILED) / len(ended) if ended else 0.0)
+    waiting = [now - _utc(r.updated_at) for r in rows if r.state == "waiting" and r.checkpoint]
+    oldest_wait.set(max(waiting).total_seconds() if waiting else 0.0)
     for r in done:
         render = r.outputs.get("render") or {}
         video_s = float(render.get("duration_s") or 0.0)
-        gpu_s = float(r.outputs.get("gpu_seconds") or 0.0)
-        if video_s > 0 and gpu_s > 0:
-            m.render_finished(gpu_s, video_s)
+        # The render activity's own worker time: transcription and Shorts are not the render.
+        render_s = float(render.get("render_s") or 0.0)
+        if video_s > 0 and render_s > 0:
+            m.render_finished(render_s, video_s)
         if "cost_usd" in r.outputs:
             m.video_cost(float(r.outputs["cost_usd"]))
     body, content_type = m.exposition()
-    return Response(body, media_type=content_type)
+    return Response(body + generate_latest(REQUEST_REGISTRY), media_type=content_type)
 
 
 def _utc(t: datetime | None) -> datetime:

@@ -38,6 +38,23 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
+def _observed(process: str) -> Settings:
+    """Settings for a long-running process, with JSON logs and (when configured) OTLP traces."""
+    from tubeflow.logging import configure_logging
+    from tubeflow.tracing import configure_tracing
+
+    s = _settings()
+    configure_logging(process, s.log_level)
+    configure_tracing(s, process)
+    return s
+
+
+def _flush_traces() -> None:
+    from tubeflow.tracing import shutdown
+
+    shutdown()
+
+
 def _run(coro: Any) -> Any:
     try:
         return asyncio.run(coro)
@@ -63,8 +80,11 @@ def worker(
     """Run a worker for one task queue until SIGTERM/Ctrl-C."""
     from service.worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run_worker(queue, _settings(), concurrency))
+    s = _observed(f"worker-{queue}")
+    try:
+        asyncio.run(run_worker(queue, s, concurrency))
+    finally:
+        _flush_traces()
 
 
 @app.command()
@@ -74,8 +94,12 @@ def api() -> None:
 
     from api.app import create_app
 
-    s = _settings()
-    uvicorn.run(create_app(s), host=s.api_host, port=s.api_port, log_level="info")
+    s = _observed("api")
+    try:
+        # log_config=None: uvicorn's loggers go through our JSON handler like everything else.
+        uvicorn.run(create_app(s), host=s.api_host, port=s.api_port, log_level="info", log_config=None)
+    finally:
+        _flush_traces()
 
 
 @app.command()
@@ -108,8 +132,11 @@ def autoscaler(provider: str = typer.Option("local", help="local | kubernetes | 
     """Scale GPU workers on the GPU queue's backlog (to zero when idle)."""
     from autoscaler.controller import run_autoscaler
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    asyncio.run(run_autoscaler(_settings(), provider))
+    s = _observed("autoscaler")
+    try:
+        asyncio.run(run_autoscaler(s, provider))
+    finally:
+        _flush_traces()
 
 
 # ---------------------------------------------------------------- channels and keys

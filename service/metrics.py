@@ -2,7 +2,7 @@
 
 One :class:`TubeflowMetrics` per registry.  Processes use :func:`default_metrics` (the global
 registry); tests build their own registry so counts do not leak between them.  Rates that
-Prometheus can compute (jobs per hour, retry rate) are exported both as counters, for
+Prometheus can compute (jobs per hour) are exported both as counters, for
 ``rate()``, and as gauges over a sliding hour, for dashboards without PromQL.
 """
 
@@ -49,9 +49,8 @@ class TubeflowMetrics:
             buckets=(5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600),
             registry=r,
         )
-        self.attempts = Counter("tubeflow_activity_attempts", "Activity attempts", ["queue"], registry=r)
-        self.retries = Counter("tubeflow_activity_retries", "Activity attempts after the first", ["queue"], registry=r)
-        self.retry_rate = Gauge("tubeflow_retry_rate", "Retries / attempts over the last hour", registry=r)
+        # Activity attempts and retries are counted where they happen: each worker's metrics port
+        # (service/observability.py, TUBEFLOW_WORKER_METRICS_PORT).
         # Money.
         self.gpu_cost = Counter("tubeflow_gpu_cost_usd", "GPU instance cost accrued", ["provider"], registry=r)
         self.cost_per_video = Histogram(
@@ -62,7 +61,6 @@ class TubeflowMetrics:
         )
         self.last_cost_per_video = Gauge("tubeflow_last_cost_per_video_usd", "GPU cost of the last video", registry=r)
         self._job_times: deque[float] = deque()
-        self._attempt_times: deque[tuple[float, bool]] = deque()
 
     # ------------------------------------------------------------------ recorders
 
@@ -81,19 +79,6 @@ class TubeflowMetrics:
     def render_finished(self, render_s: float, video_s: float) -> None:
         if video_s > 0:
             self.render_ratio.observe(render_s / (video_s / 60.0))
-
-    def activity_attempt(self, attempt: int, queue: str = "gpu", now: float | None = None) -> None:
-        """Call once per activity attempt with Temporal's ``activity.info().attempt`` (1 = first try)."""
-        now = time.time() if now is None else now
-        self.attempts.labels(queue=queue).inc()
-        retry = attempt > 1
-        if retry:
-            self.retries.labels(queue=queue).inc()
-        self._attempt_times.append((now, retry))
-        while self._attempt_times and self._attempt_times[0][0] < now - HOUR_S:
-            self._attempt_times.popleft()
-        n = len(self._attempt_times)
-        self.retry_rate.set(sum(1 for _, r in self._attempt_times if r) / n if n else 0.0)
 
     def video_cost(self, usd: float) -> None:
         self.cost_per_video.observe(usd)

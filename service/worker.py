@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage, open_storage
@@ -49,9 +49,12 @@ def gpu_activities(settings: Settings, storage: Storage) -> Sequence[Any]:
     return GpuActivities(settings, storage).all()
 
 
-def build_main_worker(client: Client, settings: Settings, storage: Storage, db: Any) -> Worker:
+def build_main_worker(
+    client: Client, settings: Settings, storage: Storage, db: Any, interceptors: Sequence[Interceptor] = ()
+) -> Worker:
     return Worker(
         client,
+        interceptors=interceptors,
         task_queue=settings.main_queue,
         workflows=workflow_classes(),
         activities=main_activities(settings, storage, db),
@@ -62,7 +65,13 @@ def build_main_worker(client: Client, settings: Settings, storage: Storage, db: 
     )
 
 
-def build_gpu_worker(client: Client, settings: Settings, storage: Storage, concurrency: int = 1) -> Worker:
+def build_gpu_worker(
+    client: Client,
+    settings: Settings,
+    storage: Storage,
+    concurrency: int = 1,
+    interceptors: Sequence[Interceptor] = (),
+) -> Worker:
     # One render at a time per GPU: two FFmpeg encodes on one card only slow each other down.
     # Heartbeats go out within a second: by default Temporal holds them for 0.8 x the heartbeat
     # timeout, and a worker killed in that window would lose every segment finished since.
@@ -70,6 +79,7 @@ def build_gpu_worker(client: Client, settings: Settings, storage: Storage, concu
     return Worker(
         client,
         task_queue=settings.gpu_queue,
+        interceptors=interceptors,
         activities=gpu_activities(settings, storage),
         max_concurrent_activities=concurrency,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -81,22 +91,26 @@ def build_gpu_worker(client: Client, settings: Settings, storage: Storage, concu
 
 async def run_worker(queue: str, settings: Settings, concurrency: int = 1) -> None:
     from service.client import connect
+    from service.observability import ActivityMetrics, metrics_runtime, set_price
 
-    client = await connect(settings)
+    # Temporal SDK metrics and ours on one Prometheus port, when asked for.
+    runtime = metrics_runtime(settings.worker_metrics_port) if settings.worker_metrics_port else None
+    client = await connect(settings, runtime=runtime)
     storage = open_storage(settings)
+    probe = ActivityMetrics()
     db = None
     if queue == "main":
         from tubeflow.db.engine import open_database
         from tubeflow.schedules import ensure_schedules
 
         db = await open_database(settings)
-        worker = build_main_worker(client, settings, storage, db)
+        worker = build_main_worker(client, settings, storage, db, [probe])
         await ensure_schedules(client, settings)
         from service.cadence import sync_all
 
         await sync_all(client, settings, db)
     elif queue == "gpu":
-        worker = build_gpu_worker(client, settings, storage, concurrency)
+        worker = build_gpu_worker(client, settings, storage, concurrency, [probe])
     else:
         raise ValueError(f"queue must be 'main' or 'gpu', not {queue!r}")
 
@@ -111,8 +125,19 @@ async def run_worker(queue: str, settings: Settings, concurrency: int = 1) -> No
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _stop, sig.name)
 
+    exporter = None
+    if runtime is not None:
+        set_price(runtime.metric_meter, settings.worker_price_per_hour, worker.task_queue)
+        exporter = asyncio.create_task(probe.export(runtime.metric_meter, worker.task_queue))
     async with worker:
-        log.info("worker for %s queue %s running", queue, worker.task_queue)
+        log.info(
+            "worker for %s queue %s running",
+            queue,
+            worker.task_queue,
+            extra={"fields": {"metrics_port": settings.worker_metrics_port, "identity": settings.worker_identity}},
+        )
         await stopping.wait()
+    if exporter is not None:
+        exporter.cancel()
     if db is not None:
         await db.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -267,6 +268,13 @@ async def test_broll_swap_and_thumbnail_choice_through_the_api(gpu_api: tuple[Ap
     assert 'tubeflow_productions{state="completed"} 1.0' in text
     assert "tubeflow_jobs_per_hour 1.0" in text
     assert "tubeflow_render_seconds_per_video_minute_count 1.0" in text
+    # The render alone: transcription (and Shorts) worker time is in gpu_seconds but not in this ratio.
+    render, total_gpu_s = done["outputs"]["render"], done["outputs"]["gpu_seconds"]
+    assert 0 < render["render_s"] < total_gpu_s
+    ratio = float(re.search(r"^tubeflow_render_seconds_per_video_minute_sum (\S+)$", text, re.M).group(1))  # type: ignore[union-attr]
+    assert ratio == pytest.approx(render["render_s"] / (render["duration_s"] / 60), rel=1e-3)
+    approve = 'route="/api/productions/{production_id}/approve",status="200"'
+    assert f'tubeflow_api_request_seconds_count{{method="POST",{approve}}}' in text, "latency by route template"
     assert "tubeflow_cost_per_video_usd_count 1.0" in text
     assert "tubeflow_gpu_queue_backlog 0.0" in text
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -31,6 +33,7 @@ from service.backlog import QueueObservation
 from service.metrics import TubeflowMetrics
 from tests.conftest import tiny_settings
 from tests.mediagen import still_image
+from tests.test_observability import _sample
 from tests.tls_proxy import make_pki, tls_proxy
 from tubeflow.job_contracts import Img2VidJob, VideoJobInput, VideoJobResult
 from tubeflow.settings import REPO_ROOT, Settings
@@ -90,6 +93,16 @@ def _provider(name: str, s: Settings) -> Iterator[tuple[Any, Any]]:
         raise AssertionError(name)
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def metrics_text(port: int) -> str:
+    return str(urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode())  # noqa: S310
+
+
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
         return subprocess.Popen(
@@ -140,6 +153,7 @@ async def test_worker_from_the_provider_env_connects_over_tls_and_renders_to_s3(
             s3_access_key_id=S3_KEY_ID,
             s3_secret_access_key=S3_SECRET,
             autoscaler_local_price_per_hour=0.5,
+            worker_metrics_port=_free_port(),
             autoscaler_max_price_per_hour=1.0,
         )
         storage = open_storage(s)
@@ -180,6 +194,7 @@ async def test_worker_from_the_provider_env_connects_over_tls_and_renders_to_s3(
                 proc = _start_worker(env, tmp_path / "worker.log")
             try:
                 result = await _render(temporal_env, s, storage, tmp_path)
+                scrape = await asyncio.to_thread(metrics_text, s.worker_metrics_port)
             finally:
                 if proc is not None:
                     proc.terminate()  # its exit waits on the in-flight long poll: not what this test is about
@@ -187,6 +202,9 @@ async def test_worker_from_the_provider_env_connects_over_tls_and_renders_to_s3(
                         proc.wait(5)
                     except subprocess.TimeoutExpired:
                         proc.kill()
+            price = _sample(scrape, "tubeflow_worker_price_per_hour")
+            assert price == pytest.approx(tracked.price_per_hour) and price > 0, "it costs what it was rented at"
+            assert _sample(scrape, "tubeflow_activity_attempts_total", activity_type="video_img2vid") == 1
             assert storage.exists(result.output_key) and result.duration_s == pytest.approx(1.0, abs=0.2)
             worker_calls = [auth for m, auth in log.calls if m.endswith("/PollActivityTaskQueue")]
             assert worker_calls and set(worker_calls) == {f"Bearer {API_KEY}"}, "the worker polled through TLS + key"

@@ -433,6 +433,7 @@ class ProductionWorkflow:
             "segments_total": video.segments_total,
             "segments_rendered": video.segments_rendered,
             "encoder": video.encoder,
+            "render_s": video.gpu_seconds,  # the render alone, for render seconds per video minute
         }
         return video
 
