@@ -229,6 +229,10 @@ class LibrarySource:
             penalty = HISTORY_PENALTY if uid in avoid else 0.0
             scored.append((sim + (VIDEO_BONUS if f.kind == "video" else 0.0) - penalty, f.path.name, f, uid))
         scored.sort(key=lambda t: (-t[0], t[1]))
+
+        def local(p: Path) -> Callable[[Path], Path]:
+            return lambda _tmp: p
+
         return [
             Found(
                 uid=uid,
@@ -236,7 +240,7 @@ class LibrarySource:
                 source="library",
                 cue=query.best_cue(f.description),
                 score=round(s, 4),
-                fetch=lambda _tmp, p=f.path: p,
+                fetch=local(f.path),
                 name=f"library/{f.sha}-{_safe(f.path.name)}",
                 media_duration=f.duration_s,
                 description=f.description,

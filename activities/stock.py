@@ -215,7 +215,8 @@ class PixabayClient:
         return cls(settings.pixabay_api_key, settings.pixabay_base_url)
 
     def _get(self, path: str, query: str, per_page: int, what: str, **extra: Any) -> list[dict[str, Any]]:
-        params = {"key": self.api_key, "q": query[:100], "per_page": max(3, min(200, per_page)), "safesearch": "true"}
+        params: dict[str, Any] = {"key": self.api_key, "q": query[:100], "per_page": max(3, min(200, per_page))}
+        params["safesearch"] = "true"
         try:
             resp = self.http.get(f"{self.base_url}{path}", params={**params, **extra})
         except httpx.TransportError as e:

