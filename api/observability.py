@@ -34,6 +34,8 @@ REQUEST_SECONDS = Histogram(
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Long-lived streams would only skew the latency histogram.
 _NOT_TIMED = ("/api/events",)
+# Probes, scrapes and static files: their access lines only at DEBUG unless they fail.
+_QUIET = ("/healthz", "/metrics", "/static/")
 
 
 class RequestContext:
@@ -64,7 +66,9 @@ class RequestContext:
             route = _route(scope)
             if not scope["path"].startswith(_NOT_TIMED):
                 REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
-            log.info(
+            quiet = scope["path"].startswith(_QUIET) or route == "/metrics"
+            log.log(
+                logging.DEBUG if quiet and status < 400 else logging.INFO,
                 "%s %s %s",
                 scope["method"],
                 route,

@@ -97,7 +97,10 @@ def api() -> None:
     s = _observed("api")
     try:
         # log_config=None: uvicorn's loggers go through our JSON handler like everything else.
-        uvicorn.run(create_app(s), host=s.api_host, port=s.api_port, log_level="info", log_config=None)
+        # access_log=False: api/observability.py writes one access line per request, with its request id.
+        uvicorn.run(
+            create_app(s), host=s.api_host, port=s.api_port, log_level="info", log_config=None, access_log=False
+        )
     finally:
         _flush_traces()
 

@@ -267,3 +267,43 @@ def _check_alerts_and_dashboard(worker_scrape: str, api_scrape: str) -> None:
     used = _metric_names("\n".join(exprs + panel_exprs))
     missing = sorted(used - exported)
     assert not missing, f"alert rules or dashboard use metrics nothing exports: {missing}"
+
+
+def test_spans_go_over_otlp_http_when_the_standard_endpoint_variable_is_set() -> None:
+    """OTEL_EXPORTER_OTLP_ENDPOINT alone turns tracing on; spans reach a collector at /v1/traces."""
+    from http.server import BaseHTTPRequestHandler
+
+    from tubeflow.settings import Settings
+    from tubeflow.tracing import configure_tracing
+
+    received: list[tuple[str, str, int]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append((self.path, self.headers.get("Content-Type", ""), len(body)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        s = Settings.from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}"})
+        assert Settings.from_env({}).otlp_endpoint == "" and s.otlp_endpoint
+        tp = configure_tracing(s, "test")
+        try:
+            with tp.get_tracer("t").start_as_current_span("one span"):
+                pass
+            tp.force_flush()
+        finally:
+            tracing.use(None)
+            tp.shutdown()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received and received[0][0] == "/v1/traces" and received[0][1] == "application/x-protobuf"
+    assert received[0][2] > 0

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-_CONSUMED = ("fields", "temporal_workflow", "temporal_activity")
+_CONSUMED = ("fields", "temporal_workflow", "temporal_activity", "color_message")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("tubeflow_request_id", default="")
 _PRODUCTION = re.compile(r"^production-([0-9A-Za-z_]+?)(?:-shorts)?$")
 # Attributes every LogRecord has: anything else on a record came from ``extra``.
