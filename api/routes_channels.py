@@ -74,6 +74,9 @@ async def patch_channel(
 ) -> dict:
     """Change settings; a bad value answers 400 naming the field and the allowed values."""
     try:
+        from service.languages import require_channel_language
+
+        await require_channel_language(ctx.db, ctx.settings, name, changes)
         await channel_repo.update_settings(ctx.db, name, changes)
     except PermanentError as e:
         raise _status(e) from e

@@ -105,6 +105,9 @@ def register(app: typer.Typer, channel_app: typer.Typer, run: Any, settings: Any
             changes = parse_assignments(assignments)
             database = await db(s)
             try:
+                from service.languages import require_channel_language
+
+                await require_channel_language(database, s, name, changes)  # a language nothing here speaks
                 await channel_repo.update_settings(database, name, changes)
             finally:
                 await database.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from typing import Any
 
 from niches.config import NicheConfig
 from tubeflow.errors import ConfigError
@@ -67,3 +68,20 @@ def require_language_support(settings: Settings, niche: NicheConfig) -> Language
     if missing:
         raise ConfigError(f"niche {niche.name!r} speaks {niche.language!r}, but " + "; and ".join(missing))
     return support
+
+
+async def require_channel_language(db: Any, settings: Settings, channel: str, changes: dict[str, Any]) -> None:
+    """`channel set language=.. / voice=..` is a new language for the channel: the same refusal as `channel add`."""
+    if not {"language", "voice"} & set(changes):
+        return
+    from dataclasses import asdict
+
+    from niches.channel_profile import effective_niche
+    from niches.config import load_niche
+    from tubeflow.channel_settings import parse_settings, updated
+    from tubeflow.db import channel_repo, repo
+
+    row = await repo.get_channel(db, channel)
+    current = await channel_repo.channel_settings(db, channel)
+    after = parse_settings(updated(asdict(current), changes))
+    require_language_support(settings, effective_niche(load_niche(row.niche, settings), after))

@@ -149,6 +149,11 @@ async def test_cli_channel_add_refuses_a_language_nothing_speaks(tmp_path: Path)
     r = await tubeflow(env, "channel", "add", "fin", "--niche", "financas")
     assert r.returncode == 0, r.stderr
     assert "espeak (pt-br)" in r.stdout and "multilingual" in r.stdout
+    # Switching an existing channel to a language nothing speaks is refused the same way, and kept.
+    r = await tubeflow(env, "channel", "set", "fin", "language=yo")
+    assert r.returncode == 2 and "TUBEFLOW_TTS=azure" in r.stderr, r.stdout + r.stderr
+    r = await tubeflow(env, "channel", "set", "fin", "language=es")
+    assert r.returncode == 0, r.stderr
     env["TUBEFLOW_NICHES_DIR"] = str(tmp_path / "niches")
     r = await tubeflow(env, "channel", "add", "ioruba", "--niche", "yoruba")
     assert r.returncode == 2 and "TUBEFLOW_TTS=azure" in r.stderr
