@@ -33,6 +33,7 @@ class RunPodState:
     no_capacity: set[str] = field(default_factory=set)
     never_ready: set[str] = field(default_factory=set)
     at_quota: bool = False
+    echo_input: bool = False  # errors quote the whole mutation back, as some APIs do
     queries: list[str] = field(default_factory=list)
     # Every pod creation as the API understood it: mutation, input fields, env (decoded).
     deploys: list[dict[str, Any]] = field(default_factory=list)
@@ -96,6 +97,8 @@ class _Handler(JsonHandler):
             if unknown:
                 return {"errors": [{"message": f"Unknown input field(s) {sorted(unknown)}"}]}
             gpu = _arg(q, "gpuTypeId") or ""
+            if st.echo_input:
+                return {"errors": [{"message": f"Something went wrong with this request: {q}"}]}
             if st.at_quota:
                 return {"errors": [{"message": QUOTA}]}
             if gpu not in st.gpu_types:

@@ -375,6 +375,32 @@ def test_runpod_honours_min_vram_max_price_and_spot(rp: tuple[RunPodProvider, Ru
     assert deploy["env"]["TUBEFLOW_WORKER_IDENTITY"] == NAME_PREFIX + "p4"
 
 
+def test_runpod_error_that_echoes_the_request_does_not_leak_the_worker_secrets(
+    rp: tuple[RunPodProvider, RunPodState],
+) -> None:
+    from tests.tls_proxy import make_pki
+    from tubeflow.settings import Settings
+
+    _, state = rp
+    pki = make_pki()
+    secrets = Settings(
+        temporal_api_key="tk-echo-4f1e9a",
+        temporal_tls_cert=pki.client.cert.decode(),
+        temporal_tls_key=pki.client.key.decode(),
+        s3_access_key_id="AKIDECHO",
+        s3_secret_access_key="s3-echo-secret/xyz",
+    )
+    provider = RunPodProvider(api_key=state.api_key, image="img", worker_settings=secrets, gpu_types=["NVIDIA L4"])
+    state.echo_input = True
+    with pytest.raises((LaunchFailedError, QuotaExceededError)) as caught:  # the echo may read like a quota
+        provider.launch(NAME_PREFIX + "e1", {})
+    text = str(caught.value)
+    assert "Something went wrong" in text and "TUBEFLOW_TEMPORAL_API_KEY" in text, "the echo reached the message"
+    key_lines = [line for line in pki.client.key.decode().splitlines() if len(line) >= 16]
+    for secret in ("tk-echo-4f1e9a", "s3-echo-secret/xyz", *key_lines):
+        assert secret not in text
+
+
 async def test_runpod_never_ready_gpu_type_is_replaced_by_another(rp: tuple[RunPodProvider, RunPodState]) -> None:
     provider, state = rp
     clock = Clock()

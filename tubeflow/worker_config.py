@@ -98,6 +98,18 @@ def worker_environment(
     return WorkerEnvironment(plain, secret)
 
 
+def redact(text: str, *envs: WorkerEnvironment) -> str:
+    """``text`` with every secret value of ``envs`` replaced: for error messages that may echo a request."""
+    for env in envs:
+        for value in env.secret.values():
+            forms = {value, value.replace("\\n", "\n"), value.replace("\\n", "\\\\n")}
+            forms |= {line for line in value.replace("\\n", "\n").splitlines() if len(line) >= 16}  # PEM lines
+            for form in sorted(forms, key=len, reverse=True):
+                if len(form) >= 6:
+                    text = text.replace(form, "***")
+    return text
+
+
 def load_pem(value: str) -> bytes:
     """PEM text (real or ``\\n``-escaped newlines) as is, or the contents of the file it names."""
     text = value.strip()

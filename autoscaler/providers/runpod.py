@@ -40,8 +40,11 @@ def _gql(value: str) -> str:
     return json.dumps(str(value))[1:-1]
 
 
-def _classify(e: Exception, what: str) -> ProviderError | ProviderAuthError:
-    text = str(e)
+def _classify(e: Exception, what: str, secret: Any = None) -> ProviderError | ProviderAuthError:
+    from tubeflow.worker_config import redact
+
+    # An error may echo the request (pod env included): never let a secret reach a log line.
+    text = redact(str(e), secret) if secret is not None else str(e)
     if isinstance(e, rp_error.AuthenticationError):
         return ProviderAuthError(f"RunPod refused the API key: {text}")
     low = text.lower()
@@ -126,6 +129,13 @@ class RunPodProvider:
             return price, f"{gpu} costs ${price:g}/h > max ${self.max_price_per_hour:g}/h"
         return price, ""
 
+    def _secret_env(self) -> Any:
+        from tubeflow.worker_config import WorkerEnvironment, worker_environment
+
+        if self.worker_settings is None:
+            return WorkerEnvironment({}, {})
+        return worker_environment(self.worker_settings)
+
     def pod_env(self, name: str, price: float) -> dict[str, str]:
         """The worker configuration for one pod (RunPod keeps pod env private to the account)."""
         env: dict[str, str] = {}
@@ -152,6 +162,7 @@ class RunPodProvider:
                 errors.append(unfit)
                 continue
             env = {k: _gql(v) for k, v in self.pod_env(name, price).items()}
+            secret = self._secret_env()
             try:
                 if self.interruptible:
                     pod = self._rent_interruptible(name, gpu, price, env)
@@ -168,9 +179,9 @@ class RunPodProvider:
                         support_public_ip=False,
                     )
             except Exception as e:  # noqa: BLE001 - the SDK raises bare ValueError/QueryError/requests errors
-                err = _classify(e, f"create pod on {gpu}")
+                err = _classify(e, f"create pod on {gpu}", secret)
                 if isinstance(err, (QuotaExceededError, ProviderAuthError)):
-                    raise err from e
+                    raise err from None  # the cause may carry the mutation, secrets and all
                 errors.append(str(err))
                 continue  # no capacity for this GPU type: try the next one
             pod_id = str(pod["id"])

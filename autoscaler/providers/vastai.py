@@ -24,6 +24,7 @@ from autoscaler.providers.base import (
     QuotaExceededError,
 )
 from tubeflow.errors import ConfigError
+from tubeflow.worker_config import redact
 
 # GPUs with an NVENC encoder (what the render needs); Vast names them like this in offers.
 NVENC_GPUS = ("Tesla T4", "L4", "A10", "A10G", "L40S", "L40", "RTX A4000", "RTX A5000", "RTX 4090", "RTX 3090")
@@ -80,6 +81,13 @@ class VastAiProvider:
         options.setdefault("interruptible", bool(getattr(settings, "autoscaler_spot", False)))
         options.setdefault("worker_settings", settings)
         return cls(**options)
+
+    def _secrets(self) -> Any:
+        from tubeflow.worker_config import WorkerEnvironment, worker_environment
+
+        if self.worker_settings is None:
+            return WorkerEnvironment({}, {})
+        return worker_environment(self.worker_settings)
 
     def instance_env(self, name: str, price: float) -> dict[str, str]:
         """The worker configuration for one instance (Vast.ai shows instance env to the account only)."""
@@ -147,7 +155,7 @@ class VastAiProvider:
             try:
                 result = self._call("PUT", f"/asks/{offer['id']}/", json=body)
             except LaunchFailedError as e:
-                errors.append(f"offer {offer['id']}: {e}")
+                errors.append(redact(f"offer {offer['id']}: {e}", self._secrets()))
                 continue  # rented by someone else a moment ago, or that host failed: next offer
             contract = str(result["new_contract"])
             price = float(offer["dph_total"])
