@@ -109,9 +109,12 @@ class FakeYouTube:
         return acc
 
     def revoke_account(self, name: str) -> None:
-        """The user removed the app's access: its refresh token and access tokens stop working."""
+        """The user removed the app's access: its refresh token and access tokens stop working.
+
+        Consenting again (the authorization endpoint) hands out a new refresh token.
+        """
         acc = self.accounts[name]
-        acc.refresh_token = "revoked-" + secrets.token_hex(8)
+        acc.refresh_token = "rt-" + secrets.token_hex(8)
         for tok, owner in list(self.token_owner.items()):
             if owner == name:
                 self.tokens.discard(tok)

@@ -98,7 +98,7 @@ FIELD_HELP: dict[str, str] = {
     "category": "a YouTube category id: " + ", ".join(f"{k} ({v})" for k, v in CATEGORIES.items()),
     "playlist": "a YouTube playlist id (10-64 letters, digits, - or _), empty for none",
     "default_tags": f"comma-separated tags, {MAX_TAGS_CHARS} characters in all",
-    "required_checkpoints": "comma-separated subset of " + ", ".join(CHECKPOINTS) + " (or 'niche')",
+    "required_checkpoints": "comma-separated subset of " + ", ".join(CHECKPOINTS) + " ('none', or 'niche')",
     "priority": "an integer 1 (highest) .. 5",
     "cadence": "true or false",
     "lead_time_hours": "hours before a slot to start its production, 1..720",
@@ -212,6 +212,8 @@ def clean_value(name: str, value: Any) -> Any:
     if name == "required_checkpoints":
         if value is None or value == "niche":
             return None
+        if value == "none":
+            return []  # every checkpoint auto-approved
         try:
             cps = _list(value)
         except TypeError:

@@ -404,6 +404,7 @@ SIGNAL_PROGRESS = "report_progress"  # arg: ProgressReport, sent by long activit
 SIGNAL_CANCEL = "cancel"  # arg: str reason
 UPDATE_RETRY = "retry"  # arg: RetryRequest -> ProductionStatus; validator refuses unless needs_attention
 STATE_NEEDS_ATTENTION = "needs_attention"  # a stage failed permanently; waits for retry or cancel
+STATE_BLOCKED = "blocked"  # publishing waits: YouTube quota until its reset, or the account until reconnected
 QUERY_STATUS = "status"  # -> ProductionStatus
 
 

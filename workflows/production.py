@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -26,8 +26,10 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_APPROVE,
         SIGNAL_CANCEL,
         SIGNAL_PROGRESS,
+        SIGNAL_RECONNECTED,
         SIGNAL_REJECT,
         STAGE_PROGRESS,
+        STATE_BLOCKED,
         STATE_NEEDS_ATTENTION,
         UPDATE_RETRY,
         UPDATE_REVIEW,
@@ -88,6 +90,10 @@ STAGE_SA = SearchAttributeKey.for_keyword(SA_STAGE)
 # Behaviour changes, each replayed old-way for histories recorded before it (see ARCHITECTURE.md).
 PATCH_NEEDS_ATTENTION = "stage-failure-needs-attention"
 PATCH_FINAL_REDO_FROM = "final-reject-redo-from"
+# Publishing blocked by YouTube (quota spent, authorization revoked) waits instead of failing.
+PATCH_PUBLISH_WAITS = "publish-waits-for-quota-and-reconnect"
+WAITABLE_ERRORS = ("QuotaExhausted", "AccountNeedsReconnect")
+QUOTA_RESET_MARGIN = timedelta(minutes=1)  # clocks differ: publish a minute after the reset, not at it
 
 
 class ReviewRejectedTooOften(Exception):
@@ -109,6 +115,7 @@ class ProductionWorkflow:
         self._progress_dirty = False
         self._cancel_reason: str | None = None
         self._thumbnail_count = 0
+        self._reconnected = False
         self._retry: RetryRequest | None = None
 
     # ------------------------------------------------------------------ client-facing handlers
@@ -153,6 +160,11 @@ class ProductionWorkflow:
     @workflow.signal(name=SIGNAL_CANCEL)
     def cancel(self, reason: str) -> None:
         self._cancel_reason = reason or "cancelled by a reviewer"
+
+    @workflow.signal(name=SIGNAL_RECONNECTED)
+    def account_reconnected(self) -> None:
+        """The channel's YouTube account works again (`tubeflow channel connect`, the dashboard button)."""
+        self._reconnected = True
 
     @workflow.update(name=UPDATE_RETRY)
     async def retry(self, request: RetryRequest) -> ProductionStatus:
@@ -605,9 +617,47 @@ class ProductionWorkflow:
             try:
                 return await run()
             except ActivityError as e:
+                if not is_cancelled_exception(e) and await self._waited_out(e):
+                    continue  # the quota was reset / the account reconnected: the same step again
                 if is_cancelled_exception(e) or not workflow.patched(PATCH_NEEDS_ATTENTION):
                     raise
                 await self._needs_attention(_reason(e))
+
+    async def _waited_out(self, e: ActivityError) -> bool:
+        """YouTube's quota spent or the channel's authorization gone: wait durably, never fail.
+
+        The quota waits on a timer until its reset (midnight Pacific, sent by the activity); a
+        revoked authorization waits for the ``account_reconnected`` signal.  Either way the state
+        is ``blocked`` with the reason, and ``cancel`` still ends the production.  True: run the
+        step again (the publisher resumes from what it recorded, so nothing is uploaded twice).
+        """
+        cause = e.cause
+        if not isinstance(cause, ApplicationError) or cause.type not in WAITABLE_ERRORS:
+            return False
+        if not workflow.patched(PATCH_PUBLISH_WAITS):
+            return False
+        s = self._status
+        prior_state = s.state
+        s.state, s.error = STATE_BLOCKED, cause.message
+        if cause.type == "QuotaExhausted":
+            reset = quota_reset_time(cause, workflow.now())
+            s.detail = f"waiting for the YouTube quota reset at {reset.isoformat()}"
+            await self._snapshot()
+            wait = max(reset + QUOTA_RESET_MARGIN - workflow.now(), timedelta(seconds=1))
+            try:
+                await workflow.wait_condition(lambda: self._cancel_reason is not None, timeout=wait)
+            except TimeoutError:
+                pass
+        else:
+            self._reconnected = False
+            s.detail = "reconnect the channel's YouTube account (`tubeflow channel connect`); publishing continues then"
+            await self._snapshot()
+            await workflow.wait_condition(lambda: self._reconnected or self._cancel_reason is not None)
+        if self._cancel_reason is not None:
+            raise ProductionCancelled(self._cancel_reason)
+        s.state, s.error, s.detail = prior_state, None, f"{s.stage} again"
+        await self._snapshot()
+        return True
 
     async def _needs_attention(self, reason: str) -> None:
         s = self._status
@@ -670,6 +720,14 @@ def _edit_problem(d: ReviewDecision, thumbnail_count: int) -> str | None:
     if "swap" in edits and not isinstance(edits["swap"], dict):
         return "swap must map a part index to a candidate key"
     return None
+
+
+def quota_reset_time(cause: ApplicationError, now: datetime) -> datetime:
+    """When the quota resets, as the activity said (ISO-8601); an hour from now if it did not say."""
+    try:
+        return datetime.fromisoformat(str(cause.details[0]))
+    except (IndexError, ValueError, TypeError):
+        return now + timedelta(hours=1)
 
 
 def _reason(e: BaseException) -> str:

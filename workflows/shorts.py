@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from tubeflow.contracts import (
@@ -23,7 +24,14 @@ with workflow.unsafe.imports_passed_through():
         production_prefix,
     )
     from tubeflow.job_contracts import ShortRequest
-    from workflows.production import CPU_RETRY, GPU_RETRY
+    from workflows.production import (
+        CPU_RETRY,
+        GPU_RETRY,
+        PATCH_PUBLISH_WAITS,
+        QUOTA_RESET_MARGIN,
+        WAITABLE_ERRORS,
+        quota_reset_time,
+    )
 
 
 @workflow.defn(name="ShortsWorkflow")
@@ -73,8 +81,7 @@ class ShortsWorkflow:
             keys.append(rendered.video_key)
             gpu_seconds += rendered.gpu_seconds
             cost += rendered.cost_usd
-            published = await workflow.execute_activity(
-                "publish",
+            published = await self._publish(
                 PublishRequest(
                     inp.production_id,
                     inp.channel,
@@ -84,12 +91,40 @@ class ShortsWorkflow:
                     kind="short",
                     extra={"index": spec.index, "title": spec.title, "start": spec.start, "end": spec.end},
                 ),
-                task_queue=main_queue,
-                start_to_close_timeout=timedelta(minutes=15),
-                retry_policy=CPU_RETRY,
-                result_type=PublishResult,
+                main_queue,
             )
             self._done.append(published.location)
         return ShortsResult(
             short_keys=keys, published=list(self._done), gpu_seconds=round(gpu_seconds, 2), cost_usd=round(cost, 6)
         )
+
+    async def _publish(self, req: PublishRequest, main_queue: str) -> PublishResult:
+        """Publish one Short; YouTube's quota or a revoked account makes it wait, never fail.
+
+        The quota waits for its reset (sent by the activity); a revoked account is tried again
+        every half hour (nothing is called on YouTube while the channel is marked "reconnect
+        needed", so the wait costs no quota) until someone reconnects it.
+        """
+        while True:
+            try:
+                return await workflow.execute_activity(
+                    "publish",
+                    req,
+                    task_queue=main_queue,
+                    start_to_close_timeout=timedelta(minutes=15),
+                    retry_policy=CPU_RETRY,
+                    result_type=PublishResult,
+                )
+            except ActivityError as e:
+                cause = e.cause
+                if (
+                    not isinstance(cause, ApplicationError)
+                    or cause.type not in WAITABLE_ERRORS
+                    or not workflow.patched(PATCH_PUBLISH_WAITS)
+                ):
+                    raise
+                if cause.type == "QuotaExhausted":
+                    wait = quota_reset_time(cause, workflow.now()) + QUOTA_RESET_MARGIN - workflow.now()
+                else:
+                    wait = timedelta(minutes=30)
+                await workflow.sleep(max(wait, timedelta(seconds=1)))

@@ -1,0 +1,88 @@
+"""Reviewed work is never thrown away: quota and revoked tokens make publishing wait, then it publishes once.
+
+Full productions through the real dev server, real activities and tiny media, published to the
+fake Google/YouTube server.  The only test hook is the clock of the quota ledger: "midnight
+Pacific" is made to come seconds after the quota runs out, and the ledger's day turns when the
+test says the reset happened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+import activities.calendar
+import activities.youtube
+from activities.youtube_connect import connect_installed
+from service.client import get_status, signal_reconnected, start_production
+from tests.conftest import tiny_settings
+from tests.fake_youtube import FakeYouTube
+from tests.test_channel_accounts import _FollowRedirects  # noqa: F401  (registers the test browser)
+from tests.workflow_helpers import running_stack, wait_for
+from tubeflow.db import channel_repo, repo
+from tubeflow.secret_box import new_key
+
+TOPIC = "Why is the sky blue?"
+
+
+@pytest.fixture
+def google() -> Iterator[FakeYouTube]:
+    with FakeYouTube() as fake:
+        fake.add_account("sky", "Sky Facts")
+        fake.consent_as = "sky"
+        yield fake
+
+
+async def test_quota_then_revoked_token_each_publish_exactly_once(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, google: FakeYouTube, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake Google speaks plain HTTP
+    day = ["day-1"]
+    # "Midnight Pacific" 50 s ago, so the workflow's wait (reset + 1 min margin) is about 10 s.
+    monkeypatch.setattr(activities.youtube, "next_reset", lambda now: now - timedelta(seconds=50))
+    monkeypatch.setattr(activities.calendar, "next_reset", lambda now: now - timedelta(seconds=50))
+    monkeypatch.setattr(activities.calendar, "pacific_day", lambda now: day[0])
+    client_file = tmp_path / "client.json"
+    client_file.write_text(json.dumps(google.client_config("installed")))
+    settings = tiny_settings(
+        tmp_path, secret_key=new_key(), youtube_client_secrets=str(client_file), youtube_base_url=google.base_url
+    )
+    client = temporal_env.client
+    async with running_stack(client, settings) as stack:
+        await repo.create_channel(stack.db, "sky", "science")
+        await channel_repo.update_settings(stack.db, "sky", {"required_checkpoints": "none"})
+        await connect_installed(settings, stack.db, "sky", browser="tubeflow-test")
+
+        # 1. YouTube says the quota is gone: the production waits (blocked), then publishes once.
+        google.quota_exceeded = True
+        pid = await start_production(client, stack.db, settings, "sky", TOPIC, make_shorts=False)
+        blocked = await wait_for(client, pid, lambda s: s.state == "blocked", 300, "blocked on quota")
+        assert blocked.stage == "publish" and "quota" in (blocked.error or "")
+        assert "waiting for the YouTube quota reset" in blocked.detail
+        assert (await repo.get_production(stack.db, pid)).state == "blocked"
+        day[0] = "day-2"  # midnight Pacific: the ledger starts a new day and YouTube accepts again
+        google.quota_exceeded = False
+        done = await wait_for(client, pid, lambda s: s.state == "completed", 120, "published after the reset")
+        assert len(google.videos_of("sky")) == 1 and done.outputs["video_id"] in google.videos
+
+        # 2. The authorization is revoked: the channel needs reconnecting, the production waits for it.
+        google.revoke_account("sky")
+        pid2 = await start_production(client, stack.db, settings, "sky", "How do rainbows form?", make_shorts=False)
+        blocked = await wait_for(client, pid2, lambda s: s.state == "blocked", 300, "blocked on the account")
+        assert "reconnect" in blocked.detail and "revoked" in (blocked.error or "")
+        account = await channel_repo.get_account(stack.db, "sky")
+        assert account is not None and account.status == "reconnect_needed"
+        await connect_installed(settings, stack.db, "sky", browser="tubeflow-test")
+        for p in await repo.list_productions(stack.db, channel="sky", state="blocked"):
+            await signal_reconnected(client, p.id)
+        done2 = await wait_for(client, pid2, lambda s: s.state == "completed", 120, "published after reconnecting")
+        assert len(google.videos_of("sky")) == 2 and done2.outputs["video_id"] != done.outputs["video_id"]
+        assert (await get_status(client, pid)).state == "completed"
+        entries = await channel_repo.list_publications(stack.db, "sky")
+        assert sorted(e.production_id for e in entries) == sorted([pid, pid2])
+        assert all(e.status == "published" and e.video_id for e in entries)
