@@ -30,6 +30,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -267,6 +268,65 @@ async def maintenance(stack: Stack) -> None:
     save("maintenance_completed", await handle.fetch_history())
 
 
+# The fake Google/YouTube server the publishing scenarios talk to, and the key sealing their tokens.
+YOUTUBE: list[Any] = []
+SECRET_KEY = "0" * 43 + "="  # a valid Fernet key; only for recordings
+
+
+async def _youtube_channel(stack: Stack, name: str) -> Any:
+    """A channel connected to the fake YouTube account "rec" (credentials stored as connect would)."""
+    from tubeflow.db import channel_repo
+    from tubeflow.secret_box import SecretBox
+
+    fake = YOUTUBE[0]
+    await repo.create_channel(stack.db, name, "science")
+    creds = json.loads(fake.credentials_file(Path(tempfile.mkdtemp()) / "c.json").read_text())
+    sealed = SecretBox(SECRET_KEY).seal(json.dumps(creds))
+    await channel_repo.save_account(stack.db, name, sealed, "rec-project", "UCrec", "Recorded channel")
+    return fake
+
+
+async def publish_waits(stack: Stack) -> None:
+    """Publishing blocked twice and never failed: the quota (timer to its reset), then a revoked account."""
+    import activities.calendar
+    import activities.youtube
+
+    # The quota "resets" 55 s before it ran out, so the workflow's wait (reset + 1 min) is 5 s; the
+    # ledger's Pacific day turns when the test says the reset happened.
+    day = ["day-1"]
+    activities.youtube.next_reset = lambda now: now - timedelta(seconds=55)  # type: ignore[assignment]
+    activities.calendar.next_reset = lambda now: now - timedelta(seconds=55)  # type: ignore[assignment]
+    activities.calendar.pacific_day = lambda now: day[0]  # type: ignore[assignment]
+    fake = await _youtube_channel(stack, "rec-quota")
+    fake.quota_exceeded = True
+    every = ["script", "audio", "broll", "final"]
+    pid = await start_direct(stack, "rec-quota", auto_approve=every)
+    await wait_for(stack.client, pid, lambda s: s.state == "blocked", 600, "blocked on quota")
+    fake.quota_exceeded, day[0] = False, "day-2"
+    await wait_for(stack.client, pid, lambda s: s.state == "completed", 120, "published after the reset")
+    save("production_published_after_quota", await history_of(stack.client, production_workflow_id(pid)))
+
+    good = fake.refresh_token
+    fake.refresh_token = fake.accounts["default"].refresh_token = "rt-revoked"  # the stored one stops working
+    fake.revoke_tokens()
+    pid = await start_direct(stack, "rec-quota", auto_approve=every, topic="How do rainbows form?")
+    await wait_for(stack.client, pid, lambda s: s.state == "blocked", 600, "blocked on the account")
+    fake.refresh_token = fake.accounts["default"].refresh_token = good  # reconnected
+    from tubeflow.db import channel_repo
+
+    await channel_repo.save_account(
+        stack.db,
+        "rec-quota",
+        (await channel_repo.account_credentials(stack.db, "rec-quota"))[1],
+        "rec-project",
+        "UCrec",
+        "Recorded channel",
+    )
+    await stack.client.get_workflow_handle(production_workflow_id(pid)).signal("account_reconnected")
+    await wait_for(stack.client, pid, lambda s: s.state == "completed", 120, "published after reconnecting")
+    save("production_published_after_reconnect", await history_of(stack.client, production_workflow_id(pid)))
+
+
 async def expect_failure(handle: WorkflowHandle[Any, Any], words: str) -> None:
     try:
         await asyncio.wait_for(handle.result(), 300)
@@ -286,6 +346,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "cancelled_through_temporal": cancelled_through_temporal,
     "video_jobs": video_jobs,
     "maintenance": maintenance,
+    "publish_waits": publish_waits,
 }
 
 
@@ -301,11 +362,17 @@ async def main(names: list[str]) -> None:
         dev_server_extra_args=cfg.dynamic_config_args(),
     )
     try:
-        with tempfile.TemporaryDirectory(prefix="tubeflow-record-") as home:
+        from tests.fake_youtube import FakeYouTube
+
+        with tempfile.TemporaryDirectory(prefix="tubeflow-record-") as home, FakeYouTube() as fake:
+            YOUTUBE[:] = [fake]
             # A private copy of the niches, so a scenario can add one (the operator's fix).
             niches = Path(home) / "niches"
             shutil.copytree(REPO_ROOT / "niches", niches, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-            async with running_stack(env.client, tiny_settings(Path(home), niches_dir=str(niches))) as stack:
+            settings = tiny_settings(
+                Path(home), niches_dir=str(niches), secret_key=SECRET_KEY, youtube_base_url=fake.base_url
+            )
+            async with running_stack(env.client, settings) as stack:
                 chosen = [SCENARIOS[n] for n in names or SCENARIOS]
                 await asyncio.gather(*(scenario(stack) for scenario in chosen))
     finally:
