@@ -94,7 +94,12 @@ async def run_worker(queue: str, settings: Settings, concurrency: int = 1) -> No
     from service.observability import ActivityMetrics, metrics_runtime, set_price
 
     # Temporal SDK metrics and ours on one Prometheus port, when asked for.
-    runtime = metrics_runtime(settings.worker_metrics_port) if settings.worker_metrics_port else None
+    runtime = None
+    if settings.worker_metrics_port:
+        try:
+            runtime = metrics_runtime(settings.worker_metrics_port)
+        except Exception as e:  # noqa: BLE001 - a busy port (two workers on one host) must not stop the worker
+            log.warning("worker metrics off: cannot serve port %s (%s)", settings.worker_metrics_port, e)
     client = await connect(settings, runtime=runtime)
     storage = open_storage(settings)
     probe = ActivityMetrics()
