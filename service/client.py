@@ -40,6 +40,11 @@ class NothingToRetry(PermanentError):
     """A retry for a production that is not waiting in needs_attention (HTTP 409 in the API)."""
 
 
+class TemporalUnavailable(TransientError, RuntimeError):
+    """Temporal cannot be reached (down, wrong address, TLS or API key refused); a RuntimeError as
+    the SDK's own connect error is, so callers written against the SDK still catch it."""
+
+
 class UnknownProduction(PermanentError):
     pass
 
@@ -89,7 +94,7 @@ async def connect(settings: Settings, *, runtime: Any = None) -> Client:
         )
     except RuntimeError as e:
         # Never echo the settings: the message may otherwise be logged next to a key.
-        raise TransientError(f"cannot connect to Temporal at {s.temporal_address}: {e}") from e
+        raise TemporalUnavailable(f"cannot connect to Temporal at {s.temporal_address}: {e}") from e
 
 
 def new_production_id() -> str:
