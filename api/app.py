@@ -9,6 +9,7 @@ down with it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,9 +36,10 @@ from api.context import ApiContext
 from api.credentials import AuthCache, SignInGuard
 from api.fetch import FetchError, FetchPolicy
 from api.middleware import BodyLimit, SecurityHeaders, dashboard_csp
+from api.notify import ChangeNotifier
 from api.observability import RequestContext, instrument
 from api.ratelimit import RateLimiter
-from tubeflow.errors import PermanentError, TransientError
+from tubeflow.errors import ConfigError, PermanentError, TransientError
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage, StorageError, open_storage
 
@@ -54,7 +56,7 @@ def create_app(
     rate_limiter: RateLimiter | None = None,
     fetch_policy: FetchPolicy | None = None,
     key_cache_s: float = 60.0,
-    events_poll_s: float = 0.5,
+    events_poll_s: float = 10.0,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,9 +73,12 @@ def create_app(
                 ctx.temporal = await connect(settings)
             except Exception as e:  # the dashboard still lists and plays without Temporal
                 log.warning("Temporal at %s is not reachable (%s); reviews answer 503", settings.temporal_address, e)
+        metrics_server = await _start_metrics_server(ctx) if settings.metrics_bind else None
         try:
             yield
         finally:
+            if metrics_server is not None:
+                await _stop(metrics_server)
             if owned_db is not None:
                 await owned_db.close()
 
@@ -97,6 +102,7 @@ def create_app(
         fetch_policy=fetch_policy or FetchPolicy.from_settings(settings),
         temporal=temporal_client,
         auth=AuthCache(ttl_s=key_cache_s),
+        notifier=ChangeNotifier(db.url if db is not None else settings.resolved_database_url()),
         guard=SignInGuard(settings),
     )
     app.state.events_poll_s = events_poll_s
@@ -133,6 +139,34 @@ def create_app(
     app.include_router(routes_metrics.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+async def _start_metrics_server(ctx: ApiContext) -> tuple[Any, asyncio.Task[None]]:
+    """Serve /metrics alone on TUBEFLOW_METRICS_BIND (e.g. an address only Prometheus reaches)."""
+    import uvicorn
+
+    host, _, port = ctx.settings.metrics_bind.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"TUBEFLOW_METRICS_BIND must be host:port, not {ctx.settings.metrics_bind!r}")
+    config = uvicorn.Config(
+        routes_metrics.metrics_app(ctx), host=host.strip("[]"), port=int(port), log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(250):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.02)
+    if task.done():
+        task.result()  # the bind failed: say why
+    log.info("metrics on http://%s/metrics", ctx.settings.metrics_bind)
+    return server, task
+
+
+async def _stop(running: tuple[Any, asyncio.Task[None]]) -> None:
+    server, task = running
+    server.should_exit = True
+    await asyncio.wait({task}, timeout=5)
 
 
 def _limiter(settings: Settings) -> RateLimiter:

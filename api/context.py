@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,15 @@ from tubeflow.storage import Storage
 
 if TYPE_CHECKING:
     from api.credentials import AuthCache, SignInGuard
+    from api.notify import ChangeNotifier
+
+
+@dataclass
+class MetricsCache:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    body: bytes | None = None
+    content_type: str = ""
+    at: float = 0.0
 
 
 @dataclass
@@ -26,9 +36,11 @@ class ApiContext:
     fetch_policy: FetchPolicy
     auth: AuthCache
     guard: SignInGuard
+    notifier: ChangeNotifier
     temporal: Client | None = None
     # Open /api/events streams per key (see routes_events), for the per-key cap.
     streams: dict[str, int] = field(default_factory=dict)
+    metrics_cache: MetricsCache = field(default_factory=MetricsCache)
     # The dashboard's "Connect YouTube" flows in progress (state -> channel, PKCE verifier).
     connector: Any = None
 

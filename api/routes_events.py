@@ -1,8 +1,9 @@
 """Live updates over Server-Sent Events, fed from the database's events table.
 
-Polling the table (every ``poll_s``) instead of holding in-memory subscriptions means an API
-restart loses nothing: a browser reconnects with ``Last-Event-ID`` (EventSource does this itself)
-or ``?since=`` and receives what it missed, in order.  SSE rather than WebSocket because the
+Reading the table (woken by change notifications, :mod:`api.notify`) instead of holding
+in-memory subscriptions means an API restart loses nothing: a browser reconnects with
+``Last-Event-ID`` (EventSource does this itself) or ``?since=`` and receives what it missed, in
+order.  SSE rather than WebSocket because the
 traffic is one-way and EventSource reconnects on its own.
 """
 
@@ -13,8 +14,9 @@ import json
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from api import dbview
 from api.auth import Principal, authenticate
@@ -47,58 +49,106 @@ def progress_message(production_id: str, row: dict[str, Any]) -> str:
 
 
 async def event_stream(
-    request: Request, ctx: ApiContext, since: int, poll_s: float, max_s: float | None
+    request: Request, ctx: ApiContext, since: int, fallback_s: float, max_s: float | None
 ) -> AsyncIterator[str]:
     """Stored events after ``since`` (stage changes, checkpoints, endings), then live ones; plus
-    progress of running productions, which changes too often to be stored as events."""
+    progress of running productions, which changes too often to be stored as events.
+
+    Between rounds the stream sleeps until the tables change (:mod:`api.notify`), or at most
+    ``fallback_s`` in case a notification was lost."""
+    notifier = ctx.notifier
     yield "retry: 2000\n\n"
-    last, idle = since, 0.0
+    last = since
     sent_progress: dict[str, dict[str, Any]] = {}
     loop = asyncio.get_running_loop()
-    started = loop.time()
-    while True:
-        if await request.is_disconnected():
-            return
-        batch = await _shielded(dbview.events_since(ctx.db, last, limit=200))
-        for event in batch:
-            last = max(last, int(event["id"]))
-            yield sse_message(event)
-        if len(batch) == 200:
-            continue  # drain a backlog before anything else
-        running = await _shielded(dbview.running_progress(ctx.db))
-        for pid, row in running.items():
-            if sent_progress.get(pid) != row:
-                if pid in sent_progress:  # the first sighting is already on the page
-                    yield progress_message(pid, row)
-                    idle = 0.0
-        sent_progress = running
-        if max_s is not None and loop.time() - started >= max_s:
-            return
-        await asyncio.sleep(poll_s)
-        idle += poll_s
-        if idle >= KEEPALIVE_S:
-            idle = 0.0
-            yield ": keep-alive\n\n"
+    started = last_sent = loop.time()
+    async with notifier.subscribed():
+        while True:
+            if await request.is_disconnected():
+                return
+            seen = notifier.generation
+            batch = await _shielded(dbview.events_since(ctx.db, last, limit=200))
+            # Read progress before yielding anything: a client reacting to an event (or another
+            # writer) must not move a production on before this round has seen it once, or its
+            # "first sighting" would swallow the change.
+            running = None if len(batch) == 200 else await _shielded(dbview.running_progress(ctx.db))
+            for event in batch:
+                last = max(last, int(event["id"]))
+                last_sent = loop.time()
+                yield sse_message(event)
+            if running is None:
+                continue  # drain a backlog before anything else
+            for pid, row in running.items():
+                if sent_progress.get(pid) != row:
+                    if pid in sent_progress:  # the first sighting is already on the page
+                        last_sent = loop.time()
+                        yield progress_message(pid, row)
+            sent_progress = running
+            now = loop.time()
+            if max_s is not None and now - started >= max_s:
+                return
+            timeout = min(fallback_s, KEEPALIVE_S - (now - last_sent))
+            if max_s is not None:
+                timeout = min(timeout, max_s - (now - started))
+            await notifier.wait(seen, max(0.0, timeout))
+            if loop.time() - last_sent >= KEEPALIVE_S:
+                last_sent = loop.time()
+                yield ": keep-alive\n\n"
+
+
+class StreamSlot:
+    """One of a key's concurrent streams; released once, whichever way the stream ends."""
+
+    def __init__(self, ctx: ApiContext, key_id: str) -> None:
+        self.ctx, self.key_id, self.held = ctx, key_id, True
+        ctx.streams[key_id] = ctx.streams.get(key_id, 0) + 1
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            left = self.ctx.streams.get(self.key_id, 1) - 1
+            if left > 0:
+                self.ctx.streams[self.key_id] = left
+            else:
+                self.ctx.streams.pop(self.key_id, None)
+
+
+async def _held(slot: StreamSlot, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+    try:
+        async for chunk in stream:
+            yield chunk
+    finally:
+        slot.release()
 
 
 @router.get("/events", response_class=StreamingResponse)
 async def events(
     request: Request,
     ctx: ApiContext = Depends(get_ctx),
-    _: Principal = Depends(authenticate),
-    since: int | None = Query(None, ge=0, description="the last event id you saw; omit for live events only"),
+    who: Principal = Depends(authenticate),
+    since: int | None = Query(None, ge=0, le=2**62, description="the last event id you saw; omit for live events only"),
     max_s: float | None = Query(None, gt=0, le=3600, description="close the stream after this many seconds"),
-    last_event_id: str | None = Header(None),
+    last_event_id: str | None = Header(None, max_length=20),
 ) -> StreamingResponse:
+    cap = ctx.settings.events_max_streams_per_key
+    if ctx.streams.get(who.key_id, 0) >= cap:
+        raise HTTPException(
+            429,
+            f"this key already has {cap} live event streams open (TUBEFLOW_EVENTS_MAX_STREAMS_PER_KEY); "
+            "close one (a browser tab) first",
+            headers={"Retry-After": "5"},
+        )
     # A reconnecting EventSource repeats the original URL, so its Last-Event-ID header wins over ?since=.
     start = int(last_event_id) if last_event_id and last_event_id.isdigit() else since
     if start is None:
         start = await dbview.latest_event_id(ctx.db)
-    poll_s = float(getattr(request.app.state, "events_poll_s", 0.5))
+    fallback_s = float(getattr(request.app.state, "events_poll_s", 10.0))
+    slot = StreamSlot(ctx, who.key_id)
     return StreamingResponse(
-        event_stream(request, ctx, start, poll_s, max_s),
+        _held(slot, event_stream(request, ctx, start, fallback_s, max_s)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        background=BackgroundTask(slot.release),
     )
 
 

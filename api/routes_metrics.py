@@ -1,5 +1,9 @@
 """Prometheus /metrics for the control plane.
 
+Behind a token (TUBEFLOW_METRICS_TOKEN) or any API key, or served without either on a separate
+address (TUBEFLOW_METRICS_BIND) that only the monitoring network reaches; the answer is cached
+for TUBEFLOW_METRICS_CACHE_S so scrapes cannot load the database and Temporal.
+
 Computed at scrape time from what is durable (the GPU queue in Temporal, productions in the
 database), not from counters in this process: the API may restart or run as several replicas,
 and the work itself happens in worker processes.  The autoscaler exports its own decisions and
@@ -8,14 +12,16 @@ worker states on its metrics port (TUBEFLOW_AUTOSCALER_METRICS_PORT).
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections import Counter as Tally
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
+from api.auth import authenticate
 from api.context import ApiContext, get_ctx
 from api.observability import REGISTRY as REQUEST_REGISTRY
 from service.backlog import export_queue_metrics
@@ -30,7 +36,56 @@ HOUR = timedelta(hours=1)
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(ctx: ApiContext = Depends(get_ctx)) -> Response:
+async def metrics(request: Request, ctx: ApiContext = Depends(get_ctx)) -> Response:
+    """Behind the metrics token or an API key; 404 when served on its own address (TUBEFLOW_METRICS_BIND)."""
+    if ctx.settings.metrics_bind:
+        raise HTTPException(404, "metrics are served on TUBEFLOW_METRICS_BIND, not here")
+    await _scraper_allowed(request, ctx)
+    return await cached_metrics(ctx)
+
+
+def _bearer(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+
+
+async def _scraper_allowed(request: Request, ctx: ApiContext) -> None:
+    token = ctx.settings.metrics_token
+    if token and hmac.compare_digest(_bearer(request).encode(), token.encode()):
+        wait = ctx.limiter.check("metrics-token")
+        if wait > 0:
+            raise HTTPException(429, "metrics are scraped too often", headers={"Retry-After": str(int(wait) + 1)})
+        return
+    await authenticate(request, ctx)  # any API key (per-key rate limit, sign-in guard)
+
+
+async def cached_metrics(ctx: ApiContext) -> Response:
+    """The last answer while younger than TUBEFLOW_METRICS_CACHE_S: one computation per interval,
+    however many scrapers (or attackers) ask, since each reads 500 productions and asks Temporal."""
+    cache = ctx.metrics_cache
+    async with cache.lock:
+        now = time.monotonic()
+        if cache.body is None or now - cache.at >= ctx.settings.metrics_cache_s:
+            cache.body, cache.content_type = await compute_metrics(ctx)
+            cache.at = time.monotonic()
+        return Response(cache.body, media_type=cache.content_type)
+
+
+def metrics_app(ctx: ApiContext) -> FastAPI:
+    """The app served on TUBEFLOW_METRICS_BIND: only /metrics, open unless a token is set."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/metrics")
+    async def scrape(request: Request) -> Response:
+        token = ctx.settings.metrics_token
+        if token and not hmac.compare_digest(_bearer(request).encode(), token.encode()):
+            raise HTTPException(401, "send the metrics token: Authorization: Bearer <TUBEFLOW_METRICS_TOKEN>")
+        return await cached_metrics(ctx)
+
+    return app
+
+
+async def compute_metrics(ctx: ApiContext) -> tuple[bytes, str]:
     registry = CollectorRegistry()
     m = TubeflowMetrics(registry)
     by_state = Gauge("tubeflow_productions", "Productions by state (newest 500)", ["state"], registry=registry)
@@ -73,7 +128,7 @@ async def metrics(ctx: ApiContext = Depends(get_ctx)) -> Response:
         if "cost_usd" in r.outputs:
             m.video_cost(float(r.outputs["cost_usd"]))
     body, content_type = m.exposition()
-    return Response(body + generate_latest(REQUEST_REGISTRY), media_type=content_type)
+    return body + generate_latest(REQUEST_REGISTRY), content_type
 
 
 def _utc(t: datetime | None) -> datetime:

@@ -266,7 +266,8 @@ async def test_broll_swap_and_thumbnail_choice_through_the_api(gpu_api: tuple[Ap
     assert [p["id"] for p in listed] == [pid]
 
     # Prometheus metrics, computed from the database and the GPU queue at scrape time.
-    text = (await api.http.get("/metrics")).text
+    assert (await api.http.get("/metrics")).status_code == 401  # behind a key or TUBEFLOW_METRICS_TOKEN
+    text = (await api.get("/metrics", role="viewer")).text
     assert 'tubeflow_productions{state="completed"} 1.0' in text
     assert "tubeflow_jobs_per_hour 1.0" in text
     assert "tubeflow_render_seconds_per_video_minute_count 1.0" in text
