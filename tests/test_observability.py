@@ -226,13 +226,13 @@ async def _api_scrape(s: Any, tmp_path: Path) -> str:
 
     db = await open_database(s)
     try:
-        app = create_app(s, db=db)
+        app = create_app(s.with_overrides(metrics_token="scrape-token"), db=db)  # /metrics is not anonymous
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
             r = await http.get("/healthz", headers={"X-Request-ID": "req-abc.123"})
             assert r.headers["X-Request-ID"] == "req-abc.123"
             r = await http.get("/healthz", headers={"X-Request-ID": "bad id\n"})
             assert re.fullmatch(r"[0-9a-f]{32}", r.headers["X-Request-ID"]), "an unsafe id is replaced"
-            return (await http.get("/metrics")).text
+            return (await http.get("/metrics", headers={"Authorization": "Bearer scrape-token"})).text
     finally:
         await db.close()
 
