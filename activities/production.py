@@ -43,6 +43,7 @@ from tubeflow.contracts import (
     VoiceResult,
     production_prefix,
 )
+from tubeflow.db.engine import Database
 from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.script_schema import narration_text, validate_script, word_count
 from tubeflow.settings import Settings
@@ -50,7 +51,7 @@ from tubeflow.storage import Storage
 
 
 class MainActivities:
-    def __init__(self, settings: Settings, storage: Storage, db: Any) -> None:
+    def __init__(self, settings: Settings, storage: Storage, db: Database) -> None:
         self.settings = settings
         self.storage = storage
         self.db = db

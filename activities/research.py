@@ -23,6 +23,7 @@ from knowledge.store import NewFact, add_facts, utcnow
 from knowledge.text import jaccard, tokens
 from niches.config import NicheConfig
 from niches.router import NicheComponents, NicheRouter
+from tubeflow.db.engine import Database
 from tubeflow.errors import PermanentError, TransientError
 from tubeflow.settings import Settings
 
@@ -52,7 +53,7 @@ def _components(settings: Settings, niche: NicheConfig | str, channel: str | Non
     return NicheRouter(settings).for_niche(niche, channel)
 
 
-async def ingest_notes(db: Any, comp: NicheComponents, now: datetime) -> list[int]:
+async def ingest_notes(db: Database, comp: NicheComponents, now: datetime) -> list[int]:
     """Store the niche's notes as facts (refreshing known ones); returns ids of new rows."""
     new: list[NewFact] = []
     for note in comp.notes():
@@ -137,7 +138,7 @@ def narrative_order(ranked: list[RankedFact]) -> list[RankedFact]:
 
 async def research(
     settings: Settings,
-    db: Any,
+    db: Database,
     niche: NicheConfig | str,
     channel: str | None,
     topic: str,

@@ -19,6 +19,7 @@ from knowledge.feedback import Directives, parse_feedback
 from knowledge.store import LearningRecord, add_learning, get_learnings
 from knowledge.text import STOPWORDS, fold, raw_tokens, tokens
 from niches.config import NicheConfig
+from tubeflow.db.engine import Database
 from tubeflow.errors import ConfigError, PermanentError
 from tubeflow.script_schema import ScriptInvalid, validate_script
 from tubeflow.settings import Settings
@@ -41,12 +42,12 @@ class ScriptWriter(Protocol):
         facts: list[dict[str, Any]],
         feedback: list[str] | None = None,
         attempt: int = 1,
-        db: Any = None,
+        db: Database | None = None,
         channel: str | None = None,
     ) -> dict[str, Any]: ...
 
 
-async def niche_learnings(db: Any, niche: NicheConfig, channel: str | None) -> list[LearningRecord]:
+async def niche_learnings(db: Database | None, niche: NicheConfig, channel: str | None) -> list[LearningRecord]:
     """The niche's learnings (and this channel's own); none without a database."""
     if db is None:
         return []
@@ -55,7 +56,7 @@ async def niche_learnings(db: Any, niche: NicheConfig, channel: str | None) -> l
     return await get_learnings(db, niche.name, channel, limit=LEARNINGS_IN_PROMPT, exclude_origins=other_stages)
 
 
-async def learn_from_review(db: Any, niche: str, channel: str | None, stage: str, feedback: str) -> int | None:
+async def learn_from_review(db: Database, niche: str, channel: str | None, stage: str, feedback: str) -> int | None:
     """Keep a reviewer's feedback as a learning of the niche, shaping later scripts of that niche only."""
     if not feedback.strip():
         return None
@@ -256,7 +257,7 @@ class OfflineWriter:
         facts: list[dict[str, Any]],
         feedback: list[str] | None = None,
         attempt: int = 1,
-        db: Any = None,
+        db: Database | None = None,
         channel: str | None = None,
     ) -> dict[str, Any]:
         feedback = [f for f in (feedback or []) if f and f.strip()]
@@ -278,7 +279,12 @@ class OfflineWriter:
         return script
 
     async def _mention_facts(
-        self, mentions: list[str], facts: list[dict[str, Any]], niche: NicheConfig, db: Any, channel: str | None
+        self,
+        mentions: list[str],
+        facts: list[dict[str, Any]],
+        niche: NicheConfig,
+        db: Database | None,
+        channel: str | None,
     ) -> dict[str, dict[str, Any] | None]:
         """For each "mention X": a fact about X from research, else from the niche's knowledge, else None."""
         found: dict[str, dict[str, Any] | None] = {}
@@ -450,7 +456,7 @@ class LLMWriter:
         facts: list[dict[str, Any]],
         feedback: list[str] | None = None,
         attempt: int = 1,
-        db: Any = None,
+        db: Database | None = None,
         channel: str | None = None,
     ) -> dict[str, Any]:
         feedback = [f for f in (feedback or []) if f and f.strip()]

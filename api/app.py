@@ -39,6 +39,7 @@ from api.middleware import BodyLimit, SecurityHeaders, dashboard_csp
 from api.notify import ChangeNotifier
 from api.observability import RequestContext, instrument
 from api.ratelimit import RateLimiter
+from tubeflow.db.engine import Database
 from tubeflow.errors import ConfigError, PermanentError, TransientError
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage, StorageError, open_storage
@@ -51,7 +52,7 @@ def create_app(
     settings: Settings,
     *,
     temporal_client: Client | None = None,
-    db: Any = None,
+    db: Database | None = None,
     storage: Storage | None = None,
     rate_limiter: RateLimiter | None = None,
     fetch_policy: FetchPolicy | None = None,
@@ -62,10 +63,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned_db = None
         ctx: ApiContext = app.state.tubeflow
-        if ctx.db is None:
+        if ctx.database is None:
             from tubeflow.db.engine import open_database
 
-            ctx.db = owned_db = await open_database(settings)
+            ctx.database = owned_db = await open_database(settings)
         if ctx.temporal is None:
             from service.client import connect
 
@@ -96,7 +97,7 @@ def create_app(
     errors.install(app)
     app.state.tubeflow = ApiContext(
         settings=settings,
-        db=db,
+        database=db,
         storage=storage or open_storage(settings),
         limiter=rate_limiter or _limiter(settings),
         fetch_policy=fetch_policy or FetchPolicy.from_settings(settings),

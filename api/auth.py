@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Depends, HTTPException, Request
 
@@ -25,6 +24,7 @@ from api.context import ApiContext, get_ctx
 from api.credentials import Verified, lookup_key  # noqa: F401  (lookup_key: re-exported for callers)
 from api.ratelimit import RateLimiter
 from tubeflow.db import repo
+from tubeflow.db.engine import Database
 from tubeflow.errors import PermanentError
 
 ROLES: tuple[str, ...] = ("viewer", "editor", "admin")
@@ -143,7 +143,7 @@ def require(role: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-async def create_key(db: Any, name: str, role: str) -> str:
+async def create_key(db: Database, name: str, role: str) -> str:
     """Create a key and return its plaintext, which is never stored and cannot be shown again."""
     if role not in ROLES:
         raise PermanentError(f"role must be one of {', '.join(ROLES)}, not {role!r}")

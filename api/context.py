@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from api.fetch import FetchPolicy
 from api.ratelimit import RateLimiter
+from tubeflow.db.engine import Database
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
@@ -30,7 +31,7 @@ class MetricsCache:
 @dataclass
 class ApiContext:
     settings: Settings
-    db: Any
+    database: Database | None  # opened by the app's lifespan unless given
     storage: Storage
     limiter: RateLimiter
     fetch_policy: FetchPolicy
@@ -43,6 +44,12 @@ class ApiContext:
     metrics_cache: MetricsCache = field(default_factory=MetricsCache)
     # The dashboard's "Connect YouTube" flows in progress (state -> channel, PKCE verifier).
     connector: Any = None
+
+    @property
+    def db(self) -> Database:
+        if self.database is None:
+            raise RuntimeError("the API's database is opened when the app starts (lifespan); none yet")
+        return self.database
 
     def client(self) -> Client:
         if self.temporal is None:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from tubeflow.contracts import ProductionStatus, ReviewRecord
 from tubeflow.db import repo
+from tubeflow.db.engine import Database
 from tubeflow.db.models import EventRow, ProductionRow
 from tubeflow.settings import Settings
 
@@ -24,11 +25,11 @@ def production_dict(p: Any) -> dict[str, Any]:
     return d
 
 
-async def channels(db: Any) -> list[dict[str, Any]]:
+async def channels(db: Database) -> list[dict[str, Any]]:
     return [c.to_dict() for c in await repo.list_channels(db)]
 
 
-async def create_channel(db: Any, settings: Settings, name: str, niche: str) -> dict[str, Any]:
+async def create_channel(db: Database, settings: Settings, name: str, niche: str) -> dict[str, Any]:
     from niches.config import load_niche
     from service.languages import require_language_support
 
@@ -43,7 +44,7 @@ def niche_names(settings: Settings) -> list[str]:
 
 
 async def productions(
-    db: Any,
+    db: Database,
     *,
     channel: str | None = None,
     state: str | None = None,
@@ -57,11 +58,11 @@ async def productions(
     return items[::-1] if oldest_first else items
 
 
-async def count_waiting(db: Any) -> int:
+async def count_waiting(db: Database) -> int:
     return await repo.count_productions(db, state="waiting")
 
 
-async def status_from_db(db: Any, production_id: str) -> ProductionStatus | None:
+async def status_from_db(db: Database, production_id: str) -> ProductionStatus | None:
     """The last snapshot as a status (the workflow is gone or unreachable); None if unknown."""
     try:
         p = await repo.get_production(db, production_id)
@@ -94,7 +95,7 @@ async def status_from_db(db: Any, production_id: str) -> ProductionStatus | None
     )
 
 
-async def reviews(db: Any, production_id: str) -> list[dict[str, Any]]:
+async def reviews(db: Database, production_id: str) -> list[dict[str, Any]]:
     return [r.to_dict() for r in await repo.list_reviews(db, production_id)]
 
 
@@ -103,16 +104,16 @@ def event_dict(e: Any) -> dict[str, Any]:
     return {**(e.payload or {}), "id": e.id, "production_id": e.production_id, "kind": e.kind, "at": e.at.isoformat()}
 
 
-async def events_since(db: Any, since: int, limit: int = 200) -> list[dict[str, Any]]:
+async def events_since(db: Database, since: int, limit: int = 200) -> list[dict[str, Any]]:
     return [event_dict(e) for e in await repo.events_since(db, since, limit=limit)]
 
 
-async def latest_event_id(db: Any) -> int:
+async def latest_event_id(db: Database) -> int:
     async with db.session() as s:
         return int((await s.execute(select(func.max(EventRow.id)))).scalar() or 0)
 
 
-async def running_progress(db: Any) -> dict[str, dict[str, Any]]:
+async def running_progress(db: Database) -> dict[str, dict[str, Any]]:
     """id -> {stage, state, progress, detail} of running productions (progress has no event rows)."""
     stmt = select(
         ProductionRow.id, ProductionRow.stage, ProductionRow.state, ProductionRow.progress, ProductionRow.detail

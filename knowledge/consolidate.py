@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from knowledge.db import session_scope
 from knowledge.models import Fact
 from knowledge.store import as_utc, merge_sources, utcnow
 from knowledge.text import tokens
+from tubeflow.db.engine import Database
 
 NEAR_DUPLICATE = 0.9  # token Jaccard above which two claims say the same thing
 MAX_PAIRWISE = 3000  # facts per niche compared pairwise; above this only exact duplicates merge
@@ -35,11 +35,11 @@ def _similar(a: set[str], b: set[str]) -> bool:
     return bool(a and b) and len(a & b) / len(a | b) >= NEAR_DUPLICATE
 
 
-async def consolidate(db: Any, now: datetime | None = None) -> ConsolidationReport:
+async def consolidate(db: Database, now: datetime | None = None) -> ConsolidationReport:
     """Delete expired facts; merge duplicates within a niche (highest confidence wins, sources unite)."""
     now = now or utcnow()
     report = ConsolidationReport()
-    async with session_scope(db) as session:
+    async with db.session() as session:
         result = await session.execute(
             delete(Fact)
             .where(Fact.expires_at.is_not(None), Fact.expires_at <= now)
@@ -79,7 +79,7 @@ async def consolidate(db: Any, now: datetime | None = None) -> ConsolidationRepo
     return report
 
 
-async def consolidate_knowledge(settings: Any, db: Any) -> dict[str, int]:
+async def consolidate_knowledge(settings: Any, db: Database) -> dict[str, int]:
     """Entry point for the lead's scheduled activity: one consolidation pass, reported as a dict."""
     del settings  # nothing configurable yet; kept so the schedule's signature can stay stable
     return (await consolidate(db)).to_dict()

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 
-from knowledge.db import session_scope
 from knowledge.models import Coverage
 from knowledge.store import as_utc, utcnow
 from knowledge.text import jaccard
+from tubeflow.db.engine import Database
 
 SIMILARITY_THRESHOLD = 0.6
 
@@ -31,7 +30,7 @@ class CoverageRecord:
 
 
 async def record_coverage(
-    db: Any,
+    db: Database,
     channel: str,
     topic: str,
     production_id: str = "",
@@ -41,7 +40,7 @@ async def record_coverage(
     published_at: datetime | None = None,
 ) -> None:
     """Remember that ``channel`` published ``topic`` (the same production twice is one entry)."""
-    async with session_scope(db) as session:
+    async with db.session() as session:
         if production_id:
             existing = (
                 await session.execute(
@@ -63,8 +62,8 @@ async def record_coverage(
         )
 
 
-async def list_coverage(db: Any, channel: str) -> list[CoverageRecord]:
-    async with session_scope(db) as session:
+async def list_coverage(db: Database, channel: str) -> list[CoverageRecord]:
+    async with db.session() as session:
         rows = (
             await session.execute(
                 select(Coverage).where(Coverage.channel == channel).order_by(Coverage.published_at.desc())
@@ -82,7 +81,7 @@ def similarity(topic: str, record: CoverageRecord) -> float:
 
 
 async def check_coverage(
-    db: Any, channel: str, topic: str, threshold: float = SIMILARITY_THRESHOLD
+    db: Database, channel: str, topic: str, threshold: float = SIMILARITY_THRESHOLD
 ) -> CoverageRecord | None:
     """The earlier coverage this topic repeats (the most similar), or None when it is new."""
     best: CoverageRecord | None = None

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import column, func, literal_column, or_, select, table, text
 from sqlalchemy.sql.elements import ColumnElement
 
-from knowledge.db import session_scope
 from knowledge.models import FTS_TABLE, Fact
 from knowledge.store import as_utc, utcnow
 from knowledge.text import jaccard, raw_tokens
+from tubeflow.db.engine import Database
 
 PG_CONFIGS = {"en": "english", "pt": "portuguese", "es": "spanish", "fr": "french", "de": "german", "it": "italian"}
 MAX_QUERY_TERMS = 12
@@ -85,7 +85,7 @@ def _row_to_ranked(f: Fact, relevance: float, query: str = "") -> RankedFact:
 
 
 async def rank_facts(
-    db: Any,
+    db: Database,
     niche: str,
     topic: str,
     limit: int = 8,
@@ -103,7 +103,7 @@ async def rank_facts(
     terms = list(dict.fromkeys(raw_tokens(topic)))[:MAX_QUERY_TERMS]
     if not terms or limit <= 0:
         return []
-    async with session_scope(db) as session:
+    async with db.session() as session:
         dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
         if dialect == "postgresql":
             cfg = literal_column(f"'{PG_CONFIGS.get(language.split('-')[0], 'simple')}'::regconfig")
@@ -143,11 +143,11 @@ async def rank_facts(
 
 
 async def list_facts(
-    db: Any, niche: str, now: datetime | None = None, include_expired: bool = False
+    db: Database, niche: str, now: datetime | None = None, include_expired: bool = False
 ) -> list[RankedFact]:
     """Every fact of one niche (newest first); for the CLI, the dashboard and tests."""
     now = now or utcnow()
-    async with session_scope(db) as session:
+    async with db.session() as session:
         stmt = select(Fact).where(Fact.niche == niche)
         if not include_expired:
             stmt = stmt.where(live_condition(now))

@@ -1,20 +1,20 @@
 """Writing and reading facts, learnings and outcomes.
 
-Every function takes ``db``: an AsyncSession (the caller owns the transaction) or the project's
-Database / a session factory (committed here), see :mod:`knowledge.db`.
+Every function takes the project's :class:`~tubeflow.db.engine.Database` and is one transaction
+(``db.session()``), like the repository functions of :mod:`tubeflow.db.repo`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.db import session_scope
 from knowledge.models import Fact, Learning, Outcome
 from knowledge.text import claim_key
+from tubeflow.db.engine import Database
 from tubeflow.errors import PermanentError
 
 MAX_LEARNING_CHARS = 500
@@ -53,7 +53,7 @@ def merge_sources(*sources: str) -> str:
 
 
 async def add_facts(
-    db: Any, niche: str, facts: list[NewFact], *, language: str = "en", now: datetime | None = None
+    db: Database, niche: str, facts: list[NewFact], *, language: str = "en", now: datetime | None = None
 ) -> list[int]:
     """Store facts for a niche; a claim already known to the niche is refreshed, not duplicated.
 
@@ -63,7 +63,7 @@ async def add_facts(
     """
     now = now or utcnow()
     added: list[int] = []
-    async with session_scope(db) as session:
+    async with db.session() as session:
         for nf in facts:
             claim = " ".join(nf.claim.split())
             if not claim:
@@ -106,7 +106,7 @@ async def add_facts(
 
 
 async def add_learning(
-    db: Any,
+    db: Database,
     niche: str,
     text: str,
     origin: str,
@@ -116,30 +116,42 @@ async def add_learning(
     now: datetime | None = None,
 ) -> int | None:
     """Store one learning; the same text again in the same scope raises its weight instead."""
+    async with db.session() as session:
+        return await _add_learning(session, niche, text, origin, channel=channel, weight=weight, now=now)
+
+
+async def _add_learning(
+    session: AsyncSession,
+    niche: str,
+    text: str,
+    origin: str,
+    *,
+    channel: str | None,
+    weight: float,
+    now: datetime | None,
+) -> int | None:
+    """Inside the caller's transaction (an outcome and its learning are stored together)."""
     text = " ".join(text.split())[:MAX_LEARNING_CHARS]
     if not text:
         return None
-    async with session_scope(db) as session:
-        existing = (
-            await session.execute(
-                select(Learning).where(
-                    Learning.niche == niche,
-                    Learning.text == text,
-                    Learning.channel.is_(None) if channel is None else Learning.channel == channel,
-                )
+    existing = (
+        await session.execute(
+            select(Learning).where(
+                Learning.niche == niche,
+                Learning.text == text,
+                Learning.channel.is_(None) if channel is None else Learning.channel == channel,
             )
-        ).scalar_one_or_none()
-        if existing is not None:
-            existing.weight += weight
-            existing.created_at = now or utcnow()
-            await session.flush()
-            return existing.id
-        row = Learning(
-            niche=niche, channel=channel, text=text, origin=origin, weight=weight, created_at=now or utcnow()
         )
-        session.add(row)
+    ).scalar_one_or_none()
+    if existing is not None:
+        existing.weight += weight
+        existing.created_at = now or utcnow()
         await session.flush()
-        return row.id
+        return existing.id
+    row = Learning(niche=niche, channel=channel, text=text, origin=origin, weight=weight, created_at=now or utcnow())
+    session.add(row)
+    await session.flush()
+    return row.id
 
 
 @dataclass(frozen=True)
@@ -152,7 +164,7 @@ class LearningRecord:
 
 
 async def get_learnings(
-    db: Any,
+    db: Database,
     niche: str,
     channel: str | None = None,
     limit: int = 10,
@@ -165,7 +177,7 @@ async def get_learnings(
     ``origins`` keeps only those (a b-roll choice wants "review:broll", not script notes);
     ``exclude_origins`` drops some (a script writer has no use for b-roll notes).
     """
-    async with session_scope(db) as session:
+    async with db.session() as session:
         scope = (
             Learning.channel.is_(None)
             if channel is None
@@ -185,7 +197,7 @@ async def get_learnings(
 
 
 async def record_outcome(
-    db: Any,
+    db: Database,
     production_id: str,
     result: str,
     *,
@@ -195,7 +207,7 @@ async def record_outcome(
     now: datetime | None = None,
 ) -> int:
     """The final outcome of a production; a rejected or failed one also teaches the niche."""
-    async with session_scope(db) as session:
+    async with db.session() as session:
         row = Outcome(
             production_id=production_id,
             channel=channel,
@@ -207,13 +219,15 @@ async def record_outcome(
         session.add(row)
         await session.flush()
         if niche and detail and result not in ("published", "done", "completed"):
-            await add_learning(session, niche, detail, f"outcome:{result}", channel=channel or None, weight=0.5)
+            await _add_learning(
+                session, niche, detail, f"outcome:{result}", channel=channel or None, weight=0.5, now=now
+            )
         return row.id
 
 
-async def list_outcomes(db: Any, production_id: str) -> list[tuple[str, str]]:
+async def list_outcomes(db: Database, production_id: str) -> list[tuple[str, str]]:
     """(result, detail) pairs recorded for a production, oldest first."""
-    async with session_scope(db) as session:
+    async with db.session() as session:
         rows = await session.execute(
             select(Outcome.result, Outcome.detail).where(Outcome.production_id == production_id).order_by(Outcome.id)
         )

@@ -8,29 +8,28 @@ Topics with more live facts come first: they make the best-supported videos.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 
 from knowledge.coverage import SIMILARITY_THRESHOLD, list_coverage
-from knowledge.db import session_scope
 from knowledge.models import Fact
 from knowledge.search import live_condition
 from knowledge.store import utcnow
 from knowledge.text import jaccard
 from niches.config import NicheConfig
 from niches.notes import read_notes
+from tubeflow.db.engine import Database
 from tubeflow.settings import Settings
 
 
 async def suggest_topics(
-    db: Any, channel: str, niche: NicheConfig, n: int = 5, now: datetime | None = None
+    db: Database, channel: str, niche: NicheConfig, n: int = 5, now: datetime | None = None
 ) -> list[str]:
     now = now or utcnow()
     counts: dict[str, int] = {}
     for note in read_notes(niche.notes_dir):
         counts[note.title] = max(counts.get(note.title, 0), len(note.facts))
-    async with session_scope(db) as session:
+    async with db.session() as session:
         rows = await session.execute(
             select(Fact.topic, func.count())
             .where(Fact.niche == niche.name, Fact.topic != "", live_condition(now))
@@ -50,7 +49,7 @@ async def suggest_topics(
     return [t for t, _ in fresh[:n]]
 
 
-async def suggest_for_channel(settings: Settings, db: Any, channel: str, count: int = 5) -> list[str]:
+async def suggest_for_channel(settings: Settings, db: Database, channel: str, count: int = 5) -> list[str]:
     """`tubeflow topics CHANNEL`: the channel's niche comes from the router (channels table)."""
     from niches.router import NicheRouter
 

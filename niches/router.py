@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from niches.config import NicheConfig, load_niche
 from niches.notes import NoteTopic, read_notes
+from tubeflow.db.engine import Database
 from tubeflow.errors import ConfigError, PermanentError
 from tubeflow.settings import Settings
 
-ChannelLookup = Callable[[Any, str], Awaitable[str]]
+ChannelLookup = Callable[[Database, str], Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class NicheComponents:
         return path.resolve().is_relative_to(Path(self.niche.folder).resolve())
 
 
-async def _repo_lookup(db: Any, channel: str) -> str:
+async def _repo_lookup(db: Database, channel: str) -> str:
     from tubeflow.db import repo  # the channels table belongs to the DB layer
 
     row = await repo.get_channel(db, channel)
@@ -77,7 +77,7 @@ class NicheRouter:
         config = niche if isinstance(niche, NicheConfig) else self.niche(niche)
         return NicheComponents(config, channel, KnowledgeScope(config.name, channel, config.language))
 
-    async def for_channel(self, db: Any, channel: str, expected_niche: str | None = None) -> NicheComponents:
+    async def for_channel(self, db: Database, channel: str, expected_niche: str | None = None) -> NicheComponents:
         """Components of ``channel``'s niche; ``expected_niche`` (from a workflow input) must agree."""
         name = await self._lookup(db, channel)
         if not name:

@@ -28,6 +28,7 @@ from tubeflow.contracts import (
     ReviewDecision,
     production_workflow_id,
 )
+from tubeflow.db.engine import Database
 from tubeflow.errors import ConfigError, PermanentError, TransientError
 from tubeflow.settings import Settings
 
@@ -103,7 +104,7 @@ def new_production_id() -> str:
 
 async def start_production(
     client: Client,
-    db: Any,
+    db: Database,
     settings: Settings,
     channel: str,
     topic: str,
@@ -156,7 +157,7 @@ async def start_production(
     return pid
 
 
-async def _covered(db: Any, channel: str, topic: str) -> str | None:
+async def _covered(db: Database, channel: str, topic: str) -> str | None:
     """The earlier topic this one repeats, if the knowledge system knows of one."""
     from knowledge.coverage import check_coverage
 

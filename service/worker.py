@@ -19,6 +19,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 
+from tubeflow.db.engine import Database
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage, open_storage
 
@@ -37,7 +38,7 @@ def workflow_classes() -> list[type]:
     return [ProductionWorkflow, ShortsWorkflow, VideoJobWorkflow, KnowledgeMaintenanceWorkflow, ChannelCadenceWorkflow]
 
 
-def main_activities(settings: Settings, storage: Storage, db: Any) -> Sequence[Any]:
+def main_activities(settings: Settings, storage: Storage, db: Database) -> Sequence[Any]:
     from activities.production import MainActivities
 
     return MainActivities(settings, storage, db).all()
@@ -50,7 +51,7 @@ def gpu_activities(settings: Settings, storage: Storage) -> Sequence[Any]:
 
 
 def build_main_worker(
-    client: Client, settings: Settings, storage: Storage, db: Any, interceptors: Sequence[Interceptor] = ()
+    client: Client, settings: Settings, storage: Storage, db: Database, interceptors: Sequence[Interceptor] = ()
 ) -> Worker:
     return Worker(
         client,

@@ -42,7 +42,7 @@ POSTGRES_FTS_DDL = (
 )
 
 
-def _table(name: str, *items: sa.SchemaItem, indexes: Sequence[tuple[str, list[str]]] = ()) -> None:
+def _table(name: str, *items: sa.schema.SchemaItem, indexes: Sequence[tuple[str, list[str]]] = ()) -> None:
     """Create the table unless it exists, then any of its indexes that are missing."""
     inspector = sa.inspect(op.get_bind())
     if not inspector.has_table(name):
