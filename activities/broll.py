@@ -29,8 +29,8 @@ from typing import Any, Protocol
 from activities.stills import make_still, seed_for, short_label
 from knowledge.feedback import AVOID, parse_avoid
 from niches.config import NicheConfig
-from tubeflow.contracts import production_prefix
 from tubeflow.errors import ConfigError, MediaError, PermanentError
+from tubeflow.keys import ProductionKeys
 from tubeflow.media.probe import IMAGE_SUFFIXES, probe
 from tubeflow.render_plan import MediaItem, NarrationTiming, PlanPart, RenderPlan
 from tubeflow.settings import Settings
@@ -429,7 +429,7 @@ def _previous_picks(storage: Storage, production_id: str, attempt: int) -> set[s
     """Keys chosen by the previous attempt, so a rejected plan is not simply offered again."""
     if attempt <= 1:
         return set()
-    key = f"{production_prefix(production_id)}/plan-v{attempt - 1}.json"
+    key = ProductionKeys(production_id).plan(attempt - 1)
     if not storage.exists(key):
         return set()
     try:
@@ -480,14 +480,14 @@ def _sources(
 @dataclass
 class _Uploader:
     storage: Storage
-    prefix: str
+    where: ProductionKeys
     tmp: Path
     keys: dict[str, str] = field(default_factory=dict)  # uid -> key
 
     def put(self, f: Found) -> str:
         if f.uid in self.keys:
             return self.keys[f.uid]
-        key = f"{self.prefix}/broll/{f.name}"
+        key = self.where.broll(f.name)
         # Library and stock files are content-addressed by name: a retry or redo re-uses the upload.
         if f.source == "generated" or not self.storage.exists(key):
             local = f.fetch(self.tmp)
@@ -517,7 +517,7 @@ def build_plan(
     """
     if not timing.parts:
         raise PermanentError("narration timing has no parts; redo the audio stage")
-    prefix = production_prefix(production_id)
+    keys = ProductionKeys(production_id)
     fb = " | ".join(feedback)
     sources, generated, warnings = _sources(settings, niche, production_id, attempt, fb)
     avoid = parse_avoid([*learned, *feedback])
@@ -535,7 +535,7 @@ def build_plan(
 
     def adjusted(f: Found) -> float:
         """Last attempt's picks step back, unless the reviewer's feedback names what they show."""
-        again = f"{prefix}/broll/{f.name}" in previous and not (asked & tokens(f.description))
+        again = keys.broll(f.name) in previous and not (asked & tokens(f.description))
         return f.score - (REDO_PENALTY if again else 0.0)
 
     # 1. Every part's candidates from every source, on one scale.
@@ -573,7 +573,7 @@ def build_plan(
             picks[i].append(f)
 
     with tempfile.TemporaryDirectory(prefix="tubeflow-broll-") as tmpdir:
-        up = _Uploader(storage, prefix, Path(tmpdir))
+        up = _Uploader(storage, keys, Path(tmpdir))
         for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
             start, end, n_items = spans[i]
             need = n_items + CANDIDATES
@@ -629,11 +629,11 @@ def build_plan(
 
     music_key = ""
     if niche.music_path is not None and niche.music_path.is_file():
-        music_key = f"{prefix}/music/{_safe(niche.music_path.name)}"
+        music_key = keys.music(_safe(niche.music_path.name))
         if not storage.exists(music_key):
             storage.put_file(music_key, niche.music_path)
     if credits:
-        storage.put_text(f"{prefix}/broll/credits.json", json.dumps(credits, indent=1), "application/json")
+        storage.put_text(keys.broll_credits(), json.dumps(credits, indent=1), "application/json")
     record_history(storage, channel, production_id, sorted(used), settings.broll_history_videos)
     plan = RenderPlan(
         width=settings.width,

@@ -41,9 +41,9 @@ from tubeflow.contracts import (
     ThumbnailResult,
     VoiceRequest,
     VoiceResult,
-    production_prefix,
 )
 from tubeflow.db.engine import Database
+from tubeflow.keys import ProductionKeys
 from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.script_schema import narration_text, validate_script, word_count
 from tubeflow.settings import Settings
@@ -104,7 +104,7 @@ class MainActivities:
 
         out = await research(self.settings, self.db, self.niche(req.niche), req.channel, req.topic)
         facts = [dict(f) for f in out.facts]
-        key = f"{production_prefix(req.production_id)}/facts.json"
+        key = ProductionKeys(req.production_id).facts()
         self.storage.put_text(key, json.dumps(facts, indent=2, ensure_ascii=False), "application/json")
         return ResearchResult(facts_key=key, fact_count=len(facts), sources=list(out.sources))
 
@@ -137,7 +137,7 @@ class MainActivities:
         return [lr.text for lr in await get_learnings(self.db, niche, channel or None, origins=(f"review:{stage}",))]
 
     def _store_script(self, production_id: str, attempt: int, script: dict[str, Any], suffix: str = "") -> ScriptResult:
-        key = f"{production_prefix(production_id)}/script-v{attempt}{suffix}.json"
+        key = ProductionKeys(production_id).script(attempt, suffix)
         self.storage.put_text(key, json.dumps(script, indent=2, ensure_ascii=False), "application/json")
         return ScriptResult(
             script_key=key, title=script["title"], section_count=len(script["sections"]), word_count=word_count(script)
@@ -158,7 +158,7 @@ class MainActivities:
 
         script = self._json(req.script_key)
         tts = make_tts(self.settings, await self.channel_niche(req.niche, production_id=req.production_id))
-        prefix = production_prefix(req.production_id)
+        keys = ProductionKeys(req.production_id)
         # The channel's lexicon says how to pronounce names; earlier audio notes (slower, pauses)
         # come first so this production's own feedback wins.
         lex = lexicon.load(self.storage, req.channel) if req.channel else {}
@@ -176,15 +176,15 @@ class MainActivities:
                 part.text = written  # captions and b-roll read what the script says, not the respelling
             if spoken_parts != parts:  # what the voice actually read, for the reviewer and the tests
                 self.storage.put_text(
-                    f"{prefix}/voice-v{req.attempt}.spoken.json", json.dumps(spoken_parts), "application/json"
+                    keys.voice_spoken(req.attempt), json.dumps(spoken_parts), "application/json"
                 )
-            audio_key = self.storage.put_file(f"{prefix}/voice-v{req.attempt}.wav", wav, "audio/wav")
+            audio_key = self.storage.put_file(keys.voice(req.attempt), wav, "audio/wav")
             from activities.tts import words_path
 
             spoken = words_path(wav)
             if spoken.is_file():  # providers that report word boundaries (Azure) keep them for captions
-                self.storage.put_file(f"{prefix}/voice-v{req.attempt}.words.json", spoken, "application/json")
-        timing_key = self.storage.put_text(f"{prefix}/timing-v{req.attempt}.json", timing.to_json(), "application/json")
+                self.storage.put_file(keys.voice_words(req.attempt), spoken, "application/json")
+        timing_key = self.storage.put_text(keys.timing(req.attempt), timing.to_json(), "application/json")
         return VoiceResult(audio_key=audio_key, timing_key=timing_key, duration_s=timing.duration_s)
 
     def _scratch(self) -> Path:
@@ -216,11 +216,13 @@ class MainActivities:
         )
         for w in warnings:
             activity.logger.warning("b-roll: %s", w)
-        return self._store_plan(req.production_id, f"plan-v{req.attempt}", plan, warnings)
+        return self._store_plan(req.production_id, req.attempt, "", plan, warnings)
 
-    def _store_plan(self, production_id: str, name: str, plan: RenderPlan, warnings: list[str]) -> BrollResult:
+    def _store_plan(
+        self, production_id: str, attempt: int, suffix: str, plan: RenderPlan, warnings: list[str]
+    ) -> BrollResult:
         key = self.storage.put_text(
-            f"{production_prefix(production_id)}/{name}.json", plan.to_json(), "application/json"
+            ProductionKeys(production_id).plan(attempt, suffix), plan.to_json(), "application/json"
         )
         items = plan.all_items()
         generated = sum(1 for m in items if m.source == "generated")
@@ -233,7 +235,7 @@ class MainActivities:
 
         plan = RenderPlan.from_json(self.storage.get_text(req.plan_key))
         swapped = apply_swaps(plan, req.swaps)
-        return self._store_plan(req.production_id, f"plan-v{req.attempt}-swapped", swapped, swapped.warnings)
+        return self._store_plan(req.production_id, req.attempt, "-swapped", swapped, swapped.warnings)
 
     # ------------------------------------------------------------------ thumbnails and publishing
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from tubeflow.contracts import PublishRequest, PublishResult, production_prefix
+from tubeflow.contracts import PublishRequest, PublishResult
 from tubeflow.errors import PermanentError
+from tubeflow.keys import ProductionKeys
 from tubeflow.render_plan import NarrationTiming
 from tubeflow.storage import Storage
 
@@ -41,10 +41,10 @@ def find_timing(storage: Storage, req: PublishRequest) -> NarrationTiming | None
     key = str(req.extra.get("timing_key") or "")
     if not key:
         versions = []
-        for k in storage.list(f"{production_prefix(req.production_id)}/"):
-            m = re.search(r"/timing-v(\d+)\.json$", k)
-            if m:
-                versions.append((int(m.group(1)), k))
+        for k in storage.list(ProductionKeys(req.production_id).listing_prefix):
+            n = ProductionKeys.timing_version(k)
+            if n is not None:
+                versions.append((n, k))
         if not versions:
             return None
         key = max(versions)[1]
@@ -81,7 +81,7 @@ def captions_srt(storage: Storage, req: PublishRequest, max_words: int = 8, max_
     """SubRip cues from the narration's word timings (``words.json``), a line per phrase; "" when absent."""
     if req.kind != "long":
         return ""
-    key = str(req.extra.get("words_key") or f"{production_prefix(req.production_id)}/words.json")
+    key = str(req.extra.get("words_key") or ProductionKeys(req.production_id).words())
     if not storage.exists(key):
         return ""
     try:
@@ -216,7 +216,7 @@ def build_metadata(
     chapters = chapters_from(timing, script)
     sources = [s for s in script.get("sources") or [] if s.get("source")]
     credits: dict[str, str] = {}
-    credits_key = f"{production_prefix(req.production_id)}/broll/credits.json"
+    credits_key = ProductionKeys(req.production_id).broll_credits()
     if storage.exists(credits_key):
         try:
             credits = json.loads(storage.get_text(credits_key))

@@ -18,8 +18,8 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 from activities.stills import draw_still, find_font, hex_rgb, load_font, luminance, seed_for, wrap_to_width
 from niches.config import NicheConfig
-from tubeflow.contracts import production_prefix
 from tubeflow.errors import MediaError, PermanentError
+from tubeflow.keys import ProductionKeys
 from tubeflow.render_plan import MediaItem, RenderPlan
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage, StorageError
@@ -252,7 +252,7 @@ def make_thumbnails(
         # Options differ in wording too: the punchy first clause, or the whole title on the band layout.
         text = title if layout == "band" else punchline(title)
         img = render_option(backgrounds[i], text, layout, accent, palette, nudge, font)
-        key = f"{production_prefix(production_id)}/thumbnails/v{attempt}-{i + 1}.jpg"
+        key = ProductionKeys(production_id).thumbnail(attempt, i + 1)
         storage.put_bytes(key, encode_jpeg(img), "image/jpeg")
         keys.append(key)
     return keys

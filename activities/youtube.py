@@ -22,8 +22,9 @@ import google.oauth2.credentials
 import httpx
 
 from activities.publish_metadata import PublishOptions, build_metadata, captions_srt, entry_name
-from tubeflow.contracts import PublishRequest, PublishResult, production_prefix
+from tubeflow.contracts import PublishRequest, PublishResult
 from tubeflow.errors import AccountNeedsReconnect, ConfigError, PermanentError, QuotaExhausted, TransientError
+from tubeflow.keys import ProductionKeys
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 from tubeflow.youtube_quota import next_reset
@@ -337,7 +338,7 @@ class YouTubePublisher:
 
     @staticmethod
     def state_key(req: PublishRequest) -> str:
-        return f"{production_prefix(req.production_id)}/youtube/{entry_name(req)}.json"
+        return ProductionKeys(req.production_id).publish_state(entry_name(req))
 
     def load_state(self, storage: Storage, req: PublishRequest) -> dict[str, Any]:
         key = self.state_key(req)

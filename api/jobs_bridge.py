@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from tubeflow.contracts import QUERY_STATUS, VIDEO_JOB_WORKFLOW
 from tubeflow.job_contracts import AddAudioJob, CaptionJob, Img2VidJob, VideoJobInput, VideoJobStatus
+from tubeflow.keys import JobKeys
 from tubeflow.settings import Settings
 
 
@@ -21,7 +22,7 @@ def job_workflow_id(job_id: str) -> str:
 
 
 def output_key(job_id: str) -> str:
-    return f"jobs/{job_id}/output.mp4"
+    return JobKeys(job_id).output()
 
 
 def job_input(

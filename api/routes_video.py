@@ -28,11 +28,12 @@ from api.schemas import AddAudioIn, CaptionIn, Img2VidIn, UploadIn
 from api.views import media_url
 from tubeflow.db import uploads
 from tubeflow.errors import MediaError
+from tubeflow.keys import UPLOADS, JobKeys, upload_key
 from tubeflow.media.sniff import usable_input
 from tubeflow.storage import LocalStorage, S3Storage, StorageError, check_key
 
 router = APIRouter(tags=["video jobs"])
-UPLOAD_PREFIX = "uploads/"
+UPLOAD_PREFIX = UPLOADS
 _EXT = re.compile(r"^\.[a-z0-9]{1,5}$")
 
 
@@ -61,7 +62,7 @@ async def _input(ctx: ApiContext, who: Principal, job_id: str, name: str, url: s
         if not isinstance(ctx.storage, LocalStorage):
             await _check_bucket_upload(ctx, key)  # local uploads were checked as they arrived
         return key
-    key = f"jobs/{job_id}/{name}{_ext(url, default_ext)}"
+    key = JobKeys(job_id).input(name, _ext(url, default_ext))
     fetched = await fetch_to_storage(url, ctx.storage, key, ctx.fetch_policy)
     return fetched.key
 
@@ -145,7 +146,7 @@ async def create_upload(
             429, f"upload quota: this key has made {count} uploads in 24 h (TUBEFLOW_UPLOAD_QUOTA_FILES)"
         )
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(body.filename).name)[:100].lstrip(".") or "input"
-    key = f"{UPLOAD_PREFIX}{uuid.uuid4().hex}/{safe}"
+    key = upload_key(uuid.uuid4().hex, safe)
     await uploads.issue(ctx.db, key, who.api_key_id)
     if isinstance(ctx.storage, S3Storage):
         url = ctx.storage.upload_url(key, expires_s=3600)

@@ -39,6 +39,7 @@ from tubeflow.contracts import (
 )
 from tubeflow.errors import MediaError, PermanentError
 from tubeflow.job_contracts import AddAudioJob, CaptionJob, Img2VidJob, ShortRequest, VideoJobResult
+from tubeflow.keys import ProductionKeys, spoken_words_for, timing_for_voice
 from tubeflow.render_contracts import (
     JoinRequest,
     RenderJob,
@@ -164,10 +165,8 @@ class GpuActivities:
 
     def _timing_for(self, audio_key: str) -> NarrationTiming | None:
         """TTS stores voice-vN.wav next to timing-vN.json; use it when it is there."""
-        if "voice-v" not in audio_key:
-            return None
-        key = audio_key.replace("voice-v", "timing-v").rsplit(".", 1)[0] + ".json"
-        if not self.storage.exists(key):
+        key = timing_for_voice(audio_key)
+        if key is None or not self.storage.exists(key):
             return None
         return NarrationTiming.from_json(self.storage.get_text(key))
 
@@ -181,7 +180,7 @@ class GpuActivities:
         from tubeflow.media.probe import probe
 
         t0 = time.monotonic()
-        key = f"productions/{req.production_id}/words.json"
+        key = ProductionKeys(req.production_id).words()
 
         def work(cancel: threading.Event, beat: _Beat) -> tuple[list[dict[str, Any]], str, float]:
             audio = self.storage.fetch(req.audio_key)
@@ -190,7 +189,7 @@ class GpuActivities:
             else:
                 timing = self._timing_for(req.audio_key)
             script = json.loads(self.storage.get_text(req.script_key)) if req.script_key else None
-            spoken_key = req.audio_key.rsplit(".", 1)[0] + ".words.json"
+            spoken_key = spoken_words_for(req.audio_key)
             if script is not None and self.storage.exists(spoken_key):
                 # The voice engine said when each word was spoken (Azure, eSpeak): exact, and no Whisper run.
                 spoken = json.loads(self.storage.get_text(spoken_key))
@@ -273,14 +272,15 @@ class GpuActivities:
     async def render_video(self, req: RenderRequest) -> RenderResult:
         from gpu_activities.render import render_production
 
-        prefix = f"productions/{req.production_id}/render/{self._render_fingerprint(req)}"
+        keys, fp = ProductionKeys(req.production_id), self._render_fingerprint(req)
+        prefix = keys.render_segments(fp)
         work = self.workdir(req.production_id)
         from_heartbeat = self._resume_state()  # read before this attempt's first heartbeat replaces it
         segment_keys = {str(i): k for i, k in from_heartbeat.items()}
         lock = threading.Lock()  # segments finish on several threads when TUBEFLOW_RENDER_PARALLEL > 1
 
         def upload(i: int, path: Path, count: int, total: int, beat: _Beat) -> None:
-            key = self.storage.put_file(f"{prefix}/seg-{i:04d}.mp4", path, "video/mp4")
+            key = self.storage.put_file(keys.render_segment(fp, i), path, "video/mp4")
             with lock:
                 segment_keys[str(i)] = key
                 listed = dict(segment_keys)
@@ -415,7 +415,7 @@ class GpuActivities:
                 raise MediaError(f"narration {Path(job.audio_key).name}: has no audio stream")
             view = self._view(job, info.duration_s)
             check_sources(view, self.storage.fetch)
-            prefix = f"productions/{job.production_id}/render/{fingerprint(job, self.settings)}"
+            prefix = ProductionKeys(job.production_id).render_segments(fingerprint(job, self.settings))
             frames = segment_frames(view, self.settings)
             stored = sorted(i for i in self._stored_segments(prefix) if i < len(frames))
             w, h = view.size
@@ -510,7 +510,8 @@ class GpuActivities:
     # ------------------------------------------------------------------ standalone video ops
 
     def _job_dir(self, output_key: str) -> Path:
-        return self.workdir(f"jobs/{Path(output_key).parent.as_posix().replace('/', '_') or 'root'}")
+        scratch = Path(output_key).parent.as_posix().replace("/", "_") or "root"
+        return self.workdir(f"jobs/{scratch}")  # not a storage key: a local scratch folder
 
     @activity.defn(name="video_caption")
     @permanent_errors

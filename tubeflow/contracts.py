@@ -53,10 +53,6 @@ SA_NICHE = "TubeflowNiche"
 SA_STAGE = "TubeflowStage"
 
 
-def production_prefix(production_id: str) -> str:
-    return f"productions/{production_id}"
-
-
 def channel_lexicon_key(channel: str) -> str:
     """The channel's pronunciation lexicon (JSON), kept across its productions."""
     return f"channels/{channel}/lexicon.json"

@@ -10,16 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SEGMENT_KEY = "{prefix}/seg-{index:04d}.mp4"
-SOUNDTRACK_KEY = "{prefix}/soundtrack.m4a"
-
-
-def segment_key(prefix: str, index: int) -> str:
-    return SEGMENT_KEY.format(prefix=prefix, index=index)
-
-
-def soundtrack_key(prefix: str) -> str:
-    return SOUNDTRACK_KEY.format(prefix=prefix)
+from tubeflow.keys import segment_key, soundtrack_key  # noqa: F401  (re-exported: keys are named in tubeflow.keys)
 
 
 @dataclass

@@ -63,8 +63,8 @@ with workflow.unsafe.imports_passed_through():
         TranscribeResult,
         VoiceRequest,
         VoiceResult,
-        production_prefix,
     )
+    from tubeflow.keys import ProductionKeys
     from tubeflow.script_schema import ScriptInvalid, validate_script
 
 T = TypeVar("T")
@@ -425,7 +425,6 @@ class ProductionWorkflow:
         s = self._status
         if enter:  # else the transcription just entered the render stage
             await self._enter("render")
-        prefix = production_prefix(inp.production_id)
         render_req = RenderRequest(
             production_id=inp.production_id,
             plan_key=plan_key,
@@ -433,7 +432,7 @@ class ProductionWorkflow:
             words_key=words.words_key,
             niche=inp.niche,
             # A final cut sent back keeps the earlier render: each round writes its own file.
-            output_key=f"{prefix}/video.mp4" if rounds == 1 else f"{prefix}/video-r{rounds}.mp4",
+            output_key=ProductionKeys(inp.production_id).video(rounds),
         )
         video = await self._with_live_progress(
             self._gpu("render_video", render_req, RenderResult, limit=timedelta(hours=3), heartbeat=True)

@@ -21,9 +21,9 @@ with workflow.unsafe.imports_passed_through():
         ShortsInput,
         ShortsPlan,
         ShortsResult,
-        production_prefix,
     )
     from tubeflow.job_contracts import ShortRequest
+    from tubeflow.keys import ProductionKeys
     from workflows.production import (
         CPU_RETRY,
         GPU_RETRY,
@@ -69,7 +69,7 @@ class ShortsWorkflow:
                     niche=inp.niche,
                     start_s=spec.start,
                     end_s=spec.end,
-                    output_key=f"{production_prefix(inp.production_id)}/shorts/short-{spec.index}.mp4",
+                    output_key=ProductionKeys(inp.production_id).short(spec.index),
                     reframe=plan.reframe,
                 ),
                 task_queue=inp.gpu_queue,
