@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -107,11 +106,16 @@ def api() -> None:
 
 @app.command()
 def dev() -> None:
-    """Start the Temporal dev server (with Web UI), both workers and the API; Ctrl-C stops all."""
-    from cli.devstack import DevStack
+    """Start the Temporal dev server (with Web UI), both workers and the API, restarting any that dies.
 
+    Ctrl-C, SIGTERM and SIGHUP stop them all.
+    """
+    from cli.devstack import DevStack, stop_signals
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     s = _settings()
     stack = DevStack(s)
+    stop_signals()
     try:
         started = stack.start_temporal()
         stack.start_workers()
@@ -120,10 +124,8 @@ def dev() -> None:
         console.print(f"Temporal UI    http://localhost:{s.temporal_ui_port}")
         console.print(f"Dashboard/API  http://{s.api_host}:{s.api_port}  (OpenAPI: /docs)")
         console.print(f"Logs           {stack.logs}")
-        console.print("Ctrl-C stops everything.")
-        while True:
-            stack.check_alive()
-            time.sleep(1)
+        console.print("Ctrl-C (or SIGTERM) stops everything; a part that dies is restarted.")
+        stack.serve_forever()
     except KeyboardInterrupt:
         console.print("stopping...")
     finally:
