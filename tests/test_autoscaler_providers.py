@@ -505,15 +505,28 @@ def test_shipped_manifests_agree_with_the_code() -> None:
 # ---------------------------------------------------------------------------------------- local
 
 
+# A worker stand-in: with an argument it ignores SIGTERM; it starts a child (an "encoder"), then
+# says it is ready (a file named after its pid in the folder READY_DIR names), then waits.
 CHILD_AND_WAIT = (
-    "import signal, subprocess, sys, time\n"
+    "import os, pathlib, signal, subprocess, sys, time\n"
     "if len(sys.argv) > 1: signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
     "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+    "pathlib.Path(os.environ['READY_DIR'], str(os.getpid())).touch()\n"
     "time.sleep(60)\n"
 )
 
 
-def test_local_provider_lists_workers_not_their_children_and_escalates_to_sigkill(tmp_path: Path) -> None:
+def wait_ready(ready_dir: Path, *pids: int, timeout_s: float = 60.0) -> None:
+    """Until each process has installed its signal handler and started its child (not a fixed sleep)."""
+    deadline = time.time() + timeout_s
+    while not all((ready_dir / str(pid)).exists() for pid in pids):
+        assert time.time() < deadline, f"workers {pids} never got ready"
+        time.sleep(0.05)
+
+
+def test_local_provider_lists_workers_not_their_children_and_escalates_to_sigkill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sys
 
     import psutil
@@ -521,14 +534,18 @@ def test_local_provider_lists_workers_not_their_children_and_escalates_to_sigkil
     from autoscaler.providers.local import LocalProvider
 
     scope = f"scope-{uuid.uuid4().hex[:6]}"
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    monkeypatch.setenv("READY_DIR", str(ready))  # inherited by the workers the providers start
     polite = LocalProvider([sys.executable, "-c", CHILD_AND_WAIT], log_dir=tmp_path, scope=scope, stop_deadline_s=1.0)
     stubborn = LocalProvider([sys.executable, "-c", CHILD_AND_WAIT, "ignore-term"], scope=scope, stop_deadline_s=1.0)
     try:
         a = polite.launch(NAME_PREFIX + "a", {"queue": "q"})
         b = stubborn.launch(NAME_PREFIX + "b", {})
-        deadline = time.time() + 10
-        while len(psutil.Process(int(a.labels["pid"])).children()) < 1 and time.time() < deadline:
-            time.sleep(0.05)
+        # Handles taken while both surely exist: the providers reap their children in list(), after
+        # which a fresh lookup by pid would fail.
+        worker_a, worker_b = psutil.Process(int(a.labels["pid"])), psutil.Process(int(b.labels["pid"]))
+        wait_ready(ready, worker_a.pid, worker_b.pid)
         listed = {i.id: i for i in polite.list()}
         # The child inherits the marker but is not a worker; another provider object (a restarted
         # autoscaler) sees both workers, a different scope sees none.
@@ -536,18 +553,18 @@ def test_local_provider_lists_workers_not_their_children_and_escalates_to_sigkil
         assert listed[a.id].labels["pid"] == a.labels["pid"] and listed[a.id].labels["queue"] == "q"
         assert {i.id for i in LocalProvider(scope=scope).list()} == {a.id, b.id}
         assert LocalProvider(scope="other").list() == []
-        (child,) = psutil.Process(int(a.labels["pid"])).children()
+        (child,) = worker_a.children()
         stubborn.terminate(b.id)
         assert {i.id: i.state for i in stubborn.list()}[b.id] is InstanceState.STOPPING
         polite.terminate(a.id)
-        psutil.Process(int(a.labels["pid"])).wait(5)  # SIGTERM was enough
+        worker_a.wait(5)  # SIGTERM was enough
         assert child.is_running(), "the worker's child outlived it: an orphan"
         polite.list()
         child.wait(5)  # found by its marker, its group leader gone: killed
-        assert psutil.Process(int(b.labels["pid"])).is_running(), "SIGTERM ignored: still there"
-        time.sleep(max(0.0, stubborn._stopping[int(b.labels["pid"])] - time.time()) + 0.1)
+        assert worker_b.status() != psutil.STATUS_ZOMBIE, "SIGTERM ignored: still there"
+        time.sleep(max(0.0, stubborn._stopping[worker_b.pid] - time.time()) + 0.1)
         stubborn.list()  # past the deadline: SIGKILL
-        psutil.Process(int(b.labels["pid"])).wait(5)
+        worker_b.wait(5)
         assert stubborn.list() == []
     finally:
         polite.close(2)
