@@ -18,6 +18,7 @@ from activities.publishers import publisher_for_channel
 from tubeflow.channel_settings import ChannelSettings
 from tubeflow.contracts import PublishRequest, PublishResult
 from tubeflow.db import channel_repo
+from tubeflow.db.engine import Database
 from tubeflow.db.records import Publication
 from tubeflow.errors import AccountNeedsReconnect, PermanentError, QuotaExhausted
 from tubeflow.settings import Settings
@@ -32,7 +33,7 @@ def _iso(at: datetime | None) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if at else ""
 
 
-async def _settings_of(db: Any, channel: str) -> ChannelSettings:
+async def _settings_of(db: Database, channel: str) -> ChannelSettings:
     try:
         return await channel_repo.channel_settings(db, channel)
     except channel_repo.NotFoundError:
@@ -40,7 +41,7 @@ async def _settings_of(db: Any, channel: str) -> ChannelSettings:
 
 
 async def place_on_calendar(
-    db: Any, req: PublishRequest, cs: ChannelSettings, now: datetime, title: str = ""
+    db: Database, req: PublishRequest, cs: ChannelSettings, now: datetime, title: str = ""
 ) -> Publication:
     """The video's calendar entry: reserved once, moved on when its slot passed before it went up."""
     idx = int(req.extra.get("index", 0)) if req.kind == "short" else 0
@@ -66,7 +67,7 @@ async def place_on_calendar(
 
 
 async def publish_on_calendar(
-    settings: Settings, storage: Storage, db: Any, req: PublishRequest, script: dict[str, Any]
+    settings: Settings, storage: Storage, db: Database, req: PublishRequest, script: dict[str, Any]
 ) -> PublishResult:
     now = datetime.now(UTC)
     cs = await _settings_of(db, req.channel)
@@ -123,7 +124,7 @@ async def publish_on_calendar(
 
 
 async def move_publication(
-    settings: Settings, db: Any, production_id: str, at: datetime, kind: str = "long", idx: int = 0
+    settings: Settings, db: Database, production_id: str, at: datetime, kind: str = "long", idx: int = 0
 ) -> Publication:
     """Reschedule a video: ``videos.update`` on YouTube when it is up there, then the calendar."""
     from activities.youtube import YouTubePublisher
@@ -166,7 +167,7 @@ def metadata_preview_key(production_id: str) -> str:
 
 
 async def preview_metadata(
-    settings: Settings, storage: Storage, db: Any, production_id: str, script: dict[str, Any]
+    settings: Settings, storage: Storage, db: Database, production_id: str, script: dict[str, Any]
 ) -> dict[str, Any]:
     """The title, description and tags the upload will use, checked now, so the final checkpoint shows fixes.
 

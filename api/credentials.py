@@ -16,6 +16,7 @@ from fastapi import HTTPException, Request
 
 from api.ratelimit import RateLimiter
 from tubeflow.db import repo
+from tubeflow.db.engine import Database
 from tubeflow.db.sessions import session_key
 from tubeflow.db.types import utcnow
 from tubeflow.errors import PermanentError
@@ -115,7 +116,7 @@ class AuthCache:
         self.entries.clear()
         self.generation += 1
 
-    async def _sync(self, db: Any) -> None:
+    async def _sync(self, db: Database) -> None:
         now = time.monotonic()
         if now - self.checked_at < self.epoch_check_s:
             return
@@ -125,7 +126,7 @@ class AuthCache:
             self.epoch = epoch
             self.clear()
 
-    async def verify(self, db: Any, kind: str, secret: str) -> Verified | None:
+    async def verify(self, db: Database, kind: str, secret: str) -> Verified | None:
         await self._sync(db)
         handle = f"{kind}:{repo.hash_api_key(secret)}"
         now = time.monotonic()
@@ -144,7 +145,7 @@ class AuthCache:
         return found
 
 
-async def _verify_key(db: Any, key: str) -> Verified | None:
+async def _verify_key(db: Database, key: str) -> Verified | None:
     try:
         row = await repo.verify_api_key(db, key)
     except PermanentError:
@@ -152,7 +153,7 @@ async def _verify_key(db: Any, key: str) -> Verified | None:
     return None if row is None else Verified(row.name, row.role, row.id)
 
 
-async def _verify_session(db: Any, token: str) -> Verified | None:
+async def _verify_session(db: Database, token: str) -> Verified | None:
     found = await session_key(db, token)
     if found is None:
         return None
@@ -160,7 +161,7 @@ async def _verify_session(db: Any, token: str) -> Verified | None:
     return Verified(key.name, key.role, key.id, until=session.expires_at)
 
 
-async def lookup_key(db: Any, key: str) -> tuple[str, str] | None:
+async def lookup_key(db: Database, key: str) -> tuple[str, str] | None:
     """(name, role) of a valid key, else None (uncached; the CLI and tests use it)."""
     found = await _verify_key(db, key)
     return None if found is None else (found.name, found.role)

@@ -28,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from tubeflow.channel_settings import ChannelSettings
 from tubeflow.contracts import CADENCE_WORKFLOW, CadenceInput, cadence_schedule_id
+from tubeflow.db.engine import Database
 from tubeflow.errors import PermanentError
 from tubeflow.settings import Settings
 
@@ -123,7 +124,7 @@ async def describe(client: Client, channel: str) -> dict[str, Any] | None:
     }
 
 
-async def sync_all(client: Client, settings: Settings, db: Any) -> None:
+async def sync_all(client: Client, settings: Settings, db: Database) -> None:
     """Every channel with a cadence gets its schedule (settings changed while Temporal was down)."""
     from tubeflow.channel_settings import parse_settings
     from tubeflow.db import repo
