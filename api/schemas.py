@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from tubeflow.contracts import CHECKPOINTS
+from tubeflow.job_contracts import IMG2VID_MAX_DURATION_S, IMG2VID_MAX_ZOOM, IMG2VID_MIN_ZOOM
 from tubeflow.names import CHANNEL_NAME_PATTERN, text_problem
 
 MAX_EDITS_BYTES = 256 * 1024  # a long script with every section rewritten is ~40 KB
@@ -142,8 +143,8 @@ class CaptionIn(Strict):
 
 class Img2VidIn(Strict):
     url_image: Url
-    duration: float = Field(gt=0, le=600)
-    zoom: float = Field(default=1.2, ge=1.0, le=4.0)
+    duration: float = Field(gt=0, le=IMG2VID_MAX_DURATION_S)
+    zoom: float = Field(default=1.2, ge=IMG2VID_MIN_ZOOM, le=IMG2VID_MAX_ZOOM)
 
 
 class AddAudioIn(Strict):

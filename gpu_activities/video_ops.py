@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gpu_activities.kenburns import Motion, still_chain
 from tubeflow.errors import MediaError, PermanentError
+from tubeflow.job_contracts import IMG2VID_MAX_DURATION_S, IMG2VID_MAX_ZOOM, IMG2VID_MIN_ZOOM
 from tubeflow.media.encoders import EncoderChoice, select_encoder, video_codec_args
 from tubeflow.media.ffmpeg import (
     FFmpegCommand,
@@ -27,7 +28,7 @@ from tubeflow.media.probe import MediaInfo, probe
 from tubeflow.settings import Settings
 
 SUB_SUFFIXES = (".srt", ".ass")
-MAX_IMG2VID_S = 600.0
+MAX_IMG2VID_S = IMG2VID_MAX_DURATION_S
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,8 @@ def img2vid(
     """A Ken Burns clip from one still: zoom from 1.0 to ``zoom`` over ``duration`` seconds."""
     if not 0 < duration <= MAX_IMG2VID_S:
         raise PermanentError(f"img2vid: duration must be between 0 and {MAX_IMG2VID_S:.0f} s, not {duration}")
-    if not 1.0 <= zoom <= 2.0:
-        raise PermanentError(f"img2vid: zoom must be between 1.0 and 2.0, not {zoom}")
+    if not IMG2VID_MIN_ZOOM <= zoom <= IMG2VID_MAX_ZOOM:
+        raise PermanentError(f"img2vid: zoom must be between {IMG2VID_MIN_ZOOM} and {IMG2VID_MAX_ZOOM}, not {zoom}")
     if width <= 0 or height <= 0 or width % 2 or height % 2 or fps <= 0:
         raise PermanentError(
             f"img2vid: size must be positive even numbers and fps positive, not {width}x{height}@{fps}"

@@ -381,3 +381,40 @@ def test_fetch_policy_and_rate_limit_come_from_settings(tmp_path: Path) -> None:
     assert p.allows("10.0.0.5", 9000) and (p.max_bytes, p.timeout_s) == (1234, 3.5)
     limiter = create_app(s).state.tubeflow.limiter
     assert (limiter.rate_per_s, limiter.burst) == (2.5, 7)
+
+
+async def test_img2vid_limits_are_the_renders_limits(tmp_path: Path, db: Database, keys: dict[str, str]) -> None:
+    """A zoom or duration the render refuses is a 422 now, not a 202 and then a failed job."""
+    from gpu_activities.video_ops import img2vid
+    from tubeflow.errors import PermanentError
+    from tubeflow.job_contracts import IMG2VID_MAX_DURATION_S, IMG2VID_MAX_ZOOM
+
+    editor = {"X-API-Key": keys["editor"]}
+    app = create_app(Settings(home=tmp_path), db=db)
+    async with make_client(app) as c:
+        for body in (
+            {"zoom": IMG2VID_MAX_ZOOM + 0.5},
+            {"zoom": 4.0},
+            {"zoom": 0.9},
+            {"duration": IMG2VID_MAX_DURATION_S + 1},
+        ):
+            r = await c.post(
+                "/video/img2vid", json={"url_image": "http://example.com/a.jpg", "duration": 2, **body}, headers=editor
+            )
+            assert r.status_code == 422, (body, r.text)
+    # The largest zoom the API takes passes the render's own check (it fails later, on the missing file).
+    with pytest.raises(PermanentError) as refused:
+        img2vid(tmp_path / "none.png", 2.0, IMG2VID_MAX_ZOOM + 0.5, tmp_path / "o.mp4", 320, 180, 15, Settings())
+    assert "zoom must be between" in str(refused.value)
+    with pytest.raises(Exception) as later:
+        img2vid(
+            tmp_path / "none.png",
+            IMG2VID_MAX_DURATION_S,
+            IMG2VID_MAX_ZOOM,
+            tmp_path / "o.mp4",
+            320,
+            180,
+            15,
+            Settings(),
+        )
+    assert "zoom must be between" not in str(later.value) and "duration must be" not in str(later.value)

@@ -18,6 +18,13 @@ class CaptionJob:
     output_key: str
 
 
+# What img2vid accepts, in one place: the API validates requests with these and the render
+# enforces them, so a request the API takes (202) is one the render can do.
+IMG2VID_MIN_ZOOM = 1.0
+IMG2VID_MAX_ZOOM = 2.0  # beyond 2x a still's detail runs out and the overscanned crop turns soft
+IMG2VID_MAX_DURATION_S = 600.0
+
+
 @dataclass
 class Img2VidJob:
     image_key: str
