@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
@@ -81,6 +83,16 @@ async def test_full_production_reject_then_approve_everything(
         ]
         row = await repo.get_production(stack.db, pid)
         assert row.state == "completed" and row.stage == "done"
+
+        # Long GPU work heartbeats: a worker lost mid-transcription is noticed within a minute.
+        history = await client.get_workflow_handle(production_workflow_id(pid)).fetch_history()
+        scheduled = {
+            e.activity_task_scheduled_event_attributes.activity_type.name: e.activity_task_scheduled_event_attributes
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        }
+        heartbeat = scheduled["transcribe"].heartbeat_timeout.ToTimedelta()
+        assert timedelta(0) < heartbeat <= timedelta(seconds=60), heartbeat
 
 
 async def test_review_for_closed_checkpoint_is_refused_and_nothing_is_lost(

@@ -408,6 +408,7 @@ class ProductionWorkflow:
             TranscribeRequest(inp.production_id, voice.audio_key, inp.language, script.script_key, voice.timing_key),
             TranscribeResult,
             limit=timedelta(minutes=30),
+            heartbeat=True,  # a lost worker is noticed within the heartbeat timeout, not 30 min
         )
         self._status.artifacts["words"] = words.words_key
         self._add_cost(words.gpu_seconds, words.cost_usd)
