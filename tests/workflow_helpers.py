@@ -7,13 +7,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from temporalio.client import Client
 
 from service.client import get_status
 from service.worker import build_gpu_worker, build_main_worker
 from tubeflow.contracts import ProductionStatus
+from tubeflow.db.engine import Database
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage, open_storage
 
@@ -23,7 +23,7 @@ class Stack:
     client: Client
     settings: Settings
     storage: Storage
-    db: Any
+    db: Database
 
 
 @asynccontextmanager
