@@ -21,6 +21,7 @@ from tubeflow.db import channel_repo
 from tubeflow.db.engine import Database
 from tubeflow.db.records import Publication
 from tubeflow.errors import AccountNeedsReconnect, PermanentError, QuotaExhausted
+from tubeflow.keys import ProductionKeys
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 from tubeflow.youtube_quota import cost, next_reset, pacific_day
@@ -161,9 +162,7 @@ async def move_publication(
 
 
 def metadata_preview_key(production_id: str) -> str:
-    from tubeflow.contracts import production_prefix
-
-    return f"{production_prefix(production_id)}/metadata-preview.json"
+    return ProductionKeys(production_id).metadata_preview()
 
 
 async def preview_metadata(

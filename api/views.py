@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tubeflow.contracts import STAGES, ProductionStatus, production_workflow_id
+from tubeflow.keys import ProductionKeys
 from tubeflow.render_plan import RenderPlan
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
@@ -63,7 +64,7 @@ def _item(m: Any) -> dict[str, Any]:
 
 def _metadata_preview(storage: Storage, production_id: str) -> dict[str, Any] | None:
     """The upload's title/description/tags as checked before the final review (see activities.calendar)."""
-    key = f"productions/{production_id}/metadata-preview.json"
+    key = ProductionKeys(production_id).metadata_preview()
     return _read_json(storage, key) if storage.exists(key) else None
 
 

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ROOMS = ("activities", "gpu_activities", "api", "workflows", "service", "cli", "niches", "knowledge", "autoscaler")
 # A key assembled by hand: a literal top-level folder, a "<prefix>/" f-string, or a voice/timing rename.
 HAND_MADE = re.compile(
-    r"""f["'](productions|jobs|uploads)/|f["']\{[a-z_.]*prefix\}/|\.replace\(["'](voice|timing)-v|"""
+    r"""f["'](productions|jobs|uploads)/|f["']\{[a-z_.]*prefix(\([^)]*\))?\}/|\.replace\(["'](voice|timing)-v|"""
     r"""rsplit\(["']\.["'], 1\)\[0\] \+ ["']\.(words\.)?json"""
 )
 
@@ -51,6 +51,7 @@ def test_layout_is_stable() -> None:
         "productions/abc123/video-r3.mp4",
     ]
     assert k.publish_state("video") == "productions/abc123/youtube/video.json"
+    assert k.metadata_preview() == "productions/abc123/metadata-preview.json"
     assert (JobKeys("j1").input("image", ".png"), JobKeys("j1").output()) == ("jobs/j1/image.png", "jobs/j1/output.mp4")
     assert upload_key("tok", "in.mp4") == "uploads/tok/in.mp4"
 

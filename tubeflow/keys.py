@@ -90,6 +90,10 @@ class ProductionKeys:
     def short(self, index: int) -> str:
         return f"{self.prefix}/shorts/short-{index}.mp4"
 
+    def metadata_preview(self) -> str:
+        """The publish metadata as the final review shows it (title, description, chapters)."""
+        return f"{self.prefix}/metadata-preview.json"
+
     def publish_state(self, entry: str) -> str:
         """Resumable upload state of one published entry (the video or a short)."""
         return f"{self.prefix}/youtube/{entry}.json"
