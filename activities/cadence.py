@@ -7,12 +7,12 @@ production (and the backlog topic) it already took instead of taking another.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from niches.channel_profile import production_input
 from niches.config import load_niche
 from tubeflow.contracts import CadencePlan
 from tubeflow.db import channel_repo, repo
+from tubeflow.db.engine import Database
 from tubeflow.settings import Settings
 
 
@@ -20,7 +20,7 @@ def cadence_production_id(run_id: str) -> str:
     return "c" + hashlib.sha256(run_id.encode()).hexdigest()[:11]
 
 
-async def plan_production(settings: Settings, db: Any, channel: str, run_id: str) -> CadencePlan:
+async def plan_production(settings: Settings, db: Database, channel: str, run_id: str) -> CadencePlan:
     ch = await repo.get_channel(db, channel)
     cs = await channel_repo.channel_settings(db, channel)
     niche = load_niche(ch.niche, settings)

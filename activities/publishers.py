@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from activities.outbox import OutboxPublisher
 from activities.publish_metadata import Publisher
+from tubeflow.db.engine import Database
 from tubeflow.errors import AccountNeedsReconnect, ConfigError
 from tubeflow.settings import Settings
 
@@ -31,7 +31,7 @@ class ChannelPublisher:
     project: str  # Google Cloud project whose quota the calls spend ("" for the outbox)
 
 
-async def publisher_for_channel(settings: Settings, db: Any, channel: str) -> ChannelPublisher:
+async def publisher_for_channel(settings: Settings, db: Database, channel: str) -> ChannelPublisher:
     """A connected account wins; else TUBEFLOW_PUBLISHER decides (the credentials file is the fallback)."""
     from tubeflow.db import channel_repo
     from tubeflow.secret_box import SecretBox

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tubeflow.db.engine import Database
 from tubeflow.errors import ConfigError, PermanentError
 from tubeflow.secret_box import SecretBox
 from tubeflow.settings import Settings
@@ -94,7 +95,7 @@ def run_installed_flow(
     return _authorized_user(creds, config)
 
 
-async def finish_connect(settings: Settings, db: Any, channel: str, info: dict[str, Any], project: str) -> Any:
+async def finish_connect(settings: Settings, db: Database, channel: str, info: dict[str, Any], project: str) -> Any:
     """Ask YouTube whose channel this is, then store the credentials encrypted: the account record."""
     from activities.youtube import Credentials, YouTubeClient
     from tubeflow.db import channel_repo
@@ -107,7 +108,7 @@ async def finish_connect(settings: Settings, db: Any, channel: str, info: dict[s
 
 async def connect_installed(
     settings: Settings,
-    db: Any,
+    db: Database,
     channel: str,
     client_secrets: str = "",
     *,
@@ -163,7 +164,7 @@ class WebConnector:
         self.pending[state] = PendingConnect(channel, flow.code_verifier, redirect_uri, now + PENDING_TTL_S)
         return str(url)
 
-    async def finish(self, db: Any, state: str, code: str) -> Any:
+    async def finish(self, db: Database, state: str, code: str) -> Any:
         found = self.pending.pop(state, None)
         if found is None or found.expires < time.monotonic():
             raise PermanentError("this sign-in answer does not match a Connect YouTube request (state); start again")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from niches.config import NicheConfig
+from tubeflow.db.engine import Database
 from tubeflow.errors import ConfigError
 from tubeflow.settings import Settings
 
@@ -82,7 +83,7 @@ def require_language_support(settings: Settings, niche: NicheConfig) -> Language
     return support
 
 
-async def require_channel_language(db: Any, settings: Settings, channel: str, changes: dict[str, Any]) -> None:
+async def require_channel_language(db: Database, settings: Settings, channel: str, changes: dict[str, Any]) -> None:
     """`channel set language=.. / voice=..` is a new language for the channel: the same refusal as `channel add`."""
     if not {"language", "voice"} & set(changes):
         return
