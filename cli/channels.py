@@ -242,8 +242,8 @@ def register(app: typer.Typer, channel_app: typer.Typer, run: Any, settings: Any
                     raise typer.BadParameter('use: topics CH | topics add CH "topic" | topics list CH')
                 from knowledge.topics import suggest_for_channel
 
-                for t in await suggest_for_channel(s, database, args[0], count):
-                    console.print(f"- {t}")
+                for suggestion in await suggest_for_channel(s, database, args[0], count):
+                    console.print(f"- {suggestion}")
             finally:
                 await database.close()
 

@@ -238,6 +238,8 @@ async def test_quota_budget_and_revoked_account_stop_publishing_without_duplicat
         await publish_on_calendar(s, store, db, long_request("q2", "sky"), SCRIPT)
     account = await channel_repo.get_account(db, "sky")
     assert account is not None and account.status == "reconnect_needed" and "revoked" in account.reason
+    events = [e for e in await repo.events_since(db) if e.kind == "account_reconnect_needed"]
+    assert [e.payload["channel"] for e in events] == ["sky"]  # the notification hook point, once
     with pytest.raises(AccountNeedsReconnect, match="tubeflow channel connect sky"):
         await publish_on_calendar(s, store, db, long_request("q2", "sky"), SCRIPT)
     await connect_installed(s, db, "sky", browser="tubeflow-test")

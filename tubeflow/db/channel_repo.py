@@ -18,6 +18,7 @@ from tubeflow.channel_settings import ChannelSettings, next_free_slot, parse_set
 from tubeflow.db.engine import Database
 from tubeflow.db.models import (
     ChannelRow,
+    EventRow,
     ProductionRow,
     PublicationRow,
     QuotaUsageRow,
@@ -113,10 +114,13 @@ async def account_credentials(db: Database, channel: str) -> tuple[YouTubeAccoun
 
 
 async def mark_reconnect_needed(db: Database, channel: str, reason: str) -> None:
+    """Mark the account; the first time, an ``account_reconnect_needed`` event (live feed, notifiers)."""
     async with db.session() as s:
-        _ch, row = await _account_row(s, channel)
-        if row is not None and (row.status, row.reason) != ("reconnect_needed", reason):
+        ch, row = await _account_row(s, channel)
+        if row is not None and row.status != "reconnect_needed":
             row.status, row.reason, row.updated_at = "reconnect_needed", reason, utcnow()
+            payload = {"channel": ch.name, "reason": reason, "youtube_channel_id": row.youtube_channel_id}
+            s.add(EventRow(production_id=None, kind="account_reconnect_needed", payload=payload, at=utcnow()))
 
 
 async def list_accounts(db: Database) -> dict[str, YouTubeAccount]:
