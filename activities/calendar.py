@@ -136,6 +136,14 @@ async def move_publication(
     if at < now + MIN_LEAD:
         raise PermanentError(f"{at.isoformat()} is not at least {MIN_LEAD} from now; YouTube needs a future time")
     entry = await channel_repo.get_publication(db, production_id, kind, idx)
+    at = at.astimezone(UTC)
+    clash = [
+        p
+        for p in await channel_repo.list_publications(db, entry.channel, at, at + timedelta(seconds=1))
+        if p.kind == kind and p.production_id != production_id
+    ]
+    if clash:
+        raise PermanentError(f"{at.isoformat()} is already taken on {entry.channel!r} by {clash[0].production_id}")
     if entry.video_id:
         chosen = await publisher_for_channel(settings, db, entry.channel)
         if isinstance(chosen.publisher, YouTubePublisher):

@@ -1,0 +1,98 @@
+"""The channel page and the calendar in headless Debian Chromium: settings, topics, account state, week view."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.auth import create_key
+from api.testing import serve
+from tests.conftest import tiny_settings
+from tubeflow.db import channel_repo, repo
+from tubeflow.db.engine import open_database
+from tubeflow.secret_box import SecretBox, new_key
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]  # fmt: skip
+
+playwright_api = pytest.importorskip("playwright.async_api", reason="pip install playwright (no browser download)")
+if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+    pytest.skip("Debian's chromium is not installed: apt-get install -y chromium", allow_module_level=True)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+                                    args=ARGS, headless=True)  # fmt: skip
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def test_channel_page_and_calendar(temporal_env: WorkflowEnvironment, tmp_path: Path, browser: Any) -> None:
+    expect = playwright_api.expect
+    settings = tiny_settings(tmp_path, secret_key=new_key())
+    db = await open_database(settings)
+    try:
+        await repo.create_channel(db, "sky", "science")
+        await repo.create_channel(db, "money", "science")
+        sealed = SecretBox(settings.secret_key).seal('{"refresh_token": "never-shown"}')
+        await channel_repo.save_account(db, "money", sealed, "proj", "UCmoney", "Money Matters")
+        await channel_repo.mark_reconnect_needed(db, "money", "Google refused to refresh the token")
+        admin = await create_key(db, "ada", "admin")
+        app = create_app(settings, temporal_client=temporal_env.client, db=db)
+        async with serve(app) as base:
+            page = await (await browser.new_context(base_url=base)).new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto("/login")
+            await page.fill("#key", admin)
+            await page.click("button[type=submit]")
+            await page.goto("/channels")
+            await page.click("a[href='/channels/sky']")
+            await expect(page.locator("h1")).to_contain_text("sky")
+            await expect(page.locator("#connect-youtube")).to_have_text("Connect YouTube")
+
+            # A bad value: the toast names the field and what is allowed; nothing is saved.
+            await page.fill("#set-privacy", "secret")
+            await page.click("#settings-form button")
+            await expect(page.locator("#toast")).to_contain_text("privacy='secret'")
+            await expect(page.locator("#toast")).to_contain_text("unlisted")
+            await page.fill("#set-privacy", "public")
+            await page.fill("#set-publish_slots", "mon,wed,fri 17:00")
+            await page.click("#settings-form button")
+            await expect(page.locator("#toast")).to_contain_text("Settings saved")
+            await page.wait_for_load_state("load")
+            await expect(page.locator("#set-publish_slots")).to_have_value("mon,wed,fri 17:00", timeout=10_000)
+            assert (await channel_repo.channel_settings(db, "sky")).privacy == "public"
+
+            await page.fill("#topic-form input[name=topic]", "Why do stars twinkle?")
+            await page.click("#topic-form button")
+            await expect(page.locator("#topics")).to_contain_text("Why do stars twinkle?")
+
+            # The other channel: its account, and that it needs reconnecting; never a credential.
+            await page.goto("/channels/money")
+            await expect(page.locator(".yt-title")).to_have_text("Money Matters")
+            await expect(page.locator(".reconnect")).to_contain_text("Reconnect needed")
+            assert "never-shown" not in await page.content()
+
+            # The week view shows a scheduled video in its channel's row and day.
+            entry = await channel_repo.reserve_slot(db, "sky", "p1", "long", 0, now=datetime.now(UTC), title="Rainbows")
+            assert entry.publish_at is not None
+            await page.goto(f"/calendar?start={entry.publish_at.date().isoformat()}")
+            cell = page.locator("#calendar tbody tr", has_text="sky").locator(".slot")
+            await expect(cell).to_contain_text("Rainbows")
+            await expect(cell).to_contain_text(entry.publish_at.strftime("%H:%M"))
+            assert errors == []
+    finally:
+        await db.close()
