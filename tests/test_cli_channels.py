@@ -1,0 +1,91 @@
+"""`tubeflow channel connect|set|show`, `topics`, `calendar` as a person runs them: a real process.
+
+`channel connect --no-browser` prints Google's consent URL; the test plays the person's browser
+(already signed in at the fake Google), which redirects to the CLI's loopback server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import tiny_settings
+from tests.fake_youtube import FakeYouTube
+from tubeflow.secret_box import new_key
+
+
+def env_for(tmp_path: Path, fake: FakeYouTube, key: str) -> dict[str, str]:
+    client = tmp_path / "client.json"
+    client.write_text(json.dumps(fake.client_config("installed")))
+    settings = tiny_settings(tmp_path)
+    env = dict(os.environ)
+    env.update(
+        TUBEFLOW_HOME=str(settings.home),
+        TUBEFLOW_TEMPORAL_ADDRESS="127.0.0.1:1",  # nothing here needs Temporal
+        TUBEFLOW_YOUTUBE_CLIENT_SECRETS=str(client),
+        TUBEFLOW_YOUTUBE_BASE_URL=fake.base_url,
+        TUBEFLOW_SECRET_KEY=key,
+        OAUTHLIB_INSECURE_TRANSPORT="1",  # the fake Google speaks plain HTTP
+        PYTHONUNBUFFERED="1",
+        COLUMNS="200",
+    )
+    return env
+
+
+def tubeflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cli", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+async def connect(env: dict[str, str], channel: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli", "channel", "connect", channel, "--no-browser",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    url = ""
+    while not url:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+        assert line, "the CLI ended before printing the consent URL"
+        if line.startswith("http"):
+            url = line.strip()
+    assert "code_challenge_method=S256" in url and "state=" in url and "redirect_uri=http%3A%2F%2F127.0.0.1" in url
+    await asyncio.to_thread(httpx.get, url, follow_redirects=True, timeout=30)  # consent, back to the loopback
+    out, errs = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode(), errs.decode()
+
+
+async def test_connect_set_show_topics_calendar_through_the_cli(tmp_path: Path) -> None:
+    with FakeYouTube() as fake:
+        fake.add_account("sky", "Sky Facts")
+        fake.consent_as = "sky"
+        env = env_for(tmp_path, fake, new_key())
+        assert tubeflow(env, "channel", "add", "sky", "--niche", "science").returncode == 0
+
+        no_key = {**env, "TUBEFLOW_SECRET_KEY": ""}
+        r = tubeflow(no_key, "channel", "connect", "sky", "--no-browser")
+        assert r.returncode == 2 and "TUBEFLOW_SECRET_KEY is not set" in r.stderr
+
+        code, out, errs = await connect(env, "sky")
+        assert code == 0, errs
+        assert "Sky Facts" in out and fake.accounts["sky"].channel_id in out
+
+        r = tubeflow(env, "channel", "set", "sky", "privacy=secret")
+        assert r.returncode == 2 and "privacy='secret'" in r.stderr
+        r = tubeflow(
+            env, "channel", "set", "sky", "publish_slots=tue 09:30", "timezone=Europe/Lisbon", "privacy=public"
+        )
+        assert r.returncode == 0, r.stderr
+        shown = json.loads(tubeflow(env, "channel", "show", "sky", "--json").stdout)
+        assert shown["settings"]["publish_slots"] == ["tue 09:30"] and shown["settings"]["privacy"] == "public"
+        assert shown["youtube"]["youtube_title"] == "Sky Facts" and shown["youtube"]["status"] == "connected"
+        assert fake.accounts["sky"].refresh_token not in json.dumps(shown)
+
+        assert tubeflow(env, "topics", "add", "sky", "Why do stars twinkle?").returncode == 0
+        assert "Why do stars twinkle?" in tubeflow(env, "topics", "list", "sky").stdout
+        assert json.loads(tubeflow(env, "calendar", "sky", "--json").stdout) == []
