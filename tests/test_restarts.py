@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -36,6 +37,20 @@ def env_for(settings: Settings) -> dict[str, str]:
     return env
 
 
+async def connect_when_healthy(address: str, timeout_s: float = 60.0) -> Client:
+    """The dev server opens its port before its frontend is healthy: retry "not healthy yet" until it is."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            return await Client.connect(address)
+        except RuntimeError as e:
+            if "not healthy" not in str(e) and "Unavailable" not in str(e):
+                raise
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
 def spawn_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "cli", "worker", "--queue", "main"],
@@ -56,7 +71,7 @@ async def test_checkpoint_survives_worker_kill_and_server_restart(tmp_path: Path
     db = await open_database(settings)
     try:
         wait_port("127.0.0.1", port, 60, "dev server")
-        client = await Client.connect(settings.temporal_address)
+        client = await connect_when_healthy(settings.temporal_address)
         await repo.create_channel(db, "durable", "science")
         worker = spawn_worker(settings, tmp_path / "worker1.log")
         pid = await start_production(client, db, settings, "durable", "Why is the sky blue?", make_shorts=False)
@@ -70,7 +85,7 @@ async def test_checkpoint_survives_worker_kill_and_server_restart(tmp_path: Path
 
         server = start_server(settings, cfg, log=tmp_path / "server.log")
         wait_port("127.0.0.1", port, 60, "restarted dev server")
-        client = await Client.connect(settings.temporal_address)
+        client = await connect_when_healthy(settings.temporal_address)
         worker = spawn_worker(settings, tmp_path / "worker2.log")
 
         after = await wait_checkpoint(client, pid, "script", timeout_s=60)
