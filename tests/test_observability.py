@@ -183,7 +183,7 @@ async def test_json_logs_carry_context_and_worker_metrics_count_retries(
             workflow_runner=UnsandboxedWorkflowRunner(),
         ):
             assert await client.execute_workflow(ObsWorkflow.run, 1, id=wf_id, task_queue=s.gpu_queue) == 2
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(1.0)  # a few exporter ticks after the activity finished
         exporter.cancel()
         scrape = _scrape(port)
     finally:
@@ -206,7 +206,7 @@ async def test_json_logs_carry_context_and_worker_metrics_count_retries(
     assert _sample(scrape, "tubeflow_activity_attempts_total", activity_type="obs_flaky") == 2
     assert _sample(scrape, "tubeflow_activity_retries_total", activity_type="obs_flaky") == 1
     assert _sample(scrape, "tubeflow_worker_price_per_hour") == pytest.approx(0.42)
-    assert _sample(MID_RUN[0], "tubeflow_activity_oldest_running_seconds", activity_type="obs_flaky") >= 0.5
+    assert _sample(MID_RUN[0], "tubeflow_activity_oldest_running_seconds", activity_type="obs_flaky") >= 0.2
     assert _sample(scrape, "tubeflow_activity_oldest_running_seconds", activity_type="obs_flaky") == 0, "finished"
     _check_alerts_and_dashboard(scrape, await _api_scrape(s, tmp_path))
 
