@@ -102,3 +102,30 @@ async def test_connect_youtube_web_flow(
     body = json.dumps(got) + (await c.get("/channels/sky", headers=auth(keys, "admin"))).text
     assert google.accounts["sky"].refresh_token not in body and google.client_secret not in body
     assert "Sky Facts" in body
+
+
+async def test_a_blocked_production_says_why_and_that_nothing_is_lost(
+    http: tuple[httpx.AsyncClient, dict[str, str], Any],
+) -> None:
+    from tubeflow.contracts import ProductionStatus, StateSnapshot
+
+    c, keys, db = http
+    await repo.create_production(db, "sky", "Rainbows", production_id="pblocked")
+    status = ProductionStatus(
+        production_id="pblocked",
+        channel="sky",
+        niche="science",
+        topic="Rainbows",
+        stage="publish",
+        state="blocked",
+        progress=93.0,
+        detail="waiting for the YouTube quota reset at 2026-12-01T00:00:00-08:00",
+        error="YouTube daily API quota exhausted during the upload request",
+        updated_at="2026-11-30T23:00:00+00:00",
+    )
+    await repo.apply_snapshot(db, StateSnapshot(status, "production-pblocked", "r1"))
+    page = await c.get("/productions/pblocked", headers=auth(keys, "editor"))
+    assert page.status_code == 200 and 'id="blocked"' in page.text
+    assert "waiting for the YouTube quota reset" in page.text and "Nothing is lost" in page.text
+    listed = await c.get("/api/calendar", headers=auth(keys, "viewer"))
+    assert {"id": "pblocked", "channel": "sky", "title": "Rainbows", "state": "blocked"} in listed.json()["pending"]

@@ -41,7 +41,7 @@
     bar.dataset.state = state;
     $$(".seg", bar).forEach((seg) => {
       const i = STAGES.indexOf(seg.dataset.seg);
-      seg.classList.remove("done", "cur", "running", "waiting", "needs_attention", "failed", "cancelled", "completed");
+      seg.classList.remove("done", "cur", "running", "waiting", "needs_attention", "blocked", "failed", "cancelled", "completed");
       if (i < cur || state === "completed") seg.classList.add("done");
       else if (i === cur) seg.classList.add("cur", state);
     });
@@ -66,7 +66,8 @@
       if (root.hasAttribute("data-detail")) {
         // A checkpoint opening or closing, or the end, changes what the page shows: re-render it.
         const cp = ev.checkpoint || "";
-        const ended = ["completed", "failed", "cancelled", "needs_attention"].includes(ev.state) || root.dataset.state === "needs_attention";
+        const held = ["needs_attention", "blocked"];
+        const ended = ["completed", "failed", "cancelled", ...held].includes(ev.state) || held.includes(root.dataset.state);
         if (ev.state && (cp !== root.dataset.checkpoint || (ended && ev.state !== root.dataset.state))) {
           root.dataset.checkpoint = cp;
           root.dataset.state = ev.state;
