@@ -579,6 +579,12 @@ def build_plan(
             need = n_items + CANDIDATES
             free = [f for f in pools[i] if claimed.get(f.uid, i) == i and f not in picks[i] and f.uid not in used]
             stills = [f for f in free if f.source == "generated"]
+            # Two cards with the same words side by side look like a glitch: distinct queries first.
+            firsts: list[Found] = []
+            for f in stills:
+                if all(f.cue != g.cue for g in firsts):
+                    firsts.append(f)
+            stills = firsts + [f for f in stills if f not in firsts]
             real = [f for f in free if f.source != "generated"]
             # On screen: the claimed pictures, then stills; offered: real alternatives first (the
             # reviewer should see what exists), one still among them.

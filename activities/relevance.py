@@ -55,9 +55,36 @@ def _embed(texts: Sequence[str], is_query: bool) -> list[Any]:
         return [_cache[(is_query, t)] for t in texts]
 
 
-def relevance(query: str, descriptions: Sequence[str]) -> list[float]:
+# Everyday scenes no narration part is about.  A description's mean similarity to these is its
+# "hubness": wordy descriptions (a black hole bending starlight in deep space) sit close to every
+# query on e5's compressed scale, and would win parts they do not fit without this correction.
+BACKGROUND = (
+    "people talking in an office",
+    "a busy city street",
+    "a plate of food",
+    "a football match",
+    "a laptop on a desk",
+    "a concert crowd",
+    "a dog in a park",
+    "a family at home",
+)
+
+
+def similarity(query: str, descriptions: Sequence[str]) -> list[float]:
     """Cosine similarity (vectors are L2-normalised) of ``query`` to each description."""
     if not descriptions:
         return []
     q = _embed([query.strip() or "picture"], True)[0]
     return [round(float(v @ q), 4) for v in _embed([d.strip() or "picture" for d in descriptions], False)]
+
+
+def relevance(query: str, descriptions: Sequence[str]) -> list[float]:
+    """How much better each description fits ``query`` than it fits unrelated everyday scenes
+    (cosine minus its mean cosine to :data:`BACKGROUND`): about 0.1 for a good match, near 0 or
+    below for an unrelated one.  This is the score the b-roll checkpoint shows."""
+    if not descriptions:
+        return []
+    raw = similarity(query, descriptions)
+    docs = _embed([d.strip() or "picture" for d in descriptions], False)
+    bg = _embed(list(BACKGROUND), True)
+    return [round(r - sum(float(d @ b) for b in bg) / len(bg), 4) for r, d in zip(raw, docs, strict=True)]

@@ -202,7 +202,7 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         part = page.locator("#broll-form fieldset").filter(has=page.locator("input[value]:not([value=''])")).first
         index = await part.get_attribute("data-part")
         shown = await part.inner_text()
-        assert "score 0." in shown and "query “" in shown  # why each picture is offered
+        assert "score " in shown and "query “" in shown  # why each picture is offered
         candidate = part.locator("input:not([value=''])").first
         candidate_key = await candidate.get_attribute("value")
         await candidate.check()
