@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from temporalio.client import Client, ScheduleActionExecutionStartWorkflow, ScheduleOverlapPolicy
 from temporalio.testing import WorkflowEnvironment
 
@@ -89,6 +90,45 @@ async def test_cadence_starts_productions_and_stops_at_back_pressure(
             await set_paused(client, channel, True)
             info = await describe(client, channel)
             assert info is not None and info["paused"]
+            await cancel(client, started[0].id, "test over")
+        finally:
+            await client.get_schedule_handle(cadence_schedule_id(channel)).delete()
+
+
+@pytest.mark.slow
+async def test_the_schedule_starts_a_production_by_itself_before_the_slot(
+    temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """No trigger: a slot 1 h 2 min ahead with a 1 h lead time, so the schedule's own timer fires in ~2 min."""
+    settings = tiny_settings(tmp_path)
+    client = temporal_env.client
+    channel = f"cad{uuid.uuid4().hex[:6]}"
+    tz = ZoneInfo("America/New_York")
+    slot = (datetime.now(UTC) + timedelta(hours=1, minutes=2)).astimezone(tz)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[slot.weekday()]
+    async with running_stack(client, settings, gpu=False) as stack:
+        await repo.create_channel(stack.db, channel, "science")
+        await channel_repo.update_settings(
+            stack.db,
+            channel,
+            {
+                "publish_slots": f"{day} {slot.hour:02d}:{slot.minute:02d}",
+                "timezone": tz.key,
+                "lead_time_hours": "1",
+                "cadence": "true",
+            },
+        )
+        await channel_repo.add_topic(stack.db, channel, "Why do we have seasons?")
+        await sync_schedule(client, settings, channel, await channel_repo.channel_settings(stack.db, channel))
+        try:
+            deadline = asyncio.get_running_loop().time() + 200
+            while not (started := await repo.list_productions(stack.db, channel=channel)):
+                assert asyncio.get_running_loop().time() < deadline, "the schedule never started a production"
+                await asyncio.sleep(1)
+            assert [p.topic for p in started] == ["Why do we have seasons?"]
+            fired = datetime.now(UTC)
+            assert slot - fired <= timedelta(hours=1, seconds=30)  # about the lead time before its slot
+            await wait_checkpoint(client, started[0].id, "script")
             await cancel(client, started[0].id, "test over")
         finally:
             await client.get_schedule_handle(cadence_schedule_id(channel)).delete()
