@@ -30,7 +30,7 @@ from activities.stills import make_still, seed_for, short_label
 from knowledge.feedback import AVOID, parse_avoid
 from niches.config import NicheConfig
 from tubeflow.errors import ConfigError, MediaError, PermanentError
-from tubeflow.keys import ProductionKeys
+from tubeflow.keys import ProductionKeys, channel_broll_history
 from tubeflow.media.probe import IMAGE_SUFFIXES, probe
 from tubeflow.render_plan import MediaItem, NarrationTiming, PlanPart, RenderPlan
 from tubeflow.settings import Settings
@@ -393,8 +393,7 @@ def _queries(
 
 
 def history_key(channel: str) -> str:
-    """Which pictures a channel's recent videos used (replaced by the storage-keys module when it lands)."""
-    return f"channels/{_safe(channel)}/broll-history.json"
+    return channel_broll_history(_safe(channel))
 
 
 def channel_history(storage: Storage, channel: str, production_id: str, keep: int) -> set[str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 PRODUCTIONS = "productions"
 JOBS = "jobs"
+CHANNELS = "channels"
 UPLOADS = "uploads/"  # the prefix every API upload key starts with
 
 _VERSIONED = re.compile(r"^(?P<prefix>.+)/(?P<kind>voice|timing)-v(?P<attempt>\d+)\.(?:wav|json)$")
@@ -126,6 +127,11 @@ def timing_for_voice(audio_key: str) -> str | None:
 def spoken_words_for(audio_key: str) -> str:
     """Where the voice engine's word timings for ``audio_key`` sit (``x.wav`` -> ``x.words.json``)."""
     return _AUDIO_SUFFIX.sub("", audio_key) + ".words.json"
+
+
+def channel_broll_history(channel: str) -> str:
+    """Which pictures a channel's recent videos used (the b-roll planner avoids repeating them)."""
+    return f"{CHANNELS}/{channel}/broll-history.json"
 
 
 @dataclass(frozen=True)
