@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -28,6 +29,12 @@ from tubeflow.db import channel_repo, repo
 from tubeflow.secret_box import new_key
 
 TOPIC = "Why is the sky blue?"
+
+
+def video_id(st: Any) -> str:
+    """The published video id from the status (outputs as a mapping or as a dataclass)."""
+    out = st.outputs
+    return str(out["video_id"] if isinstance(out, dict) else out.video_id)
 
 
 @pytest.fixture
@@ -68,7 +75,7 @@ async def test_quota_then_revoked_token_each_publish_exactly_once(
         day[0] = "day-2"  # midnight Pacific: the ledger starts a new day and YouTube accepts again
         google.quota_exceeded = False
         done = await wait_for(client, pid, lambda s: s.state == "completed", 120, "published after the reset")
-        assert len(google.videos_of("sky")) == 1 and done.outputs["video_id"] in google.videos
+        assert len(google.videos_of("sky")) == 1 and video_id(done) in google.videos
 
         # 2. The authorization is revoked: the channel needs reconnecting, the production waits for it.
         google.revoke_account("sky")
@@ -81,8 +88,37 @@ async def test_quota_then_revoked_token_each_publish_exactly_once(
         for p in await repo.list_productions(stack.db, channel="sky", state="blocked"):
             await signal_reconnected(client, p.id)
         done2 = await wait_for(client, pid2, lambda s: s.state == "completed", 120, "published after reconnecting")
-        assert len(google.videos_of("sky")) == 2 and done2.outputs["video_id"] != done.outputs["video_id"]
+        assert len(google.videos_of("sky")) == 2 and video_id(done2) != video_id(done)
         assert (await get_status(client, pid)).state == "completed"
         entries = await channel_repo.list_publications(stack.db, "sky")
         assert sorted(e.production_id for e in entries) == sorted([pid, pid2])
         assert all(e.status == "published" and e.video_id for e in entries)
+
+
+async def test_other_permanent_upload_error_needs_attention_and_retry_publishes_once(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, google: FakeYouTube, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """YouTube forbids the custom thumbnail (an unverified account): needs_attention; verified, retried, done."""
+    from service.client import retry
+
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    client_file = tmp_path / "client.json"
+    client_file.write_text(json.dumps(google.client_config("installed")))
+    settings = tiny_settings(
+        tmp_path, secret_key=new_key(), youtube_client_secrets=str(client_file), youtube_base_url=google.base_url
+    )
+    client = temporal_env.client
+    async with running_stack(client, settings) as stack:
+        await repo.create_channel(stack.db, "sky", "science")
+        await channel_repo.update_settings(stack.db, "sky", {"required_checkpoints": "none"})
+        await connect_installed(settings, stack.db, "sky", browser="tubeflow-test")
+        google.forbid_thumbnails = True
+        pid = await start_production(client, stack.db, settings, "sky", TOPIC, make_shorts=False)
+        stuck = await wait_for(client, pid, lambda s: s.state == "needs_attention", 300, "needs_attention")
+        assert stuck.stage == "publish" and "thumbnails" in (stuck.error or "")
+        assert len(google.videos_of("sky")) == 1  # the video went up before the thumbnail was refused
+        google.forbid_thumbnails = False  # the operator verified the account
+        await retry(client, pid, "olga", "verified the phone number")
+        done = await wait_for(client, pid, lambda s: s.state == "completed", 120, "published after the retry")
+        videos = google.videos_of("sky")
+        assert list(videos) == [video_id(done)] and "thumbnail" in videos[video_id(done)]
