@@ -60,8 +60,8 @@ async def place_on_calendar(
     except channel_repo.NotFoundError:
         base = now
     at: datetime | None = base + timedelta(hours=cs.shorts_spacing_hours * (idx + 1))
-    if at is not None and at < now + MIN_LEAD:
-        at = None
+    if cs.privacy != "public" or (at is not None and at < now + MIN_LEAD):
+        at = None  # not scheduled publishing: the Short goes up now (private/unlisted, a person flips it)
     return await channel_repo.reserve_slot(
         db, req.channel, req.production_id, "short", idx, now=now, at=at, title=title
     )

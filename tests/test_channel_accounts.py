@@ -281,3 +281,34 @@ async def test_web_flow_checks_state_and_pkce(
     assert account.youtube_title == "Money Matters"
     with pytest.raises(Exception, match="state"):  # a state is good once
         await connector.finish(db, q["state"], q["code"])
+
+
+async def test_shorts_follow_their_video_at_the_channel_spacing(
+    google: FakeYouTube, settings: Settings, tmp_path: Path, db: Any, insecure_loopback: None
+) -> None:
+    s = channel_settings(google, settings, tmp_path)
+    store = LocalStorage(tmp_path / "store")
+    await repo.create_channel(db, "sky", "science")
+    await channel_repo.update_settings(
+        db, "sky", {"publish_slots": "sat 10:00", "privacy": "public", "shorts_spacing_hours": "6"}
+    )
+    google.consent_as = "sky"
+    await connect_installed(s, db, "sky", browser="tubeflow-test")
+    await repo.create_production(db, "sky", "t", production_id="ps")
+    store_media(store, "ps")
+    await publish_on_calendar(s, store, db, long_request("ps", "sky"), SCRIPT)
+    for i in (0, 1):
+        store.put_bytes(f"productions/ps/shorts/short-{i}.mp4", os.urandom(1000), "video/mp4")
+        short = PublishRequest(
+            "ps", "sky", f"productions/ps/shorts/short-{i}.mp4", "", "s", kind="short",
+            extra={"index": i, "title": f"Short {i}", "start": 3.0, "end": 33.0},
+        )  # fmt: skip
+        await publish_on_calendar(s, store, db, short, SCRIPT)
+    long, *shorts = await channel_repo.list_publications(db, "sky")
+    assert long.kind == "long" and long.publish_at is not None
+    assert [p.publish_at for p in shorts] == [long.publish_at + timedelta(hours=6 * (i + 1)) for i in (0, 1)]
+    for p in shorts:
+        status = google.videos[p.video_id]["status"]
+        assert status["publishAt"] == (p.publish_at or long.publish_at).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert google.videos[p.video_id]["snippet"]["title"].endswith("#shorts")
+    assert not [c for c in google.captions if c["videoId"] in {p.video_id for p in shorts}]  # burned in instead
