@@ -596,9 +596,27 @@ def _print_status(st: Any) -> None:
         console.print(f"[red]{st.error}[/red]")
     if st.state == "needs_attention":
         console.print(f"[yellow]needs attention: fix the cause, then `tubeflow retry {st.production_id}`[/yellow]")
+    if st.state == "blocked":
+        console.print("[yellow]blocked: publishing continues by itself after the quota reset or a reconnect[/yellow]")
+    if st.checkpoint == "final":
+        _print_metadata_preview(st.production_id)
     for r in st.reviews:
         verdict = "approved" if r.approved else "rejected"
         console.print(f"  {r.at[:19]} {r.stage} {verdict} by {r.reviewer} {r.feedback!r} {r.note}")
+
+
+def _print_metadata_preview(production_id: str) -> None:
+    """What the upload will say on YouTube, and what had to be fixed for it (checked before this review)."""
+    from tubeflow.storage import open_storage
+
+    key = f"productions/{production_id}/metadata-preview.json"
+    storage = open_storage(_settings())
+    if not storage.exists(key):
+        return
+    meta = json.loads(storage.get_text(key))
+    console.print(f"on YouTube: [bold]{meta['title']}[/bold] ({len(meta['tags'])} tags)")
+    for fix in meta.get("fixes") or []:
+        console.print(f"  [yellow]fixed:[/yellow] {fix}")
 
 
 def _print_broll(s: Settings, plan_key: str) -> None:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import tiny_settings
 from tests.fake_youtube import FakeYouTube
@@ -89,3 +90,20 @@ async def test_connect_set_show_topics_calendar_through_the_cli(tmp_path: Path) 
         assert tubeflow(env, "topics", "add", "sky", "Why do stars twinkle?").returncode == 0
         assert "Why do stars twinkle?" in tubeflow(env, "topics", "list", "sky").stdout
         assert json.loads(tubeflow(env, "calendar", "sky", "--json").stdout) == []
+
+
+def test_status_at_the_final_checkpoint_prints_the_metadata_fixes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.main import _print_status
+    from tubeflow.contracts import ProductionStatus
+    from tubeflow.settings import Settings
+    from tubeflow.storage import open_storage
+
+    monkeypatch.setenv("TUBEFLOW_HOME", str(tmp_path))
+    preview = {"title": "A title", "tags": ["a"], "fixes": ["title: longer than 100 characters; cut at a word to 98"]}
+    open_storage(Settings.from_env()).put_text("productions/p9/metadata-preview.json", json.dumps(preview))
+    st = ProductionStatus("p9", "sky", "science", "t", "review_final", "waiting", 88.0, checkpoint="final")
+    _print_status(st)
+    out = capsys.readouterr().out
+    assert "on YouTube: A title" in out and "cut at a word to 98" in out
