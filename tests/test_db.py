@@ -440,3 +440,30 @@ async def test_records_are_json_serialisable(database: Database) -> None:
         ]
     )
     assert '"channel": "sky"' in payload and '"at": "2025-03-01T12:00:01+00:00"' in payload
+
+
+def test_every_room_takes_the_typed_database() -> None:
+    """One persistence convention: a ``Database`` parameter is typed as such, never ``Any``."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    rooms = (
+        "tubeflow",
+        "niches",
+        "knowledge",
+        "activities",
+        "gpu_activities",
+        "workflows",
+        "service",
+        "api",
+        "autoscaler",
+    )
+    untyped = re.compile(r"\bdb: Any\b")
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for room in rooms
+        for path in sorted((root / room).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if untyped.search(line)
+    ]
+    assert not found, "type these as tubeflow.db.engine.Database: " + ", ".join(found)

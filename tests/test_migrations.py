@@ -313,3 +313,24 @@ async def test_sqlite_table_rebuilds_keep_child_rows(tmp_path: Path) -> None:
             assert (await s.execute(sa.text("PRAGMA foreign_keys"))).scalar() == 1
     finally:
         await db.close()
+
+
+def test_tubeflow_db_upgrade_and_current_from_the_command_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TUBEFLOW_HOME": str(tmp_path)}
+
+    def tubeflow(*args: str) -> str:
+        r = subprocess.run(
+            [sys.executable, "-m", "cli", "db", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert r.returncode == 0, r.stderr
+        return " ".join(r.stdout.split())
+
+    head = ",".join(migrate.heads())
+    assert tubeflow("current") == f"database none code {head}"
+    assert f"upgraded from none to {head}" in tubeflow("upgrade")
+    assert f"already at {head}" in tubeflow("upgrade")
+    assert tubeflow("current") == f"database {head} code {head}"
