@@ -312,3 +312,19 @@ async def test_shorts_follow_their_video_at_the_channel_spacing(
         assert status["publishAt"] == (p.publish_at or long.publish_at).strftime("%Y-%m-%dT%H:%M:%SZ")
         assert google.videos[p.video_id]["snippet"]["title"].endswith("#shorts")
     assert not [c for c in google.captions if c["videoId"] in {p.video_id for p in shorts}]  # burned in instead
+
+
+async def test_the_global_credentials_file_still_serves_a_channel_without_an_account(
+    google: FakeYouTube, settings: Settings, tmp_path: Path, db: Any
+) -> None:
+    creds = google.credentials_file(tmp_path / "creds.json")
+    s = settings.with_overrides(publisher="youtube", youtube_credentials=str(creds), youtube_base_url=google.base_url)
+    store = LocalStorage(tmp_path / "store")
+    await repo.create_channel(db, "solo", "science")
+    await repo.create_production(db, "solo", "t", production_id="pg")
+    store_media(store, "pg")
+    res = await publish_on_calendar(s, store, db, long_request("pg", "solo"), SCRIPT)
+    assert list(google.videos_of("default")) == [res.video_id]
+    from tubeflow.youtube_quota import pacific_day
+
+    assert await channel_repo.quota_used(db, "default", pacific_day(datetime.now(UTC))) == 2050
