@@ -272,14 +272,17 @@ def test_token_bucket_refills_at_its_rate() -> None:
 async def test_ssrf_targets_are_refused_with_a_reason(
     url: str, tmp_path: Path, db: Database, keys: dict[str, str]
 ) -> None:
-    app = create_app(Settings(home=tmp_path), db=db, fetch_policy=policy())
+    # A connection attempt would wait out a 60 s timeout; refusing first answers in well under half of it,
+    # even on a loaded machine (a tight bound here flaked under load).
+    slow = FetchPolicy(allow_hosts=frozenset(), max_bytes=LIMIT, timeout_s=60.0)
+    app = create_app(Settings(home=tmp_path), db=db, fetch_policy=slow)
     async with make_client(app) as c:
         started = time.monotonic()
         r = await c.post(
             "/video/img2vid", json={"url_image": url, "duration": 2}, headers={"X-API-Key": keys["editor"]}
         )
     assert r.status_code == 400, r.text
-    assert time.monotonic() - started < 1.5  # refused before any connection attempt could time out
+    assert time.monotonic() - started < 30  # refused before any connection attempt
     detail = r.json()["detail"]
     assert any(word in detail for word in ("refusing", "only http", "credentials", "cannot resolve", "no host"))
     assert LocalStorage(tmp_path / "storage").list("jobs") == []
