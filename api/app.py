@@ -26,6 +26,7 @@ from api import (
     routes_channels,
     routes_dashboard,
     routes_events,
+    routes_job_events,
     routes_keys,
     routes_media,
     routes_metrics,
@@ -136,6 +137,7 @@ def create_app(
     app.include_router(routes_media.router)
     app.include_router(routes_keys.router)
     app.include_router(routes_video.router)
+    app.include_router(routes_job_events.router)
     app.include_router(routes_dashboard.router)
     app.include_router(routes_metrics.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

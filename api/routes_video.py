@@ -9,18 +9,21 @@ with local storage) and then named as ``upload:<key>``.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import re
 import tempfile
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from temporalio.service import RPCError, RPCStatusCode
 
-from api import jobs_bridge
+from api import estimate, jobs_bridge
 from api.auth import Principal, authenticate, require
 from api.context import ApiContext, get_ctx
 from api.fetch import FetchTooLarge, fetch_to_storage
@@ -29,6 +32,7 @@ from api.views import media_url
 from tubeflow.db import uploads
 from tubeflow.errors import MediaError
 from tubeflow.keys import UPLOADS, JobKeys, upload_key
+from tubeflow.media.probe import probe
 from tubeflow.media.sniff import usable_input
 from tubeflow.storage import LocalStorage, S3Storage, StorageError, check_key
 
@@ -80,56 +84,171 @@ async def _check_bucket_upload(ctx: ApiContext, key: str) -> None:
     await uploads.completed(ctx.db, key, size, kind)
 
 
-async def _start(ctx: ApiContext, kind: str, job_id: str, keys: dict[str, str], params: dict[str, Any]) -> JSONResponse:
-    wf_id = await jobs_bridge.start_job(ctx.client(), ctx.settings, kind, job_id, keys, params)
-    return JSONResponse({"job_id": job_id, "status_url": f"/jobs/{job_id}", "workflow_id": wf_id}, status_code=202)
+async def _check_capacity(ctx: ApiContext, who: Principal, more: int = 1) -> None:
+    """Per-key concurrency (TUBEFLOW_VIDEO_JOBS_PER_KEY), checked before any input is fetched."""
+    limit = ctx.settings.video_jobs_per_key
+    active = await jobs_bridge.active_jobs(ctx.client(), _owner(who))
+    if active + more > limit:
+        raise HTTPException(
+            429,
+            f"this key has {active} video jobs queued or running; the limit is {limit} at once "
+            "(TUBEFLOW_VIDEO_JOBS_PER_KEY): wait for one to finish (GET /jobs?status=active)",
+        )
+
+
+def _check_output_s(ctx: ApiContext, seconds: float, what: str) -> None:
+    limit = ctx.settings.video_job_max_output_s
+    if seconds > limit:
+        raise HTTPException(
+            422,
+            f"{what} would make a {seconds:.1f} s output; the limit is {limit:.0f} s (TUBEFLOW_VIDEO_JOB_MAX_OUTPUT_S)",
+        )
+
+
+async def _duration(ctx: ApiContext, key: str, label: str) -> float:
+    """An input's duration, probed now, so an over-long job is refused before the GPU sees it."""
+    try:
+        path = await asyncio.to_thread(ctx.storage.fetch, key)
+        info = await asyncio.to_thread(probe, path, label=label)
+    except MediaError as e:
+        raise HTTPException(415, str(e)) from e
+    return info.duration_s
+
+
+def _owner(who: Principal) -> str:
+    return str(who.api_key_id or who.key_id)
+
+
+def _urls(ctx: ApiContext, job_id: str) -> dict[str, str]:
+    """Absolute URLs from TUBEFLOW_PUBLIC_BASE_URL (never the Host header)."""
+    base = ctx.settings.resolved_public_base_url()
+    ws = "wss" + base[len("https") :] if base.startswith("https") else "ws" + base[len("http") :]
+    return {
+        "status_url": f"{base}/jobs/{job_id}",
+        "events_url": f"{base}/jobs/{job_id}/events",
+        "websocket_url": f"{ws}/jobs/{job_id}/ws",
+    }
+
+
+async def _start(
+    ctx: ApiContext,
+    who: Principal,
+    kind: str,
+    job_id: str,
+    keys: dict[str, str],
+    params: dict[str, Any],
+    output_s: float,
+    callback_url: str = "",
+) -> dict[str, Any]:
+    wf_id = await jobs_bridge.start_job(
+        ctx.client(), ctx.settings, kind, job_id, keys, params, _owner(who), callback_url
+    )
+    est = await estimate.estimate(ctx.client(), ctx.settings.gpu_queue, kind, output_s)
+    return {
+        "job_id": job_id,
+        "status": "queued",
+        **_urls(ctx, job_id),
+        "estimated_wait_s": est.wait_s,
+        "estimated_run_s": est.run_s,
+        "queue": {"backlog": est.backlog, "workers": est.workers},
+        "workflow_id": wf_id,
+    }
 
 
 @router.post("/video/caption", status_code=202, response_class=JSONResponse)
 async def caption(body: CaptionIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
     """Burn the SRT's captions into the video."""
+    await _check_capacity(ctx, who)
     job_id = uuid.uuid4().hex[:12]
     video, srt = await asyncio.gather(
         _input(ctx, who, job_id, "video", body.url_video, ".mp4"),
         _input(ctx, who, job_id, "captions", body.url_srt, ".srt"),
     )
-    return await _start(ctx, "caption", job_id, {"video": video, "srt": srt}, {})
+    length = await _duration(ctx, video, "video")
+    _check_output_s(ctx, length, "caption")
+    out = await _start(ctx, who, "caption", job_id, {"video": video, "srt": srt}, {}, length)
+    return JSONResponse(out, status_code=202)
 
 
 @router.post("/video/img2vid", status_code=202, response_class=JSONResponse)
 async def img2vid(body: Img2VidIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
     """Turn a still image into a clip with a Ken Burns zoom."""
+    _check_output_s(ctx, body.duration, "img2vid")
+    await _check_capacity(ctx, who)
     job_id = uuid.uuid4().hex[:12]
     image = await _input(ctx, who, job_id, "image", body.url_image, ".jpg")
-    return await _start(ctx, "img2vid", job_id, {"image": image}, {"duration": body.duration, "zoom": body.zoom})
+    params = {"duration": body.duration, "zoom": body.zoom}
+    out = await _start(ctx, who, "img2vid", job_id, {"image": image}, params, body.duration)
+    return JSONResponse(out, status_code=202)
 
 
 @router.post("/video/addaudio", status_code=202, response_class=JSONResponse)
 async def addaudio(body: AddAudioIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
     """Lay an audio track under the video."""
+    await _check_capacity(ctx, who)
     job_id = uuid.uuid4().hex[:12]
     video, audio = await asyncio.gather(
         _input(ctx, who, job_id, "video", body.url_video, ".mp4"),
         _input(ctx, who, job_id, "audio", body.url_audio, ".wav"),
     )
-    return await _start(ctx, "addaudio", job_id, {"video": video, "audio": audio}, {})
+    length = await _duration(ctx, video, "video")  # fit=shortest: never longer than the video
+    _check_output_s(ctx, length, "addaudio")
+    out = await _start(ctx, who, "addaudio", job_id, {"video": video, "audio": audio}, {}, length)
+    return JSONResponse(out, status_code=202)
+
+
+def _job_id(job_id: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", job_id):
+        raise HTTPException(404, f"unknown job {job_id!r}")
+    return job_id
+
+
+async def read_job(ctx: ApiContext, job_id: str) -> dict[str, Any]:
+    """A job's status with absolute URLs; 404 for an unknown id.  Also feeds the wait estimate."""
+    try:
+        out, st = await jobs_bridge.job_status(ctx.client(), _job_id(job_id))
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, f"unknown job {job_id!r}") from e
+        raise
+    if st.state == "completed":
+        estimate.BOOK.record(st.job_id, st.op, st.duration_s, st.gpu_seconds)
+    key = out.get("output_key")
+    out["output_url"] = ctx.settings.resolved_public_base_url() + media_url(key) if key else None
+    out.update(_urls(ctx, out["job_id"] or job_id))
+    return out
+
+
+@router.get("/jobs")
+async def list_jobs(
+    ctx: ApiContext = Depends(get_ctx),
+    who: Principal = Depends(authenticate),
+    status: str = Query("", description="active | completed | failed; empty for all"),
+    since: datetime | None = Query(None, description="ISO time: jobs started or finished since then"),
+    page_size: int = Query(50, ge=1, le=200),
+    page_token: str = Query("", max_length=2000, description="next_page_token of the previous page"),
+) -> dict[str, Any]:
+    """This key's video jobs, newest first: what finished or failed while the client was away."""
+    if status and status not in jobs_bridge.LIST_STATUSES:
+        raise HTTPException(422, f"status must be one of {', '.join(jobs_bridge.LIST_STATUSES)}, not {status!r}")
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    try:
+        token = base64.urlsafe_b64decode(page_token.encode()) if page_token else b""
+    except (ValueError, binascii.Error) as e:
+        raise HTTPException(422, "page_token is not one this API gave out") from e
+    rows, nxt = await jobs_bridge.list_jobs(ctx.client(), _owner(who), status, since, page_size, token)
+    base = ctx.settings.resolved_public_base_url()
+    for row in rows:
+        row["status_url"] = base + row["status_url"]
+    return {"jobs": rows, "next_page_token": base64.urlsafe_b64encode(nxt).decode() if nxt else None}
 
 
 @router.get("/jobs/{job_id}")
 async def job_status(
     job_id: str, request: Request, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
 ) -> dict[str, Any]:
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", job_id):
-        raise HTTPException(404, f"unknown job {job_id!r}")
-    try:
-        out = await jobs_bridge.job_status(ctx.client(), job_id)
-    except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(404, f"unknown job {job_id!r}") from e
-        raise
-    key = out.get("output_key")
-    out["output_url"] = ctx.settings.resolved_public_base_url() + media_url(key) if key else None
-    return out
+    return await read_job(ctx, job_id)
 
 
 @router.post("/uploads", status_code=201)

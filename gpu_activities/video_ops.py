@@ -7,6 +7,7 @@ after minutes of GPU time.  Outputs follow the same delivery settings as the lon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from tubeflow.job_contracts import IMG2VID_MAX_DURATION_S, IMG2VID_MAX_ZOOM, IMG
 from tubeflow.media.encoders import EncoderChoice, select_encoder, video_codec_args
 from tubeflow.media.ffmpeg import (
     FFmpegCommand,
+    FFmpegProgress,
     aac_args,
     escape_filter_path,
     fmt_s,
@@ -28,6 +30,7 @@ from tubeflow.media.probe import MediaInfo, probe
 from tubeflow.settings import Settings
 
 SUB_SUFFIXES = (".srt", ".ass")
+OnProgress = Callable[[FFmpegProgress], None]
 MAX_IMG2VID_S = IMG2VID_MAX_DURATION_S
 
 
@@ -66,7 +69,13 @@ def _encoder(settings: Settings, encoder: EncoderChoice | None) -> EncoderChoice
 
 
 def caption(
-    video: Path, subs: Path, out: Path, settings: Settings, *, encoder: EncoderChoice | None = None
+    video: Path,
+    subs: Path,
+    out: Path,
+    settings: Settings,
+    *,
+    encoder: EncoderChoice | None = None,
+    progress: OnProgress | None = None,
 ) -> OpResult:
     """Burn an SRT or ASS file into ``video``; audio is kept (re-encoded to AAC 48 kHz)."""
     info = _video_input(video)
@@ -89,7 +98,7 @@ def caption(
     if info.has_audio:
         args += ["-map", "0:a:0", *aac_args()]
     cmd.output_args = [*args, *mp4_args()]
-    run_ffmpeg(cmd.argv(), what=f"caption {video.name}")
+    run_ffmpeg(cmd.argv(), what=f"caption {video.name}", on_progress=progress, expected_s=info.duration_s)
     return OpResult(out, info.duration_s, choice.name)
 
 
@@ -104,6 +113,7 @@ def img2vid(
     settings: Settings,
     *,
     encoder: EncoderChoice | None = None,
+    progress: OnProgress | None = None,
 ) -> OpResult:
     """A Ken Burns clip from one still: zoom from 1.0 to ``zoom`` over ``duration`` seconds."""
     if not 0 < duration <= MAX_IMG2VID_S:
@@ -126,7 +136,7 @@ def img2vid(
     cmd.filter_complex = f"[0:v]trim=end_frame=1,{chain}[v]"
     codec = video_codec_args(choice.name, settings.video_quality)
     cmd.output_args = ["-map", "[v]", *video_output_args(codec, fps), "-frames:v", str(frames), *mp4_args()]
-    run_ffmpeg(cmd.argv(), what=f"img2vid {image.name}")
+    run_ffmpeg(cmd.argv(), what=f"img2vid {image.name}", on_progress=progress, expected_s=frames / fps)
     return OpResult(out, frames / fps, choice.name)
 
 
@@ -139,6 +149,7 @@ def addaudio(
     mode: str = "replace",
     fit: str = "shortest",
     encoder: EncoderChoice | None = None,
+    progress: OnProgress | None = None,
 ) -> OpResult:
     """Replace or mix ``video``'s sound with ``audio``.
 
@@ -177,5 +188,5 @@ def addaudio(
     else:
         vargs = video_output_args(video_codec_args(choice.name, settings.video_quality), fps)
     cmd.output_args = ["-map", "0:v:0", "-map", "[a]", *vargs, *aac_args(), "-t", fmt_s(length), *mp4_args()]
-    run_ffmpeg(cmd.argv(), what=f"addaudio {video.name} + {audio.name}")
+    run_ffmpeg(cmd.argv(), what=f"addaudio {video.name} + {audio.name}", on_progress=progress, expected_s=length)
     return OpResult(out, length, "copy" if vargs[:2] == ["-c:v", "copy"] else choice.name)

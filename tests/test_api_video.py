@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import subprocess
 import threading
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -146,3 +148,69 @@ async def test_uploaded_input_and_a_broken_one(http: httpx.AsyncClient, media_di
     st = await finished(http, r.json()["job_id"])
     assert st["status"] == "failed" and st["resume_count"] == 0 and st["error"], st
     assert st["output_url"] is None
+
+
+def sse_events(body: str) -> list[dict[str, Any]]:
+    out = []
+    for block in body.split("\n\n"):
+        data = [line[6:] for line in block.splitlines() if line.startswith("data: ")]
+        if data:
+            out.append(json.loads(data[0]))
+    return out
+
+
+async def test_live_progress_events_and_the_list(http: httpx.AsyncClient, origin: str) -> None:
+    since = datetime.now(UTC)
+    # 300 s of 320x180 output: a few seconds of encoding, long enough to be seen mid-way.
+    r = await http.post("/video/img2vid", json={"url_image": f"http://{origin}/still.png", "duration": 300})
+    assert r.status_code == 202, r.text
+    sub = r.json()
+    job_id = sub["job_id"]
+    assert sub["status"] == "queued"
+    assert sub["status_url"] == f"http://127.0.0.1:8000/jobs/{job_id}"
+    assert sub["events_url"] == f"http://127.0.0.1:8000/jobs/{job_id}/events"
+    assert sub["websocket_url"] == f"ws://127.0.0.1:8000/jobs/{job_id}/ws"
+    assert isinstance(sub["estimated_wait_s"], float) and sub["estimated_wait_s"] >= 0
+    assert sub["estimated_run_s"] > 0 and sub["queue"]["workers"] >= 1, sub
+
+    # The SSE stream, opened at once, ends by itself after "complete".
+    stream = asyncio.ensure_future(http.get(f"/jobs/{job_id}/events", params={"max_s": 120}))
+    seen: list[dict[str, Any]] = []
+    for _ in range(600):
+        st = (await http.get(f"/jobs/{job_id}")).json()
+        seen.append(st)
+        if st["status"] in ("completed", "failed"):
+            break
+        await asyncio.sleep(0.2)
+    assert st["status"] == "completed", st
+    mid = [s["progress_detail"] for s in seen if 0 < s["progress"] < 100]
+    assert mid, [s["progress"] for s in seen]
+    assert all(m["frames"] and m["frames"] > 0 and m["out_time_s"] > 0 for m in mid), mid
+    assert [m["percent"] for m in mid] == sorted(m["percent"] for m in mid)
+
+    t = st["timing"]
+    assert t["created_at"] <= t["queued_at"] <= t["started_at"] <= t["finished_at"], t
+    assert st["checkpoint"]["resume_count"] == 0 and len(st["checkpoint"]["workers"]) == 1
+    assert [c["saved"] for c in st["checkpoint"]["saved"]] == ["inputs", "output"]
+    assert st["cost"]["gpu_seconds"] > 0 and st["progress_detail"]["out_time_s"] == pytest.approx(300, abs=0.5)
+
+    resp = await stream
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(resp.text)
+    kinds = [e["event"] for e in events if e["event"] != "progress"]
+    assert kinds == ["queued", "checkpoint", "started", "checkpoint", "complete"], kinds
+    progress = [e["percent"] for e in events if e["event"] == "progress"]
+    assert any(0 < p < 100 for p in progress), progress
+    done = events[-1]
+    assert done["event"] == "complete" and done["output_key"] == st["output_key"] and done["cost_usd"] >= 0
+
+    # Reconnecting with Last-Event-ID replays only what came after it.
+    again = await http.get(f"/jobs/{job_id}/events", headers={"Last-Event-ID": "3"})
+    assert [e["id"] for e in sse_events(again.text)] == [4, 5]
+
+    # The key's list: the job shows as completed, found by time without remembering its id.
+    listed = (await http.get("/jobs", params={"status": "completed", "since": since.isoformat()})).json()
+    assert job_id in [j["job_id"] for j in listed["jobs"]], listed
+    active = (await http.get("/jobs", params={"status": "active"})).json()
+    assert job_id not in [j["job_id"] for j in active["jobs"]]
+    assert (await http.get("/jobs", params={"status": "bogus"})).status_code == 422

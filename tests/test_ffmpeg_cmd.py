@@ -137,3 +137,18 @@ def test_run_ffmpeg_maps_failures(tmp_path: Path) -> None:
             [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color", "-vf", "nosuch", "-f", "null", "-"], what="x"
         )
     assert shutil.which(ffmpeg_exe()) or Path(ffmpeg_exe()).is_file()
+
+
+def test_progress_blocks_are_parsed_from_ffmpegs_own_report() -> None:
+    from tubeflow.media.ffmpeg import parse_progress_block
+
+    mid = parse_progress_block(
+        {"frame": "150", "fps": "30.5", "out_time_us": "5000000", "speed": "2.5x", "progress": "continue"}, 20.0
+    )
+    assert (mid.frame, mid.out_time_s, mid.speed, mid.done) == (150, 5.0, 2.5, False)
+    assert mid.fraction == 0.25
+    early = parse_progress_block({"frame": "0", "out_time_us": "N/A", "speed": "N/A", "progress": "continue"}, 20.0)
+    assert early.fraction == 0.0 and early.speed == 0.0
+    # Never 100 % before FFmpeg says "end" (the muxer may still be writing), always at the end.
+    assert parse_progress_block({"out_time_us": "21000000", "progress": "continue"}, 20.0).fraction == 0.99
+    assert parse_progress_block({"out_time_us": "1", "progress": "end"}, 20.0).fraction == 1.0

@@ -39,6 +39,7 @@ EXPECTED = {
     "shorts_completed",
     "videojob_completed",
     "videojob_failed",
+    "videojob_completed_live",
     "maintenance_completed",
 }
 

@@ -51,6 +51,7 @@ STAGE_PROGRESS: dict[str, int] = {
 SA_CHANNEL = "TubeflowChannel"
 SA_NICHE = "TubeflowNiche"
 SA_STAGE = "TubeflowStage"
+SA_API_KEY = "TubeflowApiKey"  # a video job's submitting key id: GET /jobs lists a key's own jobs
 
 
 def channel_lexicon_key(channel: str) -> str:
@@ -159,6 +160,7 @@ class ProgressReport:
     stage: str
     fraction: float  # 0..1 within the stage
     detail: str = ""
+    worker: str = ""  # the reporting worker's identity (a video job's "started" report names it)
 
 
 # ---------------------------------------------------------------- activities (main queue)

@@ -6,7 +6,8 @@ only with defaults (running workflows must keep decoding them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 VIDEO_OPS = ("caption", "img2vid", "addaudio")
 
@@ -50,6 +51,10 @@ class VideoJobResult:
     output_key: str
     duration_s: float
     encoder: str
+    started_at: str = ""  # when the worker began the attempt that succeeded (ISO, UTC)
+    worker: str = ""  # that worker's identity
+    gpu_seconds: float = 0.0
+    cost_usd: float = 0.0  # gpu_seconds at the worker's TUBEFLOW_WORKER_PRICE_PER_HOUR
 
 
 @dataclass
@@ -61,6 +66,25 @@ class VideoJobInput:
     addaudio: AddAudioJob | None = None
     gpu_queue: str = "tubeflow-gpu"
     max_attempts: int = 3
+    time_limit_s: float = 3600.0  # one attempt's limit (TUBEFLOW_VIDEO_JOB_TIME_LIMIT_S)
+    heartbeat_timeout_s: float = 60.0  # how soon a lost worker is noticed
+    api_key_id: str = ""  # who submitted it (GET /jobs lists a key's own jobs)
+    callback_url: str = ""
+
+
+@dataclass
+class JobEvent:
+    """One durable event of a job, numbered from 1: what the live stream replays after a reconnect.
+
+    ``type`` is queued | started | checkpoint | resumed | complete | error; ``data`` holds the
+    event's JSON fields (see README, "Video job events").  Progress is not stored here (it would
+    flood the history); the stream synthesises it from the heartbeats.
+    """
+
+    id: int
+    type: str
+    at: str
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,6 +98,14 @@ class VideoJobStatus:
     resume_count: int = 0  # attempts after the first (a worker died, FFmpeg was killed)
     output_key: str = ""
     error: str = ""
+    created_at: str = ""  # the workflow started (the API accepted the job)
+    queued_at: str = ""  # the GPU activity was first scheduled
+    running_since: str = ""  # the current attempt's worker started it
+    workers: list[str] = field(default_factory=list)  # every worker that ran an attempt, in order
+    events: list[JobEvent] = field(default_factory=list)
+    gpu_seconds: float = 0.0
+    cost_usd: float = 0.0
+    duration_s: float = 0.0
 
 
 @dataclass

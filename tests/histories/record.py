@@ -260,6 +260,25 @@ async def video_jobs(stack: Stack) -> None:
         save(name, await handle.fetch_history())
 
 
+async def video_job_live(stack: Stack) -> None:
+    """A job with its worker's ``started`` report in the history (the live-events path)."""
+    from PIL import Image
+
+    from api.jobs_bridge import job_workflow_id, start_job
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 36), (30, 90, 160)).save(buf, "PNG")
+    stack.storage.put_bytes("uploads/rec/still.png", buf.getvalue(), "image/png")
+    job_id = "videojob-live"
+    await start_job(
+        stack.client, stack.settings, "img2vid", job_id, {"image": "uploads/rec/still.png"},
+        {"duration": 1, "zoom": 1.2}, api_key_id="1",
+    )  # fmt: skip
+    handle = stack.client.get_workflow_handle(job_workflow_id(job_id))
+    await handle.result()
+    save("videojob_completed_live", await handle.fetch_history())
+
+
 async def maintenance(stack: Stack) -> None:
     handle = await stack.client.start_workflow(
         "KnowledgeMaintenanceWorkflow", id="rec-maintenance", task_queue=stack.settings.main_queue
@@ -345,6 +364,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "cancelled_by_signal": cancelled_by_signal,
     "cancelled_through_temporal": cancelled_through_temporal,
     "video_jobs": video_jobs,
+    "video_job_live": video_job_live,
     "maintenance": maintenance,
     "publish_waits": publish_waits,
 }

@@ -16,6 +16,7 @@ import shlex
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -232,19 +233,80 @@ def _tail(text: str, lines: int = 12) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
+@dataclass(frozen=True)
+class FFmpegProgress:
+    """One block of FFmpeg's own ``-progress`` report: how far the *output* is, not a guess.
+
+    ``fraction`` is output time over ``expected_s`` (the output duration the caller planned),
+    capped below 1.0 until FFmpeg says ``progress=end`` so a job never shows 100 % while the
+    muxer is still writing the moov atom.
+    """
+
+    out_time_s: float
+    frame: int
+    fps: float
+    speed: float  # x realtime; 0 when FFmpeg does not know yet
+    done: bool
+    expected_s: float = 0.0
+
+    @property
+    def fraction(self) -> float:
+        if self.done:
+            return 1.0
+        if self.expected_s <= 0:
+            return 0.0
+        return max(0.0, min(0.99, self.out_time_s / self.expected_s))
+
+
+PROGRESS_PERIOD_S = 0.5  # FFmpeg's -stats_period: how often a block is written
+
+
+def progress_args() -> list[str]:
+    """Global options that make FFmpeg write key=value progress blocks to stdout."""
+    return ["-progress", "pipe:1", "-stats_period", str(PROGRESS_PERIOD_S), "-nostats"]
+
+
+def _num(text: str, kind: type[float] | type[int] = float) -> float:
+    try:
+        return kind(text.strip().rstrip("x"))
+    except ValueError:
+        return 0.0  # "N/A" before the first frame
+
+
+def parse_progress_block(fields: dict[str, str], expected_s: float = 0.0) -> FFmpegProgress:
+    """A progress block (``frame=``, ``out_time_us=``, ``speed=1.5x``, ``progress=continue|end``)."""
+    us = _num(fields.get("out_time_us", fields.get("out_time_ms", "0")), int)
+    return FFmpegProgress(
+        out_time_s=max(0.0, us / 1e6),
+        frame=int(_num(fields.get("frame", "0"), int)),
+        fps=float(_num(fields.get("fps", "0"))),
+        speed=float(_num(fields.get("speed", "0"))),
+        done=fields.get("progress") == "end",
+        expected_s=expected_s,
+    )
+
+
 def run_ffmpeg(
     argv: list[str],
     *,
     what: str,
     timeout_s: float | None = None,
     cancel: threading.Event | None = None,
+    on_progress: Callable[[FFmpegProgress], None] | None = None,
+    expected_s: float = 0.0,
 ) -> str:
     """Run FFmpeg, return its stderr; raise an error whose type says whether retrying can help.
 
     Killed by a signal (OOM killer, a spot reclaim, ``cancel``) -> TransientError; a broken input
     -> MediaError; any other failure -> FFmpegFailed (permanent: the same command fails again).
+    With ``on_progress``, FFmpeg's own ``-progress`` blocks are parsed from its stdout and handed
+    to the callback (from a reader thread) as they arrive; ``expected_s`` is the planned output
+    duration that turns output time into a fraction.
     """
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if on_progress is not None and "-progress" not in argv:
+        argv = [argv[0], *progress_args(), *argv[1:]]
+    stdout = subprocess.PIPE if on_progress is not None else subprocess.DEVNULL
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE)
     chunks: list[bytes] = []
 
     def _drain() -> None:
@@ -252,8 +314,26 @@ def run_ffmpeg(
         for chunk in iter(lambda: proc.stderr.read(65536), b""):
             chunks.append(chunk)
 
+    def _progress() -> None:
+        assert proc.stdout is not None and on_progress is not None
+        block: dict[str, str] = {}
+        for raw in proc.stdout:
+            key, sep, value = raw.decode("utf-8", errors="replace").strip().partition("=")
+            if not sep:
+                continue
+            block[key] = value
+            if key == "progress":
+                try:
+                    on_progress(parse_progress_block(block, expected_s))
+                except Exception:  # noqa: BLE001 - a reporting problem must not stop the encode
+                    pass
+                block = {}
+
     reader = threading.Thread(target=_drain, daemon=True)
     reader.start()
+    watcher = threading.Thread(target=_progress, daemon=True) if on_progress is not None else None
+    if watcher is not None:
+        watcher.start()
     deadline = time.monotonic() + timeout_s if timeout_s else None
     while True:
         try:
@@ -267,6 +347,8 @@ def run_ffmpeg(
                 why = "cancelled" if cancel is not None and cancel.is_set() else "timed out"
                 raise TransientError(f"{what}: FFmpeg stopped ({why})") from None
     reader.join(timeout=5)
+    if watcher is not None:
+        watcher.join(timeout=5)
     stderr = b"".join(chunks).decode("utf-8", errors="replace")
     if proc.returncode == 0:
         return stderr
