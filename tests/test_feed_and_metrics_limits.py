@@ -51,7 +51,8 @@ async def test_streams_wake_on_changes_not_on_a_poll_timer(tmp_path: Path, db_ur
                     await snap(db, f"n{n}", "research")
                     got = await feed.next(timeout_s=5)
                     assert got["data"]["production_id"] == f"n{n}"
-                    assert time.monotonic() - started < 1.5, "the stream was not woken by the change"
+                    # Far below the 30 s fallback: only a notification explains it (room left for a loaded machine).
+                    assert time.monotonic() - started < 5.0, "the stream was not woken by the change"
     finally:
         await db.close()
 
