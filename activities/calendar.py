@@ -72,10 +72,7 @@ async def publish_on_calendar(
 ) -> PublishResult:
     now = datetime.now(UTC)
     cs = await _settings_of(db, req.channel)
-    try:
-        chosen = await publisher_for_channel(settings, db, req.channel)
-    except AccountNeedsReconnect:
-        raise
+    chosen = await publisher_for_channel(settings, db, req.channel)  # refuses while "reconnect needed"
     entry = await place_on_calendar(db, req, cs, now, str(req.extra.get("title") or script.get("title") or ""))
     options = PublishOptions(
         privacy=cs.privacy,
