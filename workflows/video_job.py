@@ -100,6 +100,8 @@ class VideoJobWorkflow:
                 s.error = str(cause or e)
                 if e.identity and (not s.workers or s.workers[-1] != e.identity):
                     s.workers.append(e.identity)
+                # A timed-out attempt carries no identity: its worker is the one that reported starting it.
+                failed_worker = e.identity or (s.workers[-1] if self._announced == self._attempt and s.workers else "")
                 if permanent or self._attempt >= inp.max_attempts:
                     s.state, s.finished_at = "failed", workflow.now().isoformat()
                     tried = f" after {self._attempt} attempts" if not permanent else ""
@@ -108,7 +110,7 @@ class VideoJobWorkflow:
                 reached = _reached(e)
                 self._failure = {
                     "after_failure": s.error,
-                    "failed_worker": e.identity,
+                    "failed_worker": failed_worker,
                     "failed_attempt": self._attempt,
                     "reached_before_failure": round(reached * 100, 1),
                     # One FFmpeg pass per operation: the retry starts the pass again from its
