@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Principal, authenticate, require
 from api.context import ApiContext, get_ctx
+from api.schemas import ProductionId
 from tubeflow.db import channel_repo, repo
 from tubeflow.errors import PermanentError
 
@@ -146,7 +147,10 @@ async def calendar_view(ctx: ApiContext, channel: str | None, start: datetime | 
 
 @router.post("/api/productions/{production_id}/schedule")
 async def reschedule(
-    production_id: str, body: ScheduleIn, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("editor"))
+    production_id: ProductionId,
+    body: ScheduleIn,
+    ctx: ApiContext = Depends(get_ctx),
+    _: Principal = Depends(require("editor")),
 ) -> dict:
     from activities.calendar import move_publication
 

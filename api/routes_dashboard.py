@@ -20,6 +20,7 @@ from api import dbview
 from api.auth import COOKIE, Principal, authenticate, limit_anonymous, verify_key_guarded
 from api.context import ApiContext, get_ctx
 from api.routes_productions import load_view
+from api.schemas import ProductionId
 from tubeflow.contracts import STAGES
 from tubeflow.db.sessions import create_session, revoke_session
 
@@ -179,7 +180,9 @@ async def channels_page(request: Request, ctx: ApiContext = Depends(get_ctx)) ->
 
 
 @router.get("/productions/{production_id}", response_class=HTMLResponse)
-async def production_page(production_id: str, request: Request, ctx: ApiContext = Depends(get_ctx)) -> Response:
+async def production_page(
+    production_id: ProductionId, request: Request, ctx: ApiContext = Depends(get_ctx)
+) -> Response:
     who = await page_principal(request, ctx)
     if who is None:
         return _login_redirect(request)

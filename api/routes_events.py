@@ -156,7 +156,7 @@ async def events(
 async def missed(
     ctx: ApiContext = Depends(get_ctx),
     _: Principal = Depends(authenticate),
-    since: int = Query(..., ge=0, description="the last event id the reviewer saw"),
+    since: int = Query(..., ge=0, le=2**62, description="the last event id the reviewer saw"),
 ) -> dict[str, Any]:
     """What finished or failed since ``since``: the dashboard's "completed while you were away"."""
     finished: dict[str, dict[str, Any]] = {}

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from api.auth import Principal, require
 from api.context import ApiContext, get_ctx
-from api.schemas import KeyIn
+from api.schemas import KeyId, KeyIn
 from tubeflow.db import repo
 from tubeflow.db.records import ApiKey
 
@@ -49,7 +49,7 @@ async def create_key(
 
 @router.post("/{key_id}/revoke")
 async def revoke_key(
-    key_id: int, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
+    key_id: KeyId, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
 ) -> dict[str, Any]:
     try:
         row = await repo.revoke_api_key(ctx.db, key_id)
@@ -61,7 +61,7 @@ async def revoke_key(
 
 @router.post("/{key_id}/rotate", status_code=201)
 async def rotate_key(
-    key_id: int, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
+    key_id: KeyId, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
 ) -> dict[str, Any]:
     """A new key with the same name and role; the old one is revoked at once."""
     try:

@@ -15,7 +15,17 @@ from fastapi.responses import JSONResponse
 from api import dbview
 from api.auth import Principal, authenticate, require
 from api.context import ApiContext, get_ctx
-from api.schemas import ApproveIn, CancelIn, ChannelIn, ProductionIn, RejectIn, RetryIn
+from api.schemas import (
+    MAX_OFFSET,
+    ApproveIn,
+    CancelIn,
+    ChannelIn,
+    NameFilter,
+    ProductionId,
+    ProductionIn,
+    RejectIn,
+    RetryIn,
+)
 from api.views import production_view
 from service import client as tf
 from tubeflow.contracts import ReviewDecision
@@ -64,11 +74,11 @@ async def start_production(
 async def list_productions(
     ctx: ApiContext = Depends(get_ctx),
     _: Principal = Depends(authenticate),
-    channel: str | None = None,
-    state: str | None = None,
-    stage: str | None = None,
+    channel: NameFilter = None,
+    state: NameFilter = None,
+    stage: NameFilter = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     items = await dbview.productions(ctx.db, channel=channel, state=state, stage=stage, limit=limit, offset=offset)
     return {"items": items, "limit": limit, "offset": offset}
@@ -93,7 +103,7 @@ async def load_view(ctx: ApiContext, production_id: str) -> dict[str, Any]:
 
 @router.get("/productions/{production_id}")
 async def get_production(
-    production_id: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
+    production_id: ProductionId, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
 ) -> dict[str, Any]:
     return await load_view(ctx, production_id)
 
@@ -122,7 +132,7 @@ async def _review(ctx: ApiContext, production_id: str, decision: ReviewDecision)
 
 @router.post("/productions/{production_id}/approve")
 async def approve(
-    production_id: str,
+    production_id: ProductionId,
     body: ApproveIn,
     ctx: ApiContext = Depends(get_ctx),
     who: Principal = Depends(require("editor")),
@@ -133,7 +143,7 @@ async def approve(
 
 @router.post("/productions/{production_id}/reject")
 async def reject(
-    production_id: str,
+    production_id: ProductionId,
     body: RejectIn,
     ctx: ApiContext = Depends(get_ctx),
     who: Principal = Depends(require("editor")),
@@ -158,7 +168,7 @@ async def _known(ctx: ApiContext, production_id: str) -> None:
 
 @router.post("/productions/{production_id}/cancel", status_code=202)
 async def cancel(
-    production_id: str,
+    production_id: ProductionId,
     body: CancelIn | None = None,
     ctx: ApiContext = Depends(get_ctx),
     who: Principal = Depends(require("editor")),
@@ -178,7 +188,7 @@ async def cancel(
 
 @router.post("/productions/{production_id}/retry")
 async def retry(
-    production_id: str,
+    production_id: ProductionId,
     body: RetryIn | None = None,
     ctx: ApiContext = Depends(get_ctx),
     who: Principal = Depends(require("editor")),

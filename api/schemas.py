@@ -13,6 +13,8 @@ import json
 import math
 from typing import Annotated, Any, Literal
 
+from fastapi import Path as PathParam
+from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from tubeflow.contracts import CHECKPOINTS
@@ -38,6 +40,12 @@ def _text(v: str) -> str:
 
 
 Line = Annotated[str, AfterValidator(_line)]
+# Identifiers in paths and filters: what ids and names can be, so nothing else reaches the database
+# (PostgreSQL refuses NUL in text, SQLite integers stop at 2**63).
+ProductionId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+KeyId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+NameFilter = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+MAX_OFFSET = 1_000_000_000
 Text = Annotated[str, AfterValidator(_text)]
 
 

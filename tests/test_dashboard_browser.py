@@ -73,10 +73,17 @@ async def test_reviewer_signs_in_edits_approves_rejects_and_sees_live_updates(st
         page = await ctx.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # The pages run under a strict CSP: anything it blocks (inline script, a stray origin) shows here.
+        blocked: list[str] = []
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
 
         # Sign in.
-        await page.goto("/")
+        landing = await page.goto("/")
         assert page.url.endswith("/login?next=%2F")
+        headers = await landing.all_headers()  # type: ignore[union-attr]
+        csp = headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+        assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
         await page.fill("#key", "not-a-key")
         await page.click("button[type=submit]")
         await playwright_api.expect(page.locator(".error")).to_contain_text("not valid")
@@ -164,7 +171,7 @@ async def test_reviewer_signs_in_edits_approves_rejects_and_sees_live_updates(st
         await page.reload()
         await playwright_api.expect(page.locator("#live")).to_have_class("live on", timeout=10_000)
         assert await away.is_hidden()
-        assert errors == []
+        assert errors == [] and blocked == [], (errors, blocked)
         await ctx.close()
 
 
