@@ -20,6 +20,8 @@ from temporalio import activity
 from niches.config import NicheConfig, load_niche
 from tubeflow.activity_errors import permanent_errors
 from tubeflow.contracts import (
+    AnalyticsInput,
+    AnalyticsOutcome,
     BrollRequest,
     BrollResult,
     BrollSwap,
@@ -72,6 +74,7 @@ class MainActivities:
             self.plan_shorts,
             self.consolidate_knowledge,
             self.plan_cadence_production,
+            self.collect_channel_analytics,
         ]
 
     def niche(self, name: str) -> NicheConfig:
@@ -319,6 +322,15 @@ class MainActivities:
         from knowledge.consolidate import consolidate_knowledge
 
         return await consolidate_knowledge(self.settings, self.db)
+
+    @activity.defn(name="collect_channel_analytics")
+    @permanent_errors
+    async def collect_channel_analytics(self, inp: AnalyticsInput) -> AnalyticsOutcome:
+        from dataclasses import asdict
+
+        from activities.youtube_analytics import collect_channel
+
+        return AnalyticsOutcome(**asdict(await collect_channel(self.settings, self.db, inp.channel)))
 
     @activity.defn(name="plan_cadence_production")
     @permanent_errors

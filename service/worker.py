@@ -29,13 +29,21 @@ HEARTBEAT_THROTTLE = timedelta(seconds=1)
 
 
 def workflow_classes() -> list[type]:
+    from workflows.analytics import ChannelAnalyticsWorkflow
     from workflows.cadence import ChannelCadenceWorkflow
     from workflows.maintenance import KnowledgeMaintenanceWorkflow
     from workflows.production import ProductionWorkflow
     from workflows.shorts import ShortsWorkflow
     from workflows.video_job import VideoJobWorkflow
 
-    return [ProductionWorkflow, ShortsWorkflow, VideoJobWorkflow, KnowledgeMaintenanceWorkflow, ChannelCadenceWorkflow]
+    return [
+        ProductionWorkflow,
+        ShortsWorkflow,
+        VideoJobWorkflow,
+        KnowledgeMaintenanceWorkflow,
+        ChannelCadenceWorkflow,
+        ChannelAnalyticsWorkflow,
+    ]
 
 
 def main_activities(settings: Settings, storage: Storage, db: Database) -> Sequence[Any]:
@@ -115,6 +123,9 @@ async def run_worker(queue: str, settings: Settings, concurrency: int = 1) -> No
         from service.cadence import sync_all
 
         await sync_all(client, settings, db)
+        from tubeflow.schedules import ensure_analytics_schedules
+
+        await ensure_analytics_schedules(client, settings, db)
     elif queue == "gpu":
         worker = build_gpu_worker(client, settings, storage, concurrency, [probe])
     else:

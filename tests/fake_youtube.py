@@ -46,6 +46,7 @@ class Account:
     refresh_token: str
     channel_id: str
     title: str
+    analytics_scope: bool = True  # consented to yt-analytics.readonly
 
 
 QUOTA_COST = {"videos.insert": 1600, "thumbnails.set": 50, "captions.insert": 400, "playlistItems.insert": 50}
@@ -73,6 +74,11 @@ class FakeYouTube:
         self.fail_after_store = 0  # store the next N chunks, then answer 503 anyway (a lost response)
         self.quota_exceeded = False
         self.forbid_thumbnails = False
+        # YouTube Analytics: video id -> day -> metric -> value, and the retention curve per video.
+        self.analytics: dict[str, dict[str, dict[str, float]]] = {}
+        self.retention: dict[str, list[tuple[float, float, float]]] = {}
+        self.reach_available = True  # videoThumbnailImpressions* offered for this project
+        self.reports: list[dict[str, str]] = []  # every reports.query asked, for assertions
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
@@ -132,6 +138,18 @@ class FakeYouTube:
                 "redirect_uris": redirect_uris or ["http://127.0.0.1"],
             }
         }
+
+    def add_video(self, account: str, title: str, duration_s: int) -> str:
+        """A video already on the account (published earlier), for analytics tests."""
+        vid = secrets.token_urlsafe(8)[:11]
+        self.videos[vid] = {
+            "snippet": {"title": title},
+            "status": {"privacyStatus": "public"},
+            "data": b"",
+            "account": account,
+            "duration": f"PT{duration_s // 60}M{duration_s % 60}S",
+        }
+        return vid
 
     def videos_of(self, account: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.videos.items() if v.get("account") == account}
@@ -201,10 +219,65 @@ class FakeYouTube:
                     item = {"kind": "youtube#channel", "id": acc.channel_id, "snippet": {"title": acc.title}}
                     return self._reply(200, {"kind": "youtube#channelListResponse", "items": [item]})
                 if url.path == "/youtube/v3/videos":
-                    v = fake.videos.get(q.get("id", ""))
-                    items = [fake.resource(q["id"])] if v and v.get("account") == self.account else []
+                    ids = [i for i in q.get("id", "").split(",") if i]
+                    if len(ids) > 50:
+                        return self._error(400, "invalidParameter", "at most 50 ids")
+                    mine = [i for i in ids if i in fake.videos and fake.videos[i].get("account") == self.account]
+                    parts = set(q.get("part", "").split(","))
+                    items = [fake.resource(i, parts) for i in mine]
                     return self._reply(200, {"kind": "youtube#videoListResponse", "items": items})
+                if url.path == "/v2/reports":
+                    return self._report(q)
                 return self._error(404, "notFound", url.path)
+
+            def _report(self, q: dict[str, str]) -> None:
+                """YouTube Analytics API v2 reports.query, for one video (filters=video==ID)."""
+                if not fake.accounts[self.account].analytics_scope:
+                    return self._error(403, "insufficientPermissions", "Request had insufficient scopes.")
+                fake.reports.append(dict(q))
+                for k in ("ids", "startDate", "endDate", "metrics"):
+                    if not q.get(k):
+                        return self._error(400, "required", f"{k} is required")
+                if q["ids"] != "channel==MINE":
+                    return self._error(400, "invalid", "ids must be channel==MINE")
+                start, end = q["startDate"], q["endDate"]
+                if not (re.fullmatch(r"\d{4}-\d{2}-\d{2}", start) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", end)):
+                    return self._error(400, "invalid", "dates are YYYY-MM-DD")
+                if start > end:
+                    return self._error(400, "invalid", "startDate after endDate")
+                m = re.fullmatch(r"video==([\w-]+)", q.get("filters", ""))
+                if not m or fake.videos.get(m.group(1), {}).get("account") != self.account:
+                    return self._error(400, "invalid", "filters must name one of the channel's videos")
+                vid, metrics, dim = m.group(1), q["metrics"].split(","), q.get("dimensions", "")
+
+                def header(name: str, kind: str) -> dict[str, str]:
+                    return {"name": name, "columnType": kind, "dataType": "STRING" if name == "day" else "FLOAT"}
+
+                if dim == "elapsedVideoTimeRatio":
+                    if set(metrics) - {"audienceWatchRatio", "relativeRetentionPerformance"}:
+                        return self._error(400, "invalid", "retention takes audienceWatchRatio and relative")
+                    rows = [[r, w, rel][: 1 + len(metrics)] for r, w, rel in fake.retention.get(vid, [])]
+                elif dim == "day":
+                    reach = {"videoThumbnailImpressions", "videoThumbnailImpressionsClickRate"}
+                    if reach & set(metrics) and not fake.reach_available:
+                        return self._error(400, "invalid", "The query is not supported.")
+                    known = reach | {
+                        "views",
+                        "estimatedMinutesWatched",
+                        "averageViewDuration",
+                        "averageViewPercentage",
+                        "likes",
+                        "subscribersGained",
+                    }
+                    if set(metrics) - known:
+                        return self._error(400, "invalid", f"unknown metrics {set(metrics) - known}")
+                    days = fake.analytics.get(vid, {})
+                    rows = [[d] + [days[d].get(k, 0) for k in metrics] for d in sorted(days) if start <= d <= end]
+                else:
+                    return self._error(400, "invalid", f"unsupported dimensions {dim!r}")
+                headers = [header(dim, "DIMENSION")] + [header(k, "METRIC") for k in metrics]
+                table = {"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers, "rows": rows}
+                return self._reply(200, table)
 
             def _consent(self, q: dict[str, str]) -> None:
                 if q.get("client_id") != fake.client_id:
@@ -432,11 +505,17 @@ class FakeYouTube:
 
         return Handler
 
-    def resource(self, vid: str) -> dict[str, Any]:
+    def resource(self, vid: str, parts: set[str] | None = None) -> dict[str, Any]:
         v = self.videos[vid]
-        return {
+        out: dict[str, Any] = {
             "kind": "youtube#video",
             "id": vid,
             "snippet": v["snippet"],
             "status": {**(v["status"] or {}), "uploadStatus": "uploaded"},
         }
+        if parts and "contentDetails" in parts:
+            out["contentDetails"] = {"duration": v.get("duration", "PT0S")}
+        if parts and "statistics" in parts:
+            views = sum(int(d.get("views", 0)) for d in self.analytics.get(vid, {}).values())
+            out["statistics"] = {"viewCount": str(views)}
+        return out

@@ -434,3 +434,29 @@ class CadencePlan:
     reason: str = ""
     priority: int = 3
     topic_source: str = ""  # backlog | suggestion
+
+
+ANALYTICS_WORKFLOW = "ChannelAnalyticsWorkflow"
+
+
+def analytics_schedule_id(channel: str) -> str:
+    return f"tubeflow-analytics-{channel}"
+
+
+@dataclass
+class AnalyticsInput:
+    channel: str
+
+
+@dataclass
+class AnalyticsOutcome:
+    """One collection run: ok, or why nothing was read (missing_scope, reconnect_needed, quota, ...)."""
+
+    channel: str
+    status: str
+    detail: str = ""
+    start_day: str = ""
+    end_day: str = ""
+    videos: int = 0
+    days: int = 0
+    units: int = 0

@@ -15,6 +15,7 @@ from temporalio.client import (
     ScheduleSpec,
 )
 
+from tubeflow.db.engine import Database
 from tubeflow.settings import Settings
 
 KNOWLEDGE_SCHEDULE_ID = "tubeflow-knowledge-maintenance"
@@ -34,3 +35,39 @@ async def ensure_schedules(client: Client, settings: Settings, every: timedelta 
         await client.create_schedule(f"{KNOWLEDGE_SCHEDULE_ID}-{settings.main_queue}", schedule)
     except ScheduleAlreadyRunningError:
         pass
+
+
+ANALYTICS_EVERY = timedelta(days=1)
+
+
+async def ensure_analytics_schedule(client: Client, settings: Settings, channel: str) -> bool:
+    """The channel's daily analytics Schedule; True when it was created now (it triggers at once then,
+    so a newly connected channel gets its 28-day backfill without waiting a day)."""
+    from tubeflow.contracts import ANALYTICS_WORKFLOW, AnalyticsInput, analytics_schedule_id
+
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            ANALYTICS_WORKFLOW,
+            AnalyticsInput(channel),
+            id=f"analytics-{channel}",
+            task_queue=settings.main_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=ANALYTICS_EVERY)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(analytics_schedule_id(channel), schedule, trigger_immediately=True)
+    except ScheduleAlreadyRunningError:
+        return False
+    return True
+
+
+async def ensure_analytics_schedules(client: Client, settings: Settings, db: Database) -> list[str]:
+    """One Schedule per channel with a connected YouTube account; the channels it created one for."""
+    from tubeflow.db import channel_repo
+
+    made = []
+    for channel in sorted(await channel_repo.list_accounts(db)):
+        if await ensure_analytics_schedule(client, settings, channel):
+            made.append(channel)
+    return made

@@ -118,6 +118,7 @@ class Settings:
     outbox_dir: str = ""
     youtube_credentials: str = ""  # path to an OAuth2 authorized-user JSON file
     youtube_base_url: str = ""
+    youtube_analytics_url: str = ""  # YouTube Analytics API host override (tests: the fake)
     youtube_client_secrets: str = ""  # OAuth client JSON from Google Cloud (installed or web app)
     youtube_daily_quota: int = 10000  # Data API units per Google Cloud project and Pacific day
     secret_key: str = ""  # Fernet key encrypting channels' OAuth tokens at rest

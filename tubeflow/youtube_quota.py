@@ -19,6 +19,9 @@ UNIT_COST: dict[str, int] = {
     "captions.insert": 400,
     "playlistItems.insert": 50,
     "channels.list": 1,
+    # The Analytics API has its own per-project limits; tubeflow books each report here too (1 unit)
+    # so one ledger shows everything a project's clients asked of YouTube.
+    "analytics.reports.query": 1,
 }
 
 

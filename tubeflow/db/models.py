@@ -212,3 +212,69 @@ class QuotaUsageRow(Base):
     project: Mapped[str] = mapped_column(String(200))
     day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD in America/Los_Angeles
     units: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalyticsVideoRow(Base):
+    """A published video as YouTube reports it (Data API videos.list): title, length, lifetime counts."""
+
+    __tablename__ = "analytics_videos"
+    __table_args__ = (UniqueConstraint("channel_id", "video_id", name="uq_analytics_videos"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    video_id: Mapped[str] = mapped_column(String(64))
+    production_id: Mapped[str] = mapped_column(String(32), default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    thumbnail: Mapped[str] = mapped_column(String(200), default="")  # the thumbnail variant tubeflow chose
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class VideoDayStatRow(Base):
+    """One video's numbers for one day (YouTube Analytics ``reports.query``, dimensions=day)."""
+
+    __tablename__ = "analytics_video_days"
+    __table_args__ = (UniqueConstraint("channel_id", "video_id", "day", name="uq_analytics_video_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    video_id: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD as YouTube reports it
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    watch_minutes: Mapped[float] = mapped_column(Float, default=0.0)
+    avg_view_duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    avg_view_pct: Mapped[float] = mapped_column(Float, default=0.0)
+    impressions: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: not reported
+    ctr: Mapped[float | None] = mapped_column(Float, nullable=True)  # percent
+    likes: Mapped[int] = mapped_column(Integer, default=0)
+    subscribers_gained: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RetentionPointRow(Base):
+    """The audience-retention curve: audienceWatchRatio at each elapsedVideoTimeRatio (0.01 .. 1.0)."""
+
+    __tablename__ = "analytics_retention"
+    __table_args__ = (UniqueConstraint("channel_id", "video_id", "ratio", name="uq_analytics_retention"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    video_id: Mapped[str] = mapped_column(String(64))
+    ratio: Mapped[float] = mapped_column(Float)
+    watch_ratio: Mapped[float] = mapped_column(Float)
+    relative: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AnalyticsRunRow(Base):
+    """Each collection run per channel and how it went (ok, missing_scope, reconnect_needed, quota)."""
+
+    __tablename__ = "analytics_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    start_day: Mapped[str] = mapped_column(String(10), default="")
+    end_day: Mapped[str] = mapped_column(String(10), default="")
+    videos: Mapped[int] = mapped_column(Integer, default=0)
+    units: Mapped[int] = mapped_column(Integer, default=0)
