@@ -13,11 +13,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.auth import Principal, authenticate, require
 from api.context import ApiContext, get_ctx
-from api.schemas import ProductionId
+from api.schemas import Line, ProductionId, Strict
 from tubeflow.db import channel_repo, repo
 from tubeflow.errors import PermanentError
 
@@ -25,12 +25,12 @@ router = APIRouter(tags=["channels"])
 CADENCE_KEYS = {"cadence", "publish_slots", "lead_time_hours", "timezone"}
 
 
-class TopicIn(BaseModel):
-    topic: str = Field(min_length=1, max_length=500)
+class TopicIn(Strict):
+    topic: Line = Field(min_length=1, max_length=500)
 
 
-class ScheduleIn(BaseModel):
-    at: datetime
+class ScheduleIn(Strict):
+    at: datetime = Field(strict=False)  # an ISO-8601 string in JSON
 
 
 def _status(e: PermanentError) -> HTTPException:
