@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from api.auth import Principal, authenticate, require
 from api.context import ApiContext, get_ctx
@@ -30,7 +30,14 @@ class TopicIn(Strict):
 
 
 class ScheduleIn(Strict):
-    at: datetime = Field(strict=False)  # an ISO-8601 string in JSON
+    at: datetime = Field(strict=False)  # an ISO-8601 string in JSON, with its zone; YouTube needs a future time
+
+    @field_validator("at")
+    @classmethod
+    def _plausible(cls, v: datetime) -> datetime:
+        if not 2000 <= v.year <= 2200:
+            raise ValueError("a publishing time between the years 2000 and 2200")
+        return v
 
 
 def _status(e: PermanentError) -> HTTPException:
@@ -129,6 +136,8 @@ async def calendar(
     start: datetime | None = None,
     days: int = Query(7, ge=1, le=366),
 ) -> dict[str, Any]:
+    if start is not None and not 2000 <= start.year <= 2200:
+        raise HTTPException(422, "start must be a date between the years 2000 and 2200")
     return await calendar_view(ctx, channel, start, days)
 
 

@@ -228,6 +228,8 @@ async def calendar_page(
         begin = datetime.fromisoformat(start) if start else None
     except ValueError:
         begin = None
+    if begin is not None and not 2000 <= begin.year <= 2200:
+        begin = None
     view = await calendar_view(ctx, channel or None, begin, 7)
     first = datetime.fromisoformat(view["start"])
     days = [(first + timedelta(days=i)) for i in range(7)]

@@ -129,3 +129,16 @@ async def test_a_blocked_production_says_why_and_that_nothing_is_lost(
     assert "waiting for the YouTube quota reset" in page.text and "Nothing is lost" in page.text
     listed = await c.get("/api/calendar", headers=auth(keys, "viewer"))
     assert {"id": "pblocked", "channel": "sky", "title": "Rainbows", "state": "blocked"} in listed.json()["pending"]
+
+
+async def test_calendar_and_reschedule_refuse_times_out_of_range(
+    http: tuple[httpx.AsyncClient, dict[str, str], Any],
+) -> None:
+    c, keys, _db = http
+    r = await c.get("/api/calendar?start=9999-12-31T00:00:00&days=366", headers=auth(keys, "viewer"))
+    assert r.status_code == 422
+    assert (await c.get("/calendar?start=9999-12-31", headers=auth(keys, "viewer"))).status_code == 200
+    r = await c.post("/api/productions/p1/schedule", json={"at": "9999-12-31T23:59:59Z"}, headers=auth(keys, "editor"))
+    assert r.status_code == 422
+    r = await c.post("/api/productions/p1/schedule", json={"at": "2030-01-01T10:00:00"}, headers=auth(keys, "editor"))
+    assert r.status_code == 400 and "zone" in r.json()["detail"]
