@@ -1,5 +1,8 @@
 """Fetching a URL a client gave us, without letting it reach what it should not.
 
+(The checks themselves live in :mod:`tubeflow.net_guard`, shared with the job callbacks; their
+names are re-exported here.)
+
 The video API accepts ``url_video``/``url_image``/... inputs.  A naive fetch is a server-side
 request forgery hole: ``http://169.254.169.254/`` (cloud metadata), ``http://localhost:7233``
 (Temporal), a private database.  So every hop is checked the same way: http(s) only, the host
@@ -13,60 +16,28 @@ deadline for the whole fetch.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
-from tubeflow.errors import PermanentError
-from tubeflow.settings import Settings
+from tubeflow.net_guard import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES
+from tubeflow.net_guard import DEFAULT_TIMEOUT_S as DEFAULT_TIMEOUT_S
+from tubeflow.net_guard import MAX_REDIRECTS as MAX_REDIRECTS
+from tubeflow.net_guard import FetchError as FetchError
+from tubeflow.net_guard import FetchFailed as FetchFailed
+from tubeflow.net_guard import FetchPolicy as FetchPolicy
+from tubeflow.net_guard import FetchRefused as FetchRefused
+from tubeflow.net_guard import FetchTooLarge as FetchTooLarge
+from tubeflow.net_guard import address_problem as address_problem
+from tubeflow.net_guard import check_url as check_url
+from tubeflow.net_guard import pinned_request
+from tubeflow.net_guard import resolve as resolve
 from tubeflow.storage import Storage
 
-DEFAULT_MAX_BYTES = 512 * 1024 * 1024
-DEFAULT_TIMEOUT_S = 60.0
-MAX_REDIRECTS = 5
 REDIRECTS = {301, 302, 303, 307, 308}
-
-
-class FetchError(PermanentError):
-    """A URL input we will not or could not fetch; ``status_code`` is the HTTP answer for the client."""
-
-    status_code = 400
-
-
-class FetchRefused(FetchError):
-    status_code = 400
-
-
-class FetchTooLarge(FetchError):
-    status_code = 413
-
-
-class FetchFailed(FetchError):
-    """The remote end answered badly or too slowly: the client's URL is the problem, so still 4xx."""
-
-    status_code = 422
-
-
-@dataclass(frozen=True)
-class FetchPolicy:
-    allow_hosts: frozenset[str] = frozenset()
-    max_bytes: int = DEFAULT_MAX_BYTES
-    timeout_s: float = DEFAULT_TIMEOUT_S
-    max_redirects: int = MAX_REDIRECTS
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> FetchPolicy:
-        hosts = frozenset(h.strip().lower() for h in settings.fetch_allow_hosts.split(",") if h.strip())
-        return cls(allow_hosts=hosts, max_bytes=settings.fetch_max_bytes, timeout_s=settings.fetch_timeout_s)
-
-    def allows(self, host: str, port: int) -> bool:
-        host = host.lower()
-        return host in self.allow_hosts or f"{host}:{port}" in self.allow_hosts
 
 
 @dataclass
@@ -75,87 +46,6 @@ class FetchedFile:
     size: int
     content_type: str
     final_url: str
-
-
-def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why this address must not be fetched from, or None if it is an ordinary public address."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    for attr, label in (
-        ("is_loopback", "loopback"),
-        ("is_link_local", "link-local (cloud metadata lives here)"),
-        ("is_multicast", "multicast"),
-        ("is_private", "private"),
-        ("is_reserved", "reserved"),
-        ("is_unspecified", "unspecified"),
-    ):
-        if getattr(ip, attr):
-            return label
-    if not ip.is_global:
-        return "not globally routable"
-    return None
-
-
-async def resolve(host: str, port: int) -> list[str]:
-    try:
-        literal = ipaddress.ip_address(host)
-        return [str(literal)]
-    except ValueError:
-        pass
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as e:
-        raise FetchRefused(f"cannot resolve host {host!r}: {e.strerror}") from e
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-async def check_url(url: str, policy: FetchPolicy) -> tuple[str, str, int, str]:
-    """Validate one hop; returns (scheme, host, port, address to connect to)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as e:
-        raise FetchRefused(f"not a valid URL: {url!r}") from e
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise FetchRefused(f"only http and https URLs can be fetched, not {scheme or 'a relative URL'}: {url!r}")
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise FetchRefused(f"URL has no host: {url!r}")
-    if parts.username or parts.password:
-        raise FetchRefused("URLs with credentials are not accepted; upload the file instead (POST /uploads)")
-    port = port or (443 if scheme == "https" else 80)
-    addresses = await resolve(host, port)
-    if not addresses:
-        raise FetchRefused(f"host {host!r} resolves to no address")
-    if policy.allows(host, port):
-        return scheme, host, port, addresses[0]
-    for addr in addresses:
-        problem = address_problem(ipaddress.ip_address(addr))
-        if problem:
-            raise FetchRefused(
-                f"refusing to fetch {url!r}: {host} resolves to {addr}, a {problem} address. "
-                "Use a public URL, upload the file (POST /uploads), or allow-list the host in "
-                "TUBEFLOW_FETCH_ALLOW_HOSTS"
-            )
-    return scheme, host, port, addresses[0]
-
-
-def _pinned_request(client: httpx.AsyncClient, url: str, host: str, addr: str) -> httpx.Request:
-    """A request to the checked address, with the original Host header and TLS name."""
-    parts = urlsplit(url)
-    ip = ipaddress.ip_address(addr)
-    netloc_host = f"[{addr}]" if ip.version == 6 else addr
-    netloc = f"{netloc_host}:{parts.port}" if parts.port else netloc_host
-    pinned = parts._replace(netloc=netloc).geturl()
-    host_header = f"{host}:{parts.port}" if parts.port else host
-    return client.build_request(
-        "GET",
-        pinned,
-        headers={"Host": host_header, "User-Agent": "tubeflow-fetch/1", "Accept-Encoding": "identity"},
-        extensions={"sni_hostname": host},
-    )
 
 
 async def fetch_to_storage(url: str, storage: Storage, key: str, policy: FetchPolicy) -> FetchedFile:
@@ -172,7 +62,7 @@ async def _fetch(url: str, storage: Storage, key: str, policy: FetchPolicy) -> F
     async with httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=policy.timeout_s) as client:
         for _hop in range(policy.max_redirects + 1):
             _scheme, host, _port, addr = await check_url(current, policy)
-            request = _pinned_request(client, current, host, addr)
+            request = pinned_request(client, current, host, addr)
             try:
                 response = await client.send(request, stream=True)
             except httpx.HTTPError as e:

@@ -151,6 +151,7 @@ def status_view(st: VideoJobStatus, live: dict[str, Any] | None) -> dict[str, An
         "output_key": st.output_key or None,
         "error": st.error or None if st.state in ("failed", "retrying") else None,
         "cost": {"gpu_seconds": st.gpu_seconds, "usd": st.cost_usd} if st.state == "completed" else None,
+        "callback": st.callback or None,
         "last_event_id": events[-1].id if events else 0,
     }
 

@@ -26,9 +26,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import estimate, jobs_bridge
 from api.auth import Principal, authenticate, require
 from api.context import ApiContext, get_ctx
-from api.fetch import FetchTooLarge, fetch_to_storage
+from api.fetch import FetchTooLarge, check_url, fetch_to_storage
 from api.schemas import AddAudioIn, CaptionIn, Img2VidIn, UploadIn
 from api.views import media_url
+from tubeflow import signing
 from tubeflow.db import uploads
 from tubeflow.errors import MediaError
 from tubeflow.keys import UPLOADS, JobKeys, upload_key
@@ -86,6 +87,8 @@ async def _check_bucket_upload(ctx: ApiContext, key: str) -> None:
 
 async def _check_capacity(ctx: ApiContext, who: Principal, more: int = 1) -> None:
     """Per-key concurrency (TUBEFLOW_VIDEO_JOBS_PER_KEY), checked before any input is fetched."""
+    if ctx.temporal is None:
+        return  # nothing can be counted (or started: _start answers 503 after the inputs are checked)
     limit = ctx.settings.video_jobs_per_key
     active = await jobs_bridge.active_jobs(ctx.client(), _owner(who))
     if active + more > limit:
@@ -113,6 +116,16 @@ async def _duration(ctx: ApiContext, key: str, label: str) -> float:
     except MediaError as e:
         raise HTTPException(415, str(e)) from e
     return info.duration_s
+
+
+async def _check_callback(ctx: ApiContext, url: str | None) -> str:
+    """A callback URL must pass the fetch rules now (400), not fail silently when the job ends."""
+    if not url:
+        return ""
+    if not ctx.settings.secret_key:
+        raise HTTPException(400, "callbacks are signed with a secret derived from TUBEFLOW_SECRET_KEY; set it first")
+    await check_url(url, ctx.fetch_policy)  # FetchRefused -> 400 with the reason
+    return url
 
 
 def _owner(who: Principal) -> str:
@@ -159,6 +172,7 @@ async def _start(
 async def caption(body: CaptionIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
     """Burn the SRT's captions into the video."""
     await _check_capacity(ctx, who)
+    callback = await _check_callback(ctx, body.callback_url)
     job_id = uuid.uuid4().hex[:12]
     video, srt = await asyncio.gather(
         _input(ctx, who, job_id, "video", body.url_video, ".mp4"),
@@ -166,7 +180,7 @@ async def caption(body: CaptionIn, ctx: ApiContext = Depends(get_ctx), who: Prin
     )
     length = await _duration(ctx, video, "video")
     _check_output_s(ctx, length, "caption")
-    out = await _start(ctx, who, "caption", job_id, {"video": video, "srt": srt}, {}, length)
+    out = await _start(ctx, who, "caption", job_id, {"video": video, "srt": srt}, {}, length, callback)
     return JSONResponse(out, status_code=202)
 
 
@@ -175,10 +189,11 @@ async def img2vid(body: Img2VidIn, ctx: ApiContext = Depends(get_ctx), who: Prin
     """Turn a still image into a clip with a Ken Burns zoom."""
     _check_output_s(ctx, body.duration, "img2vid")
     await _check_capacity(ctx, who)
+    callback = await _check_callback(ctx, body.callback_url)
     job_id = uuid.uuid4().hex[:12]
     image = await _input(ctx, who, job_id, "image", body.url_image, ".jpg")
     params = {"duration": body.duration, "zoom": body.zoom}
-    out = await _start(ctx, who, "img2vid", job_id, {"image": image}, params, body.duration)
+    out = await _start(ctx, who, "img2vid", job_id, {"image": image}, params, body.duration, callback)
     return JSONResponse(out, status_code=202)
 
 
@@ -186,6 +201,7 @@ async def img2vid(body: Img2VidIn, ctx: ApiContext = Depends(get_ctx), who: Prin
 async def addaudio(body: AddAudioIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
     """Lay an audio track under the video."""
     await _check_capacity(ctx, who)
+    callback = await _check_callback(ctx, body.callback_url)
     job_id = uuid.uuid4().hex[:12]
     video, audio = await asyncio.gather(
         _input(ctx, who, job_id, "video", body.url_video, ".mp4"),
@@ -193,7 +209,7 @@ async def addaudio(body: AddAudioIn, ctx: ApiContext = Depends(get_ctx), who: Pr
     )
     length = await _duration(ctx, video, "video")  # fit=shortest: never longer than the video
     _check_output_s(ctx, length, "addaudio")
-    out = await _start(ctx, who, "addaudio", job_id, {"video": video, "audio": audio}, {}, length)
+    out = await _start(ctx, who, "addaudio", job_id, {"video": video, "audio": audio}, {}, length, callback)
     return JSONResponse(out, status_code=202)
 
 
@@ -217,6 +233,17 @@ async def read_job(ctx: ApiContext, job_id: str) -> dict[str, Any]:
     out["output_url"] = ctx.settings.resolved_public_base_url() + media_url(key) if key else None
     out.update(_urls(ctx, out["job_id"] or job_id))
     return out
+
+
+@router.get("/video/callback-secret")
+async def callback_secret(
+    ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
+) -> dict[str, Any]:
+    """This key's secret for checking callback signatures (README, "Callbacks")."""
+    if not ctx.settings.secret_key:
+        raise HTTPException(409, "callbacks need TUBEFLOW_SECRET_KEY to be set on the API and workers")
+    secret = signing.key_secret(ctx.settings.secret_key, _owner(who))
+    return {"secret": secret, "header": signing.HEADER, "scheme": "t=<unix>,v1=hex(HMAC-SHA256(secret, '<t>.' + body))"}
 
 
 @router.get("/jobs")

@@ -147,17 +147,20 @@ Url = Annotated[Line, Field(min_length=1, max_length=4096)]
 class CaptionIn(Strict):
     url_video: Url
     url_srt: Url
+    callback_url: Url | None = None
 
 
 class Img2VidIn(Strict):
     url_image: Url
     duration: float = Field(gt=0, le=IMG2VID_MAX_DURATION_S)
     zoom: float = Field(default=1.2, ge=IMG2VID_MIN_ZOOM, le=IMG2VID_MAX_ZOOM)
+    callback_url: Url | None = None
 
 
 class AddAudioIn(Strict):
     url_video: Url
     url_audio: Url
+    callback_url: Url | None = None
 
 
 class UploadIn(Strict):

@@ -47,9 +47,10 @@ def workflow_classes() -> list[type]:
 
 
 def main_activities(settings: Settings, storage: Storage, db: Database) -> Sequence[Any]:
+    from activities.callbacks import CallbackActivities
     from activities.production import MainActivities
 
-    return MainActivities(settings, storage, db).all()
+    return [*MainActivities(settings, storage, db).all(), *CallbackActivities(settings).all()]
 
 
 def gpu_activities(settings: Settings, storage: Storage) -> Sequence[Any]:

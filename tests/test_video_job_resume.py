@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from tests.conftest import tiny_settings
 from tests.test_api_video import sse_events
 from tests.workflow_helpers import running_stack
 from tubeflow.settings import Settings
+from tubeflow.signing import HEADER, verify
 
 
 @pytest.fixture
@@ -67,18 +69,45 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(10)
 
 
+class Receiver(BaseHTTPRequestHandler):
+    """A client's callback endpoint: records each POST; the first answers 500 (a blip)."""
+
+    got: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        self.got.append((dict(self.headers.items()), body))
+        self.send_response(500 if len(self.got) == 1 else 204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 @pytest.fixture
-async def api(temporal_env: WorkflowEnvironment, tmp_path: Path, origin: str) -> AsyncIterator[Any]:
+def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    handler = type("R", (Receiver,), {"got": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}", handler.got
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+async def api(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, origin: str, receiver: tuple[str, Any]
+) -> AsyncIterator[Any]:
     address = temporal_env.client.service_client.config.target_host
     settings = tiny_settings(
         tmp_path, temporal_address=address, video_job_heartbeat_s=3.0, video_jobs_per_key=1,
-        video_job_max_output_s=500.0,
+        video_job_max_output_s=500.0, secret_key="k" * 43 + "=", fetch_allow_hosts=receiver[0],
     )  # fmt: skip
     async with running_stack(temporal_env.client, settings, gpu=False) as stack:
         key = await create_key(stack.db, "seed-app", "editor")
         app = create_app(
             settings, temporal_client=stack.client, db=stack.db, storage=stack.storage,
-            fetch_policy=FetchPolicy(allow_hosts=frozenset({origin}), max_bytes=5 << 20, timeout_s=10),
+            fetch_policy=FetchPolicy(allow_hosts=frozenset({origin, receiver[0]}), max_bytes=5 << 20, timeout_s=10),
         )  # fmt: skip
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers={"X-API-Key": key}
@@ -141,3 +170,39 @@ async def test_sigkilled_gpu_worker_shows_resumed_and_the_job_completes(
         kill_group(first)
         if second is not None:
             kill_group(second)
+
+
+async def test_callback_is_signed_retried_and_verifiable(
+    api: tuple[httpx.AsyncClient, Settings], origin: str, receiver: tuple[str, Any], tmp_path: Path
+) -> None:
+    http, settings = api
+    host, got = receiver
+    still = f"http://{origin}/still.png"
+    # A callback to a private address (not allow-listed) is refused before any work.
+    r = await http.post("/video/img2vid", json={"url_image": still, "duration": 1, "callback_url": "http://10.0.0.1/x"})
+    assert r.status_code == 400 and "private" in r.text, r.text
+
+    worker = gpu_worker(settings, "gpu-a", tmp_path / "gpu-a.log")
+    try:
+        url = f"http://{host}/hooks/tubeflow"
+        r = await http.post("/video/img2vid", json={"url_image": still, "duration": 1, "callback_url": url})
+        assert r.status_code == 202, r.text
+        job_id = r.json()["job_id"]
+        for _ in range(600):
+            st = (await http.get(f"/jobs/{job_id}")).json()
+            if st["callback"] not in (None, "pending"):
+                break
+            await asyncio.sleep(0.2)
+        assert st["status"] == "completed" and st["callback"] == "delivered", st
+    finally:
+        kill_group(worker)
+
+    # The first delivery got a 500 and was retried with the same body and delivery id.
+    assert len(got) == 2 and got[0][1] == got[1][1], got
+    headers, body = got[1]
+    secret = (await http.get("/video/callback-secret")).json()["secret"]
+    assert verify(secret, body, headers[HEADER]), headers
+    assert not verify(secret, body + b" ", headers[HEADER]) and not verify("0" * 64, body, headers[HEADER])
+    sent = json.loads(body)
+    assert sent["job_id"] == job_id and sent["event"] == "complete" and sent["output_key"] == st["output_key"]
+    assert headers["X-Tubeflow-Event"] == "complete" and headers["X-Tubeflow-Delivery"] == f"{job_id}-{sent['id']}"

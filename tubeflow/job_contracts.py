@@ -73,6 +73,17 @@ class VideoJobInput:
 
 
 @dataclass
+class CallbackRequest:
+    """One signed POST of a job's final event to the client's ``callback_url``."""
+
+    url: str
+    api_key_id: str
+    event: str  # complete | error
+    body: str  # the JSON body, exactly as signed
+    delivery_id: str
+
+
+@dataclass
 class JobEvent:
     """One durable event of a job, numbered from 1: what the live stream replays after a reconnect.
 
@@ -106,6 +117,7 @@ class VideoJobStatus:
     gpu_seconds: float = 0.0
     cost_usd: float = 0.0
     duration_s: float = 0.0
+    callback: str = ""  # "" (none asked) | pending | delivered | failed: <why>
 
 
 @dataclass

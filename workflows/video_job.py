@@ -12,6 +12,7 @@ Deterministic code only: times come from workflow.now().
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -21,9 +22,22 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from tubeflow.contracts import QUERY_STATUS, SIGNAL_PROGRESS, VIDEO_JOB_WORKFLOW, ProgressReport
-    from tubeflow.job_contracts import VIDEO_OPS, JobEvent, VideoJobInput, VideoJobResult, VideoJobStatus
+    from tubeflow.job_contracts import (
+        VIDEO_OPS,
+        CallbackRequest,
+        JobEvent,
+        VideoJobInput,
+        VideoJobResult,
+        VideoJobStatus,
+    )
 
 ACTIVITY_FOR = {"caption": "video_caption", "img2vid": "video_img2vid", "addaudio": "video_addaudio"}
+CALLBACK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=8,
+)
 STARTED = "started"  # ProgressReport.stage a video activity sends once per attempt
 
 
@@ -106,6 +120,7 @@ class VideoJobWorkflow:
                     s.state, s.finished_at = "failed", workflow.now().isoformat()
                     tried = f" after {self._attempt} attempts" if not permanent else ""
                     self._event("error", message=s.error + tried, permanent=permanent, attempts=self._attempt)
+                    await self._callback(inp)
                     raise ApplicationError(s.error, type="VideoJobFailed", non_retryable=True) from e
                 reached = _reached(e)
                 self._failure = {
@@ -136,7 +151,31 @@ class VideoJobWorkflow:
             resume_count=s.resume_count,
             workers=list(s.workers),
         )
+        await self._callback(inp)
         return result
+
+    async def _callback(self, inp: VideoJobInput) -> None:
+        """POST the final event to the client's callback_url (retried with backoff; never fails the job)."""
+        if not inp.callback_url:
+            return
+        s, last = self._status, self._status.events[-1]
+        body = {"job_id": s.job_id, "op": s.op, "status": s.state, "event": last.type, "id": last.id, "at": last.at}
+        body |= {"output_key": s.output_key, "error": s.error, **last.data}
+        req = CallbackRequest(
+            url=inp.callback_url,
+            api_key_id=inp.api_key_id,
+            event=last.type,
+            body=json.dumps(body, sort_keys=True, separators=(",", ":")),
+            delivery_id=f"{s.job_id}-{last.id}",
+        )
+        s.callback = "pending"
+        try:
+            await workflow.execute_activity(
+                "video_job_callback", req, start_to_close_timeout=timedelta(seconds=30), retry_policy=CALLBACK_RETRY
+            )
+            s.callback = "delivered"
+        except ActivityError as e:
+            s.callback = f"failed: {e.cause or e}"
 
     @workflow.signal(name=SIGNAL_PROGRESS)
     def report_progress(self, report: ProgressReport) -> None:
