@@ -587,6 +587,88 @@ def costs(
     _run(go())
 
 
+@app.command()
+def stats(
+    channel: str = typer.Argument(..., help="the channel's name"),
+    video: str = typer.Option("", "--video", help="one YouTube video id: its days, retention and sections"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """What YouTube Analytics reported for a channel's videos, with each video's cost beside its views."""
+
+    async def go() -> None:
+        from tubeflow.analytics_report import channel_report, video_report
+        from tubeflow.storage import open_storage
+
+        s = _settings()
+        db = await _db(s)
+        try:
+            if video:
+                report = await video_report(db, open_storage(s), channel, video)
+            else:
+                report = await channel_report(db, channel)
+        finally:
+            await db.close()
+        if as_json:
+            print(json.dumps(report, indent=2))
+            return
+        if video:
+            _print_video_stats(report)
+        else:
+            _print_channel_stats(report)
+
+    _run(go())
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}%"
+
+
+def _cost(v: dict[str, Any]) -> str:
+    parts = v.get("cost_usd") or {}
+    return "-" if not parts else f"${sum(parts.values()):.4f}"
+
+
+def _print_channel_stats(report: dict[str, Any]) -> None:
+    daily = report["daily"]
+    views = sum(d["views"] for d in daily)
+    minutes = sum(d["watch_minutes"] for d in daily)
+    span = f"{daily[0]['day']} .. {daily[-1]['day']}" if daily else "no days collected yet"
+    console.print(f"[bold]{report['channel']}[/bold]: {views} views, {minutes:.1f} watch minutes ({span})")
+    for run in report["runs"][:1]:
+        console.print(f"last collection: {run['status']} at {run['at']} {run['detail']}")
+    table = Table("video", "title", "views", "watch min", "avg view %", "CTR", "likes", "subs +", "cost")
+    for v in report["videos"]:
+        table.add_row(
+            v["video_id"],
+            v["title"][:40],
+            str(v["views"]),
+            f"{v['watch_minutes']:.1f}",
+            _pct(v["avg_view_pct"]),
+            _pct(v["ctr"]),
+            str(v["likes"]),
+            str(v["subscribers_gained"]),
+            _cost(v),
+        )
+    console.print(table)
+
+
+def _print_video_stats(report: dict[str, Any]) -> None:
+    v = report["video"]
+    console.print(
+        f"[bold]{v['video_id']}[/bold] {v['title']}: {v['views']} views, {v['watch_minutes']:.1f} watch minutes, "
+        f"avg view {v['avg_view_duration_s']:.0f} s ({_pct(v['avg_view_pct'])}), CTR {_pct(v['ctr'])}, "
+        f"{v['likes']} likes, +{v['subscribers_gained']} subscribers, cost {_cost(v)}"
+    )
+    for sec in report["sections"]:
+        drop = "-" if sec["drop"] is None else f"{100 * sec['drop']:.0f}%"
+        mark = "  [red]sharp drop[/red]" if sec["sharp"] else ""
+        console.print(
+            f"  {sec['name'][:40]:40} {sec['start_s']:6.1f}-{sec['end_s']:6.1f} s  audience lost {drop}{mark}"
+        )
+    if not report["retention"]:
+        console.print("  no retention curve yet")
+
+
 def _print_status(st: Any) -> None:
     console.print(f"[bold]{st.production_id}[/bold] {st.channel} / {st.niche}: {st.title or st.topic}")
     console.print(f"stage {st.stage}  state {st.state}  progress {st.progress:.0f}%  {st.detail}")
