@@ -8,6 +8,7 @@ cookie; every page then authenticates exactly like an API call.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -22,7 +23,7 @@ from api.context import ApiContext, get_ctx
 from api.routes_productions import load_view
 from api.schemas import ProductionId
 from tubeflow.contracts import STAGES
-from tubeflow.db.sessions import create_session, revoke_session
+from tubeflow.db.sessions import create_session, purge_sessions, revoke_session
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -85,11 +86,12 @@ async def login(
         values["error"] = "That key is not valid (or was revoked)."
         return templates.TemplateResponse(request, "login.html", values, status_code=401)
     token, _session = await create_session(ctx.db, found.api_key_id, ctx.settings.session_ttl_s)
+    await purge_sessions(ctx.db)  # sign-ins are rare: a good moment to drop long-dead sessions
     response = RedirectResponse(values["next"], status_code=303)
     response.set_cookie(
         COOKIE,
         token,
-        max_age=int(ctx.settings.session_ttl_s),
+        max_age=math.ceil(ctx.settings.session_ttl_s),  # never shorter than the session
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https" or ctx.settings.resolved_public_base_url().startswith("https:"),

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -24,6 +25,7 @@ from api.auth import COOKIE, create_key
 from api.ratelimit import RateLimiter
 from tubeflow.db import repo
 from tubeflow.db.engine import Database, open_database
+from tubeflow.db.sessions import purge_sessions
 from tubeflow.settings import Settings
 
 pytest_plugins = ["tests.dbfixtures"]
@@ -119,13 +121,13 @@ def test_limiter_table_is_bounded_and_keeps_the_busy_buckets() -> None:
 
 async def test_sessions_are_server_side_revocable_and_expire(tmp_path: Path, db: Database) -> None:
     key = await create_key(db, "ana", "editor")
-    app = create_app(Settings(home=tmp_path, session_ttl_s=1.5), db=db)
+    app = create_app(Settings(home=tmp_path, session_ttl_s=3.0), db=db)
     async with client(app) as c:
         r = await c.post("/login", data={"key": key, "next": "/review"})
         assert r.status_code == 303
         token = c.cookies[COOKIE]
         assert key not in r.headers["set-cookie"] and token.startswith("tfs_")
-        assert "max-age=1" in r.headers["set-cookie"].lower()
+        assert "max-age=3" in r.headers["set-cookie"].lower()
         assert (await c.get("/api/channels")).status_code == 200
         await c.post("/logout")
         # Replaying the signed-out token: refused, the server revoked it.
@@ -134,8 +136,11 @@ async def test_sessions_are_server_side_revocable_and_expire(tmp_path: Path, db:
 
         await c.post("/login", data={"key": key})
         token = c.cookies[COOKIE]
-        await asyncio.sleep(1.6)
+        await asyncio.sleep(3.1)
         assert (await with_session(app, token)).status_code == 401  # expired
+        # Dead sessions are deleted once they are a day old (here: at once).
+        assert await purge_sessions(db, older_than=timedelta(0)) == 2  # the signed-out one and the expired one
+        assert await purge_sessions(db, older_than=timedelta(0)) == 0
 
         await c.post("/login", data={"key": key})
         token = c.cookies[COOKIE]

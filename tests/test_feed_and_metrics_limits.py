@@ -80,7 +80,7 @@ async def test_event_streams_per_key_are_capped(tmp_path: Path, db: Database) ->
 
 async def test_metrics_need_a_token_or_key_and_are_cached(tmp_path: Path, db: Database) -> None:
     key = await create_key(db, "viewer", "viewer")
-    app = create_app(Settings(home=tmp_path, metrics_token="s3cret-scrape", metrics_cache_s=0.5), db=db)
+    app = create_app(Settings(home=tmp_path, metrics_token="s3cret-scrape", metrics_cache_s=3.0), db=db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
         assert (await c.get("/metrics")).status_code == 401
         assert (await c.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
@@ -91,7 +91,7 @@ async def test_metrics_need_a_token_or_key_and_are_cached(tmp_path: Path, db: Da
         # Within the cache window the same answer: the new production is not counted yet.
         cached = await c.get("/metrics", headers={"X-API-Key": key})
         assert cached.status_code == 200 and cached.text == first.text
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(3.1)
         fresh = await c.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"})
         assert 'tubeflow_productions{state="running"} 1.0' in fresh.text
 
