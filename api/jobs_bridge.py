@@ -19,6 +19,7 @@ from temporalio.api.workflowservice.v1 import CountWorkflowExecutionsRequest, De
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
+from api.auth import Principal
 from tubeflow.contracts import QUERY_STATUS, SA_API_KEY, VIDEO_JOB_WORKFLOW
 from tubeflow.job_contracts import AddAudioJob, CaptionJob, Img2VidJob, VideoJobInput, VideoJobStatus
 from tubeflow.keys import JobKeys
@@ -26,6 +27,11 @@ from tubeflow.settings import Settings
 
 API_KEY_SA = SearchAttributeKey.for_keyword(SA_API_KEY)
 ID_PREFIX = "videojob-"
+
+
+def owner_of(who: Principal) -> str:
+    """The ``TubeflowApiKey`` value of a caller's jobs."""
+    return str(who.api_key_id or who.key_id)
 
 
 def job_workflow_id(job_id: str) -> str:

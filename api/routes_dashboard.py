@@ -259,3 +259,15 @@ async def calendar_page(
         prev_start=(first - timedelta(days=7)).date().isoformat(),
         next_start=(first + timedelta(days=7)).date().isoformat(),
     )
+
+
+@router.get("/video-jobs", response_class=HTMLResponse)
+async def video_jobs_page(request: Request, ctx: ApiContext = Depends(get_ctx)) -> Response:
+    """The signed-in key's video jobs; running ones follow their event stream live (jobs.js)."""
+    from api import jobs_bridge
+
+    who = await page_principal(request, ctx)
+    if who is None:
+        return _login_redirect(request)
+    rows, _next = await jobs_bridge.list_jobs(ctx.client(), jobs_bridge.owner_of(who), "", None, 50, b"")
+    return await _render(request, ctx, "jobs.html", who, nav="jobs", items=rows)

@@ -46,6 +46,8 @@ async def job_messages(ctx: ApiContext, job_id: str, after: int, max_s: float | 
                 yield {"id": e.id, "event": e.type, "job_id": job_id, "at": e.at, **e.data}
                 if e.type in TERMINAL:
                     return
+        if st.state in ("completed", "failed"):
+            return  # a reconnect after the end: nothing more will come
         if st.state in ("running", "queued"):
             live = await jobs_bridge.live_progress(ctx.client(), job_id)
             if live is not None:

@@ -128,8 +128,7 @@ async def _check_callback(ctx: ApiContext, url: str | None) -> str:
     return url
 
 
-def _owner(who: Principal) -> str:
-    return str(who.api_key_id or who.key_id)
+_owner = jobs_bridge.owner_of
 
 
 def _urls(ctx: ApiContext, job_id: str) -> dict[str, str]:
