@@ -178,9 +178,7 @@ class MainActivities:
             for part, written in zip(timing.parts, parts, strict=False):
                 part.text = written  # captions and b-roll read what the script says, not the respelling
             if spoken_parts != parts:  # what the voice actually read, for the reviewer and the tests
-                self.storage.put_text(
-                    keys.voice_spoken(req.attempt), json.dumps(spoken_parts), "application/json"
-                )
+                self.storage.put_text(keys.voice_spoken(req.attempt), json.dumps(spoken_parts), "application/json")
             audio_key = self.storage.put_file(keys.voice(req.attempt), wav, "audio/wav")
             from activities.tts import words_path
 
@@ -330,7 +328,12 @@ class MainActivities:
 
         from activities.youtube_analytics import collect_channel
 
-        return AnalyticsOutcome(**asdict(await collect_channel(self.settings, self.db, inp.channel)))
+        got = await collect_channel(self.settings, self.db, inp.channel)
+        if got.status == "ok" and got.videos:
+            from knowledge.performance import learn_from_channel
+
+            await learn_from_channel(self.db, self.storage, inp.channel)
+        return AnalyticsOutcome(**asdict(got))
 
     @activity.defn(name="plan_cadence_production")
     @permanent_errors

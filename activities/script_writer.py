@@ -52,8 +52,27 @@ async def niche_learnings(db: Database | None, niche: NicheConfig, channel: str 
     if db is None:
         return []
     # Notes about the voice, the b-roll, the render or the thumbnails teach those stages, not the writer.
-    other_stages = tuple(f"review:{st}" for st in ("audio", "broll", "render", "thumbnail", "final"))
+    # Topic and thumbnail outcomes from analytics rank topics and thumbnails; retention ones are the writer's.
+    other_stages = (
+        *(f"review:{st}" for st in ("audio", "broll", "render", "thumbnail", "final")),
+        "analytics:topic",
+        "analytics:thumbnail",
+    )
     return await get_learnings(db, niche.name, channel, limit=LEARNINGS_IN_PROMPT, exclude_origins=other_stages)
+
+
+async def viewer_learnings(db: Database | None, niche: NicheConfig, channel: str | None) -> list[str]:
+    """What the channel's audience-retention numbers taught, with their evidence, for the script checkpoint."""
+    out = []
+    for lr in await niche_learnings(db, niche, channel):
+        if lr.origin == "analytics:retention":
+            ev = lr.evidence or {}
+            ids = ", ".join(str(v) for v in ev.get("video_ids") or [])
+            out.append(
+                f"{lr.text} [evidence: video {ids}, {ev.get('section', '')} {ev.get('start_s', 0):.0f}-"
+                f"{ev.get('end_s', 0):.0f} s, retention {ev.get('retention_start')} -> {ev.get('retention_end')}]"
+            )
+    return out
 
 
 async def learn_from_review(db: Database, niche: str, channel: str | None, stage: str, feedback: str) -> int | None:
@@ -276,6 +295,7 @@ class OfflineWriter:
         script["feedback_applied"] = list(feedback) + [
             f"niche learning: {t}" for t in learned if not parse_feedback([t], style_only=True).empty
         ]
+        script["viewer_learnings"] = await viewer_learnings(db, niche, channel)
         return script
 
     async def _mention_facts(
@@ -430,7 +450,7 @@ def build_messages(
         cite = f.get("source") or "no source"
         lines.append(f"[{i}] {f.get('claim', '')} (source: {cite}; origin: {f.get('origin', '')})")
     if learnings:
-        lines += ["", "Lessons from earlier reviews of this channel niche (follow them):"]
+        lines += ["", "Lessons from earlier reviews and viewers' retention of this channel niche (follow them):"]
         lines += [f"- {t}" for t in learnings]
     if feedback:
         lines += ["", "The reviewer rejected the previous draft. Apply this feedback:"]
@@ -490,6 +510,7 @@ class LLMWriter:
             for src in script["sources"]:
                 src["origin"] = src["origin"] or origins.get(src["claim"], "llm")
             script["feedback_applied"] = list(feedback)
+            script["viewer_learnings"] = await viewer_learnings(db, niche, channel)
             return script
         raise PermanentError(
             f"{self.client.name} model {self.client.model!r} returned an invalid script {self.max_attempts} times "

@@ -240,10 +240,11 @@ def register(app: typer.Typer, channel_app: typer.Typer, run: Any, settings: Any
                     return
                 if len(args) != 1:
                     raise typer.BadParameter('use: topics CH | topics add CH "topic" | topics list CH')
-                from knowledge.topics import suggest_for_channel
+                from knowledge.topics import rank_for_channel
 
-                for suggestion in await suggest_for_channel(s, database, args[0], count):
-                    console.print(f"- {suggestion}")
+                for ranked in await rank_for_channel(s, database, args[0], count):
+                    why = f"  ({ranked.explanation})" if ranked.explanation else ""
+                    console.print(f"- {ranked.topic}{why}", markup=False)
             finally:
                 await database.close()
 

@@ -1,4 +1,4 @@
-"""Periodic clean-up: expired facts go, duplicate claims merge.
+"""Periodic clean-up: expired facts and learnings go, duplicate claims merge.
 
 Run by a Temporal Schedule (daily is plenty) through :func:`consolidate_knowledge`; the logic
 is a plain function so it can be tested and run by hand.
@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from knowledge.models import Fact
+from knowledge.models import Fact, Learning
 from knowledge.store import as_utc, merge_sources, utcnow
 from knowledge.text import tokens
 from tubeflow.db.engine import Database
@@ -26,6 +26,7 @@ class ConsolidationReport:
     expired_deleted: int = 0
     duplicates_merged: int = 0
     facts_remaining: int = 0
+    learnings_expired: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -46,6 +47,12 @@ async def consolidate(db: Database, now: datetime | None = None) -> Consolidatio
             .execution_options(synchronize_session=False)
         )
         report.expired_deleted = int(result.rowcount or 0)
+        gone = await session.execute(
+            delete(Learning)
+            .where(Learning.expires_at.is_not(None), Learning.expires_at <= now)
+            .execution_options(synchronize_session=False)
+        )
+        report.learnings_expired = int(gone.rowcount or 0)
         facts = list((await session.execute(select(Fact).order_by(Fact.niche, Fact.id))).scalars())
         by_niche: dict[str, list[Fact]] = {}
         for f in facts:

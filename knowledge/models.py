@@ -8,11 +8,13 @@ full-text index are created by the schema migrations (:mod:`tubeflow.db.migrate`
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tubeflow.db.base import Base
+from tubeflow.db.types import JSONType
 
 
 class Fact(Base):
@@ -48,6 +50,10 @@ class Learning(Base):
     origin: Mapped[str] = mapped_column(String(64))  # review:script, outcome:published, ...
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Learnings from analytics carry what they were concluded from (video ids, numbers) and go
+    # stale like facts: audiences change, so a lesson is dropped unless new numbers renew it.
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Coverage(Base):

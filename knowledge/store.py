@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,10 +115,18 @@ async def add_learning(
     channel: str | None = None,
     weight: float = 1.0,
     now: datetime | None = None,
+    evidence: dict[str, Any] | None = None,
+    ttl: timedelta | None = None,
 ) -> int | None:
-    """Store one learning; the same text again in the same scope raises its weight instead."""
+    """Store one learning; the same text again in the same scope raises its weight instead.
+
+    ``evidence`` (video ids, numbers) and ``ttl`` are for learnings drawn from analytics: shown
+    with the learning, and it expires like a fact unless new numbers store it again.
+    """
     async with db.session() as session:
-        return await _add_learning(session, niche, text, origin, channel=channel, weight=weight, now=now)
+        return await _add_learning(
+            session, niche, text, origin, channel=channel, weight=weight, now=now, evidence=evidence, ttl=ttl
+        )
 
 
 async def _add_learning(
@@ -129,8 +138,12 @@ async def _add_learning(
     channel: str | None,
     weight: float,
     now: datetime | None,
+    evidence: dict[str, Any] | None = None,
+    ttl: timedelta | None = None,
 ) -> int | None:
     """Inside the caller's transaction (an outcome and its learning are stored together)."""
+    at = now or utcnow()
+    expires = at + ttl if ttl is not None else None
     text = " ".join(text.split())[:MAX_LEARNING_CHARS]
     if not text:
         return None
@@ -145,10 +158,21 @@ async def _add_learning(
     ).scalar_one_or_none()
     if existing is not None:
         existing.weight += weight
-        existing.created_at = now or utcnow()
+        existing.created_at = at
+        if evidence is not None:
+            existing.evidence, existing.expires_at = evidence, expires
         await session.flush()
         return existing.id
-    row = Learning(niche=niche, channel=channel, text=text, origin=origin, weight=weight, created_at=now or utcnow())
+    row = Learning(
+        niche=niche,
+        channel=channel,
+        text=text,
+        origin=origin,
+        weight=weight,
+        created_at=at,
+        evidence=evidence,
+        expires_at=expires,
+    )
     session.add(row)
     await session.flush()
     return row.id
@@ -161,6 +185,8 @@ class LearningRecord:
     weight: float
     channel: str | None
     created_at: datetime
+    evidence: dict[str, Any] | None = None
+    expires_at: datetime | None = None
 
 
 async def get_learnings(
@@ -171,6 +197,7 @@ async def get_learnings(
     *,
     origins: tuple[str, ...] | None = None,
     exclude_origins: tuple[str, ...] = (),
+    now: datetime | None = None,
 ) -> list[LearningRecord]:
     """Learnings of this niche (niche-wide and, when given, this channel's own), heaviest and newest first.
 
@@ -183,7 +210,8 @@ async def get_learnings(
             if channel is None
             else or_(Learning.channel.is_(None), Learning.channel == channel)
         )
-        query = select(Learning).where(Learning.niche == niche, scope)
+        live = or_(Learning.expires_at.is_(None), Learning.expires_at > (now or utcnow()))
+        query = select(Learning).where(Learning.niche == niche, scope, live)
         if origins is not None:
             query = query.where(Learning.origin.in_(origins))
         if exclude_origins:
@@ -193,7 +221,18 @@ async def get_learnings(
                 query.order_by(Learning.weight.desc(), Learning.created_at.desc(), Learning.id.desc()).limit(limit)
             )
         ).scalars()
-        return [LearningRecord(r.text, r.origin, r.weight, r.channel, as_utc(r.created_at) or utcnow()) for r in rows]
+        return [
+            LearningRecord(
+                r.text,
+                r.origin,
+                r.weight,
+                r.channel,
+                as_utc(r.created_at) or utcnow(),
+                dict(r.evidence) if r.evidence else None,
+                as_utc(r.expires_at),
+            )
+            for r in rows
+        ]
 
 
 async def record_outcome(
@@ -232,3 +271,16 @@ async def list_outcomes(db: Database, production_id: str) -> list[tuple[str, str
             select(Outcome.result, Outcome.detail).where(Outcome.production_id == production_id).order_by(Outcome.id)
         )
         return [(r, d) for r, d in rows.all()]
+
+
+async def forget_learnings(db: Database, niche: str, channel: str, origins: tuple[str, ...]) -> int:
+    """Drop a channel's learnings of these origins (analytics learnings are recomputed as a whole)."""
+    from sqlalchemy import delete
+
+    async with db.session() as session:
+        result = await session.execute(
+            delete(Learning)
+            .where(Learning.niche == niche, Learning.channel == channel, Learning.origin.in_(origins))
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)

@@ -65,6 +65,11 @@ def curve(drop_from: float, drop_to: float) -> list[tuple[float, float, float]]:
     return out
 
 
+def gentle() -> list[tuple[float, float, float]]:
+    """A video that holds its audience: from 0.9 down to 0.75 at the end, no sharp drop anywhere."""
+    return [(r / 100, round(0.9 - 0.15 * r / 100, 4), 0.6) for r in range(1, 101)]
+
+
 async def connect(fake: FakeYouTube, settings: Settings, db: Database, channel: str, account: str) -> None:
     acc = fake.accounts[account]
     info = {
@@ -131,8 +136,8 @@ async def collected_channel(fake: FakeYouTube, settings: Settings, db: Database,
     seed_days(fake, vids["blue"], 120, 58.0, ctr=6.0)
     seed_days(fake, vids["rayleigh"], 100, 62.0, ctr=5.0)
     seed_days(fake, vids["stocks"], 30, 21.0, ctr=2.0)
-    fake.retention[vids["blue"]] = curve(0.9, 0.99)
-    fake.retention[vids["rayleigh"]] = curve(0.9, 0.99)
+    fake.retention[vids["blue"]] = gentle()
+    fake.retention[vids["rayleigh"]] = gentle()
     fake.retention[vids["stocks"]] = curve(0.45, 0.65)  # inside "Scattering" (0.40 .. 0.70)
     await published_production(db, storage, "sky", "pblue", vids["blue"], "Why the sky is blue", cost=0.42)
     await published_production(

@@ -80,6 +80,8 @@ def validate_script(data: Any) -> dict[str, Any]:
     out["sources"] = norm_sources
     if "feedback_applied" in data:
         out["feedback_applied"] = [str(x) for x in data.get("feedback_applied") or []]
+    if "viewer_learnings" in data:  # what analytics taught the writer, shown at the script checkpoint
+        out["viewer_learnings"] = [str(x) for x in data.get("viewer_learnings") or []]
     return out
 
 
