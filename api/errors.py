@@ -14,8 +14,10 @@ import math
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -79,6 +81,15 @@ async def validation_error(_request: Request, exc: RequestValidationError) -> JS
     return JSONResponse({"detail": detail}, status_code=422)
 
 
+async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI's answer, except that a 422 always has the documented shape (a list of problems),
+    also when a route raises it with a plain message: clients parse one format for 422."""
+    if exc.status_code == 422 and isinstance(exc.detail, str):
+        detail = [{"loc": ["request"], "msg": safe_text(exc.detail), "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=422, headers=exc.headers)
+    return await http_exception_handler(request, exc)
+
+
 def rpc_answer(exc: RPCError) -> tuple[int, str, dict[str, str]]:
     """(status, message, headers) for a Temporal RPC error that reached the API."""
     text = safe_text(exc.message or str(exc), 200)
@@ -132,6 +143,7 @@ async def unencodable(_request: Request, exc: UnicodeError) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RPCError, rpc_error)  # type: ignore[arg-type]
     app.add_exception_handler(RPCTimeoutOrCancelledError, rpc_timeout)  # type: ignore[arg-type]
     app.add_exception_handler(UnicodeError, unencodable)  # type: ignore[arg-type]

@@ -182,3 +182,12 @@ async def test_channel_names_are_checked_the_same_in_every_entry_point(db: Datab
         with pytest.raises(InvalidText):
             await repo.create_channel(db, bad, "science")
     assert (await repo.create_channel(db, "ok_name-1.2", "science")).name == "ok_name-1.2"
+
+
+async def test_a_422_raised_with_a_message_keeps_the_documented_shape(tmp_path: Path, db: Database, admin: str) -> None:
+    app = create_app(Settings(home=tmp_path), db=db)
+    async with client(app) as c:
+        r = await c.get("/api/calendar", params={"start": "0.5"}, headers={"X-API-Key": admin})
+    assert r.status_code == 422
+    (problem,) = r.json()["detail"]
+    assert problem["loc"] == ["request"] and "start" in problem["msg"]
