@@ -16,7 +16,7 @@ import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -26,8 +26,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import estimate, jobs_bridge
 from api.auth import Principal, authenticate, require
 from api.context import ApiContext, get_ctx
-from api.fetch import FetchTooLarge, check_url, fetch_to_storage
-from api.schemas import AddAudioIn, CaptionIn, Img2VidIn, UploadIn
+from api.fetch import FetchError, FetchTooLarge, check_url, fetch_to_storage
+from api.schemas import AddAudioIn, AddAudioOp, BatchIn, CaptionIn, CaptionOp, Img2VidIn, Img2VidOp, UploadIn
 from api.views import media_url
 from tubeflow import signing
 from tubeflow.db import uploads
@@ -103,7 +103,7 @@ def _check_output_s(ctx: ApiContext, seconds: float, what: str) -> None:
     limit = ctx.settings.video_job_max_output_s
     if seconds > limit:
         raise HTTPException(
-            422,
+            400,
             f"{what} would make a {seconds:.1f} s output; the limit is {limit:.0f} s (TUBEFLOW_VIDEO_JOB_MAX_OUTPUT_S)",
         )
 
@@ -167,10 +167,9 @@ async def _start(
     }
 
 
-@router.post("/video/caption", status_code=202, response_class=JSONResponse)
-async def caption(body: CaptionIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
-    """Burn the SRT's captions into the video."""
-    await _check_capacity(ctx, who)
+async def _caption(ctx: ApiContext, who: Principal, body: CaptionIn, capacity: bool = True) -> dict[str, Any]:
+    if capacity:
+        await _check_capacity(ctx, who)
     callback = await _check_callback(ctx, body.callback_url)
     job_id = uuid.uuid4().hex[:12]
     video, srt = await asyncio.gather(
@@ -179,27 +178,23 @@ async def caption(body: CaptionIn, ctx: ApiContext = Depends(get_ctx), who: Prin
     )
     length = await _duration(ctx, video, "video")
     _check_output_s(ctx, length, "caption")
-    out = await _start(ctx, who, "caption", job_id, {"video": video, "srt": srt}, {}, length, callback)
-    return JSONResponse(out, status_code=202)
+    return await _start(ctx, who, "caption", job_id, {"video": video, "srt": srt}, {}, length, callback)
 
 
-@router.post("/video/img2vid", status_code=202, response_class=JSONResponse)
-async def img2vid(body: Img2VidIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
-    """Turn a still image into a clip with a Ken Burns zoom."""
+async def _img2vid(ctx: ApiContext, who: Principal, body: Img2VidIn, capacity: bool = True) -> dict[str, Any]:
     _check_output_s(ctx, body.duration, "img2vid")
-    await _check_capacity(ctx, who)
+    if capacity:
+        await _check_capacity(ctx, who)
     callback = await _check_callback(ctx, body.callback_url)
     job_id = uuid.uuid4().hex[:12]
     image = await _input(ctx, who, job_id, "image", body.url_image, ".jpg")
     params = {"duration": body.duration, "zoom": body.zoom}
-    out = await _start(ctx, who, "img2vid", job_id, {"image": image}, params, body.duration, callback)
-    return JSONResponse(out, status_code=202)
+    return await _start(ctx, who, "img2vid", job_id, {"image": image}, params, body.duration, callback)
 
 
-@router.post("/video/addaudio", status_code=202, response_class=JSONResponse)
-async def addaudio(body: AddAudioIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
-    """Lay an audio track under the video."""
-    await _check_capacity(ctx, who)
+async def _addaudio(ctx: ApiContext, who: Principal, body: AddAudioIn, capacity: bool = True) -> dict[str, Any]:
+    if capacity:
+        await _check_capacity(ctx, who)
     callback = await _check_callback(ctx, body.callback_url)
     job_id = uuid.uuid4().hex[:12]
     video, audio = await asyncio.gather(
@@ -208,8 +203,60 @@ async def addaudio(body: AddAudioIn, ctx: ApiContext = Depends(get_ctx), who: Pr
     )
     length = await _duration(ctx, video, "video")  # fit=shortest: never longer than the video
     _check_output_s(ctx, length, "addaudio")
-    out = await _start(ctx, who, "addaudio", job_id, {"video": video, "audio": audio}, {}, length, callback)
-    return JSONResponse(out, status_code=202)
+    return await _start(ctx, who, "addaudio", job_id, {"video": video, "audio": audio}, {}, length, callback)
+
+
+@router.post("/video/caption", status_code=202, response_class=JSONResponse)
+async def caption(body: CaptionIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
+    """Burn the SRT's captions into the video."""
+    return JSONResponse(await _caption(ctx, who, body), status_code=202)
+
+
+@router.post("/video/img2vid", status_code=202, response_class=JSONResponse)
+async def img2vid(body: Img2VidIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
+    """Turn a still image into a clip with a Ken Burns zoom."""
+    return JSONResponse(await _img2vid(ctx, who, body), status_code=202)
+
+
+@router.post("/video/addaudio", status_code=202, response_class=JSONResponse)
+async def addaudio(body: AddAudioIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
+    """Lay an audio track under the video."""
+    return JSONResponse(await _addaudio(ctx, who, body), status_code=202)
+
+
+@router.post("/video/batch", status_code=202, response_class=JSONResponse)
+async def batch(body: BatchIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
+    """Several independent jobs at once: each item is a job's 202 answer, or its own refusal.
+
+    The whole batch counts against TUBEFLOW_VIDEO_JOBS_PER_KEY up front (429 for all, nothing
+    started); past that, one item's bad input does not stop the others.
+    """
+    ops = body.operations
+    if len(ops) > ctx.settings.video_batch_max:
+        raise HTTPException(
+            400,
+            f"a batch holds at most {ctx.settings.video_batch_max} operations (TUBEFLOW_VIDEO_BATCH_MAX), "
+            f"not {len(ops)}",
+        )
+    await _check_capacity(ctx, who, more=len(ops))
+
+    async def one(i: int, op: CaptionOp | Img2VidOp | AddAudioOp) -> dict[str, Any]:
+        try:
+            if isinstance(op, CaptionOp):
+                out = await _caption(ctx, who, op, capacity=False)
+            elif isinstance(op, Img2VidOp):
+                out = await _img2vid(ctx, who, op, capacity=False)
+            else:
+                out = await _addaudio(ctx, who, op, capacity=False)
+        except HTTPException as e:
+            return {"index": i, "op": op.op, "accepted": False, "status_code": e.status_code, "error": e.detail}
+        except FetchError as e:
+            return {"index": i, "op": op.op, "accepted": False, "status_code": e.status_code, "error": str(e)}
+        return {"index": i, "op": op.op, "accepted": True, **out}
+
+    results = await asyncio.gather(*(one(i, op) for i, op in enumerate(ops)))
+    accepted = sum(1 for r in results if r["accepted"])
+    return JSONResponse({"accepted": accepted, "refused": len(ops) - accepted, "jobs": results}, status_code=202)
 
 
 def _job_id(job_id: str) -> str:
@@ -249,20 +296,18 @@ async def callback_secret(
 async def list_jobs(
     ctx: ApiContext = Depends(get_ctx),
     who: Principal = Depends(authenticate),
-    status: str = Query("", description="active | completed | failed; empty for all"),
+    status: Literal["", "active", "completed", "failed"] = Query("", description="empty for all"),
     since: datetime | None = Query(None, description="ISO time: jobs started or finished since then"),
     page_size: int = Query(50, ge=1, le=200),
     page_token: str = Query("", max_length=2000, description="next_page_token of the previous page"),
 ) -> dict[str, Any]:
     """This key's video jobs, newest first: what finished or failed while the client was away."""
-    if status and status not in jobs_bridge.LIST_STATUSES:
-        raise HTTPException(422, f"status must be one of {', '.join(jobs_bridge.LIST_STATUSES)}, not {status!r}")
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     try:
         token = base64.urlsafe_b64decode(page_token.encode()) if page_token else b""
     except (ValueError, binascii.Error) as e:
-        raise HTTPException(422, "page_token is not one this API gave out") from e
+        raise HTTPException(400, "page_token is not one this API gave out") from e
     rows, nxt = await jobs_bridge.list_jobs(ctx.client(), _owner(who), status, since, page_size, token)
     base = ctx.settings.resolved_public_base_url()
     for row in rows:

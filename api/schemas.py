@@ -163,6 +163,26 @@ class AddAudioIn(Strict):
     callback_url: Url | None = None
 
 
+class CaptionOp(CaptionIn):
+    op: Literal["caption"]
+
+
+class Img2VidOp(Img2VidIn):
+    op: Literal["img2vid"]
+
+
+class AddAudioOp(AddAudioIn):
+    op: Literal["addaudio"]
+
+
+class BatchIn(Strict):
+    """Up to TUBEFLOW_VIDEO_BATCH_MAX operations, each ``{op, ...its own fields}``."""
+
+    operations: list[Annotated[CaptionOp | Img2VidOp | AddAudioOp, Field(discriminator="op")]] = Field(
+        min_length=1, max_length=200
+    )
+
+
 class UploadIn(Strict):
     filename: Line = Field(default="input", max_length=200)
     content_type: Line = Field(default="application/octet-stream", max_length=200)

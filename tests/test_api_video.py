@@ -214,3 +214,29 @@ async def test_live_progress_events_and_the_list(http: httpx.AsyncClient, origin
     active = (await http.get("/jobs", params={"status": "active"})).json()
     assert job_id not in [j["job_id"] for j in active["jobs"]]
     assert (await http.get("/jobs", params={"status": "bogus"})).status_code == 422
+
+
+async def test_batch_starts_independent_jobs(http: httpx.AsyncClient, origin: str) -> None:
+    base = f"http://{origin}"
+    ops = [
+        {"op": "img2vid", "url_image": f"{base}/still.png", "duration": 1},
+        {"op": "caption", "url_video": f"{base}/clip.mp4", "url_srt": f"{base}/subs.srt"},
+        {"op": "img2vid", "url_image": "http://10.0.0.1/still.png", "duration": 1},  # a private address
+    ]
+    r = await http.post("/video/batch", json={"operations": ops})
+    assert r.status_code == 202, r.text
+    out = r.json()
+    assert (out["accepted"], out["refused"]) == (2, 1), out
+    bad = out["jobs"][2]
+    assert bad["accepted"] is False and bad["status_code"] == 400 and "private" in bad["error"], bad
+    ids = [j["job_id"] for j in out["jobs"][:2]]
+    assert len(set(ids)) == 2 and all(j["events_url"].endswith("/events") for j in out["jobs"][:2])
+    for job_id in ids:
+        assert (await finished(http, job_id))["status"] == "completed"
+
+    # Too many operations, or an unknown one: refused whole, before any work.
+    many = [{"op": "img2vid", "url_image": f"{base}/still.png", "duration": 1}] * 21
+    r = await http.post("/video/batch", json={"operations": many})
+    assert r.status_code == 400 and "TUBEFLOW_VIDEO_BATCH_MAX" in r.text, r.text
+    r = await http.post("/video/batch", json={"operations": [{"op": "explode", "url_image": "x"}]})
+    assert r.status_code == 422

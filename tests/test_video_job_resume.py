@@ -124,7 +124,7 @@ async def test_sigkilled_gpu_worker_shows_resumed_and_the_job_completes(
     try:
         # Limits are refused before any work: too long an output (422).
         r = await http.post("/video/img2vid", json={"url_image": f"http://{origin}/still.png", "duration": 501})
-        assert r.status_code == 422 and "TUBEFLOW_VIDEO_JOB_MAX_OUTPUT_S" in r.text, r.text
+        assert r.status_code == 400 and "TUBEFLOW_VIDEO_JOB_MAX_OUTPUT_S" in r.text, r.text
 
         r = await http.post("/video/img2vid", json={"url_image": f"http://{origin}/still.png", "duration": 480})
         assert r.status_code == 202, r.text

@@ -74,7 +74,7 @@ class Settings:
     fetch_timeout_s: float = 60.0
     video_job_time_limit_s: float = 3600.0  # one attempt of a video job (caption, img2vid, addaudio)
     video_job_heartbeat_s: float = 60.0  # a lost GPU worker is noticed (and the job resumed) after this
-    video_job_max_output_s: float = 600.0  # longest output a video job may produce (422 above)
+    video_job_max_output_s: float = 600.0  # longest output a video job may produce (400 above)
     video_jobs_per_key: int = 4  # a key's video jobs queued or running at once (429 above)
     video_batch_max: int = 20  # operations in one POST /video/batch
 
