@@ -46,4 +46,5 @@ def production_input(
         main_queue=settings.main_queue,
         gpu_queue=settings.gpu_queue,
         language=eff.language,
+        render_fanout=settings.render_fanout,
     )

@@ -80,6 +80,8 @@ class ProductionInput:
     main_queue: str = "tubeflow-main"
     gpu_queue: str = "tubeflow-gpu"
     language: str = "en"
+    # Segment activities in flight at once for this production's renders (0 = all: the fleet decides).
+    render_fanout: int = 0
 
 
 @dataclass
@@ -366,6 +368,7 @@ class ShortsInput:
     video_key: str
     thumbnail_key: str = ""
     gpu_queue: str = "tubeflow-gpu"
+    render_fanout: int = 0  # as ProductionInput.render_fanout
 
 
 @dataclass

@@ -17,6 +17,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
+from workflows.render_fanout import PATCH_RENDER_FANOUT, render_fanout
+
 with workflow.unsafe.imports_passed_through():
     from tubeflow.contracts import (
         CHECKPOINTS,
@@ -65,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         VoiceResult,
     )
     from tubeflow.keys import ProductionKeys
+    from tubeflow.render_contracts import RenderJob
     from tubeflow.script_schema import ScriptInvalid, validate_script
 
 T = TypeVar("T")
@@ -331,6 +334,7 @@ class ProductionWorkflow:
                     video.video_key,
                     thumbnails.thumbnail_keys[choice],
                     inp.gpu_queue,
+                    inp.render_fanout if workflow.patched(PATCH_RENDER_FANOUT) else 0,
                 ),
                 id=f"{workflow.info().workflow_id}-shorts",
                 task_queue=inp.main_queue,
@@ -435,9 +439,19 @@ class ProductionWorkflow:
             # A final cut sent back keeps the earlier render: each round writes its own file.
             output_key=ProductionKeys(inp.production_id).video(rounds),
         )
-        video = await self._with_live_progress(
-            self._gpu("render_video", render_req, RenderResult, limit=timedelta(hours=3), heartbeat=True)
-        )
+        if workflow.patched(PATCH_RENDER_FANOUT):
+            job = RenderJob(
+                inp.production_id, plan_key, voice.audio_key, words.words_key, inp.niche, render_req.output_key
+            )
+            video = await self._recoverable(
+                lambda: render_fanout(
+                    job, inp.gpu_queue, GPU_RETRY, concurrency=inp.render_fanout, on_segment=self._segments_done
+                )
+            )
+        else:
+            video = await self._with_live_progress(
+                self._gpu("render_video", render_req, RenderResult, limit=timedelta(hours=3), heartbeat=True)
+            )
         s.artifacts["video"] = video.video_key
         self._add_cost(video.gpu_seconds, video.cost_usd)
         s.outputs["render"] = {
@@ -676,6 +690,14 @@ class ProductionWorkflow:
         s.state, s.checkpoint, s.error = prior_state, prior_checkpoint, None
         s.detail = f"retrying {s.stage} ({request.operator})"
         self._retry = None  # releases the operator's update
+        await self._snapshot()
+
+    async def _segments_done(self, done: int, total: int) -> None:
+        """Fan-out render progress: the share of segments finished, written to the database."""
+        s = self._status
+        lo, hi = STAGE_PROGRESS.get("render", 0), _next_progress("render")
+        s.progress = round(lo + (hi - lo) * done / max(total, 1), 1)
+        s.detail = f"segment {done} of {total}"
         await self._snapshot()
 
     async def _with_live_progress(self, work: Awaitable[T]) -> T:

@@ -33,6 +33,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 T = TypeVar("T")
+# workflow.patched id guarding every switch from one render activity to the fan-out.
+PATCH_RENDER_FANOUT = "render-fanout"
 OnSegment = Callable[[int, int], Awaitable[None]]  # (segments finished, segments total)
 SEGMENT_LIMIT = timedelta(minutes=30)
 

@@ -2,16 +2,20 @@
 
 Started as a child of ProductionWorkflow after the long-form is published.  The seeds ask for
 no checkpoint here: the material was already approved in the long-form review, so Shorts are
-rendered and published directly.  Each Short is its own GPU activity so one failure does not
-redo the others.
+rendered and published directly.  Each Short is rendered like the long-form, one activity per
+segment (workflows/render_fanout.py), all Shorts at once, then published in order; a failure
+redoes nothing already stored.  Histories from before the fan-out keep the one-activity path.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.render_fanout import PATCH_RENDER_FANOUT, render_fanout
 
 with workflow.unsafe.imports_passed_through():
     from tubeflow.contracts import (
@@ -24,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from tubeflow.job_contracts import ShortRequest
     from tubeflow.keys import ProductionKeys
+    from tubeflow.render_contracts import RenderJob
     from workflows.production import (
         CPU_RETRY,
         GPU_RETRY,
@@ -56,6 +61,8 @@ class ShortsWorkflow:
             result_type=ShortsPlan,
         )
         self._total = len(plan.specs)
+        if workflow.patched(PATCH_RENDER_FANOUT):
+            return await self._fan_out(inp, plan, main_queue)
         keys: list[str] = []
         gpu_seconds = cost = 0.0
         for spec in plan.specs:
@@ -128,3 +135,42 @@ class ShortsWorkflow:
                 else:
                     wait = timedelta(minutes=30)
                 await workflow.sleep(max(wait, timedelta(seconds=1)))
+
+    async def _fan_out(self, inp: ShortsInput, plan: ShortsPlan, main_queue: str) -> ShortsResult:
+        jobs = [
+            RenderJob(
+                inp.production_id,
+                inp.plan_key,
+                inp.audio_key,
+                inp.words_key,
+                inp.niche,
+                ProductionKeys(inp.production_id).short(spec.index),
+                start_s=spec.start,
+                end_s=spec.end,
+                reframe=plan.reframe,
+            )  # fmt: skip
+            for spec in plan.specs
+        ]
+        renders = await asyncio.gather(
+            *(render_fanout(job, inp.gpu_queue, GPU_RETRY, concurrency=inp.render_fanout) for job in jobs)
+        )
+        for spec, rendered in zip(plan.specs, renders, strict=True):
+            published = await self._publish(
+                PublishRequest(
+                    inp.production_id,
+                    inp.channel,
+                    rendered.video_key,
+                    inp.thumbnail_key,
+                    inp.script_key,
+                    kind="short",
+                    extra={"index": spec.index, "title": spec.title, "start": spec.start, "end": spec.end},
+                ),
+                main_queue,
+            )
+            self._done.append(published.location)
+        return ShortsResult(
+            short_keys=[r.video_key for r in renders],
+            published=list(self._done),
+            gpu_seconds=round(sum(r.gpu_seconds for r in renders), 2),
+            cost_usd=round(sum(r.cost_usd for r in renders), 6),
+        )
