@@ -171,6 +171,43 @@ async def record_mid_render(client: Client, wf: str) -> None:
     save("production_mid_render", best[1])
 
 
+async def fanout_production(stack: Stack) -> None:
+    """Every checkpoint auto-approved; the render and two Shorts fan out one activity per segment."""
+    pid = await start_direct(stack, "rec-fanout", auto_approve=["script", "audio", "broll", "final"], make_shorts=True)
+    wf = production_workflow_id(pid)
+    best: History | None = None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:  # keep the last history with segments done and the join not started
+        h = await history_of(stack.client, wf)
+        done, joined = _fanout_state(h)
+        if done and not joined:
+            best = h
+        elif joined:
+            break
+        await asyncio.sleep(0.2)
+    if best is None:
+        raise AssertionError("never saw the fan-out render with segments done and the join not started")
+    save("production_fanout_mid_render", best)
+    await stack.client.get_workflow_handle(wf).result()
+    save("production_fanout_completed", await history_of(stack.client, wf))
+    save("shorts_fanout_completed", await history_of(stack.client, f"{wf}-shorts"))
+
+
+def _fanout_state(history: History) -> tuple[int, bool]:
+    """(render_segment activities completed, join_render scheduled)."""
+    segments: set[int] = set()
+    done, joined = 0, False
+    for e in history.events:
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            name = e.activity_task_scheduled_event_attributes.activity_type.name
+            if name == "render_segment":
+                segments.add(e.event_id)
+            joined = joined or name == "join_render"
+        elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            done += e.activity_task_completed_event_attributes.scheduled_event_id in segments
+    return done, joined
+
+
 async def rejected_too_often(stack: Stack) -> None:
     client = stack.client
     await repo.create_channel(stack.db, "rec-reject", "science")
@@ -357,6 +394,7 @@ async def expect_failure(handle: WorkflowHandle[Any, Any], words: str) -> None:
 
 SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "full_production": full_production,
+    "fanout_production": fanout_production,
     "rejected_too_often": rejected_too_often,
     "permanent_activity_error": permanent_activity_error,
     "needs_attention_then_retry": needs_attention_then_retry,
