@@ -68,13 +68,13 @@ async def render_fanout(
     queue = [i for i in range(total) if i not in keys]
     limit = concurrency if concurrency > 0 else max(1, len(queue))
     results: list[SegmentResult] = []
-    running: set[workflow.ActivityHandle[SegmentResult]] = set()
+    running: list[workflow.ActivityHandle[SegmentResult]] = []
     if on_segment is not None and keys:
         await on_segment(len(keys), total)
     try:
         while queue or running:
             while queue and len(running) < limit:
-                running.add(
+                running.append(
                     start("render_segment", SegmentRequest(job, lay, queue.pop(0)), SegmentResult, SEGMENT_LIMIT)
                 )
             finished, running = await workflow.wait(running, return_when=asyncio.FIRST_COMPLETED)
