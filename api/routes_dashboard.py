@@ -215,6 +215,34 @@ async def channel_page(name: str, request: Request, ctx: ApiContext = Depends(ge
     )
 
 
+@router.get("/channels/{name}/analytics", response_class=HTMLResponse)
+async def channel_analytics_page(
+    name: str, request: Request, ctx: ApiContext = Depends(get_ctx), video: str = ""
+) -> Response:
+    """Views and watch time over time, the videos' table, and one video's retention curve with the
+    script's sections marked (drawn as inline SVG by /static/charts.js; no CDN)."""
+    from tubeflow.analytics_report import channel_report, video_report
+    from tubeflow.db.repo import NotFoundError
+
+    who = await page_principal(request, ctx)
+    if who is None:
+        return _login_redirect(request)
+    try:
+        report = await channel_report(ctx.db, name)
+    except NotFoundError as e:
+        raise HTTPException(404, str(e)) from None
+    chosen = video or (report["videos"][0]["video_id"] if report["videos"] else "")
+    detail = None
+    if chosen:
+        try:
+            detail = await video_report(ctx.db, ctx.storage, name, chosen)
+        except NotFoundError as e:
+            raise HTTPException(404, str(e)) from None
+    return await _render(
+        request, ctx, "analytics.html", who, nav="channels", channel=name, report=report, detail=detail
+    )
+
+
 @router.get("/calendar", response_class=HTMLResponse)
 async def calendar_page(
     request: Request, ctx: ApiContext = Depends(get_ctx), channel: str = "", start: str = ""
