@@ -11,8 +11,9 @@ The formula (README, "Wait estimate"):
 
 A backlog only forms when every worker is busy, so a waiting job also waits, on average, half
 a job for the next free worker.  ``speed`` and ``job_s`` start from the defaults below and are
-replaced by an exponentially weighted mean of what finished jobs measured (their GPU seconds
-and output duration), as this API process sees them complete.
+replaced by the first measurement and then an exponentially weighted mean of what finished jobs
+measured (their GPU seconds and output duration), as this API process sees them complete.  The
+estimate is taken just before the job is started, so the backlog is the work ahead of it.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class SpeedBook:
         self.speed = dict(DEFAULT_SPEED)
         self.job_s = DEFAULT_JOB_S
         self._seen: set[str] = set()
+        self._measured_ops: set[str] = set()
         self._lock = threading.Lock()
 
     def record(self, job_id: str, op: str, output_s: float, gpu_s: float) -> None:
@@ -59,9 +61,13 @@ class SpeedBook:
             if len(self._seen) > 10_000:
                 self._seen.clear()
             self._seen.add(job_id)
-            old = self.speed.get(op, 1.0)
-            self.speed[op] = (1 - WEIGHT) * old + WEIGHT * (output_s / gpu_s)
-            self.job_s = (1 - WEIGHT) * self.job_s + WEIGHT * gpu_s
+            first = not self._measured_ops
+            speed = output_s / gpu_s
+            # The first measurement replaces a default outright: the defaults are guesses, not data.
+            old = self.speed.get(op, speed) if op in self._measured_ops else speed
+            self._measured_ops.add(op)
+            self.speed[op] = (1 - WEIGHT) * old + WEIGHT * speed
+            self.job_s = gpu_s if first else (1 - WEIGHT) * self.job_s + WEIGHT * gpu_s
 
     def run_s(self, op: str, output_s: float) -> float:
         return output_s / max(self.speed.get(op, 1.0), 1e-3)

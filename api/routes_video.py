@@ -152,10 +152,10 @@ async def _start(
     output_s: float,
     callback_url: str = "",
 ) -> dict[str, Any]:
+    est = await estimate.estimate(ctx.client(), ctx.settings.gpu_queue, kind, output_s)  # the work ahead of it
     wf_id = await jobs_bridge.start_job(
         ctx.client(), ctx.settings, kind, job_id, keys, params, _owner(who), callback_url
     )
-    est = await estimate.estimate(ctx.client(), ctx.settings.gpu_queue, kind, output_s)
     return {
         "job_id": job_id,
         "status": "queued",
