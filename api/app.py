@@ -36,7 +36,7 @@ from api import (
 from api.context import ApiContext
 from api.credentials import AuthCache, SignInGuard
 from api.fetch import FetchError, FetchPolicy
-from api.middleware import BodyLimit, SecurityHeaders, dashboard_csp
+from api.middleware import BodyLimit, CleanTarget, SecurityHeaders, dashboard_csp
 from api.notify import ChangeNotifier
 from api.observability import RequestContext, instrument
 from api.ratelimit import RateLimiter
@@ -92,6 +92,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(CleanTarget)
     app.add_middleware(SecurityHeaders, page_csp=dashboard_csp(settings))
     app.add_middleware(RequestContext)  # outermost: the id and the timing cover everything inside
     instrument(app)

@@ -11,7 +11,8 @@ that set their own policy keep it.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import re
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from fastapi import HTTPException
 from starlette.datastructures import Headers, MutableHeaders
@@ -116,3 +117,42 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _bad_text(raw: str) -> bool:
+    """Control characters or bytes that are not UTF-8, once percent-decoding is undone."""
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return bool(_CONTROL.search(unquote(raw)))
+
+
+class CleanTarget:
+    """Refuse a path or query holding control characters (``%00``) or broken UTF-8 with a 400.
+
+    Every path parameter (channel names, ids) and query value then reaches the database clean:
+    PostgreSQL refuses NUL in text with an error that would otherwise surface as a 500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogateescape")
+            query = scope.get("query_string", b"")
+            if _bad_text(raw_path.decode("latin-1")) or _bad_text(query.decode("latin-1")):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                response = JSONResponse(
+                    {"detail": "the URL holds control characters or invalid UTF-8; remove them and retry"},
+                    status_code=400,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
