@@ -65,6 +65,11 @@ async def test_cadence_starts_productions_and_stops_at_back_pressure(
         assert await sync_schedule(client, settings, channel, cs) == "cadence schedule created"
         try:
             info = await describe(client, channel)
+            for _ in range(50):  # the server computes the next times just after creating the schedule
+                if info and info["next"]:
+                    break
+                await asyncio.sleep(0.2)
+                info = await describe(client, channel)
             assert info is not None and not info["paused"]
             tz = ZoneInfo("Europe/Lisbon")
             starts = [datetime.fromisoformat(t).astimezone(tz) for t in info["next"]]
