@@ -208,6 +208,10 @@ async def oauth_callback(
     except PermanentError as e:
         return HTMLResponse(f"<p>{_escape(str(e))}</p><p><a href='/channels'>Channels</a></p>", status_code=400)
     await _resume_blocked(ctx, account.channel)
+    if ctx.temporal is not None:  # the daily analytics collection (and its 28-day backfill) starts now
+        from tubeflow.schedules import ensure_analytics_schedule
+
+        await ensure_analytics_schedule(ctx.temporal, ctx.settings, account.channel)
     return RedirectResponse(f"/channels/{quote(account.channel)}", status_code=303)
 
 

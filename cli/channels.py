@@ -141,6 +141,7 @@ def register(app: typer.Typer, channel_app: typer.Typer, run: Any, settings: Any
                 f"({account.youtube_channel_id})"
             )
             await _resume_blocked(s, name)
+            await _start_analytics(s, name)
 
         run(go())
 
@@ -249,6 +250,20 @@ def register(app: typer.Typer, channel_app: typer.Typer, run: Any, settings: Any
                 await database.close()
 
         run(go())
+
+
+async def _start_analytics(s: Settings, channel: str) -> None:
+    """The channel's daily analytics schedule, created now so the 28-day backfill runs at once."""
+    from service.client import connect
+    from tubeflow.schedules import ensure_analytics_schedule
+
+    try:
+        client = await connect(s)
+    except RuntimeError as e:  # Temporal is down: the main worker creates the schedule when it starts
+        console.print(f"analytics collection starts when a main worker starts ({e.__class__.__name__})")
+        return
+    if await ensure_analytics_schedule(client, s, channel):
+        console.print(f"daily analytics collection scheduled ({channel}: first run backfills 28 days)")
 
 
 async def _resume_blocked(s: Settings, channel: str) -> None:

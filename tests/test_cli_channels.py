@@ -75,6 +75,8 @@ async def test_connect_set_show_topics_calendar_through_the_cli(tmp_path: Path) 
         code, out, errs = await connect(env, "sky")
         assert code == 0, errs
         assert "Sky Facts" in out and fake.accounts["sky"].channel_id in out
+        # No Temporal here: the analytics schedule is left to the main worker's start, and it says so.
+        assert "analytics collection starts when a main worker starts" in out
 
         r = tubeflow(env, "channel", "set", "sky", "privacy=secret")
         assert r.returncode == 2 and "privacy='secret'" in r.stderr
