@@ -91,7 +91,8 @@ async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dic
                 }
                 for p in plan.parts
             ]
-            return {"kind": "broll", "parts": parts, "warnings": plan.warnings}
+            preview = link(arts["preview"]) if arts.get("preview") else None
+            return {"kind": "broll", "parts": parts, "warnings": plan.warnings, "preview": preview}
         if cp == "final":
             thumbs = arts.get("thumbnails") or []
             return {

@@ -669,11 +669,21 @@ def _print_video_stats(report: dict[str, Any]) -> None:
         console.print("  no retention curve yet")
 
 
+def _media_location(key: str) -> str:
+    """A local file path when storage is local (open it in any player), else the dashboard's media URL."""
+    s = _settings()
+    if s.storage == "local":
+        return str(s.resolved_storage_dir() / key)
+    return f"http://{s.api_host}:{s.api_port}/api/media/{key}"
+
+
 def _print_status(st: Any) -> None:
     console.print(f"[bold]{st.production_id}[/bold] {st.channel} / {st.niche}: {st.title or st.topic}")
     console.print(f"stage {st.stage}  state {st.state}  progress {st.progress:.0f}%  {st.detail}")
     if st.checkpoint:
         console.print(f"[yellow]waiting for review at checkpoint {st.checkpoint!r}[/yellow]")
+    if st.checkpoint == "broll" and st.artifacts.get("preview"):
+        console.print(f"preview of the whole cut: {_media_location(st.artifacts['preview'])}")
     if st.error:
         console.print(f"[red]{st.error}[/red]")
     if st.state == "needs_attention":

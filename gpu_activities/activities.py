@@ -133,6 +133,7 @@ class GpuActivities:
         return [
             self.transcribe,
             self.render_video,
+            self.render_preview,
             self.render_short,
             self.video_caption,
             self.video_img2vid,
@@ -327,6 +328,48 @@ class GpuActivities:
             stats.encoder, stats.encoder_reason, time.monotonic() - t0,
         )  # fmt: skip
         used = time.monotonic() - t0
+        return RenderResult(
+            video_key=req.output_key,
+            duration_s=stats.duration_s,
+            width=plan.width,
+            height=plan.height,
+            segments_total=stats.segments_total,
+            segments_rendered=stats.segments_rendered,
+            encoder=stats.encoder,
+            frames_encoded=stats.frames_encoded,
+            gpu_seconds=round(used, 2),
+            cost_usd=self._cost(used),
+        )
+
+    @activity.defn(name="render_preview")
+    @permanent_errors
+    async def render_preview(self, req: RenderRequest) -> RenderResult:
+        """The low-resolution whole cut shown at the b-roll checkpoint (see gpu_activities/preview.py)."""
+        from gpu_activities.preview import preview_plan, preview_settings
+        from gpu_activities.render import render_production
+
+        work = self.workdir(f"{req.production_id}/preview/{Path(req.output_key).stem}")
+        out = work / "preview.mp4"
+
+        def work_fn(cancel: threading.Event, beat: _Beat) -> Any:
+            niche = self._niche(req.niche)
+            full = RenderPlan.from_json(self.storage.get_text(req.plan_key))
+            plan = preview_plan(full)
+            words = json.loads(self.storage.get_text(req.words_key)) if req.words_key else []
+            voice = self.storage.fetch(req.audio_key)
+            music = self._music(req.music_key or plan.music_key, niche)
+            stats = render_production(
+                plan, voice, words, out, work / "segments", preview_settings(self.settings, plan),
+                music=music, caption_style=niche.caption_style if niche else None, resolve=self.storage.fetch,
+                music_volume_db=niche.music_volume_db if niche else -18.0, cancel=cancel,
+            )  # fmt: skip
+            self.storage.put_file(req.output_key, out, "video/mp4")
+            return plan, stats
+
+        t0 = time.monotonic()
+        plan, stats = await run_with_heartbeat(work_fn)
+        used = time.monotonic() - t0
+        shutil.rmtree(work, ignore_errors=True)
         return RenderResult(
             video_key=req.output_key,
             duration_s=stats.duration_s,

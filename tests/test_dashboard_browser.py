@@ -55,6 +55,10 @@ async def browser() -> AsyncIterator[object]:
             await b.close()
 
 
+# Contexts bypass the app's Content-Security-Policy (script-src 'self') only so that Playwright's
+# page.wait_for_function/evaluate may run test code in the page; the app's own scripts obey it.
+
+
 async def wait_db(stack: Stack, pid: str, pred: object, timeout_s: float = 60) -> None:
     for _ in range(int(timeout_s * 10)):
         row = await repo.get_production(stack.db, pid)
@@ -69,7 +73,7 @@ async def test_reviewer_signs_in_edits_approves_rejects_and_sees_live_updates(st
     app = create_app(stack.settings, temporal_client=stack.client, db=stack.db, storage=stack.storage,
                      events_poll_s=0.2)  # fmt: skip
     async with serve(app) as base:
-        ctx = await browser.new_context(base_url=base)  # type: ignore[attr-defined]
+        ctx = await browser.new_context(base_url=base, bypass_csp=True)  # type: ignore[attr-defined]
         page = await ctx.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -195,7 +199,7 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         stack.settings, temporal_client=stack.client, db=stack.db, storage=stack.storage, events_poll_s=0.2
     )
     async with serve(app) as base:
-        ctx = await browser.new_context(base_url=base)  # type: ignore[attr-defined]
+        ctx = await browser.new_context(base_url=base, bypass_csp=True)  # type: ignore[attr-defined]
         page = await ctx.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -206,6 +210,12 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
 
         # B-roll: each part shows its pick and the candidates; choose another for one part.
         await playwright_api.expect(page.locator("#broll-form")).to_be_visible(timeout=180_000)
+        # The preview of the whole cut plays before the render.
+        await playwright_api.expect(page.locator("#preview-video")).to_be_visible()
+        await page.wait_for_function(
+            "(v => v.readyState >= 1 && v.duration > 0)(document.querySelector('#preview-video'))",
+            timeout=60_000,
+        )
         part = page.locator("#broll-form fieldset").filter(has=page.locator("input[value]:not([value=''])")).first
         index = await part.get_attribute("data-part")
         shown = await part.inner_text()
@@ -238,3 +248,40 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         ("broll", "bo"),
         ("final", "bo"),
     ]
+
+
+async def test_a_production_that_needs_attention_is_retried_from_the_dashboard(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, browser: object
+) -> None:
+    from tests.test_recovery import niche_with_music
+
+    settings, music = niche_with_music(tmp_path, required="[script, audio, broll, final]")
+    client = temporal_env.client
+    async with running_stack(client, settings, main=False, gpu=False) as stack:
+        await repo.create_channel(stack.db, "mend", "science")
+        pid = await start_production(client, stack.db, settings, "mend", TOPIC, make_shorts=False)
+    kept = music.rename(tmp_path / "bed.wav")  # the first stage fails for good: the niche's music is gone
+    async with running_stack(client, settings, gpu=False) as stack:
+        editor = await create_key(stack.db, "olga", "editor")
+        await wait_for(client, pid, lambda s: s.state == "needs_attention", 120, "needs_attention")
+        app = create_app(settings, temporal_client=client, db=stack.db, storage=stack.storage, events_poll_s=0.2)
+        async with serve(app) as base:
+            ctx = await browser.new_context(base_url=base, bypass_csp=True)  # type: ignore[attr-defined]
+            page = await ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto("/login")
+            await page.fill("#key", editor)
+            await page.click("button[type=submit]")
+            await page.goto(f"/productions/{pid}")
+            await playwright_api.expect(page.locator("#attention")).to_contain_text("bed.wav does not exist")
+            await playwright_api.expect(page.locator("[data-state-label]").first).to_have_text("needs_attention")
+            kept.rename(music)  # fixed
+            await page.click("#retry")
+            # The research runs again and the production goes on to the script checkpoint.
+            await playwright_api.expect(page.locator("#script-form")).to_be_visible(timeout=120_000)
+            assert errors == []
+            await ctx.close()
+        st = await get_status(client, pid)
+        assert st.checkpoint == "script" and st.incidents[0].retried_by == "olga"
+        await cancel(client, pid, "done testing")

@@ -16,6 +16,7 @@ from tests.conftest import tiny_settings
 from tests.workflow_helpers import running_stack, wait_checkpoint, wait_for
 from tubeflow.contracts import ReviewDecision, channel_lexicon_key
 from tubeflow.db import repo
+from tubeflow.media.probe import probe
 from tubeflow.settings import REPO_ROOT, Settings
 
 TOPIC = "Why is the sky blue?"
@@ -47,8 +48,14 @@ async def test_final_rejection_redoes_from_render_broll_or_script_and_reviews_ag
         pid = await start_production(client, stack.db, settings, "deep", TOPIC, make_shorts=False)
         broll1 = await wait_checkpoint(client, pid, "broll", timeout_s=240)
         assert any("clouds" in k for k in plan_keys(stack, broll1.artifacts["plan"]))
+        # The preview of the whole cut is there before the render, with the narration's sound.
+        preview = probe(stack.storage.fetch(broll1.artifacts["preview"]))
+        assert preview.has_audio and preview.height <= 480
+        assert abs(preview.duration_s - broll1.outputs["narration_s"]) < 1.5
+        assert "video" not in broll1.artifacts
         await review(client, pid, ReviewDecision("broll", True, "bo"))
         final1 = await wait_checkpoint(client, pid, "final", 1, timeout_s=300)
+        assert final1.artifacts["words"] == broll1.artifacts["words"]  # transcribed once, for the preview
 
         # Only the final checkpoint takes a target, and only known stages.
         with pytest.raises(CheckpointNotOpen, match="redo_from must be one of"):

@@ -36,6 +36,7 @@ EXPECTED = {
     "production_needs_attention",
     "production_retried_after_attention",
     "production_final_redo_render",
+    "production_waiting_broll_preview",
     "shorts_completed",
     "production_fanout_mid_render",
     "production_fanout_completed",

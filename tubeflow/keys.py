@@ -88,6 +88,10 @@ class ProductionKeys:
         """The rendered video; a final cut sent back keeps the earlier render: each round has its own file."""
         return f"{self.prefix}/video.mp4" if round_ == 1 else f"{self.prefix}/video-r{round_}.mp4"
 
+    def preview(self, attempt: int) -> str:
+        """The low-resolution whole cut shown at the b-roll checkpoint, one per b-roll attempt."""
+        return f"{self.prefix}/preview-v{attempt}.mp4"
+
     def short(self, index: int) -> str:
         return f"{self.prefix}/shorts/short-{index}.mp4"
 

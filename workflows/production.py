@@ -97,6 +97,7 @@ PATCH_FINAL_REDO_FROM = "final-reject-redo-from"
 PATCH_PUBLISH_WAITS = "publish-waits-for-quota-and-reconnect"
 WAITABLE_ERRORS = ("QuotaExhausted", "AccountNeedsReconnect")
 QUOTA_RESET_MARGIN = timedelta(minutes=1)  # clocks differ: publish a minute after the reset, not at it
+PATCH_BROLL_PREVIEW = "broll-checkpoint-preview"
 
 
 class ReviewRejectedTooOften(Exception):
@@ -120,6 +121,8 @@ class ProductionWorkflow:
         self._thumbnail_count = 0
         self._reconnected = False
         self._retry: RetryRequest | None = None
+        self._words: TranscribeResult | None = None
+        self._words_audio = ""  # the narration ``_words`` belongs to
 
     # ------------------------------------------------------------------ client-facing handlers
 
@@ -272,8 +275,8 @@ class ProductionWorkflow:
         script = await self._script_stage(inp, research, carried)
         voice = await self._audio_stage(inp, script)
         plan_key = await self._broll_stage(inp, script, voice, [])
-        words = await self._transcribe(inp, script, voice)
-        video = await self._render(inp, plan_key, voice, words, rounds, enter=False)
+        words, fresh = await self._transcribed(inp, script, voice)
+        video = await self._render(inp, plan_key, voice, words, rounds, enter=not fresh)
         while True:
             thumbnails, decision = await self._final_stage(inp, script, plan_key)
             if decision.approved:
@@ -290,10 +293,11 @@ class ProductionWorkflow:
                 voice = await self._audio_stage(inp, script)
             if redo in ("script", "broll"):
                 plan_key = await self._broll_stage(inp, script, voice, carried if redo == "broll" else [])
+            fresh = False
             if redo == "script":
-                words = await self._transcribe(inp, script, voice)
+                words, fresh = await self._transcribed(inp, script, voice)
             if redo in ("script", "broll", "render"):
-                video = await self._render(inp, plan_key, voice, words, rounds, enter=redo != "script")
+                video = await self._render(inp, plan_key, voice, words, rounds, enter=not fresh)
 
         choice = int((decision.edits or {}).get("thumbnail", 0))
         s.outputs["thumbnail"] = thumbnails.thumbnail_keys[choice]
@@ -395,6 +399,31 @@ class ProductionWorkflow:
             res = await self._cpu("gather_broll", req, BrollResult)
             s.artifacts["plan"] = res.plan_key
             s.outputs["broll_warnings"] = res.warnings
+            if workflow.patched(PATCH_BROLL_PREVIEW):
+                # The reviewer sees the whole cut before the expensive render: captions need the
+                # words, so the transcription moves here (the render stage reuses it).
+                words, _ = await self._transcribed(inp, script, voice, enter=False)
+                preview = await self._gpu(
+                    "render_preview",
+                    RenderRequest(
+                        production_id=inp.production_id,
+                        plan_key=res.plan_key,
+                        audio_key=voice.audio_key,
+                        words_key=words.words_key,
+                        niche=inp.niche,
+                        output_key=ProductionKeys(inp.production_id).preview(attempt),
+                    ),
+                    RenderResult,
+                    limit=timedelta(minutes=30),
+                    heartbeat=True,
+                )
+                s.artifacts["preview"] = preview.video_key
+                s.outputs["preview"] = {
+                    "width": preview.width,
+                    "height": preview.height,
+                    "seconds": preview.gpu_seconds,
+                }
+                self._add_cost(preview.gpu_seconds, preview.cost_usd)
             return res
 
         broll, decision = await self._reviewed("broll", pick_broll, carried)
@@ -405,8 +434,14 @@ class ProductionWorkflow:
             s.artifacts["plan"] = plan_key
         return plan_key
 
-    async def _transcribe(self, inp: ProductionInput, script: ScriptResult, voice: VoiceResult) -> TranscribeResult:
-        await self._enter("render")
+    async def _transcribed(
+        self, inp: ProductionInput, script: ScriptResult, voice: VoiceResult, enter: bool = True
+    ) -> tuple[TranscribeResult, bool]:
+        """The narration's word timings, transcribed once per narration; True when just transcribed."""
+        if self._words is not None and self._words_audio == voice.audio_key:
+            return self._words, False
+        if enter:
+            await self._enter("render")
         words = await self._gpu(
             "transcribe",
             TranscribeRequest(inp.production_id, voice.audio_key, inp.language, script.script_key, voice.timing_key),
@@ -416,7 +451,8 @@ class ProductionWorkflow:
         )
         self._status.artifacts["words"] = words.words_key
         self._add_cost(words.gpu_seconds, words.cost_usd)
-        return words
+        self._words, self._words_audio = words, voice.audio_key
+        return words, True
 
     async def _render(
         self,

@@ -252,6 +252,14 @@ async def final_redo_from_render(stack: Stack) -> None:
     await cancel(stack.client, pid, "recorded")
 
 
+async def broll_preview(stack: Stack) -> None:
+    """Transcription and the low-resolution preview before the b-roll checkpoint."""
+    pid = await start_direct(stack, "rec-preview", auto_approve=["script", "audio"])
+    await wait_checkpoint(stack.client, pid, "broll", timeout_s=600)
+    save("production_waiting_broll_preview", await history_of(stack.client, production_workflow_id(pid)))
+    await cancel(stack.client, pid, "recorded")
+
+
 async def cancelled_by_signal(stack: Stack) -> None:
     """The niche's policy auto-approves the script; the production is cancelled at the audio checkpoint."""
     pid = await start_direct(stack, "rec-cancel", auto_approve=["script"])
@@ -399,6 +407,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "permanent_activity_error": permanent_activity_error,
     "needs_attention_then_retry": needs_attention_then_retry,
     "final_redo_from_render": final_redo_from_render,
+    "broll_preview": broll_preview,
     "cancelled_by_signal": cancelled_by_signal,
     "cancelled_through_temporal": cancelled_through_temporal,
     "video_jobs": video_jobs,
