@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from tubeflow.contracts import channel_lexicon_key
 from tubeflow.errors import PermanentError
+from tubeflow.keys import channel_lexicon as channel_lexicon_key
 from tubeflow.storage import Storage
 
 MAX_ENTRIES = 500

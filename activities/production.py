@@ -12,6 +12,8 @@ import asyncio
 import json
 import tempfile
 from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +22,14 @@ from temporalio import activity
 from niches.config import NicheConfig, load_niche
 from tubeflow.activity_errors import permanent_errors
 from tubeflow.contracts import (
+    NOTIFY_ATTEMPTS,
     AnalyticsInput,
     AnalyticsOutcome,
     BrollRequest,
     BrollResult,
     BrollSwap,
     CadencePlan,
+    Notification,
     PronunciationEdit,
     PublishRequest,
     PublishResult,
@@ -45,7 +49,8 @@ from tubeflow.contracts import (
     VoiceResult,
 )
 from tubeflow.db.engine import Database
-from tubeflow.keys import ProductionKeys
+from tubeflow.errors import PermanentError, TransientError
+from tubeflow.keys import ProductionKeys, dead_letter
 from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.script_schema import narration_text, validate_script, word_count
 from tubeflow.settings import Settings
@@ -71,6 +76,8 @@ class MainActivities:
             self.record_snapshot,
             self.record_review,
             self.save_pronunciations,
+            self.notify,
+            self.build_digest,
             self.plan_shorts,
             self.consolidate_knowledge,
             self.plan_cadence_production,
@@ -362,6 +369,97 @@ class MainActivities:
         except repo.NotFoundError:
             return
         await add_learning(self.db, row.niche, r.feedback, f"review:{about}", channel=None)
+
+    @activity.defn(name="notify")
+    async def notify(self, n: Notification) -> dict[str, str]:
+        """Deliver one event to every target; retried by Temporal, never failing the production.
+
+        Targets delivered by an earlier attempt are listed in the heartbeat and skipped; on the
+        last attempt whatever still fails is written as a dead letter and the activity succeeds.
+        """
+        from activities import notify as nt
+        from tubeflow.channel_settings import parse_settings
+        from tubeflow.db import repo
+
+        info = activity.info()
+        state: dict[str, str] = {}
+        if info.heartbeat_details and isinstance(info.heartbeat_details[0], dict):
+            state = dict(info.heartbeat_details[0])
+        delivery_id = state.pop("_id", "") or nt.new_delivery_id()
+        n.link = nt.absolute_link(self.settings, n.link)
+        failed: dict[str, tuple[str, bytes]] = {}
+        try:
+            names: list[str] = []
+            if n.channel:
+                try:
+                    names = parse_settings((await repo.get_channel(self.db, n.channel)).settings).webhooks
+                except repo.NotFoundError:
+                    names = []
+            targets = nt.targets_for(self.settings, names)
+        except PermanentError as e:  # misconfigured: nothing can deliver it, keep it and say why
+            targets = []
+            failed["configuration"] = (str(e), b"")
+        for t in targets:
+            if str(t) in state:
+                continue
+            out = await asyncio.to_thread(nt.deliver, t, n, self.settings.webhook_secret, delivery_id)
+            if out.ok:
+                state[str(t)] = out.detail
+            else:
+                failed[str(t)] = (out.detail, nt.body_for(t, n, delivery_id))
+        if self.settings.notify_email and self.settings.smtp_host and "e-mail" not in state:
+            out = await asyncio.to_thread(nt.send_email, self.settings, n)
+            if out.ok:
+                state["e-mail"] = out.detail
+            else:
+                failed["e-mail"] = (out.detail, nt.text_of(n).encode())
+        activity.heartbeat({"_id": delivery_id, **state})
+        if failed and info.attempt < NOTIFY_ATTEMPTS and "configuration" not in failed:
+            raise TransientError(f"notification {n.event} not delivered to {', '.join(failed)}; retrying")
+        for target, (error, body) in failed.items():
+            record = {"target": target, "error": error, "event": n.event, "attempts": info.attempt,
+                      "notification": asdict(n), "body": body.decode("utf-8", "replace")}  # fmt: skip
+            key = dead_letter(n.at or datetime.now(UTC).isoformat(), f"{delivery_id}-{len(state)}-{target}")
+            self.storage.put_text(key.replace(" ", "_"), json.dumps(record, indent=1, default=str), "application/json")
+            activity.logger.warning("notification %s to %s dead-lettered: %s", n.event, target, error)
+        return {**state, **{t: f"dead letter: {e}" for t, (e, _) in failed.items()}}
+
+    @activity.defn(name="build_digest")
+    async def build_digest(self, now_iso: str) -> Notification:
+        """The daily digest: reviews waiting (and productions needing attention), the last day's
+        publications and what the GPU work cost."""
+        from datetime import timedelta
+
+        from tubeflow.db import repo
+
+        now = datetime.fromisoformat(now_iso)
+        waiting = await repo.list_productions(self.db, state="waiting", limit=500)
+        attention = await repo.list_productions(self.db, state="needs_attention", limit=500)
+        done = await repo.list_productions(self.db, state="completed", limit=500)
+        since = now - timedelta(days=1)
+        recent = [p for p in done if p.finished_at is not None and p.finished_at.astimezone(UTC) >= since]
+        cost = round(sum(p.cost_usd or 0.0 for p in recent), 4)
+        data = {
+            "waiting": [
+                {"id": p.id, "channel": p.channel, "topic": p.topic, "checkpoint": p.checkpoint} for p in waiting
+            ],
+            "needs_attention": [{"id": p.id, "channel": p.channel, "error": p.error} for p in attention],
+            "published": [
+                {
+                    "id": p.id,
+                    "channel": p.channel,
+                    "title": p.title or p.topic,
+                    "location": (p.outputs or {}).get("published"),
+                }
+                for p in recent
+            ],  # fmt: skip
+            "gpu_cost_usd": cost,
+        }
+        summary = (
+            f"tubeflow daily: {len(waiting)} waiting for review, {len(attention)} need attention, "
+            f"{len(recent)} published in the last day, GPU ${cost:.2f}"
+        )
+        return Notification("digest", summary, link="/review", data=data, at=now_iso)
 
     @activity.defn(name="save_pronunciations")
     @permanent_errors

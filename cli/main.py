@@ -24,7 +24,9 @@ key_app = typer.Typer(help="API keys for the dashboard and the REST API.", no_ar
 db_app = typer.Typer(help="The database schema (Alembic migrations shipped with tubeflow).", no_args_is_help=True)
 app.add_typer(channel_app, name="channel")
 app.add_typer(key_app, name="key")
+notify_app = typer.Typer(help="Notifications: webhooks and e-mail (README 'Notifications').", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(notify_app, name="notify")
 console = Console()
 err = Console(stderr=True)
 
@@ -531,6 +533,69 @@ def cancel(production_id: str, reason: str = typer.Option("cancelled from the CL
         console.print("cancel requested")
 
     _run(go())
+
+
+@notify_app.command("test")
+def notify_test(channel: str = typer.Option("", help="also the targets this channel opted into")) -> None:
+    """Send a sample event to every configured target (and e-mail), printing what each answered."""
+
+    async def go() -> None:
+        from activities import notify as nt
+        from tubeflow.channel_settings import parse_settings
+        from tubeflow.contracts import Notification
+        from tubeflow.db import repo
+
+        s = _settings()
+        names: list[str] = []
+        if channel:
+            db = await _db(s)
+            try:
+                names = parse_settings((await repo.get_channel(db, channel)).settings).webhooks
+            finally:
+                await db.close()
+        targets = nt.targets_for(s, names)
+        n = Notification(
+            "test",
+            "tubeflow test notification: this target is set up",
+            channel=channel,
+            link=s.resolved_public_base_url(),
+        )
+        if not targets and not (s.notify_email and s.smtp_host):
+            err.print("no targets: set TUBEFLOW_WEBHOOKS (and TUBEFLOW_WEBHOOK_SECRET) or TUBEFLOW_NOTIFY_EMAIL")
+            raise typer.Exit(2)
+        failed = False
+        for t in targets:
+            out = await asyncio.to_thread(nt.deliver, t, n, s.webhook_secret, nt.new_delivery_id())
+            console.print(f"{t}: {'ok' if out.ok else 'FAILED'} {out.detail}")
+            failed |= not out.ok
+        if s.notify_email and s.smtp_host:
+            out = await asyncio.to_thread(nt.send_email, s, n)
+            console.print(f"{out.target}: {'ok' if out.ok else 'FAILED'} {out.detail}")
+            failed |= not out.ok
+        if failed:
+            raise typer.Exit(1)
+
+    _run(go())
+
+
+@app.command()
+def mcp(
+    http: bool = typer.Option(False, "--http", help="streamable HTTP at /mcp (API keys and roles) instead of stdio"),
+) -> None:
+    """Serve tubeflow's tools to MCP clients (agents): stdio by default, see README "MCP"."""
+    from api.mcp_server import build_server, local_backend
+
+    s = _settings()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # stdout is the protocol
+    if http:
+        import uvicorn
+
+        from api.mcp_http import http_app
+
+        uvicorn.run(http_app(s), host=s.api_host, port=s.api_port, log_level="warning")
+        return
+    server = build_server(lambda: local_backend(s))
+    asyncio.run(server.run_stdio_async())
 
 
 @app.command()

@@ -47,4 +47,5 @@ def production_input(
         gpu_queue=settings.gpu_queue,
         language=eff.language,
         render_fanout=settings.render_fanout,
+        reminder_hours=settings.review_reminder_hours if cs.review_reminder_hours is None else cs.review_reminder_hours,
     )

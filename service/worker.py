@@ -31,6 +31,7 @@ HEARTBEAT_THROTTLE = timedelta(seconds=1)
 def workflow_classes() -> list[type]:
     from workflows.analytics import ChannelAnalyticsWorkflow
     from workflows.cadence import ChannelCadenceWorkflow
+    from workflows.digest import NotificationDigestWorkflow
     from workflows.maintenance import KnowledgeMaintenanceWorkflow
     from workflows.production import ProductionWorkflow
     from workflows.shorts import ShortsWorkflow
@@ -43,6 +44,7 @@ def workflow_classes() -> list[type]:
         KnowledgeMaintenanceWorkflow,
         ChannelCadenceWorkflow,
         ChannelAnalyticsWorkflow,
+        NotificationDigestWorkflow,
     ]
 
 

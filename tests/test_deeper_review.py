@@ -14,8 +14,9 @@ from knowledge.store import get_learnings
 from service.client import CheckpointNotOpen, review, start_production
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import running_stack, wait_checkpoint, wait_for
-from tubeflow.contracts import ReviewDecision, channel_lexicon_key
+from tubeflow.contracts import ReviewDecision
 from tubeflow.db import repo
+from tubeflow.keys import channel_lexicon as channel_lexicon_key
 from tubeflow.media.probe import probe
 from tubeflow.settings import REPO_ROOT, Settings
 

@@ -37,6 +37,7 @@ EXPECTED = {
     "production_retried_after_attention",
     "production_final_redo_render",
     "production_waiting_broll_preview",
+    "production_reminded_at_script",
     "shorts_completed",
     "production_fanout_mid_render",
     "production_fanout_completed",

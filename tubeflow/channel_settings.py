@@ -75,6 +75,8 @@ class ChannelSettings:
     cadence: bool = False  # a Temporal Schedule starts productions before each slot
     lead_time_hours: float = 72.0  # how long before a slot the cadence starts its production
     max_waiting_reviews: int = 2  # back-pressure: the cadence starts nothing while this many wait
+    webhooks: list[str] = field(default_factory=list)  # names from TUBEFLOW_CHANNEL_WEBHOOKS (URLs stay in env)
+    review_reminder_hours: float | None = None  # None: TUBEFLOW_REVIEW_REMINDER_HOURS; 0 = never remind
 
     @property
     def slots(self) -> list[Slot]:
@@ -103,6 +105,8 @@ FIELD_HELP: dict[str, str] = {
     "cadence": "true or false",
     "lead_time_hours": "hours before a slot to start its production, 1..720",
     "max_waiting_reviews": "an integer 1..50",
+    "webhooks": "comma-separated target names defined in TUBEFLOW_CHANNEL_WEBHOOKS (letters, digits, - and _)",
+    "review_reminder_hours": "hours a checkpoint may wait before a reminder, 0 (never) .. 720, or 'default'",
 }
 FIELD_NAMES = tuple(f.name for f in fields(ChannelSettings))
 
@@ -209,6 +213,18 @@ def clean_value(name: str, value: Any) -> Any:
         if sum(len(t) + 2 for t in tags) > MAX_TAGS_CHARS or any("<" in t or ">" in t for t in tags):
             raise _bad(name, value)
         return tags
+    if name == "webhooks":
+        try:
+            names = _list(value)
+        except TypeError:
+            raise _bad(name, value) from None
+        if any(not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", n) for n in names) or len(names) > 10:
+            raise _bad(name, value)
+        return names
+    if name == "review_reminder_hours":
+        if value is None or value == "default":
+            return None
+        return _number(name, value, float, 0, 720)
     if name == "required_checkpoints":
         if value is None or value == "niche":
             return None

@@ -54,11 +54,8 @@ SA_STAGE = "TubeflowStage"
 SA_API_KEY = "TubeflowApiKey"  # a video job's submitting key id: GET /jobs lists a key's own jobs
 
 
-def channel_lexicon_key(channel: str) -> str:
-    """The channel's pronunciation lexicon (JSON), kept across its productions."""
-    return f"channels/{channel}/lexicon.json"
-
-
+# Delivery attempts of one notification before its failed targets go to the dead letters.
+NOTIFY_ATTEMPTS = 5
 # What a rejection at the final checkpoint may send back to be redone (then reviewed again downstream).
 FINAL_REDO_TARGETS: tuple[str, ...] = ("script", "broll", "render", "thumbnail")
 
@@ -82,6 +79,8 @@ class ProductionInput:
     language: str = "en"
     # Segment activities in flight at once for this production's renders (0 = all: the fleet decides).
     render_fanout: int = 0
+    # Remind the reviewers when a checkpoint has waited this long (the channel's or the global setting; 0 = never).
+    reminder_hours: float = 0.0
 
 
 @dataclass
@@ -291,6 +290,23 @@ class PublishRequest:
 class PublishResult:
     location: str  # outbox folder (relative to the outbox root) or a YouTube URL
     video_id: str
+
+
+@dataclass
+class Notification:
+    """One event for the people around a production (webhooks, e-mail); see activities/notify.py.
+
+    ``event``: checkpoint_opened | reminder | needs_attention | failed | published | digest | test.
+    """
+
+    event: str
+    summary: str  # one line a person reads in Slack or a mail subject
+    production_id: str = ""
+    channel: str = ""
+    title: str = ""
+    link: str = ""  # the dashboard page (path; made absolute with TUBEFLOW_PUBLIC_BASE_URL)
+    data: dict[str, Any] = field(default_factory=dict)
+    at: str = ""  # ISO-8601 from workflow.now()
 
 
 @dataclass

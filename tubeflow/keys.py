@@ -133,6 +133,16 @@ def spoken_words_for(audio_key: str) -> str:
     return _AUDIO_SUFFIX.sub("", audio_key) + ".words.json"
 
 
+def dead_letter(at: str, delivery_id: str) -> str:
+    """A notification that could not be delivered after its retries (JSON: target, error, payload)."""
+    return f"notifications/dead-letter/{at[:10]}/{delivery_id}.json"
+
+
+def channel_lexicon(channel: str) -> str:
+    """The channel's pronunciation lexicon (JSON), kept across its productions."""
+    return f"{CHANNELS}/{channel}/lexicon.json"
+
+
 def channel_broll_history(channel: str) -> str:
     """Which pictures a channel's recent videos used (the b-roll planner avoids repeating them)."""
     return f"{CHANNELS}/{channel}/broll-history.json"

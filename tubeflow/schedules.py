@@ -9,9 +9,11 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
+    ScheduleRange,
     ScheduleSpec,
 )
 
@@ -19,6 +21,7 @@ from tubeflow.db.engine import Database
 from tubeflow.settings import Settings
 
 KNOWLEDGE_SCHEDULE_ID = "tubeflow-knowledge-maintenance"
+DIGEST_SCHEDULE_ID = "tubeflow-daily-digest"
 
 
 async def ensure_schedules(client: Client, settings: Settings, every: timedelta = timedelta(days=1)) -> None:
@@ -35,6 +38,22 @@ async def ensure_schedules(client: Client, settings: Settings, every: timedelta 
         await client.create_schedule(f"{KNOWLEDGE_SCHEDULE_ID}-{settings.main_queue}", schedule)
     except ScheduleAlreadyRunningError:
         pass
+
+    digest = Schedule(
+        action=ScheduleActionStartWorkflow(
+            "NotificationDigestWorkflow", id=f"{DIGEST_SCHEDULE_ID}-run", task_queue=settings.main_queue
+        ),
+        spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(settings.digest_hour_utc)])]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(digest_schedule_id(settings), digest)
+    except ScheduleAlreadyRunningError:
+        pass
+
+
+def digest_schedule_id(settings: Settings) -> str:
+    return f"{DIGEST_SCHEDULE_ID}-{settings.main_queue}"
 
 
 ANALYTICS_EVERY = timedelta(days=1)

@@ -131,6 +131,20 @@ class Settings:
     max_review_attempts: int = 3
     font_file: str = ""  # empty = first sans font found (DejaVu), see tubeflow.media.fonts
 
+    # Notifications (README "Notifications"): webhooks as "name=format:url" separated by ';'
+    webhooks: str = ""  # every channel's events; format json (signed) | slack | discord
+    channel_webhooks: str = ""  # named targets a channel opts into with its `webhooks` setting
+    webhook_secret: str = ""  # HMAC-SHA256 key signing the json format (receivers verify it)
+    review_reminder_hours: float = 24.0  # remind when a checkpoint waited this long (0 = never); per channel too
+    notify_email: str = ""  # comma-separated recipients of the same events by e-mail (needs smtp_host)
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "tubeflow@localhost"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    digest_hour_utc: int = 8  # the daily digest's hour (Temporal Schedule, `tubeflow notify schedule`)
+
     # Render
     width: int = 1920
     height: int = 1080

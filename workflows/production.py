@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from tubeflow.contracts import (
         CHECKPOINTS,
         FINAL_REDO_TARGETS,
+        NOTIFY_ATTEMPTS,
         QUERY_STATUS,
         SA_STAGE,
         SIGNAL_APPROVE,
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         BrollResult,
         BrollSwap,
         Incident,
+        Notification,
         ProductionInput,
         ProductionStatus,
         ProgressReport,
@@ -98,6 +100,21 @@ PATCH_PUBLISH_WAITS = "publish-waits-for-quota-and-reconnect"
 WAITABLE_ERRORS = ("QuotaExhausted", "AccountNeedsReconnect")
 QUOTA_RESET_MARGIN = timedelta(minutes=1)  # clocks differ: publish a minute after the reset, not at it
 PATCH_BROLL_PREVIEW = "broll-checkpoint-preview"
+PATCH_NOTIFY = "notifications"
+# A notification is retried a few times, then dead-lettered by the activity itself: never an error here.
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=NOTIFY_ATTEMPTS,
+)
+# What the reviewer looks at, per checkpoint (in the checkpoint-opened notification).
+TO_REVIEW = {
+    "script": "the script (text, title, sources)",
+    "audio": "the narration (listen; teach pronunciations)",
+    "broll": "the b-roll picks and the low-resolution preview of the whole cut",
+    "final": "the rendered video and the thumbnails",
+}
 
 
 class ReviewRejectedTooOften(Exception):
@@ -123,6 +140,7 @@ class ProductionWorkflow:
         self._retry: RetryRequest | None = None
         self._words: TranscribeResult | None = None
         self._words_audio = ""  # the narration ``_words`` belongs to
+        self._outbox: list[asyncio.Future[Any]] = []  # notifications in flight (never awaited by a stage)
 
     # ------------------------------------------------------------------ client-facing handlers
 
@@ -241,6 +259,7 @@ class ProductionWorkflow:
         except ProductionCancelled as e:
             s.state, s.checkpoint, s.error = "cancelled", None, str(e)
             await self._snapshot()
+            await self._drain_notifications()
             return s
         except asyncio.CancelledError:
             # Cancelled through Temporal (Web UI, `temporal workflow cancel`): record it, then obey.
@@ -251,6 +270,8 @@ class ProductionWorkflow:
             s.state, s.checkpoint = "failed", None
             s.error = _reason(e)
             await self._snapshot()
+            self._notify("failed", f"{s.title or s.topic}: failed at {s.stage}: {s.error}", {"stage": s.stage})
+            await self._drain_notifications()
             raise ApplicationError(s.error, type="ProductionFailed", non_retryable=True) from e
         return s
 
@@ -322,6 +343,11 @@ class ProductionWorkflow:
         )
         s.outputs["published"] = published.location
         s.outputs["video_id"] = published.video_id
+        self._notify(
+            "published",
+            f"{s.title or s.topic}: published ({published.location})",
+            {"location": published.location, "video_id": published.video_id},
+        )
 
         if inp.make_shorts:
             await self._enter("shorts")
@@ -350,6 +376,7 @@ class ProductionWorkflow:
         await self._enter("done")
         s.state = "completed"
         await self._snapshot()
+        await self._drain_notifications()
 
     # ------------------------------------------------------------------ stages
 
@@ -516,6 +543,37 @@ class ProductionWorkflow:
 
     # ------------------------------------------------------------------ building blocks
 
+    def _notify(self, event: str, summary: str, data: dict[str, Any] | None = None) -> None:
+        """Tell people (webhooks, e-mail) without waiting: delivery never holds up or fails a stage."""
+        if self._input is None or not workflow.patched(PATCH_NOTIFY):
+            return
+        s = self._status
+        n = Notification(
+            event=event,
+            summary=summary,
+            production_id=s.production_id,
+            channel=s.channel,
+            title=s.title or s.topic,
+            link=f"/productions/{s.production_id}",
+            data=data or {},
+            at=workflow.now().isoformat(),
+        )
+        self._outbox.append(
+            workflow.start_activity(
+                "notify",
+                n,
+                task_queue=self._input.main_queue,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=NOTIFY_RETRY,
+            )
+        )
+
+    async def _drain_notifications(self) -> None:
+        """Before the workflow ends, let notifications in flight finish (they dead-letter, never raise)."""
+        pending = [h for h in self._outbox if not h.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
     def _add_cost(self, gpu_seconds: float, cost_usd: float) -> None:
         """GPU time and money so far, shown by the status query and the API."""
         out = self._status.outputs
@@ -560,8 +618,27 @@ class ProductionWorkflow:
             )
             return decision
         await self._enter(f"review_{checkpoint}", state="waiting", checkpoint=checkpoint)
+        title = s.title or s.topic
+        what = {"checkpoint": checkpoint, "attempt": attempt, "to_review": TO_REVIEW.get(checkpoint, checkpoint)}
+        self._notify("checkpoint_opened", f"{title}: {checkpoint} ready for review (attempt {attempt})", what)
+        hours = self._input.reminder_hours
+        remind = hours > 0 and workflow.patched(PATCH_NOTIFY)
+        waited = 0.0
         while True:
-            await workflow.wait_condition(lambda: self._pending is not None or self._cancel_reason is not None)
+            if remind:
+                # A durable timer: the reminder comes after ``hours`` of waiting, across restarts.
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._pending is not None or self._cancel_reason is not None,
+                        timeout=timedelta(hours=hours),
+                    )
+                except TimeoutError:
+                    waited += hours
+                    summary = f"{title}: the {checkpoint} has waited {waited:g} h for review"
+                    self._notify("reminder", summary, {**what, "waiting_hours": waited})
+                    continue
+            else:
+                await workflow.wait_condition(lambda: self._pending is not None or self._cancel_reason is not None)
             if self._cancel_reason is not None:
                 raise ProductionCancelled(self._cancel_reason)
             decision = self._pending
@@ -717,6 +794,11 @@ class ProductionWorkflow:
         s.state, s.checkpoint, s.error = STATE_NEEDS_ATTENTION, None, reason
         s.detail = f"{s.stage} failed: fix the cause, then retry (or cancel)"
         await self._snapshot()
+        self._notify(
+            "needs_attention",
+            f"{s.title or s.topic}: {s.stage} failed and needs attention: {reason}",
+            {"stage": s.stage},
+        )
         await workflow.wait_condition(lambda: self._retry is not None or self._cancel_reason is not None)
         if self._cancel_reason is not None:
             raise ProductionCancelled(self._cancel_reason)

@@ -260,6 +260,21 @@ async def broll_preview(stack: Stack) -> None:
     await cancel(stack.client, pid, "recorded")
 
 
+async def reminded_at_checkpoint(stack: Stack) -> None:
+    """Notifications: checkpoint opened, then reminders from the durable timer while it waits."""
+    pid = await start_direct(stack, "rec-remind", reminder_hours=1.0 / 3600)
+    await wait_checkpoint(stack.client, pid, "script", timeout_s=300)
+    handle = stack.client.get_workflow_handle(production_workflow_id(pid))
+    for _ in range(300):
+        history = await handle.fetch_history()
+        timers = sum(e.event_type == EventType.EVENT_TYPE_TIMER_FIRED for e in history.events)
+        if timers >= 2:
+            break
+        await asyncio.sleep(0.2)
+    save("production_reminded_at_script", await handle.fetch_history())
+    await cancel(stack.client, pid, "recorded")
+
+
 async def cancelled_by_signal(stack: Stack) -> None:
     """The niche's policy auto-approves the script; the production is cancelled at the audio checkpoint."""
     pid = await start_direct(stack, "rec-cancel", auto_approve=["script"])
@@ -408,6 +423,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "needs_attention_then_retry": needs_attention_then_retry,
     "final_redo_from_render": final_redo_from_render,
     "broll_preview": broll_preview,
+    "reminded_at_checkpoint": reminded_at_checkpoint,
     "cancelled_by_signal": cancelled_by_signal,
     "cancelled_through_temporal": cancelled_through_temporal,
     "video_jobs": video_jobs,

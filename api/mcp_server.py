@@ -1,0 +1,245 @@
+"""tubeflow as an MCP server: agents review productions with the same operations people use.
+
+Built on the official ``mcp`` Python SDK (``MCPServer``).  Every tool goes through
+:mod:`service.client` (start, review, retry, status) and the database views the REST API uses, so
+an agent gets the same checks and the same messages as the CLI and the dashboard.  ``tubeflow mcp``
+serves it over stdio (a local agent, with the rights of whoever runs the command, like the CLI);
+``tubeflow mcp --http`` serves streamable HTTP at ``/mcp`` where every request carries an API key
+(``Authorization: Bearer``) and each tool checks the key's role (viewer reads, editor decides).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError as SdkToolError
+
+from tubeflow.contracts import CHECKPOINTS, ReviewDecision
+from tubeflow.errors import PermanentError
+from tubeflow.settings import Settings
+
+ROLES = ("viewer", "editor", "admin")
+# Who is calling: set per HTTP request from its API key; stdio runs as the local operator.
+CALLER: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar(
+    "tubeflow_mcp_caller", default=("mcp", "editor")
+)
+
+
+@dataclass
+class Backend:
+    settings: Settings
+    client: Any
+    db: Any
+    storage: Any
+
+
+class ToolError(SdkToolError):
+    """A refusal the agent reads: the SDK passes its message on as the tool's error text."""
+
+
+def _need(role: str) -> str:
+    name, have = CALLER.get()
+    if ROLES.index(have) < ROLES.index(role):
+        raise ToolError(f"this needs an {role} key; {name!r} is a {have}")
+    return name
+
+
+def _summary(st: Any) -> dict[str, Any]:
+    out = {
+        "id": st.production_id,
+        "channel": st.channel,
+        "topic": st.topic,
+        "title": st.title,
+        "stage": st.stage,
+        "state": st.state,
+        "progress": st.progress,
+        "checkpoint": st.checkpoint,
+        "attempts": dict(st.attempts),
+        "error": st.error,
+        "detail": st.detail,
+    }
+    if st.state == "completed":
+        out["published"] = st.outputs.get("published")
+        out["video_id"] = st.outputs.get("video_id")
+    return out
+
+
+def build_server(open_backend: Any) -> MCPServer:
+    """``open_backend``: an async context manager factory yielding a :class:`Backend`."""
+    state: dict[str, Backend] = {}
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[None]:
+        async with open_backend() as backend:
+            state["b"] = backend
+            yield None
+
+    server: MCPServer[Any] = MCPServer(
+        name="tubeflow",
+        instructions=(
+            "Drive tubeflow video productions: list channels, suggest topics, start a production, follow "
+            "its status, see what a checkpoint holds, approve or reject with feedback, retry a failed stage."
+        ),
+        lifespan=lifespan,
+    )
+
+    def b() -> Backend:
+        return state["b"]
+
+    async def guarded(coro: Any) -> Any:
+        try:
+            return await coro
+        except PermanentError as e:
+            raise ToolError(str(e)) from e
+
+    @server.tool()
+    async def list_channels() -> list[dict[str, Any]]:
+        """Channels with their niche."""
+        from tubeflow.db import repo
+
+        _need("viewer")
+        return [{"name": c.name, "niche": c.niche} for c in await repo.list_channels(b().db)]
+
+    @server.tool()
+    async def suggest_topics(channel: str, count: int = 5) -> list[str]:
+        """Next topics for a channel: its niche's knowledge minus what the channel already covered."""
+        from knowledge.topics import suggest_topics as suggest
+        from niches.config import load_niche
+        from tubeflow.db import repo
+
+        _need("viewer")
+        ch = await guarded(repo.get_channel(b().db, channel))
+        return await suggest(b().db, channel, load_niche(ch.niche, b().settings), max(1, min(count, 20)))
+
+    @server.tool()
+    async def start_production(channel: str, topic: str, force: bool = False, make_shorts: bool = True) -> dict:
+        """Start a production; returns its id. A topic the channel covered is refused unless force."""
+        from service.client import start_production as start
+
+        _need("editor")
+        be = b()
+        pid = await guarded(start(be.client, be.db, be.settings, channel, topic, force=force, make_shorts=make_shorts))
+        return {"id": pid}
+
+    @server.tool()
+    async def status(production_id: str) -> dict[str, Any]:
+        """Stage, state, progress, the open checkpoint, attempts, error, and where it was published."""
+        from service.client import get_status
+
+        _need("viewer")
+        return _summary(await guarded(get_status(b().client, production_id)))
+
+    @server.tool()
+    async def list_waiting_reviews() -> list[dict[str, Any]]:
+        """Productions waiting at a checkpoint (and those that need attention after a failure)."""
+        from tubeflow.db import repo
+
+        _need("viewer")
+        rows = await repo.list_productions(b().db, state="waiting", limit=200)
+        rows += await repo.list_productions(b().db, state="needs_attention", limit=200)
+        return [
+            {
+                "id": r.id,
+                "channel": r.channel,
+                "topic": r.topic,
+                "state": r.state,
+                "checkpoint": r.checkpoint,
+                "stage": r.stage,
+                "error": r.error,
+            }  # fmt: skip
+            for r in rows
+        ]
+
+    @server.tool()
+    async def show_checkpoint(production_id: str) -> dict[str, Any]:
+        """What the open checkpoint holds: the script text, the narration or preview URL, b-roll, final video."""
+        from api.views import checkpoint_material
+        from service.client import get_status
+
+        _need("viewer")
+        st = await guarded(get_status(b().client, production_id))
+        if not st.checkpoint:
+            raise ToolError(f"no checkpoint is open: the production is {st.state} at stage {st.stage!r}")
+        material = await checkpoint_material(b().storage, st) or {}
+        return {"checkpoint": st.checkpoint, "attempt": st.attempts.get(st.checkpoint, 1), **_absolute(material)}
+
+    @server.tool()
+    async def approve(production_id: str, stage: str = "", edits: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Approve the open checkpoint (stage defaults to it); edits: final {"thumbnail": i}, audio {"pronounce"}."""
+        return await _decide(production_id, stage, True, "", edits, "")
+
+    @server.tool()
+    async def reject(
+        production_id: str,
+        feedback: str,
+        stage: str = "",
+        to: str = "",
+        pronounce: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Reject the open checkpoint with feedback; at final, ``to`` redoes from script|broll|render|thumbnail."""
+        edits = {"pronounce": pronounce} if pronounce else None
+        return await _decide(production_id, stage, False, feedback, edits, to)
+
+    @server.tool()
+    async def retry(production_id: str, note: str = "") -> dict[str, Any]:
+        """Continue a production that needs attention from its failed stage (approved work is kept)."""
+        from service.client import retry as do_retry
+
+        who = _need("editor")
+        return _summary(await guarded(do_retry(b().client, production_id, who, note)))
+
+    async def _decide(
+        production_id: str, stage: str, approved: bool, feedback: str, edits: dict[str, Any] | None, to: str
+    ) -> dict[str, Any]:
+        from service.client import get_status, review
+
+        who = _need("editor")
+        if not stage:
+            st = await guarded(get_status(b().client, production_id))
+            if not st.checkpoint:
+                raise ToolError(f"no checkpoint is open: the production is {st.state} at stage {st.stage!r}")
+            stage = st.checkpoint
+        if stage not in CHECKPOINTS:
+            raise ToolError(f"stage must be one of {', '.join(CHECKPOINTS)}")
+        decision = ReviewDecision(stage, approved, f"{who} (mcp)", feedback, edits, redo_from=to)
+        return _summary(await guarded(review(b().client, production_id, decision)))
+
+    def _absolute(material: dict[str, Any]) -> dict[str, Any]:
+        base = b().settings.resolved_public_base_url()
+
+        def fix(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {k: (base + x if k == "url" and isinstance(x, str) and x.startswith("/") else fix(x))
+                        for k, x in v.items()}  # fmt: skip
+            if isinstance(v, list):
+                return [fix(x) for x in v]
+            return v
+
+        out: dict[str, Any] = fix(material)
+        return out
+
+    return server
+
+
+@asynccontextmanager
+async def local_backend(settings: Settings) -> AsyncIterator[Backend]:
+    """The stdio server's own connections: Temporal, the database and storage of this machine's settings."""
+    from service.client import connect
+    from tubeflow.db.engine import open_database
+    from tubeflow.storage import open_storage
+
+    client = await connect(settings)
+    db = await open_database(settings)
+    try:
+        yield Backend(settings, client, db, open_storage(settings))
+    finally:
+        await db.close()
+
+
+def summary_json(st: Any) -> dict[str, Any]:  # pragma: no cover - used by callers formatting results
+    return asdict(st)
