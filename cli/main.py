@@ -764,9 +764,10 @@ def _print_status(st: Any) -> None:
 
 def _print_metadata_preview(production_id: str) -> None:
     """What the upload will say on YouTube, and what had to be fixed for it (checked before this review)."""
+    from tubeflow.keys import ProductionKeys
     from tubeflow.storage import open_storage
 
-    key = f"productions/{production_id}/metadata-preview.json"
+    key = ProductionKeys(production_id).metadata_preview()
     storage = open_storage(_settings())
     if not storage.exists(key):
         return
