@@ -387,6 +387,8 @@ class MainActivities:
             state = dict(info.heartbeat_details[0])
         delivery_id = state.pop("_id", "") or nt.new_delivery_id()
         n.link = nt.absolute_link(self.settings, n.link)
+        if n.event == "published" and n.production_id and "scheduled_at" not in n.data:
+            n.data["scheduled_at"] = await self._scheduled_at(n.production_id)
         failed: dict[str, tuple[str, bytes]] = {}
         try:
             names: list[str] = []
@@ -423,6 +425,16 @@ class MainActivities:
             self.storage.put_text(key.replace(" ", "_"), json.dumps(record, indent=1, default=str), "application/json")
             activity.logger.warning("notification %s to %s dead-lettered: %s", n.event, target, error)
         return {**state, **{t: f"dead letter: {e}" for t, (e, _) in failed.items()}}
+
+    async def _scheduled_at(self, production_id: str) -> str | None:
+        """When the video goes public (the channel's calendar slot), None when it was published at once."""
+        from tubeflow.db import channel_repo
+
+        try:
+            pub = await channel_repo.get_publication(self.db, production_id)
+        except PermanentError:
+            return None
+        return pub.publish_at.isoformat() if pub.publish_at else None
 
     @activity.defn(name="build_digest")
     async def build_digest(self, now_iso: str) -> Notification:

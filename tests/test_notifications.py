@@ -138,7 +138,7 @@ async def test_webhooks_and_email_follow_real_productions_and_a_broken_receiver_
                 assert reminder["data"]["checkpoint"] == "script" and reminder["data"]["waiting_hours"] > 0
                 await review(client, pid, ReviewDecision("script", True, "ana"))
                 published = await wait_event(state, "published", pid, 400)
-                assert published["data"]["location"]
+                assert published["data"]["location"] and "scheduled_at" in published["data"]
                 done = await wait_for(client, pid, lambda s: s.state == "completed", 120, "completion")
                 assert done.outputs["published"] == published["data"]["location"]
 
@@ -195,3 +195,27 @@ async def test_the_daily_digest_schedule_lists_waiting_reviews(
             assert [w["id"] for w in digest["data"]["waiting"]] == [pid]
             assert "1 waiting for review" in digest["summary"] and digest["data"]["gpu_cost_usd"] == 0
             await cancel(client, pid, "test over")
+
+
+def test_notify_test_sends_a_signed_sample_and_says_what_failed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    state: dict[str, Any] = {
+        "lock": threading.Lock(), "events": [], "seen": set(), "refused": [], "broken": 0, "discord": [],
+    }  # fmt: skip
+    with serve(Receiver, state) as base:
+        env = {
+            **os.environ,
+            "TUBEFLOW_HOME": str(tmp_path),
+            "TUBEFLOW_WEBHOOKS": f"audit=json:{base}/hook; down=json:{base}/broken",
+            "TUBEFLOW_WEBHOOK_SECRET": SECRET,
+        }
+        out = subprocess.run(
+            [sys.executable, "-m", "cli", "notify", "test"], env=env, capture_output=True, text=True, timeout=120
+        )
+    assert out.returncode == 1, out.stderr
+    assert "audit (json): ok" in out.stdout and "down (json): FAILED HTTP 500" in out.stdout
+    assert base not in out.stdout  # target URLs are credentials: never printed
+    assert [e["event"] for e in state["events"]] == ["test"] and state["refused"] == []
