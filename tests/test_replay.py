@@ -46,6 +46,7 @@ EXPECTED = {
     "videojob_failed",
     "videojob_completed_live",
     "maintenance_completed",
+    "analytics_not_connected",
 }
 
 

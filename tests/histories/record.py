@@ -347,6 +347,17 @@ async def maintenance(stack: Stack) -> None:
     save("maintenance_completed", await handle.fetch_history())
 
 
+async def analytics(stack: Stack) -> None:
+    from tubeflow.contracts import ANALYTICS_WORKFLOW, AnalyticsInput
+
+    await repo.create_channel(stack.db, "rec-analytics", "science")  # no account: reported, not failed
+    handle = await stack.client.start_workflow(
+        ANALYTICS_WORKFLOW, AnalyticsInput("rec-analytics"), id="rec-analytics", task_queue=stack.settings.main_queue
+    )
+    await handle.result()
+    save("analytics_not_connected", await handle.fetch_history())
+
+
 # The fake Google/YouTube server the publishing scenarios talk to, and the key sealing their tokens.
 YOUTUBE: list[Any] = []
 SECRET_KEY = "0" * 43 + "="  # a valid Fernet key; only for recordings
@@ -429,6 +440,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "video_jobs": video_jobs,
     "video_job_live": video_job_live,
     "maintenance": maintenance,
+    "analytics": analytics,
     "publish_waits": publish_waits,
 }
 
