@@ -96,7 +96,7 @@ async def job_events(
     max_s: float | None = Query(None, gt=0, le=7200, description="close the stream after this many seconds"),
     last_event_id: str | None = Header(None, max_length=20),
 ) -> StreamingResponse:
-    await read_job(ctx, job_id)  # 404 before a stream is opened
+    await read_job(ctx, job_id, who)  # 404 before a stream is opened
     slot = _slot(ctx, who)
     start = _start_from(after, last_event_id)
 
@@ -147,7 +147,7 @@ async def job_ws(ws: WebSocket, job_id: str, after: int = 0) -> None:
         await ws.close(code=4401, reason="an API key or a dashboard sign-in is required")
         return
     try:
-        await read_job(ctx, job_id)
+        await read_job(ctx, job_id, who)
         slot = _slot(ctx, who)
     except HTTPException as e:
         await ws.close(code=4000 + e.status_code, reason=str(e.detail)[:120])

@@ -265,10 +265,14 @@ def _job_id(job_id: str) -> str:
     return job_id
 
 
-async def read_job(ctx: ApiContext, job_id: str) -> dict[str, Any]:
-    """A job's status with absolute URLs; 404 for an unknown id.  Also feeds the wait estimate."""
+async def read_job(ctx: ApiContext, job_id: str, who: Principal) -> dict[str, Any]:
+    """A job's status with absolute URLs; 404 for an unknown id or another key's job (admins see
+    every job).  Also feeds the wait estimate."""
     try:
-        out, st = await jobs_bridge.job_status(ctx.client(), _job_id(job_id))
+        owner = await jobs_bridge.job_owner(ctx.client(), _job_id(job_id))
+        if owner not in ("-", _owner(who)) and not who.can("admin"):
+            raise HTTPException(404, f"unknown job {job_id!r}")
+        out, st = await jobs_bridge.job_status(ctx.client(), job_id)
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
             raise HTTPException(404, f"unknown job {job_id!r}") from e
@@ -317,9 +321,9 @@ async def list_jobs(
 
 @router.get("/jobs/{job_id}")
 async def job_status(
-    job_id: str, request: Request, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
+    job_id: str, request: Request, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(authenticate)
 ) -> dict[str, Any]:
-    return await read_job(ctx, job_id)
+    return await read_job(ctx, job_id, who)
 
 
 @router.post("/uploads", status_code=201)

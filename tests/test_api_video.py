@@ -216,7 +216,7 @@ async def test_live_progress_events_and_the_list(http: httpx.AsyncClient, origin
     assert (await http.get("/jobs", params={"status": "bogus"})).status_code == 422
 
 
-async def test_batch_starts_independent_jobs(http: httpx.AsyncClient, origin: str) -> None:
+async def test_batch_starts_independent_jobs(http: httpx.AsyncClient, origin: str, stack: Stack) -> None:
     base = f"http://{origin}"
     ops = [
         {"op": "img2vid", "url_image": f"{base}/still.png", "duration": 1},
@@ -233,6 +233,13 @@ async def test_batch_starts_independent_jobs(http: httpx.AsyncClient, origin: st
     assert len(set(ids)) == 2 and all(j["events_url"].endswith("/events") for j in out["jobs"][:2])
     for job_id in ids:
         assert (await finished(http, job_id))["status"] == "completed"
+
+    # Another key neither sees these jobs nor lists them; an admin sees them.
+    other, admin = await create_key(stack.db, "other-app", "editor"), await create_key(stack.db, "ops", "admin")
+    assert (await http.get(f"/jobs/{ids[0]}", headers={"X-API-Key": other})).status_code == 404
+    assert (await http.get(f"/jobs/{ids[0]}/events", headers={"X-API-Key": other})).status_code == 404
+    assert (await http.get("/jobs", headers={"X-API-Key": other})).json()["jobs"] == []
+    assert (await http.get(f"/jobs/{ids[0]}", headers={"X-API-Key": admin})).status_code == 200
 
     # Too many operations, or an unknown one: refused whole, before any work.
     many = [{"op": "img2vid", "url_image": f"{base}/still.png", "duration": 1}] * 21
