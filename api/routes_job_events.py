@@ -30,19 +30,23 @@ from api.routes_video import read_job
 
 router = APIRouter(tags=["video jobs"])
 POLL_S = 0.5
+KEEPALIVE_S = 15.0
 TERMINAL = ("complete", "error")
 
 
 async def job_messages(ctx: ApiContext, job_id: str, after: int, max_s: float | None) -> AsyncIterator[dict[str, Any]]:
-    """Durable events after ``after``, then live ones, with progress in between; ends with the job."""
+    """Durable events after ``after``, then live ones, with progress in between; ends with the job.
+
+    After ``KEEPALIVE_S`` without a message it yields ``{}`` (a keep-alive for idle proxies)."""
     loop = asyncio.get_running_loop()
-    started = loop.time()
+    started = last_sent = loop.time()
     last_progress: dict[str, Any] | None = None
     while True:
         st = await jobs_bridge.query_status(ctx.client(), job_id)
         for e in st.events:
             if e.id > after:
                 after = e.id
+                last_sent = loop.time()
                 yield {"id": e.id, "event": e.type, "job_id": job_id, "at": e.at, **e.data}
                 if e.type in TERMINAL:
                     return
@@ -54,10 +58,13 @@ async def job_messages(ctx: ApiContext, job_id: str, after: int, max_s: float | 
                 view = jobs_bridge.status_view(st, live)["progress_detail"]
                 msg = {"event": "progress", "job_id": job_id, **view, "worker": live.get("worker", "")}
                 if msg != last_progress:
-                    last_progress = msg
+                    last_progress, last_sent = msg, loop.time()
                     yield msg
         if max_s is not None and loop.time() - started >= max_s:
             return
+        if loop.time() - last_sent >= KEEPALIVE_S:
+            last_sent = loop.time()
+            yield {}
         await asyncio.sleep(POLL_S)
 
 
@@ -106,7 +113,7 @@ async def job_events(
             async for msg in job_messages(ctx, job_id, start, max_s):
                 if await request.is_disconnected():
                     return
-                yield _sse(msg)
+                yield _sse(msg) if msg else ": keep-alive\n\n"
         finally:
             slot.release()
 
@@ -156,7 +163,8 @@ async def job_ws(ws: WebSocket, job_id: str, after: int = 0) -> None:
     await ws.accept()
     try:
         async for msg in job_messages(ctx, job_id, _start_from(after, last), None):
-            await ws.send_text(json.dumps(msg, separators=(",", ":")))
+            if msg:  # WebSocket keeps itself alive (ping frames)
+                await ws.send_text(json.dumps(msg, separators=(",", ":")))
         await ws.close(code=1000)
     except WebSocketDisconnect:
         pass

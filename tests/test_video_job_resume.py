@@ -206,3 +206,20 @@ async def test_callback_is_signed_retried_and_verifiable(
     sent = json.loads(body)
     assert sent["job_id"] == job_id and sent["event"] == "complete" and sent["output_key"] == st["output_key"]
     assert headers["X-Tubeflow-Event"] == "complete" and headers["X-Tubeflow-Delivery"] == f"{job_id}-{sent['id']}"
+
+
+async def test_a_queued_jobs_stream_keeps_alive_and_stops_at_max_s(
+    api: tuple[httpx.AsyncClient, Settings], origin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api import routes_job_events
+
+    monkeypatch.setattr(routes_job_events, "KEEPALIVE_S", 0.5)
+    http, _settings = api
+    # No GPU worker runs here: the job stays queued, and its stream has nothing new to say.
+    r = await http.post("/video/img2vid", json={"url_image": f"http://{origin}/still.png", "duration": 1})
+    assert r.status_code == 202, r.text
+    body = (await http.get(f"/jobs/{r.json()['job_id']}/events", params={"max_s": 2})).text
+    assert [e["event"] for e in sse_events(body)] == ["queued", "checkpoint"], body
+    assert body.count(": keep-alive") >= 2, body
+    st = (await http.get(f"/jobs/{r.json()['job_id']}")).json()
+    assert st["status"] == "queued" and st["timing"]["started_at"] is None, st
