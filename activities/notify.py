@@ -6,9 +6,12 @@ Slack and Discord, never sit in the database or come back from the API.
 
 The generic ``json`` format is signed so a receiver can trust it and refuse replays::
 
-    X-Tubeflow-Timestamp: <unix seconds>
-    X-Tubeflow-Signature: v1=<hex HMAC-SHA256(TUBEFLOW_WEBHOOK_SECRET, "<timestamp>.<raw body>")>
+    X-Tubeflow-Timestamp: <unix seconds>   (informational: the signed time is t= below)
+    X-Tubeflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(TUBEFLOW_WEBHOOK_SECRET, "<t>.<raw body>")>
     X-Tubeflow-Delivery: <unique id; the same id again is a retry of the same delivery>
+
+It is the one signing scheme of tubeflow (:mod:`tubeflow.signing`), the same as video job callbacks,
+so one receiver can verify both.
 
 A receiver recomputes the HMAC over the exact bytes it received, compares in constant time, and
 refuses a timestamp more than 5 minutes from its clock (and a delivery id it has already seen):
@@ -17,8 +20,6 @@ refuses a timestamp more than 5 minutes from its clock (and a delivery id it has
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import smtplib
 import time
@@ -29,12 +30,13 @@ from typing import Any
 
 import httpx
 
+from tubeflow import signing
 from tubeflow.contracts import Notification
 from tubeflow.errors import ConfigError
 from tubeflow.settings import Settings
 
 FORMATS = ("json", "slack", "discord")
-TOLERANCE_S = 300
+TOLERANCE_S = signing.TOLERANCE_S
 TIMEOUT_S = 10.0
 
 
@@ -113,11 +115,6 @@ def body_for(target: Target, n: Notification, delivery_id: str) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"v1={mac.hexdigest()}"
-
-
 def headers_for(target: Target, n: Notification, body: bytes, secret: str, delivery_id: str) -> dict[str, str]:
     h = {"Content-Type": "application/json", "User-Agent": "tubeflow-webhooks/1"}
     if target.format == "json":
@@ -130,7 +127,7 @@ def headers_for(target: Target, n: Notification, body: bytes, secret: str, deliv
             }
         )
         if secret:
-            h["X-Tubeflow-Signature"] = sign(secret, ts, body)
+            h[signing.HEADER] = signing.signature(secret, body, ts)
     return h
 
 
@@ -142,15 +139,14 @@ def verify(
     secret: str, headers: dict[str, str], body: bytes, *, now: float | None = None, tolerance_s: int = TOLERANCE_S
 ) -> None:
     """What a receiver does (raises SignatureError): recompute, compare in constant time, refuse stale."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    try:
-        ts = int(lower["x-tubeflow-timestamp"])
-        given = lower["x-tubeflow-signature"]
-    except (KeyError, ValueError) as e:
-        raise SignatureError("missing or malformed X-Tubeflow-Timestamp / X-Tubeflow-Signature") from e
+    given = {k.lower(): v for k, v in headers.items()}.get(signing.HEADER.lower(), "")
+    parts = dict(p.split("=", 1) for p in given.split(",") if "=" in p)
+    if not parts.get("t", "").isdigit() or not parts.get("v1"):
+        raise SignatureError(f"missing or malformed {signing.HEADER}")
+    ts = int(parts["t"])
     if abs((time.time() if now is None else now) - ts) > tolerance_s:
         raise SignatureError(f"timestamp {ts} is more than {tolerance_s} s from now: refused as a replay")
-    if not hmac.compare_digest(sign(secret, ts, body), given):
+    if not signing.verify(secret, body, given, now=ts, tolerance_s=tolerance_s):
         raise SignatureError("signature does not match the body")
 
 

@@ -97,6 +97,11 @@ def test_signature_verification_refuses_tampering_and_replays() -> None:
         nt.verify(SECRET, headers, body, now=time.time() + 600)
     with pytest.raises(nt.SignatureError, match="does not match"):
         nt.verify("other", headers, body)
+    # One scheme for notifications and video job callbacks: the callback verifier accepts it too.
+    from tubeflow import signing
+
+    assert signing.verify(SECRET, body, headers[signing.HEADER])
+    assert not signing.verify(SECRET, body + b" ", headers[signing.HEADER])
     assert json.loads(nt.body_for(nt.Target("s", "slack", "http://u"), n, "d1")) == {
         "text": "hello\nhttps://x/productions/1"
     }
