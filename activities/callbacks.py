@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from temporalio import activity
 
+from tubeflow.activity_defs import VIDEO_JOB_CALLBACK, implements
 from tubeflow.activity_errors import permanent_errors
 from tubeflow.errors import PermanentError, TransientError
 from tubeflow.job_contracts import CallbackRequest
@@ -60,7 +60,7 @@ class CallbackActivities:
     def all(self) -> list[Callable[..., Any]]:
         return [self.video_job_callback]
 
-    @activity.defn(name="video_job_callback")
+    @implements(VIDEO_JOB_CALLBACK)
     @permanent_errors
     async def video_job_callback(self, req: CallbackRequest) -> int:
         return await deliver(req, self.settings)

@@ -20,6 +20,8 @@ from typing import Any
 from temporalio import activity
 
 from niches.config import NicheConfig, load_niche
+from tubeflow import activity_defs as act
+from tubeflow.activity_defs import implements
 from tubeflow.activity_errors import permanent_errors
 from tubeflow.contracts import (
     NOTIFY_ATTEMPTS,
@@ -107,7 +109,7 @@ class MainActivities:
 
     # ------------------------------------------------------------------ research and script
 
-    @activity.defn(name="research")
+    @implements(act.RESEARCH)
     @permanent_errors
     async def research(self, req: ResearchRequest) -> ResearchResult:
         from activities.research import research
@@ -118,7 +120,7 @@ class MainActivities:
         self.storage.put_text(key, json.dumps(facts, indent=2, ensure_ascii=False), "application/json")
         return ResearchResult(facts_key=key, fact_count=len(facts), sources=list(out.sources))
 
-    @activity.defn(name="write_script")
+    @implements(act.WRITE_SCRIPT)
     @permanent_errors
     async def write_script(self, req: ScriptRequest) -> ScriptResult:
         from activities.script_writer import make_writer
@@ -153,14 +155,14 @@ class MainActivities:
             script_key=key, title=script["title"], section_count=len(script["sections"]), word_count=word_count(script)
         )
 
-    @activity.defn(name="save_script_edit")
+    @implements(act.SAVE_SCRIPT_EDIT)
     @permanent_errors
     async def save_script_edit(self, edit: ScriptEdit) -> ScriptResult:
         return self._store_script(edit.production_id, edit.attempt, validate_script(edit.script), "-edited")
 
     # ------------------------------------------------------------------ voice
 
-    @activity.defn(name="synthesize_voice")
+    @implements(act.SYNTHESIZE_VOICE)
     @permanent_errors
     async def synthesize_voice(self, req: VoiceRequest) -> VoiceResult:
         from activities import lexicon
@@ -202,7 +204,7 @@ class MainActivities:
 
     # ------------------------------------------------------------------ b-roll
 
-    @activity.defn(name="gather_broll")
+    @implements(act.GATHER_BROLL)
     @permanent_errors
     async def gather_broll(self, req: BrollRequest) -> BrollResult:
         from activities.broll import build_plan
@@ -236,7 +238,7 @@ class MainActivities:
         generated = sum(1 for m in items if m.source == "generated")
         return BrollResult(plan_key=key, item_count=len(items), generated_count=generated, warnings=list(warnings))
 
-    @activity.defn(name="apply_broll_swap")
+    @implements(act.APPLY_BROLL_SWAP)
     @permanent_errors
     async def apply_broll_swap(self, req: BrollSwap) -> BrollResult:
         from activities.broll import apply_swaps
@@ -247,7 +249,7 @@ class MainActivities:
 
     # ------------------------------------------------------------------ thumbnails and publishing
 
-    @activity.defn(name="make_thumbnails")
+    @implements(act.MAKE_THUMBNAILS)
     @permanent_errors
     async def make_thumbnails(self, req: ThumbnailRequest) -> ThumbnailResult:
         from activities.thumbnails import make_thumbnails
@@ -270,7 +272,7 @@ class MainActivities:
         await preview_metadata(self.settings, self.storage, self.db, req.production_id, script)
         return ThumbnailResult(thumbnail_keys=list(keys))
 
-    @activity.defn(name="publish")
+    @implements(act.PUBLISH)
     @permanent_errors
     async def publish(self, req: PublishRequest) -> PublishResult:
         from activities.calendar import publish_on_calendar
@@ -289,7 +291,7 @@ class MainActivities:
         niche = str(req.extra.get("niche") or "")
         await record_coverage(self.db, req.channel, topic, req.production_id, angle=script["title"], niche=niche)
 
-    @activity.defn(name="plan_shorts")
+    @implements(act.PLAN_SHORTS)
     @permanent_errors
     async def plan_shorts(self, inp: ShortsInput) -> ShortsPlan:
         """Which ranges become Shorts: the sections the script marked, as many as the niche asks."""
@@ -306,7 +308,7 @@ class MainActivities:
 
     # ------------------------------------------------------------------ bookkeeping
 
-    @activity.defn(name="record_snapshot")
+    @implements(act.RECORD_SNAPSHOT)
     async def record_snapshot(self, snap: StateSnapshot) -> None:
         from tubeflow.db import repo
 
@@ -322,13 +324,14 @@ class MainActivities:
                     self.db, st.production_id, st.state, channel=st.channel, niche=st.niche, detail=detail
                 )
 
-    @activity.defn(name="consolidate_knowledge")
-    async def consolidate_knowledge(self) -> dict[str, int]:
+    @implements(act.CONSOLIDATE_KNOWLEDGE)
+    async def consolidate_knowledge(self, _: None = None) -> dict[str, int]:
+        """Takes no input (the Schedule starts it without one)."""
         from knowledge.consolidate import consolidate_knowledge
 
         return await consolidate_knowledge(self.settings, self.db)
 
-    @activity.defn(name="collect_channel_analytics")
+    @implements(act.COLLECT_CHANNEL_ANALYTICS)
     @permanent_errors
     async def collect_channel_analytics(self, inp: AnalyticsInput) -> AnalyticsOutcome:
         from dataclasses import asdict
@@ -342,14 +345,14 @@ class MainActivities:
             await learn_from_channel(self.db, self.storage, inp.channel)
         return AnalyticsOutcome(**asdict(got))
 
-    @activity.defn(name="plan_cadence_production")
+    @activity.defn(name=act.PLAN_CADENCE_PRODUCTION.name)  # two inputs: declared with more_args
     @permanent_errors
     async def plan_cadence_production(self, channel: str, run_id: str) -> CadencePlan:
         from activities.cadence import plan_production
 
         return await plan_production(self.settings, self.db, channel, run_id)
 
-    @activity.defn(name="record_review")
+    @implements(act.RECORD_REVIEW)
     async def record_review(self, log: ReviewLog) -> None:
         """Store the review; a rejection's feedback also becomes a learning of the channel's niche.
 
@@ -370,7 +373,7 @@ class MainActivities:
             return
         await add_learning(self.db, row.niche, r.feedback, f"review:{about}", channel=None)
 
-    @activity.defn(name="notify")
+    @implements(act.NOTIFY)
     async def notify(self, n: Notification) -> dict[str, str]:
         """Deliver one event to every target; retried by Temporal, never failing the production.
 
@@ -436,7 +439,7 @@ class MainActivities:
             return None
         return pub.publish_at.isoformat() if pub.publish_at else None
 
-    @activity.defn(name="build_digest")
+    @implements(act.BUILD_DIGEST)
     async def build_digest(self, now_iso: str) -> Notification:
         """The daily digest: reviews waiting (and productions needing attention), the last day's
         publications and what the GPU work cost."""
@@ -473,7 +476,7 @@ class MainActivities:
         )
         return Notification("digest", summary, link="/review", data=data, at=now_iso)
 
-    @activity.defn(name="save_pronunciations")
+    @implements(act.SAVE_PRONUNCIATIONS)
     @permanent_errors
     async def save_pronunciations(self, edit: PronunciationEdit) -> int:
         """Merge an audio reviewer's pronunciations into the channel's lexicon; returns its size."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from tubeflow.contracts import ProductionStatus, ReviewRecord
+from tubeflow.contracts import Artifacts, Checkpoint, Outputs, ProductionStatus, ReviewRecord, Stage, State
 from tubeflow.db import repo
 from tubeflow.db.engine import Database
 from tubeflow.db.models import EventRow, ProductionRow
@@ -80,15 +80,15 @@ async def status_from_db(db: Database, production_id: str) -> ProductionStatus |
         channel=p.channel,
         niche=p.niche,
         topic=p.topic,
-        stage=p.stage,
-        state=p.state,
+        stage=Stage(p.stage),
+        state=State(p.state),
         progress=p.progress,
-        checkpoint=p.checkpoint,
+        checkpoint=Checkpoint(p.checkpoint) if p.checkpoint else None,
         detail=p.detail,
-        artifacts=dict(p.artifacts),
+        artifacts=Artifacts.from_dict(p.artifacts),
         reviews=records,
         attempts=attempts,
-        outputs=dict(p.outputs),
+        outputs=Outputs.from_dict(p.outputs),
         error=p.error,
         title=p.title,
         updated_at=p.updated_at.isoformat(),

@@ -72,14 +72,14 @@ async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dic
     """What the reviewer looks at for the open checkpoint (None when no checkpoint is open)."""
     cp, arts = status.checkpoint, status.artifacts
     try:
-        if cp == "script" and arts.get("script"):
-            script = await asyncio.to_thread(_read_json, storage, arts["script"])
-            sources = script.get("sources") or [{"claim": "", "source": s} for s in status.outputs.get("sources", [])]
+        if cp == "script" and arts.script:
+            script = await asyncio.to_thread(_read_json, storage, arts.script)
+            sources = script.get("sources") or [{"claim": "", "source": s} for s in status.outputs.sources or []]
             return {"kind": "script", "script": script, "sources": sources}
-        if cp == "audio" and arts.get("audio"):
-            return {"kind": "audio", "audio": link(arts["audio"]), "duration_s": status.outputs.get("narration_s")}
-        if cp == "broll" and arts.get("plan"):
-            plan = RenderPlan.from_dict(await asyncio.to_thread(_read_json, storage, arts["plan"]))
+        if cp == "audio" and arts.audio:
+            return {"kind": "audio", "audio": link(arts.audio), "duration_s": status.outputs.narration_s}
+        if cp == "broll" and arts.plan:
+            plan = RenderPlan.from_dict(await asyncio.to_thread(_read_json, storage, arts.plan))
             parts = [
                 {
                     "index": p.index,
@@ -94,10 +94,10 @@ async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dic
             preview = link(arts["preview"]) if arts.get("preview") else None
             return {"kind": "broll", "parts": parts, "warnings": plan.warnings, "preview": preview}
         if cp == "final":
-            thumbs = arts.get("thumbnails") or []
+            thumbs = arts.thumbnails or []
             return {
                 "kind": "final",
-                "video": link(arts["video"]) if arts.get("video") else None,
+                "video": link(arts.video) if arts.video else None,
                 "thumbnails": [link(k) for k in thumbs],
                 "metadata": await asyncio.to_thread(_metadata_preview, storage, status.production_id),
             }
@@ -111,10 +111,10 @@ async def production_view(
     settings: Settings, storage: Storage, status: ProductionStatus, source: str
 ) -> dict[str, Any]:
     wf_id = production_workflow_id(status.production_id)
-    d = asdict(status)
+    d = status.to_dict()
     d["id"] = status.production_id
-    d["artifacts"] = artifact_links(status.artifacts)
-    d["artifact_keys"] = status.artifacts
+    d["artifacts"] = artifact_links(status.artifacts.to_dict())
+    d["artifact_keys"] = status.artifacts.to_dict()
     d["stage_index"] = stage_index(status.stage)
     d["workflow_id"] = wf_id
     d["workflow_url"] = temporal_ui_url(settings, wf_id)

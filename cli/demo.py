@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
@@ -113,17 +112,17 @@ async def _produce(
 
     if st.state != "completed":
         raise PermanentError(f"production {pid} {st.state}: {st.error}")
-    video = storage.fetch(st.artifacts["video"])
+    video = storage.fetch(st.artifacts.video or "")
     console.print(f"\n[green]done.[/green] video: {video}")
-    console.print(f"published to: {settings.resolved_outbox_dir() / str(st.outputs.get('published', ''))}")
-    if st.outputs.get("shorts"):
-        console.print(f"shorts: {', '.join(st.outputs['shorts'])}")
+    console.print(f"published to: {settings.resolved_outbox_dir() / str(st.outputs.published or '')}")
+    if st.outputs.shorts:
+        console.print(f"shorts: {', '.join(st.outputs.shorts)}")
     console.print(
         f"Temporal Web UI: http://localhost:{settings.temporal_ui_port}/namespaces/"
         f"{settings.temporal_namespace}/workflows/production-{pid}"
     )
     console.print("another one:  tubeflow dev   (then)   tubeflow produce demo --topic 'How do rainbows form?'")
-    return {"production_id": pid, "video": str(video), "stage_s": stage_times, "status": asdict(st)}
+    return {"production_id": pid, "video": str(video), "stage_s": stage_times, "status": st.to_dict()}
 
 
 def _ask(st: ProductionStatus, storage: Any, *, yes: bool, console: Console) -> ReviewDecision:
@@ -143,22 +142,22 @@ def _ask(st: ProductionStatus, storage: Any, *, yes: bool, console: Console) -> 
 def _show(cp: str, st: ProductionStatus, storage: Any, console: Console) -> None:
     a = st.artifacts
     if cp == "script":
-        script = json.loads(storage.get_text(a["script"]))
+        script = json.loads(storage.get_text(a.script or ""))
         console.print(f"[bold]{script['title']}[/bold]\n[italic]{script['hook']}[/italic]")
         for sec in script["sections"]:
             console.print(f"- [bold]{sec['heading']}[/bold]: {sec['narration']}")
         for src in script.get("sources", [])[:6]:
             console.print(f"  source: {src.get('source')}")
     elif cp == "audio":
-        console.print(f"narration ({st.outputs.get('narration_s', 0):.1f} s): {storage.fetch(a['audio'])}")
+        console.print(f"narration ({st.outputs.narration_s or 0:.1f} s): {storage.fetch(a.audio or '')}")
     elif cp == "broll":
-        plan = json.loads(storage.get_text(a["plan"]))
+        plan = json.loads(storage.get_text(a.plan or ""))
         for part in plan["parts"]:
             items = ", ".join(f"{i['source']}:{i['key'].rsplit('/', 1)[-1]}" for i in part["items"])
             console.print(f"- {part['label'][:40]} [{part['start']:.1f}-{part['end']:.1f}s]: {items}")
         for w in plan.get("warnings", []):
             console.print(f"[yellow]warning: {w}[/yellow]")
     elif cp == "final":
-        console.print(f"video: {storage.fetch(a['video'])}")
-        for i, k in enumerate(a.get("thumbnails", [])):
+        console.print(f"video: {storage.fetch(a.video or '')}")
+        for i, k in enumerate(a.thumbnails or []):
             console.print(f"thumbnail {i}: {storage.fetch(k)}")

@@ -419,11 +419,11 @@ def status(production_id: str = typer.Argument(None), as_json: bool = typer.Opti
         if production_id:
             st = await get_status(await connect(s), production_id)
             if as_json:
-                print(json.dumps(asdict(st), indent=2))
+                print(json.dumps(st.to_dict(), indent=2))
             else:
                 _print_status(st)
-                if st.checkpoint == "broll" and st.artifacts.get("plan"):
-                    _print_broll(s, st.artifacts["plan"])
+                if st.checkpoint == "broll" and st.artifacts.plan:
+                    _print_broll(s, st.artifacts.plan)
             return
         db = await _db(s)
         try:

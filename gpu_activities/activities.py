@@ -28,6 +28,8 @@ from typing import Any, TypeVar
 from temporalio import activity
 
 from niches.config import NicheConfig, load_niche
+from tubeflow import activity_defs as act
+from tubeflow.activity_defs import implements
 from tubeflow.activity_errors import permanent_errors
 from tubeflow.contracts import (
     SIGNAL_PROGRESS,
@@ -173,7 +175,7 @@ class GpuActivities:
 
     # ------------------------------------------------------------------ transcription
 
-    @activity.defn(name="transcribe")
+    @implements(act.TRANSCRIBE)
     @permanent_errors
     async def transcribe(self, req: TranscribeRequest) -> TranscribeResult:
         from gpu_activities.align import align_to_script
@@ -268,7 +270,7 @@ class GpuActivities:
                 found[int(m.group(1))] = key
         return found
 
-    @activity.defn(name="render_video")
+    @implements(act.RENDER_VIDEO)
     @permanent_errors
     async def render_video(self, req: RenderRequest) -> RenderResult:
         from gpu_activities.render import render_production
@@ -341,7 +343,7 @@ class GpuActivities:
             cost_usd=self._cost(used),
         )
 
-    @activity.defn(name="render_preview")
+    @implements(act.RENDER_PREVIEW)
     @permanent_errors
     async def render_preview(self, req: RenderRequest) -> RenderResult:
         """The low-resolution whole cut shown at the b-roll checkpoint (see gpu_activities/preview.py)."""
@@ -385,7 +387,7 @@ class GpuActivities:
 
     # ------------------------------------------------------------------ Shorts
 
-    @activity.defn(name="render_short")
+    @implements(act.RENDER_SHORT)
     @permanent_errors
     async def render_short(self, req: ShortRequest) -> RenderResult:
         from gpu_activities.shorts import portrait_size, render_short
@@ -442,7 +444,7 @@ class GpuActivities:
         used = time.monotonic() - t0
         return round(used, 2), self._cost(used)
 
-    @activity.defn(name="render_layout")
+    @implements(act.RENDER_LAYOUT)
     @permanent_errors
     async def render_layout(self, job: RenderJob) -> RenderLayout:
         """Cut the timeline once for every worker; probe all pictures; list pieces already in storage."""
@@ -471,7 +473,7 @@ class GpuActivities:
         lay.gpu_seconds, lay.cost_usd = self._spent(t0)
         return lay
 
-    @activity.defn(name="render_segment")
+    @implements(act.RENDER_SEGMENT)
     @permanent_errors
     async def render_segment(self, req: SegmentRequest) -> SegmentResult:
         """One segment, unless any worker already stored it under the render's fingerprinted key."""
@@ -499,7 +501,7 @@ class GpuActivities:
             log.info("segment %d of %d: %d frames, %s", req.index + 1, len(lay.segment_frames), frames, res.encoder)
         return res
 
-    @activity.defn(name="render_soundtrack")
+    @implements(act.RENDER_SOUNDTRACK)
     @permanent_errors
     async def render_soundtrack(self, req: SoundtrackRequest) -> SoundtrackResult:
         """Voice, ducked music and loudness for the whole timeline, once."""
@@ -526,7 +528,7 @@ class GpuActivities:
         res.gpu_seconds, res.cost_usd = self._spent(t0)
         return res
 
-    @activity.defn(name="join_render")
+    @implements(act.JOIN_RENDER)
     @permanent_errors
     async def join_render(self, req: JoinRequest) -> RenderResult:
         """Stream-copy the segments in order, mux the soundtrack, store the finished video."""
@@ -593,7 +595,7 @@ class GpuActivities:
             gpu_seconds=spent, cost_usd=self._cost(spent),
         )  # fmt: skip
 
-    @activity.defn(name="video_caption")
+    @implements(act.VIDEO_CAPTION)
     @permanent_errors
     async def video_caption(self, job: CaptionJob) -> VideoJobResult:
         from gpu_activities.video_ops import caption
@@ -604,7 +606,7 @@ class GpuActivities:
 
         return await self._video_op(job.output_key, run)
 
-    @activity.defn(name="video_img2vid")
+    @implements(act.VIDEO_IMG2VID)
     @permanent_errors
     async def video_img2vid(self, job: Img2VidJob) -> VideoJobResult:
         from gpu_activities.video_ops import img2vid
@@ -618,7 +620,7 @@ class GpuActivities:
 
         return await self._video_op(job.output_key, run)
 
-    @activity.defn(name="video_addaudio")
+    @implements(act.VIDEO_ADDAUDIO)
     @permanent_errors
     async def video_addaudio(self, job: AddAudioJob) -> VideoJobResult:
         from gpu_activities.video_ops import addaudio

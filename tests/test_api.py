@@ -172,19 +172,19 @@ async def test_review_cycle_through_the_api(api: Api, stack: Stack) -> None:
 
 
 async def test_detail_falls_back_to_the_database_when_the_workflow_is_gone(api: Api, stack: Stack) -> None:
-    from tubeflow.contracts import ProductionStatus, StateSnapshot
+    from tubeflow.contracts import Artifacts, Outputs, ProductionStatus, Stage, State, StateSnapshot
 
     status = ProductionStatus(
         production_id="archived01",
         channel="skyline",
         niche="science",
         topic="Old topic",
-        stage="done",
-        state="completed",
+        stage=Stage.DONE,
+        state=State.COMPLETED,
         progress=100.0,
         title="An archived video",
-        artifacts={"video": "productions/archived01/video.mp4"},
-        outputs={"published": "skyline/archived01"},
+        artifacts=Artifacts(video="productions/archived01/video.mp4"),
+        outputs=Outputs(published="skyline/archived01"),
         updated_at="2026-01-02T03:04:05+00:00",
     )
     await repo.apply_snapshot(stack.db, StateSnapshot(status, "production-archived01", "run-1"))

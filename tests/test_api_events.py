@@ -18,7 +18,7 @@ import pytest
 from api.app import create_app
 from api.auth import create_key
 from api.testing import serve
-from tubeflow.contracts import ProductionStatus, StateSnapshot
+from tubeflow.contracts import ProductionStatus, Stage, State, StateSnapshot
 from tubeflow.db import repo
 from tubeflow.db.engine import Database, open_database
 from tubeflow.settings import Settings
@@ -34,8 +34,8 @@ async def snap(db: Database, pid: str, stage: str, state: str = "running", progr
         channel="feed",
         niche="science",
         topic=f"topic of {pid}",
-        stage=stage,
-        state=state,
+        stage=Stage(stage),
+        state=State(state),
         progress=progress,
         updated_at=f"2026-03-01T10:{_clock[0] // 60:02d}:{_clock[0] % 60:02d}+00:00",
         **kw,

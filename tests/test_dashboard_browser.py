@@ -240,8 +240,8 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         await ctx.close()
 
     done = await wait_for(stack.client, pid, lambda s: s.state == "completed", 60, "completion")
-    assert done.outputs["thumbnail"] == done.artifacts["thumbnails"][1]
-    plan = json.loads(stack.storage.get_text(done.artifacts["plan"]))
+    assert done.outputs.thumbnail == (done.artifacts.thumbnails or [])[1]
+    plan = json.loads(stack.storage.get_text(done.artifacts.plan or ""))
     swapped = next(p for p in plan["parts"] if str(p["index"]) == index)
     assert swapped["items"][0]["key"] == candidate_key
     assert [(r.stage, r.reviewer) for r in await repo.list_reviews(stack.db, pid)][-2:] == [

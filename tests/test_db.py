@@ -12,7 +12,17 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from tubeflow.contracts import ProductionStatus, ReviewLog, ReviewRecord, StateSnapshot
+from tubeflow.contracts import (
+    Artifacts,
+    Checkpoint,
+    Outputs,
+    ProductionStatus,
+    ReviewLog,
+    ReviewRecord,
+    Stage,
+    State,
+    StateSnapshot,
+)
 from tubeflow.db import repo
 from tubeflow.db.engine import Database, open_database
 from tubeflow.db.models import ApiKeyRow, ReviewRow
@@ -37,8 +47,8 @@ def snapshot(
         channel=channel,
         niche="science",
         topic="Why is the sky blue?",
-        stage=stage,
-        state=state,
+        stage=Stage(stage),
+        state=State(state),
         progress=float(kw.pop("progress", 10.0)),  # type: ignore[arg-type]
         updated_at=at(t),
         **kw,  # type: ignore[arg-type]
@@ -189,9 +199,9 @@ async def test_snapshot_upsert_ignores_older_snapshots(database: Database) -> No
         "waiting",
         t=5,
         progress=15,
-        checkpoint="script",
+        checkpoint=Checkpoint.SCRIPT,
         title="The Blue Sky",
-        artifacts={"script": "productions/p1/script-v1.json"},
+        artifacts=Artifacts(script="productions/p1/script-v1.json"),
     )
     assert await repo.apply_snapshot(database, newer)
     # A retried activity delivers an older snapshot late: it must not roll the row back.
@@ -214,7 +224,7 @@ async def test_snapshot_upsert_ignores_older_snapshots(database: Database) -> No
     assert row.updated_at == T0 + timedelta(seconds=5)
     assert row.created_at == p.created_at and row.finished_at is None
 
-    done = snapshot("p1", "done", "completed", t=9, progress=100, outputs={"published": "sky/p1"})
+    done = snapshot("p1", "done", "completed", t=9, progress=100, outputs=Outputs(published="sky/p1"))
     assert await repo.apply_snapshot(database, done)
     row = await repo.get_production(database, "p1")
     assert row.finished_at == T0 + timedelta(seconds=9) and row.outputs == {"published": "sky/p1"}

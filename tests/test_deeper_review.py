@@ -48,15 +48,15 @@ async def test_final_rejection_redoes_from_render_broll_or_script_and_reviews_ag
         await repo.create_channel(stack.db, "deep", "science")
         pid = await start_production(client, stack.db, settings, "deep", TOPIC, make_shorts=False)
         broll1 = await wait_checkpoint(client, pid, "broll", timeout_s=240)
-        assert any("clouds" in k for k in plan_keys(stack, broll1.artifacts["plan"]))
+        assert any("clouds" in k for k in plan_keys(stack, broll1.artifacts.plan))
         # The preview of the whole cut is there before the render, with the narration's sound.
-        preview = probe(stack.storage.fetch(broll1.artifacts["preview"]))
+        preview = probe(stack.storage.fetch(broll1.artifacts.preview))
         assert preview.has_audio and preview.height <= 480
-        assert abs(preview.duration_s - broll1.outputs["narration_s"]) < 1.5
-        assert "video" not in broll1.artifacts
+        assert abs(preview.duration_s - broll1.outputs.narration_s) < 1.5
+        assert broll1.artifacts.video is None
         await review(client, pid, ReviewDecision("broll", True, "bo"))
         final1 = await wait_checkpoint(client, pid, "final", 1, timeout_s=300)
-        assert final1.artifacts["words"] == broll1.artifacts["words"]  # transcribed once, for the preview
+        assert final1.artifacts.words == broll1.artifacts.words  # transcribed once, for the preview
 
         # Only the final checkpoint takes a target, and only known stages.
         with pytest.raises(CheckpointNotOpen, match="redo_from must be one of"):
@@ -65,28 +65,28 @@ async def test_final_rejection_redoes_from_render_broll_or_script_and_reviews_ag
         # 1. Back to the render: a new cut, same plan and narration, the final review again.
         await review(client, pid, ReviewDecision("final", False, "bo", "the cut stutters", redo_from="render"))
         final2 = await wait_checkpoint(client, pid, "final", 2, timeout_s=300)
-        assert final2.artifacts["video"] != final1.artifacts["video"]
-        assert final2.artifacts["plan"] == final1.artifacts["plan"] and final2.attempts["broll"] == 1
-        assert final2.artifacts["audio"] == final1.artifacts["audio"]
+        assert final2.artifacts.video != final1.artifacts.video
+        assert final2.artifacts.plan == final1.artifacts.plan and final2.attempts["broll"] == 1
+        assert final2.artifacts.audio == final1.artifacts.audio
 
         # 2. Back to the b-roll with feedback: a new plan reviewed again, then a new render and final review.
         await review(client, pid, ReviewDecision("final", False, "bo", "No more pictures of clouds", redo_from="broll"))
         broll2 = await wait_checkpoint(client, pid, "broll", 2, timeout_s=240)
-        keys = plan_keys(stack, broll2.artifacts["plan"])
+        keys = plan_keys(stack, broll2.artifacts.plan)
         assert keys and not any("clouds" in k for k in keys)
-        assert broll2.attempts["script"] == 1 and broll2.artifacts["audio"] == final1.artifacts["audio"]
+        assert broll2.attempts["script"] == 1 and broll2.artifacts.audio == final1.artifacts.audio
         await review(client, pid, ReviewDecision("broll", True, "bo"))
         final3 = await wait_checkpoint(client, pid, "final", 3, timeout_s=300)
-        assert final3.artifacts["video"] not in (final1.artifacts["video"], final2.artifacts["video"])
+        assert final3.artifacts.video not in (final1.artifacts.video, final2.artifacts.video)
 
         # 3. Back to the script: script, voice, b-roll (reviewed), render and final all again.
         await review(
             client, pid, ReviewDecision("final", False, "bo", "Mention Lord Rayleigh by name", redo_from="script")
         )
         broll3 = await wait_checkpoint(client, pid, "broll", 3, timeout_s=300)
-        assert broll3.attempts["script"] == 2 and broll3.artifacts["script"] != final1.artifacts["script"]
-        assert "Rayleigh" in stack.storage.get_text(broll3.artifacts["script"])
-        assert broll3.artifacts["audio"] != final1.artifacts["audio"]
+        assert broll3.attempts["script"] == 2 and broll3.artifacts.script != final1.artifacts.script
+        assert "Rayleigh" in stack.storage.get_text(broll3.artifacts.script)
+        assert broll3.artifacts.audio != final1.artifacts.audio
         await review(client, pid, ReviewDecision("broll", True, "bo"))
         await wait_checkpoint(client, pid, "final", 4, timeout_s=300)
         await review(client, pid, ReviewDecision("final", True, "bo"))
@@ -104,8 +104,8 @@ async def test_final_rejection_redoes_from_render_broll_or_script_and_reviews_ag
         await repo.create_channel(stack.db, "deeper", "science")
         pid2 = await start_production(client, stack.db, settings, "deeper", TOPIC, make_shorts=False)
         nxt = await wait_checkpoint(client, pid2, "broll", timeout_s=240)
-        assert not any("clouds" in k for k in plan_keys(stack, nxt.artifacts["plan"]))
-        assert any("avoiding clouds" in w for w in nxt.outputs["broll_warnings"])
+        assert not any("clouds" in k for k in plan_keys(stack, nxt.artifacts.plan))
+        assert any("avoiding clouds" in w for w in nxt.outputs.broll_warnings)
 
 
 async def test_a_pronunciation_taught_at_the_audio_review_sticks_for_the_channel(
@@ -117,22 +117,22 @@ async def test_a_pronunciation_taught_at_the_audio_review_sticks_for_the_channel
         await repo.create_channel(stack.db, "sayit", "science")
         pid = await start_production(client, stack.db, settings, "sayit", TOPIC, make_shorts=False)
         first = await wait_checkpoint(client, pid, "audio")
-        assert not stack.storage.exists(first.artifacts["audio"].replace(".wav", ".spoken.json"))
+        assert not stack.storage.exists(first.artifacts.audio.replace(".wav", ".spoken.json"))
         with pytest.raises(CheckpointNotOpen, match="needs a respelling"):
             await review(client, pid, ReviewDecision("audio", False, "ana", "say it right", {"pronounce": {"sky": ""}}))
         await review(
             client, pid, ReviewDecision("audio", False, "ana", "say sky like skai", {"pronounce": {"sky": "skai"}})
         )
         second = await wait_checkpoint(client, pid, "audio", 2)
-        spoken = json.loads(stack.storage.get_text(second.artifacts["audio"].replace(".wav", ".spoken.json")))
+        spoken = json.loads(stack.storage.get_text(second.artifacts.audio.replace(".wav", ".spoken.json")))
         assert any("skai" in p for p in spoken) and not any(" sky " in f" {p.lower()} " for p in spoken)
         assert "sky" in json.loads(stack.storage.get_text(channel_lexicon_key("sayit")))
         # Captions and b-roll still read the written word.
-        timing = json.loads(stack.storage.get_text(second.artifacts["timing"]))
+        timing = json.loads(stack.storage.get_text(second.artifacts.timing))
         assert any("sky" in p["text"].lower() for p in timing["parts"])
 
         # The next video of the channel is read with the lexicon from its first take.
         pid2 = await start_production(client, stack.db, settings, "sayit", TOPIC, force=True, make_shorts=False)
         nxt = await wait_checkpoint(client, pid2, "audio")
-        spoken = json.loads(stack.storage.get_text(nxt.artifacts["audio"].replace(".wav", ".spoken.json")))
+        spoken = json.loads(stack.storage.get_text(nxt.artifacts.audio.replace(".wav", ".spoken.json")))
         assert any("skai" in p for p in spoken)

@@ -6,6 +6,7 @@ operator mistake: the niche's music file disappears between the b-roll review an
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -54,7 +55,13 @@ async def test_a_stage_that_fails_for_good_waits_for_a_fix_and_continues_from_th
         assert stuck.stage == "render"
         assert "bed.wav does not exist" in (stuck.error or "")
         assert [(i.stage, i.retried_by) for i in stuck.incidents] == [("render", "")]
-        row = await repo.get_production(stack.db, pid)
+        # The query answers as soon as the state changes; the database gets it from the snapshot
+        # activity that runs right after, so wait for that write instead of racing it.
+        for _ in range(100):
+            row = await repo.get_production(stack.db, pid)
+            if row.state == "needs_attention":
+                break
+            await asyncio.sleep(0.1)
         assert row.state == "needs_attention" and "bed.wav" in (row.error or "")
 
         # Fixed; retried; the production goes on from the render, nothing before it is redone.
@@ -66,7 +73,7 @@ async def test_a_stage_that_fails_for_good_waits_for_a_fix_and_continues_from_th
         done = await wait_for(client, pid, lambda s: s.state == "completed", 240, "completion")
 
         for name in ("facts", "script", "audio", "timing", "plan"):
-            assert done.artifacts[name] == at_broll.artifacts[name], name
+            assert getattr(done.artifacts, name) == getattr(at_broll.artifacts, name), name
         assert done.attempts == {"script": 1, "audio": 1, "broll": 1, "final": 1}
         assert [(r.stage, r.approved) for r in done.reviews] == [
             ("script", True),
@@ -80,7 +87,7 @@ async def test_a_stage_that_fails_for_good_waits_for_a_fix_and_continues_from_th
         assert sum(k.endswith(".wav") and "/voice-v" in k for k in made) == 1
         assert sum("/plan-v" in k for k in made) == 1
         assert done.incidents[0].retried_by == "olga" and done.incidents[0].retried_at
-        assert final.artifacts["video"] and done.outputs["published"]
+        assert final.artifacts.video and done.outputs.published
 
 
 async def test_retry_and_cancel_through_the_api_and_dashboard(

@@ -89,7 +89,7 @@ async def test_checkpoint_survives_worker_kill_and_server_restart(tmp_path: Path
         worker = spawn_worker(settings, tmp_path / "worker2.log")
 
         after = await wait_checkpoint(client, pid, "script", timeout_s=60)
-        assert after.artifacts["script"] == before.artifacts["script"]  # nothing redone, nothing lost
+        assert after.artifacts.script == before.artifacts.script  # nothing redone, nothing lost
         await review(client, pid, ReviewDecision("script", True, "after-restart"))
         st = await wait_for(client, pid, lambda s: s.checkpoint == "audio", 120, "audio checkpoint")
         assert [r.reviewer for r in st.reviews] == ["after-restart"]

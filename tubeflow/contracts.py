@@ -8,43 +8,89 @@ renaming or removing one is not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from typing import Any
 
-# Stage names, in pipeline order.  Checkpoint stages are "review_<checkpoint>".
-CHECKPOINTS: tuple[str, ...] = ("script", "audio", "broll", "final")
-STAGES: tuple[str, ...] = (
-    "queued",
-    "research",
-    "script",
-    "review_script",
-    "tts",
-    "review_audio",
-    "broll",
-    "review_broll",
-    "render",
-    "thumbnail",
-    "review_final",
-    "publish",
-    "shorts",
-    "done",
-)
+
+class Checkpoint(StrEnum):
+    """Where a person reviews; the review stage of each is ``review_<checkpoint>``."""
+
+    SCRIPT = "script"
+    AUDIO = "audio"
+    BROLL = "broll"
+    FINAL = "final"
+
+    @property
+    def stage(self) -> Stage:
+        return Stage(f"review_{self.value}")
+
+
+class Stage(StrEnum):
+    """A production's stages in pipeline order (the API and dashboard show them in this order)."""
+
+    QUEUED = "queued"
+    RESEARCH = "research"
+    SCRIPT = "script"
+    REVIEW_SCRIPT = "review_script"
+    TTS = "tts"
+    REVIEW_AUDIO = "review_audio"
+    BROLL = "broll"
+    REVIEW_BROLL = "review_broll"
+    RENDER = "render"
+    THUMBNAIL = "thumbnail"
+    REVIEW_FINAL = "review_final"
+    PUBLISH = "publish"
+    SHORTS = "shorts"
+    DONE = "done"
+
+
+class State(StrEnum):
+    RUNNING = "running"
+    WAITING = "waiting"  # at an open checkpoint
+    NEEDS_ATTENTION = "needs_attention"  # a stage failed permanently; waits for retry or cancel
+    BLOCKED = "blocked"  # publishing waits: YouTube quota until its reset, or the account until reconnected
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (State.COMPLETED, State.FAILED, State.CANCELLED)
+
+
+class Role(StrEnum):
+    """API key roles, each allowed what the ones before it are."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+    def includes(self, needed: Role) -> bool:
+        order = list(Role)
+        return order.index(self) >= order.index(needed)
+
+
+# The enums travel as their plain strings, so histories written before they existed replay.
+CHECKPOINTS: tuple[Checkpoint, ...] = tuple(Checkpoint)
+STAGES: tuple[Stage, ...] = tuple(Stage)
+TERMINAL_STATES: frozenset[State] = frozenset(s for s in State if s.finished)
 # Progress percent reached when a stage *starts*; the render stage interpolates inside its range.
-STAGE_PROGRESS: dict[str, int] = {
-    "queued": 0,
-    "research": 2,
-    "script": 8,
-    "review_script": 15,
-    "tts": 18,
-    "review_audio": 30,
-    "broll": 33,
-    "review_broll": 40,
-    "render": 43,
-    "thumbnail": 85,
-    "review_final": 88,
-    "publish": 93,
-    "shorts": 96,
-    "done": 100,
+STAGE_PROGRESS: dict[Stage, int] = {
+    Stage.QUEUED: 0,
+    Stage.RESEARCH: 2,
+    Stage.SCRIPT: 8,
+    Stage.REVIEW_SCRIPT: 15,
+    Stage.TTS: 18,
+    Stage.REVIEW_AUDIO: 30,
+    Stage.BROLL: 33,
+    Stage.REVIEW_BROLL: 40,
+    Stage.RENDER: 43,
+    Stage.THUMBNAIL: 85,
+    Stage.REVIEW_FINAL: 88,
+    Stage.PUBLISH: 93,
+    Stage.SHORTS: 96,
+    Stage.DONE: 100,
 }
 
 # Search attributes registered on the dev server (temporal-dev.yaml) so operators can filter.
@@ -92,7 +138,7 @@ class ReviewDecision:
     {"<section>": "<candidate key>"}}; final -> {"thumbnail": <index>}.
     """
 
-    stage: str  # a checkpoint name: script | audio | broll | final
+    stage: str  # a Checkpoint; a plain str so a wrong one is refused with a message, not a decoding error
     approved: bool
     reviewer: str = "anonymous"
     feedback: str = ""
@@ -114,25 +160,100 @@ class ReviewRecord:
 
 
 @dataclass
+class Artifacts:
+    """Storage keys of what a production made so far; a field stays None until its stage ran."""
+
+    facts: str | None = None
+    script: str | None = None
+    audio: str | None = None
+    timing: str | None = None
+    plan: str | None = None
+    words: str | None = None
+    video: str | None = None
+    thumbnails: list[str] | None = None
+    preview: str | None = None  # the low-resolution cut shown at the b-roll checkpoint
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON the API, dashboard and database have always had: only what exists."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Artifacts:
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+
+@dataclass
+class RenderSummary:
+    duration_s: float
+    segments_total: int
+    segments_rendered: int
+    encoder: str
+    render_s: float | None = None  # the render alone (GPU seconds), for render seconds per video minute
+
+
+@dataclass
+class PreviewSummary:
+    width: int
+    height: int
+    seconds: float  # GPU seconds it took
+
+
+@dataclass
+class Outputs:
+    """What a production reports besides keys: sources, durations, cost, where it was published."""
+
+    sources: list[str] | None = None
+    narration_s: float | None = None
+    broll_warnings: list[str] | None = None
+    gpu_seconds: float | None = None  # GPU worker time so far
+    cost_usd: float | None = None  # that time at the workers' price
+    render: RenderSummary | None = None
+    thumbnail: str | None = None  # the chosen thumbnail's key
+    published: str | None = None  # outbox folder or URL
+    video_id: str | None = None
+    shorts: list[str] | None = None  # where each Short was published
+    preview: PreviewSummary | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON the API, dashboard and database have always had: only what exists."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Outputs:
+        values = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+        if isinstance(values.get("render"), dict):
+            values["render"] = RenderSummary(**values["render"])
+        if isinstance(values.get("preview"), dict):
+            values["preview"] = PreviewSummary(**values["preview"])
+        return cls(**values)
+
+
+@dataclass
 class ProductionStatus:
     production_id: str
     channel: str
     niche: str
     topic: str
-    stage: str
-    state: str  # running | waiting | needs_attention | completed | failed | cancelled
+    stage: Stage
+    state: State
     progress: float  # percent 0..100
-    checkpoint: str | None = None  # the open checkpoint, if any
+    checkpoint: Checkpoint | None = None  # the open checkpoint, if any
     detail: str = ""
-    artifacts: dict[str, Any] = field(default_factory=dict)  # name -> key (or list of keys)
+    artifacts: Artifacts = field(default_factory=Artifacts)
     reviews: list[ReviewRecord] = field(default_factory=list)
-    attempts: dict[str, int] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)  # checkpoint -> attempts so far
+    outputs: Outputs = field(default_factory=Outputs)
     error: str | None = None
     title: str = ""
     updated_at: str = ""
     # Stages that failed permanently and what became of them, oldest first (see Incident).
     incidents: list[Incident] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON for people and the API: artifacts and outputs hold only what exists, as before."""
+        d = asdict(self)
+        d["artifacts"], d["outputs"] = self.artifacts.to_dict(), self.outputs.to_dict()
+        return d
 
 
 @dataclass
@@ -420,8 +541,8 @@ UPDATE_REVIEW = "review"  # arg: ReviewDecision -> ProductionStatus; validator r
 SIGNAL_PROGRESS = "report_progress"  # arg: ProgressReport, sent by long activities
 SIGNAL_CANCEL = "cancel"  # arg: str reason
 UPDATE_RETRY = "retry"  # arg: RetryRequest -> ProductionStatus; validator refuses unless needs_attention
-STATE_NEEDS_ATTENTION = "needs_attention"  # a stage failed permanently; waits for retry or cancel
-STATE_BLOCKED = "blocked"  # publishing waits: YouTube quota until its reset, or the account until reconnected
+STATE_NEEDS_ATTENTION = State.NEEDS_ATTENTION
+STATE_BLOCKED = State.BLOCKED
 QUERY_STATUS = "status"  # -> ProductionStatus
 
 

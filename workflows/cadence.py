@@ -8,13 +8,12 @@ outlives this short run and waits at its checkpoints for as long as reviewers ta
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import Priority, RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import Priority, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from tubeflow.activity_defs import PLAN_CADENCE_PRODUCTION
     from tubeflow.contracts import (
         PRODUCTION_WORKFLOW,
         SA_CHANNEL,
@@ -25,25 +24,19 @@ with workflow.unsafe.imports_passed_through():
         production_workflow_id,
     )
 
-PLAN_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=5,
-    non_retryable_error_types=["PermanentError", "ConfigError", "NotFoundError", "SettingsInvalid"],
-)
-
 
 @workflow.defn(name="ChannelCadenceWorkflow")
 class ChannelCadenceWorkflow:
     @workflow.run
     async def run(self, inp: CadenceInput) -> str:
-        plan = await workflow.execute_activity(
-            "plan_cadence_production",
+        d = PLAN_CADENCE_PRODUCTION  # two inputs, so not through workflows.activity_calls.execute
+        plan: CadencePlan = await workflow.execute_activity(
+            d.name,
             args=[inp.channel, workflow.info().workflow_id],
             task_queue=inp.main_queue,
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=PLAN_RETRY,
-            result_type=CadencePlan,
+            start_to_close_timeout=d.timeout,
+            retry_policy=d.retry,
+            result_type=d.result,
         )
         if plan.production is None:
             return f"nothing started: {plan.reason}"

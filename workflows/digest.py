@@ -12,8 +12,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from tubeflow.activity_defs import CPU_RETRY
     from tubeflow.contracts import NOTIFY_ATTEMPTS, Notification
-    from workflows.production import CPU_RETRY
 
 
 @workflow.defn(name="NotificationDigestWorkflow")

@@ -6,22 +6,16 @@ main workers there are, shows up in the Web UI, and can be paused or triggered b
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 
+from workflows.activity_calls import TaskQueues, execute
+
 with workflow.unsafe.imports_passed_through():
-    from workflows.production import CPU_RETRY
+    from tubeflow import activity_defs as act
 
 
 @workflow.defn(name="KnowledgeMaintenanceWorkflow")
 class KnowledgeMaintenanceWorkflow:
     @workflow.run
     async def run(self) -> dict[str, int]:
-        return await workflow.execute_activity(
-            "consolidate_knowledge",
-            task_queue=workflow.info().task_queue,
-            start_to_close_timeout=timedelta(minutes=30),
-            retry_policy=CPU_RETRY,
-            result_type=dict,
-        )
+        return await execute(act.CONSOLIDATE_KNOWLEDGE, None, TaskQueues(main=workflow.info().task_queue, gpu=""))

@@ -17,9 +17,12 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
+from workflows.activity_calls import TaskQueues, execute
 from workflows.render_fanout import PATCH_RENDER_FANOUT, render_fanout
 
 with workflow.unsafe.imports_passed_through():
+    from tubeflow import activity_defs as act
+    from tubeflow.activity_defs import GPU_RETRY, ActivityDef
     from tubeflow.contracts import (
         CHECKPOINTS,
         FINAL_REDO_TARGETS,
@@ -32,23 +35,23 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_RECONNECTED,
         SIGNAL_REJECT,
         STAGE_PROGRESS,
-        STATE_BLOCKED,
-        STATE_NEEDS_ATTENTION,
         UPDATE_RETRY,
         UPDATE_REVIEW,
         BrollRequest,
         BrollResult,
         BrollSwap,
+        Checkpoint,
         Incident,
         Notification,
+        PreviewSummary,
         ProductionInput,
         ProductionStatus,
         ProgressReport,
         PronunciationEdit,
         PublishRequest,
-        PublishResult,
         RenderRequest,
         RenderResult,
+        RenderSummary,
         ResearchRequest,
         ResearchResult,
         RetryRequest,
@@ -60,6 +63,8 @@ with workflow.unsafe.imports_passed_through():
         ScriptResult,
         ShortsInput,
         ShortsResult,
+        Stage,
+        State,
         StateSnapshot,
         ThumbnailRequest,
         ThumbnailResult,
@@ -72,25 +77,9 @@ with workflow.unsafe.imports_passed_through():
     from tubeflow.render_contracts import RenderJob
     from tubeflow.script_schema import ScriptInvalid, validate_script
 
+A = TypeVar("A")
 T = TypeVar("T")
 
-# Permanent error types raised by activities: retrying them cannot help.
-NON_RETRYABLE = ["PermanentError", "MediaError", "ConfigError", "ScriptInvalid", "StorageError"]
-CPU_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=5,
-    non_retryable_error_types=NON_RETRYABLE,
-)
-GPU_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=10,
-    non_retryable_error_types=NON_RETRYABLE,
-)
-BOOKKEEPING_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 STAGE_SA = SearchAttributeKey.for_keyword(SA_STAGE)
 # Behaviour changes, each replayed old-way for histories recorded before it (see ARCHITECTURE.md).
 PATCH_NEEDS_ATTENTION = "stage-failure-needs-attention"
@@ -130,7 +119,7 @@ class ProductionWorkflow:
     def __init__(self) -> None:
         self._input: ProductionInput | None = None
         self._status = ProductionStatus(
-            production_id="", channel="", niche="", topic="", stage="queued", state="running", progress=0.0
+            production_id="", channel="", niche="", topic="", stage=Stage.QUEUED, state=State.RUNNING, progress=0.0
         )
         self._pending: ReviewDecision | None = None
         self._progress_dirty = False
@@ -141,6 +130,12 @@ class ProductionWorkflow:
         self._words: TranscribeResult | None = None
         self._words_audio = ""  # the narration ``_words`` belongs to
         self._outbox: list[asyncio.Future[Any]] = []  # notifications in flight (never awaited by a stage)
+
+    @property
+    def _queues(self) -> TaskQueues:
+        if self._input is None:
+            return TaskQueues(main=workflow.info().task_queue, gpu="")
+        return TaskQueues(main=self._input.main_queue, gpu=self._input.gpu_queue)
 
     # ------------------------------------------------------------------ client-facing handlers
 
@@ -175,8 +170,9 @@ class ProductionWorkflow:
     def report_progress(self, report: ProgressReport) -> None:
         if report.stage != self._status.stage:
             return  # a late report from an earlier attempt
-        lo = STAGE_PROGRESS.get(report.stage, 0)
-        hi = _next_progress(report.stage)
+        stage = self._status.stage  # the same as report.stage
+        lo = STAGE_PROGRESS.get(stage, 0)
+        hi = _next_progress(stage)
         self._status.progress = round(lo + (hi - lo) * max(0.0, min(1.0, report.fraction)), 1)
         self._status.detail = report.detail
         self._progress_dirty = True
@@ -199,9 +195,9 @@ class ProductionWorkflow:
 
     @retry.validator
     def _validate_retry(self, request: RetryRequest) -> None:
-        if self._status.state != STATE_NEEDS_ATTENTION:
+        if self._status.state != State.NEEDS_ATTENTION:
             raise ValueError(
-                f"nothing to retry: the production is {self._status.state} at stage {self._status.stage!r}; "
+                f"nothing to retry: the production is {self._status.state} at stage {str(self._status.stage)!r}; "
                 "retry continues a production that needs attention"
             )
         if self._retry is not None:
@@ -212,9 +208,9 @@ class ProductionWorkflow:
         if d.stage not in CHECKPOINTS:
             return f"unknown checkpoint {d.stage!r}; checkpoints are {', '.join(CHECKPOINTS)}"
         if open_cp is None:
-            return f"checkpoint {d.stage!r} is not open: the production is at stage {self._status.stage!r}"
+            return f"checkpoint {d.stage!r} is not open: the production is at stage {str(self._status.stage)!r}"
         if d.stage != open_cp:
-            return f"checkpoint {d.stage!r} is not open: the open checkpoint is {open_cp!r}"
+            return f"checkpoint {d.stage!r} is not open: the open checkpoint is {str(open_cp)!r}"
         if self._pending is not None:
             return f"checkpoint {d.stage!r} already has a decision being applied"
         if not d.approved and not d.feedback.strip():
@@ -257,17 +253,17 @@ class ProductionWorkflow:
         try:
             await self._pipeline(inp)
         except ProductionCancelled as e:
-            s.state, s.checkpoint, s.error = "cancelled", None, str(e)
+            s.state, s.checkpoint, s.error = State.CANCELLED, None, str(e)
             await self._snapshot()
             await self._drain_notifications()
             return s
         except asyncio.CancelledError:
             # Cancelled through Temporal (Web UI, `temporal workflow cancel`): record it, then obey.
-            s.state, s.checkpoint, s.error = "cancelled", None, "cancelled through Temporal"
+            s.state, s.checkpoint, s.error = State.CANCELLED, None, "cancelled through Temporal"
             await asyncio.shield(asyncio.ensure_future(self._snapshot()))
             raise
         except (ActivityError, ApplicationError, ReviewRejectedTooOften) as e:
-            s.state, s.checkpoint = "failed", None
+            s.state, s.checkpoint = State.FAILED, None
             s.error = _reason(e)
             await self._snapshot()
             self._notify("failed", f"{s.title or s.topic}: failed at {s.stage}: {s.error}", {"stage": s.stage})
@@ -278,14 +274,10 @@ class ProductionWorkflow:
     async def _pipeline(self, inp: ProductionInput) -> None:
         s = self._status
 
-        await self._enter("research")
-        research = await self._cpu(
-            "research",
-            ResearchRequest(inp.production_id, inp.channel, inp.niche, inp.topic),
-            ResearchResult,
-        )
-        s.artifacts["facts"] = research.facts_key
-        s.outputs["sources"] = research.sources
+        await self._enter(Stage.RESEARCH)
+        research = await self._run(act.RESEARCH, ResearchRequest(inp.production_id, inp.channel, inp.niche, inp.topic))
+        s.artifacts.facts = research.facts_key
+        s.outputs.sources = research.sources
 
         # A rejection at the final checkpoint may send the production back to an earlier stage
         # (``redo_from``): from there on everything is made again, with the feedback, and reviewed
@@ -321,11 +313,11 @@ class ProductionWorkflow:
                 video = await self._render(inp, plan_key, voice, words, rounds, enter=not fresh)
 
         choice = int((decision.edits or {}).get("thumbnail", 0))
-        s.outputs["thumbnail"] = thumbnails.thumbnail_keys[choice]
+        s.outputs.thumbnail = thumbnails.thumbnail_keys[choice]
 
-        await self._enter("publish")
-        published = await self._cpu(
-            "publish",
+        await self._enter(Stage.PUBLISH)
+        published = await self._run(
+            act.PUBLISH,
             PublishRequest(
                 inp.production_id,
                 inp.channel,
@@ -339,10 +331,9 @@ class ProductionWorkflow:
                     "duration_s": video.duration_s,
                 },
             ),
-            PublishResult,
         )
-        s.outputs["published"] = published.location
-        s.outputs["video_id"] = published.video_id
+        s.outputs.published = published.location
+        s.outputs.video_id = published.video_id
         self._notify(
             "published",
             f"{s.title or s.topic}: published ({published.location})",
@@ -350,7 +341,7 @@ class ProductionWorkflow:
         )
 
         if inp.make_shorts:
-            await self._enter("shorts")
+            await self._enter(Stage.SHORTS)
             shorts = await workflow.execute_child_workflow(
                 "ShortsWorkflow",
                 ShortsInput(
@@ -370,11 +361,11 @@ class ProductionWorkflow:
                 task_queue=inp.main_queue,
                 result_type=ShortsResult,
             )
-            s.outputs["shorts"] = shorts.published
+            s.outputs.shorts = shorts.published
             self._add_cost(shorts.gpu_seconds, shorts.cost_usd)
 
-        await self._enter("done")
-        s.state = "completed"
+        await self._enter(Stage.DONE)
+        s.state = State.COMPLETED
         await self._snapshot()
         await self._drain_notifications()
 
@@ -384,33 +375,33 @@ class ProductionWorkflow:
         s = self._status
 
         async def write(attempt: int, feedback: list[str]) -> ScriptResult:
-            await self._enter("script")
+            await self._enter(Stage.SCRIPT)
             req = ScriptRequest(
                 inp.production_id, inp.channel, inp.niche, inp.topic, research.facts_key, attempt, list(feedback)
             )
-            res = await self._cpu("write_script", req, ScriptResult)
-            s.artifacts["script"], s.title = res.script_key, res.title
+            res = await self._run(act.WRITE_SCRIPT, req)
+            s.artifacts.script, s.title = res.script_key, res.title
             return res
 
-        script, decision = await self._reviewed("script", write, carried)
+        script, decision = await self._reviewed(Checkpoint.SCRIPT, write, carried)
         if decision.edits and "script" in decision.edits:
             edit = ScriptEdit(inp.production_id, s.attempts["script"], decision.edits["script"])
-            script = await self._cpu("save_script_edit", edit, ScriptResult)
-            s.artifacts["script"], s.title = script.script_key, script.title
+            script = await self._run(act.SAVE_SCRIPT_EDIT, edit)
+            s.artifacts.script, s.title = script.script_key, script.title
         return script
 
     async def _audio_stage(self, inp: ProductionInput, script: ScriptResult) -> VoiceResult:
         s = self._status
 
         async def speak(attempt: int, feedback: list[str]) -> VoiceResult:
-            await self._enter("tts")
+            await self._enter(Stage.TTS)
             req = VoiceRequest(inp.production_id, inp.niche, script.script_key, attempt, list(feedback), inp.channel)
-            res = await self._cpu("synthesize_voice", req, VoiceResult)
-            s.artifacts["audio"], s.artifacts["timing"] = res.audio_key, res.timing_key
-            s.outputs["narration_s"] = res.duration_s
+            res = await self._run(act.SYNTHESIZE_VOICE, req)
+            s.artifacts.audio, s.artifacts.timing = res.audio_key, res.timing_key
+            s.outputs.narration_s = res.duration_s
             return res
 
-        voice, _ = await self._reviewed("audio", speak)
+        voice, _ = await self._reviewed(Checkpoint.AUDIO, speak)
         return voice
 
     async def _broll_stage(
@@ -419,19 +410,19 @@ class ProductionWorkflow:
         s = self._status
 
         async def pick_broll(attempt: int, feedback: list[str]) -> BrollResult:
-            await self._enter("broll")
+            await self._enter(Stage.BROLL)
             req = BrollRequest(
                 inp.production_id, inp.channel, inp.niche, script.script_key, voice.timing_key, attempt, list(feedback)
             )
-            res = await self._cpu("gather_broll", req, BrollResult)
-            s.artifacts["plan"] = res.plan_key
-            s.outputs["broll_warnings"] = res.warnings
+            res = await self._run(act.GATHER_BROLL, req)
+            s.artifacts.plan = res.plan_key
+            s.outputs.broll_warnings = res.warnings
             if workflow.patched(PATCH_BROLL_PREVIEW):
                 # The reviewer sees the whole cut before the expensive render: captions need the
                 # words, so the transcription moves here (the render stage reuses it).
                 words, _ = await self._transcribed(inp, script, voice, enter=False)
-                preview = await self._gpu(
-                    "render_preview",
+                preview = await self._run(
+                    act.RENDER_PREVIEW,
                     RenderRequest(
                         production_id=inp.production_id,
                         plan_key=res.plan_key,
@@ -440,25 +431,20 @@ class ProductionWorkflow:
                         niche=inp.niche,
                         output_key=ProductionKeys(inp.production_id).preview(attempt),
                     ),
-                    RenderResult,
-                    limit=timedelta(minutes=30),
-                    heartbeat=True,
                 )
-                s.artifacts["preview"] = preview.video_key
-                s.outputs["preview"] = {
-                    "width": preview.width,
-                    "height": preview.height,
-                    "seconds": preview.gpu_seconds,
-                }
+                s.artifacts.preview = preview.video_key
+                s.outputs.preview = PreviewSummary(
+                    width=preview.width, height=preview.height, seconds=preview.gpu_seconds
+                )
                 self._add_cost(preview.gpu_seconds, preview.cost_usd)
             return res
 
-        broll, decision = await self._reviewed("broll", pick_broll, carried)
+        broll, decision = await self._reviewed(Checkpoint.BROLL, pick_broll, carried)
         plan_key = broll.plan_key
         if decision.edits and decision.edits.get("swap"):
             swap = BrollSwap(inp.production_id, plan_key, dict(decision.edits["swap"]), s.attempts["broll"])
-            plan_key = (await self._cpu("apply_broll_swap", swap, BrollResult)).plan_key
-            s.artifacts["plan"] = plan_key
+            plan_key = (await self._run(act.APPLY_BROLL_SWAP, swap)).plan_key
+            s.artifacts.plan = plan_key
         return plan_key
 
     async def _transcribed(
@@ -468,15 +454,12 @@ class ProductionWorkflow:
         if self._words is not None and self._words_audio == voice.audio_key:
             return self._words, False
         if enter:
-            await self._enter("render")
-        words = await self._gpu(
-            "transcribe",
+            await self._enter(Stage.RENDER)
+        words = await self._run(
+            act.TRANSCRIBE,
             TranscribeRequest(inp.production_id, voice.audio_key, inp.language, script.script_key, voice.timing_key),
-            TranscribeResult,
-            limit=timedelta(minutes=30),
-            heartbeat=True,  # a lost worker is noticed within the heartbeat timeout, not 30 min
         )
-        self._status.artifacts["words"] = words.words_key
+        self._status.artifacts.words = words.words_key
         self._add_cost(words.gpu_seconds, words.cost_usd)
         self._words, self._words_audio = words, voice.audio_key
         return words, True
@@ -492,7 +475,7 @@ class ProductionWorkflow:
     ) -> RenderResult:
         s = self._status
         if enter:  # else the transcription just entered the render stage
-            await self._enter("render")
+            await self._enter(Stage.RENDER)
         render_req = RenderRequest(
             production_id=inp.production_id,
             plan_key=plan_key,
@@ -512,18 +495,16 @@ class ProductionWorkflow:
                 )
             )
         else:
-            video = await self._with_live_progress(
-                self._gpu("render_video", render_req, RenderResult, limit=timedelta(hours=3), heartbeat=True)
-            )
-        s.artifacts["video"] = video.video_key
+            video = await self._with_live_progress(self._run(act.RENDER_VIDEO, render_req))
+        s.artifacts.video = video.video_key
         self._add_cost(video.gpu_seconds, video.cost_usd)
-        s.outputs["render"] = {
-            "duration_s": video.duration_s,
-            "segments_total": video.segments_total,
-            "segments_rendered": video.segments_rendered,
-            "encoder": video.encoder,
-            "render_s": video.gpu_seconds,  # the render alone, for render seconds per video minute
-        }
+        s.outputs.render = RenderSummary(
+            duration_s=video.duration_s,
+            segments_total=video.segments_total,
+            segments_rendered=video.segments_rendered,
+            encoder=video.encoder,
+            render_s=video.gpu_seconds,  # the render alone, for render seconds per video minute
+        )
         return video
 
     async def _final_stage(
@@ -532,14 +513,14 @@ class ProductionWorkflow:
         s = self._status
 
         async def thumbs(attempt: int, feedback: list[str]) -> ThumbnailResult:
-            await self._enter("thumbnail")
+            await self._enter(Stage.THUMBNAIL)
             req = ThumbnailRequest(inp.production_id, inp.niche, script.script_key, plan_key, attempt, list(feedback))
-            res = await self._cpu("make_thumbnails", req, ThumbnailResult)
-            s.artifacts["thumbnails"] = res.thumbnail_keys
+            res = await self._run(act.MAKE_THUMBNAILS, req)
+            s.artifacts.thumbnails = res.thumbnail_keys
             self._thumbnail_count = len(res.thumbnail_keys)
             return res
 
-        return await self._reviewed("final", thumbs)
+        return await self._reviewed(Checkpoint.FINAL, thumbs)
 
     # ------------------------------------------------------------------ building blocks
 
@@ -577,11 +558,14 @@ class ProductionWorkflow:
     def _add_cost(self, gpu_seconds: float, cost_usd: float) -> None:
         """GPU time and money so far, shown by the status query and the API."""
         out = self._status.outputs
-        out["gpu_seconds"] = round(float(out.get("gpu_seconds", 0.0)) + gpu_seconds, 2)
-        out["cost_usd"] = round(float(out.get("cost_usd", 0.0)) + cost_usd, 6)
+        out.gpu_seconds = round((out.gpu_seconds or 0.0) + gpu_seconds, 2)
+        out.cost_usd = round((out.cost_usd or 0.0) + cost_usd, 6)
 
     async def _reviewed(
-        self, checkpoint: str, produce: Callable[[int, list[str]], Awaitable[T]], carried: list[str] | None = None
+        self,
+        checkpoint: Checkpoint,
+        produce: Callable[[int, list[str]], Awaitable[T]],
+        carried: list[str] | None = None,
     ) -> tuple[T, ReviewDecision]:
         """Run ``produce`` until a reviewer approves its result; each rejection's feedback feeds the redo.
 
@@ -608,7 +592,7 @@ class ProductionWorkflow:
                     "Start a new production with a different topic or raise TUBEFLOW_MAX_REVIEW_ATTEMPTS."
                 )
 
-    async def _checkpoint(self, checkpoint: str, attempt: int) -> ReviewDecision:
+    async def _checkpoint(self, checkpoint: Checkpoint, attempt: int) -> ReviewDecision:
         assert self._input is not None
         s = self._status
         if checkpoint in self._input.auto_approve:
@@ -617,7 +601,7 @@ class ProductionWorkflow:
                 self._review_record(decision, attempt, note="auto-approved by the niche's review policy")
             )
             return decision
-        await self._enter(f"review_{checkpoint}", state="waiting", checkpoint=checkpoint)
+        await self._enter(checkpoint.stage, state=State.WAITING, checkpoint=checkpoint)
         title = s.title or s.topic
         what = {"checkpoint": checkpoint, "attempt": attempt, "to_review": TO_REVIEW.get(checkpoint, checkpoint)}
         self._notify("checkpoint_opened", f"{title}: {checkpoint} ready for review (attempt {attempt})", what)
@@ -641,21 +625,21 @@ class ProductionWorkflow:
                 await workflow.wait_condition(lambda: self._pending is not None or self._cancel_reason is not None)
             if self._cancel_reason is not None:
                 raise ProductionCancelled(self._cancel_reason)
-            decision = self._pending
-            assert decision is not None
-            s.checkpoint, s.state = None, "running"
-            redo = decision.redo_from if not decision.approved and decision.redo_from not in ("", "thumbnail") else ""
-            record = self._review_record(decision, attempt, note=f"redo from {redo}" if redo else "", redo_from=redo)
+            taken = self._pending
+            assert taken is not None
+            s.checkpoint, s.state = None, State.RUNNING
+            redo = taken.redo_from if not taken.approved and taken.redo_from not in ("", "thumbnail") else ""
+            record = self._review_record(taken, attempt, note=f"redo from {redo}" if redo else "", redo_from=redo)
             # Release the reviewer's update now (its answer already holds the record): the
             # checkpoint is closed, so nothing can race it, and the caller need not wait for the
             # database write below.
             self._pending = None
             await self._store_review(record)
-            pronounce = (decision.edits or {}).get("pronounce") if checkpoint == "audio" else None
+            pronounce = (taken.edits or {}).get("pronounce") if checkpoint == "audio" else None
             if pronounce:
                 # Kept in the channel's lexicon before the redo, so the next take (and video) says it right.
-                await self._cpu("save_pronunciations", PronunciationEdit(self._input.channel, dict(pronounce)), int)
-            return decision
+                await self._run(act.SAVE_PRONUNCIATIONS, PronunciationEdit(self._input.channel, dict(pronounce)))
+            return taken
 
     def _review_record(
         self, decision: ReviewDecision, attempt: int, note: str = "", redo_from: str = ""
@@ -674,15 +658,9 @@ class ProductionWorkflow:
         return record
 
     async def _store_review(self, record: ReviewRecord) -> None:
-        await workflow.execute_activity(
-            "record_review",
-            ReviewLog(self._status.production_id, record),
-            task_queue=self._input.main_queue if self._input else None,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=BOOKKEEPING_RETRY,
-        )
+        await execute(act.RECORD_REVIEW, ReviewLog(self._status.production_id, record), self._queues)
 
-    async def _enter(self, stage: str, state: str = "running", checkpoint: str | None = None) -> None:
+    async def _enter(self, stage: Stage, state: State = State.RUNNING, checkpoint: Checkpoint | None = None) -> None:
         if self._cancel_reason is not None:
             raise ProductionCancelled(self._cancel_reason)
         s = self._status
@@ -695,48 +673,17 @@ class ProductionWorkflow:
     async def _snapshot(self) -> None:
         self._status.updated_at = workflow.now().isoformat()
         info = workflow.info()
-        await workflow.execute_activity(
-            "record_snapshot",
-            StateSnapshot(self._status, info.workflow_id, info.run_id),
-            task_queue=self._input.main_queue if self._input else None,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=BOOKKEEPING_RETRY,
-        )
+        await execute(act.RECORD_SNAPSHOT, StateSnapshot(self._status, info.workflow_id, info.run_id), self._queues)
 
-    async def _cpu(self, name: str, arg: Any, result_type: type[T]) -> T:
-        assert self._input is not None
-        queue = self._input.main_queue
-        return await self._recoverable(
-            lambda: workflow.execute_activity(
-                name,
-                arg,
-                task_queue=queue,
-                start_to_close_timeout=timedelta(minutes=15),
-                retry_policy=CPU_RETRY,
-                result_type=result_type,
-            )
-        )
-
-    async def _gpu(self, name: str, arg: Any, result_type: type[T], limit: timedelta, heartbeat: bool = False) -> T:
-        assert self._input is not None
-        queue = self._input.gpu_queue
-        return await self._recoverable(
-            lambda: workflow.execute_activity(
-                name,
-                arg,
-                task_queue=queue,
-                start_to_close_timeout=limit,
-                heartbeat_timeout=timedelta(seconds=60) if heartbeat else None,
-                retry_policy=GPU_RETRY,
-                result_type=result_type,
-            )
-        )
+    async def _run(self, activity: ActivityDef[A, T], arg: A) -> T:
+        """Run a stage's declared activity; when it fails for good, wait for an operator (``_recoverable``)."""
+        return await self._recoverable(lambda: execute(activity, arg, self._queues))
 
     async def _recoverable(self, run: Callable[[], Awaitable[T]]) -> T:
         """Run one stage's work; when it fails for good, wait for an operator instead of ending.
 
         This is the one recovery mechanism of the workflow: every stage activity goes through it
-        (``_cpu``/``_gpu``), and so can any later step that must never lose reviewed work (publish).
+        (``_run``), and so can any later step that must never lose reviewed work (publish).
         The operator fixes the cause and sends the ``retry`` update: the same step runs again with
         the same input, so everything approved before it is kept.  ``cancel`` ends the production.
         """
@@ -765,7 +712,7 @@ class ProductionWorkflow:
             return False
         s = self._status
         prior_state = s.state
-        s.state, s.error = STATE_BLOCKED, cause.message
+        s.state, s.error = State.BLOCKED, cause.message
         if cause.type == "QuotaExhausted":
             reset = quota_reset_time(cause, workflow.now())
             s.detail = f"waiting for the YouTube quota reset at {reset.isoformat()}"
@@ -791,7 +738,7 @@ class ProductionWorkflow:
         incident = Incident(stage=s.stage, reason=reason, at=workflow.now().isoformat())
         s.incidents.append(incident)
         prior_state, prior_checkpoint = s.state, s.checkpoint
-        s.state, s.checkpoint, s.error = STATE_NEEDS_ATTENTION, None, reason
+        s.state, s.checkpoint, s.error = State.NEEDS_ATTENTION, None, reason
         s.detail = f"{s.stage} failed: fix the cause, then retry (or cancel)"
         await self._snapshot()
         self._notify(
@@ -829,7 +776,7 @@ class ProductionWorkflow:
         return task.result()
 
 
-def _next_progress(stage: str) -> int:
+def _next_progress(stage: Stage) -> int:
     order = list(STAGE_PROGRESS)
     i = order.index(stage) if stage in order else len(order) - 1
     return STAGE_PROGRESS[order[min(i + 1, len(order) - 1)]]

@@ -20,23 +20,23 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from tubeflow import activity_defs as act
+    from tubeflow.activity_defs import ActivityDef
     from tubeflow.contracts import RenderResult
     from tubeflow.render_contracts import (
         JoinRequest,
         RenderJob,
-        RenderLayout,
         SegmentRequest,
         SegmentResult,
         SoundtrackRequest,
-        SoundtrackResult,
         segment_key,
     )
 
+A = TypeVar("A")
 T = TypeVar("T")
 # workflow.patched id guarding every switch from one render activity to the fan-out.
 PATCH_RENDER_FANOUT = "render-fanout"
 OnSegment = Callable[[int, int], Awaitable[None]]  # (segments finished, segments total)
-SEGMENT_LIMIT = timedelta(minutes=30)
 
 
 async def render_fanout(
@@ -50,19 +50,20 @@ async def render_fanout(
 ) -> RenderResult:
     """Render ``job`` as one activity per segment; returns the joined video's result with summed cost."""
 
-    def start(name: str, arg: object, result_type: type[T], limit: timedelta) -> workflow.ActivityHandle[T]:
+    def start(d: ActivityDef[A, T], arg: A) -> workflow.ActivityHandle[T]:
+        """A declared GPU activity, with the caller's retry policy and heartbeat."""
         return workflow.start_activity(
-            name,
+            d.name,
             arg,
             task_queue=gpu_queue,
-            start_to_close_timeout=limit,
+            start_to_close_timeout=d.timeout,
             heartbeat_timeout=heartbeat,
             retry_policy=retry,
-            result_type=result_type,
+            result_type=d.result,
         )
 
-    lay = await start("render_layout", job, RenderLayout, timedelta(minutes=30))
-    sound = start("render_soundtrack", SoundtrackRequest(job, lay), SoundtrackResult, SEGMENT_LIMIT)
+    lay = await start(act.RENDER_LAYOUT, job)
+    sound = start(act.RENDER_SOUNDTRACK, SoundtrackRequest(job, lay))
     total = len(lay.segment_frames)
     keys = {i: segment_key(lay.prefix, i) for i in lay.stored}
     queue = [i for i in range(total) if i not in keys]
@@ -74,9 +75,7 @@ async def render_fanout(
     try:
         while queue or running:
             while queue and len(running) < limit:
-                running.append(
-                    start("render_segment", SegmentRequest(job, lay, queue.pop(0)), SegmentResult, SEGMENT_LIMIT)
-                )
+                running.append(start(act.RENDER_SEGMENT, SegmentRequest(job, lay, queue.pop(0))))
             finished, running = await workflow.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for res in sorted((f.result() for f in finished), key=lambda r: r.index):
                 keys[res.index] = res.key
@@ -89,10 +88,7 @@ async def render_fanout(
         for handle in (*running, sound):
             handle.cancel()
         raise
-    joined = await start(
-        "join_render", JoinRequest(job, lay, [keys[i] for i in range(total)], soundtrack.key), RenderResult,
-        timedelta(hours=1),
-    )  # fmt: skip
+    joined = await start(act.JOIN_RENDER, JoinRequest(job, lay, [keys[i] for i in range(total)], soundtrack.key))
     pieces = [lay.gpu_seconds, soundtrack.gpu_seconds, joined.gpu_seconds, *(r.gpu_seconds for r in results)]
     costs = [lay.cost_usd, soundtrack.cost_usd, joined.cost_usd, *(r.cost_usd for r in results)]
     encoded = [r for r in results if r.rendered]

@@ -15,23 +15,22 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.activity_calls import TaskQueues, execute
 from workflows.render_fanout import PATCH_RENDER_FANOUT, render_fanout
 
 with workflow.unsafe.imports_passed_through():
+    from tubeflow import activity_defs as act
     from tubeflow.contracts import (
+        SHORTS_WORKFLOW,
         PublishRequest,
         PublishResult,
-        RenderResult,
         ShortsInput,
-        ShortsPlan,
         ShortsResult,
     )
     from tubeflow.job_contracts import ShortRequest
     from tubeflow.keys import ProductionKeys
     from tubeflow.render_contracts import RenderJob
     from workflows.production import (
-        CPU_RETRY,
-        GPU_RETRY,
         PATCH_PUBLISH_WAITS,
         QUOTA_RESET_MARGIN,
         WAITABLE_ERRORS,
@@ -39,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-@workflow.defn(name="ShortsWorkflow")
+@workflow.defn(name=SHORTS_WORKFLOW)
 class ShortsWorkflow:
     def __init__(self) -> None:
         self._done: list[str] = []
@@ -51,23 +50,16 @@ class ShortsWorkflow:
 
     @workflow.run
     async def run(self, inp: ShortsInput) -> ShortsResult:
-        main_queue = workflow.info().task_queue
-        plan = await workflow.execute_activity(
-            "plan_shorts",
-            inp,
-            task_queue=main_queue,
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=CPU_RETRY,
-            result_type=ShortsPlan,
-        )
+        queues = TaskQueues(main=workflow.info().task_queue, gpu=inp.gpu_queue)
+        plan = await execute(act.PLAN_SHORTS, inp, queues)
         self._total = len(plan.specs)
         if workflow.patched(PATCH_RENDER_FANOUT):
-            return await self._fan_out(inp, plan, main_queue)
+            return await self._fan_out(inp, plan, queues)
         keys: list[str] = []
         gpu_seconds = cost = 0.0
         for spec in plan.specs:
-            rendered = await workflow.execute_activity(
-                "render_short",
+            rendered = await execute(
+                act.RENDER_SHORT,
                 ShortRequest(
                     production_id=inp.production_id,
                     plan_key=inp.plan_key,
@@ -79,11 +71,7 @@ class ShortsWorkflow:
                     output_key=ProductionKeys(inp.production_id).short(spec.index),
                     reframe=plan.reframe,
                 ),
-                task_queue=inp.gpu_queue,
-                start_to_close_timeout=timedelta(minutes=30),
-                heartbeat_timeout=timedelta(seconds=60),
-                retry_policy=GPU_RETRY,
-                result_type=RenderResult,
+                queues,
             )
             keys.append(rendered.video_key)
             gpu_seconds += rendered.gpu_seconds
@@ -98,14 +86,14 @@ class ShortsWorkflow:
                     kind="short",
                     extra={"index": spec.index, "title": spec.title, "start": spec.start, "end": spec.end},
                 ),
-                main_queue,
+                queues,
             )
             self._done.append(published.location)
         return ShortsResult(
             short_keys=keys, published=list(self._done), gpu_seconds=round(gpu_seconds, 2), cost_usd=round(cost, 6)
         )
 
-    async def _publish(self, req: PublishRequest, main_queue: str) -> PublishResult:
+    async def _publish(self, req: PublishRequest, queues: TaskQueues) -> PublishResult:
         """Publish one Short; YouTube's quota or a revoked account makes it wait, never fail.
 
         The quota waits for its reset (sent by the activity); a revoked account is tried again
@@ -114,14 +102,7 @@ class ShortsWorkflow:
         """
         while True:
             try:
-                return await workflow.execute_activity(
-                    "publish",
-                    req,
-                    task_queue=main_queue,
-                    start_to_close_timeout=timedelta(minutes=15),
-                    retry_policy=CPU_RETRY,
-                    result_type=PublishResult,
-                )
+                return await execute(act.PUBLISH, req, queues)
             except ActivityError as e:
                 cause = e.cause
                 if (
@@ -136,7 +117,7 @@ class ShortsWorkflow:
                     wait = timedelta(minutes=30)
                 await workflow.sleep(max(wait, timedelta(seconds=1)))
 
-    async def _fan_out(self, inp: ShortsInput, plan: ShortsPlan, main_queue: str) -> ShortsResult:
+    async def _fan_out(self, inp: ShortsInput, plan: ShortsPlan, queues: TaskQueues) -> ShortsResult:
         jobs = [
             RenderJob(
                 inp.production_id,
@@ -152,7 +133,7 @@ class ShortsWorkflow:
             for spec in plan.specs
         ]
         renders = await asyncio.gather(
-            *(render_fanout(job, inp.gpu_queue, GPU_RETRY, concurrency=inp.render_fanout) for job in jobs)
+            *(render_fanout(job, inp.gpu_queue, act.GPU_RETRY, concurrency=inp.render_fanout) for job in jobs)
         )
         for spec, rendered in zip(plan.specs, renders, strict=True):
             published = await self._publish(
@@ -165,7 +146,7 @@ class ShortsWorkflow:
                     kind="short",
                     extra={"index": spec.index, "title": spec.title, "start": spec.start, "end": spec.end},
                 ),
-                main_queue,
+                queues,
             )
             self._done.append(published.location)
         return ShortsResult(

@@ -17,10 +17,12 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
+from workflows.activity_calls import TaskQueues, execute
+
 with workflow.unsafe.imports_passed_through():
+    from tubeflow.activity_defs import VIDEO_JOB_CALLBACK, VIDEO_OP_ACTIVITIES
     from tubeflow.contracts import QUERY_STATUS, SIGNAL_PROGRESS, VIDEO_JOB_WORKFLOW, ProgressReport
     from tubeflow.job_contracts import (
         VIDEO_OPS,
@@ -31,13 +33,6 @@ with workflow.unsafe.imports_passed_through():
         VideoJobStatus,
     )
 
-ACTIVITY_FOR = {"caption": "video_caption", "img2vid": "video_img2vid", "addaudio": "video_addaudio"}
-CALLBACK_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=8,
-)
 STARTED = "started"  # ProgressReport.stage a video activity sends once per attempt
 
 
@@ -98,14 +93,12 @@ class VideoJobWorkflow:
         while True:
             self._attempt += 1
             try:
-                result: VideoJobResult = await workflow.execute_activity(
-                    ACTIVITY_FOR[inp.op],
+                result = await execute(
+                    VIDEO_OP_ACTIVITIES[inp.op],
                     arg,
-                    task_queue=inp.gpu_queue,
-                    start_to_close_timeout=timedelta(seconds=inp.time_limit_s),
-                    heartbeat_timeout=timedelta(seconds=inp.heartbeat_timeout_s),
-                    retry_policy=RetryPolicy(maximum_attempts=1),
-                    result_type=VideoJobResult,
+                    TaskQueues(main=workflow.info().task_queue, gpu=inp.gpu_queue),
+                    timeout=timedelta(seconds=inp.time_limit_s),
+                    heartbeat=timedelta(seconds=inp.heartbeat_timeout_s),
                 )
                 break
             except ActivityError as e:
@@ -170,9 +163,7 @@ class VideoJobWorkflow:
         )
         s.callback = "pending"
         try:
-            await workflow.execute_activity(
-                "video_job_callback", req, start_to_close_timeout=timedelta(seconds=30), retry_policy=CALLBACK_RETRY
-            )
+            await execute(VIDEO_JOB_CALLBACK, req, TaskQueues(main=workflow.info().task_queue, gpu=""))
             s.callback = "delivered"
         except ActivityError as e:
             s.callback = f"failed: {e.cause or e}"

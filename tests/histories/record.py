@@ -115,7 +115,7 @@ async def full_production(stack: Stack) -> None:
 
     second = await wait_checkpoint(client, pid, "script", 2)
     save("production_script_redo", await history_of(client, wf))
-    script = json.loads(stack.storage.get_text(second.artifacts["script"]))
+    script = json.loads(stack.storage.get_text(second.artifacts.script or ""))
     script["title"] = script["title"] + " (edited)"
     await review(client, pid, ReviewDecision("script", True, "ana", edits={"script": script}))
 

@@ -293,8 +293,8 @@ async def _apply_snapshot_once(db: Database, snap: StateSnapshot) -> bool:
         row.detail = st.detail
         row.title = st.title
         row.error = st.error
-        row.artifacts = dict(st.artifacts)
-        row.outputs = dict(st.outputs)
+        row.artifacts = st.artifacts.to_dict()
+        row.outputs = st.outputs.to_dict()
         row.updated_at = at
         row.snapshot_at = at
         if st.state in TERMINAL_STATES:
