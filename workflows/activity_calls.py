@@ -34,19 +34,19 @@ async def execute(
     arg: A,
     queues: TaskQueues,
     *,
-    timeout: timedelta | None = None,
+    start_to_close: timedelta | None = None,
     heartbeat: timedelta | None = None,
 ) -> R:
     """Run ``act`` on its queue with its declared policy; returns its declared result.
 
-    ``timeout``/``heartbeat`` override the declared ones where the input sets them (video jobs).
+    ``start_to_close``/``heartbeat`` override the declared ones where the input sets them (video jobs).
     """
     args = [arg] if act.takes_input else []
     result = await workflow.execute_activity(
         act.name,
         args=args,
         task_queue=queues.of(act.queue),
-        start_to_close_timeout=timeout or act.timeout,
+        start_to_close_timeout=start_to_close or act.timeout,
         heartbeat_timeout=heartbeat or act.heartbeat,
         retry_policy=act.retry,
         result_type=act.result,

@@ -97,7 +97,7 @@ class VideoJobWorkflow:
                     VIDEO_OP_ACTIVITIES[inp.op],
                     arg,
                     TaskQueues(main=workflow.info().task_queue, gpu=inp.gpu_queue),
-                    timeout=timedelta(seconds=inp.time_limit_s),
+                    start_to_close=timedelta(seconds=inp.time_limit_s),
                     heartbeat=timedelta(seconds=inp.heartbeat_timeout_s),
                 )
                 break
