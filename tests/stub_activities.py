@@ -43,6 +43,15 @@ from tubeflow.contracts import (
     VoiceResult,
 )
 from tubeflow.job_contracts import ShortRequest
+from tubeflow.render_contracts import (
+    JoinRequest,
+    RenderJob,
+    RenderLayout,
+    SegmentRequest,
+    SegmentResult,
+    SoundtrackRequest,
+    SoundtrackResult,
+)
 
 BROKEN_NICHE = "broken"  # research fails permanently for this niche (its first try), as for an unknown one
 
@@ -75,7 +84,15 @@ class StubActivities:
         ]
 
     def gpu(self) -> list[Callable[..., Any]]:
-        return [self.transcribe, self.render_video, self.render_short]
+        return [
+            self.transcribe,
+            self.render_video,
+            self.render_short,
+            self.render_layout,
+            self.render_segment,
+            self.render_soundtrack,
+            self.join_render,
+        ]
 
     @implements(act.RESEARCH)
     async def research(self, req: ResearchRequest) -> ResearchResult:
@@ -149,3 +166,27 @@ class StubActivities:
     async def render_short(self, req: ShortRequest) -> RenderResult:
         self._call(req.production_id, "render_short", req)
         return RenderResult(req.output_key, req.end_s - req.start_s, 180, 320, 1, 1, gpu_seconds=2.0, cost_usd=0.002)
+
+    # The fan-out render (workflows/render_fanout.py): three segments of one GPU second each.
+
+    @implements(act.RENDER_LAYOUT)
+    async def render_layout(self, job: RenderJob) -> RenderLayout:
+        self._call(job.production_id, "render_layout", job)
+        return RenderLayout(f"p/{job.production_id}/pieces", 15, 320, 180, 45, [15, 15, 15])
+
+    @implements(act.RENDER_SEGMENT)
+    async def render_segment(self, req: SegmentRequest) -> SegmentResult:
+        self._call(req.job.production_id, "render_segment", req.index)
+        key = f"{req.layout.prefix}/seg-{req.index}.mp4"
+        return SegmentResult(req.index, key, 15, True, "libx264", gpu_seconds=1.0, cost_usd=0.001)
+
+    @implements(act.RENDER_SOUNDTRACK)
+    async def render_soundtrack(self, req: SoundtrackRequest) -> SoundtrackResult:
+        self._call(req.job.production_id, "render_soundtrack", req.job)
+        return SoundtrackResult(f"{req.layout.prefix}/sound.m4a", True, gpu_seconds=0.5, cost_usd=0.0005)
+
+    @implements(act.JOIN_RENDER)
+    async def join_render(self, req: JoinRequest) -> RenderResult:
+        self._call(req.job.production_id, "join_render", req)
+        n = len(req.segment_keys)
+        return RenderResult(req.job.output_key, 3.0, 320, 180, n, 0, gpu_seconds=0.5, cost_usd=0.0005)

@@ -95,9 +95,10 @@ async def test_approve_everything_publishes_with_shorts_and_costs(rig: Rig) -> N
     assert done.outputs.thumbnail == f"p/{pid}/thumb-2.jpg"
     assert done.outputs.published == f"outbox/{pid}" and done.outputs.video_id == "vid"
     assert done.outputs.shorts == [f"outbox/{pid}-short-0", f"outbox/{pid}-short-1"]
-    # GPU time: transcribe 1.5 + render 10 + two Shorts at 2 each.
-    assert done.outputs.gpu_seconds == 15.5 and done.outputs.cost_usd == pytest.approx(0.0155)
-    assert done.outputs.render is not None and done.outputs.render.segments_total == 7
+    # GPU time: transcribe 1.5 + three fan-out renders (the video, two Shorts) of 3 x 1 + 0.5 + 0.5 each.
+    assert done.outputs.gpu_seconds == 13.5 and done.outputs.cost_usd == pytest.approx(0.0135)
+    assert done.outputs.render is not None
+    assert (done.outputs.render.segments_total, done.outputs.render.segments_rendered) == (3, 3)
     assert done.artifacts.to_dict().keys() == {
         "facts",
         "script",
@@ -162,7 +163,7 @@ async def test_edits_at_each_checkpoint_are_applied(rig: Rig) -> None:
     assert swap.swaps == {"0": "library/sky.jpg"} and swap.plan_key == f"p/{pid}/plan-v1.json"
     # Everything after the edits uses the edited script and the swapped plan.
     assert rig.stubs.of(pid, "synthesize_voice")[0].script_key == edit_key(pid)
-    assert rig.stubs.of(pid, "render_video")[0].plan_key == swap_key(pid)
+    assert rig.stubs.of(pid, "render_layout")[0].plan_key == swap_key(pid)
     assert rig.stubs.of(pid, "make_thumbnails")[0].plan_key == swap_key(pid)
 
     with pytest.raises(CheckpointNotOpen, match="thumbnail must be an index from 0 to 2, not 7"):

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         PublishRequest,
         PublishResult,
         ShortsInput,
+        ShortsPlan,
         ShortsResult,
     )
     from tubeflow.job_contracts import ShortRequest
