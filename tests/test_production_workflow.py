@@ -70,15 +70,16 @@ async def test_full_production_reject_then_approve_everything(
         assert abs(info.duration_s - done.outputs.narration_s) < 1.5
 
         # The render fanned out: one activity per segment, each segment encoded once, Shorts the same way.
-        render = done.outputs["render"]
-        assert render["segments_total"] >= 2 and render["segments_rendered"] == render["segments_total"]
+        render = done.outputs.render
+        assert render is not None and render.segments_total >= 2
+        assert render.segments_rendered == render.segments_total
         kinds: list[str] = []
         for wf in (production_workflow_id(pid), f"{production_workflow_id(pid)}-shorts"):
             async for event in client.get_workflow_handle(wf).fetch_history_events():
                 if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                     kinds.append(event.activity_task_scheduled_event_attributes.activity_type.name)
         assert "render_video" not in kinds and "render_short" not in kinds
-        assert kinds.count("join_render") == 3 and kinds.count("render_segment") >= render["segments_total"] + 2
+        assert kinds.count("join_render") == 3 and kinds.count("render_segment") >= render.segments_total + 2
 
         # GPU time is costed at the worker's price and shown by the query.
         gpu_s, cost = done.outputs.gpu_seconds or 0.0, done.outputs.cost_usd or 0.0
