@@ -21,6 +21,7 @@ from tubeflow.contracts import (
     BrollRequest,
     BrollResult,
     BrollSwap,
+    Notification,
     PublishRequest,
     PublishResult,
     RenderRequest,
@@ -81,6 +82,7 @@ class StubActivities:
             self.plan_shorts,
             self.record_snapshot,
             self.record_review,
+            self.notify,
         ]
 
     def gpu(self) -> list[Callable[..., Any]]:
@@ -88,6 +90,7 @@ class StubActivities:
             self.transcribe,
             self.render_video,
             self.render_short,
+            self.render_preview,
             self.render_layout,
             self.render_segment,
             self.render_soundtrack,
@@ -190,3 +193,13 @@ class StubActivities:
         self._call(req.job.production_id, "join_render", req)
         n = len(req.segment_keys)
         return RenderResult(req.job.output_key, 3.0, 320, 180, n, 0, gpu_seconds=0.5, cost_usd=0.0005)
+
+    @implements(act.NOTIFY)
+    async def notify(self, n: Notification) -> dict[str, str]:
+        self._call(n.production_id, "notify", n)
+        return {}
+
+    @implements(act.RENDER_PREVIEW)
+    async def render_preview(self, req: RenderRequest) -> RenderResult:
+        self._call(req.production_id, "render_preview", req)
+        return RenderResult(req.output_key, 12.5, 160, 90, 1, 1, gpu_seconds=0.5, cost_usd=0.0005)

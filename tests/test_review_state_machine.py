@@ -95,8 +95,9 @@ async def test_approve_everything_publishes_with_shorts_and_costs(rig: Rig) -> N
     assert done.outputs.thumbnail == f"p/{pid}/thumb-2.jpg"
     assert done.outputs.published == f"outbox/{pid}" and done.outputs.video_id == "vid"
     assert done.outputs.shorts == [f"outbox/{pid}-short-0", f"outbox/{pid}-short-1"]
-    # GPU time: transcribe 1.5 + three fan-out renders (the video, two Shorts) of 3 x 1 + 0.5 + 0.5 each.
-    assert done.outputs.gpu_seconds == 13.5 and done.outputs.cost_usd == pytest.approx(0.0135)
+    # GPU time: transcribe 1.5 + the b-roll preview 0.5 + three fan-out renders (the video, two
+    # Shorts) of 3 x 1 + 0.5 + 0.5 each.
+    assert done.outputs.gpu_seconds == 14.0 and done.outputs.cost_usd == pytest.approx(0.014)
     assert done.outputs.render is not None
     assert (done.outputs.render.segments_total, done.outputs.render.segments_rendered) == (3, 3)
     assert done.artifacts.to_dict().keys() == {
