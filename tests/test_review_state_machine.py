@@ -109,6 +109,7 @@ async def test_approve_everything_publishes_with_shorts_and_costs(rig: Rig) -> N
         "words",
         "video",
         "thumbnails",
+        "preview",
     }
     published = rig.stubs.of(pid, "publish")[0]
     assert published.thumbnail_key == done.outputs.thumbnail and published.video_key == f"productions/{pid}/video.mp4"
