@@ -64,8 +64,8 @@ def _summary(st: Any) -> dict[str, Any]:
         "detail": st.detail,
     }
     if st.state == "completed":
-        out["published"] = st.outputs.get("published")
-        out["video_id"] = st.outputs.get("video_id")
+        out["published"] = st.outputs.published
+        out["video_id"] = st.outputs.video_id
     return out
 
 
@@ -164,7 +164,7 @@ def build_server(open_backend: Any) -> MCPServer:
         _need("viewer")
         st = await guarded(get_status(b().client, production_id))
         if not st.checkpoint:
-            raise ToolError(f"no checkpoint is open: the production is {st.state} at stage {st.stage!r}")
+            raise ToolError(f"no checkpoint is open: the production is {st.state} at stage {str(st.stage)!r}")
         material = await checkpoint_material(b().storage, st) or {}
         return {"checkpoint": st.checkpoint, "attempt": st.attempts.get(st.checkpoint, 1), **_absolute(material)}
 
@@ -202,7 +202,7 @@ def build_server(open_backend: Any) -> MCPServer:
         if not stage:
             st = await guarded(get_status(b().client, production_id))
             if not st.checkpoint:
-                raise ToolError(f"no checkpoint is open: the production is {st.state} at stage {st.stage!r}")
+                raise ToolError(f"no checkpoint is open: the production is {st.state} at stage {str(st.stage)!r}")
             stage = st.checkpoint
         if stage not in CHECKPOINTS:
             raise ToolError(f"stage must be one of {', '.join(CHECKPOINTS)}")

@@ -91,7 +91,7 @@ async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dic
                 }
                 for p in plan.parts
             ]
-            preview = link(arts["preview"]) if arts.get("preview") else None
+            preview = link(arts.preview) if arts.preview else None
             return {"kind": "broll", "parts": parts, "warnings": plan.warnings, "preview": preview}
         if cp == "final":
             thumbs = arts.thumbnails or []

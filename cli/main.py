@@ -451,7 +451,7 @@ def _stage_for(production_id: str, stage: str | None, s: Settings) -> Any:
         if not st.checkpoint:
             from service.client import CheckpointNotOpen
 
-            raise CheckpointNotOpen(f"production {production_id} is at stage {st.stage!r}; no checkpoint is open")
+            raise CheckpointNotOpen(f"production {production_id} is at stage {str(st.stage)!r}; no checkpoint is open")
         return st.checkpoint
 
     return go()
@@ -746,9 +746,9 @@ def _print_status(st: Any) -> None:
     console.print(f"[bold]{st.production_id}[/bold] {st.channel} / {st.niche}: {st.title or st.topic}")
     console.print(f"stage {st.stage}  state {st.state}  progress {st.progress:.0f}%  {st.detail}")
     if st.checkpoint:
-        console.print(f"[yellow]waiting for review at checkpoint {st.checkpoint!r}[/yellow]")
-    if st.checkpoint == "broll" and st.artifacts.get("preview"):
-        console.print(f"preview of the whole cut: {_media_location(st.artifacts['preview'])}")
+        console.print(f"[yellow]waiting for review at checkpoint {str(st.checkpoint)!r}[/yellow]")
+    if st.checkpoint == "broll" and st.artifacts.preview:
+        console.print(f"preview of the whole cut: {_media_location(st.artifacts.preview)}")
     if st.error:
         console.print(f"[red]{st.error}[/red]")
     if st.state == "needs_attention":
