@@ -117,7 +117,8 @@ async def _review(ctx: ApiContext, production_id: str, decision: ReviewDecision)
         if known is None:
             raise HTTPException(404, f"unknown production {production_id!r}") from e
         raise HTTPException(
-            409, f"checkpoint {decision.stage!r} is not open: the production is {known.state} (stage {str(known.stage)!r})"
+            409,
+            f"checkpoint {decision.stage!r} is not open: the production is {known.state} (stage {str(known.stage)!r})",
         ) from e
     except PermanentError as e:
         raise _problem(e) from e
