@@ -41,7 +41,7 @@ from tubeflow.contracts import (
 )
 from tubeflow.errors import MediaError, PermanentError
 from tubeflow.job_contracts import AddAudioJob, CaptionJob, Img2VidJob, ShortRequest, VideoJobResult
-from tubeflow.keys import ProductionKeys, spoken_words_for, timing_for_voice
+from tubeflow.keys import ProductionKeys, segment_key, soundtrack_key, spoken_words_for, timing_for_voice
 from tubeflow.render_contracts import (
     JoinRequest,
     RenderJob,
@@ -50,8 +50,6 @@ from tubeflow.render_contracts import (
     SegmentResult,
     SoundtrackRequest,
     SoundtrackResult,
-    segment_key,
-    soundtrack_key,
 )
 from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.settings import Settings

@@ -760,7 +760,7 @@ class ProductionWorkflow:
     async def _segments_done(self, done: int, total: int) -> None:
         """Fan-out render progress: the share of segments finished, written to the database."""
         s = self._status
-        lo, hi = STAGE_PROGRESS.get("render", 0), _next_progress("render")
+        lo, hi = STAGE_PROGRESS.get(Stage.RENDER, 0), _next_progress(Stage.RENDER)
         s.progress = round(lo + (hi - lo) * done / max(total, 1), 1)
         s.detail = f"segment {done} of {total}"
         await self._snapshot()

@@ -23,13 +23,13 @@ with workflow.unsafe.imports_passed_through():
     from tubeflow import activity_defs as act
     from tubeflow.activity_defs import ActivityDef
     from tubeflow.contracts import RenderResult
+    from tubeflow.keys import segment_key
     from tubeflow.render_contracts import (
         JoinRequest,
         RenderJob,
         SegmentRequest,
         SegmentResult,
         SoundtrackRequest,
-        segment_key,
     )
 
 A = TypeVar("A")
