@@ -633,6 +633,7 @@ class GpuActivities:
 GPU_ACTIVITY_NAMES = (
     "transcribe",
     "render_video",
+    "render_preview",
     "render_short",
     "video_caption",
     "video_img2vid",
