@@ -88,6 +88,7 @@ async def _send_progress(report: ProgressReport) -> None:
     """Best effort: a missing parent, a test environment or a network blip must not fail the render."""
     try:
         info = activity.info()
+        assert info.workflow_id is not None  # caught below: an activity outside a workflow sends no progress
         handle = activity.client().get_workflow_handle(info.workflow_id)
         await handle.signal(SIGNAL_PROGRESS, report)
     except Exception as e:  # noqa: BLE001 - progress is advisory

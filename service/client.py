@@ -171,7 +171,8 @@ async def review(client: Client, production_id: str, decision: ReviewDecision) -
     """Apply a reviewer's decision through the workflow's update, which refuses closed checkpoints."""
     handle = client.get_workflow_handle(production_workflow_id(production_id))
     try:
-        return await handle.execute_update(UPDATE_REVIEW, decision, result_type=ProductionStatus)
+        reviewed: ProductionStatus = await handle.execute_update(UPDATE_REVIEW, decision, result_type=ProductionStatus)
+        return reviewed
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         message = getattr(cause, "message", None) or str(cause or e)
@@ -184,9 +185,10 @@ async def retry(client: Client, production_id: str, operator: str = "anonymous",
     """Continue a production that needs attention: its failed stage runs again, nothing before it."""
     handle = client.get_workflow_handle(production_workflow_id(production_id))
     try:
-        return await handle.execute_update(
+        retried: ProductionStatus = await handle.execute_update(
             UPDATE_RETRY, RetryRequest(operator=operator, note=note), result_type=ProductionStatus
         )
+        return retried
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         raise NothingToRetry(getattr(cause, "message", None) or str(cause or e)) from e
@@ -199,7 +201,8 @@ async def retry(client: Client, production_id: str, operator: str = "anonymous",
 async def get_status(client: Client, production_id: str) -> ProductionStatus:
     handle = client.get_workflow_handle(production_workflow_id(production_id))
     try:
-        return await handle.query(QUERY_STATUS, result_type=ProductionStatus)
+        status: ProductionStatus = await handle.query(QUERY_STATUS, result_type=ProductionStatus)
+        return status
     except RPCError as e:
         raise _rpc_problem(production_id, e) from e
 

@@ -76,7 +76,7 @@ class _Inbound(ActivityInboundInterceptor):
         self.root.running[key] = (info.activity_type, time.monotonic())
         return key
 
-    def execute_activity(self, input: ExecuteActivityInput) -> Any:  # type: ignore[override]
+    def execute_activity(self, input: ExecuteActivityInput) -> Any:
         key = self._begin()
         if inspect.iscoroutinefunction(input.fn):
 

@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from tubeflow.settings import Settings
 
@@ -172,7 +173,8 @@ class S3Storage(Storage):
             if access_key_id and secret_access_key
             else {}
         )
-        self.client = client or boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region, **keys)
+        # boto3 ships no type information: the client is dynamically built from service JSON.
+        self.client: Any = client or boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region, **keys)
         self.cache_dir = Path(cache_dir or Path(tempfile.gettempdir()) / "tubeflow-s3-cache")
         self.cache_dir.mkdir(parents=True, exist_ok=True)
 
@@ -206,7 +208,8 @@ class S3Storage(Storage):
             obj = self.client.get_object(Bucket=self.bucket, Key=check_key(key))
         except self.client.exceptions.NoSuchKey as e:
             raise StorageError(f"no object at key {key!r} in bucket {self.bucket}") from e
-        return obj["Body"].read()
+        body: bytes = obj["Body"].read()
+        return body
 
     def fetch(self, key: str) -> Path:
         """Download into the cache, reusing a cached copy only while its ETag still matches.
@@ -268,7 +271,8 @@ class S3Storage(Storage):
             params["ResponseContentType"] = content_type
         if disposition is not None:
             params["ResponseContentDisposition"] = disposition
-        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+        signed: str = self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+        return signed
 
     def head_bytes(self, key: str, n: int = 64) -> bytes:
         try:
@@ -282,9 +286,10 @@ class S3Storage(Storage):
         return bytes(obj["Body"].read())[:n]
 
     def upload_url(self, key: str, expires_s: int = 3600) -> str:
-        return self.client.generate_presigned_url(
+        signed: str = self.client.generate_presigned_url(
             "put_object", Params={"Bucket": self.bucket, "Key": check_key(key)}, ExpiresIn=expires_s
         )
+        return signed
 
 
 def _is_404(e: Exception) -> bool:

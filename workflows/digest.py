@@ -21,7 +21,7 @@ class NotificationDigestWorkflow:
     @workflow.run
     async def run(self) -> Notification:
         queue = workflow.info().task_queue
-        digest = await workflow.execute_activity(
+        digest: Notification = await workflow.execute_activity(
             "build_digest",
             workflow.now().isoformat(),
             task_queue=queue,

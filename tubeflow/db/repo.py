@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -35,6 +35,8 @@ KEY_PREFIX_SHOWN = 12  # "tfk_" and 8 of the 43 random characters
 # Touching last_used_at on every request would turn each API read into a write.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 MAX_PAGE = 1000
+
+_Ts = TypeVarTuple("_Ts")  # the column types of a Select a filter keeps
 
 
 class NotFoundError(PermanentError):
@@ -148,7 +150,7 @@ async def list_channels(db: Database) -> list[Channel]:
 # ---------------------------------------------------------------- productions
 
 
-def _with_channel() -> Select[tuple[ProductionRow, str]]:
+def _with_channel() -> Select[ProductionRow, str]:
     return select(ProductionRow, ChannelRow.name).join(ChannelRow, ProductionRow.channel_id == ChannelRow.id)
 
 
@@ -199,7 +201,7 @@ async def get_production(db: Database, production_id: str) -> Production:
         return _production(found[0], found[1])
 
 
-def _filtered(stmt: Select[Any], channel: str | None, state: str | None, stage: str | None) -> Select[Any]:
+def _filtered(stmt: Select[*_Ts], channel: str | None, state: str | None, stage: str | None) -> Select[*_Ts]:
     if channel is not None:
         stmt = stmt.where(ChannelRow.name == channel)
     if state is not None:

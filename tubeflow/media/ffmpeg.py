@@ -54,7 +54,8 @@ def ffmpeg_exe() -> str:
     """imageio-ffmpeg's static binary: same build (libass, xfade, loudnorm, nvenc) everywhere."""
     import imageio_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    exe: str = imageio_ffmpeg.get_ffmpeg_exe()
+    return exe
 
 
 def fmt_s(seconds: float) -> str:
@@ -201,7 +202,8 @@ def parse_loudnorm_json(stderr: str) -> dict[str, str]:
     end = stderr.rfind("}")
     if start < 0 or end < start:
         raise FFmpegFailed("loudnorm printed no measurement (is the audio empty?)")
-    return json.loads(stderr[start : end + 1])
+    measured: dict[str, str] = json.loads(stderr[start : end + 1])
+    return measured
 
 
 def measure_loudness_command(path: Path) -> FFmpegCommand:
@@ -310,8 +312,9 @@ def run_ffmpeg(
     chunks: list[bytes] = []
 
     def _drain() -> None:
-        assert proc.stderr is not None
-        for chunk in iter(lambda: proc.stderr.read(65536), b""):
+        stderr = proc.stderr
+        assert stderr is not None
+        for chunk in iter(lambda: stderr.read(65536), b""):
             chunks.append(chunk)
 
     def _progress() -> None:
