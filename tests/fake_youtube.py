@@ -256,7 +256,9 @@ class FakeYouTube:
                 if dim == "elapsedVideoTimeRatio":
                     if set(metrics) - {"audienceWatchRatio", "relativeRetentionPerformance"}:
                         return self._error(400, "invalid", "retention takes audienceWatchRatio and relative")
-                    rows = [[r, w, rel][: 1 + len(metrics)] for r, w, rel in fake.retention.get(vid, [])]
+                    rows: list[list[Any]] = [
+                        [r, w, rel][: 1 + len(metrics)] for r, w, rel in fake.retention.get(vid, [])
+                    ]
                 elif dim == "day":
                     reach = {"videoThumbnailImpressions", "videoThumbnailImpressionsClickRate"}
                     if reach & set(metrics) and not fake.reach_available:

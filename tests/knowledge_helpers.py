@@ -22,7 +22,7 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
 
 async def postgres_available() -> bool:
     try:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
         conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test", timeout=2)
         await conn.close()

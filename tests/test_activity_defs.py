@@ -8,13 +8,14 @@ would schedule work no worker takes, and nothing would say so until a production
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from temporalio.activity import _Definition
 
 from service.worker import gpu_activities, main_activities
 from tests.conftest import tiny_settings
 from tubeflow import activity_defs as act
+from tubeflow.db.engine import Database
 from tubeflow.storage import open_storage
 
 
@@ -29,7 +30,7 @@ def test_every_declared_activity_is_registered_once_on_its_queue_with_its_types(
     settings = tiny_settings(tmp_path)
     storage = open_storage(settings)
     by_queue = {
-        act.Queue.MAIN: registered(main_activities(settings, storage, db=None)),
+        act.Queue.MAIN: registered(main_activities(settings, storage, db=cast(Database, None))),
         act.Queue.GPU: registered(gpu_activities(settings, storage)),
     }
     declared = {d.name: d for d in act.ALL}

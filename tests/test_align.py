@@ -17,7 +17,7 @@ from tubeflow.render_plan import NarrationTiming, PartTiming
 from tubeflow.settings import Settings
 from tubeflow.storage import LocalStorage
 
-SCRIPT = {
+SCRIPT: dict[str, Any] = {
     "hook": "Why is the sky blue?",
     "sections": [
         {"heading": "a", "narration": "Lord Rayleigh explained it in 1871, with mathematics.", "broll_cues": []},
@@ -87,7 +87,7 @@ async def test_transcribe_activity_captions_say_what_the_script_says(tmp_path: P
 
     s = tiny_settings(tmp_path, force_cpu=True)
     store = LocalStorage(s.resolved_storage_dir())
-    script = {
+    script: dict[str, Any] = {
         "hook": "Lord Rayleigh, a British physicist, solved it.",
         "sections": [{"heading": "a", "narration": "In 1871 he showed why the sky is blue!", "broll_cues": []}],
     }

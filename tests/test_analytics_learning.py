@@ -11,7 +11,7 @@ from activities.script_writer import build_messages, niche_learnings, viewer_lea
 from knowledge.consolidate import consolidate
 from knowledge.performance import learn_from_channel
 from knowledge.store import NewFact, add_facts, get_learnings, utcnow
-from knowledge.topics import rank_for_channel
+from knowledge.topics import RankedTopic, rank_for_channel
 from niches.config import load_niche
 from tests.analytics_helpers import collected_channel
 from tests.fake_youtube import FakeYouTube
@@ -42,7 +42,7 @@ async def test_outcomes_change_the_topic_ranking_and_teach_the_writer(settings: 
             await add_facts(db, "science", _facts(SKY_TOPIC, 2) + _facts(BOND_TOPIC, 3))
             vids = await collected_channel(fake, s, db, storage)
 
-            def order(ranked: list) -> list[str]:
+            def order(ranked: list[RankedTopic]) -> list[str]:
                 return [r.topic for r in ranked if r.topic in (SKY_TOPIC, BOND_TOPIC)]
 
             before = await rank_for_channel(s, db, "sky", 100)

@@ -89,7 +89,7 @@ async def api(stack: Stack) -> AsyncIterator[Api]:
 async def start(api: Api, topic: str = TOPIC) -> str:
     r = await api.post("/api/productions", {"channel": "skyline", "topic": topic})
     assert r.status_code == 201, r.text
-    return r.json()["id"]
+    return str(r.json()["id"])
 
 
 async def test_review_cycle_through_the_api(api: Api, stack: Stack) -> None:

@@ -107,7 +107,7 @@ async def test_connect_youtube_web_flow(
 async def test_a_blocked_production_says_why_and_that_nothing_is_lost(
     http: tuple[httpx.AsyncClient, dict[str, str], Any],
 ) -> None:
-    from tubeflow.contracts import ProductionStatus, StateSnapshot
+    from tubeflow.contracts import ProductionStatus, Stage, State, StateSnapshot
 
     c, keys, db = http
     await repo.create_production(db, "sky", "Rainbows", production_id="pblocked")
@@ -116,8 +116,8 @@ async def test_a_blocked_production_says_why_and_that_nothing_is_lost(
         channel="sky",
         niche="science",
         topic="Rainbows",
-        stage="publish",
-        state="blocked",
+        stage=Stage.PUBLISH,
+        state=State.BLOCKED,
         progress=93.0,
         detail="waiting for the YouTube quota reset at 2026-12-01T00:00:00-08:00",
         error="YouTube daily API quota exhausted during the upload request",

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -100,7 +101,7 @@ schema = schemathesis.openapi.from_dict(_openapi()).exclude(path="/api/events")
 @schema.parametrize()
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_input_makes_a_server_error_or_breaks_the_schema(
-    case: schemathesis.Case, served_api: tuple[str, str]
+    case: schemathesis.Case[Any], served_api: tuple[str, str]
 ) -> None:
     base, key = served_api
     case.call_and_validate(

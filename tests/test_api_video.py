@@ -50,8 +50,11 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def origin(media_dir: Path) -> Iterator[str]:
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(media_dir))
-    handler.log_message = lambda *a: None  # type: ignore[method-assign]
+    class QuietHandler(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(media_dir))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"127.0.0.1:{server.server_address[1]}"
@@ -87,7 +90,7 @@ async def finished(http: httpx.AsyncClient, job_id: str, timeout_s: float = 120)
         assert r.status_code == 200, r.text
         st = r.json()
         if st["status"] in ("completed", "failed"):
-            return st
+            return dict(st)
         await asyncio.sleep(0.25)
     raise AssertionError(f"job {job_id} did not finish: {st}")
 

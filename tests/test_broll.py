@@ -3,7 +3,9 @@ redo after feedback, and the stock source against a local Pexels-speaking server
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -15,14 +17,14 @@ from niches.config import NicheConfig
 try:  # tests/ as a package (pythonpath or __init__) or as the rootdir-inserted folder
     from tests.fake_stock import FakeStock, tiny_mp4
 except ImportError:  # pragma: no cover
-    from fake_stock import FakeStock, tiny_mp4  # type: ignore[no-redef]
+    from fake_stock import FakeStock, tiny_mp4  # type: ignore[no-redef,import-not-found]
 from tubeflow.errors import ConfigError, PermanentError, TransientError
 from tubeflow.media.probe import probe
 from tubeflow.render_plan import NarrationTiming, PartTiming, RenderPlan
 from tubeflow.settings import Settings
 from tubeflow.storage import LocalStorage
 
-SCRIPT = {
+SCRIPT: dict[str, Any] = {
     "title": "Why the sky is blue",
     "hook": "Look up. Why blue?",
     "sections": [
@@ -200,7 +202,7 @@ def test_timing_for_other_script_is_refused(settings: Settings, tmp_path: Path) 
 
 
 @pytest.fixture
-def stock(tmp_path: Path) -> FakeStock:
+def stock(tmp_path: Path) -> Iterator[FakeStock]:
     with FakeStock(tmp_path) as fake:
         yield fake
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -19,7 +20,7 @@ from tubeflow.render_plan import NarrationTiming, PartTiming
 from tubeflow.settings import Settings
 from tubeflow.storage import LocalStorage
 
-RAINBOWS = {
+RAINBOWS: dict[str, Any] = {
     "title": "How do rainbows form?",
     "hook": "How do rainbows form? Here is what is really going on.",
     "sections": [

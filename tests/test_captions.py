@@ -15,7 +15,7 @@ FONT = FontInfo(Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"), "D
 
 
 def words(text: str, gap: float = 0.0, start: float = 0.0) -> list[dict[str, float | str]]:
-    out = []
+    out: list[dict[str, float | str]] = []
     t = start
     for w in text.split():
         out.append({"word": w, "start": round(t, 3), "end": round(t + 0.3, 3)})

@@ -98,14 +98,16 @@ def test_status_at_the_final_checkpoint_prints_the_metadata_fixes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from cli.main import _print_status
-    from tubeflow.contracts import ProductionStatus
+    from tubeflow.contracts import Checkpoint, ProductionStatus, Stage, State
     from tubeflow.settings import Settings
     from tubeflow.storage import open_storage
 
     monkeypatch.setenv("TUBEFLOW_HOME", str(tmp_path))
     preview = {"title": "A title", "tags": ["a"], "fixes": ["title: longer than 100 characters; cut at a word to 98"]}
     open_storage(Settings.from_env()).put_text("productions/p9/metadata-preview.json", json.dumps(preview))
-    st = ProductionStatus("p9", "sky", "science", "t", "review_final", "waiting", 88.0, checkpoint="final")
+    st = ProductionStatus(
+        "p9", "sky", "science", "t", Stage.REVIEW_FINAL, State.WAITING, 88.0, checkpoint=Checkpoint.FINAL
+    )
     _print_status(st)
     out = capsys.readouterr().out
     assert "on YouTube: A title" in out and "cut at a word to 98" in out

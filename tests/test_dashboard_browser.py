@@ -84,7 +84,8 @@ async def test_reviewer_signs_in_edits_approves_rejects_and_sees_live_updates(st
         # Sign in.
         landing = await page.goto("/")
         assert page.url.endswith("/login?next=%2F")
-        headers = await landing.all_headers()  # type: ignore[union-attr]
+        assert landing is not None
+        headers = await landing.all_headers()
         csp = headers["content-security-policy"]
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
         assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"

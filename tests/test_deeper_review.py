@@ -48,6 +48,7 @@ async def test_final_rejection_redoes_from_render_broll_or_script_and_reviews_ag
         await repo.create_channel(stack.db, "deep", "science")
         pid = await start_production(client, stack.db, settings, "deep", TOPIC, make_shorts=False)
         broll1 = await wait_checkpoint(client, pid, "broll", timeout_s=240)
+        assert broll1.artifacts.plan and broll1.artifacts.preview and broll1.outputs.narration_s is not None
         assert any("clouds" in k for k in plan_keys(stack, broll1.artifacts.plan))
         # The preview of the whole cut is there before the render, with the narration's sound.
         preview = probe(stack.storage.fetch(broll1.artifacts.preview))
@@ -72,6 +73,7 @@ async def test_final_rejection_redoes_from_render_broll_or_script_and_reviews_ag
         # 2. Back to the b-roll with feedback: a new plan reviewed again, then a new render and final review.
         await review(client, pid, ReviewDecision("final", False, "bo", "No more pictures of clouds", redo_from="broll"))
         broll2 = await wait_checkpoint(client, pid, "broll", 2, timeout_s=240)
+        assert broll2.artifacts.plan
         keys = plan_keys(stack, broll2.artifacts.plan)
         assert keys and not any("clouds" in k for k in keys)
         assert broll2.attempts["script"] == 1 and broll2.artifacts.audio == final1.artifacts.audio
@@ -85,6 +87,7 @@ async def test_final_rejection_redoes_from_render_broll_or_script_and_reviews_ag
         )
         broll3 = await wait_checkpoint(client, pid, "broll", 3, timeout_s=300)
         assert broll3.attempts["script"] == 2 and broll3.artifacts.script != final1.artifacts.script
+        assert broll3.artifacts.script
         assert "Rayleigh" in stack.storage.get_text(broll3.artifacts.script)
         assert broll3.artifacts.audio != final1.artifacts.audio
         await review(client, pid, ReviewDecision("broll", True, "bo"))
@@ -104,6 +107,7 @@ async def test_final_rejection_redoes_from_render_broll_or_script_and_reviews_ag
         await repo.create_channel(stack.db, "deeper", "science")
         pid2 = await start_production(client, stack.db, settings, "deeper", TOPIC, make_shorts=False)
         nxt = await wait_checkpoint(client, pid2, "broll", timeout_s=240)
+        assert nxt.artifacts.plan and nxt.outputs.broll_warnings is not None
         assert not any("clouds" in k for k in plan_keys(stack, nxt.artifacts.plan))
         assert any("avoiding clouds" in w for w in nxt.outputs.broll_warnings)
 
@@ -117,6 +121,7 @@ async def test_a_pronunciation_taught_at_the_audio_review_sticks_for_the_channel
         await repo.create_channel(stack.db, "sayit", "science")
         pid = await start_production(client, stack.db, settings, "sayit", TOPIC, make_shorts=False)
         first = await wait_checkpoint(client, pid, "audio")
+        assert first.artifacts.audio
         assert not stack.storage.exists(first.artifacts.audio.replace(".wav", ".spoken.json"))
         with pytest.raises(CheckpointNotOpen, match="needs a respelling"):
             await review(client, pid, ReviewDecision("audio", False, "ana", "say it right", {"pronounce": {"sky": ""}}))
@@ -124,6 +129,7 @@ async def test_a_pronunciation_taught_at_the_audio_review_sticks_for_the_channel
             client, pid, ReviewDecision("audio", False, "ana", "say sky like skai", {"pronounce": {"sky": "skai"}})
         )
         second = await wait_checkpoint(client, pid, "audio", 2)
+        assert second.artifacts.audio and second.artifacts.timing
         spoken = json.loads(stack.storage.get_text(second.artifacts.audio.replace(".wav", ".spoken.json")))
         assert any("skai" in p for p in spoken) and not any(" sky " in f" {p.lower()} " for p in spoken)
         assert "sky" in json.loads(stack.storage.get_text(channel_lexicon_key("sayit")))
@@ -134,5 +140,6 @@ async def test_a_pronunciation_taught_at_the_audio_review_sticks_for_the_channel
         # The next video of the channel is read with the lexicon from its first take.
         pid2 = await start_production(client, stack.db, settings, "sayit", TOPIC, force=True, make_shorts=False)
         nxt = await wait_checkpoint(client, pid2, "audio")
+        assert nxt.artifacts.audio
         spoken = json.loads(stack.storage.get_text(nxt.artifacts.audio.replace(".wav", ".spoken.json")))
         assert any("skai" in p for p in spoken)

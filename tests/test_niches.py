@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from niches.config import list_niches, load_niche
 from niches.notes import read_notes
 from niches.router import NicheRouter
+from tubeflow.db.engine import Database
 from tubeflow.errors import ConfigError, PermanentError
 from tubeflow.settings import Settings
 
@@ -87,15 +89,16 @@ async def test_router_maps_channel_to_its_own_niche_components() -> None:
         return channels[channel]
 
     router = NicheRouter(SETTINGS, lookup)
-    sky = await router.for_channel(None, "skyline")
-    grana = await router.for_channel(None, "grana", expected_niche="financas")
+    no_db = cast(Database, None)  # the lookup above never touches the database
+    sky = await router.for_channel(no_db, "skyline")
+    grana = await router.for_channel(no_db, "grana", expected_niche="financas")
     assert sky.knowledge.niche == "science" and grana.knowledge.niche == "financas"
     assert grana.knowledge.language == "pt" and sky.knowledge.channel == "skyline"
     assert sky.notes_dir != grana.notes_dir and sky.media_dir != grana.media_dir
     assert sky.owns(sky.media_dir / "clip.mp4") and not sky.owns(grana.media_dir / "clip.mp4")
     assert not sky.owns(sky.media_dir / ".." / ".." / "financas" / "media" / "clip.mp4")
     with pytest.raises(PermanentError, match="belongs to niche 'science', not 'history'"):
-        await router.for_channel(None, "skyline", expected_niche="history")
+        await router.for_channel(no_db, "skyline", expected_niche="history")
 
 
 async def test_router_reads_the_channels_table(tmp_path: Path) -> None:

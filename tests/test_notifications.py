@@ -145,7 +145,7 @@ async def test_webhooks_and_email_follow_real_productions_and_a_broken_receiver_
                 published = await wait_event(state, "published", pid, 400)
                 assert published["data"]["location"] and "scheduled_at" in published["data"]
                 done = await wait_for(client, pid, lambda s: s.state == "completed", 120, "completion")
-                assert done.outputs["published"] == published["data"]["location"]
+                assert done.outputs.published == published["data"]["location"]
 
                 # A failure: the niche's music disappears as the next production starts; the first stage
                 # that loads the niche fails for good and the production needs attention.

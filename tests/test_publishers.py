@@ -30,7 +30,7 @@ from tubeflow.youtube_quota import PACIFIC
 try:
     from tests.fake_youtube import FakeYouTube
 except ImportError:  # pragma: no cover
-    from fake_youtube import FakeYouTube  # type: ignore[no-redef]
+    from fake_youtube import FakeYouTube  # type: ignore[no-redef,import-not-found]
 
 SCRIPT = {
     "title": "Why the sky is blue",

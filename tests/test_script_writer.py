@@ -25,7 +25,9 @@ def spoken(script: dict[str, Any]) -> str:
     return " ".join(narration_text(script))
 
 
-async def write(db: Any, niche: str, topic: str, feedback: list[str] | None = None, channel: str = "c") -> dict:
+async def write(
+    db: Any, niche: str, topic: str, feedback: list[str] | None = None, channel: str = "c"
+) -> dict[str, Any]:
     n = load_niche(niche, SETTINGS)
     facts = (await research(SETTINGS, db, n, channel, topic)).facts
     raw = await OfflineWriter().write(topic=topic, niche=n, facts=facts, feedback=feedback, db=db, channel=channel)
@@ -99,7 +101,7 @@ def test_unknown_writer_is_a_config_error() -> None:
 # ---------------------------------------------------------------- the LLM writer against a local Groq
 
 
-def llm_script(topic: str, facts: list[dict], language: str = "en") -> dict:
+def llm_script(topic: str, facts: list[dict[str, Any]], language: str = "en") -> dict[str, Any]:
     """What a well-behaved model answers: the schema filled from the facts it was given."""
     return {
         "title": topic,
@@ -121,7 +123,7 @@ def groq_settings(fake: FakeGroq, **over: Any) -> Settings:
     return SETTINGS.with_overrides(**values)
 
 
-async def sky_facts(db: Any) -> list[dict]:
+async def sky_facts(db: Any) -> list[dict[str, Any]]:
     return (await research(SETTINGS, db, "science", "c", SKY)).facts
 
 

@@ -73,7 +73,10 @@ def test_feedback_makes_visible_changes(settings: Settings, tmp_path: Path) -> N
     base = [Image.open(storage.fetch(k)) for k in make_thumbnails(settings, storage, n, SCRIPT, plan, "t1", 1, [])]
     bright = make_thumbnails(settings, storage, n, SCRIPT, plan, "t1", 2, ["too dark, make it brighter"])
     assert all(k.startswith("productions/t1/thumbnails/v2-") for k in bright)
-    mean = lambda im: sum(ImageStat.Stat(im.convert("L")).mean)  # noqa: E731
+
+    def mean(im: Image.Image) -> float:
+        return float(sum(ImageStat.Stat(im.convert("L")).mean))
+
     assert sum(mean(Image.open(storage.fetch(k))) for k in bright) > sum(mean(im) for im in base) * 1.05
     assert base[0].tobytes() != Image.open(storage.fetch(bright[0])).tobytes()
 

@@ -310,7 +310,8 @@ def test_azure_synthesis_with_word_boundaries(settings: Settings, tmp_path: Path
     channels, rate, duration = wav_info(out)
     assert (channels, rate) == (1, 24000)
     assert duration == pytest.approx(3 * WORD_S + PAUSE_S + 4 * WORD_S, abs=0.01)
-    assert [(p.start, p.end) for p in timing.parts] == [
+    spans: list[tuple[object, object]] = [(p.start, p.end) for p in timing.parts]
+    assert spans == [
         (0.0, pytest.approx(0.9, abs=0.01)),
         (pytest.approx(0.9 + PAUSE_S, abs=0.01), pytest.approx(duration, abs=0.01)),
     ]
