@@ -139,7 +139,7 @@ class _Handler(JsonHandler):
                 "_gpu": gpu,
                 "_looks": 0,
             }
-            answer = {"id": pod_id, "imageName": _arg(q, "imageName"), "env": [], "machineId": "m1"}
+            answer: dict[str, Any] = {"id": pod_id, "imageName": _arg(q, "imageName"), "env": [], "machineId": "m1"}
             if not rent:
                 answer["machine"] = {"podHostId": "h"}
             return {"data": {"podRentInterruptable" if rent else "podFindAndDeployOnDemand": answer}}

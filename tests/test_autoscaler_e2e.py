@@ -57,7 +57,7 @@ class RenderHarness:
 
     @workflow.run
     async def run(self, req: RenderRequest, gpu_queue: str, heartbeat_s: float) -> RenderResult:
-        return await workflow.execute_activity(
+        result: RenderResult = await workflow.execute_activity(
             "render_video",
             req,
             task_queue=gpu_queue,
@@ -66,6 +66,7 @@ class RenderHarness:
             retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3),
             result_type=RenderResult,
         )
+        return result
 
 
 @workflow.defn(name="AutoscaleProbeJob")
@@ -74,10 +75,11 @@ class ProbeJob:
 
     @workflow.run
     async def run(self, queue: str) -> str:
-        return await workflow.execute_activity(
+        held: str = await workflow.execute_activity(
             "probe_hold", task_queue=queue, start_to_close_timeout=timedelta(minutes=1),
             heartbeat_timeout=timedelta(seconds=10),
         )  # fmt: skip
+        return held
 
 
 def e2e_settings(tmp_path: Path, env: WorkflowEnvironment, **overrides: Any) -> Settings:

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,7 +167,10 @@ async def test_controller_backs_off_on_quota_then_scales_when_it_clears(vast: tu
     script.backlog = 2
     r = await scaler.tick()
     assert r.decision and r.decision.action is Action.SCALE_UP and r.launched == []
-    rents = lambda: sum(1 for m, p, _ in state.requests if m == "PUT")  # noqa: E731
+
+    def rents() -> int:
+        return sum(1 for m, p, _ in state.requests if m == "PUT")
+
     assert rents() == 1, "stopped at the first quota answer instead of hammering the API"
     clock.advance(60)
     r = await scaler.tick()
@@ -353,7 +357,7 @@ def test_runpod_no_capacity_tries_the_next_gpu_type_quota_and_auth(rp: tuple[Run
 
 def test_runpod_honours_min_vram_max_price_and_spot(rp: tuple[RunPodProvider, RunPodState]) -> None:
     _, state = rp
-    base = {"api_key": state.api_key, "image": "tubeflow-gpu:test", "cloud_type": "SECURE"}
+    base: dict[str, Any] = {"api_key": state.api_key, "image": "tubeflow-gpu:test", "cloud_type": "SECURE"}
     # L4 (24 GB, $0.43 secure) is over a $0.40 cap, the A4000 (16 GB) under a 20 GB floor: the A5000.
     picky = RunPodProvider(**base, max_price_per_hour=0.40, min_vram_gb=20)
     inst = picky.launch(NAME_PREFIX + "p1", {})
@@ -578,7 +582,7 @@ def test_local_provider_lists_workers_not_their_children_and_escalates_to_sigkil
 
 @pytest.mark.postgres
 async def test_cost_ledger_on_postgres() -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
     try:
         admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test", timeout=2)

@@ -35,6 +35,7 @@ def test_a_dead_child_is_restarted_with_backoff_and_the_others_keep_running(tmp_
             flaky.proc.wait(5)
             stack.supervise(now=t)
             assert flaky.restart_at == pytest.approx(t + RESTART_FIRST_S * 2 ** (death - 1))
+            assert flaky.restart_at is not None
             stack.supervise(now=flaky.restart_at - 0.01)
             assert flaky.proc.poll() is not None, "restarted before its backoff"
             t = flaky.restart_at

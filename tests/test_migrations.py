@@ -89,7 +89,9 @@ def _fill(conn: Connection) -> None:
     at = T0.replace(tzinfo=None) if conn.dialect.name == "sqlite" else T0  # how UTCDateTime stored it
 
     def put(table: str, **values: Any) -> Any:
-        return conn.execute(meta.tables[table].insert().values(**values)).inserted_primary_key[0]
+        key = conn.execute(meta.tables[table].insert().values(**values)).inserted_primary_key
+        assert key is not None
+        return key[0]
 
     channel_id = put("channels", name="sky", niche="science", created_at=at, settings={"voice": "joe"})
     put(

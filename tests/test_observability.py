@@ -40,11 +40,15 @@ SCRAPE_PORT: list[int] = []
 MID_RUN: list[str] = []
 
 
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:  # no access log on stderr
+        pass
+
+
 @pytest.fixture
 def origin(tmp_path: Path) -> Iterator[str]:
     Image.new("RGB", (320, 180), (30, 90, 160)).save(tmp_path / "still.png")
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
-    handler.log_message = lambda *a: None  # type: ignore[method-assign]
+    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"127.0.0.1:{server.server_address[1]}"

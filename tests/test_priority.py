@@ -31,9 +31,10 @@ async def probe(label: str) -> str:
 class ProbeWorkflow:
     @workflow.run
     async def run(self, label: str, gpu_queue: str) -> str:
-        return await workflow.execute_activity(
+        result: str = await workflow.execute_activity(
             "priority_probe", label, task_queue=gpu_queue, start_to_close_timeout=timedelta(seconds=30)
         )
+        return result
 
 
 async def test_high_priority_channel_runs_first_on_a_contended_queue(temporal_env: WorkflowEnvironment) -> None:

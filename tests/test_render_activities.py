@@ -7,6 +7,7 @@ import dataclasses
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowFailureError
@@ -64,7 +65,7 @@ def test_activity_list_matches_names(tmp_path: Path) -> None:
 async def test_render_video_heartbeats_segments_and_resumes_from_details(tmp_path: Path) -> None:
     s, store, req = _setup(tmp_path)
     acts = GpuActivities(s, store)
-    beats: list[dict] = []
+    beats: list[dict[str, Any]] = []
     env = ActivityEnvironment()
     env.on_heartbeat = lambda *d: beats.append(d[0])
     first = await env.run(acts.render_video, req)

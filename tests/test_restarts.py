@@ -26,7 +26,8 @@ from tubeflow.temporal_dev import DevServerConfig, start_server
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def env_for(settings: Settings) -> dict[str, str]:

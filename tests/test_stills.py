@@ -4,6 +4,7 @@ that fits (chosen by meaning), the niche palette and font, shared with the thumb
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 from PIL import Image
@@ -16,9 +17,12 @@ from tubeflow.settings import Settings
 def test_icon_is_chosen_by_what_the_part_says() -> None:
     s = Settings()
     science, financas = load_niche("science", s), load_niche("financas", s)
-    assert pick_icon(science, "White light splits into colours inside a glass prism.").name == "prism.png"
-    assert pick_icon(science, "A black hole forms when a massive star collapses.").name == "black-hole.png"
-    assert pick_icon(financas, "Guarde dinheiro para uma reserva de emergência e fique protegido.").name == "escudo.png"
+    prism = pick_icon(science, "White light splits into colours inside a glass prism.")
+    hole = pick_icon(science, "A black hole forms when a massive star collapses.")
+    shield = pick_icon(financas, "Guarde dinheiro para uma reserva de emergência e fique protegido.")
+    assert prism is not None and prism.name == "prism.png"
+    assert hole is not None and hole.name == "black-hole.png"
+    assert shield is not None and shield.name == "escudo.png"
     assert pick_icon(None, "anything") is None
 
 
@@ -33,7 +37,7 @@ def test_title_card_draws_icon_disc_text_and_palette_stripe(tmp_path: Path) -> N
     assert card.size == size
     # The disc on the right is a solid palette colour around the icon (not the dark background).
     cx, cy, r = int(size[0] * 0.72), int(size[1] * 0.47), int(size[1] * 0.23)
-    rim = card.getpixel((cx - int(r * 0.85), cy))
+    rim = cast(tuple[int, ...], card.getpixel((cx - int(r * 0.85), cy)))  # an RGB image: a tuple per pixel
     bright = [hex_rgb(c) for c in niche.palette]
     assert min(sum(abs(a - b) for a, b in zip(rim, c, strict=True)) for c in bright) < 60, rim
     # Text on the left: many bright pixels where the plain background has none.
@@ -47,7 +51,9 @@ def test_title_card_draws_icon_disc_text_and_palette_stripe(tmp_path: Path) -> N
     assert whites(card) > 300 and whites(plain) == 0
     # The palette stripe along the bottom edge carries every niche colour in order.
     y = size[1] - 1
-    stripe = [card.getpixel((int((k + 0.5) * size[0] / len(bright)), y)) for k in range(len(bright))]
+    stripe = [
+        cast(tuple[int, ...], card.getpixel((int((k + 0.5) * size[0] / len(bright)), y))) for k in range(len(bright))
+    ]
     assert all(sum(abs(a - b) for a, b in zip(p, c, strict=True)) < 40 for p, c in zip(stripe, bright, strict=True))
 
 

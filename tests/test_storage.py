@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -58,9 +59,11 @@ def test_put_file_and_fetch(make_storage: Callable[[str], Storage], kind: str, t
     assert local.is_file() and local.read_bytes() == src.read_bytes()
     assert store.fetch("productions/p1/video.mp4") == local  # stable path (the cached copy on S3)
     if isinstance(store, S3Storage):
-        head = store.client.head_object(Bucket=store.bucket, Key="productions/p1/video.mp4")
+        client: Any = store.client  # a boto3 S3 client (boto3 has no type information)
+        head = client.head_object(Bucket=store.bucket, Key="productions/p1/video.mp4")
         assert head["ContentType"] == "video/mp4" and head["ContentLength"] == src.stat().st_size
     else:
+        assert isinstance(store, LocalStorage)
         assert local == store.root / "productions/p1/video.mp4"
         store.put_file("productions/p1/video.mp4", local)  # putting a file onto itself is a no-op
         assert local.read_bytes() == src.read_bytes()

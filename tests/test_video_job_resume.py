@@ -19,7 +19,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -36,13 +36,17 @@ from tubeflow.settings import Settings
 from tubeflow.signing import HEADER, verify
 
 
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:  # no access log on stderr
+        pass
+
+
 @pytest.fixture
 def origin(tmp_path: Path) -> Iterator[str]:
     d = tmp_path / "origin"
     d.mkdir()
     Image.new("RGB", (320, 180), (30, 90, 160)).save(d / "still.png")
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(d))
-    handler.log_message = lambda *a: None  # type: ignore[method-assign]
+    handler = functools.partial(_QuietHandler, directory=str(d))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"127.0.0.1:{server.server_address[1]}"
@@ -86,7 +90,7 @@ class Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
-    handler = type("R", (Receiver,), {"got": []})
+    handler = cast(type[Receiver], type("R", (Receiver,), {"got": []}))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"127.0.0.1:{server.server_address[1]}", handler.got

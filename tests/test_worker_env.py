@@ -68,9 +68,9 @@ def _provider(name: str, s: Settings) -> Iterator[tuple[Any, Any]]:
         from tests.fake_vastai import fake_vastai
 
         with fake_vastai() as (url, vs):
-            p = VastAiProvider.from_settings(s.with_overrides(vastai_api_key=vs.api_key, vastai_base_url=url))
-            yield p, lambda: next(iter(vs.instances.values()))["extra_env"]
-            p.close()
+            vp = VastAiProvider.from_settings(s.with_overrides(vastai_api_key=vs.api_key, vastai_base_url=url))
+            yield vp, lambda: next(iter(vs.instances.values()))["extra_env"]
+            vp.close()
     elif name == "kubernetes":
         from kubernetes import client
 
@@ -78,7 +78,7 @@ def _provider(name: str, s: Settings) -> Iterator[tuple[Any, Any]]:
         from tests.fake_k8s import fake_k8s, secret_env
 
         with fake_k8s() as (url, ks):
-            p = KubernetesProvider.from_settings(
+            kp = KubernetesProvider.from_settings(
                 s.with_overrides(k8s_gpu_price_per_hour=0.61),
                 api_client=client.ApiClient(client.Configuration(host=url)),
             )
@@ -88,7 +88,7 @@ def _provider(name: str, s: Settings) -> Iterator[tuple[Any, Any]]:
                 pod = next(iter(ks.pods))
                 return {**secret_env(ks, WORKER_SECRET), "TUBEFLOW_WORKER_IDENTITY": pod}
 
-            yield p, pod_env
+            yield kp, pod_env
     else:
         raise AssertionError(name)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import grpc
+import grpc  # type: ignore[import-untyped]  # grpcio ships no type information
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -125,7 +125,7 @@ class ProxyLog:
         return {m.rsplit("/", 1)[-1] for m, _ in self.calls}
 
 
-class _Forward(grpc.GenericRpcHandler):
+class _Forward(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpc is untyped (Any)
     def __init__(self, channel: grpc.aio.Channel, api_key: str | None, log: ProxyLog) -> None:
         self.channel = channel
         self.api_key = api_key

@@ -384,9 +384,9 @@ async def publish_waits(stack: Stack) -> None:
     # The quota "resets" 55 s before it ran out, so the workflow's wait (reset + 1 min) is 5 s; the
     # ledger's Pacific day turns when the test says the reset happened.
     day = ["day-1"]
-    activities.youtube.next_reset = lambda now: now - timedelta(seconds=55)  # type: ignore[assignment]
-    activities.calendar.next_reset = lambda now: now - timedelta(seconds=55)  # type: ignore[assignment]
-    activities.calendar.pacific_day = lambda now: day[0]  # type: ignore[assignment]
+    setattr(activities.youtube, "next_reset", lambda now: now - timedelta(seconds=55))  # noqa: B010 - a monkeypatch
+    setattr(activities.calendar, "next_reset", lambda now: now - timedelta(seconds=55))  # noqa: B010
+    setattr(activities.calendar, "pacific_day", lambda now: day[0])  # noqa: B010
     fake = await _youtube_channel(stack, "rec-quota")
     fake.quota_exceeded = True
     every = ["script", "audio", "broll", "final"]
@@ -404,10 +404,12 @@ async def publish_waits(stack: Stack) -> None:
     fake.refresh_token = fake.accounts["default"].refresh_token = good  # reconnected
     from tubeflow.db import channel_repo
 
+    creds = await channel_repo.account_credentials(stack.db, "rec-quota")
+    assert creds is not None
     await channel_repo.save_account(
         stack.db,
         "rec-quota",
-        (await channel_repo.account_credentials(stack.db, "rec-quota"))[1],
+        creds[1],
         "rec-project",
         "UCrec",
         "Recorded channel",
