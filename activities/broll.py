@@ -326,7 +326,7 @@ class StockSource:
             name = f"{self.name}/{a.kind}-{_safe(a.provider_id)}{a.suffix}"
 
             def fetch(tmp: Path, a: StockAsset = a, name: str = name) -> Path:
-                return self.client.download(a, tmp / Path(name).name)
+                return Path(self.client.download(a, tmp / Path(name).name))
 
             score = sim + (VIDEO_BONUS if a.kind == "video" else 0.0) - (HISTORY_PENALTY if uid in avoid else 0.0)
             about = a.description or cue

@@ -20,6 +20,7 @@ from tubeflow.contracts import PublishRequest, PublishResult
 from tubeflow.db import channel_repo
 from tubeflow.db.engine import Database
 from tubeflow.db.records import Publication
+from tubeflow.db.repo import NotFoundError
 from tubeflow.errors import AccountNeedsReconnect, PermanentError, QuotaExhausted
 from tubeflow.keys import ProductionKeys
 from tubeflow.settings import Settings
@@ -37,7 +38,7 @@ def _iso(at: datetime | None) -> str:
 async def _settings_of(db: Database, channel: str) -> ChannelSettings:
     try:
         return await channel_repo.channel_settings(db, channel)
-    except channel_repo.NotFoundError:
+    except NotFoundError:
         return ChannelSettings()
 
 
@@ -57,7 +58,7 @@ async def place_on_calendar(
     try:
         long = await channel_repo.get_publication(db, req.production_id, "long", 0)
         base = long.publish_at or now
-    except channel_repo.NotFoundError:
+    except NotFoundError:
         base = now
     at: datetime | None = base + timedelta(hours=cs.shorts_spacing_hours * (idx + 1))
     if cs.privacy != "public" or (at is not None and at < now + MIN_LEAD):

@@ -65,7 +65,7 @@ def _engine() -> tuple[Any, int]:
     """(library, sample rate), initialised once per process."""
     if "lib" not in _STATE:
         try:
-            import espeakng_loader
+            import espeakng_loader  # type: ignore[import-untyped]  # espeakng-loader ships no type information
         except ImportError as e:
             raise ConfigError("the eSpeak NG voice needs the espeakng-loader package (pip install -e .)") from e
         lib = ctypes.CDLL(espeakng_loader.get_library_path())

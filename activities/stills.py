@@ -181,7 +181,9 @@ def draw_still(
         return img.convert("RGB")
     title = title[0].upper() + title[1:]
     d = ImageDraw.Draw(img)
-    font = lambda px: load_font(str(font_path) if font_path else None, max(10, px))  # noqa: E731
+
+    def font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+        return load_font(str(font_path) if font_path else None, max(10, px))
 
     # Right: the icon on an accent disc, and a faint large copy of it bleeding off the edge.
     cx, cy, r = int(w * 0.72), int(h * 0.47), int(h * 0.23)

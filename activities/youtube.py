@@ -14,7 +14,7 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import google.auth.exceptions
 import google.auth.transport.requests
@@ -112,7 +112,7 @@ class Credentials:
         """A valid access token, refreshed through google-auth when missing, expiring or refused."""
         if self.access_token and not force and time.time() < self.expires_at - 60:
             return self.access_token
-        creds = google.oauth2.credentials.Credentials(
+        creds = google.oauth2.credentials.Credentials(  # type: ignore[no-untyped-call]  # google-auth leaves __init__ unannotated
             token=None,
             refresh_token=self.data["refresh_token"],
             token_uri=self.token_uri,
@@ -120,7 +120,7 @@ class Credentials:
             client_secret=self.data["client_secret"],
         )
         try:
-            creds.refresh(google.auth.transport.requests.Request())
+            creds.refresh(google.auth.transport.requests.Request())  # type: ignore[no-untyped-call]  # unannotated in google-auth
         except google.auth.exceptions.RefreshError as e:
             if getattr(e, "retryable", False):
                 raise TransientError(f"Google could not refresh the YouTube token right now ({_safe(e)})") from None
@@ -182,13 +182,13 @@ class YouTubeClient:
         location = resp.headers.get("Location")
         if not location:
             raise TransientError("YouTube accepted the upload request but sent no upload URL")
-        return location
+        return str(location)
 
     def uploaded_bytes(self, session_url: str, size: int) -> int | dict[str, Any]:
         """Bytes the server holds for this session, or the finished video resource."""
         resp = self._send("PUT", session_url, "the upload status", headers={"Content-Range": f"bytes */{size}"})
         if resp.status_code in (200, 201):
-            return resp.json()
+            return cast(dict[str, Any], resp.json())
         if resp.status_code == 404:
             raise PermanentError("the YouTube upload session expired (404); publish again to start a new upload")
         if resp.status_code != 308:
@@ -216,7 +216,7 @@ class YouTubeClient:
                         headers={"Content-Type": "video/mp4", "Content-Range": f"bytes {offset}-{end}/{size}"},
                     )
                     if resp.status_code in (200, 201):
-                        return resp.json()
+                        return cast(dict[str, Any], resp.json())
                     if resp.status_code == 308:
                         rng = resp.headers.get("Range")
                         offset = int(rng.rsplit("-", 1)[1]) + 1 if rng else 0

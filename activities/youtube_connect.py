@@ -75,7 +75,7 @@ def run_installed_flow(
     config: dict[str, Any], *, open_browser: bool = True, browser: str | None = None, port: int = 0
 ) -> dict[str, Any]:
     """Blocking: the loopback installed-app flow; returns the authorized-user info (with the refresh token)."""
-    from google_auth_oauthlib.flow import InstalledAppFlow
+    from google_auth_oauthlib.flow import InstalledAppFlow  # type: ignore[import-untyped]  # no stubs or py.typed
 
     if "installed" not in config:
         raise ConfigError("`tubeflow channel connect` needs a 'Desktop app' OAuth client (an 'installed' section)")

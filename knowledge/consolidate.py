@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, select
+from sqlalchemy.engine import CursorResult
 
 from knowledge.models import Fact, Learning
 from knowledge.store import as_utc, merge_sources, utcnow
@@ -41,16 +42,22 @@ async def consolidate(db: Database, now: datetime | None = None) -> Consolidatio
     now = now or utcnow()
     report = ConsolidationReport()
     async with db.session() as session:
-        result = await session.execute(
-            delete(Fact)
-            .where(Fact.expires_at.is_not(None), Fact.expires_at <= now)
-            .execution_options(synchronize_session=False)
+        result = cast(
+            "CursorResult[Any]",
+            await session.execute(
+                delete(Fact)
+                .where(Fact.expires_at.is_not(None), Fact.expires_at <= now)
+                .execution_options(synchronize_session=False)
+            ),
         )
         report.expired_deleted = int(result.rowcount or 0)
-        gone = await session.execute(
-            delete(Learning)
-            .where(Learning.expires_at.is_not(None), Learning.expires_at <= now)
-            .execution_options(synchronize_session=False)
+        gone = cast(
+            "CursorResult[Any]",
+            await session.execute(
+                delete(Learning)
+                .where(Learning.expires_at.is_not(None), Learning.expires_at <= now)
+                .execution_options(synchronize_session=False)
+            ),
         )
         report.learnings_expired = int(gone.rowcount or 0)
         facts = list((await session.execute(select(Fact).order_by(Fact.niche, Fact.id))).scalars())

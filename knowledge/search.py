@@ -106,7 +106,7 @@ async def rank_facts(
     async with db.session() as session:
         dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
         if dialect == "postgresql":
-            cfg = literal_column(f"'{PG_CONFIGS.get(language.split('-')[0], 'simple')}'::regconfig")
+            cfg: ColumnElement[Any] = literal_column(f"'{PG_CONFIGS.get(language.split('-')[0], 'simple')}'::regconfig")
             vec = func.to_tsvector(cfg, Fact.claim + literal_column("' '") + Fact.topic)
             query = func.to_tsquery(cfg, " | ".join(terms))
             rel = func.ts_rank(vec, query)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import or_, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.models import Fact, Learning, Outcome
@@ -278,9 +279,12 @@ async def forget_learnings(db: Database, niche: str, channel: str, origins: tupl
     from sqlalchemy import delete
 
     async with db.session() as session:
-        result = await session.execute(
-            delete(Learning)
-            .where(Learning.niche == niche, Learning.channel == channel, Learning.origin.in_(origins))
-            .execution_options(synchronize_session=False)
+        result = cast(
+            "CursorResult[Any]",
+            await session.execute(
+                delete(Learning)
+                .where(Learning.niche == niche, Learning.channel == channel, Learning.origin.in_(origins))
+                .execution_options(synchronize_session=False)
+            ),
         )
         return int(result.rowcount or 0)

@@ -91,9 +91,9 @@ def black_hole_clip(path: Path, seconds: float = 3.0, fps: int = 15) -> None:
         for k in range(36):
             a = angle + k * math.pi / 18
             rx, ry = 170, 48
-            x, y = w / 2 + rx * math.cos(a), h / 2 + ry * math.sin(a)
+            cx, cy = w / 2 + rx * math.cos(a), h / 2 + ry * math.sin(a)
             heat = 150 + int(100 * (0.5 + 0.5 * math.cos(a)))
-            d.ellipse((x - 14, y - 6, x + 14, y + 6), fill=(255, heat, 60))
+            d.ellipse((cx - 14, cy - 6, cx + 14, cy + 6), fill=(255, heat, 60))
         img = img.filter(ImageFilter.GaussianBlur(3))
         ImageDraw.Draw(img).ellipse((w / 2 - 45, h / 2 - 45, w / 2 + 45, h / 2 + 45), fill=(0, 0, 0))
         proc.stdin.write(img.tobytes())
