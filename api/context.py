@@ -58,4 +58,5 @@ class ApiContext:
 
 
 def get_ctx(request: Request) -> ApiContext:
-    return request.app.state.tubeflow
+    ctx: ApiContext = request.app.state.tubeflow
+    return ctx

@@ -20,7 +20,7 @@ TERMINAL = ("completed", "failed", "cancelled")
 
 
 def production_dict(p: Any) -> dict[str, Any]:
-    d = p.to_dict()
+    d: dict[str, Any] = p.to_dict()
     d.pop("channel_id", None)
     return d
 

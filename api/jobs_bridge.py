@@ -164,7 +164,8 @@ def status_view(st: VideoJobStatus, live: dict[str, Any] | None) -> dict[str, An
 
 async def query_status(client: Client, job_id: str) -> VideoJobStatus:
     handle = client.get_workflow_handle(job_workflow_id(job_id))
-    return await handle.query(QUERY_STATUS, result_type=VideoJobStatus)
+    status: VideoJobStatus = await handle.query(QUERY_STATUS, result_type=VideoJobStatus)
+    return status
 
 
 async def job_status(client: Client, job_id: str) -> tuple[dict[str, Any], VideoJobStatus]:

@@ -117,7 +117,9 @@ def build_server(open_backend: Any) -> MCPServer:
         return await suggest(b().db, channel, load_niche(ch.niche, b().settings), max(1, min(count, 20)))
 
     @server.tool()
-    async def start_production(channel: str, topic: str, force: bool = False, make_shorts: bool = True) -> dict:
+    async def start_production(
+        channel: str, topic: str, force: bool = False, make_shorts: bool = True
+    ) -> dict[str, Any]:
         """Start a production; returns its id. A topic the channel covered is refused unless force."""
         from service.client import start_production as start
 

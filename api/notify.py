@@ -104,7 +104,7 @@ class ChangeNotifier:
                 self.fire()
 
     async def _listen_postgres(self, url: Any) -> None:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         while True:

@@ -69,7 +69,9 @@ async def channel_view(ctx: ApiContext, name: str) -> dict[str, Any]:
 
 
 @router.get("/api/channels/{name}")
-async def get_channel(name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)) -> dict:
+async def get_channel(
+    name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
+) -> dict[str, Any]:
     return await channel_view(ctx, name)
 
 
@@ -79,7 +81,7 @@ async def patch_channel(
     changes: dict[str, Any] = Body(..., examples=[{"publish_slots": "mon,wed,fri 17:00", "privacy": "public"}]),
     ctx: ApiContext = Depends(get_ctx),
     _: Principal = Depends(require("admin")),
-) -> dict:
+) -> dict[str, Any]:
     """Change settings; a bad value answers 400 naming the field and the allowed values."""
     try:
         from service.languages import require_channel_language
@@ -98,7 +100,7 @@ async def patch_channel(
 @router.post("/api/channels/{name}/cadence/{action}")
 async def cadence_action(
     name: str, action: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
-) -> dict:
+) -> dict[str, Any]:
     from service.cadence import set_paused
 
     if action not in ("pause", "resume"):
@@ -111,7 +113,9 @@ async def cadence_action(
 
 
 @router.get("/api/channels/{name}/topics")
-async def list_topics(name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)) -> list:
+async def list_topics(
+    name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
+) -> list[dict[str, Any]]:
     try:
         return [t.to_dict() for t in await channel_repo.list_topics(ctx.db, name)]
     except PermanentError as e:
@@ -121,7 +125,7 @@ async def list_topics(name: str, ctx: ApiContext = Depends(get_ctx), _: Principa
 @router.post("/api/channels/{name}/topics", status_code=201)
 async def add_topic(
     name: str, body: TopicIn, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("editor"))
-) -> dict:
+) -> dict[str, Any]:
     try:
         return (await channel_repo.add_topic(ctx.db, name, body.topic)).to_dict()
     except PermanentError as e:
@@ -160,7 +164,7 @@ async def reschedule(
     body: ScheduleIn,
     ctx: ApiContext = Depends(get_ctx),
     _: Principal = Depends(require("editor")),
-) -> dict:
+) -> dict[str, Any]:
     from activities.calendar import move_publication
 
     try:

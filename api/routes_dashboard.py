@@ -61,7 +61,7 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, next: str = "/") -> Response:
-    values = {"principal": None, "next": _safe_next(next), "stages": []}
+    values: dict[str, Any] = {"principal": None, "next": _safe_next(next), "stages": []}
     return templates.TemplateResponse(request, "login.html", values)
 
 

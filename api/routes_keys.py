@@ -34,7 +34,9 @@ def key_view(k: ApiKey) -> dict[str, Any]:
 
 
 @router.get("")
-async def list_keys(ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))) -> list[dict]:
+async def list_keys(
+    ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
+) -> list[dict[str, Any]]:
     return [key_view(k) for k in await repo.list_api_keys(ctx.db)]
 
 

@@ -45,14 +45,16 @@ def _problem(e: PermanentError) -> HTTPException:
 
 
 @router.get("/channels")
-async def list_channels(ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)) -> list[dict]:
+async def list_channels(
+    ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
+) -> list[dict[str, Any]]:
     return await dbview.channels(ctx.db)
 
 
 @router.post("/channels", status_code=201)
 async def create_channel(
     body: ChannelIn, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
-) -> dict:
+) -> dict[str, Any]:
     try:
         return await dbview.create_channel(ctx.db, ctx.settings, body.name, body.niche)
     except PermanentError as e:
@@ -62,7 +64,7 @@ async def create_channel(
 @router.post("/productions", status_code=201)
 async def start_production(
     body: ProductionIn, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("editor"))
-) -> dict:
+) -> dict[str, Any]:
     try:
         pid = await tf.start_production(ctx.client(), ctx.db, ctx.settings, body.channel, body.topic, force=body.force)
     except PermanentError as e:

@@ -207,25 +207,33 @@ async def _addaudio(ctx: ApiContext, who: Principal, body: AddAudioIn, capacity:
 
 
 @router.post("/video/caption", status_code=202, response_class=JSONResponse)
-async def caption(body: CaptionIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
+async def caption(
+    body: CaptionIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
+) -> JSONResponse:
     """Burn the SRT's captions into the video."""
     return JSONResponse(await _caption(ctx, who, body), status_code=202)
 
 
 @router.post("/video/img2vid", status_code=202, response_class=JSONResponse)
-async def img2vid(body: Img2VidIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
+async def img2vid(
+    body: Img2VidIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
+) -> JSONResponse:
     """Turn a still image into a clip with a Ken Burns zoom."""
     return JSONResponse(await _img2vid(ctx, who, body), status_code=202)
 
 
 @router.post("/video/addaudio", status_code=202, response_class=JSONResponse)
-async def addaudio(body: AddAudioIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
+async def addaudio(
+    body: AddAudioIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
+) -> JSONResponse:
     """Lay an audio track under the video."""
     return JSONResponse(await _addaudio(ctx, who, body), status_code=202)
 
 
 @router.post("/video/batch", status_code=202, response_class=JSONResponse)
-async def batch(body: BatchIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))):
+async def batch(
+    body: BatchIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
+) -> JSONResponse:
     """Several independent jobs at once: each item is a job's 202 answer, or its own refusal.
 
     The whole batch counts against TUBEFLOW_VIDEO_JOBS_PER_KEY up front (429 for all, nothing

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from autoscaler.costs import CostLedger, UsageSlice, slices_for_tick
 from autoscaler.policy import Decision, PolicyConfig, ScalingPolicy, WorkerState, WorkerView
@@ -338,8 +338,18 @@ class Autoscaler:
 # ---------------------------------------------------------------------- entry point
 
 
+_Num = TypeVar("_Num", int, float)
+
+
+def _setting(settings: Any, name: str, default: _Num) -> _Num:
+    """``settings.<name>`` coerced to the default's type, or the default when unset."""
+    return type(default)(getattr(settings, name, default))
+
+
 def policy_from_settings(settings: Any) -> PolicyConfig:
-    g = lambda name, default: type(default)(getattr(settings, name, default))  # noqa: E731
+    def g(name: str, default: _Num) -> _Num:
+        return _setting(settings, name, default)
+
     return PolicyConfig(
         scale_up_backlog=g("autoscaler_scale_up_backlog", 1),
         scale_up_min_age_s=g("autoscaler_scale_up_min_age_s", 0.0),
@@ -353,7 +363,9 @@ def policy_from_settings(settings: Any) -> PolicyConfig:
 
 
 def controller_config_from_settings(settings: Any) -> ControllerConfig:
-    g = lambda name, default: type(default)(getattr(settings, name, default))  # noqa: E731
+    def g(name: str, default: _Num) -> _Num:
+        return _setting(settings, name, default)
+
     return ControllerConfig(
         interval_s=g("autoscaler_interval_s", 15.0),
         ready_timeout_s=g("autoscaler_ready_timeout_s", 600.0),

@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -26,7 +27,9 @@ from tubeflow.render_plan import NarrationTiming  # noqa: E402
 from tubeflow.settings import Settings  # noqa: E402
 
 
-def measure(audio: Path, timing: NarrationTiming, settings: Settings, runs: int, batched: bool | None) -> dict:
+def measure(
+    audio: Path, timing: NarrationTiming, settings: Settings, runs: int, batched: bool | None
+) -> dict[str, Any]:
     t0 = time.monotonic()
     transcribe.load_model(settings)
     load_s = time.monotonic() - t0

@@ -22,10 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from render import child_cpu_s, make_project  # noqa: E402
-
+from bench.render import child_cpu_s, make_project  # noqa: E402
 from gpu_activities.preview import preview_plan, preview_settings  # noqa: E402
 from gpu_activities.render import render_production  # noqa: E402
 from tubeflow.settings import Settings  # noqa: E402

@@ -62,10 +62,11 @@ class FanoutBench:
 class SingleBench:
     @workflow.run
     async def run(self, req: RenderRequest, gpu_queue: str) -> RenderResult:
-        return await workflow.execute_activity(
+        result: RenderResult = await workflow.execute_activity(
             "render_video", req, task_queue=gpu_queue, start_to_close_timeout=timedelta(hours=2),
             heartbeat_timeout=timedelta(seconds=60), retry_policy=RETRY, result_type=RenderResult,
         )  # fmt: skip
+        return result
 
 
 def free_port() -> int:

@@ -46,7 +46,7 @@ from tubeflow.temporal_dev import DevServerConfig, temporal_binary  # noqa: E402
 
 async def wait_done(http: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
     while True:
-        st = (await http.get(f"/jobs/{job_id}")).json()
+        st: dict[str, Any] = (await http.get(f"/jobs/{job_id}")).json()
         if st["status"] in ("completed", "failed"):
             return st
         await asyncio.sleep(0.25)

@@ -43,9 +43,9 @@ class KubernetesProvider:
 
         if api_client is None:
             try:
-                config.load_incluster_config()
+                config.load_incluster_config()  # type: ignore[no-untyped-call]  # kubernetes' loaders are unannotated
             except config.ConfigException:
-                config.load_kube_config()
+                config.load_kube_config()  # type: ignore[no-untyped-call]  # kubernetes' loaders are unannotated
             api_client = client.ApiClient()
         self.apps = client.AppsV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
