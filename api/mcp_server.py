@@ -18,10 +18,13 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as SdkToolError
+from temporalio.client import Client
 
 from tubeflow.contracts import CHECKPOINTS, ReviewDecision
+from tubeflow.db.engine import Database
 from tubeflow.errors import PermanentError
 from tubeflow.settings import Settings
+from tubeflow.storage import Storage
 
 ROLES = ("viewer", "editor", "admin")
 # Who is calling: set per HTTP request from its API key; stdio runs as the local operator.
@@ -33,9 +36,9 @@ CALLER: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar(
 @dataclass
 class Backend:
     settings: Settings
-    client: Any
-    db: Any
-    storage: Any
+    client: Client
+    db: Database
+    storage: Storage
 
 
 class ToolError(SdkToolError):
