@@ -24,6 +24,7 @@ browser:
 
 test: install browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 demo: install
