@@ -23,11 +23,12 @@ from fastapi import Depends, HTTPException, Request
 from api.context import ApiContext, get_ctx
 from api.credentials import Verified, lookup_key  # noqa: F401  (lookup_key: re-exported for callers)
 from api.ratelimit import RateLimiter
+from tubeflow.contracts import Role
 from tubeflow.db import repo
 from tubeflow.db.engine import Database
 from tubeflow.errors import PermanentError
 
-ROLES: tuple[str, ...] = ("viewer", "editor", "admin")
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 COOKIE = "tubeflow_session"
 CSRF_HEADER = "x-tubeflow-request"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

@@ -16,7 +16,7 @@ from tubeflow.db.engine import Database
 from tubeflow.db.models import EventRow, ProductionRow
 from tubeflow.settings import Settings
 
-TERMINAL = ("completed", "failed", "cancelled")
+TERMINAL = tuple(s.value for s in State if s.finished)
 
 
 def production_dict(p: Any) -> dict[str, Any]:

@@ -20,13 +20,13 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as SdkToolError
 from temporalio.client import Client
 
-from tubeflow.contracts import CHECKPOINTS, ReviewDecision
+from tubeflow.contracts import CHECKPOINTS, ReviewDecision, Role
 from tubeflow.db.engine import Database
 from tubeflow.errors import PermanentError
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
-ROLES = ("viewer", "editor", "admin")
+ROLES = tuple(r.value for r in Role)
 # Who is calling: set per HTTP request from its API key; stdio runs as the local operator.
 CALLER: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar(
     "tubeflow_mcp_caller", default=("mcp", "editor")

@@ -21,12 +21,13 @@ from starlette.background import BackgroundTask
 from api import dbview
 from api.auth import Principal, authenticate
 from api.context import ApiContext, get_ctx
+from tubeflow.contracts import State
 
 router = APIRouter(prefix="/api", tags=["events"])
 T = TypeVar("T")
 
 KEEPALIVE_S = 15.0
-FINISHED_STATES = ("completed", "failed", "cancelled")
+FINISHED_STATES = tuple(s.value for s in State if s.finished)
 
 
 def sse_message(event: dict[str, Any]) -> str:

@@ -15,10 +15,11 @@ from typing import Any
 
 import yaml
 
+from tubeflow.contracts import Checkpoint
 from tubeflow.errors import ConfigError
 from tubeflow.settings import Settings
 
-CHECKPOINT_NAMES = ("script", "audio", "broll", "final")
+CHECKPOINT_NAMES = tuple(c.value for c in Checkpoint)
 BROLL_SOURCES = ("library", "generated", "stock", "pexels", "pixabay")
 CAPTION_POSITIONS = ("bottom", "center")
 SHORTS_REFRAMES = ("blur", "crop")

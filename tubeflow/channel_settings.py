@@ -14,9 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tubeflow.contracts import Checkpoint
 from tubeflow.errors import PermanentError
 
-CHECKPOINTS = ("script", "audio", "broll", "final")
+CHECKPOINTS = tuple(c.value for c in Checkpoint)
 PRIVACY = ("private", "unlisted", "public")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # YouTube's assignable video categories (videoCategories.list, region US).

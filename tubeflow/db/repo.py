@@ -20,7 +20,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tubeflow.contracts import STAGES, ReviewLog, StateSnapshot, production_workflow_id
+from tubeflow.contracts import STAGES, ReviewLog, Role, StateSnapshot, production_workflow_id
+from tubeflow.contracts import TERMINAL_STATES as _TERMINAL_STATES
 from tubeflow.db.engine import Database
 from tubeflow.db.models import ApiKeyRow, AssetRow, AuthEpochRow, ChannelRow, EventRow, ProductionRow, ReviewRow
 from tubeflow.db.records import ApiKey, Asset, Channel, Event, Production, Review
@@ -28,8 +29,9 @@ from tubeflow.db.types import to_utc, utcnow
 from tubeflow.errors import PermanentError
 from tubeflow.names import check_channel_name, check_text
 
-ROLES: tuple[str, ...] = ("viewer", "editor", "admin")  # each includes the ones before it
-TERMINAL_STATES = frozenset({"completed", "failed", "cancelled"})
+# Defined once in the contracts; plain strings here because they are bound into SQL and messages.
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)  # each includes the ones before it
+TERMINAL_STATES: frozenset[str] = frozenset(s.value for s in _TERMINAL_STATES)
 KEY_PREFIX = "tfk_"
 KEY_PREFIX_SHOWN = 12  # "tfk_" and 8 of the 43 random characters
 # Touching last_used_at on every request would turn each API read into a write.
