@@ -162,7 +162,14 @@ async def test_webhooks_and_email_follow_real_productions_and_a_broken_receiver_
                 # and dead-lettered, and nothing else noticed.
                 assert state["refused"] == []
                 assert state["broken"] >= 5
-                dead = [k for k in stack.storage.list("notifications/dead-letter") if k.endswith(".json")]
+                # The fifth attempt comes ~30 s after the first (backoff 2, 4, 8, 16 s); a quick production
+                # can finish before it, so wait for the dead letter rather than race it.
+                dead: list[str] = []
+                for _ in range(240):
+                    dead = [k for k in stack.storage.list("notifications/dead-letter") if k.endswith(".json")]
+                    if dead:
+                        break
+                    await asyncio.sleep(0.5)
                 assert dead
                 record = json.loads(stack.storage.get_text(dead[0]))
                 assert record["target"] == "down (json)" and "HTTP 500" in record["error"]
