@@ -7,6 +7,7 @@ and API use.  What media each stage makes is tested in test_production_workflow.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -260,7 +261,13 @@ async def test_auto_approved_checkpoints_do_not_wait(rig: Rig) -> None:
     assert [(r.stage, r.reviewer, r.note) for r in st.reviews] == [
         (cp, "policy", "auto-approved by the niche's review policy") for cp in ("script", "audio", "broll")
     ]
-    waited = {s.checkpoint for s in rig.stubs.of(pid, "record_snapshot") if s.state == "waiting"}
+    # The query answers as the checkpoint opens; its snapshot activity may land a moment later.
+    waited: set[str | None] = set()
+    for _ in range(100):
+        waited = {s.checkpoint for s in rig.stubs.of(pid, "record_snapshot") if s.state == "waiting"}
+        if waited:
+            break
+        await asyncio.sleep(0.1)
     assert waited == {"final"}
     await review(rig.client, pid, ReviewDecision(Checkpoint.FINAL, True, "ana"))
     assert (await handle.result()).state == State.COMPLETED
