@@ -24,39 +24,23 @@ import pytest
 from activities.calendar import move_publication, publish_on_calendar
 from activities.youtube_connect import WebConnector, connect_installed
 from tests.fake_youtube import FakeYouTube
+from tests.test_publishers import SCRIPT as PUBLISHER_SCRIPT
+from tests.test_publishers import TIMING
 from tubeflow.channel_settings import parse_settings
 from tubeflow.contracts import PublishRequest
 from tubeflow.db import channel_repo, repo
 from tubeflow.db.engine import open_database
 from tubeflow.errors import AccountNeedsReconnect, ConfigError, QuotaExhausted
-from tubeflow.render_plan import NarrationTiming, PartTiming
 from tubeflow.secret_box import new_key
 from tubeflow.settings import Settings
 from tubeflow.storage import LocalStorage
 
+# The publishers' test script and timing; here its description carries a Sources block, which the
+# metadata must not repeat.
 SCRIPT = {
-    "title": "Why the sky is blue",
-    "hook": "Look up.",
-    "sections": [
-        {"heading": "Sunlight", "narration": "a", "broll_cues": []},
-        {"heading": "Scattering", "narration": "b", "broll_cues": []},
-        {"heading": "Sunsets", "narration": "c", "broll_cues": []},
-    ],
+    **PUBLISHER_SCRIPT,
     "description": "Why is the sky blue?\n\nSources:\n- https://en.wikipedia.org/wiki/Rayleigh_scattering",
-    "tags": ["science", "sky"],
-    "language": "en",
-    "sources": [{"claim": "Rayleigh", "source": "https://en.wikipedia.org/wiki/Rayleigh_scattering"}],
 }
-TIMING = NarrationTiming(
-    duration_s=48.0,
-    sample_rate=22050,
-    parts=[
-        PartTiming(0, "hook", 0.0, 3.0, "Look up.", None),
-        PartTiming(1, "section", 3.35, 15.0, "a", 0),
-        PartTiming(2, "section", 15.35, 30.0, "b", 1),
-        PartTiming(3, "section", 30.35, 48.0, "c", 2),
-    ],
-)
 WORDS = [
     {"word": "Look", "start": 0.1, "end": 0.4},
     {"word": "up.", "start": 0.45, "end": 0.9},
