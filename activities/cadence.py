@@ -1,6 +1,6 @@
 """What a cadence run starts: back-pressure first, then a topic (backlog, else the best suggestion).
 
-The production id comes from the schedule run's workflow id, so a retried activity finds the
+The production id comes from the schedule run's run id, so a retried activity finds the
 production (and the backlog topic) it already took instead of taking another.
 """
 

@@ -128,9 +128,21 @@ class DevStack:
         self.spawn("worker-main", "worker", "--queue", "main")
         self.spawn("worker-gpu", "worker", "--queue", "gpu")
 
-    def start_api(self) -> None:
+    def start_api(self, timeout_s: float = 60) -> None:
+        """Spawn the API and wait for its port, restarting it if it dies while starting.
+
+        Supervision starts here rather than in :meth:`serve_forever`: an API killed in the
+        moment before its port was seen would otherwise never come back and the whole stack
+        would stop after the timeout.
+        """
         self.spawn("api", "api")
-        wait_port(self.settings.api_host, self.settings.api_port, 60, "the API")
+        host, port = self.settings.api_host, self.settings.api_port
+        deadline = time.monotonic() + timeout_s
+        while not port_open(host, port):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"the API did not open {host}:{port} within {timeout_s:.0f} s")
+            self.supervise()
+            time.sleep(0.2)
 
     def check_alive(self) -> None:
         """Raise when a child died (the demo: one production, nothing to keep serving)."""

@@ -107,6 +107,8 @@ def test_tubeflow_dev_restarts_a_killed_child_and_stops_everything_on_a_signal(
     seen: set[int] = set()
     try:
         wait_port("127.0.0.1", api_port, 180, "the API under tubeflow dev")
+        # Killed only once `tubeflow dev` says it is up, as a user (or the OOM killer, later) would.
+        _wait("tubeflow dev ready", lambda: b"stops everything" in (tmp_path / "dev.out").read_bytes(), 60)
         proc = psutil.Process(dev.pid)
 
         def all_four(not_pid: int = 0) -> dict[str, psutil.Process] | None:

@@ -32,7 +32,10 @@ class ChannelCadenceWorkflow:
         d = PLAN_CADENCE_PRODUCTION  # two inputs, so not through workflows.activity_calls.execute
         plan: CadencePlan = await workflow.execute_activity(
             d.name,
-            args=[inp.channel, workflow.info().workflow_id],
+            # The run id, not the workflow id: two runs fired within the same second (a manual
+            # trigger next to the timer) get the same schedule workflow id, and would share a
+            # production id and try to start the same production twice.
+            args=[inp.channel, workflow.info().run_id],
             task_queue=inp.main_queue,
             start_to_close_timeout=d.timeout,
             retry_policy=d.retry,
