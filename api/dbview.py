@@ -58,8 +58,22 @@ async def productions(
     return items[::-1] if oldest_first else items
 
 
+# What needs a person: a checkpoint to review, or a stage that failed for good (retry or cancel),
+# or publishing held until the channel's account is reconnected.
+NEEDS_A_PERSON = (State.WAITING, State.NEEDS_ATTENTION, State.BLOCKED)
+
+
 async def count_waiting(db: Database) -> int:
-    return await repo.count_productions(db, state="waiting")
+    """The review-queue badge: every production that waits for a person, not only for a review."""
+    return sum([await repo.count_productions(db, state=st) for st in NEEDS_A_PERSON])
+
+
+async def review_queue(db: Database, limit: int = 200) -> list[dict[str, Any]]:
+    """Reviews first (oldest first: the longest wait is the next to take), then failures and holds."""
+    items: list[dict[str, Any]] = []
+    for st in NEEDS_A_PERSON:
+        items += await productions(db, state=st, limit=limit, offset=0, oldest_first=True)
+    return items[:limit]
 
 
 async def status_from_db(db: Database, production_id: str) -> ProductionStatus | None:

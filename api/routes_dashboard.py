@@ -148,7 +148,7 @@ async def review_queue(request: Request, ctx: ApiContext = Depends(get_ctx)) -> 
     who = await page_principal(request, ctx)
     if who is None:
         return _login_redirect(request)
-    items = await dbview.productions(ctx.db, state="waiting", limit=200, offset=0, oldest_first=True)
+    items = await dbview.review_queue(ctx.db)
     return await _render(
         request,
         ctx,
@@ -161,7 +161,7 @@ async def review_queue(request: Request, ctx: ApiContext = Depends(get_ctx)) -> 
         filters={},
         limit=200,
         offset=0,
-        empty="Nothing waits for a review. New checkpoints appear here live.",
+        empty="Nothing waits for a person. New checkpoints and failures appear here live.",
     )
 
 

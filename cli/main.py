@@ -76,7 +76,9 @@ async def _db(settings: Settings) -> Any:
 @app.command()
 def worker(
     queue: str = typer.Option("main", help="main (workflows + CPU activities) or gpu (FFmpeg/Whisper)"),
-    concurrency: int = typer.Option(1, help="GPU queue only: activities at once"),
+    concurrency: int = typer.Option(
+        0, help="GPU queue only: activities at once (0 = TUBEFLOW_GPU_SLOTS: 1 with NVENC, else RENDER_PARALLEL)"
+    ),
 ) -> None:
     """Run a worker for one task queue until SIGTERM/Ctrl-C."""
     from service.worker import run_worker

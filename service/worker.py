@@ -101,7 +101,26 @@ def build_gpu_worker(
     )
 
 
-async def run_worker(queue: str, settings: Settings, concurrency: int = 1) -> None:
+def gpu_slots(settings: Settings) -> tuple[int, str]:
+    """How many GPU activities one worker runs at once, and why (for its start-up log line).
+
+    With NVENC the card's encoder is the bottleneck and two encodes only slow each other down.
+    Encoding on the CPU (no NVENC, or forced) a single segment leaves cores idle in its
+    single-threaded filters (Ken Burns, captions), so a fan-out render takes ``render_parallel``
+    segments at once, the same number a single-activity render keeps in flight.
+    """
+    if settings.gpu_slots > 0:
+        return settings.gpu_slots, "TUBEFLOW_GPU_SLOTS"
+    from tubeflow.media.encoders import select_encoder
+
+    choice = select_encoder(settings)
+    if choice.cuda:
+        return 1, f"NVENC encodes: one at a time ({choice.reason})"
+    return max(1, settings.render_parallel), f"CPU encodes: TUBEFLOW_RENDER_PARALLEL at once ({choice.reason})"
+
+
+async def run_worker(queue: str, settings: Settings, concurrency: int = 0) -> None:
+    """``concurrency`` (GPU queue): activities at once; 0 = :func:`gpu_slots`."""
     from service.client import connect
     from service.observability import ActivityMetrics, metrics_runtime, set_price
 
@@ -130,7 +149,9 @@ async def run_worker(queue: str, settings: Settings, concurrency: int = 1) -> No
 
         await ensure_analytics_schedules(client, settings, db)
     elif queue == "gpu":
-        worker = build_gpu_worker(client, settings, storage, concurrency, [probe])
+        slots, why = (concurrency, "--concurrency") if concurrency > 0 else await asyncio.to_thread(gpu_slots, settings)
+        log.info("GPU worker runs %d activities at once: %s", slots, why)
+        worker = build_gpu_worker(client, settings, storage, slots, [probe])
     else:
         raise ValueError(f"queue must be 'main' or 'gpu', not {queue!r}")
 

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.common import SearchAttributeKey
@@ -51,6 +52,15 @@ def tiny_settings(home: Path, **overrides: object) -> Settings:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return tiny_settings(tmp_path)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Headless Debian Chromium (tests/browser.py); skips the test where it is missing."""
+    from tests.browser import launched
+
+    async with launched() as b:
+        yield b
 
 
 FAKE_AWS = {

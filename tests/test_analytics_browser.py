@@ -4,42 +4,21 @@ SVG by our own /static/charts.js with the script's section boundaries marked."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.auth import create_key
 from api.testing import serve
 from tests.analytics_helpers import TODAY, collected_channel
+from tests.browser import playwright_api
 from tests.conftest import tiny_settings
 from tests.fake_youtube import FakeYouTube
 from tubeflow.db.engine import open_database
 from tubeflow.secret_box import new_key
 from tubeflow.storage import open_storage
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]  # fmt: skip
-
-playwright_api = pytest.importorskip("playwright.async_api", reason="pip install playwright (no browser download)")
-if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-    pytest.skip("Debian's chromium is not installed: apt-get install -y chromium", allow_module_level=True)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-                                    args=ARGS, headless=True)  # fmt: skip
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 async def test_analytics_page_draws_the_charts(temporal_env: WorkflowEnvironment, tmp_path: Path, browser: Any) -> None:

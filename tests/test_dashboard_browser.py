@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,20 +20,14 @@ from api.app import create_app
 from api.auth import create_key
 from api.testing import serve
 from service.client import cancel, get_status, review, start_production
+from tests.browser import playwright_api
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack, wait_checkpoint, wait_for
 from tubeflow.contracts import ReviewDecision
 from tubeflow.db import repo
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]  # fmt: skip
 TOPIC = "Why is the sky blue?"
 EDITED_TITLE = "Edited in the browser: why the sky is blue"
-
-playwright_api = pytest.importorskip("playwright.async_api", reason="pip install playwright (no browser download)")
-if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-    pytest.skip("Debian's chromium is not installed: apt-get install -y chromium", allow_module_level=True)
 
 
 @pytest.fixture
@@ -42,17 +35,6 @@ async def stack(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncItera
     async with running_stack(temporal_env.client, tiny_settings(tmp_path), gpu=False) as s:
         await repo.create_channel(s.db, "skyline", "science")
         yield s
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[object]:
-    async with playwright_api.async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-                                    args=ARGS, headless=True)  # fmt: skip
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 # Contexts bypass the app's Content-Security-Policy (script-src 'self') only so that Playwright's

@@ -116,6 +116,10 @@ async def test_retry_and_cancel_through_the_api_and_dashboard(
             assert stuck.stage == "research" and "bed.wav does not exist" in (stuck.error or "")
             view = (await http.get(f"/api/productions/{pid}", headers=h("viewer"))).json()
             assert view["state"] == "needs_attention" and "bed.wav" in view["error"]
+            # The review queue lists what needs a person, failures included, and its badge counts it.
+            queue = (await http.get("/review", headers=h("viewer"))).text
+            assert f'data-production="{pid}"' in queue and "needs_attention" in queue
+            assert '<span class="pill">1</span>' in queue
             page = (await http.get(f"/productions/{pid}", headers=h("editor"))).text
             assert 'id="retry"' in page and 'id="attention"' in page and 'id="cancel"' in page
             assert 'id="retry"' not in (await http.get(f"/productions/{pid}", headers=h("viewer"))).text
@@ -141,3 +145,37 @@ async def test_retry_and_cancel_through_the_api_and_dashboard(
         assert (await get_status(client, pid)).state == "cancelled"
         row = await repo.get_production(stack.db, pid)
         assert row.state == "cancelled"
+
+
+async def test_shorts_that_fail_after_publishing_wait_for_a_fix_and_the_production_completes(
+    temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The long-form is out when the Shorts fail: the production must not end as failed."""
+    settings, music = niche_with_music(tmp_path, required="[final]")
+    client = temporal_env.client
+    async with running_stack(client, settings) as stack:
+        await repo.create_channel(stack.db, "shorty", "science")
+        pid = await start_production(client, stack.db, settings, "shorty", TOPIC, make_shorts=True)
+        await wait_checkpoint(client, pid, "final", timeout_s=300)
+        kept = tmp_path / "bed.wav"
+        music.rename(kept)  # the niche is now broken for every later stage: the Shorts load it
+        await review(client, pid, ReviewDecision("final", True, "bo"))
+        stuck = await wait_for(client, pid, lambda s: s.state == "needs_attention", 240, "needs_attention")
+        assert stuck.stage == "shorts" and "bed.wav does not exist" in (stuck.error or "")
+        assert stuck.outputs.published and stuck.outputs.video_id, "the long-form was published first"
+        assert [i.stage for i in stuck.incidents] == ["shorts"]
+        assert stuck.artifacts.preview is None, "no preview is rendered for a b-roll nobody reviews"
+
+        kept.rename(music)
+        after = await retry(client, pid, "olga", "put the music back")
+        assert after.state == "running" and after.stage == "shorts"
+        done = await wait_for(client, pid, lambda s: s.state == "completed", 300, "completion")
+        assert done.outputs.shorts and len(done.outputs.shorts) >= 1
+        assert done.outputs.published == stuck.outputs.published, "the long-form was not published again"
+        assert done.incidents[0].retried_by == "olga"
+        for _ in range(100):  # the database row follows from the snapshot activity after the query
+            row = await repo.get_production(stack.db, pid)
+            if row.state == "completed":
+                break
+            await asyncio.sleep(0.1)
+        assert row.state == "completed"

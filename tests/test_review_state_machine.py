@@ -269,8 +269,11 @@ async def test_auto_approved_checkpoints_do_not_wait(rig: Rig) -> None:
             break
         await asyncio.sleep(0.1)
     assert waited == {"final"}
+    # Nobody looks at a preview of an auto-approved b-roll: none is rendered, the render transcribes.
+    assert rig.stubs.of(pid, "render_preview") == [] and st.artifacts.preview is None
     await review(rig.client, pid, ReviewDecision(Checkpoint.FINAL, True, "ana"))
     assert (await handle.result()).state == State.COMPLETED
+    assert len(rig.stubs.of(pid, "transcribe")) == 1
 
 
 async def test_cancel_signal_ends_a_waiting_production(rig: Rig) -> None:

@@ -155,6 +155,7 @@ class Settings:
     ffmpeg_threads: int = 0  # 0 = let FFmpeg decide
     render_parallel: int = 2  # encodes one render keeps in flight on one worker (segments shrink to match)
     render_fanout: int = 0  # segment activities in flight per production; 0 = as many as the fleet takes
+    gpu_slots: int = 0  # activities one GPU worker runs at once; 0 = 1 with NVENC, else render_parallel
     worker_identity: str = ""  # how the autoscaler recognises a GPU worker it launched
     worker_price_per_hour: float = 0.0  # what this GPU worker costs; GPU activities report cost with it
 

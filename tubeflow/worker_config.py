@@ -35,6 +35,8 @@ WORKER_SETTINGS = (
     "video_quality",
     "force_cpu",
     "ffmpeg_threads",
+    "render_parallel",
+    "gpu_slots",
     "whisper_model",
     "log_level",
     "worker_metrics_port",

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, is_cancelled_exception
 
 from workflows.activity_calls import TaskQueues, execute
 from workflows.render_fanout import PATCH_RENDER_FANOUT, render_fanout
@@ -90,6 +90,12 @@ WAITABLE_ERRORS = ("QuotaExhausted", "AccountNeedsReconnect")
 QUOTA_RESET_MARGIN = timedelta(minutes=1)  # clocks differ: publish a minute after the reset, not at it
 PATCH_BROLL_PREVIEW = "broll-checkpoint-preview"
 PATCH_NOTIFY = "notifications"
+# Shorts that fail for good (after the long-form is published) wait for a fix and a retry, like any
+# stage, instead of failing a production whose video is already out.
+PATCH_SHORTS_ATTENTION = "shorts-failure-needs-attention"
+# No low-resolution preview (nor the transcription moved for it) when no person reviews the b-roll.
+PATCH_PREVIEW_FOR_REVIEWERS = "preview-only-for-reviewers"
+PATCH_TRANSCRIBE_BESIDE_BROLL = "transcribe-beside-broll"
 # A notification is retried a few times, then dead-lettered by the activity itself: never an error here.
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -342,25 +348,33 @@ class ProductionWorkflow:
 
         if inp.make_shorts:
             await self._enter(Stage.SHORTS)
-            shorts = await workflow.execute_child_workflow(
-                "ShortsWorkflow",
-                ShortsInput(
-                    inp.production_id,
-                    inp.channel,
-                    inp.niche,
-                    script.script_key,
-                    plan_key,
-                    voice.audio_key,
-                    words.words_key,
-                    video.video_key,
-                    thumbnails.thumbnail_keys[choice],
-                    inp.gpu_queue,
-                    inp.render_fanout if workflow.patched(PATCH_RENDER_FANOUT) else 0,
-                ),
-                id=f"{workflow.info().workflow_id}-shorts",
-                task_queue=inp.main_queue,
-                result_type=ShortsResult,
+            shorts_input = ShortsInput(
+                inp.production_id,
+                inp.channel,
+                inp.niche,
+                script.script_key,
+                plan_key,
+                voice.audio_key,
+                words.words_key,
+                video.video_key,
+                thumbnails.thumbnail_keys[choice],
+                inp.gpu_queue,
+                inp.render_fanout if workflow.patched(PATCH_RENDER_FANOUT) else 0,
             )
+
+            async def make_shorts() -> ShortsResult:
+                # The same id on a retry (a closed child's id may be reused); segments already
+                # rendered are found by their fingerprinted keys and not rendered again.
+                result: ShortsResult = await workflow.execute_child_workflow(
+                    "ShortsWorkflow",
+                    shorts_input,
+                    id=f"{workflow.info().workflow_id}-shorts",
+                    task_queue=inp.main_queue,
+                    result_type=ShortsResult,
+                )
+                return result
+
+            shorts = await self._recoverable(make_shorts)
             s.outputs.shorts = shorts.published
             self._add_cost(shorts.gpu_seconds, shorts.cost_usd)
 
@@ -414,10 +428,22 @@ class ProductionWorkflow:
             req = BrollRequest(
                 inp.production_id, inp.channel, inp.niche, script.script_key, voice.timing_key, attempt, list(feedback)
             )
-            res = await self._run(act.GATHER_BROLL, req)
+            words_task: asyncio.Future[tuple[TranscribeResult, bool]] | None = None
+            if workflow.patched(PATCH_TRANSCRIBE_BESIDE_BROLL):
+                # The transcription needs only the narration: it runs while the b-roll is chosen
+                # (transcribed once per narration; a b-roll redo finds it done).
+                words_task = asyncio.ensure_future(self._transcribed(inp, script, voice, enter=False))
+            try:
+                res = await self._run(act.GATHER_BROLL, req)
+                if words_task is not None:
+                    await words_task
+            except BaseException:
+                if words_task is not None:
+                    words_task.cancel()
+                raise
             s.artifacts.plan = res.plan_key
             s.outputs.broll_warnings = res.warnings
-            if workflow.patched(PATCH_BROLL_PREVIEW):
+            if workflow.patched(PATCH_BROLL_PREVIEW) and self._previewed(Checkpoint.BROLL):
                 # The reviewer sees the whole cut before the expensive render: captions need the
                 # words, so the transcription moves here (the render stage reuses it).
                 words, _ = await self._transcribed(inp, script, voice, enter=False)
@@ -446,6 +472,13 @@ class ProductionWorkflow:
             plan_key = (await self._run(act.APPLY_BROLL_SWAP, swap)).plan_key
             s.artifacts.plan = plan_key
         return plan_key
+
+    def _previewed(self, checkpoint: Checkpoint) -> bool:
+        """A preview is for a person: none when the checkpoint is approved by the review policy."""
+        assert self._input is not None
+        if checkpoint not in self._input.auto_approve:
+            return True
+        return not workflow.patched(PATCH_PREVIEW_FOR_REVIEWERS)
 
     async def _transcribed(
         self, inp: ProductionInput, script: ScriptResult, voice: VoiceResult, enter: bool = True
@@ -696,6 +729,10 @@ class ProductionWorkflow:
                 if is_cancelled_exception(e) or not workflow.patched(PATCH_NEEDS_ATTENTION):
                     raise
                 await self._needs_attention(_reason(e))
+            except ChildWorkflowError as e:  # the Shorts, after the long-form was published
+                if is_cancelled_exception(e) or not workflow.patched(PATCH_SHORTS_ATTENTION):
+                    raise
+                await self._needs_attention(_reason(e))
 
     async def _waited_out(self, e: ActivityError) -> bool:
         """YouTube's quota spent or the channel's authorization gone: wait durably, never fail.
@@ -819,7 +856,7 @@ def quota_reset_time(cause: ApplicationError, now: datetime) -> datetime:
 
 def _reason(e: BaseException) -> str:
     """The innermost message: what a person needs, not the chain of wrappers."""
-    while isinstance(e, ActivityError) and e.cause is not None:
+    while isinstance(e, (ActivityError, ChildWorkflowError)) and e.cause is not None:
         e = e.cause
     if isinstance(e, ApplicationError):
         return e.message

@@ -242,6 +242,31 @@ async def needs_attention_then_retry(stack: Stack) -> None:
     await cancel(stack.client, pid, "recorded")
 
 
+async def shorts_needs_attention(stack: Stack) -> None:
+    """The Shorts fail for good after the long-form is published (the niche's music is gone); fixed, retried."""
+    from tests.mediagen import music_wav
+
+    niches = stack.settings.resolved_niches_dir()
+    shutil.copytree(niches / "science", niches / "musical")
+    yaml = (niches / "science.yaml").read_text()
+    (niches / "musical.yaml").write_text(yaml + "music: bed.wav\nmusic_volume_db: -20\n")
+    music = music_wav(niches / "musical" / "music" / "bed.wav", seconds=3.0)
+    pid = await start_direct(
+        stack, "rec-shorts", niche="musical", auto_approve=["script", "audio", "broll"], make_shorts=True
+    )
+    wf = production_workflow_id(pid)
+    await wait_checkpoint(stack.client, pid, "final", timeout_s=600)
+    kept = music.with_suffix(".kept")
+    music.rename(kept)
+    await review(stack.client, pid, ReviewDecision("final", True, "bo"))
+    await wait_for(stack.client, pid, lambda s: s.state == "needs_attention", 300, "needs_attention")
+    save("production_shorts_needs_attention", await history_of(stack.client, wf))
+    kept.rename(music)
+    await retry(stack.client, pid, "olga", "put the music back")
+    await stack.client.get_workflow_handle(wf).result()
+    save("production_shorts_retried_completed", await history_of(stack.client, wf))
+
+
 async def final_redo_from_render(stack: Stack) -> None:
     """The final cut sent back to the render: a new render, the final checkpoint again."""
     pid = await start_direct(stack, "rec-redo", auto_approve=["script", "audio", "broll"])
@@ -434,6 +459,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "rejected_too_often": rejected_too_often,
     "permanent_activity_error": permanent_activity_error,
     "needs_attention_then_retry": needs_attention_then_retry,
+    "shorts_needs_attention": shorts_needs_attention,
     "final_redo_from_render": final_redo_from_render,
     "broll_preview": broll_preview,
     "reminded_at_checkpoint": reminded_at_checkpoint,

@@ -1,0 +1,34 @@
+"""Headless Debian Chromium for the dashboard tests, driven by Playwright (never a downloaded browser).
+
+A test module imports ``playwright_api`` from here; that import skips the whole module when
+Playwright or the system chromium is missing, so a machine without them still runs everything
+else.  The ``browser`` fixture (tests/conftest.py) launches one browser per test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]  # fmt: skip
+
+playwright_api = pytest.importorskip("playwright.async_api", reason="pip install playwright (no browser download)")
+if not Path(CHROMIUM).exists():
+    pytest.skip("Debian's chromium is not installed: apt-get install -y chromium", allow_module_level=True)
+
+
+@asynccontextmanager
+async def launched() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            await b.close()
