@@ -110,7 +110,8 @@ def spawn_workers(settings: Settings, n: int, threads: int, logs: Path) -> list[
         out = open(logs / f"gpu-{n}-{k}.log", "ab")  # noqa: SIM115 - handed to the child
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "cli", "worker", "--queue", "gpu"],
+                # One activity at a time per worker: the share is the pinned core, not extra slots.
+                [sys.executable, "-m", "cli", "worker", "--queue", "gpu", "--concurrency", "1"],
                 env={**env, PREFIX + "WORKER_IDENTITY": f"bench-gpu-{n}-{k}"},
                 stdout=out,
                 stderr=subprocess.STDOUT,
