@@ -21,7 +21,7 @@ from gpu_activities.shorts import check_reframe, cut_audio, short_view
 from gpu_activities.timeline import Segment, build_visuals, plan_segments, total_frames, visuals_in
 from niches.config import CaptionStyle
 from tubeflow.errors import MediaError
-from tubeflow.media.encoders import EncoderChoice
+from tubeflow.media.encoders import EncoderChoice, gpu_slots
 from tubeflow.render_contracts import RenderJob, RenderLayout
 from tubeflow.render_plan import RenderPlan, ShortRange
 from tubeflow.settings import Settings
@@ -67,12 +67,18 @@ def fingerprint(job: RenderJob, settings: Settings) -> str:
     parts = [job.plan_key, job.audio_key, job.words_key, job.music_key, job.caption_style, job.niche, job.reframe]
     parts += [repr(job.start_s), repr(job.end_s)]
     parts += [str(v) for v in (s.width, s.height, s.fps, s.segment_seconds, s.video_quality, s.force_cpu)]
+    slots = gpu_slots(s)[0]
+    if slots > 1:  # shorter segments: a different set of pieces (one slot keeps the keys it always had)
+        parts.append(f"slots={slots}")
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
 
 
 def segment_frames(view: View, settings: Settings) -> list[int]:
+    """Cut at ``segment_seconds / slots``: a worker running ``slots`` segments at once that is
+    killed loses at most ``segment_seconds`` of encoding, as a one-slot worker does."""
     visuals = build_visuals(view.plan, view.frames)
-    return [s.frames for s in plan_segments(visuals, view.frames, view.plan.fps, settings.segment_seconds)]
+    seconds = settings.segment_seconds / gpu_slots(settings)[0]
+    return [s.frames for s in plan_segments(visuals, view.frames, view.plan.fps, seconds)]
 
 
 def check_sources(view: View, resolve: Callable[[str], Path]) -> None:

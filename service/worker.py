@@ -92,31 +92,14 @@ def build_gpu_worker(
         client,
         task_queue=settings.gpu_queue,
         interceptors=interceptors,
-        activities=gpu_activities(settings, storage),
+        # The activities cut fan-out segments by the slots (tubeflow.media.encoders.gpu_slots).
+        activities=gpu_activities(settings.with_overrides(gpu_slots=concurrency), storage),
         max_concurrent_activities=concurrency,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         **extra,
     )
-
-
-def gpu_slots(settings: Settings) -> tuple[int, str]:
-    """How many GPU activities one worker runs at once, and why (for its start-up log line).
-
-    With NVENC the card's encoder is the bottleneck and two encodes only slow each other down.
-    Encoding on the CPU (no NVENC, or forced) a single segment leaves cores idle in its
-    single-threaded filters (Ken Burns, captions), so a fan-out render takes ``render_parallel``
-    segments at once, the same number a single-activity render keeps in flight.
-    """
-    if settings.gpu_slots > 0:
-        return settings.gpu_slots, "TUBEFLOW_GPU_SLOTS"
-    from tubeflow.media.encoders import select_encoder
-
-    choice = select_encoder(settings)
-    if choice.cuda:
-        return 1, f"NVENC encodes: one at a time ({choice.reason})"
-    return max(1, settings.render_parallel), f"CPU encodes: TUBEFLOW_RENDER_PARALLEL at once ({choice.reason})"
 
 
 async def run_worker(queue: str, settings: Settings, concurrency: int = 0) -> None:
@@ -149,7 +132,11 @@ async def run_worker(queue: str, settings: Settings, concurrency: int = 0) -> No
 
         await ensure_analytics_schedules(client, settings, db)
     elif queue == "gpu":
-        slots, why = (concurrency, "--concurrency") if concurrency > 0 else await asyncio.to_thread(gpu_slots, settings)
+        from tubeflow.media.encoders import gpu_slots
+
+        if concurrency > 0:
+            settings = settings.with_overrides(gpu_slots=concurrency)
+        slots, why = await asyncio.to_thread(gpu_slots, settings)
         log.info("GPU worker runs %d activities at once: %s", slots, why)
         worker = build_gpu_worker(client, settings, storage, slots, [probe])
     else:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.worker import gpu_slots
 from tests.conftest import tiny_settings
-from tubeflow.media.encoders import select_encoder
+from tubeflow.media.encoders import gpu_slots, select_encoder
 
 
 def test_cpu_encoding_takes_render_parallel_segments_at_once(tmp_path: Path) -> None:

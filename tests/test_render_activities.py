@@ -181,9 +181,9 @@ async def test_fan_out_pieces_join_into_the_single_activity_render(tmp_path: Pat
     from tests.test_render import _frame
 
     s, store, req = _setup(tmp_path)
-    acts = GpuActivities(s, store)
-    # One encode in flight: the single activity then cuts exactly where the fan-out does (a segment per
-    # TUBEFLOW_SEGMENT_SECONDS), so the two must agree frame for frame.
+    acts = GpuActivities(s.with_overrides(gpu_slots=1), store)
+    # One encode in flight on both sides: the single activity then cuts exactly where the fan-out does
+    # (a segment per TUBEFLOW_SEGMENT_SECONDS), so the two must agree frame for frame.
     single = await ActivityEnvironment().run(
         GpuActivities(s.with_overrides(render_parallel=1), store).render_video, req
     )

@@ -3,8 +3,9 @@
 One production's segments are separate activities on the GPU queue: the autoscaler (local
 provider, the stock ``tubeflow worker --queue gpu`` processes) sees them as backlog and starts
 two workers for that one production; one worker is SIGKILLed mid-segment (a reclaimed spot VM);
-the other worker and the retry finish the video.  What a kill may cost: the segment it was
-encoding, nothing already stored.
+the other worker and the retry finish the video.  What a kill may cost: the segments it was
+encoding (one per slot: the CPU workers here take RENDER_PARALLEL segments at once, each cut at
+SEGMENT_SECONDS / RENDER_PARALLEL, so at most SEGMENT_SECONDS of video), nothing already stored.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ async def test_one_production_fans_out_over_two_workers_and_a_sigkill_costs_one_
     # Progress counts finished segments, up to all of them.
     assert [p[1] for p in progress] == [total] * len(progress) and progress[-1][0] == total
     assert [p[0] for p in progress] == sorted(p[0] for p in progress)
-    # What the kill cost: retried segment activities (the one in flight) and finished segments encoded twice.
+    # What the kill cost: retried segment activities (those in flight) and finished segments encoded twice.
     retried = 0
     async for event in handle.fetch_history_events():
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
@@ -114,7 +115,8 @@ async def test_one_production_fans_out_over_two_workers_and_a_sigkill_costs_one_
     for log in (settings.home / "autoscaler" / "logs").glob("*.log"):
         for m in re.finditer(r"segment (\d+) of (\d+): \d+ frames", log.read_text(errors="replace")):
             encodes[m.group(1)] = encodes.get(m.group(1), 0) + 1
-    assert retried <= 1, f"{retried} activity retries after one SIGKILL"
+    slots = settings.render_parallel  # force_cpu: gpu_slots() gives each launched worker this many
+    assert retried <= slots, f"{retried} activity retries after one SIGKILL of a {slots}-slot worker"
     assert len(encodes) == total and max(encodes.values()) == 1, f"a finished segment was encoded twice: {encodes}"
     assert result.segments_rendered == total and result.frames_encoded == info.video_frames
     print(f"\nfan-out SIGKILL after {stored_at_kill}/{total} segments: {retried} segment retried, none encoded twice")

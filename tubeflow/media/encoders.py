@@ -101,6 +101,24 @@ def select_encoder(settings: Settings) -> EncoderChoice:
     return EncoderChoice("libx264", status.reason)
 
 
+def gpu_slots(settings: Settings) -> tuple[int, str]:
+    """How many GPU activities one worker runs at once, and why (for its start-up log line).
+
+    With NVENC the card's encoder is the bottleneck and two encodes only slow each other down.
+    Encoding on the CPU (no NVENC, or forced) a single segment leaves cores idle in its
+    single-threaded filters (Ken Burns, captions), so a fan-out render takes ``render_parallel``
+    segments at once, the same number a single-activity render keeps in flight.  The fan-out cuts
+    its segments at ``segment_seconds / slots`` so a killed worker still loses at most
+    ``segment_seconds`` of encoding (gpu_activities/fanout.py).
+    """
+    if settings.gpu_slots > 0:
+        return settings.gpu_slots, "TUBEFLOW_GPU_SLOTS"
+    choice = select_encoder(settings)
+    if choice.cuda:
+        return 1, f"NVENC encodes: one at a time ({choice.reason})"
+    return max(1, settings.render_parallel), f"CPU encodes: TUBEFLOW_RENDER_PARALLEL at once ({choice.reason})"
+
+
 def check_quality(quality: str) -> str:
     if quality not in QUALITIES:
         from tubeflow.errors import ConfigError
