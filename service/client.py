@@ -193,7 +193,7 @@ async def retry(client: Client, production_id: str, operator: str = "anonymous",
         cause = e.cause
         raise NothingToRetry(getattr(cause, "message", None) or str(cause or e)) from e
     except RPCError as e:
-        if "completed" in str(e).lower() or e.status == RPCStatusCode.FAILED_PRECONDITION:
+        if _finished(e):
             raise NothingToRetry(f"production {production_id!r} has finished; nothing to retry") from e
         raise _rpc_problem(production_id, e) from e
 
@@ -215,11 +215,18 @@ async def cancel(client: Client, production_id: str, reason: str = "cancelled by
         raise _rpc_problem(production_id, e) from e
 
 
+def _finished(e: RPCError) -> bool:
+    """The workflow has closed, or closed while the request was in flight (the server then aborts
+    an update with NOT_FOUND, "aborted by closing workflow"): finished, not unknown."""
+    text = str(e).lower()
+    return e.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in text or "closing workflow" in text
+
+
 def _rpc_problem(production_id: str, e: RPCError) -> Exception:
+    if _finished(e):
+        return CheckpointNotOpen(f"production {production_id!r} has finished; no checkpoint is open")
     if e.status == RPCStatusCode.NOT_FOUND:
         return UnknownProduction(f"unknown production {production_id!r}")
-    if e.status == RPCStatusCode.FAILED_PRECONDITION or "completed" in str(e).lower():
-        return CheckpointNotOpen(f"production {production_id!r} has finished; no checkpoint is open")
     return e
 
 

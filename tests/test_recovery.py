@@ -179,3 +179,15 @@ async def test_shorts_that_fail_after_publishing_wait_for_a_fix_and_the_producti
                 break
             await asyncio.sleep(0.1)
         assert row.state == "completed"
+
+
+def test_a_request_aborted_by_the_closing_workflow_means_finished_not_unknown() -> None:
+    """A retry or review that races the production's end: the server aborts the update with NOT_FOUND."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from service.client import CheckpointNotOpen, UnknownProduction, _rpc_problem
+
+    aborted = RPCError("workflow update was aborted by closing workflow", RPCStatusCode.NOT_FOUND, b"")
+    assert isinstance(_rpc_problem("p1", aborted), CheckpointNotOpen)
+    missing = RPCError("workflow not found for ID: production-p1", RPCStatusCode.NOT_FOUND, b"")
+    assert isinstance(_rpc_problem("p1", missing), UnknownProduction)
