@@ -47,6 +47,11 @@ EXPECTED = {
     "videojob_completed_live",
     "maintenance_completed",
     "analytics_not_connected",
+    "production_published_after_quota",
+    "production_published_after_reconnect",
+    "production_shorts_needs_attention",
+    "production_shorts_retried_completed",
+    "cadence_started_production",
 }
 
 

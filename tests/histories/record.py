@@ -267,6 +267,23 @@ async def shorts_needs_attention(stack: Stack) -> None:
     save("production_shorts_retried_completed", await history_of(stack.client, wf))
 
 
+async def cadence_run(stack: Stack) -> None:
+    """One run of a channel's cadence schedule, as the timer starts it: a backlog topic becomes a production."""
+    from tubeflow.contracts import CADENCE_WORKFLOW, CadenceInput
+    from tubeflow.db import channel_repo
+
+    await repo.create_channel(stack.db, "rec-cadence", "science")
+    await channel_repo.add_topic(stack.db, "rec-cadence", TOPIC)
+    wf = f"cadence-rec-cadence-{uuid.uuid4().hex[:6]}"
+    await stack.client.execute_workflow(
+        CADENCE_WORKFLOW, CadenceInput("rec-cadence", stack.settings.main_queue), id=wf,
+        task_queue=stack.settings.main_queue,
+    )  # fmt: skip
+    save("cadence_started_production", await history_of(stack.client, wf))
+    for p in await repo.list_productions(stack.db, channel="rec-cadence"):
+        await cancel(stack.client, p.id, "recorded")
+
+
 async def final_redo_from_render(stack: Stack) -> None:
     """The final cut sent back to the render: a new render, the final checkpoint again."""
     pid = await start_direct(stack, "rec-redo", auto_approve=["script", "audio", "broll"])
@@ -460,6 +477,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "permanent_activity_error": permanent_activity_error,
     "needs_attention_then_retry": needs_attention_then_retry,
     "shorts_needs_attention": shorts_needs_attention,
+    "cadence_run": cadence_run,
     "final_redo_from_render": final_redo_from_render,
     "broll_preview": broll_preview,
     "reminded_at_checkpoint": reminded_at_checkpoint,
