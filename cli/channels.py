@@ -145,6 +145,35 @@ def register(app: typer.Typer, channel_app: typer.Typer, run: Any, settings: Any
 
         run(go())
 
+    @channel_app.command("disconnect")
+    def channel_disconnect(name: str) -> None:
+        """Forget the channel's YouTube account: credentials deleted, analytics collection stopped.
+
+        Later videos publish as for a channel never connected (TUBEFLOW_PUBLISHER, the outbox by
+        default).  The grant itself stays in the Google account until revoked there.
+        """
+
+        async def go() -> None:
+            from tubeflow.db import channel_repo
+
+            s = settings()
+            database = await db(s)
+            try:
+                gone = await channel_repo.remove_account(database, name)
+            finally:
+                await database.close()
+            if gone is None:
+                console.print(f"{name}: no YouTube account was connected")
+            else:
+                console.print(
+                    f"{name}: disconnected from YouTube channel {gone.youtube_title} ({gone.youtube_channel_id}); "
+                    "its credentials are deleted. Revoke the grant at https://myaccount.google.com/permissions "
+                    "if it should end there too."
+                )
+            await _stop_analytics(s, name)
+
+        run(go())
+
     @channel_app.command("pause")
     def channel_pause(name: str) -> None:
         """Pause the channel's cadence schedule (no new productions; running ones go on)."""
@@ -264,6 +293,19 @@ async def _start_analytics(s: Settings, channel: str) -> None:
         return
     if await ensure_analytics_schedule(client, s, channel):
         console.print(f"daily analytics collection scheduled ({channel}: first run backfills 28 days)")
+
+
+async def _stop_analytics(s: Settings, channel: str) -> None:
+    from service.client import connect
+    from tubeflow.schedules import remove_analytics_schedule
+
+    try:
+        client = await connect(s)
+    except RuntimeError as e:  # Temporal is down: the main worker removes schedules of unconnected channels
+        console.print(f"analytics schedule left for the main worker to remove ({e.__class__.__name__})")
+        return
+    if await remove_analytics_schedule(client, channel):
+        console.print(f"{channel}: daily analytics collection stopped")
 
 
 async def _resume_blocked(s: Settings, channel: str) -> None:

@@ -14,7 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.client import ScheduleActionExecutionStartWorkflow, WorkflowExecutionStatus
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.youtube_analytics import collect_channel
@@ -24,7 +26,7 @@ from tests.workflow_helpers import running_stack
 from tubeflow.contracts import analytics_schedule_id
 from tubeflow.db import analytics_repo, channel_repo, repo
 from tubeflow.db.engine import Database
-from tubeflow.schedules import ensure_analytics_schedules
+from tubeflow.schedules import ensure_analytics_schedules, remove_analytics_schedule
 from tubeflow.secret_box import SecretBox, new_key
 from tubeflow.settings import Settings
 from tubeflow.youtube_quota import pacific_day
@@ -148,9 +150,20 @@ async def test_daily_schedules_collect_two_channels_and_report_missing_scope(
 
                 # The ledger: per channel 1 videos.list + 3 reports for its one video.
                 assert await channel_repo.quota_used(db, "fake-project", pacific_day(datetime.now(UTC))) == 3 * 4
+
+                # Disconnected: the credentials are deleted and the next worker start removes its schedule.
+                gone = await channel_repo.remove_account(db, "old")
+                assert gone is not None and gone.youtube_title == "Connected before analytics"
+                assert await channel_repo.account_credentials(db, "old") is None
+                assert await channel_repo.remove_account(db, "old") is None
+                assert await ensure_analytics_schedules(client, settings, db) == []
+                with pytest.raises(RPCError):
+                    await client.get_schedule_handle(analytics_schedule_id("old")).describe()
+                await client.get_schedule_handle(analytics_schedule_id("sky")).describe()  # the others stay
+                assert not await remove_analytics_schedule(client, "old")
             finally:
                 for ch in ("sky", "money", "old"):
-                    await client.get_schedule_handle(analytics_schedule_id(ch)).delete()
+                    await remove_analytics_schedule(client, ch)
 
 
 async def test_later_runs_reread_recent_days_and_respect_the_ledger(settings: Settings, tmp_path: Path) -> None:

@@ -89,6 +89,16 @@ async def test_connect_set_show_topics_calendar_through_the_cli(tmp_path: Path) 
         assert shown["youtube"]["youtube_title"] == "Sky Facts" and shown["youtube"]["status"] == "connected"
         assert fake.accounts["sky"].refresh_token not in json.dumps(shown)
 
+        # Disconnect forgets the credentials; with Temporal down the schedule is left to the main worker.
+        r = tubeflow(env, "channel", "disconnect", "sky")
+        assert r.returncode == 0, r.stderr
+        assert "disconnected from YouTube channel Sky Facts" in r.stdout and "credentials are deleted" in r.stdout
+        assert "left for the main worker to remove" in r.stdout
+        assert json.loads(tubeflow(env, "channel", "show", "sky", "--json").stdout)["youtube"] is None
+        assert "no YouTube account was connected" in tubeflow(env, "channel", "disconnect", "sky").stdout
+        code, out, errs = await connect(env, "sky")  # and it connects again
+        assert code == 0 and "Sky Facts" in out, errs
+
         assert tubeflow(env, "topics", "add", "sky", "Why do stars twinkle?").returncode == 0
         assert "Why do stars twinkle?" in tubeflow(env, "topics", "list", "sky").stdout
         assert json.loads(tubeflow(env, "calendar", "sky", "--json").stdout) == []

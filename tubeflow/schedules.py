@@ -81,12 +81,32 @@ async def ensure_analytics_schedule(client: Client, settings: Settings, channel:
     return True
 
 
+async def remove_analytics_schedule(client: Client, channel: str) -> bool:
+    """Delete the channel's analytics Schedule (its account is gone); False when there was none."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from tubeflow.contracts import analytics_schedule_id
+
+    try:
+        await client.get_schedule_handle(analytics_schedule_id(channel)).delete()
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
 async def ensure_analytics_schedules(client: Client, settings: Settings, db: Database) -> list[str]:
-    """One Schedule per channel with a connected YouTube account; the channels it created one for."""
-    from tubeflow.db import channel_repo
+    """One Schedule per channel with a connected YouTube account, none for the others (an account
+    disconnected while Temporal was down); the channels it created one for."""
+    from tubeflow.db import channel_repo, repo
 
     made = []
-    for channel in sorted(await channel_repo.list_accounts(db)):
+    accounts = await channel_repo.list_accounts(db)
+    for channel in sorted(accounts):
         if await ensure_analytics_schedule(client, settings, channel):
             made.append(channel)
+    for ch in await repo.list_channels(db):
+        if ch.name not in accounts:
+            await remove_analytics_schedule(client, ch.name)
     return made

@@ -123,6 +123,23 @@ async def mark_reconnect_needed(db: Database, channel: str, reason: str) -> None
             s.add(EventRow(production_id=None, kind="account_reconnect_needed", payload=payload, at=utcnow()))
 
 
+async def remove_account(db: Database, channel: str) -> YouTubeAccount | None:
+    """Forget the channel's YouTube account: its encrypted credentials are deleted, not kept aside.
+
+    The channel then publishes as a never-connected one does (``TUBEFLOW_PUBLISHER``); an
+    ``account_disconnected`` event goes to the live feed.  None when nothing was connected.
+    """
+    async with db.session() as s:
+        ch, row = await _account_row(s, channel)
+        if row is None:
+            return None
+        gone = _account(row, ch.name)
+        await s.delete(row)
+        payload = {"channel": ch.name, "youtube_channel_id": row.youtube_channel_id}
+        s.add(EventRow(production_id=None, kind="account_disconnected", payload=payload, at=utcnow()))
+        return gone
+
+
 async def list_accounts(db: Database) -> dict[str, YouTubeAccount]:
     async with db.session() as s:
         rows = (await s.execute(select(YouTubeAccountRow, ChannelRow.name).join(ChannelRow))).all()
