@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio import activity
 
@@ -54,6 +54,9 @@ from tubeflow.render_contracts import (
 from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage, StorageError
+
+if TYPE_CHECKING:  # the render modules load FFmpeg helpers; activities import them when they run
+    from gpu_activities.render import RenderStats
 
 log = logging.getLogger("tubeflow.gpu")
 R = TypeVar("R")
@@ -328,19 +331,7 @@ class GpuActivities:
             req.production_id, stats.segments_rendered, stats.segments_total, stats.frames_encoded,
             stats.encoder, stats.encoder_reason, time.monotonic() - t0,
         )  # fmt: skip
-        used = time.monotonic() - t0
-        return RenderResult(
-            video_key=req.output_key,
-            duration_s=stats.duration_s,
-            width=plan.width,
-            height=plan.height,
-            segments_total=stats.segments_total,
-            segments_rendered=stats.segments_rendered,
-            encoder=stats.encoder,
-            frames_encoded=stats.frames_encoded,
-            gpu_seconds=round(used, 2),
-            cost_usd=self._cost(used),
-        )
+        return self._rendered(req.output_key, (plan.width, plan.height), stats, t0)
 
     @implements(act.RENDER_PREVIEW)
     @permanent_errors
@@ -369,20 +360,9 @@ class GpuActivities:
 
         t0 = time.monotonic()
         plan, stats = await run_with_heartbeat(work_fn)
-        used = time.monotonic() - t0
+        result = self._rendered(req.output_key, (plan.width, plan.height), stats, t0)
         shutil.rmtree(work, ignore_errors=True)
-        return RenderResult(
-            video_key=req.output_key,
-            duration_s=stats.duration_s,
-            width=plan.width,
-            height=plan.height,
-            segments_total=stats.segments_total,
-            segments_rendered=stats.segments_rendered,
-            encoder=stats.encoder,
-            frames_encoded=stats.frames_encoded,
-            gpu_seconds=round(used, 2),
-            cost_usd=self._cost(used),
-        )
+        return result
 
     # ------------------------------------------------------------------ Shorts
 
@@ -413,19 +393,7 @@ class GpuActivities:
             return plan, stats
 
         plan, stats = await run_with_heartbeat(work_fn)
-        w, h = portrait_size(plan.width, plan.height)
-        return RenderResult(
-            video_key=req.output_key,
-            duration_s=stats.duration_s,
-            width=w,
-            height=h,
-            segments_total=stats.segments_total,
-            segments_rendered=stats.segments_rendered,
-            encoder=stats.encoder,
-            frames_encoded=stats.frames_encoded,
-            gpu_seconds=round(time.monotonic() - t0, 2),
-            cost_usd=self._cost(time.monotonic() - t0),
-        )
+        return self._rendered(req.output_key, portrait_size(plan.width, plan.height), stats, t0)
 
     # ------------------------------------------------------------------ fan-out render (one activity per segment)
 
@@ -442,6 +410,22 @@ class GpuActivities:
     def _spent(self, t0: float) -> tuple[float, float]:
         used = time.monotonic() - t0
         return round(used, 2), self._cost(used)
+
+    def _rendered(self, key: str, size: tuple[int, int], stats: RenderStats, t0: float) -> RenderResult:
+        """What a whole-video render (long-form, preview, Short) reports: its stats, time and cost since t0."""
+        seconds, cost = self._spent(t0)
+        return RenderResult(
+            video_key=key,
+            duration_s=stats.duration_s,
+            width=size[0],
+            height=size[1],
+            segments_total=stats.segments_total,
+            segments_rendered=stats.segments_rendered,
+            encoder=stats.encoder,
+            frames_encoded=stats.frames_encoded,
+            gpu_seconds=seconds,
+            cost_usd=cost,
+        )
 
     @implements(act.RENDER_LAYOUT)
     @permanent_errors
