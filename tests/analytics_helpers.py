@@ -35,6 +35,7 @@ TIMING = NarrationTiming(
 
 
 def seed_days(fake: FakeYouTube, vid: str, views: int, pct: float, ctr: float = 4.5, days: int = 40) -> None:
+    """``days`` of numbers ending today; a backfill must take only the last 28 (+ today)."""
     fake.analytics[vid] = {
         (TODAY - timedelta(days=i)).isoformat(): {
             "views": views + i,

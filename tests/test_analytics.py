@@ -9,7 +9,6 @@ from TUBEFLOW_YOUTUBE_BASE_URL / TUBEFLOW_YOUTUBE_ANALYTICS_URL and the credenti
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.youtube_analytics import collect_channel
+from tests.analytics_helpers import TODAY, connect, seed_days
 from tests.conftest import tiny_settings
 from tests.fake_youtube import FakeYouTube
 from tests.workflow_helpers import running_stack
@@ -27,46 +27,13 @@ from tubeflow.contracts import analytics_schedule_id
 from tubeflow.db import analytics_repo, channel_repo, repo
 from tubeflow.db.engine import Database
 from tubeflow.schedules import ensure_analytics_schedules, remove_analytics_schedule
-from tubeflow.secret_box import SecretBox, new_key
+from tubeflow.secret_box import new_key
 from tubeflow.settings import Settings
 from tubeflow.youtube_quota import pacific_day
-
-TODAY = datetime.now(UTC).date()
-
-
-def seed_days(fake: FakeYouTube, vid: str, views: int, pct: float, days: int = 40) -> None:
-    """``days`` of numbers ending today; the backfill must take only the last 28 (+ today)."""
-    fake.analytics[vid] = {
-        (TODAY - timedelta(days=i)).isoformat(): {
-            "views": views + i,
-            "estimatedMinutesWatched": (views + i) * 0.5,
-            "averageViewDuration": 30.0,
-            "averageViewPercentage": pct,
-            "likes": 2,
-            "subscribersGained": 1,
-            "videoThumbnailImpressions": 1000,
-            "videoThumbnailImpressionsClickRate": 4.5,
-        }
-        for i in range(days)
-    }
 
 
 def curve(drop_at: float) -> list[tuple[float, float, float]]:
     return [(r / 100, 1.0 if r / 100 < drop_at else 0.4, 0.5) for r in range(1, 101)]
-
-
-async def connect(fake: FakeYouTube, settings: Settings, db: Database, channel: str, account: str) -> None:
-    await repo.create_channel(db, channel, "science")
-    acc = fake.accounts[account]
-    info = {
-        "type": "authorized_user",
-        "client_id": fake.client_id,
-        "client_secret": fake.client_secret,
-        "refresh_token": acc.refresh_token,
-        "token_uri": fake.token_uri,
-    }
-    sealed = SecretBox.from_settings(settings).seal(json.dumps(info))
-    await channel_repo.save_account(db, channel, sealed, "fake-project", acc.channel_id, acc.title)
 
 
 async def publish(db: Database, channel: str, pid: str, vid: str, title: str) -> None:
@@ -106,6 +73,7 @@ async def test_daily_schedules_collect_two_channels_and_report_missing_scope(
         async with running_stack(client, settings, gpu=False) as stack:
             db = stack.db
             for ch, vid in (("sky", sky), ("money", money), ("old", old)):
+                await repo.create_channel(db, ch, "science")
                 await connect(fake, settings, db, ch, ch)
                 await publish(db, ch, f"p-{ch}", vid, f"topic of {ch}")
             made = await ensure_analytics_schedules(client, settings, db)
@@ -179,6 +147,7 @@ async def test_later_runs_reread_recent_days_and_respect_the_ledger(settings: Se
         seed_days(fake, vid, 100, 62.0)
         db = await open_database(s)
         try:
+            await repo.create_channel(db, "sky", "science")
             await connect(fake, s, db, "sky", "sky")
             await publish(db, "sky", "p1", vid, "sky")
             first = await collect_channel(s, db, "sky", today=TODAY - timedelta(days=5))
