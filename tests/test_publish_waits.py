@@ -24,9 +24,10 @@ from service.client import get_status, signal_reconnected, start_production
 from tests.conftest import tiny_settings
 from tests.fake_youtube import FakeYouTube
 from tests.test_channel_accounts import _FollowRedirects  # noqa: F401  (registers the test browser)
-from tests.workflow_helpers import running_stack, wait_for
+from tests.workflow_helpers import Stack, running_stack, wait_for
 from tubeflow.db import channel_repo, repo
 from tubeflow.secret_box import new_key
+from tubeflow.settings import Settings
 
 TOPIC = "Why is the sky blue?"
 
@@ -45,6 +46,22 @@ def google() -> Iterator[FakeYouTube]:
         yield fake
 
 
+def youtube_settings(tmp_path: Path, google: FakeYouTube) -> Settings:
+    """Publishing to the fake Google through the installed-app OAuth client."""
+    client_file = tmp_path / "client.json"
+    client_file.write_text(json.dumps(google.client_config("installed")))
+    return tiny_settings(
+        tmp_path, secret_key=new_key(), youtube_client_secrets=str(client_file), youtube_base_url=google.base_url
+    )
+
+
+async def connected_channel(stack: Stack, settings: Settings) -> None:
+    """Channel "sky" connected to the fake account "sky", no checkpoint reviewed by a person."""
+    await repo.create_channel(stack.db, "sky", "science")
+    await channel_repo.update_settings(stack.db, "sky", {"required_checkpoints": "none"})
+    await connect_installed(settings, stack.db, "sky", browser="tubeflow-test")
+
+
 async def test_quota_then_revoked_token_each_publish_exactly_once(
     temporal_env: WorkflowEnvironment, tmp_path: Path, google: FakeYouTube, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -54,16 +71,10 @@ async def test_quota_then_revoked_token_each_publish_exactly_once(
     monkeypatch.setattr(activities.youtube, "next_reset", lambda now: now - timedelta(seconds=50))
     monkeypatch.setattr(activities.calendar, "next_reset", lambda now: now - timedelta(seconds=50))
     monkeypatch.setattr(activities.calendar, "pacific_day", lambda now: day[0])
-    client_file = tmp_path / "client.json"
-    client_file.write_text(json.dumps(google.client_config("installed")))
-    settings = tiny_settings(
-        tmp_path, secret_key=new_key(), youtube_client_secrets=str(client_file), youtube_base_url=google.base_url
-    )
+    settings = youtube_settings(tmp_path, google)
     client = temporal_env.client
     async with running_stack(client, settings) as stack:
-        await repo.create_channel(stack.db, "sky", "science")
-        await channel_repo.update_settings(stack.db, "sky", {"required_checkpoints": "none"})
-        await connect_installed(settings, stack.db, "sky", browser="tubeflow-test")
+        await connected_channel(stack, settings)
 
         # 1. YouTube says the quota is gone: the production waits (blocked), then publishes once.
         google.quota_exceeded = True
@@ -102,16 +113,10 @@ async def test_other_permanent_upload_error_needs_attention_and_retry_publishes_
     from service.client import retry
 
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    client_file = tmp_path / "client.json"
-    client_file.write_text(json.dumps(google.client_config("installed")))
-    settings = tiny_settings(
-        tmp_path, secret_key=new_key(), youtube_client_secrets=str(client_file), youtube_base_url=google.base_url
-    )
+    settings = youtube_settings(tmp_path, google)
     client = temporal_env.client
     async with running_stack(client, settings) as stack:
-        await repo.create_channel(stack.db, "sky", "science")
-        await channel_repo.update_settings(stack.db, "sky", {"required_checkpoints": "none"})
-        await connect_installed(settings, stack.db, "sky", browser="tubeflow-test")
+        await connected_channel(stack, settings)
         google.forbid_thumbnails = True
         pid = await start_production(client, stack.db, settings, "sky", TOPIC, make_shorts=False)
         stuck = await wait_for(client, pid, lambda s: s.state == "needs_attention", 300, "needs_attention")
