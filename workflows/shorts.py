@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         PublishRequest,
         PublishResult,
         ShortsInput,
+        ShortSpec,
         ShortsPlan,
         ShortsResult,
     )
@@ -77,22 +78,24 @@ class ShortsWorkflow:
             keys.append(rendered.video_key)
             gpu_seconds += rendered.gpu_seconds
             cost += rendered.cost_usd
-            published = await self._publish(
-                PublishRequest(
-                    inp.production_id,
-                    inp.channel,
-                    rendered.video_key,
-                    inp.thumbnail_key,
-                    inp.script_key,
-                    kind="short",
-                    extra={"index": spec.index, "title": spec.title, "start": spec.start, "end": spec.end},
-                ),
-                queues,
-            )
-            self._done.append(published.location)
+            await self._publish_short(inp, spec, rendered.video_key, queues)
         return ShortsResult(
             short_keys=keys, published=list(self._done), gpu_seconds=round(gpu_seconds, 2), cost_usd=round(cost, 6)
         )
+
+    async def _publish_short(self, inp: ShortsInput, spec: ShortSpec, video_key: str, queues: TaskQueues) -> None:
+        """Publish one rendered Short with its spec's metadata; it then counts as done in the status."""
+        req = PublishRequest(
+            inp.production_id,
+            inp.channel,
+            video_key,
+            inp.thumbnail_key,
+            inp.script_key,
+            kind="short",
+            extra={"index": spec.index, "title": spec.title, "start": spec.start, "end": spec.end},
+        )
+        published = await self._publish(req, queues)
+        self._done.append(published.location)
 
     async def _publish(self, req: PublishRequest, queues: TaskQueues) -> PublishResult:
         """Publish one Short; YouTube's quota or a revoked account makes it wait, never fail.
@@ -137,19 +140,7 @@ class ShortsWorkflow:
             *(render_fanout(job, inp.gpu_queue, act.GPU_RETRY, concurrency=inp.render_fanout) for job in jobs)
         )
         for spec, rendered in zip(plan.specs, renders, strict=True):
-            published = await self._publish(
-                PublishRequest(
-                    inp.production_id,
-                    inp.channel,
-                    rendered.video_key,
-                    inp.thumbnail_key,
-                    inp.script_key,
-                    kind="short",
-                    extra={"index": spec.index, "title": spec.title, "start": spec.start, "end": spec.end},
-                ),
-                queues,
-            )
-            self._done.append(published.location)
+            await self._publish_short(inp, spec, rendered.video_key, queues)
         return ShortsResult(
             short_keys=[r.video_key for r in renders],
             published=list(self._done),
