@@ -10,6 +10,7 @@ key.  Word boundaries, when a provider has them (Azure), go to a sidecar JSON ne
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import wave
@@ -24,6 +25,8 @@ from tubeflow.errors import ConfigError, MediaError, PermanentError, TransientEr
 from tubeflow.render_plan import NarrationTiming, PartTiming
 from tubeflow.script_schema import narration_text
 from tubeflow.settings import Settings
+
+log = logging.getLogger(__name__)
 
 PAUSE_S = 0.35  # silence between parts: a breath, and a clean cut point for the render
 SAMPLE_WIDTH = 2  # 16-bit PCM everywhere
@@ -186,6 +189,7 @@ class PiperTTS:
 # ---------------------------------------------------------------- Azure Speech
 
 AZURE_SAMPLE_RATE = 24000
+AZURE_EVENTS_WAIT_S = 10.0  # a request's events trail its result by milliseconds; this only bounds a lost one
 
 
 class AzureTTS:
@@ -241,23 +245,42 @@ class AzureTTS:
         parts = _check_parts(parts)
         delivery = delivery_from_feedback(feedback)
         synth = speechsdk.SpeechSynthesizer(speech_config=self.speech_config(), audio_config=None)
-        words: list[tuple[int, str, float, float]] = []
-        current = {"part": 0}
+        # The SDK raises events on its own thread and may resolve ``.get()`` before the last word
+        # boundary of a request has been delivered (CI lost the final word about 1 run in 30).
+        # Words are therefore keyed by the request's result id, and each request waits for its
+        # "completed"/"canceled" event, which the SDK raises after every boundary of that request.
+        by_result: dict[str, list[tuple[str, float, float]]] = {}
+        finished: dict[str, threading.Event] = {}
+        lock = threading.Lock()
+
+        def finished_event(result_id: str) -> threading.Event:
+            with lock:
+                return finished.setdefault(result_id, threading.Event())
 
         def on_word(evt: Any) -> None:
             if evt.boundary_type != speechsdk.SpeechSynthesisBoundaryType.Word:
                 return
             start = evt.audio_offset / 10_000_000  # ticks of 100 ns
             dur = evt.duration.total_seconds() if hasattr(evt.duration, "total_seconds") else 0.0
-            words.append((current["part"], evt.text, start, start + dur))
+            with lock:
+                by_result.setdefault(evt.result_id, []).append((evt.text, start, start + dur))
+
+        def on_done(evt: Any) -> None:
+            finished_event(evt.result.result_id).set()
 
         synth.synthesis_word_boundary.connect(on_word)
+        synth.synthesis_completed.connect(on_done)
+        synth.synthesis_canceled.connect(on_done)
         pcm_parts: list[bytes] = []
+        words: list[tuple[int, str, float, float]] = []
         for i, text in enumerate(parts):
-            current["part"] = i
             result = synth.speak_ssml_async(self.ssml(text, delivery)).get()
             if result.reason != speechsdk.ResultReason.SynthesizingAudioCompleted:
                 raise azure_error(result)
+            if not finished_event(result.result_id).wait(timeout=AZURE_EVENTS_WAIT_S):
+                log.warning("azure: no completion event for part %d; its word timings may be short", i)
+            with lock:
+                words.extend((i, w, s, e) for w, s, e in by_result.pop(result.result_id, []))
             pcm_parts.append(bytes(result.audio_data))
         timing = assemble(parts, pcm_parts, AZURE_SAMPLE_RATE, out_wav, delivery.pause_s)
         starts = {p.index: p.start for p in timing.parts}
