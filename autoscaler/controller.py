@@ -346,7 +346,29 @@ def _setting(settings: Any, name: str, default: _Num) -> _Num:
     return type(default)(getattr(settings, name, default))
 
 
-def policy_from_settings(settings: Any) -> PolicyConfig:
+def tasks_per_worker(settings: Any, provider_name: str) -> int:
+    """GPU activities one launched worker takes at once, so a backlog of N asks for N / that workers.
+
+    Set explicitly, ``TUBEFLOW_AUTOSCALER_TASKS_PER_WORKER`` wins.  Otherwise a ``local`` worker runs
+    on this machine with the stock ``--concurrency 0``, so it takes what :func:`gpu_slots` decides
+    here (``TUBEFLOW_RENDER_PARALLEL`` segments when encoding on the CPU).  A cloud worker's
+    encoder can't be probed from here; GPU machines encode with NVENC, one activity at a time,
+    unless ``TUBEFLOW_GPU_SLOTS`` (which the providers pass on) says otherwise.
+    """
+    explicit = _setting(settings, "autoscaler_tasks_per_worker", 0)
+    if explicit > 0:
+        return explicit
+    slots = _setting(settings, "gpu_slots", 0)
+    if slots > 0:
+        return slots
+    if provider_name != "local":
+        return 1
+    from tubeflow.media.encoders import gpu_slots
+
+    return gpu_slots(settings)[0]
+
+
+def policy_from_settings(settings: Any, provider_name: str = "local") -> PolicyConfig:
     def g(name: str, default: _Num) -> _Num:
         return _setting(settings, name, default)
 
@@ -355,7 +377,7 @@ def policy_from_settings(settings: Any) -> PolicyConfig:
         scale_up_min_age_s=g("autoscaler_scale_up_min_age_s", 0.0),
         max_workers=g("autoscaler_max_workers", 3),
         min_workers=g("autoscaler_min_workers", 0),
-        tasks_per_worker=g("autoscaler_tasks_per_worker", 1),
+        tasks_per_worker=tasks_per_worker(settings, provider_name),
         idle_timeout_s=g("autoscaler_idle_timeout_s", 300.0),
         scale_up_cooldown_s=g("autoscaler_scale_up_cooldown_s", 60.0),
         scale_down_cooldown_s=g("autoscaler_scale_down_cooldown_s", 60.0),
@@ -417,7 +439,7 @@ async def run_autoscaler(
     scaler = Autoscaler(
         provider,
         observe,
-        ScalingPolicy(policy or policy_from_settings(settings)),
+        ScalingPolicy(policy or policy_from_settings(settings, provider_name)),
         config or controller_config_from_settings(settings),
         metrics,
         ledger,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from autoscaler.policy import Action, Decision, PolicyConfig, ScalingPolicy, WorkerState, WorkerView
+from tubeflow.settings import Settings
 
 BOOT_S = 30.0  # a simulated worker polls this long after launch
 TASK_S = 120.0  # one simulated render
@@ -203,3 +205,25 @@ def test_min_workers_floor_is_kept() -> None:
     assert d.action is Action.SCALE_UP and d.launch == 1
     d = policy.decide(0, 0, [WorkerView("a", WorkerState.IDLE, 0)], now=1000)
     assert d.action is Action.HOLD, "the last worker above the floor is not stopped"
+
+
+def test_a_burst_asks_for_backlog_over_tasks_per_worker() -> None:
+    """Workers that take two segments each: a burst of 4 waiting segments launches 2, not 4."""
+    one = ScalingPolicy(PolicyConfig(max_workers=8)).decide(4, 0.0, [], now=0.0)
+    two = ScalingPolicy(PolicyConfig(max_workers=8, tasks_per_worker=2)).decide(4, 0.0, [], now=0.0)
+    odd = ScalingPolicy(PolicyConfig(max_workers=8, tasks_per_worker=2)).decide(5, 0.0, [], now=0.0)
+    assert (one.launch, two.launch, odd.launch) == (4, 2, 3)
+
+
+def test_tasks_per_worker_follows_what_a_launched_worker_takes(tmp_path: Path) -> None:
+    from autoscaler.controller import policy_from_settings
+    from tubeflow.media.encoders import gpu_slots
+
+    s = Settings(home=tmp_path, force_cpu=True, render_parallel=2)
+    assert gpu_slots(s)[0] == 2
+    assert policy_from_settings(s, "local").tasks_per_worker == 2, "a local CPU worker takes RENDER_PARALLEL"
+    assert policy_from_settings(s, "runpod").tasks_per_worker == 1, "a cloud GPU encodes with NVENC, one at a time"
+    pinned = s.with_overrides(gpu_slots=3)
+    assert policy_from_settings(pinned, "runpod").tasks_per_worker == 3, "TUBEFLOW_GPU_SLOTS travels to the worker"
+    explicit = pinned.with_overrides(autoscaler_tasks_per_worker=1)
+    assert policy_from_settings(explicit, "local").tasks_per_worker == 1

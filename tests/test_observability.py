@@ -147,6 +147,16 @@ class ObsWorkflow:
         )
 
 
+async def _scrape_until_idle(port: int) -> str:
+    """The exporter's next tick sees no running activity; polled, since a busy box delays ticks."""
+    for _ in range(100):
+        await asyncio.sleep(0.2)
+        scrape = await asyncio.to_thread(_scrape, port)
+        if _sample(scrape, "tubeflow_activity_oldest_running_seconds", activity_type="obs_flaky") == 0:
+            break
+    return scrape
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -187,9 +197,8 @@ async def test_json_logs_carry_context_and_worker_metrics_count_retries(
             workflow_runner=UnsandboxedWorkflowRunner(),
         ):
             assert await client.execute_workflow(ObsWorkflow.run, 1, id=wf_id, task_queue=s.gpu_queue) == 2
-        await asyncio.sleep(1.0)  # a few exporter ticks after the activity finished
+        scrape = await _scrape_until_idle(port)  # a few exporter ticks after the activity finished
         exporter.cancel()
-        scrape = _scrape(port)
     finally:
         SCRAPE_PORT.clear()
         for h in list(root.handlers):

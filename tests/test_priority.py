@@ -11,13 +11,26 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
+from temporalio.client import WorkflowHandle
 from temporalio.common import Priority
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 ran: list[str] = []
+
+
+async def _all_scheduled(handles: list[WorkflowHandle[Any, Any]]) -> None:
+    """Waits (not a fixed sleep: a busy CI box is slow) until every workflow has its activity queued."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        pending = [len((await h.describe()).raw_description.pending_activities) for h in handles]
+        if all(pending):
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"activities still unscheduled: {pending}"
+        await asyncio.sleep(0.1)
 
 
 @activity.defn(name="priority_probe")
@@ -42,7 +55,7 @@ async def test_high_priority_channel_runs_first_on_a_contended_queue(temporal_en
     tag = uuid.uuid4().hex[:8]
     main_q, gpu_q = f"prio-main-{tag}", f"prio-gpu-{tag}"
     ran.clear()
-    handles = []
+    handles: list[WorkflowHandle[Any, Any]] = []
     async with Worker(client, task_queue=main_q, workflows=[ProbeWorkflow]):
         for label, key in [*((f"low-{i}", 5) for i in range(4)), *((f"high-{i}", 1) for i in range(4))]:
             handles.append(
@@ -55,7 +68,7 @@ async def test_high_priority_channel_runs_first_on_a_contended_queue(temporal_en
                 )
             )
         # Every activity task is scheduled and waiting before the GPU worker appears.
-        await asyncio.sleep(2.0)
+        await _all_scheduled(handles)
         async with Worker(client, task_queue=gpu_q, activities=[probe], max_concurrent_activities=1):
             await asyncio.gather(*(h.result() for h in handles))
     assert sorted(ran[:4]) == [f"high-{i}" for i in range(4)], ran

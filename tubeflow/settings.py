@@ -168,7 +168,7 @@ class Settings:
     autoscaler_scale_up_min_age_s: float = 0.0
     autoscaler_scale_up_cooldown_s: float = 60.0
     autoscaler_scale_down_cooldown_s: float = 60.0
-    autoscaler_tasks_per_worker: int = 1
+    autoscaler_tasks_per_worker: int = 0  # 0: what a worker it launches takes (see autoscaler.controller)
     autoscaler_ready_timeout_s: float = 600.0
     autoscaler_lease_s: float = 1800.0
     autoscaler_unknown_grace_s: float = 120.0
