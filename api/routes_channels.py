@@ -112,6 +112,51 @@ async def cadence_action(
     return await channel_view(ctx, name)
 
 
+@router.delete("/api/channels/{name}/account")
+async def disconnect_account(
+    name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
+) -> dict[str, Any]:
+    """Forget the channel's YouTube account (as ``tubeflow channel disconnect``): its encrypted
+    credentials are deleted and its analytics collection stops; later videos publish as for a
+    channel never connected.  The grant stays in the Google account until revoked there."""
+    try:
+        await repo.get_channel(ctx.db, name)
+        await channel_repo.remove_account(ctx.db, name)
+    except PermanentError as e:
+        raise _status(e) from e
+    if ctx.temporal is not None:  # else the next main-worker start removes the schedule
+        from tubeflow.schedules import remove_analytics_schedule
+
+        await remove_analytics_schedule(ctx.temporal, name)
+    return await channel_view(ctx, name)
+
+
+@router.get("/api/channels/{name}/analytics")
+async def channel_analytics(
+    name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
+) -> dict[str, Any]:
+    """What ``tubeflow stats CH --json`` prints: totals per day and per video, each with its cost."""
+    from tubeflow.analytics_report import channel_report
+
+    try:
+        return await channel_report(ctx.db, name)
+    except PermanentError as e:
+        raise _status(e) from e
+
+
+@router.get("/api/channels/{name}/analytics/{video_id}")
+async def video_analytics(
+    name: str, video_id: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
+) -> dict[str, Any]:
+    """One video's days, retention curve and script sections (``tubeflow stats CH --video ID --json``)."""
+    from tubeflow.analytics_report import video_report
+
+    try:
+        return await video_report(ctx.db, ctx.storage, name, video_id)
+    except PermanentError as e:
+        raise _status(e) from e
+
+
 @router.get("/api/channels/{name}/topics")
 async def list_topics(
     name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)

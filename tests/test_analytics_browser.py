@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -84,5 +85,43 @@ async def test_analytics_page_draws_the_charts(temporal_env: WorkflowEnvironment
                 box = await page.locator("#retention-chart svg").bounding_box()
                 assert box is not None and box["width"] > 300 and box["height"] > 80  # really drawn
                 assert errors == []
+                await _json_api_matches_and_an_admin_disconnects(
+                    browser, base, viewer, await create_key(db, "ada", "admin"), vids
+                )
         finally:
             await db.close()
+
+
+async def _json_api_matches_and_an_admin_disconnects(
+    browser: Any, base: str, viewer: str, admin: str, vids: dict[str, str]
+) -> None:
+    """The same numbers as JSON for a script; then the channel page's Disconnect, which only an admin has."""
+    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": viewer}) as http:
+        report = (await http.get("/api/channels/sky/analytics")).json()
+        assert [v["video_id"] for v in report["videos"]][0] == vids["blue"] and len(report["videos"]) == 3
+        one = (await http.get(f"/api/channels/sky/analytics/{vids['stocks']}")).json()
+        assert [x["name"] for x in one["sections"]] == ["hook", "Sunlight", "Scattering", "Sunsets"]
+        assert (await http.get("/api/channels/sky/analytics/nope")).status_code == 404
+        assert (await http.get("/api/channels/nobody/analytics")).status_code == 404
+        assert (await http.delete("/api/channels/sky/account")).status_code == 403, "a viewer can't disconnect"
+        assert (await http.get("/api/channels/sky")).json()["youtube"] is not None
+
+    expect = playwright_api.expect
+    page = await (await browser.new_context(base_url=base)).new_page()
+    await page.goto("/login")
+    await page.fill("#key", admin)
+    await page.click("button[type=submit]")
+    await page.goto("/channels/sky")
+    await expect(page.locator("#youtube-account .yt-title")).to_be_visible()
+    page.once("dialog", lambda d: d.dismiss())  # changing one's mind keeps the account
+    await page.click("#disconnect-youtube")
+    await expect(page.locator("#disconnect-youtube")).to_be_enabled()
+    await expect(page.locator("#youtube-account .yt-title")).to_be_visible()
+    page.once("dialog", lambda d: d.accept())
+    await page.click("#disconnect-youtube")
+    await expect(page.locator("#youtube-account")).to_contain_text("Not connected")
+    await expect(page.locator("#disconnect-youtube")).to_have_count(0)
+    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": admin}) as http:
+        assert (await http.get("/api/channels/sky")).json()["youtube"] is None
+        assert (await http.delete("/api/channels/sky/account")).status_code == 200, "already gone: nothing to do"
+        assert (await http.delete("/api/channels/nobody/account")).status_code == 404

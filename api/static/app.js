@@ -246,5 +246,13 @@
     location.reload();
   })));
 
+  const disconnect = $("#disconnect-youtube");
+  if (disconnect) disconnect.addEventListener("click", busy(disconnect, async () => {
+    const question = `Disconnect ${disconnect.dataset.channel} from ${disconnect.dataset.title}? Its stored credentials are deleted; later videos go to the outbox until it is connected again.`;
+    if (!confirm(question)) return;
+    await api(`/api/channels/${encodeURIComponent(disconnect.dataset.channel)}/account`, { method: "DELETE" });
+    location.reload();
+  }));
+
   startLive();
 })();
