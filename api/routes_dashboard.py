@@ -25,7 +25,16 @@ from api.schemas import ProductionId
 from tubeflow.contracts import STAGES
 from tubeflow.db.sessions import create_session, purge_sessions, revoke_session
 
-router = APIRouter(include_in_schema=False)
+
+async def _event_mark(request: Request, ctx: ApiContext = Depends(get_ctx)) -> None:
+    """The live feed's position, read before the page reads anything: the page's script follows
+    events after this mark, so a change landing while the page is read is replayed to it.  Read
+    after the page's data, a checkpoint opening in between was never shown (the page said
+    "working on script" until reloaded by hand)."""
+    request.state.event_mark = await dbview.latest_event_id(ctx.db)
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(_event_mark)])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
@@ -46,7 +55,7 @@ async def _render(request: Request, ctx: ApiContext, name: str, principal: Princ
     base = {
         "principal": principal,
         "stages": list(STAGES),
-        "latest_event_id": await dbview.latest_event_id(ctx.db),
+        "latest_event_id": getattr(request.state, "event_mark", 0),
         "waiting_count": await dbview.count_waiting(ctx.db),
     }
     return templates.TemplateResponse(request, name, {**base, **values})

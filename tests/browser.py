@@ -32,3 +32,15 @@ async def launched() -> AsyncIterator[Any]:
             yield b
         finally:
             await b.close()
+
+
+async def sign_in(page: Any, key: str, then: str = "") -> None:
+    """Signs in with ``key`` and waits until the session cookie is set (the redirect away from
+    /login has landed) before going on: a ``goto`` right after the click could overtake the
+    sign-in's answer and arrive signed out.  Then opens ``then`` when given."""
+    await page.goto("/login")
+    await page.fill("#key", key)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(lambda url: "/login" not in url)
+    if then:
+        await page.goto(then)

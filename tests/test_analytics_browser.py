@@ -14,7 +14,7 @@ from api.app import create_app
 from api.auth import create_key
 from api.testing import serve
 from tests.analytics_helpers import TODAY, collected_channel
-from tests.browser import playwright_api
+from tests.browser import playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tests.fake_youtube import FakeYouTube
 from tubeflow.db.engine import open_database
@@ -45,10 +45,7 @@ async def test_analytics_page_draws_the_charts(temporal_env: WorkflowEnvironment
                         else None
                     ),
                 )
-                await page.goto("/login")
-                await page.fill("#key", viewer)
-                await page.click("button[type=submit]")
-                await page.goto("/channels/sky")
+                await sign_in(page, viewer, "/channels/sky")
                 await page.click("#analytics-link")
                 await expect(page.locator("h1")).to_contain_text("analytics")
                 await expect(page.locator("#last-run")).to_contain_text("ok")
@@ -108,10 +105,7 @@ async def _json_api_matches_and_an_admin_disconnects(
 
     expect = playwright_api.expect
     page = await (await browser.new_context(base_url=base)).new_page()
-    await page.goto("/login")
-    await page.fill("#key", admin)
-    await page.click("button[type=submit]")
-    await page.goto("/channels/sky")
+    await sign_in(page, admin, "/channels/sky")
     await expect(page.locator("#youtube-account .yt-title")).to_be_visible()
     page.once("dialog", lambda d: d.dismiss())  # changing one's mind keeps the account
     await page.click("#disconnect-youtube")

@@ -298,3 +298,40 @@ async def test_without_temporal_lists_still_work_and_reviews_answer_503(tmp_path
             assert (await http.get("/api/productions")).status_code == 200
             r = await http.post("/api/productions/abc/approve", json={"stage": "script"})
             assert r.status_code == 503 and "Temporal is not connected" in r.json()["detail"]
+
+
+async def test_a_page_marks_the_live_feed_before_reading_what_it_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event that lands while a page is being read is after the page's mark, so its script
+    replays it (a checkpoint that opened meanwhile reloads the page instead of never showing)."""
+    import api.routes_dashboard as pages
+    from tubeflow.db.models import EventRow
+    from tubeflow.db.types import utcnow
+    from tubeflow.settings import Settings
+
+    app = create_app(Settings(home=tmp_path, temporal_address="127.0.0.1:1"))
+    async with app.router.lifespan_context(app):
+        db = app.state.tubeflow.db
+        key = await create_key(db, "ed", "editor")
+        await repo.create_channel(db, "sky", "science")
+        pid = (await repo.create_production(db, "sky", TOPIC)).id
+        landed: list[int] = []
+        read_view = pages.load_view
+
+        async def view_while_a_checkpoint_opens(ctx: Any, production_id: str) -> Any:
+            async with db.session() as s:
+                row = EventRow(production_id=pid, kind="stage", payload={"checkpoint": "script"}, at=utcnow())
+                s.add(row)
+                await s.flush()
+                landed.append(row.id)
+            return await read_view(ctx, production_id)
+
+        monkeypatch.setattr(pages, "load_view", view_while_a_checkpoint_opens)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers={"X-API-Key": key}
+        ) as http:
+            page = await http.get(f"/productions/{pid}")
+        assert page.status_code == 200
+        mark = int(re.search(r'data-latest-event="(\d+)"', page.text).group(1))  # type: ignore[union-attr]
+        assert mark < landed[0], "the page's mark must not cover an event it did not show"

@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.auth import create_key
 from api.testing import serve
-from tests.browser import playwright_api
+from tests.browser import playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tubeflow.db import channel_repo, repo
 from tubeflow.db.engine import open_database
@@ -34,10 +34,7 @@ async def test_channel_page_and_calendar(temporal_env: WorkflowEnvironment, tmp_
             page = await (await browser.new_context(base_url=base)).new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            await page.goto("/login")
-            await page.fill("#key", admin)
-            await page.click("button[type=submit]")
-            await page.goto("/channels")
+            await sign_in(page, admin, "/channels")
             await page.click("a[href='/channels/sky']")
             await expect(page.locator("h1")).to_contain_text("sky")
             await expect(page.locator("#connect-youtube")).to_have_text("Connect YouTube")

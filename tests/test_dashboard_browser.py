@@ -20,7 +20,7 @@ from api.app import create_app
 from api.auth import create_key
 from api.testing import serve
 from service.client import cancel, get_status, review, start_production
-from tests.browser import playwright_api
+from tests.browser import playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack, wait_checkpoint, wait_for
 from tubeflow.contracts import ReviewDecision
@@ -186,10 +186,7 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         page = await ctx.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        await page.goto("/login")
-        await page.fill("#key", editor)
-        await page.click("button[type=submit]")
-        await page.goto(f"/productions/{pid}")
+        await sign_in(page, editor, f"/productions/{pid}")
 
         # B-roll: each part shows its pick and the candidates; choose another for one part.
         await playwright_api.expect(page.locator("#broll-form")).to_be_visible(timeout=180_000)
@@ -253,10 +250,7 @@ async def test_a_production_that_needs_attention_is_retried_from_the_dashboard(
             page = await ctx.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            await page.goto("/login")
-            await page.fill("#key", editor)
-            await page.click("button[type=submit]")
-            await page.goto(f"/productions/{pid}")
+            await sign_in(page, editor, f"/productions/{pid}")
             await playwright_api.expect(page.locator("#attention")).to_contain_text("bed.wav does not exist")
             await playwright_api.expect(page.locator("[data-state-label]").first).to_have_text("needs_attention")
             kept.rename(music)  # fixed

@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.auth import create_key
 from api.testing import free_port, serve
-from tests.browser import playwright_api
+from tests.browser import playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack
 
@@ -61,9 +61,7 @@ async def test_jobs_page_shows_live_progress_and_the_websocket_follows(stack: tu
         page = await (await browser.new_context(base_url=base)).new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        await page.goto("/login")
-        await page.fill("#key", key)
-        await page.click("button[type=submit]")
+        await sign_in(page, key)
         await page.click("a[href='/video-jobs']")
         row = page.locator(f"tr[data-job='{job_id}']")
         await playwright_api.expect(row).to_have_attribute("data-status", "active")
