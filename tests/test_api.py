@@ -306,6 +306,7 @@ async def test_a_page_marks_the_live_feed_before_reading_what_it_shows(
     """An event that lands while a page is being read is after the page's mark, so its script
     replays it (a checkpoint that opened meanwhile reloads the page instead of never showing)."""
     import api.routes_dashboard as pages
+    from api.routes_productions import load_view
     from tubeflow.db.models import EventRow
     from tubeflow.db.types import utcnow
     from tubeflow.settings import Settings
@@ -317,7 +318,6 @@ async def test_a_page_marks_the_live_feed_before_reading_what_it_shows(
         await repo.create_channel(db, "sky", "science")
         pid = (await repo.create_production(db, "sky", TOPIC)).id
         landed: list[int] = []
-        read_view = pages.load_view
 
         async def view_while_a_checkpoint_opens(ctx: Any, production_id: str) -> Any:
             async with db.session() as s:
@@ -325,7 +325,7 @@ async def test_a_page_marks_the_live_feed_before_reading_what_it_shows(
                 s.add(row)
                 await s.flush()
                 landed.append(row.id)
-            return await read_view(ctx, production_id)
+            return await load_view(ctx, production_id)
 
         monkeypatch.setattr(pages, "load_view", view_while_a_checkpoint_opens)
         async with httpx.AsyncClient(
