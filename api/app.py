@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 from temporalio.client import Client
 
 from api import (
@@ -90,6 +91,8 @@ def create_app(
         description="Video productions on Temporal with human checkpoints: start, review, watch, and the "
         "seeds' GPU video job API. Authenticate with `Authorization: Bearer <key>` or `X-API-Key`.",
         lifespan=lifespan,
+        docs_url=None,  # our own /docs below, with Swagger UI from the swagger-ui-bundle wheel
+        redoc_url=None,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(CleanTarget)
@@ -142,7 +145,25 @@ def create_app(
     app.include_router(routes_dashboard.router)
     app.include_router(routes_metrics.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """Swagger UI from the installed wheel, started by /static/docs.js: nothing loads from a
+        CDN (an offline or locked-down deployment still has its docs) and no inline script runs."""
+        return HTMLResponse(DOCS_PAGE)
+
     return app
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tubeflow API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/static/docs.js"></script></body></html>
+"""
 
 
 async def _start_metrics_server(ctx: ApiContext) -> tuple[Any, asyncio.Task[None]]:

@@ -22,14 +22,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tubeflow.settings import Settings
 
 NOT_A_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
-# FastAPI's /docs and /redoc load their script from a CDN and start it inline; they show no user data.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; font-src https://fonts.gstatic.com; "
-    "worker-src blob:; frame-ancestors 'none'"
-)
-DOCS_PATHS = ("/docs", "/redoc")
 
 
 def media_origins(settings: Settings) -> str:
@@ -60,7 +52,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -69,9 +60,7 @@ class SecurityHeaders:
                 headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Referrer-Policy", "same-origin")
                 if "content-security-policy" not in headers:
-                    if path.startswith(DOCS_PATHS):
-                        csp = DOCS_CSP
-                    elif headers.get("content-type", "").startswith("text/html"):
+                    if headers.get("content-type", "").startswith("text/html"):
                         csp = self.page_csp
                     else:
                         csp = NOT_A_PAGE_CSP
