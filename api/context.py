@@ -10,6 +10,7 @@ from fastapi import HTTPException, Request
 from temporalio.client import Client
 
 from api.fetch import FetchPolicy
+from api.job_slots import JobSlots
 from api.ratelimit import RateLimiter
 from tubeflow.db.engine import Database
 from tubeflow.settings import Settings
@@ -42,6 +43,8 @@ class ApiContext:
     # Open /api/events streams per key (see routes_events), for the per-key cap.
     streams: dict[str, int] = field(default_factory=dict)
     metrics_cache: MetricsCache = field(default_factory=MetricsCache)
+    # Video job slots reserved per key, so a burst of requests can't overrun the per-key limit.
+    job_slots: JobSlots = field(default_factory=JobSlots)
     # The dashboard's "Connect YouTube" flows in progress (state -> channel, PKCE verifier).
     connector: Any = None
 

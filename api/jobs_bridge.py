@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import PendingActivityState
-from temporalio.api.workflowservice.v1 import CountWorkflowExecutionsRequest, DescribeWorkflowExecutionRequest
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
@@ -232,10 +232,10 @@ def _visible_status(s: WorkflowExecutionStatus | None) -> str:
     return "failed"
 
 
-async def active_jobs(client: Client, api_key_id: str) -> int:
-    """A key's video jobs still queued or running (the per-key concurrency limit)."""
+async def running_job_ids(client: Client, api_key_id: str, limit: int) -> set[str]:
+    """Up to ``limit`` ids of a key's video jobs still queued or running (the per-key limit)."""
     q = f'WorkflowType = "{VIDEO_JOB_WORKFLOW}" AND {SA_API_KEY} = "{api_key_id}" AND ExecutionStatus = "Running"'
-    resp = await client.workflow_service.count_workflow_executions(
-        CountWorkflowExecutionsRequest(namespace=client.namespace, query=q)
-    )
-    return int(resp.count)
+    ids: set[str] = set()
+    async for wf in client.list_workflows(q, page_size=max(1, limit), limit=max(1, limit)):
+        ids.add(wf.id.removeprefix(ID_PREFIX))
+    return ids

@@ -14,6 +14,8 @@ import binascii
 import re
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -27,6 +29,7 @@ from api import estimate, jobs_bridge
 from api.auth import Principal, authenticate, require
 from api.context import ApiContext, get_ctx
 from api.fetch import FetchError, FetchTooLarge, check_url, fetch_to_storage
+from api.job_slots import Reservation, SlotsFull
 from api.schemas import AddAudioIn, AddAudioOp, BatchIn, CaptionIn, CaptionOp, Img2VidIn, Img2VidOp, UploadIn
 from api.views import media_url
 from tubeflow import signing
@@ -85,18 +88,29 @@ async def _check_bucket_upload(ctx: ApiContext, key: str) -> None:
     await uploads.completed(ctx.db, key, size, kind)
 
 
-async def _check_capacity(ctx: ApiContext, who: Principal, more: int = 1) -> None:
-    """Per-key concurrency (TUBEFLOW_VIDEO_JOBS_PER_KEY), checked before any input is fetched."""
+@asynccontextmanager
+async def _capacity(ctx: ApiContext, who: Principal, more: int = 1) -> AsyncIterator[Reservation | None]:
+    """Per-key concurrency (TUBEFLOW_VIDEO_JOBS_PER_KEY), reserved before any input is fetched and
+    held through the start, so a burst of simultaneous requests can't all pass (api/job_slots.py)."""
     if ctx.temporal is None:
-        return  # nothing can be counted (or started: _start answers 503 after the inputs are checked)
+        yield None  # nothing can be counted (or started: _start answers 503 after the inputs are checked)
+        return
     limit = ctx.settings.video_jobs_per_key
-    active = await jobs_bridge.active_jobs(ctx.client(), _owner(who))
-    if active + more > limit:
+    owner = _owner(who)
+    client = ctx.temporal
+
+    async def running() -> set[str]:
+        return await jobs_bridge.running_job_ids(client, owner, limit)
+
+    try:
+        async with ctx.job_slots.reserve(owner, more, limit, running) as slots:
+            yield slots
+    except SlotsFull as e:
         raise HTTPException(
             429,
-            f"this key has {active} video jobs queued or running; the limit is {limit} at once "
+            f"this key has {e.active} video jobs queued or running; the limit is {limit} at once "
             "(TUBEFLOW_VIDEO_JOBS_PER_KEY): wait for one to finish (GET /jobs?status=active)",
-        )
+        ) from None
 
 
 def _check_output_s(ctx: ApiContext, seconds: float, what: str) -> None:
@@ -150,12 +164,15 @@ async def _start(
     keys: dict[str, str],
     params: dict[str, Any],
     output_s: float,
-    callback_url: str = "",
+    callback_url: str,
+    slots: Reservation | None,
 ) -> dict[str, Any]:
     est = await estimate.estimate(ctx.client(), ctx.settings.gpu_queue, kind, output_s)  # the work ahead of it
     wf_id = await jobs_bridge.start_job(
         ctx.client(), ctx.settings, kind, job_id, keys, params, _owner(who), callback_url
     )
+    if slots is not None:
+        slots.started(job_id)
     return {
         "job_id": job_id,
         "status": "queued",
@@ -167,9 +184,7 @@ async def _start(
     }
 
 
-async def _caption(ctx: ApiContext, who: Principal, body: CaptionIn, capacity: bool = True) -> dict[str, Any]:
-    if capacity:
-        await _check_capacity(ctx, who)
+async def _caption(ctx: ApiContext, who: Principal, body: CaptionIn, slots: Reservation | None) -> dict[str, Any]:
     callback = await _check_callback(ctx, body.callback_url)
     job_id = uuid.uuid4().hex[:12]
     video, srt = await asyncio.gather(
@@ -178,23 +193,19 @@ async def _caption(ctx: ApiContext, who: Principal, body: CaptionIn, capacity: b
     )
     length = await _duration(ctx, video, "video")
     _check_output_s(ctx, length, "caption")
-    return await _start(ctx, who, "caption", job_id, {"video": video, "srt": srt}, {}, length, callback)
+    return await _start(ctx, who, "caption", job_id, {"video": video, "srt": srt}, {}, length, callback, slots)
 
 
-async def _img2vid(ctx: ApiContext, who: Principal, body: Img2VidIn, capacity: bool = True) -> dict[str, Any]:
+async def _img2vid(ctx: ApiContext, who: Principal, body: Img2VidIn, slots: Reservation | None) -> dict[str, Any]:
     _check_output_s(ctx, body.duration, "img2vid")
-    if capacity:
-        await _check_capacity(ctx, who)
     callback = await _check_callback(ctx, body.callback_url)
     job_id = uuid.uuid4().hex[:12]
     image = await _input(ctx, who, job_id, "image", body.url_image, ".jpg")
     params = {"duration": body.duration, "zoom": body.zoom}
-    return await _start(ctx, who, "img2vid", job_id, {"image": image}, params, body.duration, callback)
+    return await _start(ctx, who, "img2vid", job_id, {"image": image}, params, body.duration, callback, slots)
 
 
-async def _addaudio(ctx: ApiContext, who: Principal, body: AddAudioIn, capacity: bool = True) -> dict[str, Any]:
-    if capacity:
-        await _check_capacity(ctx, who)
+async def _addaudio(ctx: ApiContext, who: Principal, body: AddAudioIn, slots: Reservation | None) -> dict[str, Any]:
     callback = await _check_callback(ctx, body.callback_url)
     job_id = uuid.uuid4().hex[:12]
     video, audio = await asyncio.gather(
@@ -203,7 +214,7 @@ async def _addaudio(ctx: ApiContext, who: Principal, body: AddAudioIn, capacity:
     )
     length = await _duration(ctx, video, "video")  # fit=shortest: never longer than the video
     _check_output_s(ctx, length, "addaudio")
-    return await _start(ctx, who, "addaudio", job_id, {"video": video, "audio": audio}, {}, length, callback)
+    return await _start(ctx, who, "addaudio", job_id, {"video": video, "audio": audio}, {}, length, callback, slots)
 
 
 @router.post("/video/caption", status_code=202, response_class=JSONResponse)
@@ -211,7 +222,8 @@ async def caption(
     body: CaptionIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
 ) -> JSONResponse:
     """Burn the SRT's captions into the video."""
-    return JSONResponse(await _caption(ctx, who, body), status_code=202)
+    async with _capacity(ctx, who) as slots:
+        return JSONResponse(await _caption(ctx, who, body, slots), status_code=202)
 
 
 @router.post("/video/img2vid", status_code=202, response_class=JSONResponse)
@@ -219,7 +231,8 @@ async def img2vid(
     body: Img2VidIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
 ) -> JSONResponse:
     """Turn a still image into a clip with a Ken Burns zoom."""
-    return JSONResponse(await _img2vid(ctx, who, body), status_code=202)
+    async with _capacity(ctx, who) as slots:
+        return JSONResponse(await _img2vid(ctx, who, body, slots), status_code=202)
 
 
 @router.post("/video/addaudio", status_code=202, response_class=JSONResponse)
@@ -227,7 +240,8 @@ async def addaudio(
     body: AddAudioIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
 ) -> JSONResponse:
     """Lay an audio track under the video."""
-    return JSONResponse(await _addaudio(ctx, who, body), status_code=202)
+    async with _capacity(ctx, who) as slots:
+        return JSONResponse(await _addaudio(ctx, who, body, slots), status_code=202)
 
 
 @router.post("/video/batch", status_code=202, response_class=JSONResponse)
@@ -246,23 +260,23 @@ async def batch(
             f"a batch holds at most {ctx.settings.video_batch_max} operations (TUBEFLOW_VIDEO_BATCH_MAX), "
             f"not {len(ops)}",
         )
-    await _check_capacity(ctx, who, more=len(ops))
 
-    async def one(i: int, op: CaptionOp | Img2VidOp | AddAudioOp) -> dict[str, Any]:
+    async def one(i: int, op: CaptionOp | Img2VidOp | AddAudioOp, slots: Reservation | None) -> dict[str, Any]:
         try:
             if isinstance(op, CaptionOp):
-                out = await _caption(ctx, who, op, capacity=False)
+                out = await _caption(ctx, who, op, slots)
             elif isinstance(op, Img2VidOp):
-                out = await _img2vid(ctx, who, op, capacity=False)
+                out = await _img2vid(ctx, who, op, slots)
             else:
-                out = await _addaudio(ctx, who, op, capacity=False)
+                out = await _addaudio(ctx, who, op, slots)
         except HTTPException as e:
             return {"index": i, "op": op.op, "accepted": False, "status_code": e.status_code, "error": e.detail}
         except FetchError as e:
             return {"index": i, "op": op.op, "accepted": False, "status_code": e.status_code, "error": str(e)}
         return {"index": i, "op": op.op, "accepted": True, **out}
 
-    results = await asyncio.gather(*(one(i, op) for i, op in enumerate(ops)))
+    async with _capacity(ctx, who, more=len(ops)) as slots:
+        results = await asyncio.gather(*(one(i, op, slots) for i, op in enumerate(ops)))
     accepted = sum(1 for r in results if r["accepted"])
     return JSONResponse({"accepted": accepted, "refused": len(ops) - accepted, "jobs": results}, status_code=202)
 

@@ -26,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.auth import create_key
 from api.fetch import FetchPolicy
+from api.jobs_bridge import job_workflow_id
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack
 from tubeflow.media.probe import probe
@@ -250,3 +251,30 @@ async def test_batch_starts_independent_jobs(http: httpx.AsyncClient, origin: st
     assert r.status_code == 400 and "TUBEFLOW_VIDEO_BATCH_MAX" in r.text, r.text
     r = await http.post("/video/batch", json={"operations": [{"op": "explode", "url_image": "x"}]})
     assert r.status_code == 422
+
+
+async def test_a_burst_of_requests_cannot_overrun_the_per_key_limit(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, origin: str
+) -> None:
+    """Eight simultaneous POSTs against a limit of 2: exactly 2 start, 6 get 429 (no GPU worker
+    polls, so nothing finishes and frees a slot meanwhile)."""
+    settings = tiny_settings(tmp_path, video_jobs_per_key=2)
+    async with running_stack(temporal_env.client, settings, gpu=False) as stack:
+        key = await create_key(stack.db, "burst-app", "editor")
+        app = create_app(
+            settings, temporal_client=stack.client, db=stack.db, storage=stack.storage,
+            fetch_policy=FetchPolicy(allow_hosts=frozenset({origin}), max_bytes=5 << 20, timeout_s=10),
+        )  # fmt: skip
+        body = {"url_image": f"http://{origin}/still.png", "duration": 1}
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers={"X-API-Key": key}
+        ) as http:
+            answers = await asyncio.gather(*(http.post("/video/img2vid", json=body) for _ in range(8)))
+            codes = sorted(r.status_code for r in answers)
+            assert codes == [202, 202] + [429] * 6, [r.text for r in answers]
+            started = [r.json()["job_id"] for r in answers if r.status_code == 202]
+            # A failed request frees its slot: still exactly two, and a batch can't add a third.
+            r = await http.post("/video/batch", json={"operations": [{"op": "img2vid", **body}]})
+            assert r.status_code == 429 and "limit is 2" in r.text, r.text
+        for job_id in started:
+            await stack.client.get_workflow_handle(job_workflow_id(job_id)).terminate("test over")
