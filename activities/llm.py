@@ -10,7 +10,7 @@ with a short ``retry-after`` is waited out here once; otherwise the delay travel
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 import httpx
@@ -25,9 +25,37 @@ REQUEST_TIMEOUT_S = 120.0
 Message = dict[str, str]
 
 
+@dataclass
+class TokenUsage:
+    """Tokens a client's calls used, as the provider reported them (the bill is counted in these)."""
+
+    prompt: int = 0
+    completion: int = 0
+
+    def add(self, usage: Any) -> None:
+        """``usage`` is the answer's usage object (SDK) or dict (JSON); absent fields count 0."""
+        self.prompt += _count(usage, "prompt_tokens")
+        self.completion += _count(usage, "completion_tokens")
+
+    @property
+    def total(self) -> int:
+        return self.prompt + self.completion
+
+    def cost_usd(self, price_in_per_mtok: float, price_out_per_mtok: float) -> float | None:
+        if price_in_per_mtok <= 0 and price_out_per_mtok <= 0:
+            return None  # not priced: the tokens are still shown
+        return round((self.prompt * price_in_per_mtok + self.completion * price_out_per_mtok) / 1e6, 6)
+
+
+def _count(usage: Any, name: str) -> int:
+    value = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, None)
+    return int(value) if isinstance(value, int | float) else 0
+
+
 class ChatClient(Protocol):
     name: str
     model: str
+    usage: TokenUsage
 
     async def complete_json(self, messages: list[Message], *, temperature: float = 0.4) -> str: ...
 
@@ -79,6 +107,7 @@ class GroqChatClient:
     model: str
     base_url: str | None = None
     name: str = "groq"
+    usage: TokenUsage = field(default_factory=TokenUsage)
 
     def _client(self) -> Any:
         import groq
@@ -113,6 +142,7 @@ class GroqChatClient:
             raise TransientError(f"Groq is unreachable ({e.__class__.__name__})") from e
         finally:
             await client.close()
+        self.usage.add(resp.usage)
         if not resp.choices:
             raise TransientError("Groq returned no choices")
         return resp.choices[0].message.content or ""
@@ -126,6 +156,7 @@ class OpenAICompatClient:
     model: str
     api_key: str = ""
     name: str = "openai"
+    usage: TokenUsage = field(default_factory=TokenUsage)
 
     async def complete_json(self, messages: list[Message], *, temperature: float = 0.4) -> str:
         return await _with_rate_limit_wait(lambda: self._once(messages, temperature))
@@ -151,7 +182,10 @@ class OpenAICompatClient:
                 detail = resp.text[:200]
             raise _status_error(f"the LLM server at {self.base_url}", resp.status_code, resp.headers, detail)
         try:
-            return str(resp.json()["choices"][0]["message"]["content"] or "")
+            answer = resp.json()
+            if isinstance(answer, dict):
+                self.usage.add(answer.get("usage"))
+            return str(answer["choices"][0]["message"]["content"] or "")
         except (ValueError, KeyError, IndexError, TypeError) as e:
             raise TransientError(f"the LLM server at {self.base_url} sent an answer without choices") from e
 

@@ -138,7 +138,11 @@ class MainActivities:
             channel=req.channel,
         )
         script = validate_script(script)
-        return self._store_script(req.production_id, req.attempt, script)
+        result = self._store_script(req.production_id, req.attempt, script)
+        s = self.settings
+        result.llm_tokens = writer.usage.total
+        result.llm_cost_usd = writer.usage.cost_usd(s.llm_price_in_per_mtok, s.llm_price_out_per_mtok)
+        return result
 
     async def _learned(self, niche: str, channel: str, stage: str) -> list[str]:
         """Earlier review notes about this stage, for this channel and its niche (heaviest first)."""
@@ -195,7 +199,11 @@ class MainActivities:
             if spoken.is_file():  # providers that report word boundaries (Azure) keep them for captions
                 self.storage.put_file(keys.voice_words(req.attempt), spoken, "application/json")
         timing_key = self.storage.put_text(keys.timing(req.attempt), timing.to_json(), "application/json")
-        return VoiceResult(audio_key=audio_key, timing_key=timing_key, duration_s=timing.duration_s)
+        result = VoiceResult(audio_key=audio_key, timing_key=timing_key, duration_s=timing.duration_s)
+        if isinstance(tts, AzureTTS):  # billed per character sent; Piper and eSpeak run on the worker
+            result.tts_characters = sum(len(p) for p in spoken_parts)
+            result.tts_cost_usd = round(result.tts_characters * self.settings.azure_tts_price_per_mchar / 1e6, 6)
+        return result
 
     def _scratch(self) -> Path:
         d = self.settings.home / "work"
@@ -442,7 +450,7 @@ class MainActivities:
     @implements(act.BUILD_DIGEST)
     async def build_digest(self, now_iso: str) -> Notification:
         """The daily digest: reviews waiting (and productions needing attention), the last day's
-        publications and what the GPU work cost."""
+        publications and what they cost (all of it, and the GPU part, which webhooks had first)."""
         from datetime import timedelta
 
         from tubeflow.db import repo
@@ -454,6 +462,7 @@ class MainActivities:
         since = now - timedelta(days=1)
         recent = [p for p in done if p.finished_at is not None and p.finished_at.astimezone(UTC) >= since]
         cost = round(sum(p.cost_usd or 0.0 for p in recent), 4)
+        gpu = round(sum(float((p.outputs or {}).get("cost_usd") or 0.0) for p in recent), 4)
         data = {
             "waiting": [
                 {"id": p.id, "channel": p.channel, "topic": p.topic, "checkpoint": p.checkpoint} for p in waiting
@@ -468,11 +477,12 @@ class MainActivities:
                 }
                 for p in recent
             ],  # fmt: skip
-            "gpu_cost_usd": cost,
+            "cost_usd": cost,  # GPU + LLM + paid voice
+            "gpu_cost_usd": gpu,
         }
         summary = (
             f"tubeflow daily: {len(waiting)} waiting for review, {len(attention)} need attention, "
-            f"{len(recent)} published in the last day, GPU ${cost:.2f}"
+            f"{len(recent)} published in the last day, spent ${cost:.2f} (GPU ${gpu:.2f})"
         )
         return Notification("digest", summary, link="/review", data=data, at=now_iso)
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from activities.llm import ChatClient, make_llm_client
+from activities.llm import ChatClient, TokenUsage, make_llm_client
 from knowledge.feedback import Directives, parse_feedback
 from knowledge.store import LearningRecord, add_learning, get_learnings
 from knowledge.text import STOPWORDS, fold, raw_tokens, tokens
@@ -33,6 +33,9 @@ LEARNINGS_IN_PROMPT = 8
 
 class ScriptWriter(Protocol):
     name: str
+
+    @property
+    def usage(self) -> TokenUsage: ...  # tokens this writer's calls used (the LLM bill)
 
     async def write(
         self,
@@ -268,6 +271,10 @@ class OfflineWriter:
 
     name = "offline"
 
+    @property
+    def usage(self) -> TokenUsage:
+        return TokenUsage()  # no model, no tokens
+
     async def write(
         self,
         *,
@@ -467,6 +474,10 @@ class LLMWriter:
     def __init__(self, client: ChatClient) -> None:
         self.client = client
         self.last_messages: list[dict[str, str]] = []  # what was sent last (for logs and tests)
+
+    @property
+    def usage(self) -> TokenUsage:
+        return self.client.usage  # every attempt, invalid answers included: they are billed too
 
     async def write(
         self,

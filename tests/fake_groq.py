@@ -24,6 +24,7 @@ class FakeGroq:
         self.answers: deque[tuple[int, dict[str, Any], dict[str, str]]] = deque()
         self.requests: list[dict[str, Any]] = []
         self.request_times: list[float] = []
+        self.usages: list[dict[str, int]] = []  # what each answered request was billed
         self._server: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------------ scripting answers
@@ -69,6 +70,9 @@ class FakeGroq:
                 if not fake.answers:
                     return self._send(500, {"error": {"message": "the test queued no answer"}}, {})
                 status, payload, headers = fake.answers.popleft()
+                if "usage" in payload:  # counted from this request, as the real service does
+                    payload = {**payload, "usage": _usage(body, payload)}
+                    fake.usages.append(payload["usage"])
                 self._send(status, payload, headers)
 
             def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
@@ -112,7 +116,18 @@ def _completion(content: str) -> dict[str, Any]:
                 "finish_reason": "stop",
             }
         ],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+        "usage": {},  # filled in per request by _usage
         "system_fingerprint": "fp_fake",
         "x_groq": {"id": "req_fake"},
     }
+
+
+def _tokens(text: str) -> int:
+    """A stand-in tokenizer: about one token per four characters, as for English with Llama's."""
+    return max(1, len(text) // 4)
+
+
+def _usage(request: dict[str, Any], payload: dict[str, Any]) -> dict[str, int]:
+    prompt = sum(_tokens(str(m.get("content", ""))) for m in request.get("messages", []))
+    completion = sum(_tokens(str(c["message"]["content"] or "")) for c in payload.get("choices", []))
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}

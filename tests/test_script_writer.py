@@ -159,12 +159,17 @@ async def test_invalid_json_then_valid_is_retried_with_the_error(tmp_path: Path)
             fake.answer_content('{"title": "Why is the sky blue?", "hook": ')  # cut off mid-JSON
             fake.answer_script({**llm_script(SKY, facts), "sections": []})  # JSON, but not a script
             fake.answer_script(llm_script(SKY, facts))
-            script = await make_writer(groq_settings(fake)).write(
-                topic=SKY, niche=load_niche("science", SETTINGS), facts=facts
-            )
+            writer = make_writer(groq_settings(fake))
+            script = await writer.write(topic=SKY, niche=load_niche("science", SETTINGS), facts=facts)
     assert len(fake.requests) == 3 and script["sections"]
     assert "not valid: the answer is not JSON" in fake.prompt(1)
     assert "script.sections must be a non-empty list" in fake.prompt(2)
+    # Every attempt is billed, the invalid ones too; the retries resend a growing conversation.
+    assert [u["prompt_tokens"] for u in fake.usages] == sorted(u["prompt_tokens"] for u in fake.usages)
+    prompt, completion = (sum(u[k] for u in fake.usages) for k in ("prompt_tokens", "completion_tokens"))
+    assert (writer.usage.prompt, writer.usage.completion) == (prompt, completion) and prompt > 1000
+    assert writer.usage.cost_usd(0.59, 0.79) == round((prompt * 0.59 + completion * 0.79) / 1e6, 6)
+    assert writer.usage.cost_usd(0.0, 0.0) is None  # not priced
 
 
 async def test_three_invalid_answers_is_a_permanent_error(tmp_path: Path) -> None:
@@ -236,10 +241,10 @@ async def test_openai_compatible_endpoint_over_httpx(tmp_path: Path) -> None:
             settings = SETTINGS.with_overrides(
                 script_writer="openai", llm_base_url=fake.openai_base_url, llm_api_key=fake.api_key, llm_model="qwen"
             )
-            script = await make_writer(settings).write(
-                topic="juros compostos", niche=load_niche("financas", SETTINGS), facts=facts
-            )
+            writer = make_writer(settings)
+            script = await writer.write(topic="juros compostos", niche=load_niche("financas", SETTINGS), facts=facts)
     assert script["language"] == "pt" and fake.requests[0]["body"]["model"] == "qwen"
+    assert writer.usage.total == fake.usages[0]["total_tokens"] > 0  # read from the JSON answer's usage
     assert "Brazilian Portuguese" in fake.prompt()
     with pytest.raises(ConfigError, match="TUBEFLOW_LLM_BASE_URL"):
         make_writer(SETTINGS.with_overrides(script_writer="openai"))

@@ -80,7 +80,8 @@ def with_retention(sections: list[Section], points: list[tuple[float, float, flo
 
 
 async def _costs(db: Database, summaries: list[VideoSummary]) -> None:
-    """GPU spend as the production recorded it; LLM and TTS spend are not metered yet (left out)."""
+    """Spend as the production's workflow counted it: GPU time, the LLM's tokens and a paid voice's
+    characters where they are priced (Piper, eSpeak and the offline writer cost nothing extra)."""
     for v in summaries:
         if not v.production_id:
             continue
@@ -88,7 +89,12 @@ async def _costs(db: Database, summaries: list[VideoSummary]) -> None:
             prod = await repo.get_production(db, v.production_id)
         except repo.NotFoundError:
             continue
-        v.cost_usd = {"gpu": round(prod.cost_usd, 4)}
+        parts = {k: prod.outputs.get(f"{k}_cost_usd") for k in ("llm", "tts")}
+        gpu = prod.outputs.get("cost_usd")
+        known = sum(float(x) for x in (gpu, *parts.values()) if x is not None)
+        # Spend added outside the workflow (repo.add_cost: a cloud bill booked later) counts as GPU.
+        v.cost_usd = {"gpu": round(float(gpu or 0.0) + max(0.0, prod.cost_usd - known), 4)}
+        v.cost_usd.update({k: round(float(x), 4) for k, x in parts.items() if x is not None})
 
 
 async def channel_report(db: Database, channel: str) -> dict[str, Any]:

