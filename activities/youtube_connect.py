@@ -132,15 +132,20 @@ class PendingConnect:
     channel: str
     code_verifier: str
     redirect_uri: str
-    expires: float
 
 
 @dataclass
 class WebConnector:
-    """Hands out authorization URLs and finishes callbacks; ``state`` maps back to what was asked."""
+    """Hands out authorization URLs and finishes callbacks.
+
+    What the callback needs (channel, PKCE verifier, redirect URI) travels inside ``state``,
+    sealed with TUBEFLOW_SECRET_KEY and good for PENDING_TTL_S: any API replica can finish a flow
+    another one started, and nothing is kept between the two requests.  A state is refused the
+    second time in the process that saw it; Google refuses a second use of its code anywhere.
+    """
 
     settings: Settings
-    pending: dict[str, PendingConnect] = field(default_factory=dict)
+    used: dict[str, float] = field(default_factory=dict)  # state -> when it stops being valid anyway
 
     def _flow(self, config: dict[str, Any], redirect_uri: str, code_verifier: str | None = None) -> Any:
         from google_auth_oauthlib.flow import Flow
@@ -154,20 +159,36 @@ class WebConnector:
         )
 
     def start(self, channel: str, redirect_uri: str) -> str:
-        SecretBox.from_settings(self.settings)
+        box = SecretBox.from_settings(self.settings)
         config = load_client_config(self.settings)
-        flow = self._flow(config, redirect_uri)
-        state = secrets.token_urlsafe(24)
+        verifier = secrets.token_urlsafe(64)  # PKCE: 86 characters of [A-Za-z0-9_-] (RFC 7636 allows 43-128)
+        flow = self._flow(config, redirect_uri, verifier)
+        pending = {"channel": channel, "verifier": verifier, "redirect": redirect_uri,
+                   "nonce": secrets.token_urlsafe(12)}  # fmt: skip
+        state = box.seal(json.dumps(pending))
         url, _ = flow.authorization_url(access_type="offline", prompt="consent", state=state)
-        now = time.monotonic()
-        self.pending = {k: v for k, v in self.pending.items() if v.expires > now}
-        self.pending[state] = PendingConnect(channel, flow.code_verifier, redirect_uri, now + PENDING_TTL_S)
         return str(url)
 
+    def _opened(self, state: str) -> PendingConnect | None:
+        now = time.monotonic()
+        self.used = {k: v for k, v in self.used.items() if v > now}
+        raw = SecretBox.from_settings(self.settings).open_fresh(state, PENDING_TTL_S)
+        if raw is None or state in self.used:
+            return None
+        self.used[state] = now + PENDING_TTL_S
+        try:
+            d = json.loads(raw)
+            return PendingConnect(str(d["channel"]), str(d["verifier"]), str(d["redirect"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
     async def finish(self, db: Database, state: str, code: str) -> Any:
-        found = self.pending.pop(state, None)
-        if found is None or found.expires < time.monotonic():
-            raise PermanentError("this sign-in answer does not match a Connect YouTube request (state); start again")
+        found = self._opened(state)
+        if found is None:
+            raise PermanentError(
+                "this sign-in answer does not match a Connect YouTube request (state: unknown, used, or older "
+                f"than {PENDING_TTL_S / 60:.0f} minutes); start again"
+            )
         config = load_client_config(self.settings)
         flow = self._flow(config, found.redirect_uri, found.code_verifier)
         await asyncio.to_thread(flow.fetch_token, code=code)

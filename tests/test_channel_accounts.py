@@ -261,10 +261,19 @@ async def test_web_flow_checks_state_and_pkce(
     q = {k: v[0] for k, v in parse_qs(urlparse(answer.headers["location"]).query).items()}
     with pytest.raises(Exception, match="state"):
         await connector.finish(db, "forged-state", q["code"])
-    account = await connector.finish(db, q["state"], q["code"])
+    altered = q["state"][:-6] + ("A" if q["state"][-6] != "A" else "B") + q["state"][-5:]
+    with pytest.raises(Exception, match="state"):
+        await connector.finish(db, altered, q["code"])
+    other_key = WebConnector(s.with_overrides(secret_key=new_key()))
+    with pytest.raises(Exception, match="state"):
+        await other_key.finish(db, q["state"], q["code"])
+    assert "verifier" not in q["state"] and "money" not in q["state"], "what the state carries is sealed"
+    # Another API replica (a new connector, nothing shared but the key) finishes the flow.
+    replica = WebConnector(s)
+    account = await replica.finish(db, q["state"], q["code"])
     assert account.youtube_title == "Money Matters"
     with pytest.raises(Exception, match="state"):  # a state is good once
-        await connector.finish(db, q["state"], q["code"])
+        await replica.finish(db, q["state"], q["code"])
 
 
 async def test_shorts_follow_their_video_at_the_channel_spacing(

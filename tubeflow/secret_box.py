@@ -37,6 +37,14 @@ class SecretBox:
     def seal(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
+    def open_fresh(self, token: str, max_age_s: float) -> str | None:
+        """A token sealed here at most ``max_age_s`` ago, or None (forged, altered, expired or from
+        another key): for short-lived values that travel through a browser, e.g. OAuth ``state``."""
+        try:
+            return self._fernet.decrypt(token.encode(), ttl=int(max_age_s)).decode()
+        except (InvalidToken, ValueError, UnicodeError):
+            return None
+
     def open(self, token: str) -> str:
         try:
             return self._fernet.decrypt(token.encode()).decode()
