@@ -54,3 +54,24 @@ def test_video_operations_each_have_an_activity() -> None:
     from tubeflow.job_contracts import VIDEO_OPS
 
     assert set(act.VIDEO_OP_ACTIVITIES) == set(VIDEO_OPS)
+
+
+def test_workflows_name_activities_only_through_their_declarations() -> None:
+    """No workflow writes an activity's name as a string: a typo there is a retried failure at run
+    time, through a declaration it is an import error (and mypy checks the input type)."""
+    import ast
+
+    from tubeflow.settings import REPO_ROOT
+
+    literal_calls = []
+    for path in sorted((REPO_ROOT / "workflows").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("execute_activity", "start_activity")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                literal_calls.append(f"{path.name}:{node.lineno} {node.args[0].value!r}")
+    assert literal_calls == []

@@ -21,6 +21,7 @@ from temporalio import activity
 from temporalio.common import RetryPolicy
 
 from tubeflow.contracts import (
+    NOTIFY_ATTEMPTS,
     AnalyticsInput,
     AnalyticsOutcome,
     BrollRequest,
@@ -197,7 +198,15 @@ VIDEO_JOB_CALLBACK = ActivityDef(
 )
 
 # Notifications: fire-and-forget from ProductionWorkflow, and the daily digest (workflows/digest.py).
-NOTIFY = ActivityDef("notify", Notification, dict, Queue.MAIN, timedelta(minutes=2), CPU_RETRY)
+# A notification is retried a few times, then dead-lettered by the activity itself: never an error
+# in the workflow, and never a wait longer than half a minute between tries.
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=NOTIFY_ATTEMPTS,
+)
+NOTIFY = ActivityDef("notify", Notification, dict, Queue.MAIN, timedelta(minutes=2), NOTIFY_RETRY)
 BUILD_DIGEST = ActivityDef("build_digest", str, Notification, Queue.MAIN, timedelta(minutes=5), CPU_RETRY)
 
 # ---------------------------------------------------------------- GPU queue

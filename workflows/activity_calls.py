@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TypeVar, cast
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from tubeflow.activity_defs import ActivityDef, Queue
@@ -52,3 +53,28 @@ async def execute(
         result_type=act.result,
     )
     return cast(R, result)  # decoded as act.result by the data converter
+
+
+def start(
+    act: ActivityDef[A, R],
+    arg: A,
+    queues: TaskQueues,
+    *,
+    retry: RetryPolicy | None = None,
+    heartbeat: timedelta | None = None,
+) -> workflow.ActivityHandle[R]:
+    """Start ``act`` without waiting (notifications, fan-out segments); same policy as
+    :func:`execute` unless the caller's ``retry``/``heartbeat`` replace it.  The handle resolves to
+    the declared result."""
+    return cast(
+        workflow.ActivityHandle[R],
+        workflow.start_activity(
+            act.name,
+            args=[arg] if act.takes_input else [],
+            task_queue=queues.of(act.queue),
+            start_to_close_timeout=act.timeout,
+            heartbeat_timeout=heartbeat or act.heartbeat,
+            retry_policy=retry or act.retry,
+            result_type=act.result,
+        ),
+    )

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, is_cancelled_exception
 
-from workflows.activity_calls import TaskQueues, execute
+from workflows.activity_calls import TaskQueues, execute, start
 from workflows.render_fanout import PATCH_RENDER_FANOUT, render_fanout
 
 with workflow.unsafe.imports_passed_through():
@@ -26,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
     from tubeflow.contracts import (
         CHECKPOINTS,
         FINAL_REDO_TARGETS,
-        NOTIFY_ATTEMPTS,
         QUERY_STATUS,
         SA_STAGE,
         SIGNAL_APPROVE,
@@ -96,13 +95,6 @@ PATCH_SHORTS_ATTENTION = "shorts-failure-needs-attention"
 # No low-resolution preview (nor the transcription moved for it) when no person reviews the b-roll.
 PATCH_PREVIEW_FOR_REVIEWERS = "preview-only-for-reviewers"
 PATCH_TRANSCRIBE_BESIDE_BROLL = "transcribe-beside-broll"
-# A notification is retried a few times, then dead-lettered by the activity itself: never an error here.
-NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=NOTIFY_ATTEMPTS,
-)
 # What the reviewer looks at, per checkpoint (in the checkpoint-opened notification).
 TO_REVIEW = {
     "script": "the script (text, title, sources)",
@@ -574,15 +566,7 @@ class ProductionWorkflow:
             data=data or {},
             at=workflow.now().isoformat(),
         )
-        self._outbox.append(
-            workflow.start_activity(
-                "notify",
-                n,
-                task_queue=self._input.main_queue,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=NOTIFY_RETRY,
-            )
-        )
+        self._outbox.append(start(act.NOTIFY, n, self._queues))
 
     async def _drain_notifications(self) -> None:
         """Before the workflow ends, let notifications in flight finish (they dead-letter, never raise)."""

@@ -19,6 +19,9 @@ from typing import TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.activity_calls import TaskQueues
+from workflows.activity_calls import start as start_activity
+
 with workflow.unsafe.imports_passed_through():
     from tubeflow import activity_defs as act
     from tubeflow.activity_defs import ActivityDef
@@ -50,17 +53,11 @@ async def render_fanout(
 ) -> RenderResult:
     """Render ``job`` as one activity per segment; returns the joined video's result with summed cost."""
 
+    queues = TaskQueues(main="", gpu=gpu_queue)  # every fan-out activity is a GPU one
+
     def start(d: ActivityDef[A, T], arg: A) -> workflow.ActivityHandle[T]:
         """A declared GPU activity, with the caller's retry policy and heartbeat."""
-        return workflow.start_activity(
-            d.name,
-            arg,
-            task_queue=gpu_queue,
-            start_to_close_timeout=d.timeout,
-            heartbeat_timeout=heartbeat,
-            retry_policy=retry,
-            result_type=d.result,
-        )
+        return start_activity(d, arg, queues, retry=retry, heartbeat=heartbeat)
 
     lay = await start(act.RENDER_LAYOUT, job)
     sound = start(act.RENDER_SOUNDTRACK, SoundtrackRequest(job, lay))
