@@ -118,5 +118,10 @@ async def test_one_production_fans_out_over_two_workers_and_a_sigkill_costs_one_
     slots = settings.render_parallel  # force_cpu: gpu_slots() gives each launched worker this many
     assert retried <= slots, f"{retried} activity retries after one SIGKILL of a {slots}-slot worker"
     assert len(encodes) == total and max(encodes.values()) == 1, f"a finished segment was encoded twice: {encodes}"
-    assert result.segments_rendered == total and result.frames_encoded == info.video_frames
+    # A segment the victim stored but could not report (killed between the upload and the
+    # activity's completion) is found in storage by its retry: encoded once, counted as reused.
+    lost_reports = total - result.segments_rendered
+    assert 0 <= lost_reports <= slots, f"{lost_reports} segments neither rendered by a reported activity nor reused"
+    assert result.frames_encoded <= info.video_frames
+    assert (result.frames_encoded == info.video_frames) == (lost_reports == 0)
     print(f"\nfan-out SIGKILL after {stored_at_kill}/{total} segments: {retried} segment retried, none encoded twice")
