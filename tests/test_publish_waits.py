@@ -8,6 +8,7 @@ test says the reset happened.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -55,6 +56,15 @@ def youtube_settings(tmp_path: Path, google: FakeYouTube) -> Settings:
     )
 
 
+async def db_state_becomes(stack: Stack, pid: str, state: str, within_s: float = 8.0) -> bool:
+    """Polls the production's row (the workflow waits ~10 s blocked before it publishes)."""
+    for _ in range(int(within_s / 0.1)):
+        if (await repo.get_production(stack.db, pid)).state == state:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
 async def connected_channel(stack: Stack, settings: Settings) -> None:
     """Channel "sky" connected to the fake account "sky", no checkpoint reviewed by a person."""
     await repo.create_channel(stack.db, "sky", "science")
@@ -82,7 +92,8 @@ async def test_quota_then_revoked_token_each_publish_exactly_once(
         blocked = await wait_for(client, pid, lambda s: s.state == "blocked", 300, "blocked on quota")
         assert blocked.stage == "publish" and "quota" in (blocked.error or "")
         assert "waiting for the YouTube quota reset" in blocked.detail
-        assert (await repo.get_production(stack.db, pid)).state == "blocked"
+        # The database follows through the snapshot activity, a moment after the workflow's own state.
+        assert await db_state_becomes(stack, pid, "blocked"), "the snapshot never recorded the block"
         day[0] = "day-2"  # midnight Pacific: the ledger starts a new day and YouTube accepts again
         google.quota_exceeded = False
         done = await wait_for(client, pid, lambda s: s.state == "completed", 120, "published after the reset")
