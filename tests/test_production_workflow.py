@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from service.client import review, start_production
 from tests.conftest import tiny_settings
-from tests.workflow_helpers import running_stack, wait_checkpoint, wait_for
+from tests.workflow_helpers import running_stack, wait_checkpoint, wait_for, wait_for_row
 from tubeflow.contracts import ReviewDecision, production_workflow_id
 from tubeflow.db import repo
 from tubeflow.errors import PermanentError
@@ -99,7 +99,7 @@ async def test_full_production_reject_then_approve_everything(
             ("broll", True),
             ("final", True),
         ]
-        row = await repo.get_production(stack.db, pid)
+        row = await wait_for_row(stack.db, pid, "completed")
         assert row.state == "completed" and row.stage == "done"
 
         # Long GPU work heartbeats: a worker lost mid-transcription is noticed within a minute.

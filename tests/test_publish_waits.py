@@ -8,7 +8,6 @@ test says the reset happened.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -25,7 +24,7 @@ from service.client import get_status, signal_reconnected, start_production
 from tests.conftest import tiny_settings
 from tests.fake_youtube import FakeYouTube
 from tests.test_channel_accounts import _FollowRedirects  # noqa: F401  (registers the test browser)
-from tests.workflow_helpers import Stack, running_stack, wait_for
+from tests.workflow_helpers import Stack, running_stack, wait_for, wait_for_row
 from tubeflow.db import channel_repo, repo
 from tubeflow.secret_box import new_key
 from tubeflow.settings import Settings
@@ -56,15 +55,6 @@ def youtube_settings(tmp_path: Path, google: FakeYouTube) -> Settings:
     )
 
 
-async def db_state_becomes(stack: Stack, pid: str, state: str, within_s: float = 8.0) -> bool:
-    """Polls the production's row (the workflow waits ~10 s blocked before it publishes)."""
-    for _ in range(int(within_s / 0.1)):
-        if (await repo.get_production(stack.db, pid)).state == state:
-            return True
-        await asyncio.sleep(0.1)
-    return False
-
-
 async def connected_channel(stack: Stack, settings: Settings) -> None:
     """Channel "sky" connected to the fake account "sky", no checkpoint reviewed by a person."""
     await repo.create_channel(stack.db, "sky", "science")
@@ -92,8 +82,8 @@ async def test_quota_then_revoked_token_each_publish_exactly_once(
         blocked = await wait_for(client, pid, lambda s: s.state == "blocked", 300, "blocked on quota")
         assert blocked.stage == "publish" and "quota" in (blocked.error or "")
         assert "waiting for the YouTube quota reset" in blocked.detail
-        # The database follows through the snapshot activity, a moment after the workflow's own state.
-        assert await db_state_becomes(stack, pid, "blocked"), "the snapshot never recorded the block"
+        # The workflow waits ~10 s blocked: its snapshot records that in the database meanwhile.
+        assert (await wait_for_row(stack.db, pid, "blocked", timeout_s=8)).state == "blocked"
         day[0] = "day-2"  # midnight Pacific: the ledger starts a new day and YouTube accepts again
         google.quota_exceeded = False
         done = await wait_for(client, pid, lambda s: s.state == "completed", 120, "published after the reset")

@@ -6,7 +6,6 @@ operator mistake: the niche's music file disappears between the b-roll review an
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from service.client import NothingToRetry, get_status, retry, review, start_production
 from tests.conftest import tiny_settings
 from tests.mediagen import music_wav
-from tests.workflow_helpers import running_stack, wait_checkpoint, wait_for
+from tests.workflow_helpers import running_stack, wait_checkpoint, wait_for, wait_for_row
 from tubeflow.contracts import ReviewDecision
 from tubeflow.db import repo
 from tubeflow.settings import REPO_ROOT, Settings
@@ -57,11 +56,7 @@ async def test_a_stage_that_fails_for_good_waits_for_a_fix_and_continues_from_th
         assert [(i.stage, i.retried_by) for i in stuck.incidents] == [("render", "")]
         # The query answers as soon as the state changes; the database gets it from the snapshot
         # activity that runs right after, so wait for that write instead of racing it.
-        for _ in range(100):
-            row = await repo.get_production(stack.db, pid)
-            if row.state == "needs_attention":
-                break
-            await asyncio.sleep(0.1)
+        row = await wait_for_row(stack.db, pid, "needs_attention")
         assert row.state == "needs_attention" and "bed.wav" in (row.error or "")
 
         # Fixed; retried; the production goes on from the render, nothing before it is redone.
@@ -143,12 +138,7 @@ async def test_retry_and_cancel_through_the_api_and_dashboard(
         with pytest.raises(NothingToRetry):
             await retry(client, pid, "op")
         assert (await get_status(client, pid)).state == "cancelled"
-        for _ in range(100):  # the row follows through the workflow's last snapshot activity
-            row = await repo.get_production(stack.db, pid)
-            if row.state == "cancelled":
-                break
-            await asyncio.sleep(0.1)
-        assert row.state == "cancelled"
+        assert (await wait_for_row(stack.db, pid, "cancelled")).state == "cancelled"
 
 
 async def test_shorts_that_fail_after_publishing_wait_for_a_fix_and_the_production_completes(
@@ -177,12 +167,7 @@ async def test_shorts_that_fail_after_publishing_wait_for_a_fix_and_the_producti
         assert done.outputs.shorts and len(done.outputs.shorts) >= 1
         assert done.outputs.published == stuck.outputs.published, "the long-form was not published again"
         assert done.incidents[0].retried_by == "olga"
-        for _ in range(100):  # the database row follows from the snapshot activity after the query
-            row = await repo.get_production(stack.db, pid)
-            if row.state == "completed":
-                break
-            await asyncio.sleep(0.1)
-        assert row.state == "completed"
+        assert (await wait_for_row(stack.db, pid, "completed")).state == "completed"
 
 
 def test_a_request_aborted_by_the_closing_workflow_means_finished_not_unknown() -> None:

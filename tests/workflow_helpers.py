@@ -14,6 +14,7 @@ from service.client import get_status
 from service.worker import build_gpu_worker, build_main_worker
 from tubeflow.contracts import ProductionStatus
 from tubeflow.db.engine import Database
+from tubeflow.db.records import Production
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage, open_storage
 
@@ -82,3 +83,17 @@ async def wait_checkpoint(
         timeout_s,
         f"checkpoint {checkpoint} attempt {attempt}",
     )
+
+
+async def wait_for_row(db: Database, production_id: str, state: str, timeout_s: float = 10.0) -> Production:
+    """The production's database row once it says ``state``.  The row follows the workflow through
+    its snapshot activity, a moment after the status query changed: read it right away and a busy
+    (or very quick) machine sees the state before."""
+    from tubeflow.db import repo
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        row = await repo.get_production(db, production_id)
+        if row.state == state or time.monotonic() >= deadline:
+            return row
+        await asyncio.sleep(0.1)
