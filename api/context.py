@@ -45,7 +45,7 @@ class ApiContext:
     metrics_cache: MetricsCache = field(default_factory=MetricsCache)
     # Video job slots reserved per key, so a burst of requests can't overrun the per-key limit.
     job_slots: JobSlots = field(default_factory=JobSlots)
-    # The dashboard's "Connect YouTube" flows in progress (state -> channel, PKCE verifier).
+    # The dashboard's "Connect YouTube" flows (their state travels sealed; this keeps the used ones).
     connector: Any = None
 
     @property

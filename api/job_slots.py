@@ -2,7 +2,7 @@
 
 Counting a key's running jobs in Temporal's visibility and then starting one is a race: a burst of
 simultaneous ``POST /video/*`` all see the same count, and visibility lists a new workflow only
-after a moment.  So each request reserves its slots under the key's lock before fetching inputs;
+after a moment.  So each request reserves its slots under a lock before fetching inputs;
 a reservation stays counted until the job it became is surely visible (``visible_within_s``) and
 is dropped at once when the request fails.  Running jobs and fresh reservations are counted by
 job id, so a job is never counted twice.

@@ -120,8 +120,7 @@ async def disconnect_account(
     credentials are deleted and its analytics collection stops; later videos publish as for a
     channel never connected.  The grant stays in the Google account until revoked there."""
     try:
-        await repo.get_channel(ctx.db, name)
-        await channel_repo.remove_account(ctx.db, name)
+        await channel_repo.remove_account(ctx.db, name)  # an unknown channel is a NotFoundError (404)
     except PermanentError as e:
         raise _status(e) from e
     if ctx.temporal is not None:  # else the next main-worker start removes the schedule

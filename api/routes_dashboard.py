@@ -30,8 +30,10 @@ async def _event_mark(request: Request, ctx: ApiContext = Depends(get_ctx)) -> N
     """The live feed's position, read before the page reads anything: the page's script follows
     events after this mark, so a change landing while the page is read is replayed to it.  Read
     after the page's data, a checkpoint opening in between was never shown (the page said
-    "working on script" until reloaded by hand)."""
-    request.state.event_mark = await dbview.latest_event_id(ctx.db)
+    "working on script" until reloaded by hand).  Only pages (GET) show the feed: sign-in and
+    sign-out skip the query, so a guessed key costs no database read before the throttle."""
+    if request.method == "GET":
+        request.state.event_mark = await dbview.latest_event_id(ctx.db)
 
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(_event_mark)])

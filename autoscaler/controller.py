@@ -358,14 +358,11 @@ def tasks_per_worker(settings: Any, provider_name: str) -> int:
     explicit = _setting(settings, "autoscaler_tasks_per_worker", 0)
     if explicit > 0:
         return explicit
-    slots = _setting(settings, "gpu_slots", 0)
-    if slots > 0:
-        return slots
-    if provider_name != "local":
-        return 1
-    from tubeflow.media.encoders import gpu_slots
+    if provider_name == "local":
+        from tubeflow.media.encoders import gpu_slots
 
-    return gpu_slots(settings)[0]
+        return gpu_slots(settings)[0]  # TUBEFLOW_GPU_SLOTS first, else what this machine's encoder allows
+    return max(1, _setting(settings, "gpu_slots", 0))
 
 
 def policy_from_settings(settings: Any, provider_name: str = "local") -> PolicyConfig:

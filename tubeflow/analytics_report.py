@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tubeflow.contracts import Outputs
 from tubeflow.db import analytics_repo, repo
 from tubeflow.db.analytics_repo import VideoSummary
 from tubeflow.db.engine import Database
@@ -89,12 +90,12 @@ async def _costs(db: Database, summaries: list[VideoSummary]) -> None:
             prod = await repo.get_production(db, v.production_id)
         except repo.NotFoundError:
             continue
-        parts = {k: prod.outputs.get(f"{k}_cost_usd") for k in ("llm", "tts")}
-        gpu = prod.outputs.get("cost_usd")
-        known = sum(float(x) for x in (gpu, *parts.values()) if x is not None)
+        out = Outputs.from_dict(prod.outputs)
         # Spend added outside the workflow (repo.add_cost: a cloud bill booked later) counts as GPU.
-        v.cost_usd = {"gpu": round(float(gpu or 0.0) + max(0.0, prod.cost_usd - known), 4)}
-        v.cost_usd.update({k: round(float(x), 4) for k, x in parts.items() if x is not None})
+        v.cost_usd = {"gpu": round((out.cost_usd or 0.0) + max(0.0, prod.cost_usd - out.spent_usd()), 4)}
+        v.cost_usd.update(
+            {k: round(x, 4) for k, x in (("llm", out.llm_cost_usd), ("tts", out.tts_cost_usd)) if x is not None}
+        )
 
 
 async def channel_report(db: Database, channel: str) -> dict[str, Any]:

@@ -222,6 +222,10 @@ class Outputs:
         """The JSON the API, dashboard and database have always had: only what exists."""
         return {k: v for k, v in asdict(self).items() if v is not None}
 
+    def spent_usd(self) -> float:
+        """Everything counted so far: GPU time, LLM tokens and paid-voice characters, where priced."""
+        return round((self.cost_usd or 0.0) + (self.llm_cost_usd or 0.0) + (self.tts_cost_usd or 0.0), 6)
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Outputs:
         values = {f.name: d[f.name] for f in fields(cls) if f.name in d}

@@ -406,7 +406,7 @@ class ProductionWorkflow:
             res = await self._run(act.SYNTHESIZE_VOICE, req)
             s.artifacts.audio, s.artifacts.timing = res.audio_key, res.timing_key
             s.outputs.narration_s = res.duration_s
-            self._add_service_cost("tts", res.tts_characters, res.tts_cost_usd if res.tts_characters else None)
+            self._add_service_cost("tts", res.tts_characters, res.tts_cost_usd)
             return res
 
         voice, _ = await self._reviewed(Checkpoint.AUDIO, speak)

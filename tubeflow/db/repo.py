@@ -301,9 +301,7 @@ async def _apply_snapshot_once(db: Database, snap: StateSnapshot) -> bool:
         row.outputs = st.outputs.to_dict()
         # What the production cost so far, as its workflow counted it: GPU time, LLM tokens and paid
         # voice characters (before, nothing wrote this column, so the digest and analytics said $0).
-        out = st.outputs
-        spent = (out.cost_usd or 0.0) + (out.llm_cost_usd or 0.0) + (out.tts_cost_usd or 0.0)
-        row.cost_usd = max(float(row.cost_usd or 0.0), round(spent, 6))
+        row.cost_usd = max(float(row.cost_usd or 0.0), st.outputs.spent_usd())
         row.updated_at = at
         row.snapshot_at = at
         if st.state in TERMINAL_STATES:
