@@ -38,6 +38,7 @@ from service.metrics import TubeflowMetrics
 from tests.conftest import tiny_settings
 from tests.mediagen import still_image, tone_wav
 from tests.test_render import WORDS
+from tests.workflow_helpers import wait_until
 from tubeflow.contracts import RenderRequest, RenderResult
 from tubeflow.job_contracts import Img2VidJob, VideoJobInput
 from tubeflow.media.probe import probe
@@ -112,15 +113,6 @@ def decisions(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
         if rec.name == "tubeflow.autoscaler":
             out.append(json.loads(rec.getMessage()))
     return out
-
-
-async def wait_until(predicate: Any, timeout_s: float, what: str, step: float = 0.2) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(step)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 # ------------------------------------------------------------------------------ backlog reader

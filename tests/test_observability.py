@@ -32,6 +32,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from service.metrics import TubeflowMetrics
 from tests.conftest import tiny_settings
+from tests.workflow_helpers import wait_until
 from tubeflow import tracing
 from tubeflow.settings import REPO_ROOT
 
@@ -149,12 +150,14 @@ class ObsWorkflow:
 
 async def _scrape_until_idle(port: int) -> str:
     """The exporter's next tick sees no running activity; polled, since a busy box delays ticks."""
-    for _ in range(100):
-        await asyncio.sleep(0.2)
-        scrape = await asyncio.to_thread(_scrape, port)
-        if _sample(scrape, "tubeflow_activity_oldest_running_seconds", activity_type="obs_flaky") == 0:
-            break
-    return scrape
+    last: list[str] = []
+
+    async def idle() -> bool:
+        last[:] = [await asyncio.to_thread(_scrape, port)]
+        return _sample(last[0], "tubeflow_activity_oldest_running_seconds", activity_type="obs_flaky") == 0
+
+    await wait_until(idle, 20, "the exporter to see no running activity")
+    return last[0]
 
 
 def _free_port() -> int:

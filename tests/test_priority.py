@@ -24,13 +24,12 @@ ran: list[str] = []
 
 async def _all_scheduled(handles: list[WorkflowHandle[Any, Any]]) -> None:
     """Waits (not a fixed sleep: a busy CI box is slow) until every workflow has its activity queued."""
-    deadline = asyncio.get_running_loop().time() + 60
-    while True:
-        pending = [len((await h.describe()).raw_description.pending_activities) for h in handles]
-        if all(pending):
-            return
-        assert asyncio.get_running_loop().time() < deadline, f"activities still unscheduled: {pending}"
-        await asyncio.sleep(0.1)
+    from tests.workflow_helpers import wait_until  # here: the workflow sandbox re-imports this module
+
+    async def queued() -> bool:
+        return all([len((await h.describe()).raw_description.pending_activities) for h in handles])
+
+    await wait_until(queued, 60, "every workflow's activity to be queued", step=0.1)
 
 
 @activity.defn(name="priority_probe")

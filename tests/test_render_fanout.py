@@ -28,7 +28,8 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from autoscaler.policy import PolicyConfig
 from autoscaler.providers.local import LocalProvider
-from tests.test_autoscaler_e2e import autoscaler, decisions, e2e_settings, render_inputs, wait_until
+from tests.test_autoscaler_e2e import autoscaler, decisions, e2e_settings, render_inputs
+from tests.workflow_helpers import wait_until
 from tubeflow.contracts import RenderResult
 from tubeflow.media.probe import probe
 from tubeflow.render_contracts import RenderJob

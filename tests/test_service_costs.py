@@ -8,7 +8,6 @@ Speech SDK against a local server speaking its protocol.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from tests.conftest import tiny_settings
 from tests.fake_groq import FakeGroq
 from tests.test_script_writer import llm_script
 from tests.test_tts import FakeAzureSpeech
-from tests.workflow_helpers import running_stack, wait_checkpoint
+from tests.workflow_helpers import running_stack, wait_checkpoint, wait_until
 from tubeflow.analytics_report import _costs
 from tubeflow.contracts import ReviewDecision
 from tubeflow.db import repo
@@ -70,10 +69,11 @@ async def test_llm_tokens_and_paid_voice_characters_are_costed(
 
                 # The database's cost is the sum, and the analytics report splits it.
                 spent = round(st.outputs.llm_cost_usd + st.outputs.tts_cost_usd, 6)
-                for _ in range(50):
-                    if (await repo.get_production(stack.db, pid)).cost_usd == spent:
-                        break
-                    await asyncio.sleep(0.2)
+
+                async def cost_recorded() -> bool:
+                    return (await repo.get_production(stack.db, pid)).cost_usd == spent
+
+                await wait_until(cost_recorded, 10, "the snapshot to record the production's cost")
                 assert (await repo.get_production(stack.db, pid)).cost_usd == spent
                 summary = VideoSummary(video_id="v1", production_id=pid)
                 await _costs(stack.db, [summary])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -85,15 +85,24 @@ async def wait_checkpoint(
     )
 
 
+async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout_s: float, what: str, step: float = 0.2) -> None:
+    """Polls ``predicate`` until it holds; an AssertionError naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(step)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
 async def wait_for_row(db: Database, production_id: str, state: str, timeout_s: float = 10.0) -> Production:
     """The production's database row once it says ``state``.  The row follows the workflow through
     its snapshot activity, a moment after the status query changed: read it right away and a busy
     (or very quick) machine sees the state before."""
     from tubeflow.db import repo
 
-    deadline = time.monotonic() + timeout_s
-    while True:
-        row = await repo.get_production(db, production_id)
-        if row.state == state or time.monotonic() >= deadline:
-            return row
-        await asyncio.sleep(0.1)
+    async def there() -> bool:
+        return (await repo.get_production(db, production_id)).state == state
+
+    await wait_until(there, timeout_s, f"production {production_id}'s row to say {state}", step=0.1)
+    return await repo.get_production(db, production_id)
