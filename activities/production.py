@@ -322,7 +322,7 @@ class MainActivities:
 
         changed = await repo.apply_snapshot(self.db, snap)
         st = snap.status
-        if changed and st.state in ("completed", "failed", "cancelled"):
+        if changed and st.state.finished:
             # The outcome teaches the niche (a failure's reason becomes a learning); stored once.
             from knowledge.store import list_outcomes, record_outcome
 
@@ -372,9 +372,9 @@ class MainActivities:
 
         await repo.record_review(self.db, log)
         r = log.record
-        if r.approved or not r.feedback.strip() or r.note.startswith("ignored"):
+        if r.approved or not r.feedback.strip() or r.ignored:
             return
-        about = r.redo_from or ("thumbnail" if r.stage == "final" else r.stage)
+        about = r.about
         try:
             row = await repo.get_production(self.db, log.production_id)
         except repo.NotFoundError:

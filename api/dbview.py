@@ -10,7 +10,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from tubeflow.contracts import Artifacts, Checkpoint, Outputs, ProductionStatus, ReviewRecord, Stage, State
+from tubeflow.contracts import (
+    Artifacts,
+    Checkpoint,
+    Outputs,
+    ProductionStatus,
+    ReviewRecord,
+    Stage,
+    State,
+    checkpoint_named,
+)
 from tubeflow.db import repo
 from tubeflow.db.engine import Database
 from tubeflow.db.models import EventRow, ProductionRow
@@ -83,7 +92,7 @@ async def status_from_db(db: Database, production_id: str) -> ProductionStatus |
     except repo.NotFoundError:
         return None
     records = [
-        ReviewRecord(r.stage, r.approved, r.reviewer, r.feedback, r.at.isoformat(), r.attempt, r.note)
+        ReviewRecord(checkpoint_named(r.stage), r.approved, r.reviewer, r.feedback, r.at.isoformat(), r.attempt, r.note)
         for r in await repo.list_reviews(db, production_id)
     ]
     attempts: dict[str, int] = {}

@@ -20,7 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as SdkToolError
 from temporalio.client import Client
 
-from tubeflow.contracts import CHECKPOINTS, ReviewDecision, Role
+from tubeflow.contracts import CHECKPOINTS, Checkpoint, ReviewDecision, Role, redo_target_named
 from tubeflow.db.engine import Database
 from tubeflow.errors import PermanentError
 from tubeflow.settings import Settings
@@ -211,7 +211,9 @@ def build_server(open_backend: Any) -> MCPServer:
             stage = st.checkpoint
         if stage not in CHECKPOINTS:
             raise ToolError(f"stage must be one of {', '.join(CHECKPOINTS)}")
-        decision = ReviewDecision(stage, approved, f"{who} (mcp)", feedback, edits, redo_from=to)
+        decision = ReviewDecision(
+            Checkpoint(stage), approved, f"{who} (mcp)", feedback, edits, redo_from=redo_target_named(to)
+        )
         return _summary(await guarded(review(b().client, production_id, decision)))
 
     def _absolute(material: dict[str, Any]) -> dict[str, Any]:

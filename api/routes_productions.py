@@ -28,7 +28,7 @@ from api.schemas import (
 )
 from api.views import production_view
 from service import client as tf
-from tubeflow.contracts import ReviewDecision
+from tubeflow.contracts import Checkpoint, ReviewDecision, redo_target_named
 from tubeflow.db import repo
 from tubeflow.errors import PermanentError
 
@@ -118,9 +118,9 @@ async def _review(ctx: ApiContext, production_id: str, decision: ReviewDecision)
         known = await dbview.status_from_db(ctx.db, production_id)
         if known is None:
             raise HTTPException(404, f"unknown production {production_id!r}") from e
+        cp = str(decision.stage)
         raise HTTPException(
-            409,
-            f"checkpoint {decision.stage!r} is not open: the production is {known.state} (stage {str(known.stage)!r})",
+            409, f"checkpoint {cp!r} is not open: the production is {known.state} (stage {str(known.stage)!r})"
         ) from e
     except PermanentError as e:
         raise _problem(e) from e
@@ -140,7 +140,7 @@ async def approve(
     ctx: ApiContext = Depends(get_ctx),
     who: Principal = Depends(require("editor")),
 ) -> dict[str, Any]:
-    decision = ReviewDecision(stage=body.stage, approved=True, reviewer=who.name, edits=body.edits or None)
+    decision = ReviewDecision(stage=Checkpoint(body.stage), approved=True, reviewer=who.name, edits=body.edits or None)
     return await _review(ctx, production_id, decision)
 
 
@@ -152,12 +152,12 @@ async def reject(
     who: Principal = Depends(require("editor")),
 ) -> dict[str, Any]:
     decision = ReviewDecision(
-        stage=body.stage,
+        stage=Checkpoint(body.stage),
         approved=False,
         reviewer=who.name,
         feedback=body.feedback,
         edits={"pronounce": dict(body.pronounce)} if body.pronounce else None,
-        redo_from=body.to or "",
+        redo_from=redo_target_named(body.to or ""),
     )
     return await _review(ctx, production_id, decision)
 

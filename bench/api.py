@@ -105,7 +105,7 @@ async def run(n_productions: int, n_lists: int, database_url: str = "") -> dict[
 
     from api.auth import create_key
     from service.client import review
-    from tubeflow.contracts import ReviewDecision
+    from tubeflow.contracts import Checkpoint, ReviewDecision
     from tubeflow.db import repo
     from tubeflow.db.engine import open_database
     from tubeflow.temporal_dev import DevServerConfig, temporal_binary
@@ -183,7 +183,7 @@ async def run(n_productions: int, n_lists: int, database_url: str = "") -> dict[
                     approve_ms.append((time.perf_counter() - t) * 1000)
                     assert r.status_code == 200, r.text
                 else:
-                    await review(env.client, pid, ReviewDecision("script", True, "bench"))
+                    await review(env.client, pid, ReviewDecision(Checkpoint.SCRIPT, True, "bench"))
                     direct_ms.append((time.perf_counter() - t) * 1000)
 
             # Lists again while the approved productions synthesise narration (the busy case).

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.prompt import Prompt
 
 from cli.devstack import DevStack
-from tubeflow.contracts import ProductionStatus, ReviewDecision
+from tubeflow.contracts import ProductionStatus, ReviewDecision, checkpoint_named
 from tubeflow.settings import Settings
 from tubeflow.storage import open_storage
 
@@ -97,7 +97,7 @@ async def _produce(
                     stage_times[current] = round(stage_times.get(current, 0.0) + now - since, 2)
                 current, since = st.stage, now
             progress.update(bar, completed=st.progress, description=st.stage)
-            if st.state in ("completed", "failed", "cancelled"):
+            if st.state.finished:
                 break
             if st.checkpoint:
                 progress.stop()
@@ -126,7 +126,7 @@ async def _produce(
 
 
 def _ask(st: ProductionStatus, storage: Any, *, yes: bool, console: Console) -> ReviewDecision:
-    cp = st.checkpoint or ""
+    cp = checkpoint_named(st.checkpoint or "")
     console.rule(f"checkpoint: {cp}")
     _show(cp, st, storage, console)
     if yes:

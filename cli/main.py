@@ -403,7 +403,7 @@ async def _follow(client: Any, production_id: str) -> None:
         while True:
             st = await get_status(client, production_id)
             bar.update(task, completed=st.progress, description=f"{st.stage:<14} {st.detail}"[:40])
-            if st.checkpoint or st.state in ("completed", "failed", "cancelled", "needs_attention"):
+            if st.checkpoint or st.state.finished or st.state == "needs_attention":
                 break
             await asyncio.sleep(0.5)
     _print_status(st)
@@ -473,14 +473,14 @@ def approve(
 
     async def go() -> None:
         from service.client import connect, review
-        from tubeflow.contracts import ReviewDecision
+        from tubeflow.contracts import ReviewDecision, checkpoint_named
 
         s = _settings()
         cp = await _stage_for(production_id, stage, s)
         payload = json.loads(edits.read_text()) if edits else None
         if pronounce:
             payload = {**(payload or {}), "pronounce": _pronunciations(pronounce)}
-        await review(await connect(s), production_id, ReviewDecision(cp, True, reviewer, "", payload))
+        await review(await connect(s), production_id, ReviewDecision(checkpoint_named(cp), True, reviewer, "", payload))
         console.print(f"approved {cp}")
 
     _run(go())
@@ -503,12 +503,14 @@ def reject(
 
     async def go() -> None:
         from service.client import connect, review
-        from tubeflow.contracts import ReviewDecision
+        from tubeflow.contracts import ReviewDecision, checkpoint_named, redo_target_named
 
         s = _settings()
         cp = await _stage_for(production_id, stage, s)
         edits = {"pronounce": _pronunciations(pronounce)} if pronounce else None
-        decision = ReviewDecision(cp, False, reviewer, feedback, edits, redo_from=to)
+        decision = ReviewDecision(
+            checkpoint_named(cp), False, reviewer, feedback, edits, redo_from=redo_target_named(to)
+        )
         await review(await connect(s), production_id, decision)
         console.print(f"rejected {cp}; {'redoing from ' + to if to else 'it is being redone'} with your feedback")
 

@@ -23,7 +23,7 @@ from service.client import cancel, get_status, review, start_production
 from tests.browser import playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack, wait_checkpoint, wait_for
-from tubeflow.contracts import ReviewDecision
+from tubeflow.contracts import Checkpoint, ReviewDecision
 from tubeflow.db import repo
 
 TOPIC = "Why is the sky blue?"
@@ -175,7 +175,7 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
     stack = gpu_stack
     editor = await create_key(stack.db, "bo", "editor")
     pid = await start_production(stack.client, stack.db, stack.settings, "skyline", TOPIC, make_shorts=False)
-    for cp in ("script", "audio"):
+    for cp in (Checkpoint.SCRIPT, Checkpoint.AUDIO):
         await wait_checkpoint(stack.client, pid, cp)
         await review(stack.client, pid, ReviewDecision(cp, True, "setup"))
     app = create_app(

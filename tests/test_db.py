@@ -22,6 +22,7 @@ from tubeflow.contracts import (
     Stage,
     State,
     StateSnapshot,
+    checkpoint_named,
 )
 from tubeflow.db import repo
 from tubeflow.db.engine import Database, open_database
@@ -57,7 +58,7 @@ def snapshot(
 
 
 def review(pid: str, stage: str, approved: bool, attempt: int, t: float, feedback: str = "") -> ReviewLog:
-    return ReviewLog(pid, ReviewRecord(stage, approved, "ana", feedback, at(t), attempt))
+    return ReviewLog(pid, ReviewRecord(checkpoint_named(stage), approved, "ana", feedback, at(t), attempt))
 
 
 # ---------------------------------------------------------------- engine
@@ -360,8 +361,8 @@ async def test_record_review_is_idempotent(database: Database) -> None:
 async def test_review_time_zones_are_normalised(database: Database) -> None:
     await repo.create_channel(database, "sky", "science")
     await repo.create_production(database, production_id="p1", channel="sky", topic="t")
-    utc = ReviewLog("p1", ReviewRecord("script", True, "ana", "", "2025-03-01T12:00:00+00:00", 1))
-    same_moment = ReviewLog("p1", ReviewRecord("script", True, "ana", "", "2025-03-01T14:00:00+02:00", 1))
+    utc = ReviewLog("p1", ReviewRecord(Checkpoint.SCRIPT, True, "ana", "", "2025-03-01T12:00:00+00:00", 1))
+    same_moment = ReviewLog("p1", ReviewRecord(Checkpoint.SCRIPT, True, "ana", "", "2025-03-01T14:00:00+02:00", 1))
     assert await repo.record_review(database, utc)
     assert not await repo.record_review(database, same_moment)
     assert (await repo.list_reviews(database, "p1"))[0].at == T0

@@ -14,7 +14,7 @@ from knowledge.store import get_learnings
 from service.client import CheckpointNotOpen, review, start_production
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import running_stack, wait_checkpoint, wait_for
-from tubeflow.contracts import ReviewDecision
+from tubeflow.contracts import Checkpoint, RedoTarget, ReviewDecision, Unrecognised
 from tubeflow.db import repo
 from tubeflow.keys import channel_lexicon as channel_lexicon_key
 from tubeflow.media.probe import probe
@@ -55,44 +55,52 @@ async def test_final_rejection_redoes_from_render_broll_or_script_and_reviews_ag
         assert preview.has_audio and preview.height <= 480
         assert abs(preview.duration_s - broll1.outputs.narration_s) < 1.5
         assert broll1.artifacts.video is None
-        await review(client, pid, ReviewDecision("broll", True, "bo"))
+        await review(client, pid, ReviewDecision(Checkpoint.BROLL, True, "bo"))
         final1 = await wait_checkpoint(client, pid, "final", 1, timeout_s=300)
         assert final1.artifacts.words == broll1.artifacts.words  # transcribed once, for the preview
 
         # Only the final checkpoint takes a target, and only known stages.
         with pytest.raises(CheckpointNotOpen, match="redo_from must be one of"):
-            await review(client, pid, ReviewDecision("final", False, "bo", "x", redo_from="tts"))
+            await review(client, pid, ReviewDecision(Checkpoint.FINAL, False, "bo", "x", redo_from=Unrecognised("tts")))
 
         # 1. Back to the render: a new cut, same plan and narration, the final review again.
-        await review(client, pid, ReviewDecision("final", False, "bo", "the cut stutters", redo_from="render"))
+        await review(
+            client, pid, ReviewDecision(Checkpoint.FINAL, False, "bo", "the cut stutters", redo_from=RedoTarget.RENDER)
+        )
         final2 = await wait_checkpoint(client, pid, "final", 2, timeout_s=300)
         assert final2.artifacts.video != final1.artifacts.video
         assert final2.artifacts.plan == final1.artifacts.plan and final2.attempts["broll"] == 1
         assert final2.artifacts.audio == final1.artifacts.audio
 
         # 2. Back to the b-roll with feedback: a new plan reviewed again, then a new render and final review.
-        await review(client, pid, ReviewDecision("final", False, "bo", "No more pictures of clouds", redo_from="broll"))
+        await review(
+            client,
+            pid,
+            ReviewDecision(Checkpoint.FINAL, False, "bo", "No more pictures of clouds", redo_from=RedoTarget.BROLL),
+        )
         broll2 = await wait_checkpoint(client, pid, "broll", 2, timeout_s=240)
         assert broll2.artifacts.plan
         keys = plan_keys(stack, broll2.artifacts.plan)
         assert keys and not any("clouds" in k for k in keys)
         assert broll2.attempts["script"] == 1 and broll2.artifacts.audio == final1.artifacts.audio
-        await review(client, pid, ReviewDecision("broll", True, "bo"))
+        await review(client, pid, ReviewDecision(Checkpoint.BROLL, True, "bo"))
         final3 = await wait_checkpoint(client, pid, "final", 3, timeout_s=300)
         assert final3.artifacts.video not in (final1.artifacts.video, final2.artifacts.video)
 
         # 3. Back to the script: script, voice, b-roll (reviewed), render and final all again.
         await review(
-            client, pid, ReviewDecision("final", False, "bo", "Mention Lord Rayleigh by name", redo_from="script")
+            client,
+            pid,
+            ReviewDecision(Checkpoint.FINAL, False, "bo", "Mention Lord Rayleigh by name", redo_from=RedoTarget.SCRIPT),
         )
         broll3 = await wait_checkpoint(client, pid, "broll", 3, timeout_s=300)
         assert broll3.attempts["script"] == 2 and broll3.artifacts.script != final1.artifacts.script
         assert broll3.artifacts.script
         assert "Rayleigh" in stack.storage.get_text(broll3.artifacts.script)
         assert broll3.artifacts.audio != final1.artifacts.audio
-        await review(client, pid, ReviewDecision("broll", True, "bo"))
+        await review(client, pid, ReviewDecision(Checkpoint.BROLL, True, "bo"))
         await wait_checkpoint(client, pid, "final", 4, timeout_s=300)
-        await review(client, pid, ReviewDecision("final", True, "bo"))
+        await review(client, pid, ReviewDecision(Checkpoint.FINAL, True, "bo"))
         done = await wait_for(client, pid, lambda s: s.state == "completed", 240, "completion")
         assert [r.redo_from for r in done.reviews if r.stage == "final"] == ["render", "broll", "script", ""]
 
@@ -124,9 +132,13 @@ async def test_a_pronunciation_taught_at_the_audio_review_sticks_for_the_channel
         assert first.artifacts.audio
         assert not stack.storage.exists(first.artifacts.audio.replace(".wav", ".spoken.json"))
         with pytest.raises(CheckpointNotOpen, match="needs a respelling"):
-            await review(client, pid, ReviewDecision("audio", False, "ana", "say it right", {"pronounce": {"sky": ""}}))
+            await review(
+                client, pid, ReviewDecision(Checkpoint.AUDIO, False, "ana", "say it right", {"pronounce": {"sky": ""}})
+            )
         await review(
-            client, pid, ReviewDecision("audio", False, "ana", "say sky like skai", {"pronounce": {"sky": "skai"}})
+            client,
+            pid,
+            ReviewDecision(Checkpoint.AUDIO, False, "ana", "say sky like skai", {"pronounce": {"sky": "skai"}}),
         )
         second = await wait_checkpoint(client, pid, "audio", 2)
         assert second.artifacts.audio and second.artifacts.timing

@@ -21,7 +21,7 @@ from service.client import cancel, review, start_production
 from tests.fakehttp import JsonHandler, serve
 from tests.test_recovery import niche_with_music
 from tests.workflow_helpers import running_stack, wait_for
-from tubeflow.contracts import Notification, ReviewDecision
+from tubeflow.contracts import Checkpoint, Notification, ReviewDecision
 from tubeflow.db import channel_repo, repo
 
 TOPIC = "Why is the sky blue?"
@@ -141,7 +141,7 @@ async def test_webhooks_and_email_follow_real_productions_and_a_broken_receiver_
                 assert opened["link"] == f"https://tubeflow.example.org/productions/{pid}"
                 reminder = await wait_event(state, "reminder", pid, 60)
                 assert reminder["data"]["checkpoint"] == "script" and reminder["data"]["waiting_hours"] > 0
-                await review(client, pid, ReviewDecision("script", True, "ana"))
+                await review(client, pid, ReviewDecision(Checkpoint.SCRIPT, True, "ana"))
                 published = await wait_event(state, "published", pid, 400)
                 assert published["data"]["location"] and "scheduled_at" in published["data"]
                 done = await wait_for(client, pid, lambda s: s.state == "completed", 120, "completion")

@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from service.client import review, start_production
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import running_stack, wait_checkpoint, wait_for, wait_for_row
-from tubeflow.contracts import ReviewDecision, production_workflow_id
+from tubeflow.contracts import Checkpoint, ReviewDecision, production_workflow_id
 from tubeflow.db import repo
 from tubeflow.errors import PermanentError
 from tubeflow.media.probe import probe
@@ -38,7 +38,7 @@ async def test_full_production_reject_then_approve_everything(
         assert first.artifacts.script
         script_v1 = json.loads(stack.storage.get_text(first.artifacts.script))
         feedback = "Mention Lord Rayleigh by name"
-        await review(client, pid, ReviewDecision("script", False, "ana", feedback))
+        await review(client, pid, ReviewDecision(Checkpoint.SCRIPT, False, "ana", feedback))
 
         second = await wait_checkpoint(client, pid, "script", 2)
         assert second.artifacts.script
@@ -48,14 +48,14 @@ async def test_full_production_reject_then_approve_everything(
         text_v2 = json.dumps(script_v2)
         assert "Rayleigh" in text_v2 and text_v2 != json.dumps(script_v1)
 
-        await review(client, pid, ReviewDecision("script", True, "ana"))
+        await review(client, pid, ReviewDecision(Checkpoint.SCRIPT, True, "ana"))
         await wait_checkpoint(client, pid, "audio")
-        await review(client, pid, ReviewDecision("audio", True, "ana"))
+        await review(client, pid, ReviewDecision(Checkpoint.AUDIO, True, "ana"))
         await wait_checkpoint(client, pid, "broll")
-        await review(client, pid, ReviewDecision("broll", True, "bo"))
+        await review(client, pid, ReviewDecision(Checkpoint.BROLL, True, "bo"))
         final = await wait_checkpoint(client, pid, "final", timeout_s=300)
         assert final.artifacts.thumbnails and len(final.artifacts.thumbnails) >= 2
-        await review(client, pid, ReviewDecision("final", True, "bo", edits={"thumbnail": 1}))
+        await review(client, pid, ReviewDecision(Checkpoint.FINAL, True, "bo", edits={"thumbnail": 1}))
 
         done = await wait_for(client, pid, lambda s: s.state == "completed", 240, "completion")
         assert done.progress == 100

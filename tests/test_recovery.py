@@ -16,7 +16,7 @@ from service.client import NothingToRetry, get_status, retry, review, start_prod
 from tests.conftest import tiny_settings
 from tests.mediagen import music_wav
 from tests.workflow_helpers import running_stack, wait_checkpoint, wait_for, wait_for_row
-from tubeflow.contracts import ReviewDecision
+from tubeflow.contracts import Checkpoint, ReviewDecision
 from tubeflow.db import repo
 from tubeflow.settings import REPO_ROOT, Settings
 
@@ -49,7 +49,7 @@ async def test_a_stage_that_fails_for_good_waits_for_a_fix_and_continues_from_th
         # The operator's mistake: the music bed is gone when the render needs it.
         kept = tmp_path / "bed.wav"
         music.rename(kept)
-        await review(client, pid, ReviewDecision("broll", True, "bo"))
+        await review(client, pid, ReviewDecision(Checkpoint.BROLL, True, "bo"))
         stuck = await wait_for(client, pid, lambda s: s.state == "needs_attention", 240, "needs_attention")
         assert stuck.stage == "render"
         assert "bed.wav does not exist" in (stuck.error or "")
@@ -64,7 +64,7 @@ async def test_a_stage_that_fails_for_good_waits_for_a_fix_and_continues_from_th
         after = await retry(client, pid, "olga", "put the music back")
         assert after.state == "running" and after.stage == "render" and after.error is None
         final = await wait_checkpoint(client, pid, "final", timeout_s=300)
-        await review(client, pid, ReviewDecision("final", True, "bo"))
+        await review(client, pid, ReviewDecision(Checkpoint.FINAL, True, "bo"))
         done = await wait_for(client, pid, lambda s: s.state == "completed", 240, "completion")
 
         for name in ("facts", "script", "audio", "timing", "plan"):
@@ -153,7 +153,7 @@ async def test_shorts_that_fail_after_publishing_wait_for_a_fix_and_the_producti
         await wait_checkpoint(client, pid, "final", timeout_s=300)
         kept = tmp_path / "bed.wav"
         music.rename(kept)  # the niche is now broken for every later stage: the Shorts load it
-        await review(client, pid, ReviewDecision("final", True, "bo"))
+        await review(client, pid, ReviewDecision(Checkpoint.FINAL, True, "bo"))
         stuck = await wait_for(client, pid, lambda s: s.state == "needs_attention", 240, "needs_attention")
         assert stuck.stage == "shorts" and "bed.wav does not exist" in (stuck.error or "")
         assert stuck.outputs.published and stuck.outputs.video_id, "the long-form was published first"

@@ -16,7 +16,7 @@ from cli.devstack import wait_port
 from service.client import review, start_production
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import wait_checkpoint, wait_for
-from tubeflow.contracts import ReviewDecision
+from tubeflow.contracts import Checkpoint, ReviewDecision
 from tubeflow.db import repo
 from tubeflow.db.engine import open_database
 from tubeflow.settings import Settings
@@ -91,7 +91,7 @@ async def test_checkpoint_survives_worker_kill_and_server_restart(tmp_path: Path
 
         after = await wait_checkpoint(client, pid, "script", timeout_s=60)
         assert after.artifacts.script == before.artifacts.script  # nothing redone, nothing lost
-        await review(client, pid, ReviewDecision("script", True, "after-restart"))
+        await review(client, pid, ReviewDecision(Checkpoint.SCRIPT, True, "after-restart"))
         st = await wait_for(client, pid, lambda s: s.checkpoint == "audio", 120, "audio checkpoint")
         assert [r.reviewer for r in st.reviews] == ["after-restart"]
         assert st.attempts == {"script": 1, "audio": 1}

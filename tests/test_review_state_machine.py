@@ -31,6 +31,7 @@ from tubeflow.contracts import (
     ReviewDecision,
     Stage,
     State,
+    Unrecognised,
     production_workflow_id,
 )
 from workflows.production import ProductionWorkflow
@@ -201,7 +202,7 @@ async def test_closed_checkpoint_is_refused_and_a_signal_for_it_is_noted(rig: Ri
     with pytest.raises(CheckpointNotOpen, match="'final' is not open: the open checkpoint is 'script'"):
         await review(rig.client, pid, ReviewDecision(Checkpoint.FINAL, True, "ana"))
     with pytest.raises(CheckpointNotOpen, match="unknown checkpoint 'thumbs'; checkpoints are script, audio"):
-        await review(rig.client, pid, ReviewDecision("thumbs", True, "ana"))
+        await review(rig.client, pid, ReviewDecision(Unrecognised("thumbs"), True, "ana"))
     with pytest.raises(CheckpointNotOpen, match="a rejection needs feedback"):
         await review(rig.client, pid, ReviewDecision(Checkpoint.SCRIPT, False, "ana", "  "))
     # A signal cannot answer its sender: the refusal lands in the review history instead.

@@ -21,7 +21,7 @@ from tests.test_script_writer import llm_script
 from tests.test_tts import FakeAzureSpeech
 from tests.workflow_helpers import running_stack, wait_checkpoint, wait_until
 from tubeflow.analytics_report import _costs
-from tubeflow.contracts import ReviewDecision
+from tubeflow.contracts import Checkpoint, ReviewDecision
 from tubeflow.db import repo
 from tubeflow.db.analytics_repo import VideoSummary
 from tubeflow.script_schema import narration_text
@@ -48,9 +48,9 @@ async def test_llm_tokens_and_paid_voice_characters_are_costed(
                 groq.answer_script(llm_script(TOPIC, facts))
                 pid = await start_production(stack.client, stack.db, settings, "paid", TOPIC, make_shorts=False)
                 await wait_checkpoint(stack.client, pid, "script")
-                await review(stack.client, pid, ReviewDecision("script", False, "tester", "shorter please"))
+                await review(stack.client, pid, ReviewDecision(Checkpoint.SCRIPT, False, "tester", "shorter please"))
                 await wait_checkpoint(stack.client, pid, "script", attempt=2)
-                await review(stack.client, pid, ReviewDecision("script", True, "tester"))
+                await review(stack.client, pid, ReviewDecision(Checkpoint.SCRIPT, True, "tester"))
                 st = await wait_checkpoint(stack.client, pid, "audio")
 
                 # Both script attempts, as Groq counted them, at the configured prices.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, NewType, TypeAlias
 
 
 class Checkpoint(StrEnum):
@@ -71,10 +71,55 @@ class Role(StrEnum):
         return order.index(self) >= order.index(needed)
 
 
+class RedoTarget(StrEnum):
+    """Where a rejection at the final checkpoint sends the production back to, in pipeline order.
+
+    Everything from the target on is made again with the feedback and reviewed again at its own
+    checkpoint; a rejection that names none remakes the thumbnails only.
+    """
+
+    SCRIPT = "script"  # the script, then the narration
+    BROLL = "broll"
+    RENDER = "render"
+    THUMBNAIL = "thumbnail"
+
+    def includes(self, step: RedoTarget) -> bool:
+        """Redoing from here makes ``step`` again (it comes at or after this target)."""
+        order = list(RedoTarget)
+        return order.index(self) <= order.index(step)
+
+
 # The enums travel as their plain strings, so histories written before they existed replay.
 CHECKPOINTS: tuple[Checkpoint, ...] = tuple(Checkpoint)
 STAGES: tuple[Stage, ...] = tuple(Stage)
 TERMINAL_STATES: frozenset[State] = frozenset(s for s in State if s.finished)
+
+# A name a person sent that is none of an enum's values.  A field a reviewer fills in is typed
+# ``<Enum> | Unrecognised``: a known name decodes as the member, any other as the plain string it is,
+# so the workflow refuses it with a message.  A field typed with the enum alone would fail decoding
+# instead: an update would be rejected with "Failed decoding arguments", a signal dropped unrecorded.
+Unrecognised = NewType("Unrecognised", str)
+CheckpointName: TypeAlias = Checkpoint | Unrecognised
+RedoFrom: TypeAlias = RedoTarget | Literal[""] | Unrecognised  # "": none named
+
+
+def checkpoint_named(name: str) -> CheckpointName:
+    """A checkpoint as a person typed it: an unknown one still goes to the workflow, which refuses it
+    with the list of checkpoints (so every entry point answers alike)."""
+    return Checkpoint(name) if name in CHECKPOINTS else Unrecognised(name)
+
+
+def redo_target_named(name: str) -> RedoFrom:
+    """A final rejection's redo target as a person typed it ("": none); an unknown one goes to the
+    workflow, which refuses it with the list of targets."""
+    if not name:
+        return ""
+    try:
+        return RedoTarget(name)
+    except ValueError:
+        return Unrecognised(name)
+
+
 # Progress percent reached when a stage *starts*; the render stage interpolates inside its range.
 STAGE_PROGRESS: dict[Stage, int] = {
     Stage.QUEUED: 0,
@@ -102,8 +147,6 @@ SA_API_KEY = "TubeflowApiKey"  # a video job's submitting key id: GET /jobs list
 
 # Delivery attempts of one notification before its failed targets go to the dead letters.
 NOTIFY_ATTEMPTS = 5
-# What a rejection at the final checkpoint may send back to be redone (then reviewed again downstream).
-FINAL_REDO_TARGETS: tuple[str, ...] = ("script", "broll", "render", "thumbnail")
 
 
 # ---------------------------------------------------------------- workflow input / state
@@ -133,30 +176,55 @@ class ProductionInput:
 class ReviewDecision:
     """What a reviewer sends at a checkpoint.
 
-    ``edits`` by checkpoint: script -> {"script": <script dict>}; audio -> {"pronounce": {"<word>":
-    "<respelling>" | "ipa:<phonemes>"}} (kept in the channel's lexicon); broll -> {"swap":
-    {"<section>": "<candidate key>"}}; final -> {"thumbnail": <index>}.
+    ``edits`` is the JSON object it has always been, one key per checkpoint: script -> {"script":
+    <script dict>}; audio -> {"pronounce": {"<word>": "<respelling>" | "ipa:<phonemes>"}} (kept in
+    the channel's lexicon); broll -> {"swap": {"<section>": "<candidate key>"}}; final ->
+    {"thumbnail": <index>}.  ``tubeflow/review_edits.py`` reads it into that checkpoint's dataclass
+    (the workflow's validator refuses what does not parse); it stays a plain object on the wire so a
+    malformed edit reaches the validator and recorded histories replay.
     """
 
-    stage: str  # a Checkpoint; a plain str so a wrong one is refused with a message, not a decoding error
+    stage: CheckpointName  # an unknown name is refused by the workflow with a message (see Unrecognised)
     approved: bool
     reviewer: str = "anonymous"
     feedback: str = ""
     edits: dict[str, Any] | None = None
-    # A rejection at final redoes from this stage (FINAL_REDO_TARGETS); empty = the thumbnails.
-    redo_from: str = ""
+    redo_from: RedoFrom = ""  # a rejection at final only; none named = the thumbnails
+
+    def sends_back_to(self) -> RedoTarget | None:
+        """The earlier stage a final rejection sends the production back to; None when only the
+        thumbnails are remade (no target, or "thumbnail"), or for an approval."""
+        target = self.redo_from
+        if self.approved or not isinstance(target, RedoTarget) or target is RedoTarget.THUMBNAIL:
+            return None
+        return target
 
 
 @dataclass
 class ReviewRecord:
-    stage: str
+    stage: CheckpointName  # as the decision named it (an ignored one may name no checkpoint)
     approved: bool
     reviewer: str
     feedback: str
     at: str  # ISO-8601 from workflow.now()
     attempt: int
-    note: str = ""
-    redo_from: str = ""  # a final rejection's target stage
+    note: str = ""  # "auto-approved by ...", "redo from <stage>", "ignored: <why>"
+    redo_from: RedoFrom = ""  # the stage a final rejection sent the production back to
+    ignored: bool = False  # a signal refused for a closed or unknown checkpoint; it changed nothing
+
+    def __post_init__(self) -> None:
+        # Records written before the field existed (an old worker's activity task or query answer,
+        # the database) say so only in their note: the one place that reads the note's prefix.
+        if not self.ignored and self.note.startswith("ignored: "):
+            self.ignored = True
+
+    @property
+    def about(self) -> str:
+        """The stage its feedback is about, the key its learning is filed under (``review:<about>``):
+        a final rejection's redo target, the thumbnails when it named none, else the checkpoint."""
+        if self.redo_from:
+            return self.redo_from
+        return RedoTarget.THUMBNAIL if self.stage == Checkpoint.FINAL else self.stage
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -25,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
     from tubeflow.activity_defs import GPU_RETRY, ActivityDef
     from tubeflow.contracts import (
         CHECKPOINTS,
-        FINAL_REDO_TARGETS,
         QUERY_STATUS,
         SA_STAGE,
         SIGNAL_APPROVE,
@@ -48,6 +48,8 @@ with workflow.unsafe.imports_passed_through():
         ProgressReport,
         PronunciationEdit,
         PublishRequest,
+        RedoFrom,
+        RedoTarget,
         RenderRequest,
         RenderResult,
         RenderSummary,
@@ -74,7 +76,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from tubeflow.keys import ProductionKeys
     from tubeflow.render_contracts import RenderJob
-    from tubeflow.script_schema import ScriptInvalid, validate_script
+    from tubeflow.review_edits import EditsRefused, applied_edits, audio_edits, broll_edits, final_edits, script_edits
 
 A = TypeVar("A")
 T = TypeVar("T")
@@ -106,6 +108,18 @@ TO_REVIEW = {
 
 class ReviewRejectedTooOften(Exception):
     pass
+
+
+@dataclass
+class _Cut:
+    """What the production has made for the final checkpoint; a final rejection's redo replaces part of it."""
+
+    research: ResearchResult
+    script: ScriptResult
+    voice: VoiceResult
+    plan_key: str
+    words: TranscribeResult
+    video: RenderResult
 
 
 class ProductionCancelled(Exception):
@@ -203,23 +217,25 @@ class ProductionWorkflow:
 
     def _review_problem(self, d: ReviewDecision) -> str | None:
         open_cp = self._status.checkpoint
-        if d.stage not in CHECKPOINTS:
-            return f"unknown checkpoint {d.stage!r}; checkpoints are {', '.join(CHECKPOINTS)}"
+        if not isinstance(d.stage, Checkpoint):
+            return f"unknown checkpoint {str(d.stage)!r}; checkpoints are {', '.join(CHECKPOINTS)}"
         if open_cp is None:
-            return f"checkpoint {d.stage!r} is not open: the production is at stage {str(self._status.stage)!r}"
+            return f"checkpoint {str(d.stage)!r} is not open: the production is at stage {str(self._status.stage)!r}"
         if d.stage != open_cp:
-            return f"checkpoint {d.stage!r} is not open: the open checkpoint is {str(open_cp)!r}"
+            return f"checkpoint {str(d.stage)!r} is not open: the open checkpoint is {str(open_cp)!r}"
         if self._pending is not None:
-            return f"checkpoint {d.stage!r} already has a decision being applied"
+            return f"checkpoint {str(d.stage)!r} already has a decision being applied"
         if not d.approved and not d.feedback.strip():
             return "a rejection needs feedback saying what to change"
         if d.redo_from:
-            if d.approved or d.stage != "final":
+            if d.approved or d.stage != Checkpoint.FINAL:
                 return "redo_from belongs to a rejection at the final checkpoint"
-            if d.redo_from not in FINAL_REDO_TARGETS:
-                return f"redo_from must be one of {', '.join(FINAL_REDO_TARGETS)}, not {d.redo_from!r}"
-        if d.edits and (d.approved or "pronounce" in d.edits):
-            return _edit_problem(d, self._thumbnail_count)
+            if not isinstance(d.redo_from, RedoTarget):
+                return f"redo_from must be one of {', '.join(RedoTarget)}, not {d.redo_from!r}"
+        try:
+            applied_edits(d.stage, d, self._thumbnail_count)
+        except EditsRefused as e:
+            return str(e)
         return None
 
     def _accept_signal(self, decision: ReviewDecision) -> None:
@@ -236,6 +252,7 @@ class ProductionWorkflow:
                     at=workflow.now().isoformat(),
                     attempt=self._status.attempts.get(decision.stage, 0),
                     note=f"ignored: {problem}",
+                    ignored=True,
                 )
             )
             return
@@ -270,26 +287,45 @@ class ProductionWorkflow:
         return s
 
     async def _pipeline(self, inp: ProductionInput) -> None:
-        s = self._status
+        """Topic to published video; each step is a stage, or the final checkpoint's loop of redos."""
+        research = await self._research(inp)
+        cut = await self._first_cut(inp, research)
+        thumbnail = await self._until_final_approved(inp, cut)
+        await self._publish(inp, cut, thumbnail)
+        if inp.make_shorts:
+            await self._shorts(inp, cut, thumbnail)
+        await self._enter(Stage.DONE)
+        self._status.state = State.COMPLETED
+        await self._snapshot()
+        await self._drain_notifications()
 
+    async def _research(self, inp: ProductionInput) -> ResearchResult:
+        s = self._status
         await self._enter(Stage.RESEARCH)
         research = await self._run(act.RESEARCH, ResearchRequest(inp.production_id, inp.channel, inp.niche, inp.topic))
         s.artifacts.facts = research.facts_key
         s.outputs.sources = research.sources
+        return research
 
-        # A rejection at the final checkpoint may send the production back to an earlier stage
-        # (``redo_from``): from there on everything is made again, with the feedback, and reviewed
-        # again.  Without one, each stage runs once and this loop runs once.
-        redo = ""
-        carried: list[str] = []
-        rounds = 1
-        script = await self._script_stage(inp, research, carried)
+    async def _first_cut(self, inp: ProductionInput, research: ResearchResult) -> _Cut:
+        """Script, narration and b-roll, each until approved at its checkpoint, then the render."""
+        script = await self._script_stage(inp, research, [])
         voice = await self._audio_stage(inp, script)
         plan_key = await self._broll_stage(inp, script, voice, [])
         words, fresh = await self._transcribed(inp, script, voice)
-        video = await self._render(inp, plan_key, voice, words, rounds, enter=not fresh)
+        video = await self._render(inp, plan_key, voice, words, 1, enter=not fresh)
+        return _Cut(research, script, voice, plan_key, words, video)
+
+    async def _until_final_approved(self, inp: ProductionInput, cut: _Cut) -> str:
+        """Thumbnails and the final checkpoint until approved; the picked thumbnail's key.
+
+        A rejection may send the production back to an earlier stage (``redo_from``): from there on
+        everything is made again, with the feedback, and reviewed again.  Without one, the
+        thumbnails are remade inside ``_final_stage`` and this loop runs once.
+        """
+        rounds = 1
         while True:
-            thumbnails, decision = await self._final_stage(inp, script, plan_key)
+            thumbnails, decision = await self._final_stage(inp, cut.script, cut.plan_key)
             if decision.approved:
                 break
             rounds += 1
@@ -298,35 +334,44 @@ class ProductionWorkflow:
                     f"the final cut was sent back {rounds - 1} times (the limit); last feedback: "
                     f"{decision.feedback!r}. Start a new production or raise TUBEFLOW_MAX_REVIEW_ATTEMPTS."
                 )
-            redo, carried = decision.redo_from, [decision.feedback]
-            if redo == "script":
-                script = await self._script_stage(inp, research, carried)
-                voice = await self._audio_stage(inp, script)
-            if redo in ("script", "broll"):
-                plan_key = await self._broll_stage(inp, script, voice, carried if redo == "broll" else [])
-            fresh = False
-            if redo == "script":
-                words, fresh = await self._transcribed(inp, script, voice)
-            if redo in ("script", "broll", "render"):
-                video = await self._render(inp, plan_key, voice, words, rounds, enter=not fresh)
+            target = decision.sends_back_to() or RedoTarget.THUMBNAIL
+            await self._redo(inp, cut, target, [decision.feedback], rounds)
+        choice = final_edits(decision, self._thumbnail_count).thumbnail
+        self._status.outputs.thumbnail = thumbnails.thumbnail_keys[choice]
+        return thumbnails.thumbnail_keys[choice]
 
-        choice = int((decision.edits or {}).get("thumbnail", 0))
-        s.outputs.thumbnail = thumbnails.thumbnail_keys[choice]
+    async def _redo(
+        self, inp: ProductionInput, cut: _Cut, target: RedoTarget, feedback: list[str], rounds: int
+    ) -> None:
+        """Make everything from ``target`` on again (each reviewed again); the render writes round ``rounds``."""
+        if target is RedoTarget.SCRIPT:
+            cut.script = await self._script_stage(inp, cut.research, feedback)
+            cut.voice = await self._audio_stage(inp, cut.script)
+        if target.includes(RedoTarget.BROLL):
+            broll_feedback = feedback if target is RedoTarget.BROLL else []
+            cut.plan_key = await self._broll_stage(inp, cut.script, cut.voice, broll_feedback)
+        fresh = False
+        if target is RedoTarget.SCRIPT:  # a new narration: its words are transcribed again
+            cut.words, fresh = await self._transcribed(inp, cut.script, cut.voice)
+        if target.includes(RedoTarget.RENDER):
+            cut.video = await self._render(inp, cut.plan_key, cut.voice, cut.words, rounds, enter=not fresh)
 
+    async def _publish(self, inp: ProductionInput, cut: _Cut, thumbnail: str) -> None:
+        s = self._status
         await self._enter(Stage.PUBLISH)
         published = await self._run(
             act.PUBLISH,
             PublishRequest(
                 inp.production_id,
                 inp.channel,
-                video.video_key,
-                thumbnails.thumbnail_keys[choice],
-                script.script_key,
+                cut.video.video_key,
+                thumbnail,
+                cut.script.script_key,
                 extra={
                     "topic": inp.topic,
                     "niche": inp.niche,
-                    "timing_key": voice.timing_key,
-                    "duration_s": video.duration_s,
+                    "timing_key": cut.voice.timing_key,
+                    "duration_s": cut.video.duration_s,
                 },
             ),
         )
@@ -338,42 +383,38 @@ class ProductionWorkflow:
             {"location": published.location, "video_id": published.video_id},
         )
 
-        if inp.make_shorts:
-            await self._enter(Stage.SHORTS)
-            shorts_input = ShortsInput(
-                inp.production_id,
-                inp.channel,
-                inp.niche,
-                script.script_key,
-                plan_key,
-                voice.audio_key,
-                words.words_key,
-                video.video_key,
-                thumbnails.thumbnail_keys[choice],
-                inp.gpu_queue,
-                inp.render_fanout if workflow.patched(PATCH_RENDER_FANOUT) else 0,
+    async def _shorts(self, inp: ProductionInput, cut: _Cut, thumbnail: str) -> None:
+        """The Shorts, a child workflow cut from the published video (no checkpoint)."""
+        await self._enter(Stage.SHORTS)
+        shorts_input = ShortsInput(
+            inp.production_id,
+            inp.channel,
+            inp.niche,
+            cut.script.script_key,
+            cut.plan_key,
+            cut.voice.audio_key,
+            cut.words.words_key,
+            cut.video.video_key,
+            thumbnail,
+            inp.gpu_queue,
+            inp.render_fanout if workflow.patched(PATCH_RENDER_FANOUT) else 0,
+        )
+
+        async def make_shorts() -> ShortsResult:
+            # The same id on a retry (a closed child's id may be reused); segments already
+            # rendered are found by their fingerprinted keys and not rendered again.
+            result: ShortsResult = await workflow.execute_child_workflow(
+                "ShortsWorkflow",
+                shorts_input,
+                id=f"{workflow.info().workflow_id}-shorts",
+                task_queue=inp.main_queue,
+                result_type=ShortsResult,
             )
+            return result
 
-            async def make_shorts() -> ShortsResult:
-                # The same id on a retry (a closed child's id may be reused); segments already
-                # rendered are found by their fingerprinted keys and not rendered again.
-                result: ShortsResult = await workflow.execute_child_workflow(
-                    "ShortsWorkflow",
-                    shorts_input,
-                    id=f"{workflow.info().workflow_id}-shorts",
-                    task_queue=inp.main_queue,
-                    result_type=ShortsResult,
-                )
-                return result
-
-            shorts = await self._recoverable(make_shorts)
-            s.outputs.shorts = shorts.published
-            self._add_cost(shorts.gpu_seconds, shorts.cost_usd)
-
-        await self._enter(Stage.DONE)
-        s.state = State.COMPLETED
-        await self._snapshot()
-        await self._drain_notifications()
+        shorts = await self._recoverable(make_shorts)
+        self._status.outputs.shorts = shorts.published
+        self._add_cost(shorts.gpu_seconds, shorts.cost_usd)
 
     # ------------------------------------------------------------------ stages
 
@@ -391,8 +432,9 @@ class ProductionWorkflow:
             return res
 
         script, decision = await self._reviewed(Checkpoint.SCRIPT, write, carried)
-        if decision.edits and "script" in decision.edits:
-            edit = ScriptEdit(inp.production_id, s.attempts["script"], decision.edits["script"])
+        edited = script_edits(decision).script
+        if edited is not None:
+            edit = ScriptEdit(inp.production_id, s.attempts["script"], edited)
             script = await self._run(act.SAVE_SCRIPT_EDIT, edit)
             s.artifacts.script, s.title = script.script_key, script.title
         return script
@@ -461,8 +503,9 @@ class ProductionWorkflow:
 
         broll, decision = await self._reviewed(Checkpoint.BROLL, pick_broll, carried)
         plan_key = broll.plan_key
-        if decision.edits and decision.edits.get("swap"):
-            swap = BrollSwap(inp.production_id, plan_key, dict(decision.edits["swap"]), s.attempts["broll"])
+        swaps = broll_edits(decision).swap
+        if swaps:
+            swap = BrollSwap(inp.production_id, plan_key, swaps, s.attempts["broll"])
             plan_key = (await self._run(act.APPLY_BROLL_SWAP, swap)).plan_key
             s.artifacts.plan = plan_key
         return plan_key
@@ -618,7 +661,7 @@ class ProductionWorkflow:
             if decision.approved:
                 return result, decision
             feedback.append(decision.feedback)
-            if decision.redo_from not in ("", "thumbnail") and workflow.patched(PATCH_FINAL_REDO_FROM):
+            if decision.sends_back_to() is not None and workflow.patched(PATCH_FINAL_REDO_FROM):
                 return result, decision
             if attempt - first >= self._input.max_attempts:
                 raise ReviewRejectedTooOften(
@@ -662,21 +705,21 @@ class ProductionWorkflow:
             taken = self._pending
             assert taken is not None
             s.checkpoint, s.state = None, State.RUNNING
-            redo = taken.redo_from if not taken.approved and taken.redo_from not in ("", "thumbnail") else ""
-            record = self._review_record(taken, attempt, note=f"redo from {redo}" if redo else "", redo_from=redo)
+            redo = taken.sends_back_to()
+            record = self._review_record(taken, attempt, note=f"redo from {redo}" if redo else "", redo_from=redo or "")
             # Release the reviewer's update now (its answer already holds the record): the
             # checkpoint is closed, so nothing can race it, and the caller need not wait for the
             # database write below.
             self._pending = None
             await self._store_review(record)
-            pronounce = (taken.edits or {}).get("pronounce") if checkpoint == "audio" else None
+            pronounce = audio_edits(taken).pronounce if checkpoint is Checkpoint.AUDIO else None
             if pronounce:
                 # Kept in the channel's lexicon before the redo, so the next take (and video) says it right.
-                await self._run(act.SAVE_PRONUNCIATIONS, PronunciationEdit(self._input.channel, dict(pronounce)))
+                await self._run(act.SAVE_PRONUNCIATIONS, PronunciationEdit(self._input.channel, pronounce))
             return taken
 
     def _review_record(
-        self, decision: ReviewDecision, attempt: int, note: str = "", redo_from: str = ""
+        self, decision: ReviewDecision, attempt: int, note: str = "", redo_from: RedoFrom = ""
     ) -> ReviewRecord:
         record = ReviewRecord(
             stage=decision.stage,
@@ -818,33 +861,6 @@ def _next_progress(stage: Stage) -> int:
     order = list(STAGE_PROGRESS)
     i = order.index(stage) if stage in order else len(order) - 1
     return STAGE_PROGRESS[order[min(i + 1, len(order) - 1)]]
-
-
-def _edit_problem(d: ReviewDecision, thumbnail_count: int) -> str | None:
-    edits = d.edits or {}
-    allowed = {"script": {"script"}, "audio": {"pronounce"}, "broll": {"swap"}, "final": {"thumbnail"}}[d.stage]
-    unknown = set(edits) - allowed
-    if unknown:
-        return f"edits {sorted(unknown)} are not accepted at the {d.stage} checkpoint (allowed: {sorted(allowed)})"
-    if "script" in edits:
-        try:
-            validate_script(edits["script"])
-        except ScriptInvalid as e:
-            return f"the edited script is invalid: {e}"
-    if "thumbnail" in edits:
-        choice = edits["thumbnail"]
-        if not isinstance(choice, int) or not 0 <= choice < thumbnail_count:
-            return f"thumbnail must be an index from 0 to {thumbnail_count - 1}, not {choice!r}"
-    if "pronounce" in edits:
-        words = edits["pronounce"]
-        if not isinstance(words, dict) or not words or len(words) > 50:
-            return "pronounce must map 1 to 50 words to respellings, e.g. {'Rayleigh': 'RAY-lee'}"
-        for word, how in words.items():
-            if not str(word).strip() or not (isinstance(how, str) and how.strip() or isinstance(how, dict)):
-                return f"pronounce: {word!r} needs a respelling ('RAY-lee') or a phoneme ('ipa:ˈreɪli')"
-    if "swap" in edits and not isinstance(edits["swap"], dict):
-        return "swap must map a part index to a candidate key"
-    return None
 
 
 def quota_reset_time(cause: ApplicationError, now: datetime) -> datetime:

@@ -47,8 +47,10 @@ from tubeflow.contracts import (
     PRODUCTION_WORKFLOW,
     SIGNAL_APPROVE,
     VIDEO_JOB_WORKFLOW,
+    Checkpoint,
     ProductionInput,
     ProductionStatus,
+    RedoTarget,
     ReviewDecision,
     production_workflow_id,
 )
@@ -109,28 +111,28 @@ async def full_production(stack: Stack) -> None:
     await wait_checkpoint(client, pid, "script", 1)
     save("production_waiting_script", await history_of(client, wf))
     # A signal for a closed checkpoint: recorded as ignored in the review history.
-    await client.get_workflow_handle(wf).signal(SIGNAL_APPROVE, ReviewDecision("audio", True, "sig"))
+    await client.get_workflow_handle(wf).signal(SIGNAL_APPROVE, ReviewDecision(Checkpoint.AUDIO, True, "sig"))
     await wait_for(client, pid, lambda s: any(r.note.startswith("ignored") for r in s.reviews), 30, "ignored note")
-    await review(client, pid, ReviewDecision("script", False, "ana", "Mention Lord Rayleigh by name"))
+    await review(client, pid, ReviewDecision(Checkpoint.SCRIPT, False, "ana", "Mention Lord Rayleigh by name"))
 
     second = await wait_checkpoint(client, pid, "script", 2)
     save("production_script_redo", await history_of(client, wf))
     script = json.loads(stack.storage.get_text(second.artifacts.script or ""))
     script["title"] = script["title"] + " (edited)"
-    await review(client, pid, ReviewDecision("script", True, "ana", edits={"script": script}))
+    await review(client, pid, ReviewDecision(Checkpoint.SCRIPT, True, "ana", edits={"script": script}))
 
     await wait_checkpoint(client, pid, "audio")
     save("production_waiting_audio", await history_of(client, wf))
-    await review(client, pid, ReviewDecision("audio", True, "ana"))
+    await review(client, pid, ReviewDecision(Checkpoint.AUDIO, True, "ana"))
 
     await wait_checkpoint(client, pid, "broll")
     save("production_waiting_broll", await history_of(client, wf))
-    await review(client, pid, ReviewDecision("broll", True, "bo"))
+    await review(client, pid, ReviewDecision(Checkpoint.BROLL, True, "bo"))
 
     await record_mid_render(client, wf)
     await wait_checkpoint(client, pid, "final", timeout_s=600)
     save("production_waiting_final", await history_of(client, wf))
-    await review(client, pid, ReviewDecision("final", True, "bo", edits={"thumbnail": 1}))
+    await review(client, pid, ReviewDecision(Checkpoint.FINAL, True, "bo", edits={"thumbnail": 1}))
 
     await client.get_workflow_handle(wf).result()
     save("production_completed_with_shorts", await history_of(client, wf))
@@ -215,7 +217,7 @@ async def rejected_too_often(stack: Stack) -> None:
     pid = await start_production(client, stack.db, settings, "rec-reject", TOPIC, make_shorts=False)
     for attempt in (1, 2):
         await wait_checkpoint(client, pid, "script", attempt)
-        await review(client, pid, ReviewDecision("script", False, "ana", f"not good enough ({attempt})"))
+        await review(client, pid, ReviewDecision(Checkpoint.SCRIPT, False, "ana", f"not good enough ({attempt})"))
     await expect_failure(client.get_workflow_handle(production_workflow_id(pid)), "rejected 2 times")
     save("production_failed_rejected", await history_of(client, production_workflow_id(pid)))
 
@@ -258,7 +260,7 @@ async def shorts_needs_attention(stack: Stack) -> None:
     await wait_checkpoint(stack.client, pid, "final", timeout_s=600)
     kept = music.with_suffix(".kept")
     music.rename(kept)
-    await review(stack.client, pid, ReviewDecision("final", True, "bo"))
+    await review(stack.client, pid, ReviewDecision(Checkpoint.FINAL, True, "bo"))
     await wait_for(stack.client, pid, lambda s: s.state == "needs_attention", 300, "needs_attention")
     save("production_shorts_needs_attention", await history_of(stack.client, wf))
     kept.rename(music)
@@ -288,7 +290,11 @@ async def final_redo_from_render(stack: Stack) -> None:
     """The final cut sent back to the render: a new render, the final checkpoint again."""
     pid = await start_direct(stack, "rec-redo", auto_approve=["script", "audio", "broll"])
     await wait_checkpoint(stack.client, pid, "final", timeout_s=600)
-    await review(stack.client, pid, ReviewDecision("final", False, "bo", "the cut stutters", redo_from="render"))
+    await review(
+        stack.client,
+        pid,
+        ReviewDecision(Checkpoint.FINAL, False, "bo", "the cut stutters", redo_from=RedoTarget.RENDER),
+    )
     await wait_checkpoint(stack.client, pid, "final", 2, timeout_s=600)
     save("production_final_redo_render", await history_of(stack.client, production_workflow_id(pid)))
     await cancel(stack.client, pid, "recorded")

@@ -26,7 +26,7 @@ from tubeflow.db.models import (
     YouTubeAccountRow,
 )
 from tubeflow.db.records import Channel, Publication, Topic, YouTubeAccount
-from tubeflow.db.repo import NotFoundError, _channel, _clean_name
+from tubeflow.db.repo import TERMINAL_STATES, NotFoundError, _channel, _clean_name
 from tubeflow.db.types import to_utc, utcnow
 from tubeflow.errors import PermanentError
 
@@ -434,7 +434,7 @@ async def active_topics(db: Database, channel: str) -> list[str]:
         rows = await s.execute(
             select(ProductionRow.topic).where(
                 ProductionRow.channel_id == ch.id,
-                ProductionRow.state.not_in(("completed", "failed", "cancelled")),
+                ProductionRow.state.not_in(sorted(TERMINAL_STATES)),
                 ProductionRow.stage.not_in(AFTER_REVIEW_STAGES),
             )
         )

@@ -1,0 +1,142 @@
+"""The edits a reviewer sends with a decision, typed per checkpoint.
+
+On the wire ``ReviewDecision.edits`` stays the JSON object it has always been (``{"script": {...}}``,
+``{"pronounce": {...}}``, ``{"swap": {...}}``, ``{"thumbnail": 1}``): recorded histories carry it, and
+a malformed edit must reach the workflow's validator to be refused with a message a person can act
+on (a typed field would fail decoding instead).  This module is its one reader: each checkpoint's
+dataclass names the keys it accepts (its fields), and ``applied_edits`` turns the object into it or
+raises ``EditsRefused``.
+
+What is accepted here is workflow behaviour: the validator also runs in signal handlers when a
+history replays, so accepting or refusing something new is a workflow change (``workflow.patched``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+from tubeflow.contracts import Checkpoint, ReviewDecision
+from tubeflow.script_schema import ScriptInvalid, validate_script
+
+MAX_PRONUNCIATIONS = 50
+
+
+class EditsRefused(ValueError):
+    """Edits the checkpoint does not accept; the message says what to send instead."""
+
+
+@dataclass(frozen=True)
+class ScriptReviewEdits:
+    script: dict[str, Any] | None = None  # the reviewer's whole script (script_schema-valid); None: unchanged
+
+
+@dataclass(frozen=True)
+class AudioReviewEdits:
+    # word -> respelling ("RAY-lee"), "ipa:<phonemes>" or {"phoneme", "alphabet", "respelling"}; kept
+    # in the channel's lexicon (the lexicon activity checks each entry's shape)
+    pronounce: dict[str, str | dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BrollReviewEdits:
+    # plan part ("2", "2.1" for its second item, "hook") -> candidate key, passed on as sent: the swap
+    # activity knows the plan and refuses a part or candidate it lacks
+    swap: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FinalReviewEdits:
+    thumbnail: int = 0  # index of the picked thumbnail
+
+
+ReviewEdits = ScriptReviewEdits | AudioReviewEdits | BrollReviewEdits | FinalReviewEdits
+E = TypeVar("E", ScriptReviewEdits, AudioReviewEdits, BrollReviewEdits, FinalReviewEdits)
+
+
+def applied_edits(checkpoint: Checkpoint, decision: ReviewDecision, thumbnails: int = 0) -> ReviewEdits:
+    """The decision's edits that take effect, typed for ``checkpoint`` (empty when there are none).
+
+    An approval applies all its edits; a rejection only its pronunciations, taught before the redo
+    so the next take says the word right.  Whatever else a rejection carries is neither read nor
+    checked (as it never was).  ``thumbnails``: how many the final checkpoint offers.
+    """
+    kind, parse = _BY_CHECKPOINT[checkpoint]
+    edits = decision.edits
+    if not edits or not (decision.approved or "pronounce" in edits):
+        return kind()
+    allowed = {f.name for f in fields(kind)}
+    unknown = set(edits) - allowed
+    if unknown:
+        raise EditsRefused(
+            f"edits {sorted(unknown)} are not accepted at the {checkpoint} checkpoint (allowed: {sorted(allowed)})"
+        )
+    return parse(edits, thumbnails)
+
+
+def script_edits(decision: ReviewDecision) -> ScriptReviewEdits:
+    return _typed(ScriptReviewEdits, applied_edits(Checkpoint.SCRIPT, decision))
+
+
+def audio_edits(decision: ReviewDecision) -> AudioReviewEdits:
+    return _typed(AudioReviewEdits, applied_edits(Checkpoint.AUDIO, decision))
+
+
+def broll_edits(decision: ReviewDecision) -> BrollReviewEdits:
+    return _typed(BrollReviewEdits, applied_edits(Checkpoint.BROLL, decision))
+
+
+def final_edits(decision: ReviewDecision, thumbnails: int) -> FinalReviewEdits:
+    return _typed(FinalReviewEdits, applied_edits(Checkpoint.FINAL, decision, thumbnails))
+
+
+def _typed(kind: type[E], edits: ReviewEdits) -> E:
+    assert isinstance(edits, kind)
+    return edits
+
+
+def _script(edits: dict[str, Any], _: int) -> ScriptReviewEdits:
+    if "script" not in edits:
+        return ScriptReviewEdits()
+    try:
+        validate_script(edits["script"])
+    except ScriptInvalid as e:
+        raise EditsRefused(f"the edited script is invalid: {e}") from e
+    return ScriptReviewEdits(script=edits["script"])
+
+
+def _audio(edits: dict[str, Any], _: int) -> AudioReviewEdits:
+    if "pronounce" not in edits:
+        return AudioReviewEdits()
+    words = edits["pronounce"]
+    if not isinstance(words, dict) or not words or len(words) > MAX_PRONUNCIATIONS:
+        raise EditsRefused(
+            f"pronounce must map 1 to {MAX_PRONUNCIATIONS} words to respellings, e.g. {{'Rayleigh': 'RAY-lee'}}"
+        )
+    for word, how in words.items():
+        if not str(word).strip() or not (isinstance(how, str) and how.strip() or isinstance(how, dict)):
+            raise EditsRefused(f"pronounce: {word!r} needs a respelling ('RAY-lee') or a phoneme ('ipa:ˈreɪli')")
+    return AudioReviewEdits(pronounce=dict(words))
+
+
+def _broll(edits: dict[str, Any], _: int) -> BrollReviewEdits:
+    swap = edits.get("swap", {})
+    if not isinstance(swap, dict):
+        raise EditsRefused("swap must map a part index to a candidate key")
+    return BrollReviewEdits(swap=dict(swap))
+
+
+def _final(edits: dict[str, Any], thumbnails: int) -> FinalReviewEdits:
+    choice = edits.get("thumbnail", 0)
+    if "thumbnail" in edits and (not isinstance(choice, int) or not 0 <= choice < thumbnails):
+        raise EditsRefused(f"thumbnail must be an index from 0 to {thumbnails - 1}, not {choice!r}")
+    return FinalReviewEdits(thumbnail=int(choice))
+
+
+_BY_CHECKPOINT: dict[Checkpoint, tuple[type[ReviewEdits], Callable[[dict[str, Any], int], ReviewEdits]]] = {
+    Checkpoint.SCRIPT: (ScriptReviewEdits, _script),
+    Checkpoint.AUDIO: (AudioReviewEdits, _audio),
+    Checkpoint.BROLL: (BrollReviewEdits, _broll),
+    Checkpoint.FINAL: (FinalReviewEdits, _final),
+}
