@@ -211,7 +211,14 @@ async def test_closed_checkpoint_is_refused_and_a_signal_for_it_is_noted(rig: Ri
     st = await wait_for(rig.client, pid, lambda s: bool(s.reviews), 15, "the ignored note")
     (note,) = st.reviews
     assert note.stage == "audio" and note.note.startswith("ignored: checkpoint 'audio' is not open")
+    assert note.ignored
     assert st.checkpoint == Checkpoint.SCRIPT and rig.stubs.of(pid, "record_review") == []
+    # A signal naming no checkpoint still decodes (the name stays a plain string) and is noted, not dropped.
+    await handle.signal(SIGNAL_APPROVE, ReviewDecision(Unrecognised("thumbs"), True, "sig"))
+    st = await wait_for(rig.client, pid, lambda s: len(s.reviews) == 2, 15, "the second ignored note")
+    unknown = st.reviews[1]
+    assert unknown.ignored and unknown.stage == "thumbs" and not isinstance(unknown.stage, Checkpoint)
+    assert unknown.note == "ignored: unknown checkpoint 'thumbs'; checkpoints are script, audio, broll, final"
     # The right review still works, through the signal too.
     await handle.signal(SIGNAL_APPROVE, ReviewDecision(Checkpoint.SCRIPT, True, "sig"))
     st = await wait_checkpoint(rig.client, pid, Checkpoint.AUDIO, timeout_s=15)
