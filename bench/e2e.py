@@ -71,7 +71,7 @@ async def produce(settings: Any, topic: str, shorts: bool) -> dict[str, Any]:
                 current, since = str(st.stage), now
             if published_at is None and st.stage in ("shorts", "done"):
                 published_at = now
-            if st.state in ("completed", "failed", "cancelled", "needs_attention"):
+            if st.state.finished or st.state == "needs_attention":
                 break
             await asyncio.sleep(0.2)
         total = time.monotonic() - t0

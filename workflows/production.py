@@ -98,11 +98,11 @@ PATCH_SHORTS_ATTENTION = "shorts-failure-needs-attention"
 PATCH_PREVIEW_FOR_REVIEWERS = "preview-only-for-reviewers"
 PATCH_TRANSCRIBE_BESIDE_BROLL = "transcribe-beside-broll"
 # What the reviewer looks at, per checkpoint (in the checkpoint-opened notification).
-TO_REVIEW = {
-    "script": "the script (text, title, sources)",
-    "audio": "the narration (listen; teach pronunciations)",
-    "broll": "the b-roll picks and the low-resolution preview of the whole cut",
-    "final": "the rendered video and the thumbnails",
+TO_REVIEW: dict[Checkpoint, str] = {
+    Checkpoint.SCRIPT: "the script (text, title, sources)",
+    Checkpoint.AUDIO: "the narration (listen; teach pronunciations)",
+    Checkpoint.BROLL: "the b-roll picks and the low-resolution preview of the whole cut",
+    Checkpoint.FINAL: "the rendered video and the thumbnails",
 }
 
 
@@ -680,7 +680,7 @@ class ProductionWorkflow:
             return decision
         await self._enter(checkpoint.stage, state=State.WAITING, checkpoint=checkpoint)
         title = s.title or s.topic
-        what = {"checkpoint": checkpoint, "attempt": attempt, "to_review": TO_REVIEW.get(checkpoint, checkpoint)}
+        what = {"checkpoint": checkpoint, "attempt": attempt, "to_review": TO_REVIEW[checkpoint]}
         self._notify("checkpoint_opened", f"{title}: {checkpoint} ready for review (attempt {attempt})", what)
         hours = self._input.reminder_hours
         remind = hours > 0 and workflow.patched(PATCH_NOTIFY)
