@@ -66,7 +66,7 @@ _ERROR_TEXT = {
     409: "The request conflicts with the current state (a checkpoint not open, a production that ended)",
     413: "The body or a fetched input is over its size limit",
     415: "An input is not media this API can use",
-    422: "A field has a wrong value",
+    422: "A field has a wrong value (a list of problems), or an input URL answered badly (one message)",
     429: "A rate limit, quota or concurrency limit; retry after the Retry-After header",
     503: "Temporal is not reachable; retry shortly",
 }
