@@ -16,8 +16,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 from temporalio.client import Client
@@ -34,17 +34,18 @@ from api import (
     routes_productions,
     routes_video,
 )
+from api.answers import Health
 from api.context import ApiContext
 from api.credentials import AuthCache, SignInGuard
-from api.fetch import FetchError, FetchPolicy
+from api.fetch import FetchPolicy
 from api.middleware import BodyLimit, CleanTarget, SecurityHeaders, dashboard_csp
 from api.notify import ChangeNotifier
 from api.observability import RequestContext, instrument
 from api.ratelimit import RateLimiter
 from tubeflow.db.engine import Database
-from tubeflow.errors import ConfigError, PermanentError, TransientError
+from tubeflow.errors import ConfigError
 from tubeflow.settings import Settings
-from tubeflow.storage import Storage, StorageError, open_storage
+from tubeflow.storage import Storage, open_storage
 
 log = logging.getLogger("tubeflow.api")
 STATIC = Path(__file__).parent / "static"
@@ -113,24 +114,7 @@ def create_app(
     )
     app.state.events_poll_s = events_poll_s
 
-    @app.exception_handler(FetchError)
-    async def _fetch_error(_request: Request, exc: FetchError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
-
-    @app.exception_handler(StorageError)
-    async def _storage_error(_request: Request, exc: StorageError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
-
-    @app.exception_handler(PermanentError)
-    async def _permanent(_request: Request, exc: PermanentError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
-
-    @app.exception_handler(TransientError)
-    async def _transient(_request: Request, exc: TransientError) -> JSONResponse:
-        headers = {"Retry-After": str(int(exc.retry_after_s or 5))}
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
-
-    @app.get("/healthz", include_in_schema=False)
+    @app.get("/healthz", include_in_schema=False, response_model=Health)
     async def healthz() -> dict[str, Any]:
         ctx: ApiContext = app.state.tubeflow
         return {"ok": True, "temporal": ctx.temporal is not None}
@@ -147,7 +131,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
     async def docs() -> HTMLResponse:
         """Swagger UI from the installed wheel, started by /static/docs.js: nothing loads from a
         CDN (an offline or locked-down deployment still has its docs) and no inline script runs."""

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from api.context import ApiContext, get_ctx
+from api.context import ApiContext, Ctx
 from api.credentials import Verified, lookup_key  # noqa: F401  (lookup_key: re-exported for callers)
 from api.ratelimit import RateLimiter
 from tubeflow.contracts import Role
@@ -99,7 +100,7 @@ async def verify_key_guarded(ctx: ApiContext, request: Request, key: str) -> Ver
     return found
 
 
-async def authenticate(request: Request, ctx: ApiContext = Depends(get_ctx)) -> Principal:
+async def authenticate(request: Request, ctx: Ctx) -> Principal:
     credential = presented(request)
     if credential is None:
         limit_anonymous(ctx, request)
@@ -134,7 +135,7 @@ def require(role: str) -> Callable[..., Awaitable[Principal]]:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
-    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.can(role):
             raise HTTPException(
                 403, f"key {principal.name!r} has role {principal.role!r}; this needs {role!r} or higher"
@@ -142,6 +143,13 @@ def require(role: str) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     return dependency
+
+
+# Who may call a route, as its parameter's type (``who: EditorKey``): any valid key or sign-in
+# (a viewer reads), an editor (decides at checkpoints, starts work), an admin (keys, channels).
+ViewerKey = Annotated[Principal, Depends(authenticate)]
+EditorKey = Annotated[Principal, Depends(require("editor"))]
+AdminKey = Annotated[Principal, Depends(require("admin"))]
 
 
 async def create_key(db: Database, name: str, role: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from temporalio.client import Client
 
 from api.fetch import FetchPolicy
@@ -63,3 +63,7 @@ class ApiContext:
 def get_ctx(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.tubeflow
     return ctx
+
+
+# What a route asks for to reach the app's connections: ``ctx: Ctx``.
+Ctx = Annotated[ApiContext, Depends(get_ctx)]

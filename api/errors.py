@@ -5,6 +5,20 @@ Infinity, 1e309 parsed as inf, a lone surrogate) then makes the error response i
 the client gets a 500.  Here values are described, never echoed, and every string is made
 encodable.  Temporal's RPC errors (a payload over its size limit, the server down, a rate limit)
 are mapped to what they mean for the caller.
+
+Plain modules raise :class:`~tubeflow.errors.PermanentError` subclasses whose message already
+says what to do; routes let them through and :data:`PERMANENT_STATUS` is the one place that says
+which HTTP status each kind is (a missing thing 404, a conflict with the current state 409, media
+that cannot be used 415, a URL input the fetcher refused its own ``status_code``, anything else 400)::
+
+    PermanentError ............................ 400
+    ├── NotFoundError, UnknownProduction ...... 404
+    ├── AlreadyExistsError, CheckpointNotOpen,
+    │   NothingToRetry, TopicAlreadyCovered ... 409
+    ├── MediaError ............................ 415
+    └── FetchError ............................ its status_code (400, 413, 422)
+    TransientError ............................ 503 with Retry-After
+    StorageError (a malformed key) ............ 400
 """
 
 from __future__ import annotations
@@ -20,6 +34,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
+
+from service.client import CheckpointNotOpen, NothingToRetry, TopicAlreadyCovered, UnknownProduction
+from tubeflow.db.repo import AlreadyExistsError, NotFoundError
+from tubeflow.errors import MediaError, PermanentError, TransientError
+from tubeflow.net_guard import FetchError
+from tubeflow.storage import StorageError
 
 log = logging.getLogger("tubeflow.api")
 MAX_ERRORS = 20
@@ -90,6 +110,52 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
     return await http_exception_handler(request, exc)
 
 
+PERMANENT_STATUS: dict[type[PermanentError], int] = {
+    NotFoundError: 404,
+    UnknownProduction: 404,
+    AlreadyExistsError: 409,
+    CheckpointNotOpen: 409,
+    NothingToRetry: 409,
+    TopicAlreadyCovered: 409,
+    MediaError: 415,
+}
+
+
+def permanent_status(exc: PermanentError) -> int:
+    """The HTTP status of a permanent error: its nearest class in :data:`PERMANENT_STATUS`, else 400."""
+    if isinstance(exc, FetchError):
+        return exc.status_code
+    for cls in type(exc).__mro__:
+        if cls in PERMANENT_STATUS:
+            return PERMANENT_STATUS[cls]
+    return 400
+
+
+def refusal(exc: Exception) -> tuple[int, Any] | None:
+    """(status, detail) of an error the client caused, as its handler below would answer it; None
+    for anything else.  For answers that hold several outcomes (a batch of video jobs)."""
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code, exc.detail
+    if isinstance(exc, PermanentError):
+        return permanent_status(exc), str(exc)
+    if isinstance(exc, StorageError):
+        return 400, str(exc)
+    return None
+
+
+async def permanent_error(_request: Request, exc: PermanentError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=permanent_status(exc))
+
+
+async def transient_error(_request: Request, exc: TransientError) -> JSONResponse:
+    headers = {"Retry-After": str(int(exc.retry_after_s or 5))}
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
+
+
+async def storage_error(_request: Request, exc: StorageError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
 def rpc_answer(exc: RPCError) -> tuple[int, str, dict[str, str]]:
     """(status, message, headers) for a Temporal RPC error that reached the API."""
     text = safe_text(exc.message or str(exc), 200)
@@ -148,3 +214,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RPCTimeoutOrCancelledError, rpc_timeout)  # type: ignore[arg-type]
     app.add_exception_handler(UnicodeError, unencodable)  # type: ignore[arg-type]
     app.add_exception_handler(RuntimeError, runtime_error)  # type: ignore[arg-type]
+    app.add_exception_handler(PermanentError, permanent_error)  # type: ignore[arg-type]
+    app.add_exception_handler(TransientError, transient_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StorageError, storage_error)  # type: ignore[arg-type]

@@ -11,12 +11,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import Field, field_validator
 
-from api.auth import Principal, authenticate, require
-from api.context import ApiContext, get_ctx
+from api.answers import errors_doc
+from api.answers_channels import (
+    CalendarOut,
+    ChannelReport,
+    ChannelView,
+    PublicationOut,
+    TopicOut,
+    VideoReport,
+)
+from api.auth import AdminKey, EditorKey, ViewerKey
+from api.context import ApiContext, Ctx
 from api.schemas import Line, ProductionId, Strict
 from tubeflow.db import channel_repo, repo
 from tubeflow.errors import PermanentError
@@ -40,17 +49,10 @@ class ScheduleIn(Strict):
         return v
 
 
-def _status(e: PermanentError) -> HTTPException:
-    return HTTPException(404 if isinstance(e, repo.NotFoundError) else 400, str(e))
-
-
 async def channel_view(ctx: ApiContext, name: str) -> dict[str, Any]:
-    try:
-        ch = await repo.get_channel(ctx.db, name)
-        cs = await channel_repo.channel_settings(ctx.db, name)
-        account = await channel_repo.get_account(ctx.db, name)
-    except PermanentError as e:
-        raise _status(e) from e
+    ch = await repo.get_channel(ctx.db, name)
+    cs = await channel_repo.channel_settings(ctx.db, name)
+    account = await channel_repo.get_account(ctx.db, name)
     cadence = None
     if cs.cadence and ctx.temporal is not None:
         from service.cadence import describe
@@ -68,28 +70,23 @@ async def channel_view(ctx: ApiContext, name: str) -> dict[str, Any]:
     }
 
 
-@router.get("/api/channels/{name}")
-async def get_channel(
-    name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
-) -> dict[str, Any]:
+@router.get("/api/channels/{name}", response_model=ChannelView, responses=errors_doc(404))
+async def get_channel(name: str, ctx: Ctx, _: ViewerKey) -> dict[str, Any]:
     return await channel_view(ctx, name)
 
 
-@router.patch("/api/channels/{name}")
+@router.patch("/api/channels/{name}", response_model=ChannelView, responses=errors_doc(400, 404))
 async def patch_channel(
     name: str,
+    ctx: Ctx,
+    _: AdminKey,
     changes: dict[str, Any] = Body(..., examples=[{"publish_slots": "mon,wed,fri 17:00", "privacy": "public"}]),
-    ctx: ApiContext = Depends(get_ctx),
-    _: Principal = Depends(require("admin")),
 ) -> dict[str, Any]:
     """Change settings; a bad value answers 400 naming the field and the allowed values."""
-    try:
-        from service.languages import require_channel_language
+    from service.languages import require_channel_language
 
-        await require_channel_language(ctx.db, ctx.settings, name, changes)
-        await channel_repo.update_settings(ctx.db, name, changes)
-    except PermanentError as e:
-        raise _status(e) from e
+    await require_channel_language(ctx.db, ctx.settings, name, changes)
+    await channel_repo.update_settings(ctx.db, name, changes)
     if CADENCE_KEYS & set(changes) and ctx.temporal is not None:
         from service.cadence import sync_schedule
 
@@ -97,32 +94,22 @@ async def patch_channel(
     return await channel_view(ctx, name)
 
 
-@router.post("/api/channels/{name}/cadence/{action}")
-async def cadence_action(
-    name: str, action: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
-) -> dict[str, Any]:
+@router.post("/api/channels/{name}/cadence/{action}", response_model=ChannelView, responses=errors_doc(400, 404, 503))
+async def cadence_action(name: str, action: str, ctx: Ctx, _: AdminKey) -> dict[str, Any]:
     from service.cadence import set_paused
 
     if action not in ("pause", "resume"):
         raise HTTPException(404, "use /cadence/pause or /cadence/resume")
-    try:
-        await set_paused(ctx.client(), name, action == "pause")
-    except PermanentError as e:
-        raise _status(e) from e
+    await set_paused(ctx.client(), name, action == "pause")
     return await channel_view(ctx, name)
 
 
-@router.delete("/api/channels/{name}/account")
-async def disconnect_account(
-    name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
-) -> dict[str, Any]:
+@router.delete("/api/channels/{name}/account", response_model=ChannelView, responses=errors_doc(404))
+async def disconnect_account(name: str, ctx: Ctx, _: AdminKey) -> dict[str, Any]:
     """Forget the channel's YouTube account (as ``tubeflow channel disconnect``): its encrypted
     credentials are deleted and its analytics collection stops; later videos publish as for a
     channel never connected.  The grant stays in the Google account until revoked there."""
-    try:
-        await channel_repo.remove_account(ctx.db, name)  # an unknown channel is a NotFoundError (404)
-    except PermanentError as e:
-        raise _status(e) from e
+    await channel_repo.remove_account(ctx.db, name)  # an unknown channel is a NotFoundError (404)
     if ctx.temporal is not None:  # else the next main-worker start removes the schedule
         from tubeflow.schedules import remove_analytics_schedule
 
@@ -130,56 +117,36 @@ async def disconnect_account(
     return await channel_view(ctx, name)
 
 
-@router.get("/api/channels/{name}/analytics")
-async def channel_analytics(
-    name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
-) -> dict[str, Any]:
+@router.get("/api/channels/{name}/analytics", response_model=ChannelReport, responses=errors_doc(404))
+async def channel_analytics(name: str, ctx: Ctx, _: ViewerKey) -> dict[str, Any]:
     """What ``tubeflow stats CH --json`` prints: totals per day and per video, each with its cost."""
     from tubeflow.analytics_report import channel_report
 
-    try:
-        return await channel_report(ctx.db, name)
-    except PermanentError as e:
-        raise _status(e) from e
+    return await channel_report(ctx.db, name)
 
 
-@router.get("/api/channels/{name}/analytics/{video_id}")
-async def video_analytics(
-    name: str, video_id: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
-) -> dict[str, Any]:
+@router.get("/api/channels/{name}/analytics/{video_id}", response_model=VideoReport, responses=errors_doc(404))
+async def video_analytics(name: str, video_id: str, ctx: Ctx, _: ViewerKey) -> dict[str, Any]:
     """One video's days, retention curve and script sections (``tubeflow stats CH --video ID --json``)."""
     from tubeflow.analytics_report import video_report
 
-    try:
-        return await video_report(ctx.db, ctx.storage, name, video_id)
-    except PermanentError as e:
-        raise _status(e) from e
+    return await video_report(ctx.db, ctx.storage, name, video_id)
 
 
-@router.get("/api/channels/{name}/topics")
-async def list_topics(
-    name: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
-) -> list[dict[str, Any]]:
-    try:
-        return [t.to_dict() for t in await channel_repo.list_topics(ctx.db, name)]
-    except PermanentError as e:
-        raise _status(e) from e
+@router.get("/api/channels/{name}/topics", response_model=list[TopicOut], responses=errors_doc(404))
+async def list_topics(name: str, ctx: Ctx, _: ViewerKey) -> list[dict[str, Any]]:
+    return [t.to_dict() for t in await channel_repo.list_topics(ctx.db, name)]
 
 
-@router.post("/api/channels/{name}/topics", status_code=201)
-async def add_topic(
-    name: str, body: TopicIn, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("editor"))
-) -> dict[str, Any]:
-    try:
-        return (await channel_repo.add_topic(ctx.db, name, body.topic)).to_dict()
-    except PermanentError as e:
-        raise _status(e) from e
+@router.post("/api/channels/{name}/topics", status_code=201, response_model=TopicOut, responses=errors_doc(400, 404))
+async def add_topic(name: str, body: TopicIn, ctx: Ctx, _: EditorKey) -> dict[str, Any]:
+    return (await channel_repo.add_topic(ctx.db, name, body.topic)).to_dict()
 
 
-@router.get("/api/calendar")
+@router.get("/api/calendar", response_model=CalendarOut)
 async def calendar(
-    ctx: ApiContext = Depends(get_ctx),
-    _: Principal = Depends(authenticate),
+    ctx: Ctx,
+    _: ViewerKey,
     channel: str | None = None,
     start: datetime | None = None,
     days: int = Query(7, ge=1, le=366),
@@ -202,19 +169,16 @@ async def calendar_view(ctx: ApiContext, channel: str | None, start: datetime | 
     return {"start": begin.isoformat(), "end": end.isoformat(), "items": items, "pending": pending}
 
 
-@router.post("/api/productions/{production_id}/schedule")
+@router.post("/api/productions/{production_id}/schedule", response_model=PublicationOut, responses=errors_doc(400, 404))
 async def reschedule(
     production_id: ProductionId,
     body: ScheduleIn,
-    ctx: ApiContext = Depends(get_ctx),
-    _: Principal = Depends(require("editor")),
+    ctx: Ctx,
+    _: EditorKey,
 ) -> dict[str, Any]:
     from activities.calendar import move_publication
 
-    try:
-        return (await move_publication(ctx.settings, ctx.db, production_id, body.at)).to_dict()
-    except PermanentError as e:
-        raise _status(e) from e
+    return (await move_publication(ctx.settings, ctx.db, production_id, body.at)).to_dict()
 
 
 # ---------------------------------------------------------------- Connect YouTube (web-server flow)
@@ -228,26 +192,23 @@ def _connector(ctx: ApiContext) -> Any:
     return ctx.connector
 
 
-@router.get("/channels/{name}/connect", include_in_schema=False)
-async def connect_start(
-    name: str, request: Request, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
-) -> Response:
-    try:
-        await repo.get_channel(ctx.db, name)
-        url = _connector(ctx).start(name, str(request.url_for("oauth_callback")))
-    except PermanentError as e:
-        raise _status(e) from e
+@router.get("/channels/{name}/connect", include_in_schema=False, response_class=RedirectResponse)
+async def connect_start(name: str, request: Request, ctx: Ctx, _: AdminKey) -> Response:
+    await repo.get_channel(ctx.db, name)
+    url = _connector(ctx).start(name, str(request.url_for("oauth_callback")))
     return RedirectResponse(url, status_code=303)
 
 
-@router.get("/oauth/callback", name="oauth_callback", include_in_schema=False)
+@router.get(
+    "/oauth/callback", name="oauth_callback", include_in_schema=False, response_class=HTMLResponse, response_model=None
+)
 async def oauth_callback(
     request: Request,
+    ctx: Ctx,
+    _: AdminKey,
     state: str = "",
     code: str = "",
     error: str = "",
-    ctx: ApiContext = Depends(get_ctx),
-    _: Principal = Depends(require("admin")),
 ) -> Response:
     if error:
         return HTMLResponse(f"<p>Google did not connect the channel: {quote(error)}</p>", status_code=400)

@@ -19,14 +19,14 @@ from fastapi.templating import Jinja2Templates
 
 from api import dbview
 from api.auth import COOKIE, Principal, authenticate, limit_anonymous, verify_key_guarded
-from api.context import ApiContext, get_ctx
+from api.context import ApiContext, Ctx
 from api.routes_productions import load_view
 from api.schemas import ProductionId
 from tubeflow.contracts import STAGES
 from tubeflow.db.sessions import create_session, purge_sessions, revoke_session
 
 
-async def _event_mark(request: Request, ctx: ApiContext = Depends(get_ctx)) -> None:
+async def _event_mark(request: Request, ctx: Ctx) -> None:
     """The live feed's position, read before the page reads anything: the page's script follows
     events after this mark, so a change landing while the page is read is replayed to it.  Read
     after the page's data, a checkpoint opening in between was never shown (the page said
@@ -76,12 +76,12 @@ async def login_page(request: Request, next: str = "/") -> Response:
     return templates.TemplateResponse(request, "login.html", values)
 
 
-@router.post("/login", response_model=None)
+@router.post("/login", response_class=HTMLResponse, response_model=None)
 async def login(
     request: Request,
+    ctx: Ctx,
     key: str = Form(..., max_length=500),
     next: str = Form("/", max_length=2000),
-    ctx: ApiContext = Depends(get_ctx),
 ) -> Response:
     key = key.strip()
     values: dict[str, Any] = {"principal": None, "next": _safe_next(next)}
@@ -110,8 +110,8 @@ async def login(
     return response
 
 
-@router.post("/logout")
-async def logout(request: Request, ctx: ApiContext = Depends(get_ctx)) -> RedirectResponse:
+@router.post("/logout", response_class=RedirectResponse)
+async def logout(request: Request, ctx: Ctx) -> RedirectResponse:
     """Sign out: the session is revoked on the server, not only forgotten by this browser."""
     token = request.cookies.get(COOKIE)
     if token and await revoke_session(ctx.db, token):
@@ -124,7 +124,7 @@ async def logout(request: Request, ctx: ApiContext = Depends(get_ctx)) -> Redire
 @router.get("/", response_class=HTMLResponse)
 async def productions_page(
     request: Request,
-    ctx: ApiContext = Depends(get_ctx),
+    ctx: Ctx,
     channel: str = "",
     state: str = "",
     offset: int = 0,
@@ -155,7 +155,7 @@ async def productions_page(
 
 
 @router.get("/review", response_class=HTMLResponse)
-async def review_queue(request: Request, ctx: ApiContext = Depends(get_ctx)) -> Response:
+async def review_queue(request: Request, ctx: Ctx) -> Response:
     who = await page_principal(request, ctx)
     if who is None:
         return _login_redirect(request)
@@ -177,7 +177,7 @@ async def review_queue(request: Request, ctx: ApiContext = Depends(get_ctx)) -> 
 
 
 @router.get("/channels", response_class=HTMLResponse)
-async def channels_page(request: Request, ctx: ApiContext = Depends(get_ctx)) -> Response:
+async def channels_page(request: Request, ctx: Ctx) -> Response:
     who = await page_principal(request, ctx)
     if who is None:
         return _login_redirect(request)
@@ -193,9 +193,7 @@ async def channels_page(request: Request, ctx: ApiContext = Depends(get_ctx)) ->
 
 
 @router.get("/productions/{production_id}", response_class=HTMLResponse)
-async def production_page(
-    production_id: ProductionId, request: Request, ctx: ApiContext = Depends(get_ctx)
-) -> Response:
+async def production_page(production_id: ProductionId, request: Request, ctx: Ctx) -> Response:
     who = await page_principal(request, ctx)
     if who is None:
         return _login_redirect(request)
@@ -204,7 +202,7 @@ async def production_page(
 
 
 @router.get("/channels/{name}", response_class=HTMLResponse)
-async def channel_page(name: str, request: Request, ctx: ApiContext = Depends(get_ctx)) -> Response:
+async def channel_page(name: str, request: Request, ctx: Ctx) -> Response:
     from api.routes_channels import channel_view
     from tubeflow.channel_settings import FIELD_HELP
     from tubeflow.db import channel_repo
@@ -227,37 +225,26 @@ async def channel_page(name: str, request: Request, ctx: ApiContext = Depends(ge
 
 
 @router.get("/channels/{name}/analytics", response_class=HTMLResponse)
-async def channel_analytics_page(
-    name: str, request: Request, ctx: ApiContext = Depends(get_ctx), video: str = ""
-) -> Response:
+async def channel_analytics_page(name: str, request: Request, ctx: Ctx, video: str = "") -> Response:
     """Views and watch time over time, the videos' table, and one video's retention curve with the
     script's sections marked (drawn as inline SVG by /static/charts.js; no CDN)."""
     from tubeflow.analytics_report import channel_report, video_report
-    from tubeflow.db.repo import NotFoundError
 
     who = await page_principal(request, ctx)
     if who is None:
         return _login_redirect(request)
-    try:
-        report = await channel_report(ctx.db, name)
-    except NotFoundError as e:
-        raise HTTPException(404, str(e)) from None
+    report = await channel_report(ctx.db, name)  # an unknown channel or video is a 404 (api/errors.py)
     chosen = video or (report["videos"][0]["video_id"] if report["videos"] else "")
     detail = None
     if chosen:
-        try:
-            detail = await video_report(ctx.db, ctx.storage, name, chosen)
-        except NotFoundError as e:
-            raise HTTPException(404, str(e)) from None
+        detail = await video_report(ctx.db, ctx.storage, name, chosen)
     return await _render(
         request, ctx, "analytics.html", who, nav="channels", channel=name, report=report, detail=detail
     )
 
 
 @router.get("/calendar", response_class=HTMLResponse)
-async def calendar_page(
-    request: Request, ctx: ApiContext = Depends(get_ctx), channel: str = "", start: str = ""
-) -> Response:
+async def calendar_page(request: Request, ctx: Ctx, channel: str = "", start: str = "") -> Response:
     from datetime import datetime, timedelta
 
     from api.routes_channels import calendar_view
@@ -301,7 +288,7 @@ async def calendar_page(
 
 
 @router.get("/video-jobs", response_class=HTMLResponse)
-async def video_jobs_page(request: Request, ctx: ApiContext = Depends(get_ctx)) -> Response:
+async def video_jobs_page(request: Request, ctx: Ctx) -> Response:
     """The signed-in key's video jobs; running ones follow their event stream live (jobs.js)."""
     from api import jobs_bridge
 

@@ -14,19 +14,23 @@ import json
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from api import dbview
-from api.auth import Principal, authenticate
-from api.context import ApiContext, get_ctx
+from api.answers_productions import Missed
+from api.auth import ViewerKey
+from api.context import ApiContext, Ctx
 from tubeflow.contracts import State
 
 router = APIRouter(prefix="/api", tags=["events"])
 T = TypeVar("T")
 
 KEEPALIVE_S = 15.0
+SSE_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events until the client leaves"}
+}
 FINISHED_STATES = tuple(s.value for s in State if s.finished)
 
 
@@ -122,11 +126,11 @@ async def _held(slot: StreamSlot, stream: AsyncIterator[str]) -> AsyncIterator[s
         slot.release()
 
 
-@router.get("/events", response_class=StreamingResponse)
+@router.get("/events", response_class=StreamingResponse, responses=SSE_DOC)
 async def events(
     request: Request,
-    ctx: ApiContext = Depends(get_ctx),
-    who: Principal = Depends(authenticate),
+    ctx: Ctx,
+    who: ViewerKey,
     since: int | None = Query(None, ge=0, le=2**62, description="the last event id you saw; omit for live events only"),
     max_s: float | None = Query(None, gt=0, le=3600, description="close the stream after this many seconds"),
     last_event_id: str | None = Header(None, max_length=20),
@@ -153,10 +157,10 @@ async def events(
     )
 
 
-@router.get("/events/missed")
+@router.get("/events/missed", response_model=Missed)
 async def missed(
-    ctx: ApiContext = Depends(get_ctx),
-    _: Principal = Depends(authenticate),
+    ctx: Ctx,
+    _: ViewerKey,
     since: int = Query(..., ge=0, le=2**62, description="the last event id the reviewer saw"),
 ) -> dict[str, Any]:
     """What finished or failed since ``since``: the dashboard's "completed while you were away"."""

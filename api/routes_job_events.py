@@ -18,14 +18,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Header, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from api import jobs_bridge
-from api.auth import Principal, authenticate, presented
-from api.context import ApiContext, get_ctx
-from api.routes_events import StreamSlot
+from api.auth import Principal, ViewerKey, presented
+from api.context import ApiContext, Ctx
+from api.routes_events import SSE_DOC, StreamSlot
 from api.routes_video import read_job
 
 router = APIRouter(tags=["video jobs"])
@@ -93,12 +93,12 @@ def _slot(ctx: ApiContext, who: Principal) -> StreamSlot:
     return StreamSlot(ctx, who.key_id)
 
 
-@router.get("/jobs/{job_id}/events", response_class=StreamingResponse)
+@router.get("/jobs/{job_id}/events", response_class=StreamingResponse, responses=SSE_DOC)
 async def job_events(
     job_id: str,
     request: Request,
-    ctx: ApiContext = Depends(get_ctx),
-    who: Principal = Depends(authenticate),
+    ctx: Ctx,
+    who: ViewerKey,
     after: int | None = Query(None, ge=0, le=10_000, description="the last event id you saw"),
     max_s: float | None = Query(None, gt=0, le=7200, description="close the stream after this many seconds"),
     last_event_id: str | None = Header(None, max_length=20),

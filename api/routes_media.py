@@ -16,18 +16,28 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from api.auth import Principal, authenticate
-from api.context import ApiContext, get_ctx
+from api.answers import errors_doc
+from api.auth import ViewerKey
+from api.context import Ctx
 from tubeflow.media.sniff import DOWNLOAD_TYPES, HEAD_BYTES, media_type
 from tubeflow.storage import LocalStorage, StorageError, check_key
 
 router = APIRouter(prefix="/api", tags=["media"])
 MEDIA_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+MEDIA_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The stored bytes, typed by their content: media inline, anything else as a download",
+        "content": {"video/mp4": {}, "audio/wav": {}, "image/jpeg": {}, "application/octet-stream": {}},
+    },
+    307: {"description": "With S3 storage: a short-lived presigned URL of the object"},
+    **errors_doc(400, 404),
+}
 
 
 def serving(key: str, head: bytes) -> tuple[str, str]:
@@ -42,12 +52,9 @@ def serving(key: str, head: bytes) -> tuple[str, str]:
     return DOWNLOAD_TYPES.get(suffix, "application/octet-stream"), disposition
 
 
-@router.get("/media/{key:path}", response_model=None)
-async def media(key: str, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)) -> Response:
-    try:
-        check_key(key)
-    except StorageError as e:
-        raise HTTPException(400, str(e)) from e
+@router.get("/media/{key:path}", response_class=Response, response_model=None, responses=MEDIA_DOC)
+async def media(key: str, ctx: Ctx, _: ViewerKey) -> Response:
+    check_key(key)  # a malformed key is a StorageError (400)
     try:
         head = await asyncio.to_thread(ctx.storage.head_bytes, key, HEAD_BYTES)
     except StorageError as e:

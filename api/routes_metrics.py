@@ -18,11 +18,12 @@ import time
 from collections import Counter as Tally
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from api.auth import authenticate
-from api.context import ApiContext, get_ctx
+from api.context import ApiContext, Ctx
 from api.observability import REGISTRY as REQUEST_REGISTRY
 from service.backlog import export_queue_metrics
 from service.metrics import TubeflowMetrics
@@ -35,8 +36,8 @@ FAILED = ("failed", "needs_attention")
 HOUR = timedelta(hours=1)
 
 
-@router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request, ctx: ApiContext = Depends(get_ctx)) -> Response:
+@router.get("/metrics", include_in_schema=False, response_class=PlainTextResponse)
+async def metrics(request: Request, ctx: Ctx) -> Response:
     """Behind the metrics token or an API key; 404 when served on its own address (TUBEFLOW_METRICS_BIND)."""
     if ctx.settings.metrics_bind:
         raise HTTPException(404, "metrics are served on TUBEFLOW_METRICS_BIND, not here")
@@ -75,7 +76,7 @@ def metrics_app(ctx: ApiContext) -> FastAPI:
     """The app served on TUBEFLOW_METRICS_BIND: only /metrics, open unless a token is set."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     async def scrape(request: Request) -> Response:
         token = ctx.settings.metrics_token
         if token and not hmac.compare_digest(_bearer(request).encode(), token.encode()):

@@ -7,14 +7,25 @@ the database's last snapshot when the workflow is gone (retention expired, anoth
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, HTTPException, Query
 
 from api import dbview
-from api.auth import Principal, authenticate, require
-from api.context import ApiContext, get_ctx
+from api.answers import errors_doc
+from api.answers_productions import (
+    Cancelling,
+    ChannelOut,
+    ProductionPage,
+    ProductionStarted,
+    ProductionView,
+    RetryAnswer,
+    ReviewAnswer,
+)
+from api.auth import AdminKey, EditorKey, ViewerKey
+from api.context import ApiContext, Ctx
 from api.schemas import (
     MAX_OFFSET,
     ApproveIn,
@@ -28,54 +39,35 @@ from api.schemas import (
 )
 from api.views import production_view
 from service import client as tf
-from tubeflow.contracts import Checkpoint, ReviewDecision, redo_target_named
+from tubeflow.contracts import Checkpoint, ProductionStatus, ReviewDecision, redo_target_named
 from tubeflow.db import repo
-from tubeflow.errors import PermanentError
 
 router = APIRouter(prefix="/api", tags=["productions"])
+REVIEW_ERRORS = errors_doc(404, 409, 503)
 
 
-def _problem(e: PermanentError) -> HTTPException:
-    """The HTTP answer for a permanent error; its message already says what to do."""
-    if isinstance(e, tf.UnknownProduction | repo.NotFoundError):
-        return HTTPException(404, str(e))
-    if isinstance(e, tf.CheckpointNotOpen | tf.NothingToRetry | tf.TopicAlreadyCovered | repo.AlreadyExistsError):
-        return HTTPException(409, str(e))
-    return HTTPException(400, str(e))
-
-
-@router.get("/channels")
-async def list_channels(
-    ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
-) -> list[dict[str, Any]]:
+@router.get("/channels", response_model=list[ChannelOut])
+async def list_channels(ctx: Ctx, _: ViewerKey) -> list[dict[str, Any]]:
     return await dbview.channels(ctx.db)
 
 
-@router.post("/channels", status_code=201)
-async def create_channel(
-    body: ChannelIn, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("admin"))
-) -> dict[str, Any]:
-    try:
-        return await dbview.create_channel(ctx.db, ctx.settings, body.name, body.niche)
-    except PermanentError as e:
-        raise _problem(e) from e
+@router.post("/channels", status_code=201, response_model=ChannelOut, responses=errors_doc(400, 409))
+async def create_channel(body: ChannelIn, ctx: Ctx, _: AdminKey) -> dict[str, Any]:
+    return await dbview.create_channel(ctx.db, ctx.settings, body.name, body.niche)
 
 
-@router.post("/productions", status_code=201)
-async def start_production(
-    body: ProductionIn, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(require("editor"))
-) -> dict[str, Any]:
-    try:
-        pid = await tf.start_production(ctx.client(), ctx.db, ctx.settings, body.channel, body.topic, force=body.force)
-    except PermanentError as e:
-        raise _problem(e) from e
+@router.post(
+    "/productions", status_code=201, response_model=ProductionStarted, responses=errors_doc(400, 404, 409, 503)
+)
+async def start_production(body: ProductionIn, ctx: Ctx, _: EditorKey) -> dict[str, Any]:
+    pid = await tf.start_production(ctx.client(), ctx.db, ctx.settings, body.channel, body.topic, force=body.force)
     return {"id": pid}
 
 
-@router.get("/productions")
+@router.get("/productions", response_model=ProductionPage)
 async def list_productions(
-    ctx: ApiContext = Depends(get_ctx),
-    _: Principal = Depends(authenticate),
+    ctx: Ctx,
+    _: ViewerKey,
     channel: NameFilter = None,
     state: NameFilter = None,
     stage: NameFilter = None,
@@ -103,27 +95,34 @@ async def load_view(ctx: ApiContext, production_id: str) -> dict[str, Any]:
     return view
 
 
-@router.get("/productions/{production_id}")
-async def get_production(
-    production_id: ProductionId, ctx: ApiContext = Depends(get_ctx), _: Principal = Depends(authenticate)
-) -> dict[str, Any]:
+@router.get("/productions/{production_id}", response_model=ProductionView, responses=errors_doc(404))
+async def get_production(production_id: ProductionId, ctx: Ctx, _: ViewerKey) -> dict[str, Any]:
     return await load_view(ctx, production_id)
 
 
-async def _review(ctx: ApiContext, production_id: str, decision: ReviewDecision) -> dict[str, Any]:
+@asynccontextmanager
+async def closed_production(
+    ctx: ApiContext, production_id: str, conflict: Callable[[ProductionStatus], str]
+) -> AsyncIterator[None]:
+    """Temporal says NOT_FOUND both for ids it never saw and for workflows that already closed: the
+    database tells them apart, 404 for an unknown production, 409 ``conflict(its last snapshot)``
+    for one that ended (retention may have removed its workflow since)."""
     try:
-        status = await tf.review(ctx.client(), production_id, decision)
+        yield
     except tf.UnknownProduction as e:
-        # Temporal says NOT_FOUND both for ids it never saw and for workflows that already closed.
         known = await dbview.status_from_db(ctx.db, production_id)
         if known is None:
             raise HTTPException(404, f"unknown production {production_id!r}") from e
-        cp = str(decision.stage)
-        raise HTTPException(
-            409, f"checkpoint {cp!r} is not open: the production is {known.state} (stage {str(known.stage)!r})"
-        ) from e
-    except PermanentError as e:
-        raise _problem(e) from e
+        raise HTTPException(409, conflict(known)) from e
+
+
+async def _review(ctx: ApiContext, production_id: str, decision: ReviewDecision) -> dict[str, Any]:
+    def not_open(known: ProductionStatus) -> str:
+        stage, cp = str(known.stage), str(decision.stage)
+        return f"checkpoint {cp!r} is not open: the production is {known.state} (stage {stage!r})"
+
+    async with closed_production(ctx, production_id, not_open):
+        status = await tf.review(ctx.client(), production_id, decision)
     return {
         "id": production_id,
         "stage": status.stage,
@@ -133,23 +132,23 @@ async def _review(ctx: ApiContext, production_id: str, decision: ReviewDecision)
     }
 
 
-@router.post("/productions/{production_id}/approve")
+@router.post("/productions/{production_id}/approve", response_model=ReviewAnswer, responses=REVIEW_ERRORS)
 async def approve(
     production_id: ProductionId,
     body: ApproveIn,
-    ctx: ApiContext = Depends(get_ctx),
-    who: Principal = Depends(require("editor")),
+    ctx: Ctx,
+    who: EditorKey,
 ) -> dict[str, Any]:
     decision = ReviewDecision(stage=Checkpoint(body.stage), approved=True, reviewer=who.name, edits=body.edits or None)
     return await _review(ctx, production_id, decision)
 
 
-@router.post("/productions/{production_id}/reject")
+@router.post("/productions/{production_id}/reject", response_model=ReviewAnswer, responses=REVIEW_ERRORS)
 async def reject(
     production_id: ProductionId,
     body: RejectIn,
-    ctx: ApiContext = Depends(get_ctx),
-    who: Principal = Depends(require("editor")),
+    ctx: Ctx,
+    who: EditorKey,
 ) -> dict[str, Any]:
     decision = ReviewDecision(
         stage=Checkpoint(body.stage),
@@ -162,6 +161,10 @@ async def reject(
     return await _review(ctx, production_id, decision)
 
 
+def _ended(known: ProductionStatus) -> str:
+    return f"production {known.production_id!r} has already ended ({known.state})"
+
+
 async def _known(ctx: ApiContext, production_id: str) -> None:
     try:
         await repo.get_production(ctx.db, production_id)
@@ -169,41 +172,29 @@ async def _known(ctx: ApiContext, production_id: str) -> None:
         raise HTTPException(404, f"unknown production {production_id!r}") from e
 
 
-@router.post("/productions/{production_id}/cancel", status_code=202)
+@router.post("/productions/{production_id}/cancel", status_code=202, response_model=Cancelling, responses=REVIEW_ERRORS)
 async def cancel(
     production_id: ProductionId,
+    ctx: Ctx,
+    who: EditorKey,
     body: CancelIn | None = None,
-    ctx: ApiContext = Depends(get_ctx),
-    who: Principal = Depends(require("editor")),
-) -> JSONResponse:
+) -> dict[str, Any]:
     await _known(ctx, production_id)
     reason = (body.reason if body else "") or "cancelled by a reviewer"
-    try:
+    async with closed_production(ctx, production_id, _ended):
         await tf.cancel(ctx.client(), production_id, f"{reason} ({who.name})")
-    except tf.UnknownProduction as e:
-        known = await dbview.status_from_db(ctx.db, production_id)
-        state = known.state if known else "ended"
-        raise HTTPException(409, f"production {production_id!r} has already ended ({state})") from e
-    except PermanentError as e:
-        raise _problem(e) from e
-    return JSONResponse({"id": production_id, "cancelling": True}, status_code=202)
+    return {"id": production_id, "cancelling": True}
 
 
-@router.post("/productions/{production_id}/retry")
+@router.post("/productions/{production_id}/retry", response_model=RetryAnswer, responses=REVIEW_ERRORS)
 async def retry(
     production_id: ProductionId,
+    ctx: Ctx,
+    who: EditorKey,
     body: RetryIn | None = None,
-    ctx: ApiContext = Depends(get_ctx),
-    who: Principal = Depends(require("editor")),
 ) -> dict[str, Any]:
     """Continue a production in ``needs_attention`` from its failed stage; 409 when nothing failed."""
     await _known(ctx, production_id)
-    try:
+    async with closed_production(ctx, production_id, lambda known: f"{_ended(known)}; nothing to retry"):
         status = await tf.retry(ctx.client(), production_id, who.name, body.note if body else "")
-    except tf.UnknownProduction as e:
-        known = await dbview.status_from_db(ctx.db, production_id)
-        state = known.state if known else "ended"
-        raise HTTPException(409, f"production {production_id!r} has already ended ({state}); nothing to retry") from e
-    except PermanentError as e:
-        raise _problem(e) from e
     return {"id": production_id, "stage": status.stage, "state": status.state, "progress": status.progress}

@@ -21,26 +21,35 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, HTTPException, Query, Request
 from temporalio.service import RPCError, RPCStatusCode
 
-from api import estimate, jobs_bridge
-from api.auth import Principal, authenticate, require
-from api.context import ApiContext, get_ctx
-from api.fetch import FetchError, FetchTooLarge, check_url, fetch_to_storage
+from api import errors, estimate, jobs_bridge
+from api.answers import errors_doc
+from api.answers_video import (
+    BatchAccepted,
+    CallbackSecret,
+    JobAccepted,
+    JobList,
+    JobStatus,
+    UploadDone,
+    UploadTicket,
+)
+from api.auth import EditorKey, Principal, ViewerKey
+from api.context import ApiContext, Ctx
+from api.fetch import FetchTooLarge, check_url, fetch_to_storage
 from api.job_slots import Reservation, SlotsFull
 from api.schemas import AddAudioIn, AddAudioOp, BatchIn, CaptionIn, CaptionOp, Img2VidIn, Img2VidOp, UploadIn
 from api.views import media_url
 from tubeflow import signing
 from tubeflow.db import uploads
-from tubeflow.errors import MediaError
 from tubeflow.keys import UPLOADS, JobKeys, upload_key
 from tubeflow.media.probe import probe
 from tubeflow.media.sniff import usable_input
-from tubeflow.storage import LocalStorage, S3Storage, StorageError, check_key
+from tubeflow.storage import LocalStorage, S3Storage, check_key
 
 router = APIRouter(tags=["video jobs"])
+JOB_ERRORS = errors_doc(400, 403, 413, 415, 422, 429, 503)
 UPLOAD_PREFIX = UPLOADS
 _EXT = re.compile(r"^\.[a-z0-9]{1,5}$")
 
@@ -54,10 +63,7 @@ async def _input(ctx: ApiContext, who: Principal, job_id: str, name: str, url: s
     """Storage key of an input given as a URL (fetched now) or as ``upload:<key>`` (issued to ``who``)."""
     if url.startswith("upload:"):
         key = url[len("upload:") :]
-        try:
-            check_key(key)
-        except StorageError as e:
-            raise HTTPException(400, str(e)) from e
+        check_key(key)  # a malformed key is a StorageError (400)
         if not key.startswith(UPLOAD_PREFIX):
             raise HTTPException(400, f"upload keys start with {UPLOAD_PREFIX!r} (from POST /uploads), not {key!r}")
         issued_to = await uploads.owner(ctx.db, key)
@@ -81,10 +87,7 @@ async def _check_bucket_upload(ctx: ApiContext, key: str) -> None:
     size = path.stat().st_size
     if size > ctx.fetch_policy.max_bytes:
         raise FetchTooLarge(f"upload {key!r} is {size} bytes; the limit is {ctx.fetch_policy.max_bytes} bytes")
-    try:
-        kind = await asyncio.to_thread(usable_input, path)
-    except MediaError as e:
-        raise HTTPException(415, str(e)) from e
+    kind = await asyncio.to_thread(usable_input, path)  # unusable media is a MediaError (415)
     await uploads.completed(ctx.db, key, size, kind)
 
 
@@ -124,11 +127,8 @@ def _check_output_s(ctx: ApiContext, seconds: float, what: str) -> None:
 
 async def _duration(ctx: ApiContext, key: str, label: str) -> float:
     """An input's duration, probed now, so an over-long job is refused before the GPU sees it."""
-    try:
-        path = await asyncio.to_thread(ctx.storage.fetch, key)
-        info = await asyncio.to_thread(probe, path, label=label)
-    except MediaError as e:
-        raise HTTPException(415, str(e)) from e
+    path = await asyncio.to_thread(ctx.storage.fetch, key)
+    info = await asyncio.to_thread(probe, path, label=label)  # unreadable media is a MediaError (415)
     return info.duration_s
 
 
@@ -217,37 +217,29 @@ async def _addaudio(ctx: ApiContext, who: Principal, body: AddAudioIn, slots: Re
     return await _start(ctx, who, "addaudio", job_id, {"video": video, "audio": audio}, {}, length, callback, slots)
 
 
-@router.post("/video/caption", status_code=202, response_class=JSONResponse)
-async def caption(
-    body: CaptionIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
-) -> JSONResponse:
+@router.post("/video/caption", status_code=202, response_model=JobAccepted, responses=JOB_ERRORS)
+async def caption(body: CaptionIn, ctx: Ctx, who: EditorKey) -> dict[str, Any]:
     """Burn the SRT's captions into the video."""
     async with _capacity(ctx, who) as slots:
-        return JSONResponse(await _caption(ctx, who, body, slots), status_code=202)
+        return await _caption(ctx, who, body, slots)
 
 
-@router.post("/video/img2vid", status_code=202, response_class=JSONResponse)
-async def img2vid(
-    body: Img2VidIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
-) -> JSONResponse:
+@router.post("/video/img2vid", status_code=202, response_model=JobAccepted, responses=JOB_ERRORS)
+async def img2vid(body: Img2VidIn, ctx: Ctx, who: EditorKey) -> dict[str, Any]:
     """Turn a still image into a clip with a Ken Burns zoom."""
     async with _capacity(ctx, who) as slots:
-        return JSONResponse(await _img2vid(ctx, who, body, slots), status_code=202)
+        return await _img2vid(ctx, who, body, slots)
 
 
-@router.post("/video/addaudio", status_code=202, response_class=JSONResponse)
-async def addaudio(
-    body: AddAudioIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
-) -> JSONResponse:
+@router.post("/video/addaudio", status_code=202, response_model=JobAccepted, responses=JOB_ERRORS)
+async def addaudio(body: AddAudioIn, ctx: Ctx, who: EditorKey) -> dict[str, Any]:
     """Lay an audio track under the video."""
     async with _capacity(ctx, who) as slots:
-        return JSONResponse(await _addaudio(ctx, who, body, slots), status_code=202)
+        return await _addaudio(ctx, who, body, slots)
 
 
-@router.post("/video/batch", status_code=202, response_class=JSONResponse)
-async def batch(
-    body: BatchIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
-) -> JSONResponse:
+@router.post("/video/batch", status_code=202, response_model=BatchAccepted, responses=errors_doc(400, 429, 503))
+async def batch(body: BatchIn, ctx: Ctx, who: EditorKey) -> dict[str, Any]:
     """Several independent jobs at once: each item is a job's 202 answer, or its own refusal.
 
     The whole batch counts against TUBEFLOW_VIDEO_JOBS_PER_KEY up front (429 for all, nothing
@@ -269,16 +261,17 @@ async def batch(
                 out = await _img2vid(ctx, who, op, slots)
             else:
                 out = await _addaudio(ctx, who, op, slots)
-        except HTTPException as e:
-            return {"index": i, "op": op.op, "accepted": False, "status_code": e.status_code, "error": e.detail}
-        except FetchError as e:
-            return {"index": i, "op": op.op, "accepted": False, "status_code": e.status_code, "error": str(e)}
+        except Exception as e:  # a bad URL, unusable media: refused with the status it would get alone
+            refused = errors.refusal(e)
+            if refused is None:
+                raise
+            return {"index": i, "op": op.op, "accepted": False, "status_code": refused[0], "error": refused[1]}
         return {"index": i, "op": op.op, "accepted": True, **out}
 
     async with _capacity(ctx, who, more=len(ops)) as slots:
         results = await asyncio.gather(*(one(i, op, slots) for i, op in enumerate(ops)))
     accepted = sum(1 for r in results if r["accepted"])
-    return JSONResponse({"accepted": accepted, "refused": len(ops) - accepted, "jobs": results}, status_code=202)
+    return {"accepted": accepted, "refused": len(ops) - accepted, "jobs": results}
 
 
 def _job_id(job_id: str) -> str:
@@ -307,10 +300,8 @@ async def read_job(ctx: ApiContext, job_id: str, who: Principal) -> dict[str, An
     return out
 
 
-@router.get("/video/callback-secret")
-async def callback_secret(
-    ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
-) -> dict[str, Any]:
+@router.get("/video/callback-secret", response_model=CallbackSecret, responses=errors_doc(409))
+async def callback_secret(ctx: Ctx, who: EditorKey) -> dict[str, Any]:
     """This key's secret for checking callback signatures (README, "Callbacks")."""
     if not ctx.settings.secret_key:
         raise HTTPException(409, "callbacks need TUBEFLOW_SECRET_KEY to be set on the API and workers")
@@ -318,10 +309,10 @@ async def callback_secret(
     return {"secret": secret, "header": signing.HEADER, "scheme": "t=<unix>,v1=hex(HMAC-SHA256(secret, '<t>.' + body))"}
 
 
-@router.get("/jobs")
+@router.get("/jobs", response_model=JobList, responses=errors_doc(400, 503))
 async def list_jobs(
-    ctx: ApiContext = Depends(get_ctx),
-    who: Principal = Depends(authenticate),
+    ctx: Ctx,
+    who: ViewerKey,
     status: Literal["", "active", "completed", "failed"] = Query("", description="empty for all"),
     since: datetime | None = Query(None, description="ISO time: jobs started or finished since then"),
     page_size: int = Query(50, ge=1, le=200),
@@ -341,17 +332,13 @@ async def list_jobs(
     return {"jobs": rows, "next_page_token": base64.urlsafe_b64encode(nxt).decode() if nxt else None}
 
 
-@router.get("/jobs/{job_id}")
-async def job_status(
-    job_id: str, request: Request, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(authenticate)
-) -> dict[str, Any]:
+@router.get("/jobs/{job_id}", response_model=JobStatus, responses=errors_doc(404, 503))
+async def job_status(job_id: str, request: Request, ctx: Ctx, who: ViewerKey) -> dict[str, Any]:
     return await read_job(ctx, job_id, who)
 
 
-@router.post("/uploads", status_code=201)
-async def create_upload(
-    body: UploadIn, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
-) -> dict[str, Any]:
+@router.post("/uploads", status_code=201, response_model=UploadTicket, responses=errors_doc(429))
+async def create_upload(body: UploadIn, ctx: Ctx, who: EditorKey) -> dict[str, Any]:
     """Where to upload an input: a presigned S3 PUT, or this API's PUT endpoint with local storage.
 
     The key is issued to the calling API key: only it can fill the upload and name it in a job.
@@ -372,10 +359,10 @@ async def create_upload(
     return {"key": key, "upload_url": url, "method": "PUT", "headers": headers, "use_as": f"upload:{key}"}
 
 
-@router.put("/uploads/{key:path}", status_code=201)
-async def put_upload(
-    key: str, request: Request, ctx: ApiContext = Depends(get_ctx), who: Principal = Depends(require("editor"))
-) -> dict[str, Any]:
+@router.put(
+    "/uploads/{key:path}", status_code=201, response_model=UploadDone, responses=errors_doc(400, 403, 404, 413, 415)
+)
+async def put_upload(key: str, request: Request, ctx: Ctx, who: EditorKey) -> dict[str, Any]:
     """Local storage's stand-in for a presigned URL (S3 uploads go straight to the bucket).
 
     The body must be media a job can use (probed here); anything else is refused with 415 and
@@ -383,10 +370,7 @@ async def put_upload(
     """
     if not isinstance(ctx.storage, LocalStorage):
         raise HTTPException(400, "uploads go to the presigned URL from POST /uploads when storage is S3")
-    try:
-        check_key(key)
-    except StorageError as e:
-        raise HTTPException(400, str(e)) from e
+    check_key(key)  # a malformed key is a StorageError (400)
     if not key.startswith(UPLOAD_PREFIX) or key.count("/") != 2:
         raise HTTPException(400, "upload to the key POST /uploads gave you")
     issued_to = await uploads.owner(ctx.db, key)
@@ -414,10 +398,7 @@ async def put_upload(
                 if size > limit:
                     raise FetchTooLarge(f"upload is over {over}")
                 out.write(chunk)
-        try:
-            kind = await asyncio.to_thread(usable_input, path)
-        except MediaError as e:
-            raise HTTPException(415, str(e)) from e
+        kind = await asyncio.to_thread(usable_input, path)  # a MediaError (415) stores nothing
         await asyncio.to_thread(ctx.storage.put_file, key, path, kind)
     await uploads.completed(ctx.db, key, size, kind)
     return {"key": key, "size": size, "content_type": kind, "use_as": f"upload:{key}"}

@@ -1,0 +1,120 @@
+"""Answers of the channel routes: a channel's settings and account, analytics, topics and calendar."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from api.answers import Answer
+from tubeflow.channel_settings import ChannelSettings
+from tubeflow.db.analytics_repo import DayStat, RunRecord, VideoSummary
+
+
+class AccountOut(Answer):
+    """The YouTube channel a tubeflow channel publishes to; never its credentials."""
+
+    channel: str
+    project: str
+    youtube_channel_id: str
+    youtube_title: str
+    status: str = Field(description="connected | reconnect_needed")
+    reason: str
+    connected_at: str
+    updated_at: str
+
+
+class CadenceOut(Answer):
+    """The channel's Temporal Schedule, or ``error`` when Temporal could not describe it."""
+
+    id: str | None = None
+    paused: bool | None = None
+    note: str | None = None
+    next: list[str] | None = Field(default=None, description="the next start times")
+    runs: int | None = None
+    error: str | None = None
+
+
+class ChannelView(Answer):
+    name: str
+    niche: str
+    settings: ChannelSettings
+    youtube: AccountOut | None
+    cadence: CadenceOut | None
+
+
+class DailyTotal(Answer):
+    day: str
+    views: int
+    watch_minutes: float
+
+
+class ChannelReport(Answer):
+    channel: str
+    daily: list[DailyTotal]
+    videos: list[VideoSummary]
+    runs: list[RunRecord]
+
+
+class RetentionPoint(Answer):
+    ratio: float = Field(description="position in the video, 0..1")
+    watch_ratio: float
+    relative: float | None
+
+
+class SectionOut(Answer):
+    """A script section as a span of the video, with the audience it kept (``tubeflow.analytics_report.Section``)."""
+
+    name: str
+    start: float
+    end: float
+    start_s: float
+    end_s: float
+    retention_start: float | None
+    retention_end: float | None
+    drop: float | None
+    sharp: bool
+
+
+class VideoReport(Answer):
+    channel: str
+    video: VideoSummary
+    days: list[DayStat]
+    retention: list[RetentionPoint]
+    sections: list[SectionOut]
+
+
+class TopicOut(Answer):
+    id: int
+    channel: str
+    topic: str
+    added_at: str
+    production_id: str | None
+    used_at: str | None
+
+
+class PublicationOut(Answer):
+    """A video's place on the channel's calendar."""
+
+    id: int
+    production_id: str
+    channel: str
+    kind: str
+    idx: int
+    publish_at: str | None
+    status: str
+    video_id: str
+    location: str
+    title: str
+
+
+class Pending(Answer):
+    id: str
+    channel: str
+    title: str
+    state: str
+
+
+class CalendarOut(Answer):
+    start: str
+    end: str
+    items: list[PublicationOut]
+    pending: list[Pending] = Field(description="what waits in review, is blocked or needs attention")
