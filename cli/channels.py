@@ -244,8 +244,10 @@ def calendar(
         items = await channel_repo.list_publications(db, channel, start, end)
         if as_json:
             print(json.dumps([i.to_dict() for i in items], indent=2))
-            return
-        _print_calendar(items)
+        elif not items:
+            console.print(_nothing_on(channel, start, end), markup=False)
+        else:
+            _print_calendar(items)
 
     with_db(go)
 
@@ -259,6 +261,14 @@ def _calendar_move(production_id: str, at: str) -> None:
         console.print(f"{entry.production_id} now publishes at {entry.publish_at}")
 
     with_db(go)
+
+
+def _nothing_on(channel: str | None, start: datetime | None, end: datetime | None) -> str:
+    """What an empty calendar says, instead of an empty table that reads like an error."""
+    whose = f" for {channel}" if channel else ""
+    if start is None or end is None:
+        return f"nothing is scheduled or published{whose}"
+    return f"nothing is scheduled or published{whose} from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
 
 
 def _print_calendar(items: list[Any]) -> None:

@@ -7,6 +7,7 @@ gathers them both import it, instead of the app handing its helpers down to them
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -61,8 +62,25 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
     except TubeflowError as e:
-        err.print(f"[red]error:[/red] {e}")
+        from service.client import TemporalUnavailable  # here, not above: most commands never need Temporal
+
+        if isinstance(e, TemporalUnavailable):
+            print(f"error: {temporal_down(str(e))}", file=sys.stderr)
+        else:
+            err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
+
+
+def temporal_down(message: str) -> str:
+    """The SDK's multi-line transport error as one line with the fix, as the dashboard says it.
+
+    ``message`` is :class:`service.client.TemporalUnavailable`'s: "cannot connect to Temporal at
+    ADDRESS: <the SDK's error>"; the SDK's part is reduced to the OS's reason when it names one.
+    """
+    head, _, detail = message.partition(": ")
+    reason = re.search(r'(?:message|error): "([^"]+)"', detail)
+    why = f" ({reason.group(1).lower()})" if reason else ""
+    return f"{head}{why}; is the dev server running (`tubeflow dev`)?"
 
 
 @asynccontextmanager
