@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from autoscaler.costs import CostLedger, UsageSlice, slices_for_tick
 from autoscaler.policy import Decision, PolicyConfig, ScalingPolicy, WorkerState, WorkerView
@@ -37,6 +37,7 @@ from autoscaler.reaper import find_reapable
 from service.backlog import QueueObservation, observe_queue
 from service.metrics import TubeflowMetrics, default_metrics
 from tubeflow.errors import TransientError
+from tubeflow.settings import Settings
 
 log = logging.getLogger("tubeflow.autoscaler")
 
@@ -338,15 +339,7 @@ class Autoscaler:
 # ---------------------------------------------------------------------- entry point
 
 
-_Num = TypeVar("_Num", int, float)
-
-
-def _setting(settings: Any, name: str, default: _Num) -> _Num:
-    """``settings.<name>`` coerced to the default's type, or the default when unset."""
-    return type(default)(getattr(settings, name, default))
-
-
-def tasks_per_worker(settings: Any, provider_name: str) -> int:
+def tasks_per_worker(settings: Settings, provider_name: str) -> int:
     """GPU activities one launched worker takes at once, so a backlog of N asks for N / that workers.
 
     Set explicitly, ``TUBEFLOW_AUTOSCALER_TASKS_PER_WORKER`` wins.  Otherwise a ``local`` worker runs
@@ -355,47 +348,41 @@ def tasks_per_worker(settings: Any, provider_name: str) -> int:
     encoder can't be probed from here; GPU machines encode with NVENC, one activity at a time,
     unless ``TUBEFLOW_GPU_SLOTS`` (which the providers pass on) says otherwise.
     """
-    explicit = _setting(settings, "autoscaler_tasks_per_worker", 0)
+    explicit = settings.autoscaler_tasks_per_worker
     if explicit > 0:
         return explicit
     if provider_name == "local":
         from tubeflow.media.encoders import gpu_slots
 
         return gpu_slots(settings)[0]  # TUBEFLOW_GPU_SLOTS first, else what this machine's encoder allows
-    return max(1, _setting(settings, "gpu_slots", 0))
+    return max(1, settings.gpu_slots)
 
 
-def policy_from_settings(settings: Any, provider_name: str = "local") -> PolicyConfig:
-    def g(name: str, default: _Num) -> _Num:
-        return _setting(settings, name, default)
-
+def policy_from_settings(settings: Settings, provider_name: str = "local") -> PolicyConfig:
     return PolicyConfig(
-        scale_up_backlog=g("autoscaler_scale_up_backlog", 1),
-        scale_up_min_age_s=g("autoscaler_scale_up_min_age_s", 0.0),
-        max_workers=g("autoscaler_max_workers", 3),
-        min_workers=g("autoscaler_min_workers", 0),
+        scale_up_backlog=settings.autoscaler_scale_up_backlog,
+        scale_up_min_age_s=settings.autoscaler_scale_up_min_age_s,
+        max_workers=settings.autoscaler_max_workers,
+        min_workers=settings.autoscaler_min_workers,
         tasks_per_worker=tasks_per_worker(settings, provider_name),
-        idle_timeout_s=g("autoscaler_idle_timeout_s", 300.0),
-        scale_up_cooldown_s=g("autoscaler_scale_up_cooldown_s", 60.0),
-        scale_down_cooldown_s=g("autoscaler_scale_down_cooldown_s", 60.0),
+        idle_timeout_s=settings.autoscaler_idle_timeout_s,
+        scale_up_cooldown_s=settings.autoscaler_scale_up_cooldown_s,
+        scale_down_cooldown_s=settings.autoscaler_scale_down_cooldown_s,
     )
 
 
-def controller_config_from_settings(settings: Any) -> ControllerConfig:
-    def g(name: str, default: _Num) -> _Num:
-        return _setting(settings, name, default)
-
+def controller_config_from_settings(settings: Settings) -> ControllerConfig:
     return ControllerConfig(
-        interval_s=g("autoscaler_interval_s", 15.0),
-        ready_timeout_s=g("autoscaler_ready_timeout_s", 600.0),
-        lease_s=g("autoscaler_lease_s", 1800.0),
-        unknown_grace_s=g("autoscaler_unknown_grace_s", 120.0),
-        state_path=Path(settings.home) / "autoscaler" / "state.json",
+        interval_s=settings.autoscaler_interval_s,
+        ready_timeout_s=settings.autoscaler_ready_timeout_s,
+        lease_s=settings.autoscaler_lease_s,
+        unknown_grace_s=settings.autoscaler_unknown_grace_s,
+        state_path=settings.home / "autoscaler" / "state.json",
     )
 
 
 async def run_autoscaler(
-    settings: Any,
+    settings: Settings,
     provider_name: str = "local",
     *,
     stop: asyncio.Event | None = None,
@@ -417,11 +404,11 @@ async def run_autoscaler(
         client = await connect(settings)
     provider = provider or open_provider(provider_name, settings, **provider_options)
     metrics = metrics or default_metrics()
-    port = metrics_port if metrics_port is not None else int(getattr(settings, "autoscaler_metrics_port", 9464))
+    port = metrics_port if metrics_port is not None else settings.autoscaler_metrics_port
     if port:
         from prometheus_client import start_http_server
 
-        start_http_server(port, addr=getattr(settings, "api_host", "127.0.0.1"), registry=metrics.registry)
+        start_http_server(port, addr=settings.api_host, registry=metrics.registry)
     ledger = None
     db = None
     if record_costs:

@@ -1,65 +1,74 @@
-"""`tubeflow channel show|set|connect|pause|resume`, `tubeflow calendar`, `tubeflow topics`."""
+"""`tubeflow channel add|list|show|set|connect|disconnect|pause|resume`, `tubeflow calendar`, `tubeflow topics`.
+
+:data:`channel_app` is mounted by :mod:`cli.main` as ``channel``; :func:`calendar` and
+:func:`topics` are top-level commands it registers.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from cli.context import console, with_db, with_settings
 from tubeflow.settings import Settings
 
-console = Console()
+if TYPE_CHECKING:
+    from tubeflow.db.engine import Database
+
+channel_app = typer.Typer(help="Channels (each belongs to one niche).", no_args_is_help=True)
+
+# Channel settings whose change moves the cadence schedule.
+CADENCE_KEYS = frozenset({"cadence", "publish_slots", "lead_time_hours", "timezone"})
 
 
-def register(app: typer.Typer, channel_app: typer.Typer, run: Any, settings: Any, db: Any) -> None:
-    """Add the channel-operation commands; ``run``/``settings``/``db`` are cli.main's helpers."""
+@channel_app.command("add")
+def channel_add(name: str, niche: str = typer.Option(..., help="a niche from niches/*.yaml")) -> None:
+    """Create a channel in a niche."""
 
-    async def _sync(s: Settings, name: str, changed: set[str]) -> str:
-        from service.cadence import sync_schedule
-        from service.client import connect
-        from tubeflow.db import channel_repo
+    async def go(s: Settings, db: Database) -> None:
+        from niches.config import load_niche
+        from service.languages import require_language_support
+        from tubeflow.db import repo
 
-        database = await db(s)
-        try:
-            cs = await channel_repo.channel_settings(database, name)
-        finally:
-            await database.close()
-        if not cs.cadence and "cadence" not in changed:
-            return ""
-        try:
-            client = await connect(s)
-        except RuntimeError as e:  # Temporal is down: the main worker syncs schedules when it starts
-            return f"settings saved; the cadence schedule syncs when a main worker starts ({e.__class__.__name__})"
-        return await sync_schedule(client, s, name, cs)
+        support = require_language_support(s, load_niche(niche, s))  # unknown niche or unspoken language
+        await repo.create_channel(db, name, niche)
+        console.print(
+            f"channel [bold]{name}[/bold] created in niche {niche} "
+            f"({support.language}: voice {support.voice}, captions {support.captions})"
+        )
 
-    @channel_app.command("show")
-    def channel_show(name: str, as_json: bool = typer.Option(False, "--json")) -> None:
-        """A channel's settings (its own and what the niche decides), YouTube account and cadence."""
+    with_db(go)
 
-        async def go() -> None:
-            from tubeflow.db import channel_repo, repo
 
-            s = settings()
-            database = await db(s)
-            try:
-                ch = await repo.get_channel(database, name)
-                cs = await channel_repo.channel_settings(database, name)
-                account = await channel_repo.get_account(database, name)
-            finally:
-                await database.close()
-            cadence = None
-            if cs.cadence:
-                try:
-                    from service.cadence import describe
-                    from service.client import connect
+@channel_app.command("list")
+def channel_list() -> None:
+    async def go(s: Settings, db: Database) -> None:
+        from tubeflow.db import repo
 
-                    cadence = await describe(await connect(s), name)
-                except Exception as e:  # Temporal down: the rest is still worth showing
-                    cadence = {"error": str(e)}
+        table = Table("name", "niche", "created")
+        for r in await repo.list_channels(db):
+            table.add_row(r.name, r.niche, str(r.created_at)[:19])
+        console.print(table)
+
+    with_db(go)
+
+
+@channel_app.command("show")
+def channel_show(name: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """A channel's settings (its own and what the niche decides), YouTube account and cadence."""
+
+    async def go(s: Settings, db: Database) -> None:
+        from tubeflow.db import channel_repo, repo
+
+        ch = await repo.get_channel(db, name)
+        cs = await channel_repo.channel_settings(db, name)
+        account = await channel_repo.get_account(db, name)
+        cadence = await _cadence_of(s, name) if cs.cadence else None
+        if as_json:
             out = {
                 "name": ch.name,
                 "niche": ch.niche,
@@ -67,218 +76,242 @@ def register(app: typer.Typer, channel_app: typer.Typer, run: Any, settings: Any
                 "youtube": account.to_dict() if account else None,
                 "cadence": cadence,
             }
-            if as_json:
-                print(json.dumps(out, indent=2, default=str))
-                return
-            console.print(f"[bold]{ch.name}[/bold] (niche {ch.niche})")
-            table = Table("setting", "value")
-            for k, v in cs.to_dict().items():
-                shown = "(niche)" if v in ("", None) and k in ("language", "voice", "required_checkpoints") else v
-                table.add_row(k, ", ".join(shown) if isinstance(shown, list) else str(shown))
-            console.print(table)
-            if account is None:
-                console.print(f"YouTube: not connected (`tubeflow channel connect {name}`)")
-            else:
-                state = (
-                    "[green]connected[/green]"
-                    if account.status == "connected"
-                    else f"[red]reconnect needed[/red]: {account.reason}"
-                )
-                console.print(
-                    f"YouTube: {account.youtube_title} ({account.youtube_channel_id}), project {account.project}, "
-                    f"{state}"
-                )
-            if cadence:
-                console.print(f"cadence: {json.dumps(cadence, default=str)}")
+            print(json.dumps(out, indent=2, default=str))
+            return
+        _print_channel(ch.name, ch.niche, cs.to_dict(), account, cadence)
 
-        run(go())
+    with_db(go)
 
-    @channel_app.command("set")
-    def channel_set(name: str, assignments: list[str] = typer.Argument(..., help="key=value ...")) -> None:
-        """Change settings, e.g. `publish_slots="mon,wed,fri 17:00" timezone=Europe/Lisbon privacy=public`."""
 
-        async def go() -> None:
-            from tubeflow.channel_settings import parse_assignments
-            from tubeflow.db import channel_repo
+async def _cadence_of(s: Settings, name: str) -> dict[str, Any] | None:
+    try:
+        from service.cadence import describe
+        from service.client import connect
 
-            s = settings()
-            changes = parse_assignments(assignments)
-            database = await db(s)
-            try:
-                from service.languages import require_channel_language
+        return await describe(await connect(s), name)
+    except Exception as e:  # Temporal down: the rest is still worth showing
+        return {"error": str(e)}
 
-                await require_channel_language(database, s, name, changes)  # a language nothing here speaks
-                await channel_repo.update_settings(database, name, changes)
-            finally:
-                await database.close()
-            console.print(f"{name}: set {', '.join(changes)}")
-            if {"cadence", "publish_slots", "lead_time_hours", "timezone"} & set(changes):
-                said = await _sync(s, name, set(changes))
-                if said:
-                    console.print(said)
 
-        run(go())
+def _print_channel(
+    name: str, niche: str, settings: dict[str, Any], account: Any, cadence: dict[str, Any] | None
+) -> None:
+    console.print(f"[bold]{name}[/bold] (niche {niche})")
+    table = Table("setting", "value")
+    for k, v in settings.items():
+        shown = "(niche)" if v in ("", None) and k in ("language", "voice", "required_checkpoints") else v
+        table.add_row(k, ", ".join(shown) if isinstance(shown, list) else str(shown))
+    console.print(table)
+    if account is None:
+        console.print(f"YouTube: not connected (`tubeflow channel connect {name}`)")
+    else:
+        state = (
+            "[green]connected[/green]"
+            if account.status == "connected"
+            else f"[red]reconnect needed[/red]: {account.reason}"
+        )
+        console.print(
+            f"YouTube: {account.youtube_title} ({account.youtube_channel_id}), project {account.project}, {state}"
+        )
+    if cadence:
+        console.print(f"cadence: {json.dumps(cadence, default=str)}")
 
-    @channel_app.command("connect")
-    def channel_connect(
-        name: str,
-        client_secrets: str = typer.Option("", help="OAuth client JSON (default: TUBEFLOW_YOUTUBE_CLIENT_SECRETS)"),
-        no_browser: bool = typer.Option(False, "--no-browser", help="print the URL instead of opening a browser"),
-    ) -> None:
-        """Connect the channel to a YouTube account (OAuth installed-app flow on 127.0.0.1)."""
 
-        async def go() -> None:
-            from activities.youtube_connect import connect_installed
+@channel_app.command("set")
+def channel_set(name: str, assignments: list[str] = typer.Argument(..., help="key=value ...")) -> None:
+    """Change settings, e.g. `publish_slots="mon,wed,fri 17:00" timezone=Europe/Lisbon privacy=public`."""
 
-            s = settings()
-            database = await db(s)
-            try:
-                account = await connect_installed(s, database, name, client_secrets, open_browser=not no_browser)
-            finally:
-                await database.close()
+    async def go(s: Settings, db: Database) -> None:
+        from service.languages import require_channel_language
+        from tubeflow.channel_settings import parse_assignments
+        from tubeflow.db import channel_repo
+
+        changes = parse_assignments(assignments)
+        await require_channel_language(db, s, name, changes)  # a language nothing here speaks
+        await channel_repo.update_settings(db, name, changes)
+        console.print(f"{name}: set {', '.join(changes)}")
+        if CADENCE_KEYS & set(changes):
+            said = await _sync(s, db, name, set(changes))
+            if said:
+                console.print(said)
+
+    with_db(go)
+
+
+async def _sync(s: Settings, db: Database, name: str, changed: set[str]) -> str:
+    from service.cadence import sync_schedule
+    from service.client import connect
+    from tubeflow.db import channel_repo
+
+    cs = await channel_repo.channel_settings(db, name)
+    if not cs.cadence and "cadence" not in changed:
+        return ""
+    try:
+        client = await connect(s)
+    except RuntimeError as e:  # Temporal is down: the main worker syncs schedules when it starts
+        return f"settings saved; the cadence schedule syncs when a main worker starts ({e.__class__.__name__})"
+    return await sync_schedule(client, s, name, cs)
+
+
+@channel_app.command("connect")
+def channel_connect(
+    name: str,
+    client_secrets: str = typer.Option("", help="OAuth client JSON (default: TUBEFLOW_YOUTUBE_CLIENT_SECRETS)"),
+    no_browser: bool = typer.Option(False, "--no-browser", help="print the URL instead of opening a browser"),
+) -> None:
+    """Connect the channel to a YouTube account (OAuth installed-app flow on 127.0.0.1)."""
+
+    async def go(s: Settings, db: Database) -> None:
+        from activities.youtube_connect import connect_installed
+
+        account = await connect_installed(s, db, name, client_secrets, open_browser=not no_browser)
+        console.print(
+            f"{name} publishes to YouTube channel [bold]{account.youtube_title}[/bold] ({account.youtube_channel_id})"
+        )
+        await _resume_blocked(s, db, name)
+        await _start_analytics(s, name)
+
+    with_db(go)
+
+
+@channel_app.command("disconnect")
+def channel_disconnect(name: str) -> None:
+    """Forget the channel's YouTube account: credentials deleted, analytics collection stopped.
+
+    Later videos publish as for a channel never connected (TUBEFLOW_PUBLISHER, the outbox by
+    default).  The grant itself stays in the Google account until revoked there.
+    """
+
+    async def go(s: Settings, db: Database) -> None:
+        from tubeflow.db import channel_repo
+
+        gone = await channel_repo.remove_account(db, name)
+        if gone is None:
+            console.print(f"{name}: no YouTube account was connected")
+        else:
             console.print(
-                f"{name} publishes to YouTube channel [bold]{account.youtube_title}[/bold] "
-                f"({account.youtube_channel_id})"
+                f"{name}: disconnected from YouTube channel {gone.youtube_title} ({gone.youtube_channel_id}); "
+                "its credentials are deleted. Revoke the grant at https://myaccount.google.com/permissions "
+                "if it should end there too."
             )
-            await _resume_blocked(s, name)
-            await _start_analytics(s, name)
+        await _stop_analytics(s, name)
 
-        run(go())
+    with_db(go)
 
-    @channel_app.command("disconnect")
-    def channel_disconnect(name: str) -> None:
-        """Forget the channel's YouTube account: credentials deleted, analytics collection stopped.
 
-        Later videos publish as for a channel never connected (TUBEFLOW_PUBLISHER, the outbox by
-        default).  The grant itself stays in the Google account until revoked there.
-        """
+@channel_app.command("pause")
+def channel_pause(name: str) -> None:
+    """Pause the channel's cadence schedule (no new productions; running ones go on)."""
+    _set_paused(name, True)
 
-        async def go() -> None:
-            from tubeflow.db import channel_repo
 
-            s = settings()
-            database = await db(s)
-            try:
-                gone = await channel_repo.remove_account(database, name)
-            finally:
-                await database.close()
-            if gone is None:
-                console.print(f"{name}: no YouTube account was connected")
-            else:
-                console.print(
-                    f"{name}: disconnected from YouTube channel {gone.youtube_title} ({gone.youtube_channel_id}); "
-                    "its credentials are deleted. Revoke the grant at https://myaccount.google.com/permissions "
-                    "if it should end there too."
-                )
-            await _stop_analytics(s, name)
+@channel_app.command("resume")
+def channel_resume(name: str) -> None:
+    _set_paused(name, False)
 
-        run(go())
 
-    @channel_app.command("pause")
-    def channel_pause(name: str) -> None:
-        """Pause the channel's cadence schedule (no new productions; running ones go on)."""
+def _set_paused(name: str, paused: bool) -> None:
+    async def go(s: Settings) -> None:
+        from service.cadence import set_paused
+        from service.client import connect
 
-        async def go() -> None:
-            from service.cadence import set_paused
-            from service.client import connect
+        await set_paused(await connect(s), name, paused)
+        console.print(f"{name}: cadence {'paused' if paused else 'resumed'}")
 
-            await set_paused(await connect(settings()), name, True)
-            console.print(f"{name}: cadence paused")
+    with_settings(go)
 
-        run(go())
 
-    @channel_app.command("resume")
-    def channel_resume(name: str) -> None:
-        async def go() -> None:
-            from service.cadence import set_paused
-            from service.client import connect
+def calendar(
+    args: list[str] = typer.Argument(None, help="[CHANNEL] | move PRODUCTION_ID"),
+    week: bool = typer.Option(False, "--week", help="only the next 7 days"),
+    at: str = typer.Option("", help="with `move`: the new time, ISO-8601 with zone"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The publishing calendar (`calendar [CH] [--week]`), or `calendar move ID --at TIME`."""
+    args = list(args or [])
+    if args and args[0] == "move":
+        if len(args) != 2 or not at:
+            raise typer.BadParameter("usage: tubeflow calendar move PRODUCTION_ID --at 2026-12-04T17:00Z")
+        _calendar_move(args[1], at)
+        return
 
-            await set_paused(await connect(settings()), name, False)
-            console.print(f"{name}: cadence resumed")
+    async def go(s: Settings, db: Database) -> None:
+        from tubeflow.db import channel_repo
 
-        run(go())
+        channel = args[0] if args else None
+        start = datetime.now(UTC) - timedelta(days=1) if week else None
+        end = datetime.now(UTC) + timedelta(days=7) if week else None
+        items = await channel_repo.list_publications(db, channel, start, end)
+        if as_json:
+            print(json.dumps([i.to_dict() for i in items], indent=2))
+        elif not items:
+            console.print(_nothing_on(channel, start, end), markup=False)
+        else:
+            _print_calendar(items)
 
-    @app.command("calendar")
-    def calendar(
-        args: list[str] = typer.Argument(None, help="[CHANNEL] | move PRODUCTION_ID"),
-        week: bool = typer.Option(False, "--week", help="only the next 7 days"),
-        at: str = typer.Option("", help="with `move`: the new time, ISO-8601 with zone"),
-        as_json: bool = typer.Option(False, "--json"),
-    ) -> None:
-        """The publishing calendar (`calendar [CH] [--week]`), or `calendar move ID --at TIME`."""
-        args = list(args or [])
+    with_db(go)
 
-        async def go() -> None:
-            from tubeflow.db import channel_repo
 
-            s = settings()
-            database = await db(s)
-            try:
-                if args and args[0] == "move":
-                    if len(args) != 2 or not at:
-                        raise typer.BadParameter("usage: tubeflow calendar move PRODUCTION_ID --at 2026-12-04T17:00Z")
-                    from activities.calendar import move_publication
+def _calendar_move(production_id: str, at: str) -> None:
+    async def go(s: Settings, db: Database) -> None:
+        from activities.calendar import move_publication
 
-                    when = datetime.fromisoformat(at.replace("Z", "+00:00"))
-                    entry = await move_publication(s, database, args[1], when)
-                    console.print(f"{entry.production_id} now publishes at {entry.publish_at}")
-                    return
-                channel = args[0] if args else None
-                start = datetime.now(UTC) - timedelta(days=1) if week else None
-                end = datetime.now(UTC) + timedelta(days=7) if week else None
-                items = await channel_repo.list_publications(database, channel, start, end)
-            finally:
-                await database.close()
-            if as_json:
-                print(json.dumps([i.to_dict() for i in items], indent=2))
-                return
-            table = Table("when (UTC)", "channel", "production", "kind", "status", "title", "where")
-            for i in items:
-                table.add_row(
-                    str(i.publish_at or "at once")[:16],
-                    i.channel,
-                    i.production_id,
-                    i.kind if i.kind == "long" else f"short {i.idx}",
-                    i.status,
-                    i.title[:40],
-                    i.location,
-                )
-            console.print(table)
+        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        entry = await move_publication(s, db, production_id, when)
+        console.print(f"{entry.production_id} now publishes at {entry.publish_at}")
 
-        run(go())
+    with_db(go)
 
-    @app.command("topics")
-    def topics(
-        args: list[str] = typer.Argument(..., help="CHANNEL (suggestions) | add CHANNEL TOPIC | list CHANNEL"),
-        count: int = typer.Option(5),
-    ) -> None:
-        """Suggest topics (`topics CH`), add to a channel's backlog (`topics add CH "..."`), list it."""
 
-        async def go() -> None:
-            from tubeflow.db import channel_repo
+def _nothing_on(channel: str | None, start: datetime | None, end: datetime | None) -> str:
+    """What an empty calendar says, instead of an empty table that reads like an error."""
+    whose = f" for {channel}" if channel else ""
+    if start is None or end is None:
+        return f"nothing is scheduled or published{whose}"
+    return f"nothing is scheduled or published{whose} from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
 
-            s = settings()
-            database = await db(s)
-            try:
-                if args[0] == "add" and len(args) == 3:
-                    t = await channel_repo.add_topic(database, args[1], args[2])
-                    console.print(f"added to {t.channel}'s backlog: {t.topic}")
-                    return
-                if args[0] == "list" and len(args) == 2:
-                    for t in await channel_repo.list_topics(database, args[1]):
-                        console.print(f"- {t.topic}")
-                    return
-                if len(args) != 1:
-                    raise typer.BadParameter('use: topics CH | topics add CH "topic" | topics list CH')
-                from knowledge.topics import rank_for_channel
 
-                for ranked in await rank_for_channel(s, database, args[0], count):
-                    why = f"  ({ranked.explanation})" if ranked.explanation else ""
-                    console.print(f"- {ranked.topic}{why}", markup=False)
-            finally:
-                await database.close()
+def _print_calendar(items: list[Any]) -> None:
+    table = Table("when (UTC)", "channel", "production", "kind", "status", "title", "where")
+    for i in items:
+        table.add_row(
+            str(i.publish_at or "at once")[:16],
+            i.channel,
+            i.production_id,
+            i.kind if i.kind == "long" else f"short {i.idx}",
+            i.status,
+            i.title[:40],
+            i.location,
+        )
+    console.print(table)
 
-        run(go())
+
+def topics(
+    args: list[str] = typer.Argument(..., help="CHANNEL (suggestions) | add CHANNEL TOPIC | list CHANNEL"),
+    count: int = typer.Option(5),
+) -> None:
+    """Suggest topics (`topics CH`), add to a channel's backlog (`topics add CH "..."`), list it."""
+
+    async def go(s: Settings, db: Database) -> None:
+        from tubeflow.db import channel_repo
+
+        if args[0] == "add" and len(args) == 3:
+            t = await channel_repo.add_topic(db, args[1], args[2])
+            console.print(f"added to {t.channel}'s backlog: {t.topic}")
+            return
+        if args[0] == "list" and len(args) == 2:
+            for t in await channel_repo.list_topics(db, args[1]):
+                console.print(f"- {t.topic}")
+            return
+        if len(args) != 1:
+            raise typer.BadParameter('use: topics CH | topics add CH "topic" | topics list CH')
+        from knowledge.topics import rank_for_channel
+
+        for ranked in await rank_for_channel(s, db, args[0], count):
+            why = f"  ({ranked.explanation})" if ranked.explanation else ""
+            console.print(f"- {ranked.topic}{why}", markup=False)
+
+    with_db(go)
 
 
 async def _start_analytics(s: Settings, channel: str) -> None:
@@ -308,23 +341,16 @@ async def _stop_analytics(s: Settings, channel: str) -> None:
         console.print(f"{channel}: daily analytics collection stopped")
 
 
-async def _resume_blocked(s: Settings, channel: str) -> None:
+async def _resume_blocked(s: Settings, db: Database, channel: str) -> None:
     """Productions of the channel that wait for a reconnect continue now (signal)."""
     from service.client import connect, signal_reconnected
     from tubeflow.db import repo
 
-    database = None
-    try:
-        from tubeflow.db.engine import open_database
+    blocked = await repo.list_productions(db, channel=channel, state="blocked", limit=1000)
+    if not blocked:
+        return
+    client = await connect(s)
+    for p in blocked:
+        await signal_reconnected(client, p.id)
+        console.print(f"{p.id} continues publishing")
 
-        database = await open_database(s)
-        blocked = await repo.list_productions(database, channel=channel, state="blocked", limit=1000)
-        if not blocked:
-            return
-        client = await connect(s)
-        for p in blocked:
-            await signal_reconnected(client, p.id)
-            console.print(f"{p.id} continues publishing")
-    finally:
-        if database is not None:
-            await database.close()

@@ -56,25 +56,51 @@ def run_demo(settings: Settings, *, yes: bool, topic: str, console: Console, nic
 async def _produce(
     settings: Settings, stack: DevStack, *, yes: bool, topic: str, console: Console, niche: str = DEMO_NICHE
 ) -> dict[str, Any]:
-    from service.client import connect, get_status, review, start_production
-    from tubeflow.db import repo
-    from tubeflow.db.engine import open_database
+    from service.client import connect
     from tubeflow.errors import PermanentError
 
-    db = await open_database(settings)
     client = await connect(settings)
     storage = open_storage(settings)
-    try:
+    pid = await _start(settings, client, topic, niche)
+    console.print(f"production [bold]{pid}[/bold] started: {topic!r}")
+    console.print(f"watch it in the Temporal Web UI: http://localhost:{settings.temporal_ui_port}")
+    st, stage_times = await _review_until_done(client, pid, stack, storage, yes=yes, console=console)
+    if st.state != "completed":
+        raise PermanentError(f"production {pid} {st.state}: {st.error}")
+    video = storage.fetch(st.artifacts.video or "")
+    console.print(f"\n[green]done.[/green] video: {video}")
+    console.print(f"published to: {settings.resolved_outbox_dir() / str(st.outputs.published or '')}")
+    if st.outputs.shorts:
+        console.print(f"shorts: {', '.join(st.outputs.shorts)}")
+    console.print(
+        f"Temporal Web UI: http://localhost:{settings.temporal_ui_port}/namespaces/"
+        f"{settings.temporal_namespace}/workflows/production-{pid}"
+    )
+    console.print("another one:  tubeflow dev   (then)   tubeflow produce demo --topic 'How do rainbows form?'")
+    return {"production_id": pid, "video": str(video), "stage_s": stage_times, "status": st.to_dict()}
+
+
+async def _start(settings: Settings, client: Any, topic: str, niche: str) -> str:
+    """The niche's demo channel (created the first time), and a production on it."""
+    from cli.context import database
+    from service.client import start_production
+    from tubeflow.db import repo
+    from tubeflow.errors import PermanentError
+
+    async with database(settings) as db:
         channel = DEMO_CHANNEL if niche == DEMO_NICHE else f"{DEMO_CHANNEL}-{niche}"
         try:
             await repo.get_channel(db, channel)
         except PermanentError:
             await repo.create_channel(db, channel, niche)
-        pid = await start_production(client, db, settings, channel, topic, force=True)
-    finally:
-        await db.close()
-    console.print(f"production [bold]{pid}[/bold] started: {topic!r}")
-    console.print(f"watch it in the Temporal Web UI: http://localhost:{settings.temporal_ui_port}")
+        return await start_production(client, db, settings, channel, topic, force=True)
+
+
+async def _review_until_done(
+    client: Any, pid: str, stack: DevStack, storage: Any, *, yes: bool, console: Console
+) -> tuple[ProductionStatus, dict[str, float]]:
+    """Follow the production with a progress bar, asking at each checkpoint; seconds spent per stage."""
+    from service.client import get_status, review
 
     stage_times: dict[str, float] = {}
     current, since = "", time.monotonic()
@@ -98,7 +124,7 @@ async def _produce(
                 current, since = st.stage, now
             progress.update(bar, completed=st.progress, description=st.stage)
             if st.state.finished:
-                break
+                return st, stage_times
             if st.checkpoint:
                 progress.stop()
                 decision = _ask(st, storage, yes=yes, console=console)
@@ -109,20 +135,6 @@ async def _produce(
                 progress.start()
                 continue
             await asyncio.sleep(0.5)
-
-    if st.state != "completed":
-        raise PermanentError(f"production {pid} {st.state}: {st.error}")
-    video = storage.fetch(st.artifacts.video or "")
-    console.print(f"\n[green]done.[/green] video: {video}")
-    console.print(f"published to: {settings.resolved_outbox_dir() / str(st.outputs.published or '')}")
-    if st.outputs.shorts:
-        console.print(f"shorts: {', '.join(st.outputs.shorts)}")
-    console.print(
-        f"Temporal Web UI: http://localhost:{settings.temporal_ui_port}/namespaces/"
-        f"{settings.temporal_namespace}/workflows/production-{pid}"
-    )
-    console.print("another one:  tubeflow dev   (then)   tubeflow produce demo --topic 'How do rainbows form?'")
-    return {"production_id": pid, "video": str(video), "stage_s": stage_times, "status": st.to_dict()}
 
 
 def _ask(st: ProductionStatus, storage: Any, *, yes: bool, console: Console) -> ReviewDecision:

@@ -8,66 +8,44 @@ import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.channels import calendar, channel_app, topics
+from cli.context import (
+    console,
+    database,
+    err,
+    flush_traces,
+    load_settings,
+    observed,
+    raw_database,
+    run,
+    with_db,
+    with_settings,
+)
 from tubeflow.errors import TubeflowError
 from tubeflow.settings import Settings
 
+if TYPE_CHECKING:
+    from tubeflow.db.engine import Database
+
 app = typer.Typer(help="tubeflow: YouTube video production on Temporal, with human checkpoints.", no_args_is_help=True)
-channel_app = typer.Typer(help="Channels (each belongs to one niche).", no_args_is_help=True)
 key_app = typer.Typer(help="API keys for the dashboard and the REST API.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema (Alembic migrations shipped with tubeflow).", no_args_is_help=True)
 app.add_typer(channel_app, name="channel")
+app.command("calendar")(calendar)
+app.command("topics")(topics)
 app.add_typer(key_app, name="key")
 notify_app = typer.Typer(help="Notifications: webhooks and e-mail (README 'Notifications').", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(notify_app, name="notify")
-console = Console()
-err = Console(stderr=True)
-
 DEMO_CHANNEL = "demo"
 DEMO_NICHE = "science"
 DEMO_TOPIC = "Why is the sky blue?"
-
-
-def _settings() -> Settings:
-    return Settings.from_env()
-
-
-def _observed(process: str) -> Settings:
-    """Settings for a long-running process, with JSON logs and (when configured) OTLP traces."""
-    from tubeflow.logging import configure_logging
-    from tubeflow.tracing import configure_tracing
-
-    s = _settings()
-    configure_logging(process, s.log_level)
-    configure_tracing(s, process)
-    return s
-
-
-def _flush_traces() -> None:
-    from tubeflow.tracing import shutdown
-
-    shutdown()
-
-
-def _run(coro: Any) -> Any:
-    try:
-        return asyncio.run(coro)
-    except TubeflowError as e:
-        err.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
-
-
-async def _db(settings: Settings) -> Any:
-    from tubeflow.db.engine import open_database
-
-    return await open_database(settings)
 
 
 # ---------------------------------------------------------------- processes
@@ -83,11 +61,11 @@ def worker(
     """Run a worker for one task queue until SIGTERM/Ctrl-C."""
     from service.worker import run_worker
 
-    s = _observed(f"worker-{queue}")
+    s = observed(f"worker-{queue}")
     try:
         asyncio.run(run_worker(queue, s, concurrency))
     finally:
-        _flush_traces()
+        flush_traces()
 
 
 @app.command()
@@ -97,7 +75,7 @@ def api() -> None:
 
     from api.app import create_app
 
-    s = _observed("api")
+    s = observed("api")
     try:
         # log_config=None: uvicorn's loggers go through our JSON handler like everything else.
         # access_log=False: api/observability.py writes one access line per request, with its request id.
@@ -105,7 +83,7 @@ def api() -> None:
             create_app(s), host=s.api_host, port=s.api_port, log_level="info", log_config=None, access_log=False
         )
     finally:
-        _flush_traces()
+        flush_traces()
 
 
 @app.command()
@@ -117,7 +95,7 @@ def dev() -> None:
     from cli.devstack import DevStack, stop_signals
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    s = _settings()
+    s = load_settings()
     stack = DevStack(s)
     stop_signals()
     try:
@@ -141,56 +119,14 @@ def autoscaler(provider: str = typer.Option("local", help="local | kubernetes | 
     """Scale GPU workers on the GPU queue's backlog (to zero when idle)."""
     from autoscaler.controller import run_autoscaler
 
-    s = _observed("autoscaler")
+    s = observed("autoscaler")
     try:
         asyncio.run(run_autoscaler(s, provider))
     finally:
-        _flush_traces()
+        flush_traces()
 
 
-# ---------------------------------------------------------------- channels and keys
-
-
-@channel_app.command("add")
-def channel_add(name: str, niche: str = typer.Option(..., help="a niche from niches/*.yaml")) -> None:
-    """Create a channel in a niche."""
-
-    async def go() -> None:
-        from niches.config import load_niche
-        from service.languages import require_language_support
-        from tubeflow.db import repo
-
-        s = _settings()
-        support = require_language_support(s, load_niche(niche, s))  # unknown niche or unspoken language
-        db = await _db(s)
-        try:
-            await repo.create_channel(db, name, niche)
-        finally:
-            await db.close()
-        console.print(
-            f"channel [bold]{name}[/bold] created in niche {niche} "
-            f"({support.language}: voice {support.voice}, captions {support.captions})"
-        )
-
-    _run(go())
-
-
-@channel_app.command("list")
-def channel_list() -> None:
-    async def go() -> None:
-        from tubeflow.db import repo
-
-        db = await _db(_settings())
-        try:
-            rows = await repo.list_channels(db)
-        finally:
-            await db.close()
-        table = Table("name", "niche", "created")
-        for r in rows:
-            table.add_row(r.name, r.niche, str(r.created_at)[:19])
-        console.print(table)
-
-    _run(go())
+# ---------------------------------------------------------------- keys
 
 
 @key_app.command("create")
@@ -199,31 +135,23 @@ def key_create(
 ) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
 
-    async def go() -> None:
+    async def go(s: Settings, db: Database) -> None:
         from tubeflow.db import repo
 
-        db = await _db(_settings())
-        try:
-            plaintext, _row = await repo.create_api_key(db, name, role)
-        finally:
-            await db.close()
+        plaintext, _row = await repo.create_api_key(db, name, role)
         console.print(plaintext)
 
-    _run(go())
+    with_db(go)
 
 
 @key_app.command("list")
 def key_list(as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table")) -> None:
     """API keys: id, name, role, prefix, dates; never the secret (only its hash is stored)."""
 
-    async def go() -> None:
+    async def go(s: Settings, db: Database) -> None:
         from tubeflow.db import repo
 
-        db = await _db(_settings())
-        try:
-            rows = await repo.list_api_keys(db)
-        finally:
-            await db.close()
+        rows = await repo.list_api_keys(db)
         if as_json:
             print(json.dumps([r.to_dict() for r in rows], indent=2))
             return
@@ -241,42 +169,34 @@ def key_list(as_json: bool = typer.Option(False, "--json", help="print JSON inst
             )
         console.print(table)
 
-    _run(go())
+    with_db(go)
 
 
 @key_app.command("revoke")
 def key_revoke(key_id: int = typer.Argument(..., help="the id from `tubeflow key list`")) -> None:
     """Revoke a key: every API process refuses it, and its dashboard sessions, within a second."""
 
-    async def go() -> None:
+    async def go(s: Settings, db: Database) -> None:
         from tubeflow.db import repo
 
-        db = await _db(_settings())
-        try:
-            row = await repo.revoke_api_key(db, key_id)
-        finally:
-            await db.close()
+        row = await repo.revoke_api_key(db, key_id)
         console.print(f"key {row.id} ({row.name}, {row.role}) revoked")
 
-    _run(go())
+    with_db(go)
 
 
 @key_app.command("rotate")
 def key_rotate(key_id: int = typer.Argument(..., help="the id from `tubeflow key list`")) -> None:
     """Replace a key: a new one with the same name and role is printed once; the old one is revoked."""
 
-    async def go() -> None:
+    async def go(s: Settings, db: Database) -> None:
         from tubeflow.db import repo
 
-        db = await _db(_settings())
-        try:
-            plaintext, row = await repo.rotate_api_key(db, key_id)
-        finally:
-            await db.close()
+        plaintext, row = await repo.rotate_api_key(db, key_id)
         print(plaintext)
         typer.echo(f"key {key_id} revoked; new key {row.id} ({row.name}, {row.role}) above", err=True)
 
-    _run(go())
+    with_db(go)
 
 
 # ---------------------------------------------------------------- database schema
@@ -300,39 +220,31 @@ def schema_metadata() -> Any:
 def db_upgrade() -> None:
     """Apply missing migrations (what every process does at start unless TUBEFLOW_DATABASE_AUTO_MIGRATE=false)."""
 
-    async def go() -> None:
+    async def go(s: Settings) -> None:
         from tubeflow.db import migrate
-        from tubeflow.db.engine import Database
 
-        db = Database(_settings().resolved_database_url())
-        try:
+        async with raw_database(s.resolved_database_url()) as db:
             before = await migrate.upgrade(db.engine)
             after = await migrate.current(db.engine)
-        finally:
-            await db.close()
         was = ",".join(before) or "none"
         now = ",".join(after)
         console.print(f"{db!r}: {'already at ' + now if was == now else f'upgraded from {was} to {now}'}")
 
-    _run(go())
+    with_settings(go)
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Print the revision the database is at and the one this code ships."""
 
-    async def go() -> None:
+    async def go(s: Settings) -> None:
         from tubeflow.db import migrate
-        from tubeflow.db.engine import Database
 
-        db = Database(_settings().resolved_database_url())
-        try:
+        async with raw_database(s.resolved_database_url()) as db:
             have = await migrate.current(db.engine)
-        finally:
-            await db.close()
         console.print(f"database {','.join(have) or 'none'}  code {','.join(migrate.heads())}")
 
-    _run(go())
+    with_settings(go)
 
 
 @db_app.command("revision")
@@ -341,17 +253,13 @@ def db_revision(message: str = typer.Option(..., "-m", "--message", help="what t
 
     async def go() -> None:
         from tubeflow.db import migrate
-        from tubeflow.db.engine import Database
 
-        db = Database("sqlite+aiosqlite://")  # in memory, brought to head, then compared to the models
-        try:
+        async with raw_database("sqlite+aiosqlite://") as db:  # in memory, brought to head, then compared
             await migrate.upgrade(db.engine)
             path = await migrate.write_revision(db.engine, schema_metadata(), message)
-        finally:
-            await db.close()
         console.print(f"wrote {path}; check it, then run the migration tests (tests/test_migrations.py)")
 
-    _run(go())
+    run(go())
 
 
 # ---------------------------------------------------------------- productions
@@ -366,33 +274,28 @@ def produce(
 ) -> None:
     """Start a production; prints its id."""
 
-    async def go() -> None:
+    async def go(s: Settings, db: Database) -> None:
         from service.client import connect, start_production
 
-        s = _settings()
-        db = await _db(s)
-        try:
-            client = await connect(s)
-            pid = await start_production(client, db, s, channel, topic, force=force)
-        finally:
-            await db.close()
+        client = await connect(s)
+        pid = await start_production(client, db, s, channel, topic, force=force)
         console.print(pid)
         if follow:
             await _follow(client, pid)
 
-    _run(go())
+    with_db(go)
 
 
 @app.command()
 def watch(production_id: str) -> None:
     """Follow a production with a progress bar until it waits at a checkpoint or ends."""
 
-    async def go() -> None:
+    async def go(s: Settings) -> None:
         from service.client import connect
 
-        await _follow(await connect(_settings()), production_id)
+        await _follow(await connect(s), production_id)
 
-    _run(go())
+    with_settings(go)
 
 
 async def _follow(client: Any, production_id: str) -> None:
@@ -412,26 +315,14 @@ async def _follow(client: Any, production_id: str) -> None:
 @app.command()
 def status(production_id: str = typer.Argument(None), as_json: bool = typer.Option(False, "--json")) -> None:
     """One production's stage and progress, or the list of productions."""
+    if production_id:
+        with_settings(lambda s: _show_production(s, production_id, as_json))
+        return
 
-    async def go() -> None:
-        from service.client import connect, get_status
+    async def go(s: Settings, db: Database) -> None:
         from tubeflow.db import repo
 
-        s = _settings()
-        if production_id:
-            st = await get_status(await connect(s), production_id)
-            if as_json:
-                print(json.dumps(st.to_dict(), indent=2))
-            else:
-                _print_status(st)
-                if st.checkpoint == "broll" and st.artifacts.plan:
-                    _print_broll(s, st.artifacts.plan)
-            return
-        db = await _db(s)
-        try:
-            rows = await repo.list_productions(db, limit=50)
-        finally:
-            await db.close()
+        rows = await repo.list_productions(db, limit=50)
         if as_json:
             print(json.dumps([r.to_dict() for r in rows], indent=2, default=str))
             return
@@ -440,23 +331,30 @@ def status(production_id: str = typer.Argument(None), as_json: bool = typer.Opti
             table.add_row(r.id, r.channel, r.topic[:40], r.stage, r.state, f"{r.progress:.0f}%")
         console.print(table)
 
-    _run(go())
+    with_db(go)
 
 
-def _stage_for(production_id: str, stage: str | None, s: Settings) -> Any:
-    async def go() -> str:
-        if stage:
-            return stage
-        from service.client import connect, get_status
+async def _show_production(s: Settings, production_id: str, as_json: bool) -> None:
+    from service.client import connect, get_status
 
-        st = await get_status(await connect(s), production_id)
-        if not st.checkpoint:
-            from service.client import CheckpointNotOpen
+    st = await get_status(await connect(s), production_id)
+    if as_json:
+        print(json.dumps(st.to_dict(), indent=2))
+        return
+    _print_status(st)
+    if st.checkpoint == "broll" and st.artifacts.plan:
+        _print_broll(s, st.artifacts.plan)
 
-            raise CheckpointNotOpen(f"production {production_id} is at stage {str(st.stage)!r}; no checkpoint is open")
-        return st.checkpoint
 
-    return go()
+async def _stage_for(production_id: str, stage: str | None, s: Settings) -> str:
+    if stage:
+        return stage
+    from service.client import CheckpointNotOpen, connect, get_status
+
+    st = await get_status(await connect(s), production_id)
+    if not st.checkpoint:
+        raise CheckpointNotOpen(f"production {production_id} is at stage {str(st.stage)!r}; no checkpoint is open")
+    return st.checkpoint
 
 
 @app.command()
@@ -471,11 +369,10 @@ def approve(
 ) -> None:
     """Approve the open checkpoint (optionally with edits)."""
 
-    async def go() -> None:
+    async def go(s: Settings) -> None:
         from service.client import connect, review
         from tubeflow.contracts import ReviewDecision, checkpoint_named
 
-        s = _settings()
         cp = await _stage_for(production_id, stage, s)
         payload = json.loads(edits.read_text()) if edits else None
         if pronounce:
@@ -483,7 +380,7 @@ def approve(
         await review(await connect(s), production_id, ReviewDecision(checkpoint_named(cp), True, reviewer, "", payload))
         console.print(f"approved {cp}")
 
-    _run(go())
+    with_settings(go)
 
 
 @app.command()
@@ -501,11 +398,10 @@ def reject(
 ) -> None:
     """Reject the open checkpoint with feedback; the stage (or, at final, the --to stage) is redone."""
 
-    async def go() -> None:
+    async def go(s: Settings) -> None:
         from service.client import connect, review
         from tubeflow.contracts import ReviewDecision, checkpoint_named, redo_target_named
 
-        s = _settings()
         cp = await _stage_for(production_id, stage, s)
         edits = {"pronounce": _pronunciations(pronounce)} if pronounce else None
         decision = ReviewDecision(
@@ -514,7 +410,7 @@ def reject(
         await review(await connect(s), production_id, decision)
         console.print(f"rejected {cp}; {'redoing from ' + to if to else 'it is being redone'} with your feedback")
 
-    _run(go())
+    with_settings(go)
 
 
 def _pronunciations(items: list[str]) -> dict[str, str]:
@@ -529,35 +425,25 @@ def _pronunciations(items: list[str]) -> dict[str, str]:
 
 @app.command()
 def cancel(production_id: str, reason: str = typer.Option("cancelled from the CLI")) -> None:
-    async def go() -> None:
+    async def go(s: Settings) -> None:
         from service.client import cancel as do_cancel
         from service.client import connect
 
-        await do_cancel(await connect(_settings()), production_id, reason)
+        await do_cancel(await connect(s), production_id, reason)
         console.print("cancel requested")
 
-    _run(go())
+    with_settings(go)
 
 
 @notify_app.command("test")
 def notify_test(channel: str = typer.Option("", help="also the targets this channel opted into")) -> None:
     """Send a sample event to every configured target (and e-mail), printing what each answered."""
 
-    async def go() -> None:
+    async def go(s: Settings) -> None:
         from activities import notify as nt
-        from tubeflow.channel_settings import parse_settings
         from tubeflow.contracts import Notification
-        from tubeflow.db import repo
 
-        s = _settings()
-        names: list[str] = []
-        if channel:
-            db = await _db(s)
-            try:
-                names = parse_settings((await repo.get_channel(db, channel)).settings).webhooks
-            finally:
-                await db.close()
-        targets = nt.targets_for(s, names)
+        targets = nt.targets_for(s, await _opted_in_webhooks(s, channel) if channel else [])
         n = Notification(
             "test",
             "tubeflow test notification: this target is set up",
@@ -579,7 +465,15 @@ def notify_test(channel: str = typer.Option("", help="also the targets this chan
         if failed:
             raise typer.Exit(1)
 
-    _run(go())
+    with_settings(go)
+
+
+async def _opted_in_webhooks(s: Settings, channel: str) -> list[str]:
+    from tubeflow.channel_settings import parse_settings
+    from tubeflow.db import repo
+
+    async with database(s) as db:
+        return parse_settings((await repo.get_channel(db, channel)).settings).webhooks
 
 
 @app.command()
@@ -589,7 +483,7 @@ def mcp(
     """Serve tubeflow's tools to MCP clients (agents): stdio by default, see README "MCP"."""
     from api.mcp_server import build_server, local_backend
 
-    s = _settings()
+    s = load_settings()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # stdout is the protocol
     if http:
         import uvicorn
@@ -610,14 +504,14 @@ def retry(
 ) -> None:
     """Continue a production that needs attention from its failed stage (approved work is kept)."""
 
-    async def go() -> None:
+    async def go(s: Settings) -> None:
         from service.client import connect
         from service.client import retry as do_retry
 
-        st = await do_retry(await connect(_settings()), production_id, operator, note)
+        st = await do_retry(await connect(s), production_id, operator, note)
         console.print(f"retrying {st.stage}; the production is {st.state} again")
 
-    _run(go())
+    with_settings(go)
 
 
 @app.command()
@@ -627,17 +521,12 @@ def costs(
 ) -> None:
     """GPU spend for one day as the autoscaler booked it: total, idle overhead, by provider, production, job."""
 
-    async def go() -> None:
+    async def go(s: Settings, db: Database) -> None:
         from datetime import UTC, datetime
 
         from autoscaler.costs import CostLedger
 
-        db = await _db(_settings())
-        try:
-            ledger = CostLedger(db)
-            summary = await ledger.daily_summary(day or datetime.now(UTC).strftime("%Y-%m-%d"))
-        finally:
-            await db.close()
+        summary = await CostLedger(db).daily_summary(day or datetime.now(UTC).strftime("%Y-%m-%d"))
         if as_json:
             print(json.dumps(asdict(summary), indent=2))
             return
@@ -653,7 +542,7 @@ def costs(
             for name, usd in sorted(table.items(), key=lambda kv: -kv[1]):
                 console.print(f"  {label} {name}: ${usd:.4f}")
 
-    _run(go())
+    with_db(go)
 
 
 @app.command()
@@ -664,19 +553,14 @@ def stats(
 ) -> None:
     """What YouTube Analytics reported for a channel's videos, with each video's cost beside its views."""
 
-    async def go() -> None:
+    async def go(s: Settings, db: Database) -> None:
         from tubeflow.analytics_report import channel_report, video_report
         from tubeflow.storage import open_storage
 
-        s = _settings()
-        db = await _db(s)
-        try:
-            if video:
-                report = await video_report(db, open_storage(s), channel, video)
-            else:
-                report = await channel_report(db, channel)
-        finally:
-            await db.close()
+        if video:
+            report = await video_report(db, open_storage(s), channel, video)
+        else:
+            report = await channel_report(db, channel)
         if as_json:
             print(json.dumps(report, indent=2))
             return
@@ -685,7 +569,7 @@ def stats(
         else:
             _print_channel_stats(report)
 
-    _run(go())
+    with_db(go)
 
 
 def _pct(v: float | None) -> str:
@@ -703,8 +587,8 @@ def _print_channel_stats(report: dict[str, Any]) -> None:
     minutes = sum(d["watch_minutes"] for d in daily)
     span = f"{daily[0]['day']} .. {daily[-1]['day']}" if daily else "no days collected yet"
     console.print(f"[bold]{report['channel']}[/bold]: {views} views, {minutes:.1f} watch minutes ({span})")
-    for run in report["runs"][:1]:
-        console.print(f"last collection: {run['status']} at {run['at']} {run['detail']}")
+    for last in report["runs"][:1]:
+        console.print(f"last collection: {last['status']} at {last['at']} {last['detail']}")
     table = Table("video", "title", "views", "watch min", "avg view %", "CTR", "likes", "subs +", "cost")
     for v in report["videos"]:
         table.add_row(
@@ -740,7 +624,7 @@ def _print_video_stats(report: dict[str, Any]) -> None:
 
 def _media_location(key: str) -> str:
     """A local file path when storage is local (open it in any player), else the dashboard's media URL."""
-    s = _settings()
+    s = load_settings()
     if s.storage == "local":
         return str(s.resolved_storage_dir() / key)
     return f"http://{s.api_host}:{s.api_port}/api/media/{key}"
@@ -772,7 +656,7 @@ def _print_metadata_preview(production_id: str) -> None:
     from tubeflow.storage import open_storage
 
     key = ProductionKeys(production_id).metadata_preview()
-    storage = open_storage(_settings())
+    storage = open_storage(load_settings())
     if not storage.exists(key):
         return
     meta = json.loads(storage.get_text(key))
@@ -807,7 +691,7 @@ def demo(
     logging.basicConfig(level=logging.WARNING)
     try:
         chosen = topic or DEMO_TOPICS.get(niche, DEMO_TOPIC)
-        run_demo(_settings(), yes=yes, topic=chosen, console=console, niche=niche)
+        run_demo(load_settings(), yes=yes, topic=chosen, console=console, niche=niche)
     except TubeflowError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
@@ -817,15 +701,6 @@ def progress_bar() -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn()
     )
-
-
-def _register() -> None:
-    from cli.channels import register
-
-    register(app, channel_app, _run, _settings, _db)
-
-
-_register()
 
 
 def main() -> None:

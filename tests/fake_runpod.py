@@ -191,7 +191,7 @@ def default_gpu_types() -> dict[str, dict[str, Any]]:
 
 @contextmanager
 def fake_runpod(state: RunPodState | None = None) -> Iterator[tuple[str, RunPodState]]:
-    """Serve the fake on 127.0.0.1; yields (base_url, state) for RUNPOD_API_BASE_URL."""
+    """Serve the fake on 127.0.0.1; yields (base_url, state): the provider's ``base_url``."""
     st = state or RunPodState(gpu_types=default_gpu_types())
     with serve(_Handler, st) as url:
         yield url, st

@@ -345,19 +345,35 @@ def test_runpod_no_capacity_tries_the_next_gpu_type_quota_and_auth(rp: tuple[Run
         provider.launch(NAME_PREFIX + "r4", {})
     with pytest.raises(LaunchFailedError, match="every configured RunPod GPU type failed"):
         provider.launch(NAME_PREFIX + "r5", {}, avoid={f"gpu:{g}" for g in default_gpu_types()})
-    import runpod
-
-    runpod.api_key = "wrong"
+    provider.api.api_key = "wrong"
     try:
         with pytest.raises(ProviderAuthError):
             provider.list()
     finally:
-        runpod.api_key = state.api_key
+        provider.api.api_key = state.api_key
+
+
+def test_two_runpod_providers_each_keep_their_own_key_and_url() -> None:
+    """Nothing process-wide: the SDK's globals (runpod.api_key, RUNPOD_API_BASE_URL) are never set."""
+    import runpod
+
+    sdk_key, sdk_url = runpod.api_key, os.environ.get("RUNPOD_API_BASE_URL")
+    other = RunPodState(api_key="rp-other-key", gpu_types=default_gpu_types())
+    with fake_runpod() as (url_a, a), fake_runpod(other) as (url_b, b):
+        one = RunPodProvider(api_key=a.api_key, base_url=url_a)
+        two = RunPodProvider(api_key=b.api_key, base_url=url_b)
+        one.launch(NAME_PREFIX + "one", {})
+        two.launch(NAME_PREFIX + "two", {})
+        assert [i.identity for i in one.list()] == [NAME_PREFIX + "one"]
+        assert [i.identity for i in two.list()] == [NAME_PREFIX + "two"]
+    assert (runpod.api_key, os.environ.get("RUNPOD_API_BASE_URL")) == (sdk_key, sdk_url)
 
 
 def test_runpod_honours_min_vram_max_price_and_spot(rp: tuple[RunPodProvider, RunPodState]) -> None:
-    _, state = rp
+    provider, state = rp
+    url = provider.api.base_url  # each provider has its own (no process-wide variable)
     base: dict[str, Any] = {"api_key": state.api_key, "image": "tubeflow-gpu:test", "cloud_type": "SECURE"}
+    base["base_url"] = url
     # L4 (24 GB, $0.43 secure) is over a $0.40 cap, the A4000 (16 GB) under a 20 GB floor: the A5000.
     picky = RunPodProvider(**base, max_price_per_hour=0.40, min_vram_gb=20)
     inst = picky.launch(NAME_PREFIX + "p1", {})
@@ -385,7 +401,7 @@ def test_runpod_error_that_echoes_the_request_does_not_leak_the_worker_secrets(
     from tests.tls_proxy import make_pki
     from tubeflow.settings import Settings
 
-    _, state = rp
+    rp_provider, state = rp
     pki = make_pki()
     secrets = Settings(
         temporal_api_key="tk-echo-4f1e9a",
@@ -394,7 +410,13 @@ def test_runpod_error_that_echoes_the_request_does_not_leak_the_worker_secrets(
         s3_access_key_id="AKIDECHO",
         s3_secret_access_key="s3-echo-secret/xyz",
     )
-    provider = RunPodProvider(api_key=state.api_key, image="img", worker_settings=secrets, gpu_types=["NVIDIA L4"])
+    provider = RunPodProvider(
+        api_key=state.api_key,
+        image="img",
+        worker_settings=secrets,
+        gpu_types=["NVIDIA L4"],
+        base_url=rp_provider.api.base_url,
+    )
     state.echo_input = True
     with pytest.raises((LaunchFailedError, QuotaExceededError)) as caught:  # the echo may read like a quota
         provider.launch(NAME_PREFIX + "e1", {})

@@ -102,6 +102,16 @@ async def test_connect_set_show_topics_calendar_through_the_cli(tmp_path: Path) 
         assert tubeflow(env, "topics", "add", "sky", "Why do stars twinkle?").returncode == 0
         assert "Why do stars twinkle?" in tubeflow(env, "topics", "list", "sky").stdout
         assert json.loads(tubeflow(env, "calendar", "sky", "--json").stdout) == []
+        r = tubeflow(env, "calendar", "--week")
+        assert r.returncode == 0 and r.stdout.startswith("nothing is scheduled or published from "), r.stdout
+        assert "nothing is scheduled or published for sky" in tubeflow(env, "calendar", "sky").stdout
+
+        # Temporal is down here: one line saying what to do, not the SDK's transport error.
+        r = tubeflow(env, "channel", "pause", "sky")
+        assert r.returncode == 2 and r.stderr.splitlines() == [
+            "error: cannot connect to Temporal at 127.0.0.1:1 (connection refused); "
+            "is the dev server running (`tubeflow dev`)?"
+        ], r.stderr
 
 
 def test_status_at_the_final_checkpoint_prints_the_metadata_fixes(
@@ -121,3 +131,20 @@ def test_status_at_the_final_checkpoint_prints_the_metadata_fixes(
     _print_status(st)
     out = capsys.readouterr().out
     assert "on YouTube: A title" in out and "cut at a word to 98" in out
+
+
+def test_temporal_down_is_one_line_with_the_fix() -> None:
+    from cli.context import temporal_down
+
+    raw = (
+        "cannot connect to Temporal at temporal:7233: Failed client connect: Server connection error: "
+        'tonic::transport::Error(Transport, ConnectError(ConnectError("dns error", Custom { kind: Uncategorized, '
+        'error: "failed to lookup address information: Name or service not known" })))'
+    )
+    assert temporal_down(raw) == (
+        "cannot connect to Temporal at temporal:7233 (failed to lookup address information: name or service not "
+        "known); is the dev server running (`tubeflow dev`)?"
+    )
+    assert temporal_down("cannot connect to Temporal at h:1: odd") == (
+        "cannot connect to Temporal at h:1; is the dev server running (`tubeflow dev`)?"
+    )

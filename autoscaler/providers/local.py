@@ -23,7 +23,7 @@ from typing import Any
 import psutil
 
 from autoscaler.providers.base import MANAGED_LABEL, MANAGED_VALUE, Instance, InstanceState, LaunchFailedError
-from tubeflow.settings import PREFIX
+from tubeflow.settings import PREFIX, Settings
 
 ENV_INSTANCE = "TUBEFLOW_GPU_INSTANCE"
 ENV_LABELS = "TUBEFLOW_GPU_LABELS"
@@ -57,7 +57,7 @@ class LocalProvider:
         self._stopping: dict[int, float] = {}  # pid -> SIGKILL after
 
     @classmethod
-    def from_settings(cls, settings: Any, **options: Any) -> LocalProvider:
+    def from_settings(cls, settings: Settings, **options: Any) -> LocalProvider:
         # The workers see exactly the autoscaler's settings (queue, Temporal, storage), whatever its
         # environment, with the worker configuration every provider sends on top (PEMs as text).
         from tubeflow.worker_config import worker_environment
@@ -65,8 +65,8 @@ class LocalProvider:
         env = {PREFIX + f.name.upper(): str(getattr(settings, f.name)) for f in fields(settings)}
         env.update(worker_environment(settings).merged())
         options.setdefault("env", env)
-        options.setdefault("log_dir", Path(settings.home) / "autoscaler" / "logs")
-        options.setdefault("price_per_hour", float(getattr(settings, "autoscaler_local_price_per_hour", 0.0)))
+        options.setdefault("log_dir", settings.home / "autoscaler" / "logs")
+        options.setdefault("price_per_hour", settings.autoscaler_local_price_per_hour)
         options.setdefault("scope", settings.gpu_queue)
         return cls(**options)
 

@@ -1,22 +1,27 @@
 """GPU workers as RunPod pods, through the ``runpod`` SDK (GraphQL underneath).
 
 GPU types are tried in order of preference; a type with no capacity, or one whose pod never became
-ready, is skipped for the next launch.  The SDK reads ``RUNPOD_API_BASE_URL`` at call time, which
-is how the tests point it at a local fake.
+ready, is skipped for the next launch.  The SDK's query builders write the GraphQL; this provider
+sends it with its own key to its own URL (``TUBEFLOW_RUNPOD_BASE_URL``: the tests' local fake), as
+the SDK's transport would only take both from process globals (``runpod.api_key``, the
+``RUNPOD_API_BASE_URL`` variable).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
-import runpod
+import httpx
 from runpod import error as rp_error
+from runpod.api.mutations import pods as pod_mutations
+from runpod.api.queries import gpus as gpu_queries
+from runpod.api.queries import pods as pod_queries
 
 from autoscaler.providers.base import (
+    DEFAULTS,
     MANAGED_LABEL,
     MANAGED_VALUE,
     NAME_PREFIX,
@@ -26,13 +31,63 @@ from autoscaler.providers.base import (
     ProviderAuthError,
     ProviderError,
     QuotaExceededError,
+    launch_env,
+    secret_env,
 )
 from tubeflow.errors import ConfigError
+from tubeflow.settings import Settings
 
 # NVENC-capable RunPod GPU type ids, cheapest usable first.
 DEFAULT_GPU_TYPES = ("NVIDIA L4", "NVIDIA RTX A4000", "NVIDIA RTX A5000", "NVIDIA L40S")
 _QUOTA_WORDS = ("quota", "balance", "insufficient", "limit", "too many")
 _NO_CAPACITY_WORDS = ("no longer any instances available", "not available", "no instances")
+RUNPOD_URL = "https://api.runpod.io"  # TUBEFLOW_RUNPOD_BASE_URL empty means this
+
+
+class RunPodApi:
+    """RunPod's GraphQL endpoint with one key: errors as the SDK raises them, so they classify the same."""
+
+    def __init__(self, api_key: str, base_url: str = "", timeout_s: float = 30.0) -> None:
+        self.api_key = api_key
+        self.base_url = (base_url or RUNPOD_URL).rstrip("/")
+        self.url = self.base_url + "/graphql"
+        self.timeout_s = timeout_s
+
+    def query(self, query: str) -> dict[str, Any]:
+        resp = httpx.post(
+            self.url,
+            content=json.dumps({"query": query}),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
+            timeout=self.timeout_s,
+        )
+        if resp.status_code == 401:
+            raise rp_error.AuthenticationError("Unauthorized request, please check your API key.")
+        body: dict[str, Any] = resp.json()
+        if "errors" in body:
+            raise rp_error.QueryError(body["errors"][0]["message"], query)
+        return body
+
+    def get_gpu(self, gpu: str) -> dict[str, Any]:
+        found = self.query(gpu_queries.generate_gpu_query(gpu, 1))["data"]["gpuTypes"]
+        if not found:
+            raise ValueError(f"RunPod has no GPU type {gpu!r}")
+        return dict(found[0])
+
+    def get_pods(self) -> list[dict[str, Any]]:
+        return list(self.query(pod_queries.QUERY_POD)["data"]["myself"]["pods"] or [])
+
+    def create_pod(self, **fields: Any) -> dict[str, Any]:
+        """``runpod.create_pod``'s mutation, with the defaults that call fills in."""
+        if fields.get("cloud_type", "ALL") not in ("ALL", "COMMUNITY", "SECURE"):
+            raise ValueError("cloud_type must be one of ALL, COMMUNITY or SECURE")
+        defaults = {"gpu_count": 1, "volume_in_gb": 0, "min_vcpu_count": 1, "min_memory_in_gb": 1}
+        mutation = pod_mutations.generate_pod_deployment_mutation(
+            **{**defaults, "volume_mount_path": "/runpod-volume", **fields}
+        )
+        return dict(self.query(mutation)["data"]["podFindAndDeployOnDemand"])
+
+    def terminate_pod(self, pod_id: str) -> None:
+        self.query(pod_mutations.generate_pod_terminate_mutation(pod_id))
 
 
 def _gql(value: str) -> str:
@@ -61,7 +116,7 @@ class RunPodProvider:
     def __init__(
         self,
         api_key: str,
-        image: str,
+        image: str = DEFAULTS.gpu_image,
         gpu_types: Sequence[str] = DEFAULT_GPU_TYPES,
         env: dict[str, str] | None = None,
         cloud_type: str = "ALL",
@@ -71,13 +126,11 @@ class RunPodProvider:
         max_price_per_hour: float = 0.0,
         min_vram_gb: float = 0.0,
         interruptible: bool = False,
-        worker_settings: Any = None,
+        worker_settings: Settings | None = None,
     ) -> None:
         if not api_key:
             raise ConfigError("the runpod provider needs an API key (TUBEFLOW_RUNPOD_API_KEY)")
-        runpod.api_key = api_key
-        if base_url:
-            os.environ["RUNPOD_API_BASE_URL"] = base_url.rstrip("/")
+        self.api = RunPodApi(api_key, base_url)
         self.image = image
         self.gpu_types = list(gpu_types)
         self.env = dict(env or {})
@@ -94,20 +147,20 @@ class RunPodProvider:
         self._gpu_of: dict[str, str] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any, **options: Any) -> RunPodProvider:
-        options.setdefault("api_key", getattr(settings, "runpod_api_key", ""))
-        options.setdefault("base_url", getattr(settings, "runpod_base_url", ""))
-        options.setdefault("image", getattr(settings, "gpu_image", "ghcr.io/tubeflow/tubeflow-gpu:latest"))
-        options.setdefault("max_price_per_hour", float(getattr(settings, "autoscaler_max_price_per_hour", 0.0)))
-        options.setdefault("min_vram_gb", float(getattr(settings, "autoscaler_min_vram_gb", 0.0)))
-        options.setdefault("interruptible", bool(getattr(settings, "autoscaler_spot", False)))
+    def from_settings(cls, settings: Settings, **options: Any) -> RunPodProvider:
+        options.setdefault("api_key", settings.runpod_api_key)
+        options.setdefault("base_url", settings.runpod_base_url)
+        options.setdefault("image", settings.gpu_image)
+        options.setdefault("max_price_per_hour", settings.autoscaler_max_price_per_hour)
+        options.setdefault("min_vram_gb", settings.autoscaler_min_vram_gb)
+        options.setdefault("interruptible", settings.autoscaler_spot)
         options.setdefault("worker_settings", settings)
         return cls(**options)
 
     def _offer(self, gpu: str) -> tuple[float, str]:
         """(USD/h we would pay, "" or why this GPU type is unfit) from RunPod's price list."""
         try:
-            info = runpod.get_gpu(gpu)
+            info = self.api.get_gpu(gpu)
         except Exception as e:  # noqa: BLE001
             err = _classify(e, f"price of {gpu}")
             if isinstance(err, (QuotaExceededError, ProviderAuthError)):
@@ -129,27 +182,9 @@ class RunPodProvider:
             return price, f"{gpu} costs ${price:g}/h > max ${self.max_price_per_hour:g}/h"
         return price, ""
 
-    def _secret_env(self) -> Any:
-        from tubeflow.worker_config import WorkerEnvironment, worker_environment
-
-        if self.worker_settings is None:
-            return WorkerEnvironment({}, {})
-        return worker_environment(self.worker_settings)
-
     def pod_env(self, name: str, price: float) -> dict[str, str]:
         """The worker configuration for one pod (RunPod keeps pod env private to the account)."""
-        env: dict[str, str] = {}
-        if self.worker_settings is not None:
-            from tubeflow.worker_config import worker_environment
-
-            env = worker_environment(self.worker_settings, identity=name, price_per_hour=price).merged()
-        return {
-            **env,
-            **self.env,
-            "TUBEFLOW_WORKER_IDENTITY": name,
-            "TUBEFLOW_WORKER_PRICE_PER_HOUR": f"{price:.6g}",
-            "NVIDIA_DRIVER_CAPABILITIES": "compute,video,utility",
-        }
+        return launch_env(self.worker_settings, name, price, self.env)
 
     def launch(self, name: str, labels: dict[str, str], avoid: Collection[str] = ()) -> Instance:
         errors: list[str] = []
@@ -162,12 +197,12 @@ class RunPodProvider:
                 errors.append(unfit)
                 continue
             env = {k: _gql(v) for k, v in self.pod_env(name, price).items()}
-            secret = self._secret_env()
+            secret = secret_env(self.worker_settings)
             try:
                 if self.interruptible:
                     pod = self._rent_interruptible(name, gpu, price, env)
                 else:
-                    pod = runpod.create_pod(
+                    pod = self.api.create_pod(
                         name=name,
                         image_name=self.image,
                         gpu_type_id=gpu,
@@ -201,8 +236,6 @@ class RunPodProvider:
 
     def _rent_interruptible(self, name: str, gpu: str, bid: float, env: dict[str, str]) -> dict[str, Any]:
         """A spot pod: the SDK has no call for it, so the documented GraphQL mutation, sent through it."""
-        from runpod.api.graphql import run_graphql_query
-
         env_items = ", ".join(f'{{ key: "{k}", value: "{v}" }}' for k, v in env.items())
         mutation = f"""
         mutation {{
@@ -217,7 +250,7 @@ class RunPodProvider:
           ) {{ id imageName machineId }}
         }}
         """
-        answer = run_graphql_query(mutation)
+        answer = self.api.query(mutation)
         pod = (answer.get("data") or {}).get("podRentInterruptable")
         if not pod:
             raise ValueError(f"RunPod did not rent a spot {gpu}: {answer.get('errors')}")
@@ -225,7 +258,7 @@ class RunPodProvider:
 
     def list(self) -> list[Instance]:
         try:
-            pods = runpod.get_pods()
+            pods = self.api.get_pods()
         except Exception as e:  # noqa: BLE001
             raise _classify(e, "list pods") from e
         out = []
@@ -259,7 +292,7 @@ class RunPodProvider:
 
     def terminate(self, instance_id: str) -> None:
         try:
-            runpod.terminate_pod(instance_id)
+            self.api.terminate_pod(instance_id)
         except Exception as e:  # noqa: BLE001
             if "not found" in str(e).lower():
                 return  # already gone
@@ -273,7 +306,7 @@ class RunPodProvider:
 
     def _price_of(self, gpu: str) -> float:
         try:
-            info = runpod.get_gpu(gpu)
+            info = self.api.get_gpu(gpu)
         except Exception:  # noqa: BLE001 - a price is informative; launching must not fail on it
             return 0.0
         price = info.get("communityPrice") if self.cloud_type == "COMMUNITY" else info.get("securePrice")

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from autoscaler.providers.base import (
+    DEFAULTS,
     MANAGED_LABEL,
     MANAGED_VALUE,
     NAME_PREFIX,
@@ -22,13 +23,16 @@ from autoscaler.providers.base import (
     ProviderAuthError,
     ProviderError,
     QuotaExceededError,
+    launch_env,
+    secret_env,
 )
 from tubeflow.errors import ConfigError
+from tubeflow.settings import Settings
 from tubeflow.worker_config import redact
 
 # GPUs with an NVENC encoder (what the render needs); Vast names them like this in offers.
 NVENC_GPUS = ("Tesla T4", "L4", "A10", "A10G", "L40S", "L40", "RTX A4000", "RTX A5000", "RTX 4090", "RTX 3090")
-NVIDIA_CAPS = "compute,video,utility"  # "video" exposes NVENC inside the container
+VASTAI_URL = "https://console.vast.ai"  # TUBEFLOW_VASTAI_BASE_URL empty means this
 _QUOTA_WORDS = ("insufficient_credit", "insufficient credit", "quota", "rate limit", "too many")
 
 
@@ -38,18 +42,18 @@ class VastAiProvider:
     def __init__(
         self,
         api_key: str,
-        image: str,
-        base_url: str = "https://console.vast.ai",
+        image: str = DEFAULTS.gpu_image,
+        base_url: str = VASTAI_URL,
         env: dict[str, str] | None = None,
-        min_vram_gb: float = 16.0,
-        max_price_per_hour: float = 1.0,
+        min_vram_gb: float = DEFAULTS.autoscaler_min_vram_gb,
+        max_price_per_hour: float = DEFAULTS.autoscaler_max_price_per_hour,
         gpu_names: Sequence[str] = NVENC_GPUS,
         interruptible: bool = False,
         disk_gb: int = 30,
         onstart: str = "tubeflow worker --queue gpu",
         timeout_s: float = 20.0,
         transport: httpx.BaseTransport | None = None,
-        worker_settings: Any = None,
+        worker_settings: Settings | None = None,
     ) -> None:
         if not api_key:
             raise ConfigError("the vastai provider needs an API key (TUBEFLOW_VASTAI_API_KEY)")
@@ -72,37 +76,19 @@ class VastAiProvider:
         self._prices: dict[str, float] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any, **options: Any) -> VastAiProvider:
-        options.setdefault("api_key", getattr(settings, "vastai_api_key", ""))
-        options.setdefault("base_url", getattr(settings, "vastai_base_url", "") or "https://console.vast.ai")
-        options.setdefault("image", getattr(settings, "gpu_image", "ghcr.io/tubeflow/tubeflow-gpu:latest"))
-        options.setdefault("max_price_per_hour", float(getattr(settings, "autoscaler_max_price_per_hour", 1.0)))
-        options.setdefault("min_vram_gb", float(getattr(settings, "autoscaler_min_vram_gb", 16.0)))
-        options.setdefault("interruptible", bool(getattr(settings, "autoscaler_spot", False)))
+    def from_settings(cls, settings: Settings, **options: Any) -> VastAiProvider:
+        options.setdefault("api_key", settings.vastai_api_key)
+        options.setdefault("base_url", settings.vastai_base_url or VASTAI_URL)
+        options.setdefault("image", settings.gpu_image)
+        options.setdefault("max_price_per_hour", settings.autoscaler_max_price_per_hour)
+        options.setdefault("min_vram_gb", settings.autoscaler_min_vram_gb)
+        options.setdefault("interruptible", settings.autoscaler_spot)
         options.setdefault("worker_settings", settings)
         return cls(**options)
 
-    def _secrets(self) -> Any:
-        from tubeflow.worker_config import WorkerEnvironment, worker_environment
-
-        if self.worker_settings is None:
-            return WorkerEnvironment({}, {})
-        return worker_environment(self.worker_settings)
-
     def instance_env(self, name: str, price: float) -> dict[str, str]:
         """The worker configuration for one instance (Vast.ai shows instance env to the account only)."""
-        env: dict[str, str] = {}
-        if self.worker_settings is not None:
-            from tubeflow.worker_config import worker_environment
-
-            env = worker_environment(self.worker_settings, identity=name, price_per_hour=price).merged()
-        return {
-            **env,
-            **self.env,
-            "TUBEFLOW_WORKER_IDENTITY": name,
-            "TUBEFLOW_WORKER_PRICE_PER_HOUR": f"{price:.6g}",
-            "NVIDIA_DRIVER_CAPABILITIES": NVIDIA_CAPS,
-        }
+        return launch_env(self.worker_settings, name, price, self.env)
 
     # ------------------------------------------------------------------ offers
 
@@ -155,7 +141,7 @@ class VastAiProvider:
             try:
                 result = self._call("PUT", f"/asks/{offer['id']}/", json=body)
             except LaunchFailedError as e:
-                errors.append(redact(f"offer {offer['id']}: {e}", self._secrets()))
+                errors.append(redact(f"offer {offer['id']}: {e}", secret_env(self.worker_settings)))
                 continue  # rented by someone else a moment ago, or that host failed: next offer
             contract = str(result["new_contract"])
             price = float(offer["dph_total"])
