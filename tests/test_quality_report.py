@@ -209,3 +209,21 @@ def _quiet(duration: float) -> VideoMeasurements:
     """Measurements of a clip with a cut every second, -14 LUFS, nothing wrong."""
     cuts = [(float(t), 20.0) for t in range(1, int(duration))]
     return VideoMeasurements(duration, 1080, 1920, -14.0, -3.0, [], [], [], cuts)
+
+
+def test_music_under_speech_from_the_soundtrack_stems(tmp_path: Path) -> None:
+    """Bed 6 dB under the voice masks words (limit 12 dB under); 20 dB under is fine; no stems, no figure."""
+    from tests.mediagen import tone_wav
+
+    voice = tone_wav(tmp_path / "voice.wav", 2.0, 440.0, volume=0.4)
+    loud_bed = tone_wav(tmp_path / "loud.wav", 2.0, 220.0, volume=0.2)
+    soft_bed = tone_wav(tmp_path / "soft.wav", 2.0, 220.0, volume=0.04)
+    plan = RenderPlan(320, 180, 15, 2.0, [], music_key="niches/science/music/bed.mp3")
+    th = QualityThresholds()
+    loud = report_from(_quiet(2.0), video="long", thresholds=th, plan=plan, music_stems=(voice, loud_bed))
+    f = loud.figure("music_under_speech_db")
+    assert f.passed is False and f.value is not None and -8.0 < f.value < -4.0
+    soft = report_from(_quiet(2.0), video="long", thresholds=th, plan=plan, music_stems=(voice, soft_bed))
+    assert soft.figure("music_under_speech_db").passed is True
+    unmeasured = report_from(_quiet(2.0), video="long", thresholds=th, plan=plan).figure("music_under_speech_db")
+    assert unmeasured.passed is None and "stems" in unmeasured.message
