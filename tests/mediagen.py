@@ -141,3 +141,55 @@ def truncated_copy(src: Path, dest: Path, keep: float = 0.3) -> Path:
     data = src.read_bytes()
     dest.write_bytes(data[: max(1, int(len(data) * keep))])
     return dest
+
+
+# Shots for slideshow_clip: ("pan", seconds, seed) a still panning slowly (moves like Ken Burns),
+# ("still", seconds, seed) the same still not moving at all (frozen), ("black", seconds, 0).
+Shot = tuple[str, float, int]
+
+
+def slideshow_clip(
+    path: Path,
+    shots: list[Shot],
+    *,
+    width: int = 320,
+    height: int = 180,
+    fps: int = 15,
+    loudness: float = 0.2,
+    clip_at: float | None = None,
+) -> Path:
+    """A render-like MP4 for quality checks: hard cuts between stills that move (a pan of 8 px/s,
+    steady, so no frame repeats for long and scene detection sees only the cuts), with planted
+    defects on request: a frozen still, a black stretch, a full-scale 50 ms burst at ``clip_at``.
+
+    The sound is a 997 Hz sine at ``loudness`` amplitude in both channels: BS.1770 calibrates a
+    full-scale 997 Hz sine on two channels to 0 LUFS, so 0.2 reads -14 LUFS, true peak -14 dBTP.
+    """
+    pan_px = 8.0
+    extra = int(max(s for _, s, _ in shots) * pan_px) + 4
+    args: list[str] = []
+    labels = []
+    graph = []
+    for i, (kind, seconds, seed) in enumerate(shots):
+        if kind == "black":
+            args += ["-f", "lavfi", "-i", f"color=c=black:s={width}x{height}:r={fps}:d={seconds}"]
+            graph.append(f"[{i}:v]format=yuv420p,setsar=1[s{i}]")
+        else:
+            img = still_image(path.parent / f"{path.stem}-still{i}.png", width + extra, height, seed=seed)
+            args += ["-loop", "1", "-framerate", str(fps), "-t", str(seconds), "-i", str(img)]
+            x = f"t*{pan_px}" if kind == "pan" else "0"
+            graph.append(f"[{i}:v]crop={width}:{height}:x='{x}':y=0,format=yuv420p,setsar=1[s{i}]")
+        labels.append(f"[s{i}]")
+    total = sum(s for _, s, _ in shots)
+    tone = f"{loudness}*sin(2*PI*997*t)"
+    if clip_at is not None:
+        tone = f"({loudness}+(1-{loudness})*between(t,{clip_at},{clip_at + 0.05}))*sin(2*PI*997*t)"
+    args += ["-f", "lavfi", "-i", f"aevalsrc='{tone}|{tone}':s=48000:d={total}"]
+    graph.append(f"{''.join(labels)}concat=n={len(shots)}:v=1:a=0[v]")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _ffmpeg(
+        *args, "-filter_complex", ";".join(graph), "-map", "[v]", "-map", f"{len(shots)}:a",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-r", str(fps),
+        "-c:a", "aac", "-b:a", "128k", "-t", str(total), str(path),
+    )  # fmt: skip
+    return path

@@ -360,3 +360,98 @@ def run_ffmpeg(
     if any(p in stderr for p in _INPUT_PROBLEMS):
         raise MediaError(f"{what}: FFmpeg could not read an input: {_tail(stderr, 4)}")
     raise FFmpegFailed(f"{what}: FFmpeg exited with status {proc.returncode}: {_tail(stderr)}")
+
+
+# --- quality measurements (gpu_activities/quality.py) -----------------------------------------
+
+SCENE_FPS = 4.0  # scene detection samples this many frames a second (see video_checks_command)
+SCENE_WIDTH = 320  # every picture check runs at this width: detail enough, cheap on two cores
+
+
+def video_checks_command(
+    path: Path,
+    *,
+    with_audio: bool,
+    black_min_s: float = 0.1,
+    black_pixel_threshold: float = 0.10,
+    freeze_noise_db: float = -60.0,
+    freeze_min_s: float = 1.0,
+    scene_fps: float = SCENE_FPS,
+    mask: tuple[float, float] | None = None,
+) -> FFmpegCommand:
+    """One decode of a rendered file for every measured figure: blackdetect, freezedetect and
+    scdet on the picture, ebur128 (true peak, one line per 100 ms) on the sound.
+
+    ``mask`` (top, bottom as fractions of the height) blanks the caption band after blackdetect
+    (a black frame with a caption on it is not black) and before the other two: karaoke
+    captions change every word, so unmasked they hide a stuck picture from freezedetect and
+    score like cuts in scdet.  Black and frozen frames are judged at full frame rate (dropping
+    frames first would invent freezes).  Scene detection runs on frames resampled to
+    ``scene_fps``: scdet scores the *change* in frame difference, so a 0.5 s cross-fade sampled
+    at 30 fps is fifteen small equal steps that score near zero, while at 4 fps it is a jump; a
+    slow Ken Burns zoom stays small at either rate.  scdet's threshold is 0, so every sampled
+    frame's score is printed and the caller applies its own threshold.
+    """
+    cmd = FFmpegCommand(output="-")
+    cmd.loglevel = "info"
+    cmd.add_input(path)
+    graph = (
+        f"[0:v]scale={SCENE_WIDTH}:-2,"
+        f"blackdetect=d={fmt_s(black_min_s)}:pix_th={fmt_s(black_pixel_threshold)},"
+    )
+    if mask is not None:
+        top, bottom = mask
+        graph += f"drawbox=x=0:y=ih*{fmt_s(top)}:w=iw:h=ih*{fmt_s(bottom - top)}:color=black:t=fill,"
+    graph += (
+        f"freezedetect=n={fmt_s(freeze_noise_db)}dB:d={fmt_s(freeze_min_s)},"
+        f"fps={fmt_s(scene_fps)},scdet=threshold=0[v]"
+    )
+    args = ["-map", "[v]"]
+    if with_audio:
+        graph += ";[0:a:0]ebur128=peak=true:framelog=info[a]"
+        args += ["-map", "[a]"]
+    cmd.filter_complex = graph
+    cmd.output_args = [*args, "-f", "null"]
+    return cmd
+
+
+_BLACK = re.compile(r"black_start:\s*(-?[\d.]+)\s+black_end:\s*(-?[\d.]+)")
+_FREEZE = re.compile(r"lavfi\.freezedetect\.freeze_(start|end):\s*(-?[\d.]+)")
+_SCENE = re.compile(r"lavfi\.scd\.score:\s*([\d.]+),\s*lavfi\.scd\.time:\s*(-?[\d.]+)")
+_FTPK = re.compile(r"\bt:\s*([\d.]+)\s.*?FTPK:\s*((?:-?[\d.]+|-inf)(?:\s+(?:-?[\d.]+|-inf))*)\s+dBFS")
+
+
+def parse_blackdetect(stderr: str) -> list[tuple[float, float]]:
+    """(start, end) of each black interval blackdetect reported."""
+    return [(float(a), float(b)) for a, b in _BLACK.findall(stderr)]
+
+
+def parse_freezedetect(stderr: str, duration_s: float) -> list[tuple[float, float]]:
+    """(start, end) of each frozen interval; one still frozen at the end closes at ``duration_s``
+    (freezedetect prints no end for it)."""
+    out: list[tuple[float, float]] = []
+    start: float | None = None
+    for kind, value in _FREEZE.findall(stderr):
+        if kind == "start":
+            start = float(value)
+        elif start is not None:
+            out.append((start, float(value)))
+            start = None
+    if start is not None:
+        out.append((start, max(start, duration_s)))
+    return out
+
+
+def parse_scdet(stderr: str) -> list[tuple[float, float]]:
+    """(time, score 0-100) for each frame scdet printed, in time order."""
+    return sorted((float(t), float(s)) for s, t in _SCENE.findall(stderr))
+
+
+def parse_ebur128_peaks(stderr: str) -> list[tuple[float, float]]:
+    """(time at the end of the 100 ms frame, its true peak dBFS over all channels) from ebur128's
+    frame log: where the loudest peak is, not only how loud."""
+    out = []
+    for t, peaks in _FTPK.findall(stderr):
+        values = [float(v) for v in peaks.split()]
+        out.append((float(t), max(values)))
+    return out
