@@ -100,9 +100,8 @@ def _wrong_arrows(graph: dict[str, set[str]]) -> list[str]:
 
 def test_no_import_runs_up_or_sideways() -> None:
     wrong = _wrong_arrows(_graph())
-    assert not wrong, "imports that run up, sideways or out of bounds (move the shared piece down):\n" + "\n".join(
-        wrong
-    )
+    why = "imports that run up, sideways or out of bounds (move the shared piece down):\n"
+    assert not wrong, why + "\n".join(wrong)
 
 
 def test_no_import_circles() -> None:
