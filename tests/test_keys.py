@@ -191,7 +191,7 @@ def built_keys(source: str) -> Iterator[tuple[int, str]]:
                 shape = f"a key made with {f.attr}()"
             elif f.attr in {"sub", "subn"} and len(args) >= 3 and _keylike(args[2]):
                 shape = "a key rewritten with re.sub()"
-        if shape:
+        if shape and isinstance(node, ast.expr):
             yield node.lineno, shape
 
 
