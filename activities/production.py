@@ -433,7 +433,7 @@ class MainActivities:
             record = {"target": target, "error": error, "event": n.event, "attempts": info.attempt,
                       "notification": asdict(n), "body": body.decode("utf-8", "replace")}  # fmt: skip
             key = dead_letter(n.at or datetime.now(UTC).isoformat(), f"{delivery_id}-{len(state)}-{target}")
-            self.storage.put_text(key.replace(" ", "_"), json.dumps(record, indent=1, default=str), "application/json")
+            self.storage.put_text(key, json.dumps(record, indent=1, default=str), "application/json")
             activity.logger.warning("notification %s to %s dead-lettered: %s", n.event, target, error)
         return {**state, **{t: f"dead letter: {e}" for t, (e, _) in failed.items()}}
 

@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import re
 import shutil
 import threading
 import time
@@ -41,7 +40,15 @@ from tubeflow.contracts import (
 )
 from tubeflow.errors import MediaError, PermanentError
 from tubeflow.job_contracts import AddAudioJob, CaptionJob, Img2VidJob, ShortRequest, VideoJobResult
-from tubeflow.keys import ProductionKeys, segment_key, soundtrack_key, spoken_words_for, timing_for_voice
+from tubeflow.keys import (
+    ProductionKeys,
+    segment_index,
+    segment_key,
+    segments_listing,
+    soundtrack_key,
+    spoken_words_for,
+    timing_for_voice,
+)
 from tubeflow.render_contracts import (
     JoinRequest,
     RenderJob,
@@ -266,10 +273,10 @@ class GpuActivities:
 
     def _stored_segments(self, prefix: str) -> dict[int, str]:
         found: dict[int, str] = {}
-        for key in self.storage.list(prefix + "/"):
-            m = re.fullmatch(r".*/seg-(\d{4})\.mp4", key)
-            if m:
-                found[int(m.group(1))] = key
+        for key in self.storage.list(segments_listing(prefix)):
+            index = segment_index(key)
+            if index is not None:
+                found[index] = key
         return found
 
     @implements(act.RENDER_VIDEO)

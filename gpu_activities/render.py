@@ -67,7 +67,7 @@ def layout(plan: RenderPlan, narration_s: float, settings: Settings) -> Layout:
 
 
 def segment_name(index: int) -> str:
-    return f"seg-{index:04d}.mp4"
+    return f"seg-{index:04d}.mp4"  # not a storage key: the local file a segment is encoded to
 
 
 def sources(plan: RenderPlan, resolve: Callable[[str], Path], keys: set[str] | None = None) -> dict[str, Source]:

@@ -7,6 +7,9 @@ aborted run cannot collide; its URL is an ordinary ``postgresql+asyncpg://`` URL
 handed to worker subprocesses through ``TUBEFLOW_DATABASE_URL``.
 
 ``TUBEFLOW_TEST_POSTGRES`` overrides the admin DSN (default ``postgresql://postgres@127.0.0.1:5432/test``).
+Where no server answers, a PostgreSQL test is skipped on a developer's machine but fails under CI (the
+``CI`` environment variable set, as every CI service sets it): there a skip would quietly drop the whole
+PostgreSQL path from the run.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import pytest
@@ -28,12 +32,28 @@ ADMIN_DSN = os.environ.get("TUBEFLOW_TEST_POSTGRES", "postgresql://postgres@127.
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+def under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+
+
+def postgres_unreachable(error: BaseException) -> NoReturn:
+    """Skip this test (fail it under CI), saying how to give the tests a server."""
+    how = (
+        "start one there (e.g. `docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust "
+        "-e POSTGRES_DB=test postgres:16`) or set TUBEFLOW_TEST_POSTGRES to an admin DSN "
+        "(postgresql://USER[:PASSWORD]@HOST:PORT/DB) of a server the tests may create databases on"
+    )
+    if under_ci():
+        pytest.fail(f"CI is set and PostgreSQL is unreachable at {ADMIN_DSN} ({error}): {how}", pytrace=False)
+    pytest.skip(f"PostgreSQL is unreachable at {ADMIN_DSN} ({error}); {how}")
+
+
 async def _admin_connection() -> asyncpg.Connection:
-    """Connect as the admin, or skip the test when no PostgreSQL server answers."""
+    """Connect as the admin, or skip the test (fail it under CI) when no PostgreSQL server answers."""
     try:
         return await asyncpg.connect(ADMIN_DSN, timeout=5)
     except (OSError, TimeoutError, asyncpg.CannotConnectNowError) as e:
-        pytest.skip(f"PostgreSQL is unreachable at {ADMIN_DSN} ({e}); set TUBEFLOW_TEST_POSTGRES to test it")
+        postgres_unreachable(e)
 
 
 @asynccontextmanager
@@ -72,7 +92,7 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 @pytest_asyncio.fixture
 async def postgres_url() -> AsyncIterator[str]:
-    """A URL to an empty PostgreSQL database only (skipped when the server is unreachable)."""
+    """A URL to an empty PostgreSQL database only (skipped, or failed under CI, when the server is unreachable)."""
     async with temporary_postgres_url() as url:
         yield url
 

@@ -604,30 +604,23 @@ def test_local_provider_lists_workers_not_their_children_and_escalates_to_sigkil
 
 @pytest.mark.postgres
 async def test_cost_ledger_on_postgres() -> None:
-    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+    from tests.dbfixtures import temporary_postgres_url  # skipped, or failed under CI, without a server
 
-    try:
-        admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test", timeout=2)
-    except Exception:  # noqa: BLE001
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-    name = f"tubeflow_costs_{uuid.uuid4().hex[:8]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    db = Database(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
-    try:
-        await db.upgrade()
-        ledger = CostLedger(db)
-        t = 1795392000.0 + 3600  # 2026-11-23T01:00Z
-        await ledger.record(slices_for_tick("runpod", "pod1", ["production-p9"], 1800, 0.5, t))
-        await ledger.record(slices_for_tick("runpod", "pod1", ["production-p9", "videojob-v"], 1800, 0.5, t + 1800))
-        await ledger.record(slices_for_tick("runpod", "pod1", [], 360, 0.5, t + 3600))
-        assert await ledger.production_cost("p9") == pytest.approx(0.25 + 0.125)
-        summary = await ledger.daily_summary("2026-11-23")
-        assert summary.total_usd == pytest.approx(0.5 * 3960 / 3600)
-        assert summary.idle_usd == pytest.approx(0.05) and summary.by_job == {"videojob-v": pytest.approx(0.125)}
-    finally:
-        await db.close()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with temporary_postgres_url() as url:
+        db = Database(url)
+        try:
+            await db.upgrade()
+            ledger = CostLedger(db)
+            t = 1795392000.0 + 3600  # 2026-11-23T01:00Z
+            await ledger.record(slices_for_tick("runpod", "pod1", ["production-p9"], 1800, 0.5, t))
+            await ledger.record(slices_for_tick("runpod", "pod1", ["production-p9", "videojob-v"], 1800, 0.5, t + 1800))
+            await ledger.record(slices_for_tick("runpod", "pod1", [], 360, 0.5, t + 3600))
+            assert await ledger.production_cost("p9") == pytest.approx(0.25 + 0.125)
+            summary = await ledger.daily_summary("2026-11-23")
+            assert summary.total_usd == pytest.approx(0.5 * 3960 / 3600)
+            assert summary.idle_usd == pytest.approx(0.05) and summary.by_job == {"videojob-v": pytest.approx(0.125)}
+        finally:
+            await db.close()
 
 
 async def test_restarted_controller_adopts_its_workers_instead_of_reaping_them(

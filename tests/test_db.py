@@ -35,6 +35,29 @@ pytest_plugins = ["tests.dbfixtures"]  # the database and db_url fixtures, on SQ
 T0 = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [(None, pytest.skip.Exception), ("", pytest.skip.Exception), ("true", pytest.fail.Exception)]
+)
+async def test_an_unreachable_postgres_skips_here_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch, ci: str | None, outcome: type[BaseException]
+) -> None:
+    """A planted unreachable server: skipped on a laptop, a failure that says how to reach one when CI is set."""
+    from tests import dbfixtures  # the plugin pytest loaded (importing it at the top defeats its assert rewriting)
+    from tests.test_restarts import free_port
+
+    monkeypatch.setattr(dbfixtures, "ADMIN_DSN", f"postgresql://postgres@127.0.0.1:{free_port()}/test")
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome) as caught:
+        async with dbfixtures.temporary_postgres_url():
+            raise AssertionError("connected to a server that is not there")
+    assert "PostgreSQL is unreachable at postgresql://postgres@127.0.0.1:" in str(caught.value)
+    assert "TUBEFLOW_TEST_POSTGRES" in str(caught.value) and "docker run" in str(caught.value)
+    assert ("CI is set" in str(caught.value)) == (ci == "true")
+
+
 def at(seconds: float) -> str:
     """Workflow time as the workflow writes it (``workflow.now().isoformat()``)."""
     return (T0 + timedelta(seconds=seconds)).isoformat()

@@ -85,6 +85,30 @@ def _wait(what: str, check: Callable[[], object], timeout_s: float) -> object:
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
+def _exit_code(proc: subprocess.Popen[bytes], timeout_s: float) -> int | str:
+    """The exit code, or why there is none: a process still running after ``timeout_s`` did not stop."""
+    try:
+        return proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        return f"nothing: still running after {timeout_s:.0f} s"
+
+
+def test_the_exit_check_fails_on_a_wrong_or_missing_exit() -> None:
+    """What the stop assertion compares: 0 only for a clean exit, never for a crash, a kill or a hang."""
+    clean = subprocess.Popen([sys.executable, "-c", "pass"])
+    crash = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    hang = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert _exit_code(clean, 30) == 0
+        assert _exit_code(crash, 30) == 3
+        assert _exit_code(hang, 0.2) == "nothing: still running after 0 s"
+        hang.kill()
+        assert _exit_code(hang, 30) == -signal.SIGKILL
+    finally:
+        hang.kill()
+        hang.wait(10)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("victim", "stop_with"), [("worker-gpu", signal.SIGTERM), ("api", signal.SIGHUP)])
 def test_tubeflow_dev_restarts_a_killed_child_and_stops_everything_on_a_signal(
@@ -131,7 +155,9 @@ def test_tubeflow_dev_restarts_a_killed_child_and_stops_everything_on_a_signal(
         assert port_open("127.0.0.1", temporal_port)
 
         dev.send_signal(stop_with)
-        assert dev.wait(60) == 0 or dev.returncode is not None
+        # A stop signal is the normal way out (as Ctrl-C): `tubeflow dev` stops its children and exits 0.
+        code = _exit_code(dev, 60)
+        assert code == 0, f"tubeflow dev exited with {code} on {stop_with.name}, not 0"
         alive = [pid for pid in seen if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
         assert alive == [], f"children left running after {stop_with.name}: {alive}"
         log = (tmp_path / "dev.out").read_text(errors="replace")

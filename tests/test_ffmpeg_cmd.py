@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +13,14 @@ from gpu_activities.segments import SegmentSpec, Source, segment_command
 from gpu_activities.timeline import Segment, build_visuals, plan_segments, total_frames
 from tubeflow.errors import ConfigError, MediaError
 from tubeflow.media import encoders
-from tubeflow.media.encoders import EncoderChoice, probe_nvenc, select_encoder, video_codec_args
+from tubeflow.media.encoders import (
+    EncoderChoice,
+    NvencProbe,
+    nvenc_probed_by,
+    probe_nvenc,
+    select_encoder,
+    video_codec_args,
+)
 from tubeflow.media.ffmpeg import FFmpegFailed, concat_list_text, escape_filter_path, ffmpeg_exe, run_ffmpeg
 from tubeflow.render_plan import MediaItem, PlanPart, RenderPlan
 from tubeflow.settings import Settings
@@ -87,6 +96,60 @@ def test_nvenc_probe_fails_cleanly_with_a_reason_here() -> None:
     choice = select_encoder(Settings())
     assert choice.name == "libx264" and choice.reason == encoders.nvenc_status().reason and not choice.cuda
     assert select_encoder(Settings(force_cpu=True)).reason == "CPU forced by TUBEFLOW_FORCE_CPU"
+
+
+class FakeFFmpeg:
+    """Stands in for FFmpeg in the NVENC probe: a card whose test encode exits ``code`` with ``stderr``."""
+
+    def __init__(self, code: int = 0, stderr: str = "", hang: bool = False) -> None:
+        self.code, self.stderr, self.hang = code, stderr, hang
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        self.calls.append(argv)
+        if self.hang:
+            raise subprocess.TimeoutExpired(argv, kw["timeout"])
+        return subprocess.CompletedProcess(argv, self.code, "", self.stderr)
+
+
+def test_the_nvenc_probe_reads_a_fake_cards_answer() -> None:
+    """The probe's three answers without a GPU: a working card, a driver error, a hung encode."""
+    works = FakeFFmpeg()
+    assert probe_nvenc(run=works) == NvencProbe(True, "h264_nvenc test encode succeeded")
+    line = " ".join(works.calls[0])
+    assert "-c:v h264_nvenc" in line and "-f lavfi" in line and line.endswith("-f null -")
+    err = "[h264_nvenc @ 0x55d0] OpenEncodeSessionEx failed: no capable devices found\nConversion failed!\n"
+    failed = probe_nvenc(run=FakeFFmpeg(1, err))
+    assert failed == NvencProbe(False, "h264_nvenc test encode failed: [h264_nvenc] OpenEncodeSessionEx failed: "
+                                "no capable devices found")  # fmt: skip
+    assert probe_nvenc(2, run=FakeFFmpeg(hang=True)) == NvencProbe(False, "h264_nvenc test encode timed out after 2 s")
+
+
+def test_a_working_nvenc_card_is_chosen_and_drives_the_commands(tmp_path: Path) -> None:
+    """The branch a GPU worker with NVENC takes (this machine has none: a fake card answers the probe)."""
+    from gpu_activities.render import segment_spec
+
+    card = FakeFFmpeg()
+    real_answer = encoders.nvenc_status()  # what this machine's own probe said, cached before the block
+    with nvenc_probed_by(lambda: probe_nvenc(run=card)):
+        choice = select_encoder(Settings())
+        assert choice == EncoderChoice("h264_nvenc", "h264_nvenc test encode succeeded", cuda=True)
+        assert choice.is_gpu and select_encoder(Settings()) == choice and len(card.calls) == 1  # probed once
+        forced = select_encoder(Settings(force_cpu=True))
+        assert forced == EncoderChoice("libx264", "CPU forced by TUBEFLOW_FORCE_CPU") and not forced.cuda
+        # The render's segments are encoded by NVENC, decoding and scaling the clips on the GPU.
+        plan = _plan(tmp_path)
+        spec = segment_spec(plan, [], tmp_path, Settings(video_quality="quality"))
+        assert spec.encoder == choice
+        frames = total_frames(20.0, 30)
+        sources = {"a.png": Source(tmp_path / "a.png", 0), "clip.mp4": Source(tmp_path / "clip.mp4", 3.0),
+                   "b.png": Source(tmp_path / "b.png", 0)}  # fmt: skip
+        argv = segment_command(Segment(0, 0, frames), build_visuals(plan, frames), sources, spec, tmp_path / "o.mp4")
+        line = " ".join(argv.argv(exe="ffmpeg"))
+        assert "-c:v h264_nvenc -preset p6" in line and "-cq 20" in line
+        assert "-hwaccel cuda -hwaccel_output_format cuda" in line and "scale_cuda=w=1920:h=1080" in line
+        assert "libx264" not in line
+    assert encoders.nvenc_status() == real_answer and len(card.calls) == 1  # the fake card is gone again
 
 
 def test_timeline_fades_only_between_parts_and_cuts_avoid_fades() -> None:

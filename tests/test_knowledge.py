@@ -19,7 +19,7 @@ from knowledge.search import list_facts, rank_facts
 from knowledge.store import NewFact, add_facts, add_learning, get_learnings, list_outcomes, record_outcome, utcnow
 from knowledge.topics import suggest_topics
 from niches.config import load_niche
-from tests.knowledge_helpers import postgres_available, postgres_db, sqlite_db
+from tests.knowledge_helpers import postgres_db, sqlite_db
 from tubeflow.errors import PermanentError
 from tubeflow.settings import Settings
 
@@ -38,8 +38,6 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[An
         async with sqlite_db(tmp_path) as sm:
             yield sm
         return
-    if not await postgres_available():
-        pytest.skip("no PostgreSQL at 127.0.0.1:5432")
     async with postgres_db() as sm:
         yield sm
 

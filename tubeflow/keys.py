@@ -19,6 +19,7 @@ UPLOADS = "uploads/"  # the prefix every API upload key starts with
 
 _VERSIONED = re.compile(r"^(?P<prefix>.+)/(?P<kind>voice|timing)-v(?P<attempt>\d+)\.(?:wav|json)$")
 _AUDIO_SUFFIX = re.compile(r"\.[^./]+$")
+_SEGMENT = re.compile(r".*/seg-(?P<index>\d{4})\.mp4")
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,17 @@ def segment_key(prefix: str, index: int) -> str:
     return f"{prefix}/seg-{index:04d}.mp4"
 
 
+def segments_listing(prefix: str) -> str:
+    """For ``Storage.list``: the segments under one render folder and nothing of a folder ``<prefix>x``."""
+    return f"{prefix}/"
+
+
+def segment_index(key: str) -> int | None:
+    """N for a rendered segment's key (``.../seg-NNNN.mp4``, see :func:`segment_key`), else None."""
+    m = _SEGMENT.fullmatch(key)
+    return int(m["index"]) if m else None
+
+
 def soundtrack_key(prefix: str) -> str:
     """The mixed narration, music and effects of one render folder."""
     return f"{prefix}/soundtrack.m4a"
@@ -134,8 +146,11 @@ def spoken_words_for(audio_key: str) -> str:
 
 
 def dead_letter(at: str, delivery_id: str) -> str:
-    """A notification that could not be delivered after its retries (JSON: target, error, payload)."""
-    return f"notifications/dead-letter/{at[:10]}/{delivery_id}.json"
+    """A notification that could not be delivered after its retries (JSON: target, error, payload).
+
+    Spaces become ``_`` (a delivery id carries the target's name, and ``at`` may be written with a space).
+    """
+    return f"notifications/dead-letter/{at[:10]}/{delivery_id}.json".replace(" ", "_")
 
 
 def channel_lexicon(channel: str) -> str:

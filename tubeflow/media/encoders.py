@@ -13,6 +13,8 @@ import logging
 import re
 import subprocess
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tubeflow.media.ffmpeg import FFmpegCommand
@@ -67,10 +69,12 @@ def _first_meaningful_line(stderr: str) -> str:
     return "; ".join(dict.fromkeys(pick[:3])) or "no output"
 
 
-def probe_nvenc(timeout_s: float = 30.0) -> NvencProbe:
-    """Run the test encode now (uncached)."""
+def probe_nvenc(
+    timeout_s: float = 30.0, run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run
+) -> NvencProbe:
+    """Run the test encode now (uncached); ``run`` stands in for FFmpeg in tests (a fake card)."""
     try:
-        proc = subprocess.run(
+        proc = run(
             nvenc_probe_command().argv(), capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
         )
     except subprocess.TimeoutExpired:
@@ -82,14 +86,32 @@ def probe_nvenc(timeout_s: float = 30.0) -> NvencProbe:
     return NvencProbe(False, f"h264_nvenc test encode failed: {_first_meaningful_line(proc.stderr)}")
 
 
+_probe: Callable[[], NvencProbe] = probe_nvenc
+
+
 def nvenc_status() -> NvencProbe:
     """The cached probe result for this process."""
     global _probe_result
     with _probe_lock:
         if _probe_result is None:
-            _probe_result = probe_nvenc()
+            _probe_result = _probe()
             log.info("NVENC probe: %s", _probe_result.reason)
         return _probe_result
+
+
+@contextmanager
+def nvenc_probed_by(probe: Callable[[], NvencProbe]) -> Iterator[None]:
+    """Inside the block this process asks ``probe`` (a test's fake card) whether NVENC works; after it,
+    what the real probe had cached is back.  Lets the NVENC branch be tested where there is no NVENC."""
+    global _probe, _probe_result
+    with _probe_lock:
+        saved = _probe, _probe_result
+        _probe, _probe_result = probe, None
+    try:
+        yield
+    finally:
+        with _probe_lock:
+            _probe, _probe_result = saved
 
 
 def select_encoder(settings: Settings) -> EncoderChoice:
