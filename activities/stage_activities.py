@@ -119,7 +119,8 @@ class StageActivities(MainAdapter):
     @permanent_errors
     async def synthesize_voice(self, req: VoiceRequest) -> VoiceResult:
         from activities import lexicon
-        from activities.tts import AzureTTS, make_tts
+        from activities.tts import words_path
+        from activities.tts_engines import make_tts
 
         script = self._json(req.script_key)
         tts = make_tts(self.settings, await self.channel_niche(req.niche, production_id=req.production_id))
@@ -129,11 +130,7 @@ class StageActivities(MainAdapter):
         lex = lexicon.load(self.storage, req.channel) if req.channel else {}
         feedback = (*await self._learned(req.niche, req.channel, "audio"), *req.feedback)
         parts = narration_text(script)
-        if isinstance(tts, AzureTTS):
-            tts.lexicon = lex
-            spoken_parts = parts
-        else:
-            spoken_parts = [lexicon.respell(p, lex) for p in parts]
+        spoken_parts = tts.use_lexicon(parts, lex)  # respelt, or kept for the engine's own markup
         with tempfile.TemporaryDirectory(dir=self._scratch()) as tmp:
             wav = Path(tmp) / "voice.wav"
             timing: NarrationTiming = await asyncio.to_thread(tts.synthesize, spoken_parts, wav, feedback)
@@ -142,16 +139,14 @@ class StageActivities(MainAdapter):
             if spoken_parts != parts:  # what the voice actually read, for the reviewer and the tests
                 self.storage.put_text(keys.voice_spoken(req.attempt), json.dumps(spoken_parts), "application/json")
             audio_key = self.storage.put_file(keys.voice(req.attempt), wav, "audio/wav")
-            from activities.tts import words_path
-
             spoken = words_path(wav)
             if spoken.is_file():  # providers that report word boundaries (Azure) keep them for captions
                 self.storage.put_file(keys.voice_words(req.attempt), spoken, "application/json")
         timing_key = self.storage.put_text(keys.timing(req.attempt), timing.to_json(), "application/json")
         result = VoiceResult(audio_key=audio_key, timing_key=timing_key, duration_s=timing.duration_s)
-        if isinstance(tts, AzureTTS):  # billed per character sent; Piper and eSpeak run on the worker
+        if tts.price_per_mchar is not None:  # billed per character sent; offline engines run on the worker
             result.tts_characters = sum(len(p) for p in spoken_parts)
-            result.tts_cost_usd = round(result.tts_characters * self.settings.azure_tts_price_per_mchar / 1e6, 6)
+            result.tts_cost_usd = round(result.tts_characters * tts.price_per_mchar / 1e6, 6)
         return result
 
     def _scratch(self) -> Path:
