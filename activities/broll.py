@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from activities.stills import make_still, seed_for, short_label
 from knowledge.feedback import AVOID, parse_avoid
@@ -35,6 +35,9 @@ from tubeflow.media.probe import IMAGE_SUFFIXES, probe
 from tubeflow.render_plan import MediaItem, NarrationTiming, PlanPart, RenderPlan
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
+
+if TYPE_CHECKING:
+    from activities.stock import StockApi, StockAsset
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi"}
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
@@ -294,15 +297,14 @@ class StockSource:
     """A stock API (Pexels or Pixabay): one search per visual query, videos and photos, ranked by
     how well each asset's description (alt text, tags, page slug) fits what is said."""
 
-    def __init__(self, client: Any, name: str, width: int) -> None:
+    def __init__(self, client: StockApi, name: str, width: int) -> None:
         self.client = client
         self.name = name
         self.width = width
-        self._searches: dict[str, list[Any]] = {}  # query -> assets: parts share cues, APIs count requests
+        self._searches: dict[str, list[StockAsset]] = {}  # query -> assets: parts share cues, APIs count requests
 
     def find(self, query: Query, count: int, avoid: set[str]) -> list[Found]:
         from activities.relevance import relevance
-        from activities.stock import StockAsset
 
         found: list[tuple[str, StockAsset]] = []
         for cue in query.cues or [query.heading]:
@@ -438,41 +440,35 @@ def _previous_picks(storage: Storage, production_id: str, attempt: int) -> set[s
     return {m.key for m in plan.all_items()}
 
 
-STOCK_CHOICES = ("library", "pexels", "stock", "pixabay")
-
-
 def _sources(
     settings: Settings, niche: NicheConfig, production_id: str, attempt: int, feedback: str
 ) -> tuple[list[BrollSource], GeneratedSource, list[str]]:
-    from activities.stock import PixabayClient, StockClient
+    """The niche's sources in its order, plus the stock source TUBEFLOW_BROLL asks for (before the
+    generated stills); a stock source without its key is refused when asked for, skipped when listed."""
+    from activities.stock_sources import STOCK_SOURCES, stock_source
 
     names = list(niche.broll_sources)
-    if settings.broll not in STOCK_CHOICES:
-        raise ConfigError(f"TUBEFLOW_BROLL must be 'library', 'pexels' or 'pixabay', not {settings.broll!r}")
-    wanted = "pixabay" if settings.broll == "pixabay" else "stock" if settings.broll in ("pexels", "stock") else ""
-    if wanted and wanted not in names and not (wanted == "stock" and "pexels" in names):
-        names.insert(names.index("generated") if "generated" in names else len(names), wanted)
+    wanted = stock_source(settings.broll)
+    if settings.broll != "library" and wanted is None:
+        choices = [repr(c) for c in ("library", *(p.choice for p in STOCK_SOURCES))]
+        raise ConfigError(f"TUBEFLOW_BROLL must be {', '.join(choices[:-1])} or {choices[-1]}, not {settings.broll!r}")
+    if wanted is not None and not set(wanted.names()) & set(names):
+        names.insert(names.index("generated") if "generated" in names else len(names), wanted.name)
     warnings: list[str] = []
     sources: list[BrollSource] = []
     for n in dict.fromkeys(names):
+        stock = stock_source(n)
         if n == "library":
             lib = LibrarySource(niche.media_dir)
             warnings.extend(lib.warnings)
             sources.append(lib)
-        elif n in ("stock", "pexels"):
-            if not settings.stock_api_key:
-                if settings.broll in ("pexels", "stock"):
-                    raise ConfigError("TUBEFLOW_BROLL=pexels needs TUBEFLOW_STOCK_API_KEY (a Pexels API key)")
-                warnings.append(f"niche {niche.name} lists stock b-roll but TUBEFLOW_STOCK_API_KEY is not set; skipped")
+        elif stock is not None:
+            if not stock.api_key(settings):
+                if stock is wanted:
+                    raise ConfigError(f"TUBEFLOW_BROLL={stock.choice} needs {stock.key_env} ({stock.key_hint})")
+                warnings.append(f"niche {niche.name} lists {stock.name} b-roll but {stock.key_env} is not set; skipped")
                 continue
-            sources.append(StockSource(StockClient.from_settings(settings), "stock", settings.width))
-        elif n == "pixabay":
-            if not settings.pixabay_api_key:
-                if settings.broll == "pixabay":
-                    raise ConfigError("TUBEFLOW_BROLL=pixabay needs TUBEFLOW_PIXABAY_API_KEY (a Pixabay API key)")
-                warnings.append(f"niche {niche.name} lists pixabay b-roll but TUBEFLOW_PIXABAY_API_KEY is not set")
-                continue
-            sources.append(StockSource(PixabayClient.from_settings(settings), "pixabay", settings.width))
+            sources.append(StockSource(stock.client(settings), stock.name, settings.width))
     return sources, GeneratedSource(settings, niche, production_id, attempt, feedback), warnings
 
 
