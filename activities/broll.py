@@ -445,13 +445,14 @@ def _sources(
 ) -> tuple[list[BrollSource], GeneratedSource, list[str]]:
     """The niche's sources in its order, plus the stock source TUBEFLOW_BROLL asks for (before the
     generated stills); a stock source without its key is refused when asked for, skipped when listed."""
+    from activities.choices import one_of
     from activities.stock_sources import STOCK_SOURCES, stock_source
 
     names = list(niche.broll_sources)
     wanted = stock_source(settings.broll)
     if settings.broll != "library" and wanted is None:
-        choices = [repr(c) for c in ("library", *(p.choice for p in STOCK_SOURCES))]
-        raise ConfigError(f"TUBEFLOW_BROLL must be {', '.join(choices[:-1])} or {choices[-1]}, not {settings.broll!r}")
+        choices = one_of(("library", *(p.choice for p in STOCK_SOURCES)))
+        raise ConfigError(f"TUBEFLOW_BROLL must be {choices}, not {settings.broll!r}")
     if wanted is not None and not set(wanted.names()) & set(names):
         names.insert(names.index("generated") if "generated" in names else len(names), wanted.name)
     warnings: list[str] = []

@@ -10,6 +10,7 @@ voice activity builds what :func:`make_tts` returns, and ``service.languages`` a
 from __future__ import annotations
 
 from activities import tts_azure, tts_espeak, tts_piper
+from activities.choices import one_of
 from activities.tts import TTSEngine, TTSProvider
 from niches.config import NicheConfig
 from tubeflow.errors import ConfigError
@@ -28,9 +29,7 @@ ENGINES: dict[str, TTSEngine] = {
 def engine_for(settings: Settings, niche: NicheConfig | None) -> TTSEngine:
     engine = ENGINES.get(settings.tts)
     if engine is None:
-        names = [repr(n) for n in ENGINES]
-        choices = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
-        raise ConfigError(f"TUBEFLOW_TTS must be {choices}, not {settings.tts!r}")
+        raise ConfigError(f"TUBEFLOW_TTS must be {one_of(ENGINES)}, not {settings.tts!r}")
     while engine.fallback and not engine.voice_for(settings, niche):
         engine = ENGINES[engine.fallback]
     return engine

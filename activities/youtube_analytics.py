@@ -187,7 +187,7 @@ def _units(calls: list[str]) -> int:
 async def collect_channel(settings: Settings, db: Database, channel: str, today: date | None = None) -> CollectResult:
     """One collection run for one channel; the outcome is recorded and returned, never raised for
     a channel that simply cannot be read (no account, no scope, reconnect needed, quota spent)."""
-    from activities.publishers import FILE_PROJECT
+    from activities.youtube import FILE_PROJECT
     from tubeflow.secret_box import SecretBox
 
     today = today or datetime.now(UTC).date()
