@@ -32,7 +32,7 @@ from niches.config import NicheConfig
 from tubeflow.errors import ConfigError, MediaError, PermanentError
 from tubeflow.keys import ProductionKeys, channel_broll_history
 from tubeflow.media.probe import IMAGE_SUFFIXES, probe
-from tubeflow.render_plan import MediaItem, NarrationTiming, PlanPart, RenderPlan
+from tubeflow.render_plan import MediaItem, NarrationTiming, PartTiming, PlanPart, RenderPlan
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
@@ -494,6 +494,28 @@ class _Uploader:
         return key
 
 
+@dataclass
+class _Planning:
+    """What every step of one plan reads and adds to: the sources, the pictures used, the warnings."""
+
+    settings: Settings
+    storage: Storage
+    keys: ProductionKeys
+    sources: list[BrollSource]
+    generated: GeneratedSource
+    warnings: list[str]
+    previous: set[str]  # keys the last attempt chose
+    recent: set[str]  # uids the channel's last videos showed
+    asked: set[str]  # what this review's feedback names
+    used: set[str] = field(default_factory=set)  # uids on screen so far
+    credits: dict[str, str] = field(default_factory=dict)  # key -> credit line
+
+    def adjusted(self, f: Found) -> float:
+        """Last attempt's picks step back, unless the reviewer's feedback names what they show."""
+        again = self.keys.broll(f.name) in self.previous and not (self.asked & tokens(f.description))
+        return f.score - (REDO_PENALTY if again else 0.0)
+
+
 def build_plan(
     settings: Settings,
     storage: Storage,
@@ -513,29 +535,39 @@ def build_plan(
     """
     if not timing.parts:
         raise PermanentError("narration timing has no parts; redo the audio stage")
-    keys = ProductionKeys(production_id)
     fb = " | ".join(feedback)
     sources, generated, warnings = _sources(settings, niche, production_id, attempt, fb)
     avoid = parse_avoid([*learned, *feedback])
     if avoid:
         warnings.append(f"avoiding {', '.join(avoid)} (review notes)")
     queries = _queries(script, timing, niche, feedback, avoid)
-    previous = _previous_picks(storage, production_id, attempt)
-    recent = channel_history(storage, channel, production_id, settings.broll_history_videos)
-    used: set[str] = set()
-    credits: dict[str, str] = {}
-    parts: list[PlanPart] = []
+    ctx = _Planning(
+        settings, storage, ProductionKeys(production_id), sources, generated, warnings,
+        previous=_previous_picks(storage, production_id, attempt),
+        recent=channel_history(storage, channel, production_id, settings.broll_history_videos),
+        asked=tokens(fb),
+    )  # fmt: skip
+    spans, pools = _candidate_pools(ctx, timing, queries)
+    claimed, picks = _claim_best_fits(ctx, pools, spans)
     sections = script.get("sections") or []
+    parts: list[PlanPart] = []
+    with tempfile.TemporaryDirectory(prefix="tubeflow-broll-") as tmpdir:
+        up = _Uploader(storage, ctx.keys, Path(tmpdir))
+        for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
+            pool = _in_offer_order(ctx, pools[i], picks[i], claimed, i, spans[i][2])
+            chosen = _upload_chosen(ctx, up, pool, q, spans[i][2])
+            parts.append(_plan_part(ctx, tp, spans[i], chosen, sections))
+    return _finish_plan(ctx, niche, channel, production_id, timing, parts), list(warnings)
 
-    asked = tokens(fb)
 
-    def adjusted(f: Found) -> float:
-        """Last attempt's picks step back, unless the reviewer's feedback names what they show."""
-        again = keys.broll(f.name) in previous and not (asked & tokens(f.description))
-        return f.score - (REDO_PENALTY if again else 0.0)
+Span = tuple[float, float, int]  # a part's start and end on the timeline, and how many pictures it shows
 
-    # 1. Every part's candidates from every source, on one scale.
-    spans: list[tuple[float, float, int]] = []
+
+def _candidate_pools(
+    ctx: _Planning, timing: NarrationTiming, queries: list[Query]
+) -> tuple[list[Span], list[list[Found]]]:
+    """Step 1: every part's candidates from every source, on one scale."""
+    spans: list[Span] = []
     pools: list[list[Found]] = []
     for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
         start = 0.0 if i == 0 else tp.start
@@ -543,101 +575,121 @@ def build_plan(
         n_items = item_count(end - start)
         spans.append((start, end, n_items))
         pool: list[Found] = []
-        for src in sources:
+        for src in ctx.sources:
             try:
-                found = src.find(q, (n_items + CANDIDATES) * 2, recent)
+                found = src.find(q, (n_items + CANDIDATES) * 2, ctx.recent)
             except MediaError as e:
-                warnings.append(f"{src.name} b-roll for part {i}: {e}")
+                ctx.warnings.append(f"{src.name} b-roll for part {i}: {e}")
                 continue
             pool.extend(f for f in found if all(f.uid != g.uid for g in pool))
         # Stills compete on the same scale (handicapped), so they fill in where nothing real fits.
-        pool.extend(generated.find(q, n_items + CANDIDATES, set(), first_slot=0))
+        pool.extend(ctx.generated.find(q, n_items + CANDIDATES, set(), first_slot=0))
         # Redo: last attempt's picks step behind equally relevant fresh ones; feedback is part of the
         # ranking text, so what the reviewer asked for rises.  They stay available as candidates.
-        pool.sort(key=lambda f: -adjusted(f))
+        pool.sort(key=lambda f: -ctx.adjusted(f))
         pools.append(pool)
+    return spans, pools
 
-    # 2. A picture goes to the part it fits best (best pairs first), once per video, and only where
-    # it beats that part's designed still.
+
+def _claim_best_fits(
+    ctx: _Planning, pools: list[list[Found]], spans: list[Span]
+) -> tuple[dict[str, int], list[list[Found]]]:
+    """Step 2: a picture goes to the part it fits best (best pairs first), once per video, and only
+    where it beats that part's designed still.  Returns uid -> part, and each part's picks."""
     claimed: dict[str, int] = {}
     picks: list[list[Found]] = [[] for _ in pools]
-    floor = [max((adjusted(f) for f in pool if f.source == "generated"), default=-1.0) for pool in pools]
-    pairs = [(adjusted(f), i, f) for i, pool in enumerate(pools) for f in pool if f.source != "generated"]
+    floor = [max((ctx.adjusted(f) for f in pool if f.source == "generated"), default=-1.0) for pool in pools]
+    pairs = [(ctx.adjusted(f), i, f) for i, pool in enumerate(pools) for f in pool if f.source != "generated"]
     for score, i, f in sorted(pairs, key=lambda t: (-t[0], t[1])):
         if f.uid not in claimed and len(picks[i]) < spans[i][2] and score > floor[i]:
             claimed[f.uid] = i
             picks[i].append(f)
+    return claimed, picks
 
-    with tempfile.TemporaryDirectory(prefix="tubeflow-broll-") as tmpdir:
-        up = _Uploader(storage, keys, Path(tmpdir))
-        for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
-            start, end, n_items = spans[i]
-            need = n_items + CANDIDATES
-            free = [f for f in pools[i] if claimed.get(f.uid, i) == i and f not in picks[i] and f.uid not in used]
-            stills = [f for f in free if f.source == "generated"]
-            # Two cards with the same words side by side look like a glitch: distinct queries first.
-            firsts: list[Found] = []
-            for f in stills:
-                if all(f.cue != g.cue for g in firsts):
-                    firsts.append(f)
-            stills = firsts + [f for f in stills if f not in firsts]
-            real = [f for f in free if f.source != "generated"]
-            # On screen: the claimed pictures, then stills; offered: real alternatives first (the
-            # reviewer should see what exists), one still among them.
-            shown = (picks[i] + stills)[:n_items]
-            offered = [f for f in real if f not in shown][: CANDIDATES - 1]
-            pool = shown + offered + [f for f in stills if f not in shown] + [f for f in real if f not in offered]
 
-            chosen: list[tuple[Found, str]] = []
-            for f in pool:
-                if len(chosen) >= need:
-                    break
-                try:
-                    chosen.append((f, up.put(f)))
-                except MediaError as e:
-                    warnings.append(f"skipped {f.source} picture {f.name}: {e}")
-            while len(chosen) < n_items + 2:  # a failed download must not leave a part without pictures
-                extra = generated.find(q, 1, used, first_slot=need + len(chosen))[0]
-                chosen.append((extra, up.put(extra)))
+def _in_offer_order(
+    ctx: _Planning, pool: list[Found], picks: list[Found], claimed: dict[str, int], i: int, n_items: int
+) -> list[Found]:
+    """Step 3, per part: on screen the claimed pictures, then stills; offered: real alternatives
+    first (the reviewer should see what exists), one still among them; then everything else."""
+    free = [f for f in pool if claimed.get(f.uid, i) == i and f not in picks and f.uid not in ctx.used]
+    stills = [f for f in free if f.source == "generated"]
+    # Two cards with the same words side by side look like a glitch: distinct queries first.
+    firsts: list[Found] = []
+    for f in stills:
+        if all(f.cue != g.cue for g in firsts):
+            firsts.append(f)
+    stills = firsts + [f for f in stills if f not in firsts]
+    real = [f for f in free if f.source != "generated"]
+    shown = (picks + stills)[:n_items]
+    offered = [f for f in real if f not in shown][: CANDIDATES - 1]
+    return shown + offered + [f for f in stills if f not in shown] + [f for f in real if f not in offered]
 
-            step = (end - start) / n_items
-            items, candidates = [], []
-            for j, (f, key) in enumerate(chosen):
-                if f.credit:
-                    credits[key] = f.credit
-                m = MediaItem(
-                    key=key, kind=f.kind, source=f.source, cue=f.cue, media_duration=f.media_duration,
-                    score=f.score, description=short_label(f.description, 120),
-                )  # fmt: skip
-                if j < n_items:
-                    m.start = round(start + j * step, 3)
-                    m.end = round(end if j == n_items - 1 else start + (j + 1) * step, 3)
-                    items.append(m)
-                    used.add(f.uid)
-                else:
-                    candidates.append(m)
-            sec = sections[tp.section] if tp.section is not None and tp.section < len(sections) else {}
-            parts.append(
-                PlanPart(
-                    index=tp.index,
-                    label="hook" if tp.section is None else short_label(sec.get("heading", f"section {tp.section}")),
-                    start=round(start, 3),
-                    end=round(end, 3),
-                    items=items,
-                    candidates=candidates,
-                    short_candidate=bool(sec.get("short_candidate", False)),
-                )
-            )
 
+def _upload_chosen(ctx: _Planning, up: _Uploader, pool: list[Found], q: Query, n_items: int) -> list[tuple[Found, str]]:
+    """Step 4, per part: upload pictures in offer order until the part has its items and candidates."""
+    need = n_items + CANDIDATES
+    chosen: list[tuple[Found, str]] = []
+    for f in pool:
+        if len(chosen) >= need:
+            break
+        try:
+            chosen.append((f, up.put(f)))
+        except MediaError as e:
+            ctx.warnings.append(f"skipped {f.source} picture {f.name}: {e}")
+    while len(chosen) < n_items + 2:  # a failed download must not leave a part without pictures
+        extra = ctx.generated.find(q, 1, ctx.used, first_slot=need + len(chosen))[0]
+        chosen.append((extra, up.put(extra)))
+    return chosen
+
+
+def _plan_part(
+    ctx: _Planning, tp: PartTiming, span: Span, chosen: list[tuple[Found, str]], sections: list[dict[str, Any]]
+) -> PlanPart:
+    """Step 5, per part: the first pictures share the part's time on screen, the rest are candidates."""
+    start, end, n_items = span
+    step = (end - start) / n_items
+    items, candidates = [], []
+    for j, (f, key) in enumerate(chosen):
+        if f.credit:
+            ctx.credits[key] = f.credit
+        m = MediaItem(
+            key=key, kind=f.kind, source=f.source, cue=f.cue, media_duration=f.media_duration,
+            score=f.score, description=short_label(f.description, 120),
+        )  # fmt: skip
+        if j < n_items:
+            m.start = round(start + j * step, 3)
+            m.end = round(end if j == n_items - 1 else start + (j + 1) * step, 3)
+            items.append(m)
+            ctx.used.add(f.uid)
+        else:
+            candidates.append(m)
+    sec = sections[tp.section] if tp.section is not None and tp.section < len(sections) else {}
+    return PlanPart(
+        index=tp.index,
+        label="hook" if tp.section is None else short_label(sec.get("heading", f"section {tp.section}")),
+        start=round(start, 3),
+        end=round(end, 3),
+        items=items,
+        candidates=candidates,
+        short_candidate=bool(sec.get("short_candidate", False)),
+    )
+
+
+def _finish_plan(
+    ctx: _Planning, niche: NicheConfig, channel: str, production_id: str, timing: NarrationTiming, parts: list[PlanPart]
+) -> RenderPlan:
+    """Step 6: the music and the credits stored beside the pictures, the channel's history updated."""
+    storage, settings = ctx.storage, ctx.settings
     music_key = ""
     if niche.music_path is not None and niche.music_path.is_file():
-        music_key = keys.music(_safe(niche.music_path.name))
+        music_key = ctx.keys.music(_safe(niche.music_path.name))
         if not storage.exists(music_key):
             storage.put_file(music_key, niche.music_path)
-    if credits:
-        storage.put_text(keys.broll_credits(), json.dumps(credits, indent=1), "application/json")
-    record_history(storage, channel, production_id, sorted(used), settings.broll_history_videos)
-    plan = RenderPlan(
+    if ctx.credits:
+        storage.put_text(ctx.keys.broll_credits(), json.dumps(ctx.credits, indent=1), "application/json")
+    record_history(storage, channel, production_id, sorted(ctx.used), settings.broll_history_videos)
+    return RenderPlan(
         width=settings.width,
         height=settings.height,
         fps=settings.fps,
@@ -645,9 +697,8 @@ def build_plan(
         parts=parts,
         music_key=music_key,
         caption_style=asdict(niche.caption_style),
-        warnings=list(warnings),
+        warnings=list(ctx.warnings),
     )
-    return plan, list(warnings)
 
 
 def apply_swaps(plan: RenderPlan, swaps: dict[str, str]) -> RenderPlan:
