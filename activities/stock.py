@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from tubeflow.errors import ConfigError, TransientError
+from tubeflow.errors import ConfigError, PermanentError, TransientError
 from tubeflow.settings import Settings
 
 
@@ -57,6 +58,8 @@ class StockApi:
 
     DEFAULT_BASE_URL = ""
     MISSING_KEY = ""
+    LABEL = "stock API"  # how its errors name it
+    KEY_REFUSED = ""  # what to do when it refuses the key
 
     def __init__(self, api_key: str, base_url: str = "", timeout_s: float = 30.0, http: httpx.Client | None = None):
         if not api_key:
@@ -68,8 +71,32 @@ class StockApi:
     def close(self) -> None:
         self.http.close()
 
+    def get_json(self, path: str, what: str, params: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+        """One search request, its answer checked and parsed; unreachable or garbled is transient."""
+        try:
+            resp = self.http.get(f"{self.base_url}{path}", params=params, headers=headers)
+        except httpx.TransportError as e:
+            raise TransientError(f"{self.LABEL} unreachable at {self.base_url} ({e.__class__.__name__}: {e})") from e
+        self.check(resp, what)
+        try:
+            return resp.json()
+        except ValueError as e:
+            raise TransientError(f"{self.LABEL} sent a non-JSON answer to {what}") from e
+
+    def refuses_key(self, resp: httpx.Response) -> bool:
+        return resp.status_code in (401, 403)
+
     def check(self, resp: httpx.Response, what: str) -> None:
-        raise NotImplementedError
+        """A refused key or a bad request is permanent; throttling and server trouble are transient."""
+        code, label = resp.status_code, self.LABEL
+        if self.refuses_key(resp):
+            raise PermanentError(f"{label} refused {what} ({code}): {self.KEY_REFUSED}")
+        if code == 429:
+            raise TransientError(f"{label} rate limit reached during {what} (429)", retry_after_s=retry_after(resp))
+        if code >= 500:
+            raise TransientError(f"{label} server error {code} during {what}", retry_after_s=10.0)
+        if code >= 400:
+            raise PermanentError(f"{label} rejected {what} ({code}): {resp.text[:200]}")
 
     def search_photos(self, query: str, per_page: int = 5, min_width: int = 0) -> list[StockAsset]:
         raise NotImplementedError

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from activities.stock import StockApi, StockAsset, StockProvider, retry_after
-from tubeflow.errors import PermanentError, TransientError
+from activities.stock import StockApi, StockAsset, StockProvider
+from tubeflow.errors import TransientError
 from tubeflow.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.pexels.com"
@@ -20,41 +18,19 @@ def slug_words(url: str) -> str:
     return " ".join(words)
 
 
-def check_response(resp: httpx.Response, what: str) -> None:
-    if resp.status_code in (401, 403):
-        raise PermanentError(
-            f"stock API refused {what} ({resp.status_code}): TUBEFLOW_STOCK_API_KEY is missing, wrong or revoked; "
-            "get a key at https://www.pexels.com/api/ and set it"
-        )
-    if resp.status_code == 429:
-        raise TransientError(f"stock API rate limit reached during {what} (429)", retry_after_s=retry_after(resp))
-    if resp.status_code >= 500:
-        raise TransientError(f"stock API server error {resp.status_code} during {what}", retry_after_s=10.0)
-    if resp.status_code >= 400:
-        raise PermanentError(f"stock API rejected {what} ({resp.status_code}): {resp.text[:200]}")
-
-
 class PexelsClient(StockApi):
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     MISSING_KEY = "stock b-roll needs TUBEFLOW_STOCK_API_KEY (a Pexels API key)"
+    KEY_REFUSED = (
+        "TUBEFLOW_STOCK_API_KEY is missing, wrong or revoked; get a key at https://www.pexels.com/api/ and set it"
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PexelsClient:
         return cls(settings.stock_api_key, settings.stock_base_url)
 
-    def check(self, resp: httpx.Response, what: str) -> None:
-        check_response(resp, what)
-
     def _get(self, path: str, params: dict[str, Any], what: str) -> dict[str, Any]:
-        try:
-            resp = self.http.get(f"{self.base_url}{path}", params=params, headers={"Authorization": self.api_key})
-        except httpx.TransportError as e:
-            raise TransientError(f"stock API unreachable at {self.base_url} ({e.__class__.__name__}: {e})") from e
-        check_response(resp, what)
-        try:
-            data = resp.json()
-        except ValueError as e:
-            raise TransientError(f"stock API sent a non-JSON answer to {what}") from e
+        data = self.get_json(path, what, params, headers={"Authorization": self.api_key})
         if not isinstance(data, dict):
             raise TransientError(f"stock API sent an unexpected answer to {what}")
         return data

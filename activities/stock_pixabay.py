@@ -6,26 +6,10 @@ from typing import Any
 
 import httpx
 
-from activities.stock import StockApi, StockAsset, StockProvider, retry_after
-from tubeflow.errors import PermanentError, TransientError
+from activities.stock import StockApi, StockAsset, StockProvider
 from tubeflow.settings import Settings
 
 PIXABAY_BASE_URL = "https://pixabay.com"
-
-
-def check_pixabay(resp: httpx.Response, what: str) -> None:
-    """Pixabay answers a bad key with 400 "[ERROR 400] Invalid or missing API key" (not 401)."""
-    if resp.status_code in (400, 401, 403) and "key" in resp.text.lower():
-        raise PermanentError(
-            f"Pixabay refused {what} ({resp.status_code}): TUBEFLOW_PIXABAY_API_KEY is missing or wrong; "
-            "get a key at https://pixabay.com/api/docs/ and set it"
-        )
-    if resp.status_code == 429:
-        raise TransientError(f"Pixabay rate limit reached during {what} (429)", retry_after_s=retry_after(resp))
-    if resp.status_code >= 500:
-        raise TransientError(f"Pixabay server error {resp.status_code} during {what}", retry_after_s=10.0)
-    if resp.status_code >= 400:
-        raise PermanentError(f"Pixabay rejected {what} ({resp.status_code}): {resp.text[:200]}")
 
 
 class PixabayClient(StockApi):
@@ -34,26 +18,21 @@ class PixabayClient(StockApi):
     RENDITIONS = ("large", "medium", "small", "tiny")
     DEFAULT_BASE_URL = PIXABAY_BASE_URL
     MISSING_KEY = "Pixabay b-roll needs TUBEFLOW_PIXABAY_API_KEY"
+    LABEL = "Pixabay"
+    KEY_REFUSED = "TUBEFLOW_PIXABAY_API_KEY is missing or wrong; get a key at https://pixabay.com/api/docs/ and set it"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PixabayClient:
         return cls(settings.pixabay_api_key, settings.pixabay_base_url)
 
-    def check(self, resp: httpx.Response, what: str) -> None:
-        check_pixabay(resp, what)
+    def refuses_key(self, resp: httpx.Response) -> bool:
+        """Pixabay answers a bad key with 400 "[ERROR 400] Invalid or missing API key" (not 401)."""
+        return resp.status_code in (400, 401, 403) and "key" in resp.text.lower()
 
     def _get(self, path: str, query: str, per_page: int, what: str, **extra: Any) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"key": self.api_key, "q": query[:100], "per_page": max(3, min(200, per_page))}
         params["safesearch"] = "true"
-        try:
-            resp = self.http.get(f"{self.base_url}{path}", params={**params, **extra})
-        except httpx.TransportError as e:
-            raise TransientError(f"Pixabay unreachable at {self.base_url} ({e.__class__.__name__}: {e})") from e
-        check_pixabay(resp, what)
-        try:
-            data = resp.json()
-        except ValueError as e:
-            raise TransientError(f"Pixabay sent a non-JSON answer to {what}") from e
+        data = self.get_json(path, what, {**params, **extra})
         hits = data.get("hits") if isinstance(data, dict) else None
         return [h for h in hits or [] if isinstance(h, dict)]
 
