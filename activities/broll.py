@@ -541,22 +541,19 @@ def build_plan(
     if avoid:
         warnings.append(f"avoiding {', '.join(avoid)} (review notes)")
     queries = _queries(script, timing, niche, feedback, avoid)
-    ctx = _Planning(
-        settings, storage, ProductionKeys(production_id), sources, generated, warnings,
-        previous=_previous_picks(storage, production_id, attempt),
-        recent=channel_history(storage, channel, production_id, settings.broll_history_videos),
-        asked=tokens(fb),
-    )  # fmt: skip
+    previous = _previous_picks(storage, production_id, attempt)
+    recent = channel_history(storage, channel, production_id, settings.broll_history_videos)
+    keys = ProductionKeys(production_id)
+    ctx = _Planning(settings, storage, keys, sources, generated, warnings, previous, recent, tokens(fb))
     spans, pools = _candidate_pools(ctx, timing, queries)
     claimed, picks = _claim_best_fits(ctx, pools, spans)
-    sections = script.get("sections") or []
     parts: list[PlanPart] = []
     with tempfile.TemporaryDirectory(prefix="tubeflow-broll-") as tmpdir:
-        up = _Uploader(storage, ctx.keys, Path(tmpdir))
+        up = _Uploader(storage, keys, Path(tmpdir))
         for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
             pool = _in_offer_order(ctx, pools[i], picks[i], claimed, i, spans[i][2])
             chosen = _upload_chosen(ctx, up, pool, q, spans[i][2])
-            parts.append(_plan_part(ctx, tp, spans[i], chosen, sections))
+            parts.append(_plan_part(ctx, tp, spans[i], chosen, script.get("sections") or []))
     return _finish_plan(ctx, niche, channel, production_id, timing, parts), list(warnings)
 
 
