@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from activities.stills import make_still, seed_for, short_label
 from knowledge.feedback import AVOID, parse_avoid
@@ -32,9 +32,12 @@ from niches.config import NicheConfig
 from tubeflow.errors import ConfigError, MediaError, PermanentError
 from tubeflow.keys import ProductionKeys, channel_broll_history
 from tubeflow.media.probe import IMAGE_SUFFIXES, probe
-from tubeflow.render_plan import MediaItem, NarrationTiming, PlanPart, RenderPlan
+from tubeflow.render_plan import MediaItem, NarrationTiming, PartTiming, PlanPart, RenderPlan
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
+
+if TYPE_CHECKING:
+    from activities.stock import StockApi, StockAsset
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi"}
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
@@ -294,15 +297,14 @@ class StockSource:
     """A stock API (Pexels or Pixabay): one search per visual query, videos and photos, ranked by
     how well each asset's description (alt text, tags, page slug) fits what is said."""
 
-    def __init__(self, client: Any, name: str, width: int) -> None:
+    def __init__(self, client: StockApi, name: str, width: int) -> None:
         self.client = client
         self.name = name
         self.width = width
-        self._searches: dict[str, list[Any]] = {}  # query -> assets: parts share cues, APIs count requests
+        self._searches: dict[str, list[StockAsset]] = {}  # query -> assets: parts share cues, APIs count requests
 
     def find(self, query: Query, count: int, avoid: set[str]) -> list[Found]:
         from activities.relevance import relevance
-        from activities.stock import StockAsset
 
         found: list[tuple[str, StockAsset]] = []
         for cue in query.cues or [query.heading]:
@@ -438,41 +440,36 @@ def _previous_picks(storage: Storage, production_id: str, attempt: int) -> set[s
     return {m.key for m in plan.all_items()}
 
 
-STOCK_CHOICES = ("library", "pexels", "stock", "pixabay")
-
-
 def _sources(
     settings: Settings, niche: NicheConfig, production_id: str, attempt: int, feedback: str
 ) -> tuple[list[BrollSource], GeneratedSource, list[str]]:
-    from activities.stock import PixabayClient, StockClient
+    """The niche's sources in its order, plus the stock source TUBEFLOW_BROLL asks for (before the
+    generated stills); a stock source without its key is refused when asked for, skipped when listed."""
+    from activities.choices import one_of
+    from activities.stock_sources import STOCK_SOURCES, stock_source
 
     names = list(niche.broll_sources)
-    if settings.broll not in STOCK_CHOICES:
-        raise ConfigError(f"TUBEFLOW_BROLL must be 'library', 'pexels' or 'pixabay', not {settings.broll!r}")
-    wanted = "pixabay" if settings.broll == "pixabay" else "stock" if settings.broll in ("pexels", "stock") else ""
-    if wanted and wanted not in names and not (wanted == "stock" and "pexels" in names):
-        names.insert(names.index("generated") if "generated" in names else len(names), wanted)
+    wanted = stock_source(settings.broll)
+    if settings.broll != "library" and wanted is None:
+        choices = one_of(("library", *(p.choice for p in STOCK_SOURCES)))
+        raise ConfigError(f"TUBEFLOW_BROLL must be {choices}, not {settings.broll!r}")
+    if wanted is not None and not set(wanted.names()) & set(names):
+        names.insert(names.index("generated") if "generated" in names else len(names), wanted.name)
     warnings: list[str] = []
     sources: list[BrollSource] = []
     for n in dict.fromkeys(names):
+        stock = stock_source(n)
         if n == "library":
             lib = LibrarySource(niche.media_dir)
             warnings.extend(lib.warnings)
             sources.append(lib)
-        elif n in ("stock", "pexels"):
-            if not settings.stock_api_key:
-                if settings.broll in ("pexels", "stock"):
-                    raise ConfigError("TUBEFLOW_BROLL=pexels needs TUBEFLOW_STOCK_API_KEY (a Pexels API key)")
-                warnings.append(f"niche {niche.name} lists stock b-roll but TUBEFLOW_STOCK_API_KEY is not set; skipped")
+        elif stock is not None:
+            if not stock.api_key(settings):
+                if stock is wanted:
+                    raise ConfigError(f"TUBEFLOW_BROLL={stock.choice} needs {stock.key_env} ({stock.key_hint})")
+                warnings.append(f"niche {niche.name} lists {stock.name} b-roll but {stock.key_env} is not set; skipped")
                 continue
-            sources.append(StockSource(StockClient.from_settings(settings), "stock", settings.width))
-        elif n == "pixabay":
-            if not settings.pixabay_api_key:
-                if settings.broll == "pixabay":
-                    raise ConfigError("TUBEFLOW_BROLL=pixabay needs TUBEFLOW_PIXABAY_API_KEY (a Pixabay API key)")
-                warnings.append(f"niche {niche.name} lists pixabay b-roll but TUBEFLOW_PIXABAY_API_KEY is not set")
-                continue
-            sources.append(StockSource(PixabayClient.from_settings(settings), "pixabay", settings.width))
+            sources.append(StockSource(stock.client(settings), stock.name, settings.width))
     return sources, GeneratedSource(settings, niche, production_id, attempt, feedback), warnings
 
 
@@ -497,6 +494,28 @@ class _Uploader:
         return key
 
 
+@dataclass
+class _Planning:
+    """What every step of one plan reads and adds to: the sources, the pictures used, the warnings."""
+
+    settings: Settings
+    storage: Storage
+    keys: ProductionKeys
+    sources: list[BrollSource]
+    generated: GeneratedSource
+    warnings: list[str]
+    previous: set[str]  # keys the last attempt chose
+    recent: set[str]  # uids the channel's last videos showed
+    asked: set[str]  # what this review's feedback names
+    used: set[str] = field(default_factory=set)  # uids on screen so far
+    credits: dict[str, str] = field(default_factory=dict)  # key -> credit line
+
+    def adjusted(self, f: Found) -> float:
+        """Last attempt's picks step back, unless the reviewer's feedback names what they show."""
+        again = self.keys.broll(f.name) in self.previous and not (self.asked & tokens(f.description))
+        return f.score - (REDO_PENALTY if again else 0.0)
+
+
 def build_plan(
     settings: Settings,
     storage: Storage,
@@ -516,7 +535,6 @@ def build_plan(
     """
     if not timing.parts:
         raise PermanentError("narration timing has no parts; redo the audio stage")
-    keys = ProductionKeys(production_id)
     fb = " | ".join(feedback)
     sources, generated, warnings = _sources(settings, niche, production_id, attempt, fb)
     avoid = parse_avoid([*learned, *feedback])
@@ -525,20 +543,28 @@ def build_plan(
     queries = _queries(script, timing, niche, feedback, avoid)
     previous = _previous_picks(storage, production_id, attempt)
     recent = channel_history(storage, channel, production_id, settings.broll_history_videos)
-    used: set[str] = set()
-    credits: dict[str, str] = {}
+    keys = ProductionKeys(production_id)
+    ctx = _Planning(settings, storage, keys, sources, generated, warnings, previous, recent, tokens(fb))
+    spans, pools = _candidate_pools(ctx, timing, queries)
+    claimed, picks = _claim_best_fits(ctx, pools, spans)
     parts: list[PlanPart] = []
-    sections = script.get("sections") or []
+    with tempfile.TemporaryDirectory(prefix="tubeflow-broll-") as tmpdir:
+        up = _Uploader(storage, keys, Path(tmpdir))
+        for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
+            pool = _in_offer_order(ctx, pools[i], picks[i], claimed, i, spans[i][2])
+            chosen = _upload_chosen(ctx, up, pool, q, spans[i][2])
+            parts.append(_plan_part(ctx, tp, spans[i], chosen, script.get("sections") or []))
+    return _finish_plan(ctx, niche, channel, production_id, timing, parts), list(warnings)
 
-    asked = tokens(fb)
 
-    def adjusted(f: Found) -> float:
-        """Last attempt's picks step back, unless the reviewer's feedback names what they show."""
-        again = keys.broll(f.name) in previous and not (asked & tokens(f.description))
-        return f.score - (REDO_PENALTY if again else 0.0)
+Span = tuple[float, float, int]  # a part's start and end on the timeline, and how many pictures it shows
 
-    # 1. Every part's candidates from every source, on one scale.
-    spans: list[tuple[float, float, int]] = []
+
+def _candidate_pools(
+    ctx: _Planning, timing: NarrationTiming, queries: list[Query]
+) -> tuple[list[Span], list[list[Found]]]:
+    """Step 1: every part's candidates from every source, on one scale."""
+    spans: list[Span] = []
     pools: list[list[Found]] = []
     for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
         start = 0.0 if i == 0 else tp.start
@@ -546,101 +572,121 @@ def build_plan(
         n_items = item_count(end - start)
         spans.append((start, end, n_items))
         pool: list[Found] = []
-        for src in sources:
+        for src in ctx.sources:
             try:
-                found = src.find(q, (n_items + CANDIDATES) * 2, recent)
+                found = src.find(q, (n_items + CANDIDATES) * 2, ctx.recent)
             except MediaError as e:
-                warnings.append(f"{src.name} b-roll for part {i}: {e}")
+                ctx.warnings.append(f"{src.name} b-roll for part {i}: {e}")
                 continue
             pool.extend(f for f in found if all(f.uid != g.uid for g in pool))
         # Stills compete on the same scale (handicapped), so they fill in where nothing real fits.
-        pool.extend(generated.find(q, n_items + CANDIDATES, set(), first_slot=0))
+        pool.extend(ctx.generated.find(q, n_items + CANDIDATES, set(), first_slot=0))
         # Redo: last attempt's picks step behind equally relevant fresh ones; feedback is part of the
         # ranking text, so what the reviewer asked for rises.  They stay available as candidates.
-        pool.sort(key=lambda f: -adjusted(f))
+        pool.sort(key=lambda f: -ctx.adjusted(f))
         pools.append(pool)
+    return spans, pools
 
-    # 2. A picture goes to the part it fits best (best pairs first), once per video, and only where
-    # it beats that part's designed still.
+
+def _claim_best_fits(
+    ctx: _Planning, pools: list[list[Found]], spans: list[Span]
+) -> tuple[dict[str, int], list[list[Found]]]:
+    """Step 2: a picture goes to the part it fits best (best pairs first), once per video, and only
+    where it beats that part's designed still.  Returns uid -> part, and each part's picks."""
     claimed: dict[str, int] = {}
     picks: list[list[Found]] = [[] for _ in pools]
-    floor = [max((adjusted(f) for f in pool if f.source == "generated"), default=-1.0) for pool in pools]
-    pairs = [(adjusted(f), i, f) for i, pool in enumerate(pools) for f in pool if f.source != "generated"]
+    floor = [max((ctx.adjusted(f) for f in pool if f.source == "generated"), default=-1.0) for pool in pools]
+    pairs = [(ctx.adjusted(f), i, f) for i, pool in enumerate(pools) for f in pool if f.source != "generated"]
     for score, i, f in sorted(pairs, key=lambda t: (-t[0], t[1])):
         if f.uid not in claimed and len(picks[i]) < spans[i][2] and score > floor[i]:
             claimed[f.uid] = i
             picks[i].append(f)
+    return claimed, picks
 
-    with tempfile.TemporaryDirectory(prefix="tubeflow-broll-") as tmpdir:
-        up = _Uploader(storage, keys, Path(tmpdir))
-        for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
-            start, end, n_items = spans[i]
-            need = n_items + CANDIDATES
-            free = [f for f in pools[i] if claimed.get(f.uid, i) == i and f not in picks[i] and f.uid not in used]
-            stills = [f for f in free if f.source == "generated"]
-            # Two cards with the same words side by side look like a glitch: distinct queries first.
-            firsts: list[Found] = []
-            for f in stills:
-                if all(f.cue != g.cue for g in firsts):
-                    firsts.append(f)
-            stills = firsts + [f for f in stills if f not in firsts]
-            real = [f for f in free if f.source != "generated"]
-            # On screen: the claimed pictures, then stills; offered: real alternatives first (the
-            # reviewer should see what exists), one still among them.
-            shown = (picks[i] + stills)[:n_items]
-            offered = [f for f in real if f not in shown][: CANDIDATES - 1]
-            pool = shown + offered + [f for f in stills if f not in shown] + [f for f in real if f not in offered]
 
-            chosen: list[tuple[Found, str]] = []
-            for f in pool:
-                if len(chosen) >= need:
-                    break
-                try:
-                    chosen.append((f, up.put(f)))
-                except MediaError as e:
-                    warnings.append(f"skipped {f.source} picture {f.name}: {e}")
-            while len(chosen) < n_items + 2:  # a failed download must not leave a part without pictures
-                extra = generated.find(q, 1, used, first_slot=need + len(chosen))[0]
-                chosen.append((extra, up.put(extra)))
+def _in_offer_order(
+    ctx: _Planning, pool: list[Found], picks: list[Found], claimed: dict[str, int], i: int, n_items: int
+) -> list[Found]:
+    """Step 3, per part: on screen the claimed pictures, then stills; offered: real alternatives
+    first (the reviewer should see what exists), one still among them; then everything else."""
+    free = [f for f in pool if claimed.get(f.uid, i) == i and f not in picks and f.uid not in ctx.used]
+    stills = [f for f in free if f.source == "generated"]
+    # Two cards with the same words side by side look like a glitch: distinct queries first.
+    firsts: list[Found] = []
+    for f in stills:
+        if all(f.cue != g.cue for g in firsts):
+            firsts.append(f)
+    stills = firsts + [f for f in stills if f not in firsts]
+    real = [f for f in free if f.source != "generated"]
+    shown = (picks + stills)[:n_items]
+    offered = [f for f in real if f not in shown][: CANDIDATES - 1]
+    return shown + offered + [f for f in stills if f not in shown] + [f for f in real if f not in offered]
 
-            step = (end - start) / n_items
-            items, candidates = [], []
-            for j, (f, key) in enumerate(chosen):
-                if f.credit:
-                    credits[key] = f.credit
-                m = MediaItem(
-                    key=key, kind=f.kind, source=f.source, cue=f.cue, media_duration=f.media_duration,
-                    score=f.score, description=short_label(f.description, 120),
-                )  # fmt: skip
-                if j < n_items:
-                    m.start = round(start + j * step, 3)
-                    m.end = round(end if j == n_items - 1 else start + (j + 1) * step, 3)
-                    items.append(m)
-                    used.add(f.uid)
-                else:
-                    candidates.append(m)
-            sec = sections[tp.section] if tp.section is not None and tp.section < len(sections) else {}
-            parts.append(
-                PlanPart(
-                    index=tp.index,
-                    label="hook" if tp.section is None else short_label(sec.get("heading", f"section {tp.section}")),
-                    start=round(start, 3),
-                    end=round(end, 3),
-                    items=items,
-                    candidates=candidates,
-                    short_candidate=bool(sec.get("short_candidate", False)),
-                )
-            )
 
+def _upload_chosen(ctx: _Planning, up: _Uploader, pool: list[Found], q: Query, n_items: int) -> list[tuple[Found, str]]:
+    """Step 4, per part: upload pictures in offer order until the part has its items and candidates."""
+    need = n_items + CANDIDATES
+    chosen: list[tuple[Found, str]] = []
+    for f in pool:
+        if len(chosen) >= need:
+            break
+        try:
+            chosen.append((f, up.put(f)))
+        except MediaError as e:
+            ctx.warnings.append(f"skipped {f.source} picture {f.name}: {e}")
+    while len(chosen) < n_items + 2:  # a failed download must not leave a part without pictures
+        extra = ctx.generated.find(q, 1, ctx.used, first_slot=need + len(chosen))[0]
+        chosen.append((extra, up.put(extra)))
+    return chosen
+
+
+def _plan_part(
+    ctx: _Planning, tp: PartTiming, span: Span, chosen: list[tuple[Found, str]], sections: list[dict[str, Any]]
+) -> PlanPart:
+    """Step 5, per part: the first pictures share the part's time on screen, the rest are candidates."""
+    start, end, n_items = span
+    step = (end - start) / n_items
+    items, candidates = [], []
+    for j, (f, key) in enumerate(chosen):
+        if f.credit:
+            ctx.credits[key] = f.credit
+        m = MediaItem(
+            key=key, kind=f.kind, source=f.source, cue=f.cue, media_duration=f.media_duration,
+            score=f.score, description=short_label(f.description, 120),
+        )  # fmt: skip
+        if j < n_items:
+            m.start = round(start + j * step, 3)
+            m.end = round(end if j == n_items - 1 else start + (j + 1) * step, 3)
+            items.append(m)
+            ctx.used.add(f.uid)
+        else:
+            candidates.append(m)
+    sec = sections[tp.section] if tp.section is not None and tp.section < len(sections) else {}
+    return PlanPart(
+        index=tp.index,
+        label="hook" if tp.section is None else short_label(sec.get("heading", f"section {tp.section}")),
+        start=round(start, 3),
+        end=round(end, 3),
+        items=items,
+        candidates=candidates,
+        short_candidate=bool(sec.get("short_candidate", False)),
+    )
+
+
+def _finish_plan(
+    ctx: _Planning, niche: NicheConfig, channel: str, production_id: str, timing: NarrationTiming, parts: list[PlanPart]
+) -> RenderPlan:
+    """Step 6: the music and the credits stored beside the pictures, the channel's history updated."""
+    storage, settings = ctx.storage, ctx.settings
     music_key = ""
     if niche.music_path is not None and niche.music_path.is_file():
-        music_key = keys.music(_safe(niche.music_path.name))
+        music_key = ctx.keys.music(_safe(niche.music_path.name))
         if not storage.exists(music_key):
             storage.put_file(music_key, niche.music_path)
-    if credits:
-        storage.put_text(keys.broll_credits(), json.dumps(credits, indent=1), "application/json")
-    record_history(storage, channel, production_id, sorted(used), settings.broll_history_videos)
-    plan = RenderPlan(
+    if ctx.credits:
+        storage.put_text(ctx.keys.broll_credits(), json.dumps(ctx.credits, indent=1), "application/json")
+    record_history(storage, channel, production_id, sorted(ctx.used), settings.broll_history_videos)
+    return RenderPlan(
         width=settings.width,
         height=settings.height,
         fps=settings.fps,
@@ -648,9 +694,8 @@ def build_plan(
         parts=parts,
         music_key=music_key,
         caption_style=asdict(niche.caption_style),
-        warnings=list(warnings),
+        warnings=list(ctx.warnings),
     )
-    return plan, list(warnings)
 
 
 def apply_swaps(plan: RenderPlan, swaps: dict[str, str]) -> RenderPlan:

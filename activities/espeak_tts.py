@@ -7,7 +7,7 @@ pronunciation, which the English Piper voice cannot.  It also reports where ever
 captions get exact timing without Whisper.  For a natural voice configure Azure (README).
 
 libespeak-ng keeps global state, so one lock serialises synthesis within a process.  The provider
-class (:class:`activities.tts.EspeakTTS`) builds the narration from what :func:`speak` returns.
+class (:class:`activities.tts_espeak.EspeakTTS`) builds the narration from what :func:`speak` returns.
 """
 
 from __future__ import annotations

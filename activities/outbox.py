@@ -10,9 +10,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from activities.publish_metadata import PublishOptions, build_metadata, captions_srt, entry_name, sha256_file
+from activities.publish_metadata import (
+    PublishingPlatform,
+    PublishOptions,
+    build_metadata,
+    captions_srt,
+    entry_name,
+    sha256_file,
+)
 from tubeflow.contracts import PublishRequest, PublishResult
 from tubeflow.errors import PermanentError
+from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -81,3 +89,10 @@ class OutboxPublisher:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _from_settings(settings: Settings) -> OutboxPublisher:
+    return OutboxPublisher(settings.resolved_outbox_dir())
+
+
+PLATFORM = PublishingPlatform("outbox", _from_settings)

@@ -1,7 +1,8 @@
 """What every publisher says about a video: title, description, chapters, sources, entry names.
 
 Shared by the local outbox and YouTube so both publish the same metadata; the publishers
-themselves live in ``outbox.py`` and ``youtube.py`` and ``publishers.py`` picks one.
+themselves live one module each (``outbox.py``, ``youtube.py``), each defining its
+:class:`PublishingPlatform`, and ``publishers.py`` is their registry.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tubeflow.contracts import PublishRequest, PublishResult
 from tubeflow.errors import PermanentError
 from tubeflow.keys import ProductionKeys
 from tubeflow.render_plan import NarrationTiming
+from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
 
@@ -26,6 +28,15 @@ class Publisher(Protocol):
     def publish(
         self, storage: Storage, req: PublishRequest, script: dict[str, Any], options: PublishOptions | None = None
     ) -> PublishResult: ...
+
+
+@dataclass(frozen=True)
+class PublishingPlatform:
+    """One entry of the publisher registry (``activities.publishers``): a platform's module defines it."""
+
+    name: str  # the TUBEFLOW_PUBLISHER value choosing it (and its publisher's ``name``)
+    from_settings: Callable[[Settings], Publisher]  # the publisher for the process-wide credentials
+    quota_project: str = ""  # the quota ledger's project those credentials spend ("": no quota kept)
 
 
 # ---------------------------------------------------------------- metadata shared by publishers

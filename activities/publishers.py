@@ -1,28 +1,40 @@
-"""Which publisher a video goes out through: the channel's own YouTube account, the global
-credentials file (one channel), or the local outbox (offline default)."""
+"""Which publisher a video goes out through: the channel's own YouTube account, else the platform
+TUBEFLOW_PUBLISHER names (the local outbox by default, or YouTube with the global credentials file).
+
+The platforms are one module each, defining a :class:`~activities.publish_metadata.PublishingPlatform`;
+a new one is its module plus one line in :data:`PLATFORMS`.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from activities.outbox import OutboxPublisher
-from activities.publish_metadata import Publisher
+from activities import outbox, youtube
+from activities.choices import one_of
+from activities.publish_metadata import Publisher, PublishingPlatform
 from tubeflow.db.engine import Database
 from tubeflow.errors import AccountNeedsReconnect, ConfigError
 from tubeflow.settings import Settings
 
-FILE_PROJECT = "default"  # the quota ledger's name for the project behind TUBEFLOW_YOUTUBE_CREDENTIALS
+PLATFORMS: dict[str, PublishingPlatform] = {
+    p.name: p
+    for p in (
+        outbox.PLATFORM,
+        youtube.PLATFORM,
+    )
+}
+
+
+def platform(settings: Settings) -> PublishingPlatform:
+    found = PLATFORMS.get(settings.publisher)
+    if found is None:
+        raise ConfigError(f"TUBEFLOW_PUBLISHER must be {one_of(PLATFORMS)}, not {settings.publisher!r}")
+    return found
 
 
 def make_publisher(settings: Settings) -> Publisher:
-    if settings.publisher == "outbox":
-        return OutboxPublisher(settings.resolved_outbox_dir())
-    if settings.publisher == "youtube":
-        from activities.youtube import YouTubePublisher
-
-        return YouTubePublisher.from_settings(settings)
-    raise ConfigError(f"TUBEFLOW_PUBLISHER must be 'outbox' or 'youtube', not {settings.publisher!r}")
+    return platform(settings).from_settings(settings)
 
 
 @dataclass
@@ -44,9 +56,7 @@ async def publisher_for_channel(settings: Settings, db: Database, channel: str) 
                 f"channel {channel!r} needs its YouTube account reconnected ({account.reason}); run "
                 f"`tubeflow channel connect {channel}` or use Connect YouTube on its dashboard page"
             )
-        from activities.youtube import YouTubePublisher
-
         creds = json.loads(SecretBox.from_settings(settings).open(sealed))
-        return ChannelPublisher(YouTubePublisher.for_account(settings, creds), account.project)
-    publisher = make_publisher(settings)
-    return ChannelPublisher(publisher, FILE_PROJECT if publisher.name == "youtube" else "")
+        return ChannelPublisher(youtube.YouTubePublisher.for_account(settings, creds), account.project)
+    chosen = platform(settings)
+    return ChannelPublisher(chosen.from_settings(settings), chosen.quota_project)

@@ -346,41 +346,8 @@ class OfflineWriter:
         question = _opening(topic, p)
         hooks = p.energetic_hooks if d.energetic else p.calm_hooks if d.calmer else p.hooks
         hook = _pick(hooks, topic).format(question=question)
-        # "shorter" must shorten even when the facts run out before the niche's target length, so
-        # the factor applies to whichever is smaller: the target or everything we could say.
-        natural = _words(hook) + WRAP_RESERVE + sum(_words(str(f["claim"])) + OPENER_WORDS for f in usable)
-        budget = max(40, int(min(niche.target_minutes * WORDS_PER_MINUTE, natural) * d.length_factor))
-
-        # Facts in research order (the order the explanation was written in) while they fit the word
-        # budget; the hook and the wrap-up count too.  A fact too long to fit is skipped, not cut.
-        spent = _words(hook) + WRAP_RESERVE
-        chosen: list[dict[str, Any]] = []
-        for f in usable:
-            w = _words(str(f["claim"])) + OPENER_WORDS
-            if chosen and spent + w > budget:
-                continue
-            chosen.append(f)
-            spent += w
-        for fact in mention_facts.values():
-            if fact is not None and all(fact["claim"] != c["claim"] for c in chosen):
-                chosen.append(fact)
-
-        n_body = max(1, min(MAX_SECTIONS - 1, len(chosen)))
-        groups: list[list[dict[str, Any]]] = [[] for _ in range(n_body)]
-        for i, f in enumerate(chosen):
-            groups[min(n_body - 1, i * n_body // len(chosen))].append(f)
-
-        sections: list[dict[str, Any]] = []
-        for i, group in enumerate(groups):
-            heading = p.headings[min(i, len(p.headings) - 1)]
-            body = " ".join(_sentence(str(f["claim"])) for f in group)
-            narration = f"{p.openers[min(i, len(p.openers) - 1)]} {body}" if body else ""
-            if not narration:
-                continue
-            sections.append({"heading": heading, "narration": narration, "short_candidate": False})
-        for what, fact in mention_facts.items():
-            if fact is None:  # nothing known about it: say it plainly rather than invent a fact
-                sections[-1]["narration"] += " " + p.mention_fallback.format(what=what)
+        chosen = _fit_facts(usable, _words(hook), niche, d, mention_facts)
+        sections = _body_sections(chosen, p, mention_facts)
 
         summary = _summary(chosen, topic)
         wrap = (p.energetic_wrap if d.energetic else p.wrap).format(summary=summary)
@@ -388,13 +355,7 @@ class OfflineWriter:
         for s in sections:
             s["broll_cues"] = _broll_cues(s["narration"], niche, s["heading"])
 
-        # Shorts: the body sections with a number or the most words (self-contained, concrete).
-        body_idx = sorted(
-            range(len(sections) - 1),
-            key=lambda i: (not re.search(r"\d", sections[i]["narration"]), -_words(sections[i]["narration"]), i),
-        )
-        for i in body_idx[: max(0, niche.shorts_count)]:
-            sections[i]["short_candidate"] = True
+        _mark_shorts(sections, niche.shorts_count)
 
         title = _title(topic, niche.language)
         if d.new_title:
@@ -415,6 +376,68 @@ class OfflineWriter:
             "sources": cited,
             "language": niche.language,
         }
+
+
+def _fit_facts(
+    usable: list[dict[str, Any]],
+    hook_words: int,
+    niche: NicheConfig,
+    d: Directives,
+    mention_facts: dict[str, dict[str, Any] | None],
+) -> list[dict[str, Any]]:
+    """The facts the script says: in research order (the order the explanation was written in)
+    while they fit the word budget (the hook and the wrap-up count too; a fact too long to fit is
+    skipped, not cut), then the facts about what the reviewer asked to mention."""
+    # "shorter" must shorten even when the facts run out before the niche's target length, so
+    # the factor applies to whichever is smaller: the target or everything we could say.
+    natural = hook_words + WRAP_RESERVE + sum(_words(str(f["claim"])) + OPENER_WORDS for f in usable)
+    budget = max(40, int(min(niche.target_minutes * WORDS_PER_MINUTE, natural) * d.length_factor))
+    spent = hook_words + WRAP_RESERVE
+    chosen: list[dict[str, Any]] = []
+    for f in usable:
+        w = _words(str(f["claim"])) + OPENER_WORDS
+        if chosen and spent + w > budget:
+            continue
+        chosen.append(f)
+        spent += w
+    for fact in mention_facts.values():
+        if fact is not None and all(fact["claim"] != c["claim"] for c in chosen):
+            chosen.append(fact)
+    return chosen
+
+
+def _body_sections(
+    chosen: list[dict[str, Any]], p: Phrases, mention_facts: dict[str, dict[str, Any] | None]
+) -> list[dict[str, Any]]:
+    """The chosen facts spread evenly over at most MAX_SECTIONS - 1 sections, each with its opener;
+    what the reviewer asked to mention but nothing is known about is said plainly at the end."""
+    n_body = max(1, min(MAX_SECTIONS - 1, len(chosen)))
+    groups: list[list[dict[str, Any]]] = [[] for _ in range(n_body)]
+    for i, f in enumerate(chosen):
+        groups[min(n_body - 1, i * n_body // len(chosen))].append(f)
+
+    sections: list[dict[str, Any]] = []
+    for i, group in enumerate(groups):
+        heading = p.headings[min(i, len(p.headings) - 1)]
+        body = " ".join(_sentence(str(f["claim"])) for f in group)
+        narration = f"{p.openers[min(i, len(p.openers) - 1)]} {body}" if body else ""
+        if not narration:
+            continue
+        sections.append({"heading": heading, "narration": narration, "short_candidate": False})
+    for what, fact in mention_facts.items():
+        if fact is None:  # nothing known about it: say it plainly rather than invent a fact
+            sections[-1]["narration"] += " " + p.mention_fallback.format(what=what)
+    return sections
+
+
+def _mark_shorts(sections: list[dict[str, Any]], count: int) -> None:
+    """Shorts: the body sections with a number or the most words (self-contained, concrete)."""
+    body_idx = sorted(
+        range(len(sections) - 1),
+        key=lambda i: (not re.search(r"\d", sections[i]["narration"]), -_words(sections[i]["narration"]), i),
+    )
+    for i in body_idx[: max(0, count)]:
+        sections[i]["short_candidate"] = True
 
 
 # ---------------------------------------------------------------- the LLM writer

@@ -15,6 +15,7 @@ import hashlib
 import random
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -149,6 +150,29 @@ def _tinted(icon: Image.Image, colour: tuple[int, int, int], size: int, alpha: f
     return out
 
 
+@dataclass(frozen=True)
+class _Inks:
+    """A card's colours picked from the palette: the two darkest for the background, a bright accent."""
+
+    colours: list[tuple[int, int, int]]
+    dark: tuple[int, int, int]
+    dark2: tuple[int, int, int]
+    accent: tuple[int, int, int]
+    light: tuple[int, int, int]
+
+    @classmethod
+    def pick(cls, palette: Sequence[str], rng: random.Random) -> _Inks:
+        colours = [hex_rgb(c) for c in palette] or [(29, 53, 87), (69, 123, 157)]
+        by_light = sorted(colours, key=luminance)
+        dark, dark2 = by_light[0], by_light[1] if len(by_light) > 1 else by_light[0]
+        brights = [c for c in colours if luminance(c) > 0.35] or [by_light[-1]]
+        return cls(colours, dark, dark2, rng.choice(brights), by_light[-1])
+
+
+def _font(font_path: Path | None, px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return load_font(str(font_path) if font_path else None, max(10, px))
+
+
 def draw_still(
     cue: str,
     size: tuple[int, int],
@@ -166,26 +190,32 @@ def draw_still(
     ``caption_band`` (fractions of the height where the burned captions sit).
     """
     rng = random.Random(seed)
-    w, h = size
-    colours = [hex_rgb(c) for c in palette] or [(29, 53, 87), (69, 123, 157)]
-    by_light = sorted(colours, key=luminance)
-    dark, dark2 = by_light[0], by_light[1] if len(by_light) > 1 else by_light[0]
-    brights = [c for c in colours if luminance(c) > 0.35] or [by_light[-1]]
-    accent = rng.choice(brights)
-    light = by_light[-1]
-    img = gradient(size, dark, dark2, rng.choice((20.0, 60.0, 120.0, 160.0)))
-    img = _soft_shapes(img, colours, rng, rng.randint(2, 4))
+    ink = _Inks.pick(palette, rng)
+    img = gradient(size, ink.dark, ink.dark2, rng.choice((20.0, 60.0, 120.0, 160.0)))
+    img = _soft_shapes(img, ink.colours, rng, rng.randint(2, 4))
 
     title = cue.strip() or heading.strip()
     if not title:
         return img.convert("RGB")
     title = title[0].upper() + title[1:]
-    d = ImageDraw.Draw(img)
+    d = _draw_emblem(img, ImageDraw.Draw(img), ink, title[0], icon, font_path)
+    _draw_text_column(d, size, ink, title, heading, fact, caption_band, font_path)
+    # Bottom: the palette as a stripe, the channel's signature on every card.
+    w, h = size
+    stripe = max(3, h // 90)
+    seg = w / len(ink.colours)
+    for k, c in enumerate(ink.colours):
+        d.rectangle((int(k * seg), h - stripe, int((k + 1) * seg), h), fill=(*c, 255))
+    return img.convert("RGB")
 
-    def font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-        return load_font(str(font_path) if font_path else None, max(10, px))
 
-    # Right: the icon on an accent disc, and a faint large copy of it bleeding off the edge.
+def _draw_emblem(
+    img: Image.Image, d: ImageDraw.ImageDraw, ink: _Inks, letter: str, icon: Path | None, font_path: Path | None
+) -> ImageDraw.ImageDraw:
+    """Right: the icon (or the title's first letter) on an accent disc, and a faint large copy of
+    the icon bleeding off the edge.  Returns the drawing context to go on with."""
+    w, h = img.size
+    dark, accent, light = ink.dark, ink.accent, ink.light
     cx, cy, r = int(w * 0.72), int(h * 0.47), int(h * 0.23)
     if icon is not None and icon.is_file():
         glyph = Image.open(icon)
@@ -193,52 +223,58 @@ def draw_still(
         img.alpha_composite(ghost, (int(w * 0.62), int(h * 0.25)))
         d = ImageDraw.Draw(img)
         d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(*accent, 235))
-        ink = dark if luminance(accent) > 0.5 else (255, 255, 255)
+        on_disc = dark if luminance(accent) > 0.5 else (255, 255, 255)
         size_px = int(r * 1.25)
-        img.alpha_composite(_tinted(glyph, ink, size_px), (cx - size_px // 2, cy - size_px // 2))
+        img.alpha_composite(_tinted(glyph, on_disc, size_px), (cx - size_px // 2, cy - size_px // 2))
     else:
         d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(*accent, 235))
-        letter = font(int(r * 1.2))
-        ink = dark if luminance(accent) > 0.5 else (255, 255, 255)
-        d.text((cx, cy), title[0], font=letter, fill=(*ink, 255), anchor="mm")
+        on_disc = dark if luminance(accent) > 0.5 else (255, 255, 255)
+        d.text((cx, cy), letter, font=_font(font_path, int(r * 1.2)), fill=(*on_disc, 255), anchor="mm")
     d.ellipse((cx - r - h // 60, cy - r - h // 60, cx + r + h // 60, cy + r + h // 60), outline=(*light, 90),
               width=max(1, h // 240))  # fmt: skip
+    return d
 
-    # Left: kicker, accent rule, title, fact.
+
+def _draw_text_column(
+    d: ImageDraw.ImageDraw,
+    size: tuple[int, int],
+    ink: _Inks,
+    title: str,
+    heading: str,
+    fact: str,
+    caption_band: tuple[float, float] | None,
+    font_path: Path | None,
+) -> None:
+    """Left: kicker, accent rule, title, fact (below the captions' band when they would meet)."""
+    w, h = size
+    dark, accent, light = ink.dark, ink.accent, ink.light
     x0, col_w = int(w * 0.1), int(w * 0.47)
     band = caption_band or (1.0, 1.0)
     y = int(h * (0.12 if band[0] < 0.6 else 0.18))
     if heading.strip() and heading.strip().lower() != title.lower():
-        kick = font(h // 28)
         readable = accent if abs(luminance(accent) - luminance(dark)) > 0.3 else light
-        d.text((x0, y), heading.strip().upper()[:48], font=kick, fill=(*readable, 255))
+        d.text((x0, y), heading.strip().upper()[:48], font=_font(font_path, h // 28), fill=(*readable, 255))
         y += int(h / 28 * 1.7)
     d.rectangle((x0, y, x0 + int(w * 0.07), y + max(2, h // 120)), fill=(*accent, 255))
     y += int(h * 0.045)
-    big = font(h // 11)
+    big = _font(font_path, h // 11)
     for line in wrap_to_width(d, title[:80], big, col_w)[:3]:
         d.text((x0, y), line, font=big, fill=(255, 255, 255, 255))
         y += int(h / 11 * 1.15)
-    if fact.strip():
-        y += int(h * 0.03)
-        if band[0] * h <= y + h / 27 * 1.45 * 2 and y < band[1] * h:
-            y = int(band[1] * h + h * 0.02)  # jump below the captions' band
-        small = font(h // 27)
-        lines = wrap_to_width(d, fact.strip(), small, col_w)
-        room = max(1, int((min(h * 0.92, band[0] * h if y < band[0] * h else h * 0.92) - y) // (h / 27 * 1.45)))
-        lines = lines[: min(4, room) + (len(lines) > min(4, room))]
-        for n, line in enumerate(lines[: min(4, room)]):
-            last = n == min(4, room) - 1 and len(lines) > min(4, room)
-            shown = line.rstrip(".,;") + "…" if last else line
-            d.text((x0, y), shown, font=small, fill=(*light, 235))
-            y += int(h / 27 * 1.45)
-
-    # Bottom: the palette as a stripe, the channel's signature on every card.
-    stripe = max(3, h // 90)
-    seg = w / len(colours)
-    for k, c in enumerate(colours):
-        d.rectangle((int(k * seg), h - stripe, int((k + 1) * seg), h), fill=(*c, 255))
-    return img.convert("RGB")
+    if not fact.strip():
+        return
+    y += int(h * 0.03)
+    if band[0] * h <= y + h / 27 * 1.45 * 2 and y < band[1] * h:
+        y = int(band[1] * h + h * 0.02)  # jump below the captions' band
+    small = _font(font_path, h // 27)
+    lines = wrap_to_width(d, fact.strip(), small, col_w)
+    room = max(1, int((min(h * 0.92, band[0] * h if y < band[0] * h else h * 0.92) - y) // (h / 27 * 1.45)))
+    lines = lines[: min(4, room) + (len(lines) > min(4, room))]
+    for n, line in enumerate(lines[: min(4, room)]):
+        last = n == min(4, room) - 1 and len(lines) > min(4, room)
+        shown = line.rstrip(".,;") + "…" if last else line
+        d.text((x0, y), shown, font=small, fill=(*light, 235))
+        y += int(h / 27 * 1.45)
 
 
 def make_still(

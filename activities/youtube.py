@@ -21,7 +21,7 @@ import google.auth.transport.requests
 import google.oauth2.credentials
 import httpx
 
-from activities.publish_metadata import PublishOptions, build_metadata, captions_srt, entry_name
+from activities.publish_metadata import PublishingPlatform, PublishOptions, build_metadata, captions_srt, entry_name
 from tubeflow.contracts import PublishRequest, PublishResult
 from tubeflow.errors import AccountNeedsReconnect, ConfigError, PermanentError, QuotaExhausted, TransientError
 from tubeflow.keys import ProductionKeys
@@ -33,6 +33,7 @@ DEFAULT_BASE_URL = "https://www.googleapis.com"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 CHUNK = 8 * 256 * 1024  # resumable chunks must be multiples of 256 KiB
 EDUCATION_CATEGORY = "27"
+FILE_PROJECT = "default"  # the quota ledger's name for the project behind TUBEFLOW_YOUTUBE_CREDENTIALS
 
 
 def _reason(resp: httpx.Response) -> str:
@@ -431,3 +432,10 @@ class YouTubePublisher:
             state["playlist_done"] = True
             save()
         return PublishResult(location=state["url"], video_id=state["video_id"])
+
+
+def _from_settings(settings: Settings) -> YouTubePublisher:
+    return YouTubePublisher.from_settings(settings)
+
+
+PLATFORM = PublishingPlatform("youtube", _from_settings, quota_project=FILE_PROJECT)

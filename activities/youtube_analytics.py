@@ -184,27 +184,19 @@ def _units(calls: list[str]) -> int:
     return sum(UNIT_COST.get(c, 1) for c in calls)
 
 
+Curves = dict[str, list[tuple[float, float, float | None]]]  # video -> retention curve
+Reports = tuple[dict[str, dict[str, Any]], list[DayStat], Curves]  # details, day stats, curves
+Videos = list[tuple[str, str, str]]  # (video id, production id, title) of the published videos
+
+
 async def collect_channel(settings: Settings, db: Database, channel: str, today: date | None = None) -> CollectResult:
     """One collection run for one channel; the outcome is recorded and returned, never raised for
     a channel that simply cannot be read (no account, no scope, reconnect needed, quota spent)."""
-    from activities.publishers import FILE_PROJECT
-    from tubeflow.secret_box import SecretBox
-
     today = today or datetime.now(UTC).date()
-    found = await channel_repo.account_credentials(db, channel)
-    if found is None:
-        res = CollectResult(channel, "not_connected", "no YouTube account connected; nothing to collect")
-        await analytics_repo.record_run(db, channel, res.status, res.detail)
-        return res
-    account, sealed = found
-    if account.status != "connected":
-        res = CollectResult(channel, "reconnect_needed", f"the YouTube account needs reconnecting ({account.reason})")
-        await analytics_repo.record_run(db, channel, res.status, res.detail)
-        return res
-    project = account.project or FILE_PROJECT
-    creds = Credentials(json.loads(SecretBox.from_settings(settings).open(sealed)), "the channel's YouTube account")
-    yt = YouTubeClient(creds, settings.youtube_base_url)
-    client = AnalyticsClient(yt, settings.youtube_analytics_url)
+    opened = await _open_account(settings, db, channel)
+    if isinstance(opened, CollectResult):
+        return opened
+    yt, client, project = opened
 
     videos = await analytics_repo.published_videos(db, channel)
     last = await analytics_repo.last_day(db, channel)
@@ -226,22 +218,8 @@ async def collect_channel(settings: Settings, db: Database, channel: str, today:
         return res
     res.units = units
 
-    def fetch() -> tuple[dict[str, dict[str, Any]], list[DayStat], dict[str, list[tuple[float, float, float | None]]]]:
-        details = video_details(yt, [v for v, _, _ in videos])
-        stats: list[DayStat] = []
-        curves: dict[str, list[tuple[float, float, float | None]]] = {}
-        for vid, _, _ in videos:
-            days = client.day_stats(vid, start_s, end_s)
-            reach = client.reach(vid, start_s, end_s)
-            for st in days:
-                if st.day in reach:
-                    st.impressions, st.ctr = reach[st.day]
-            stats.extend(days)
-            curves[vid] = client.retention(vid, start_s, end_s)
-        return details, stats, curves
-
     try:
-        details, stats, curves = await asyncio.to_thread(fetch)
+        reports = await asyncio.to_thread(_fetch_reports, yt, client, videos, start_s, end_s)
     except MissingScope as e:
         res.status, res.detail = "missing_scope", str(e)
     except AccountNeedsReconnect as e:
@@ -255,7 +233,51 @@ async def collect_channel(settings: Settings, db: Database, channel: str, today:
             db, channel, res.status, res.detail, start_day=start_s, end_day=end_s, units=units
         )
         return res
+    await _save_reports(db, channel, videos, reports, res)
+    return res
 
+
+async def _open_account(
+    settings: Settings, db: Database, channel: str
+) -> tuple[YouTubeClient, AnalyticsClient, str] | CollectResult:
+    """The channel's clients and the quota project they spend, or the recorded reason there are none."""
+    from activities.youtube import FILE_PROJECT
+    from tubeflow.secret_box import SecretBox
+
+    found = await channel_repo.account_credentials(db, channel)
+    if found is None:
+        res = CollectResult(channel, "not_connected", "no YouTube account connected; nothing to collect")
+        await analytics_repo.record_run(db, channel, res.status, res.detail)
+        return res
+    account, sealed = found
+    if account.status != "connected":
+        res = CollectResult(channel, "reconnect_needed", f"the YouTube account needs reconnecting ({account.reason})")
+        await analytics_repo.record_run(db, channel, res.status, res.detail)
+        return res
+    project = account.project or FILE_PROJECT
+    creds = Credentials(json.loads(SecretBox.from_settings(settings).open(sealed)), "the channel's YouTube account")
+    yt = YouTubeClient(creds, settings.youtube_base_url)
+    return yt, AnalyticsClient(yt, settings.youtube_analytics_url), project
+
+
+def _fetch_reports(yt: YouTubeClient, client: AnalyticsClient, videos: Videos, start_s: str, end_s: str) -> Reports:
+    """Every video's details, day stats (with reach where YouTube has it) and retention (blocking)."""
+    details = video_details(yt, [v for v, _, _ in videos])
+    stats: list[DayStat] = []
+    curves: Curves = {}
+    for vid, _, _ in videos:
+        days = client.day_stats(vid, start_s, end_s)
+        reach = client.reach(vid, start_s, end_s)
+        for st in days:
+            if st.day in reach:
+                st.impressions, st.ctr = reach[st.day]
+        stats.extend(days)
+        curves[vid] = client.retention(vid, start_s, end_s)
+    return details, stats, curves
+
+
+async def _save_reports(db: Database, channel: str, videos: Videos, reports: Reports, res: CollectResult) -> None:
+    details, stats, curves = reports
     for vid, pid, title in videos:
         d = details.get(vid, {})
         await analytics_repo.save_video(
@@ -271,7 +293,5 @@ async def collect_channel(settings: Settings, db: Database, channel: str, today:
     res.days = await analytics_repo.save_days(db, channel, stats)
     res.videos = len(videos)
     res.detail = f"{res.days} video-days for {res.videos} videos"
-    await analytics_repo.record_run(
-        db, channel, res.status, res.detail, start_day=start_s, end_day=end_s, videos=res.videos, units=units
-    )
-    return res
+    days = {"start_day": res.start_day, "end_day": res.end_day}
+    await analytics_repo.record_run(db, channel, res.status, res.detail, **days, videos=res.videos, units=res.units)

@@ -35,7 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from activities.script_writer import OfflineWriter  # noqa: E402
-from activities.tts import EspeakTTS, assemble, resolve_piper_voice, words_path  # noqa: E402
+from activities.tts import assemble, words_path  # noqa: E402
+from activities.tts_espeak import EspeakTTS  # noqa: E402
+from activities.tts_piper import resolve_piper_voice  # noqa: E402
 from gpu_activities.align import align_to_script, norm, script_words, word_error_rate  # noqa: E402
 from gpu_activities.captions import normalise_words  # noqa: E402
 from gpu_activities.transcribe import transcribe_words  # noqa: E402

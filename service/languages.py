@@ -30,18 +30,11 @@ class LanguageSupport:
 
 
 def language_support(settings: Settings, niche: NicheConfig) -> LanguageSupport:
-    from activities.espeak_tts import espeak_language, has_voice
-    from activities.tts import is_english, offline_voice
+    from activities.tts import is_english
+    from activities.tts_engines import voice_for
 
     language = niche.language
-    if settings.tts == "azure":
-        voice = f"azure {niche.azure_voice}" if niche.azure_voice else ""
-    elif settings.tts == "piper" and offline_voice(settings, niche) == "piper":
-        voice = "piper"
-    elif settings.tts in ("piper", "espeak") and has_voice(language):
-        voice = f"espeak ({espeak_language(language)})"
-    else:
-        voice = ""
+    voice = voice_for(settings, niche)  # the same choice the voice stage makes
     if is_english(language):
         captions = settings.whisper_model or "tiny.en (bundled)"
     elif settings.whisper_multilingual_model:

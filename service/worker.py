@@ -49,10 +49,26 @@ def workflow_classes() -> list[type]:
 
 
 def main_activities(settings: Settings, storage: Storage, db: Database) -> Sequence[Any]:
+    """Every main-queue activity, room by room (each room is one concern; names never change)."""
+    from activities.adapter_base import MainAdapter
+    from activities.analytics_activities import AnalyticsActivities
+    from activities.cadence_activities import CadenceActivities
     from activities.callbacks import CallbackActivities
-    from activities.production import MainActivities
+    from activities.notify_activities import NotifyActivities
+    from activities.publish_activities import PublishActivities
+    from activities.record_activities import RecordActivities
+    from activities.stage_activities import StageActivities
 
-    return [*MainActivities(settings, storage, db).all(), *CallbackActivities(settings).all()]
+    rooms: list[type[MainAdapter]] = [
+        StageActivities,
+        PublishActivities,
+        RecordActivities,
+        NotifyActivities,
+        AnalyticsActivities,
+        CadenceActivities,
+    ]
+    adapters = [fn for room in rooms for fn in room(settings, storage, db).all()]
+    return [*adapters, *CallbackActivities(settings).all()]
 
 
 def gpu_activities(settings: Settings, storage: Storage) -> Sequence[Any]:

@@ -82,7 +82,7 @@ def test_word_error_rate() -> None:
 
 async def test_transcribe_activity_captions_say_what_the_script_says(tmp_path: Path) -> None:
     """Real Piper speech, real Whisper: the words stored for the captions are the script's own."""
-    from activities.tts import make_tts
+    from activities.tts_engines import make_tts
     from tubeflow.script_schema import narration_text
 
     s = tiny_settings(tmp_path, force_cpu=True)

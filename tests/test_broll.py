@@ -265,6 +265,24 @@ def test_pexels_without_key_is_a_config_error(settings: Settings, tmp_path: Path
         build_plan(s, LocalStorage(tmp_path / "s"), niche(tmp_path / "n"), SCRIPT, timing(), "s5", 1, [])
 
 
+def test_stock_sources_come_from_the_registry(settings: Settings, tmp_path: Path) -> None:
+    from activities.broll import StockSource, _sources
+    from activities.stock_pixabay import PixabayClient
+
+    n = niche(tmp_path / "n", broll_sources=["library", "pixabay", "generated"])
+    sources, _, warnings = _sources(settings, n, "s6", 1, "")  # listed without a key: skipped, saying so
+    assert warnings == ["niche test lists pixabay b-roll but TUBEFLOW_PIXABAY_API_KEY is not set; skipped"]
+    assert not any(isinstance(x, StockSource) for x in sources)
+    needs = r"TUBEFLOW_BROLL=pixabay needs TUBEFLOW_PIXABAY_API_KEY \(a Pixabay API key\)"
+    with pytest.raises(ConfigError, match=needs):
+        _sources(settings.with_overrides(broll="pixabay"), niche(tmp_path / "m"), "s6", 1, "")
+    asked, _, _ = _sources(settings.with_overrides(broll="pixabay", pixabay_api_key="k"), n, "s6", 1, "")
+    [pixabay] = [x for x in asked if isinstance(x, StockSource)]
+    assert pixabay.name == "pixabay" and isinstance(pixabay.client, PixabayClient)
+    with pytest.raises(ConfigError, match="must be 'library', 'pexels' or 'pixabay', not 'flickr'"):
+        _sources(settings.with_overrides(broll="flickr"), n, "s6", 1, "")
+
+
 def test_a_learned_no_more_clips_of_x_keeps_x_out_of_later_plans(settings: Settings, library: NicheConfig) -> None:
     storage = LocalStorage(settings.home / "store")
     before, _ = build_plan(settings, storage, library, SCRIPT, timing(), "q1", 1, [])

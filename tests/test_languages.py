@@ -12,7 +12,10 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.espeak_tts import has_voice
-from activities.tts import EspeakTTS, PiperTTS, make_tts, words_path
+from activities.tts import words_path
+from activities.tts_engines import make_tts
+from activities.tts_espeak import EspeakTTS
+from activities.tts_piper import PiperTTS
 from gpu_activities.activities import GpuActivities
 from gpu_activities.align import align_to_script, norm, script_words
 from gpu_activities.transcribe import transcribe_words

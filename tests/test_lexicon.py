@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 import pytest
 
 from activities import lexicon
-from activities.tts import AzureTTS
+from activities.tts_azure import AzureTTS
 from knowledge.feedback import parse_avoid
 from tubeflow.errors import PermanentError
 from tubeflow.settings import Settings

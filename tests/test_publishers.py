@@ -154,6 +154,34 @@ def test_unknown_publisher(tmp_path: Path) -> None:
         make_publisher(Settings(home=tmp_path, publisher="tiktok"))  # type: ignore[arg-type]  # from_env refuses it; the guard behind it still holds
 
 
+async def test_a_registered_platform_publishes_for_channels_without_an_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new platform is its module's PublishingPlatform plus one registry line: nothing else to edit."""
+    from activities.publish_metadata import PublishingPlatform
+    from activities.publishers import PLATFORMS, publisher_for_channel
+    from tubeflow.db import repo
+    from tubeflow.db.engine import open_database
+
+    made: list[str] = []
+
+    def tiktok(settings: Settings) -> OutboxPublisher:
+        made.append(settings.publisher)
+        return OutboxPublisher(tmp_path / "tiktok-outbox")
+
+    monkeypatch.setitem(PLATFORMS, "tiktok", PublishingPlatform("tiktok", tiktok, quota_project="tt"))
+    s = Settings(home=tmp_path, publisher="tiktok")
+    db = await open_database(s)
+    try:
+        await repo.create_channel(db, "sky", "science")
+        chosen = await publisher_for_channel(s, db, "sky")
+    finally:
+        await db.close()
+    assert made == ["tiktok"] and chosen.project == "tt"
+    with pytest.raises(ConfigError, match="'outbox', 'youtube' or 'tiktok', not 'vimeo'"):
+        make_publisher(Settings(home=tmp_path, publisher="vimeo"))
+
+
 # ---------------------------------------------------------------- YouTube
 
 

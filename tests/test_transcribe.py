@@ -82,7 +82,7 @@ def test_clips_follow_part_pauses_and_split_long_parts() -> None:
 
 def test_batched_decoding_by_parts_hears_the_same_words(tmp_path: Path) -> None:
     """The GPU path (batched over narration parts) run on the CPU: same words as sequential decoding."""
-    from activities.tts import make_tts
+    from activities.tts_engines import make_tts
 
     parts = ["Rivers carry water to the sea.", "Mountains rise slowly over millions of years."]
     wav = tmp_path / "voice.wav"

@@ -4,6 +4,7 @@ server that answers the SDK's websocket upgrade the way Azure does (no real netw
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import re
@@ -16,17 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from activities.tts import (
-    PAUSE_S,
-    AzureTTS,
-    PiperTTS,
-    delivery_from_feedback,
-    make_tts,
-    resolve_piper_voice,
-    script_to_parts,
-    words_path,
-)
-from niches.config import load_niche
+from activities.tts import PAUSE_S, TTSProvider, delivery_from_feedback, script_to_parts, words_path
+from activities.tts_azure import AzureTTS
+from activities.tts_engines import ENGINES, make_tts
+from activities.tts_piper import PiperTTS, resolve_piper_voice
+from niches.config import NicheConfig, load_niche
 from tubeflow.errors import ConfigError, PermanentError, TransientError
 from tubeflow.settings import Settings
 
@@ -96,6 +91,51 @@ def test_script_to_parts_hook_first() -> None:
 def test_unknown_provider(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'piper', 'espeak' or 'azure'"):
         make_tts(Settings(home=tmp_path, tts="polly"))  # type: ignore[arg-type]  # from_env refuses it; the guard behind it still holds
+
+
+class _LoudEngine:
+    """A made-up engine: the registry line is all it takes for make_tts and the language check."""
+
+    name = "loud"
+    fallback = "piper"
+
+    def voice_for(self, settings: Settings, niche: NicheConfig | None) -> str:
+        return "loud (yo)" if niche is not None and niche.language == "yo" else ""
+
+    def build(self, settings: Settings, niche: NicheConfig | None) -> TTSProvider:
+        return PiperTTS(Path("loud.onnx"))
+
+
+def test_a_registered_engine_is_chosen_and_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.languages import language_support
+
+    monkeypatch.setitem(ENGINES, "loud", _LoudEngine())
+    s = Settings(home=tmp_path, tts="loud")
+    english = load_niche("science", s)
+    yoruba = dataclasses.replace(english, language="yo")
+    loud = make_tts(s, yoruba)
+    assert isinstance(loud, PiperTTS) and loud.model == Path("loud.onnx")
+    assert language_support(s, yoruba).voice == "loud (yo)"
+    assert language_support(s, english).voice == "piper"  # its fallback speaks English
+    bundled = make_tts(s, english)
+    assert isinstance(bundled, PiperTTS) and bundled.model != Path("loud.onnx")
+    with pytest.raises(ConfigError, match="'piper', 'espeak', 'azure' or 'loud'"):
+        make_tts(Settings(home=tmp_path, tts="polly"))
+
+
+def test_cost_and_lexicon_are_capabilities_of_the_engine(settings: Settings) -> None:
+    from activities.lexicon import parse_edits
+
+    lex = {p.word.lower(): p for p in parse_edits({"Rayleigh": "RAY-lee"})}
+    piper = make_tts(settings)
+    assert piper.price_per_mchar is None  # runs on the worker: nothing billed
+    assert piper.use_lexicon(["Rayleigh scattering"], lex) == ["RAY-lee scattering"]
+    s = settings.with_overrides(tts="azure", azure_speech_key="k", azure_speech_region="westeurope",
+                                azure_tts_price_per_mchar=15.0)  # fmt: skip
+    azure = make_tts(s)
+    assert azure.price_per_mchar == 15.0
+    assert azure.use_lexicon(["Rayleigh scattering"], lex) == ["Rayleigh scattering"]  # kept for the SSML
+    assert isinstance(azure, AzureTTS) and "<sub" in azure.ssml("Rayleigh")
 
 
 # ---------------------------------------------------------------- Azure
