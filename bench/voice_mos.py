@@ -59,7 +59,8 @@ SENTENCES_PT = [
 
 def synthesize(out: Path) -> list[dict[str, Any]]:
     """Every offline voice reads its language's sentences; returns what was written and how fast."""
-    from activities.tts import EspeakTTS, PiperTTS, resolve_piper_voice
+    from activities.tts_espeak import EspeakTTS
+    from activities.tts_piper import PiperTTS, resolve_piper_voice
     from tubeflow.settings import Settings
 
     settings = Settings.from_env()

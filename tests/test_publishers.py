@@ -170,7 +170,7 @@ async def test_a_registered_platform_publishes_for_channels_without_an_account(
         return OutboxPublisher(tmp_path / "tiktok-outbox")
 
     monkeypatch.setitem(PLATFORMS, "tiktok", PublishingPlatform("tiktok", tiktok, quota_project="tt"))
-    s = Settings(home=tmp_path, publisher="tiktok")
+    s = Settings(home=tmp_path, publisher="tiktok")  # type: ignore[arg-type]  # registered above, not a setting choice
     db = await open_database(s)
     try:
         await repo.create_channel(db, "sky", "science")
@@ -179,7 +179,7 @@ async def test_a_registered_platform_publishes_for_channels_without_an_account(
         await db.close()
     assert made == ["tiktok"] and chosen.project == "tt"
     with pytest.raises(ConfigError, match="'outbox', 'youtube' or 'tiktok', not 'vimeo'"):
-        make_publisher(Settings(home=tmp_path, publisher="vimeo"))
+        make_publisher(Settings(home=tmp_path, publisher="vimeo"))  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- YouTube
