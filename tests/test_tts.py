@@ -90,7 +90,7 @@ def test_script_to_parts_hook_first() -> None:
 
 def test_unknown_provider(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'piper', 'espeak' or 'azure'"):
-        make_tts(Settings(home=tmp_path, tts="polly"))  # type: ignore[arg-type]  # type: ignore[arg-type]  # from_env refuses it; the guard behind it still holds
+        make_tts(Settings(home=tmp_path, tts="polly"))  # type: ignore[arg-type]  # from_env refuses it; the guard behind it still holds
 
 
 class _LoudEngine:
