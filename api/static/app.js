@@ -64,14 +64,17 @@
       if (ev.state) $$("[data-state-label]", root).forEach((l) => { l.textContent = ev.state; l.className = `state ${ev.state}`; });
       if (ev.detail !== undefined) $$("[data-detail-label]", root).forEach((l) => { l.textContent = ev.detail || ""; });
       if (root.hasAttribute("data-detail")) {
-        // A checkpoint opening or closing, or the end, changes what the page shows: re-render it.
+        // A checkpoint opening or closing, or the end, changes what the page shows: re-render it,
+        // unless the reviewer has typed something not yet sent: then say so and keep the text.
         const cp = ev.checkpoint || "";
         const held = ["needs_attention", "blocked"];
         const ended = ["completed", "failed", "cancelled", ...held].includes(ev.state) || held.includes(root.dataset.state);
         if (ev.state && (cp !== root.dataset.checkpoint || (ended && ev.state !== root.dataset.state))) {
+          const was = root.dataset.checkpoint;
           root.dataset.checkpoint = cp;
           root.dataset.state = ev.state;
-          setTimeout(() => location.reload(), 300);
+          if (drafts.dirty() && !leaving && !deciding) staleBanner(was);
+          else setTimeout(() => { leaving = true; location.reload(); }, 300);
         }
       }
     });
@@ -125,12 +128,72 @@
   }
   $("#away-close")?.addEventListener("click", () => { $("#away").hidden = true; });
 
+  // ------------------------------------------------------------ drafts
+  // What a reviewer types is kept in localStorage (per production, checkpoint and attempt, and
+  // field) as they type, so neither a live update, a reload nor a closed tab loses it; a draft is
+  // dropped once its decision is sent.  `leaving` is set when this page itself navigates away.
+  let leaving = false;
+  let deciding = false; // this tab's own approve/reject is in flight: its live update is no news
+  const reviewCard = $("#review");
+  const drafts = (() => {
+    const fields = reviewCard && !reviewCard.dataset.readonly
+      ? $$("textarea[name], input[name]:not([type=radio]):not([type=checkbox])", reviewCard) : [];
+    const prefix = reviewCard
+      ? `tubeflow.draft:${reviewCard.dataset.of}:${reviewCard.dataset.checkpoint}#${reviewCard.dataset.attempt}:` : "";
+    const key = (el) => prefix + (el.form?.id || "") + "." + el.name;
+    let restored = 0;
+    for (const el of fields) {
+      const saved = localStorage.getItem(key(el));
+      if (saved !== null && saved !== el.value) {
+        el.value = saved;
+        restored += 1;
+        if (el.closest("#reject-form")) $("#reject-form").hidden = false;
+      }
+      el.addEventListener("input", () => {
+        if (el.value === el.defaultValue) localStorage.removeItem(key(el));
+        else localStorage.setItem(key(el), el.value);
+      });
+    }
+    if (restored) {
+      const note = $("#draft-note");
+      if (note) { note.hidden = false; note.textContent = `Restored ${restored} unsaved ${restored === 1 ? "field" : "fields"} from your last visit.`; }
+    }
+    return {
+      dirty: () => fields.some((el) => el.value !== el.defaultValue),
+      clear: () => fields.forEach((el) => localStorage.removeItem(key(el))),
+    };
+  })();
+
+  window.addEventListener("beforeunload", (event) => {
+    if (leaving || !drafts.dirty()) return;
+    event.preventDefault();
+    event.returnValue = ""; // the browser asks "leave the page?"; the draft stays saved either way
+  });
+
+  async function staleBanner(checkpoint) {
+    const banner = $("#stale");
+    if (!banner) return;
+    let what = "the production moved on — reload to see it";
+    try {
+      const view = await api(`/api/productions/${encodeURIComponent(pid)}`);
+      const last = (view.review_history || []).filter((r) => r.stage === checkpoint).pop();
+      if (checkpoint && last) {
+        what = `this ${checkpoint} checkpoint was ${last.approved ? "approved" : "rejected"}${last.reviewer ? " by " + last.reviewer : ""} in another tab; the production moved on — reload to see it`;
+      }
+    } catch (e) { /* the generic sentence still holds */ }
+    $("#stale-text").textContent = `${what[0].toUpperCase()}${what.slice(1)}. Your unsaved text is kept here and in this browser.`;
+    banner.hidden = false;
+    $$("#approve, #reject").forEach((b) => { b.disabled = true; b.title = "this checkpoint is no longer open"; });
+  }
+  // Reloading from the banner is a choice made knowingly, and the draft stays stored: no second question.
+  $("#stale-reload")?.addEventListener("click", () => { leaving = true; location.reload(); });
+
   // ------------------------------------------------------------ actions
   function busy(button, work) {
     return async (event) => {
       event.preventDefault();
       button.disabled = true;
-      try { await work(); } catch (e) { toast(e.message, true); } finally { button.disabled = false; }
+      try { await work(); } catch (e) { toast(e.message, true); } finally { button.disabled = false; deciding = false; }
     };
   }
 
@@ -168,11 +231,14 @@
 
   const approve = $("#approve");
   approve?.addEventListener("click", busy(approve, async () => {
+    deciding = true;
     const kind = $("#review").dataset.kind;
     const edits = kind === "script" ? scriptEdits() : kind === "broll" ? brollEdits() : kind === "final" ? finalEdits() : null;
     const body = { stage: approve.dataset.stage };
     if (edits) body.edits = edits;
     const st = await api(`/api/productions/${pid}/approve`, { method: "POST", body });
+    drafts.clear();
+    leaving = true;
     toast(`Approved; now ${st.stage.replace(/_/g, " ")}`);
     setTimeout(() => location.reload(), 400);
   }));
@@ -180,6 +246,7 @@
   $("#reject-open")?.addEventListener("click", () => { $("#reject-form").hidden = false; $("#feedback").focus(); });
   const reject = $("#reject");
   reject?.addEventListener("click", busy(reject, async () => {
+    deciding = true;
     const feedback = $("#feedback").value.trim();
     if (!feedback) { toast("Say what should change: the feedback goes to the next attempt.", true); return; }
     const body = { stage: reject.dataset.stage, feedback };
@@ -195,6 +262,8 @@
       }
     }
     const st = await api(`/api/productions/${pid}/reject`, { method: "POST", body });
+    drafts.clear();
+    leaving = true;
     toast(`Rejected; redoing (${st.stage.replace(/_/g, " ")})`);
     setTimeout(() => location.reload(), 400);
   }));
