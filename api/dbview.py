@@ -135,3 +135,25 @@ async def running_progress(db: Database) -> dict[str, dict[str, Any]]:
     async with db.session() as s:
         rows = (await s.execute(stmt)).all()
     return {r[0]: {"stage": r[1], "state": r[2], "progress": r[3], "detail": r[4]} for r in rows}
+
+
+async def stage_started_at(db: Database, production_id: str, stage: str) -> str:
+    """When the production's current run of ``stage`` began (ISO-8601), from its newest events:
+    the oldest of the unbroken run of events naming that stage.  Empty when the feed does not say."""
+    stmt = (
+        select(EventRow)
+        .where(EventRow.production_id == production_id)
+        .order_by(EventRow.id.desc())
+        .limit(200)
+    )
+    async with db.session() as s:
+        rows = (await s.execute(stmt)).scalars().all()
+    started = ""
+    for row in rows:
+        named = (row.payload or {}).get("stage")
+        if named is None:
+            continue
+        if named != stage:
+            break
+        started = row.at.isoformat()
+    return started

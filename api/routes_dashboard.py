@@ -22,6 +22,7 @@ from api.auth import COOKIE, Principal, authenticate, limit_anonymous, verify_ke
 from api.context import ApiContext, Ctx
 from api.routes_productions import load_view
 from api.schemas import ProductionId
+from api.views import outputs_in_words
 from tubeflow.contracts import STAGES
 from tubeflow.db.sessions import create_session, purge_sessions, revoke_session
 
@@ -198,7 +199,18 @@ async def production_page(production_id: ProductionId, request: Request, ctx: Ct
     if who is None:
         return _login_redirect(request)
     view = await load_view(ctx, production_id)
-    return await _render(request, ctx, "production.html", who, nav="productions", p=view, can_edit=who.can("editor"))
+    since = await dbview.stage_started_at(ctx.db, production_id, str(view["stage"]))
+    return await _render(
+        request,
+        ctx,
+        "production.html",
+        who,
+        nav="productions",
+        p=view,
+        can_edit=who.can("editor"),
+        outputs=outputs_in_words(view.get("outputs") or {}),
+        stage_since=since,
+    )
 
 
 @router.get("/channels/{name}", response_class=HTMLResponse)

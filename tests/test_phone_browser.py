@@ -61,6 +61,10 @@ async def stack(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncItera
         yield s
 
 
+async def expect_text(page: Any, selector: str, text: str) -> None:
+    await playwright_api.expect(page.locator(selector).first).to_contain_text(text)
+
+
 async def check_page(page: Any, path: str, shots: Path, name: str) -> None:
     for size, label in ((PHONE, "phone"), (LAPTOP, "laptop")):
         await page.set_viewport_size(size)
@@ -108,6 +112,13 @@ async def test_every_page_fits_a_phone_and_a_laptop(stack: Stack, browser: Any, 
         await review(stack.client, pid, ReviewDecision("script", True, "ana"))
         await wait_checkpoint(stack.client, pid, "audio")
         await check_page(page, f"/productions/{pid}", shots, "review-audio")
+        # The figures read as words and units; the stage bar names its stages (the current one too).
+        outputs = await page.locator("#outputs").inner_text()
+        assert "Narration" in outputs and " s" in outputs and "{" not in outputs and "narration_s" not in outputs
+        label = "getComputedStyle(document.querySelector('.stagebar.labelled .seg.cur'), '::after')"
+        assert await page.evaluate(f"{label}.content") == '"✓ audio"'
+        assert await page.evaluate(f"{label}.display") != "none"
+        await expect_text(page, "[data-step-label]", "step 5 of 13")
         assert errors == [], errors
         await ctx.close()
     await cancel(stack.client, pid, "done testing")

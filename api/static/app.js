@@ -60,6 +60,14 @@
           p.lastElementChild.textContent = `${Math.round(ev.progress)}%`;
         });
       }
+      if (typeof ev.progress === "number") $$("[data-progress-label]", root).forEach((l) => { l.textContent = `${Math.round(ev.progress)}%`; });
+      if (ev.stage) {
+        $$("[data-since]", root).forEach((l) => {
+          if (l.dataset.sinceStage !== ev.stage) { l.dataset.since = ev.at || new Date().toISOString(); l.dataset.sinceStage = ev.stage; }
+        });
+        const step = STAGES.indexOf(ev.stage);
+        if (step > 0) $$("[data-step-label]", root).forEach((l) => { l.textContent = `(step ${step} of ${STAGES.length - 1})`; });
+      }
       if (ev.stage) $$("[data-stage-label]", root).forEach((l) => { l.textContent = ev.stage.replace(/_/g, " "); });
       if (ev.state) $$("[data-state-label]", root).forEach((l) => { l.textContent = ev.state; l.className = `state ${ev.state}`; });
       if (ev.detail !== undefined) $$("[data-detail-label]", root).forEach((l) => { l.textContent = ev.detail || ""; });
@@ -79,6 +87,20 @@
       }
     });
   }
+
+  // "for 35 s": how long the current stage has run, ticking while the page is open.
+  function ago(iso) {
+    const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+    return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor(s % 3600 / 60)} min`;
+  }
+  function tick() {
+    $$("[data-since]").forEach((l) => {
+      if (!l.dataset.sinceStage) l.dataset.sinceStage = $("[data-stagebar]")?.dataset.stage || "";
+      if (!Number.isNaN(Date.parse(l.dataset.since))) l.textContent = (l.closest("#working") ? "" : "for ") + ago(l.dataset.since);
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
 
   function remember(id) {
     const prev = Number(localStorage.getItem(LAST_KEY) || 0);
