@@ -200,6 +200,7 @@ async def production_page(production_id: ProductionId, request: Request, ctx: Ct
         return _login_redirect(request)
     view = await load_view(ctx, production_id)
     since = await dbview.stage_started_at(ctx.db, production_id, str(view["stage"]))
+    plan = await dbview.publish_plan(ctx.db, str(view["channel"])) if view.get("checkpoint") == "final" else ""
     return await _render(
         request,
         ctx,
@@ -210,6 +211,7 @@ async def production_page(production_id: ProductionId, request: Request, ctx: Ct
         can_edit=who.can("editor"),
         outputs=outputs_in_words(view.get("outputs") or {}),
         stage_since=since,
+        publish_plan=plan,
     )
 
 

@@ -3,11 +3,13 @@
 A reviewer rewrites the hook at the script checkpoint.  Reloading asks before leaving and brings
 the text back from the browser's draft; the checkpoint then being approved elsewhere (through the
 API, as another tab or the CLI would) does not reload the page: a banner says what happened and
-the text stays in the field.
+the text stays in the field.  At the audio checkpoint the pronunciation field is reachable
+without rejecting: approving sends it to the channel's lexicon.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +23,10 @@ from api.testing import serve
 from service.client import cancel, review, start_production
 from tests.browser import playwright_api, sign_in
 from tests.conftest import tiny_settings
-from tests.workflow_helpers import Stack, running_stack, wait_checkpoint
+from tests.workflow_helpers import Stack, running_stack, wait_checkpoint, wait_until
 from tubeflow.contracts import ReviewDecision
 from tubeflow.db import repo
+from tubeflow.keys import channel_lexicon
 
 HOOK = "Look up: the blue you see is sunlight bounced off air itself, typed on a phone."
 
@@ -87,6 +90,16 @@ async def test_a_draft_survives_a_reload_and_a_decision_in_another_tab(stack: St
         kept = await page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tubeflow.draft:'))")
         assert any(f":{pid}:script#1:" in k for k in kept), kept
         assert original != HOOK
+
+        # At the audio checkpoint the pronunciations go with Approve too, no rejection needed.
+        await page.fill("#pronounce", "Rayleigh=RAY-lee")
+        await page.click("#approve")
+        await wait_until(
+            lambda: asyncio.to_thread(stack.storage.exists, channel_lexicon("skyline")), 60, "the lexicon written"
+        )
+        assert "RAY-lee" in stack.storage.get_text(channel_lexicon("skyline"))
+        reviews = await repo.list_reviews(stack.db, pid)
+        assert [(r.stage, r.approved) for r in reviews] == [("script", True), ("audio", True)]
         assert errors == [], errors
         await ctx.close()
     await cancel(stack.client, pid, "done testing")

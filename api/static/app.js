@@ -251,11 +251,32 @@
     return picked ? { thumbnail: Number(picked.value) } : null;
   }
 
+  // The audio checkpoint's "word=RESPELLING" lines as the API's pronounce map; null when empty,
+  // false (after saying why) when a line cannot be read.
+  function pronunciations() {
+    const lines = ($("#pronounce")?.value || "").split("\n").map((l) => l.trim()).filter(Boolean);
+    if (!lines.length) return null;
+    const words = {};
+    for (const line of lines) {
+      const i = line.indexOf("=");
+      if (i < 1) { toast(`Pronunciation "${line}": write word=RESPELLING`, true); return false; }
+      words[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+    }
+    return words;
+  }
+
   const approve = $("#approve");
   approve?.addEventListener("click", busy(approve, async () => {
+    // The final approve publishes: like Cancel, it asks first, saying where, when and how.
+    if (approve.dataset.confirm && !confirm(approve.dataset.confirm)) return;
     deciding = true;
     const kind = $("#review").dataset.kind;
-    const edits = kind === "script" ? scriptEdits() : kind === "broll" ? brollEdits() : kind === "final" ? finalEdits() : null;
+    let edits = kind === "script" ? scriptEdits() : kind === "broll" ? brollEdits() : kind === "final" ? finalEdits() : null;
+    if (kind === "audio") {
+      const words = pronunciations();
+      if (words === false) return;
+      edits = words ? { pronounce: words } : null;
+    }
     const body = { stage: approve.dataset.stage };
     if (edits) body.edits = edits;
     const st = await api(`/api/productions/${pid}/approve`, { method: "POST", body });
@@ -274,15 +295,9 @@
     const body = { stage: reject.dataset.stage, feedback };
     const to = $("#redo-to");
     if (to && to.value !== "thumbnail") body.to = to.value;
-    const words = ($("#pronounce")?.value || "").split("\n").map((l) => l.trim()).filter(Boolean);
-    if (words.length) {
-      body.pronounce = {};
-      for (const line of words) {
-        const i = line.indexOf("=");
-        if (i < 1) { toast(`Pronunciation "${line}": write word=RESPELLING`, true); return; }
-        body.pronounce[line.slice(0, i).trim()] = line.slice(i + 1).trim();
-      }
-    }
+    const words = pronunciations();
+    if (words === false) return;
+    if (words) body.pronounce = words;
     const st = await api(`/api/productions/${pid}/reject`, { method: "POST", body });
     drafts.clear();
     leaving = true;
