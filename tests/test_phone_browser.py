@@ -119,6 +119,20 @@ async def test_every_page_fits_a_phone_and_a_laptop(stack: Stack, browser: Any, 
         assert await page.evaluate(f"{label}.content") == '"✓ audio"'
         assert await page.evaluate(f"{label}.display") != "none"
         await expect_text(page, "[data-step-label]", "step 5 of 13")
+
+        # The transcript beside the player: choosing a word moves the audio to it.
+        await page.wait_for_function("document.querySelector('#narration').readyState >= 1", timeout=60_000)
+        words = page.locator("#transcript .word")
+        assert await words.count() > 20
+        word = words.nth(20)
+        start = float(await word.get_attribute("data-start") or "nan")
+        assert start > 1.0
+        await word.click()
+        now = await page.evaluate("document.querySelector('#narration').currentTime")
+        assert abs(now - start) < 0.3, (now, start)
+        await page.locator("#transcript .tplay").nth(1).click()  # a section's ▶ plays from its start
+        part = float(await page.locator("#transcript .tplay").nth(1).get_attribute("data-start") or "nan")
+        assert abs(await page.evaluate("document.querySelector('#narration').currentTime") - part) < 0.5
         assert errors == [], errors
         await ctx.close()
     await cancel(stack.client, pid, "done testing")

@@ -210,6 +210,27 @@
   // Reloading from the banner is a choice made knowingly, and the draft stays stored: no second question.
   $("#stale-reload")?.addEventListener("click", () => { leaving = true; location.reload(); });
 
+  // ------------------------------------------------------------ audio transcript
+  // The word being spoken is highlighted; a word seeks there; a part's ▶ plays that part alone.
+  const narration = $("#narration");
+  const spoken = $$("#transcript .word");
+  if (narration && spoken.length) {
+    let stopAt = null;
+    let lit = null;
+    narration.addEventListener("timeupdate", () => {
+      const t = narration.currentTime;
+      const now = spoken.find((w) => t >= Number(w.dataset.start) && t < Number(w.dataset.end)) || null;
+      if (now !== lit) { lit?.classList.remove("now"); now?.classList.add("now"); lit = now; }
+      if (stopAt !== null && t >= stopAt) { narration.pause(); stopAt = null; }
+    });
+    const seek = (at, play) => { narration.currentTime = at; if (play) narration.play().catch(() => {}); };
+    spoken.forEach((w) => w.addEventListener("click", () => { stopAt = null; seek(Number(w.dataset.start), !narration.paused); }));
+    $$("#transcript .tplay").forEach((b) => b.addEventListener("click", () => {
+      stopAt = Number(b.dataset.end);
+      seek(Number(b.dataset.start), true);
+    }));
+  }
+
   // ------------------------------------------------------------ actions
   function busy(button, work) {
     return async (event) => {
