@@ -201,7 +201,7 @@ async def production_page(production_id: ProductionId, request: Request, ctx: Ct
         return _login_redirect(request)
     view = await load_view(ctx, production_id)
     since = await dbview.stage_started_at(ctx.db, production_id, str(view["stage"]))
-    timing = (view.get("artifact_keys") or {}).get("timing")
+    timing = str((view.get("artifact_keys") or {}).get("timing") or "")
     at_audio = view.get("checkpoint") == "audio" and timing
     words = await asyncio.to_thread(transcript, ctx.storage, timing) if at_audio else []
     plan = await dbview.publish_plan(ctx.db, str(view["channel"])) if view.get("checkpoint") == "final" else ""
