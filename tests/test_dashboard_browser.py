@@ -227,6 +227,10 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         await playwright_api.expect(page.locator("[data-state-label]").first).to_have_text("completed", timeout=120_000)
         assert errors == []
         assert len(asked) == 1 and "outbox" in asked[0], asked
+        # Finished: the page plays the published video and says where it went.
+        await page.reload()
+        await playwright_api.expect(page.locator("#done-video")).to_be_visible(timeout=30_000)
+        await playwright_api.expect(page.locator("#finished")).to_contain_text("Published to")
         await ctx.close()
 
     done = await wait_for(stack.client, pid, lambda s: s.state == "completed", 60, "completion")
