@@ -8,6 +8,7 @@ cookie; every page then authenticates exactly like an API call.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from api.auth import COOKIE, Principal, authenticate, limit_anonymous, verify_ke
 from api.context import ApiContext, Ctx
 from api.routes_productions import load_view
 from api.schemas import ProductionId
+from api.views import outputs_in_words, transcript
 from tubeflow.contracts import STAGES
 from tubeflow.db.sessions import create_session, purge_sessions, revoke_session
 
@@ -198,7 +200,24 @@ async def production_page(production_id: ProductionId, request: Request, ctx: Ct
     if who is None:
         return _login_redirect(request)
     view = await load_view(ctx, production_id)
-    return await _render(request, ctx, "production.html", who, nav="productions", p=view, can_edit=who.can("editor"))
+    since = await dbview.stage_started_at(ctx.db, production_id, str(view["stage"]))
+    timing = str((view.get("artifact_keys") or {}).get("timing") or "")
+    at_audio = view.get("checkpoint") == "audio" and timing
+    words = await asyncio.to_thread(transcript, ctx.storage, timing) if at_audio else []
+    plan = await dbview.publish_plan(ctx.db, str(view["channel"])) if view.get("checkpoint") == "final" else ""
+    return await _render(
+        request,
+        ctx,
+        "production.html",
+        who,
+        nav="productions",
+        p=view,
+        can_edit=who.can("editor"),
+        outputs=outputs_in_words(view.get("outputs") or {}),
+        stage_since=since,
+        publish_plan=plan,
+        transcript=words,
+    )
 
 
 @router.get("/channels/{name}", response_class=HTMLResponse)

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from tubeflow.contracts import STAGES, ProductionStatus, production_workflow_id
 from tubeflow.keys import ProductionKeys
-from tubeflow.render_plan import RenderPlan
+from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
@@ -121,3 +121,97 @@ async def production_view(
     d["source"] = source  # "workflow" (live query) or "database" (the last snapshot)
     d["review"] = await checkpoint_material(storage, status)
     return d
+
+
+def _seconds(s: float) -> str:
+    """38 s, 2 min 5 s, 1 h 3 min: a duration as a person reads it."""
+    whole = round(s)
+    if whole < 60:
+        return f"{s:.1f} s" if s < 10 else f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s" if whole % 60 else f"{whole // 60} min"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
+
+
+def _usd(v: float) -> str:
+    return f"${v:.2f}" if v >= 0.01 or v == 0 else f"${v:.4f}"
+
+
+def outputs_in_words(outputs: dict[str, Any]) -> list[tuple[str, str]]:
+    """A production's outputs as (label, words-and-units) rows for the dashboard, never raw JSON.
+
+    Keys shown elsewhere on the page (sources are listed at the script, the thumbnail is an image)
+    or not meant for people are left out; a key this function does not know is still shown, as
+    text, so nothing new is hidden."""
+    rows: list[tuple[str, str]] = []
+    o = outputs
+    if o.get("narration_s") is not None:
+        rows.append(("Narration", _seconds(float(o["narration_s"]))))
+    render = o.get("render")
+    if isinstance(render, dict):
+        rows.append(("Video length", _seconds(float(render.get("duration_s") or 0))))
+        rendered, total = render.get("segments_rendered"), render.get("segments_total")
+        rows.append(("Encoder", str(render.get("encoder") or "unknown")))
+        if total:
+            rows.append(("Segments rendered", f"{rendered} of {total}"))
+        if render.get("render_s") is not None:
+            rows.append(("Render time", _seconds(float(render["render_s"]))))
+    preview = o.get("preview")
+    if isinstance(preview, dict):
+        made = _seconds(float(preview.get("seconds") or 0))
+        rows.append(("Preview", f"{preview.get('width')}×{preview.get('height')}, made in {made}"))
+    if o.get("gpu_seconds") is not None:
+        rows.append(("GPU time", _seconds(float(o["gpu_seconds"]))))
+    priced = (("cost_usd", "GPU"), ("llm_cost_usd", "script writer"), ("tts_cost_usd", "voice"))
+    costs = [(label, o[k]) for k, label in priced if o.get(k) is not None]
+    if costs:
+        total_usd = sum(float(v) for _, v in costs)
+        parts = ", ".join(f"{label} {_usd(float(v))}" for label, v in costs)
+        rows.append(("Cost", f"{_usd(total_usd)} ({parts})"))
+    if o.get("llm_tokens") is not None:
+        rows.append(("Script tokens", f"{int(o['llm_tokens']):,}"))
+    if o.get("tts_characters") is not None:
+        rows.append(("Voiced characters", f"{int(o['tts_characters']):,}"))
+    if o.get("broll_warnings"):
+        rows.append(("B-roll warnings", "; ".join(str(w) for w in o["broll_warnings"])))
+    if o.get("published"):
+        rows.append(("Published to", str(o["published"])))
+    if o.get("video_id"):
+        rows.append(("YouTube video", str(o["video_id"])))
+    for i, where in enumerate(o.get("shorts") or [], 1):
+        rows.append((f"Short {i}", str(where)))
+    if o.get("sources"):
+        rows.append(("Sources", f"{len(o['sources'])} (listed at the script review)"))
+    known = {"narration_s", "render", "preview", "gpu_seconds", "cost_usd", "llm_cost_usd", "tts_cost_usd",
+             "llm_tokens", "tts_characters", "broll_warnings", "published", "video_id", "shorts", "sources",
+             "thumbnail"}  # fmt: skip
+    for k, v in o.items():
+        if k not in known and v not in (None, "", [], {}):
+            rows.append((k.replace("_", " ").capitalize(), str(v)))
+    return rows
+
+
+def transcript(storage: Storage, timing_key: str) -> list[dict[str, Any]]:
+    """The narration's parts with each word's time, for the audio checkpoint's transcript.
+
+    The timing file holds each part's exact start and end; inside a part a word's time is spread
+    by its length (characters), close enough to follow along and to seek to a word.  Empty when
+    the timing cannot be read, so the page still shows the player."""
+    try:
+        timing = NarrationTiming.from_json(storage.get_text(timing_key))
+    except Exception as e:  # the player alone is still a review
+        log.warning("cannot read timing %s: %s", timing_key, e)
+        return []
+    parts = []
+    for p in timing.parts:
+        words = p.text.split()
+        weights = [len(w) + 1 for w in words]
+        total = sum(weights) or 1
+        at, timed = p.start, []
+        for w, weight in zip(words, weights, strict=True):
+            span = (p.end - p.start) * weight / total
+            timed.append({"w": w, "start": round(at, 2), "end": round(at + span, 2)})
+            at += span
+        label = "Hook" if p.kind == "hook" else f"Section {(p.section or 0) + 1}"
+        parts.append({"label": label, "start": round(p.start, 2), "end": round(p.end, 2), "words": timed})
+    return parts

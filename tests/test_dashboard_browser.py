@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -214,9 +215,22 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         thumbs = page.locator("#thumb-form input[name=thumbnail]")
         assert await thumbs.count() >= 2
         await thumbs.nth(1).check()
+        # Approving the final checkpoint publishes: the browser asks first, naming where.
+        asked: list[str] = []
+
+        async def confirm(d: Any) -> None:
+            asked.append(d.message)
+            await d.accept()
+
+        page.on("dialog", confirm)
         await page.click("#approve")
         await playwright_api.expect(page.locator("[data-state-label]").first).to_have_text("completed", timeout=120_000)
         assert errors == []
+        assert len(asked) == 1 and "outbox" in asked[0], asked
+        # Finished: the page plays the published video and says where it went.
+        await page.reload()
+        await playwright_api.expect(page.locator("#done-video")).to_be_visible(timeout=30_000)
+        await playwright_api.expect(page.locator("#finished")).to_contain_text("Published to")
         await ctx.close()
 
     done = await wait_for(stack.client, pid, lambda s: s.state == "completed", 60, "completion")

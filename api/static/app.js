@@ -60,22 +60,47 @@
           p.lastElementChild.textContent = `${Math.round(ev.progress)}%`;
         });
       }
+      if (typeof ev.progress === "number") $$("[data-progress-label]", root).forEach((l) => { l.textContent = `${Math.round(ev.progress)}%`; });
+      if (ev.stage) {
+        $$("[data-since]", root).forEach((l) => {
+          if (l.dataset.sinceStage !== ev.stage) { l.dataset.since = ev.at || new Date().toISOString(); l.dataset.sinceStage = ev.stage; }
+        });
+        const step = STAGES.indexOf(ev.stage);
+        if (step > 0) $$("[data-step-label]", root).forEach((l) => { l.textContent = `(step ${step} of ${STAGES.length - 1})`; });
+      }
       if (ev.stage) $$("[data-stage-label]", root).forEach((l) => { l.textContent = ev.stage.replace(/_/g, " "); });
       if (ev.state) $$("[data-state-label]", root).forEach((l) => { l.textContent = ev.state; l.className = `state ${ev.state}`; });
       if (ev.detail !== undefined) $$("[data-detail-label]", root).forEach((l) => { l.textContent = ev.detail || ""; });
       if (root.hasAttribute("data-detail")) {
-        // A checkpoint opening or closing, or the end, changes what the page shows: re-render it.
+        // A checkpoint opening or closing, or the end, changes what the page shows: re-render it,
+        // unless the reviewer has typed something not yet sent: then say so and keep the text.
         const cp = ev.checkpoint || "";
         const held = ["needs_attention", "blocked"];
         const ended = ["completed", "failed", "cancelled", ...held].includes(ev.state) || held.includes(root.dataset.state);
         if (ev.state && (cp !== root.dataset.checkpoint || (ended && ev.state !== root.dataset.state))) {
+          const was = root.dataset.checkpoint;
           root.dataset.checkpoint = cp;
           root.dataset.state = ev.state;
-          setTimeout(() => location.reload(), 300);
+          if (drafts.dirty() && !leaving && !deciding) staleBanner(was);
+          else setTimeout(() => { leaving = true; location.reload(); }, 300);
         }
       }
     });
   }
+
+  // "for 35 s": how long the current stage has run, ticking while the page is open.
+  function ago(iso) {
+    const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+    return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor(s % 3600 / 60)} min`;
+  }
+  function tick() {
+    $$("[data-since]").forEach((l) => {
+      if (!l.dataset.sinceStage) l.dataset.sinceStage = $("[data-stagebar]")?.dataset.stage || "";
+      if (!Number.isNaN(Date.parse(l.dataset.since))) l.textContent = (l.closest("#working") ? "" : "for ") + ago(l.dataset.since);
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
 
   function remember(id) {
     const prev = Number(localStorage.getItem(LAST_KEY) || 0);
@@ -125,12 +150,93 @@
   }
   $("#away-close")?.addEventListener("click", () => { $("#away").hidden = true; });
 
+  // ------------------------------------------------------------ drafts
+  // What a reviewer types is kept in localStorage (per production, checkpoint and attempt, and
+  // field) as they type, so neither a live update, a reload nor a closed tab loses it; a draft is
+  // dropped once its decision is sent.  `leaving` is set when this page itself navigates away.
+  let leaving = false;
+  let deciding = false; // this tab's own approve/reject is in flight: its live update is no news
+  const reviewCard = $("#review");
+  const drafts = (() => {
+    const fields = reviewCard && !reviewCard.dataset.readonly
+      ? $$("textarea[name], input[name]:not([type=radio]):not([type=checkbox])", reviewCard) : [];
+    const prefix = reviewCard
+      ? `tubeflow.draft:${reviewCard.dataset.of}:${reviewCard.dataset.checkpoint}#${reviewCard.dataset.attempt}:` : "";
+    const key = (el) => prefix + (el.form?.id || "") + "." + el.name;
+    let restored = 0;
+    for (const el of fields) {
+      const saved = localStorage.getItem(key(el));
+      if (saved !== null && saved !== el.value) {
+        el.value = saved;
+        restored += 1;
+        if (el.closest("#reject-form")) $("#reject-form").hidden = false;
+      }
+      el.addEventListener("input", () => {
+        if (el.value === el.defaultValue) localStorage.removeItem(key(el));
+        else localStorage.setItem(key(el), el.value);
+      });
+    }
+    if (restored) {
+      const note = $("#draft-note");
+      if (note) { note.hidden = false; note.textContent = `Restored ${restored} unsaved ${restored === 1 ? "field" : "fields"} from your last visit.`; }
+    }
+    return {
+      dirty: () => fields.some((el) => el.value !== el.defaultValue),
+      clear: () => fields.forEach((el) => localStorage.removeItem(key(el))),
+    };
+  })();
+
+  window.addEventListener("beforeunload", (event) => {
+    if (leaving || !drafts.dirty()) return;
+    event.preventDefault();
+    event.returnValue = ""; // the browser asks "leave the page?"; the draft stays saved either way
+  });
+
+  async function staleBanner(checkpoint) {
+    const banner = $("#stale");
+    if (!banner) return;
+    let what = "the production moved on — reload to see it";
+    try {
+      const view = await api(`/api/productions/${encodeURIComponent(pid)}`);
+      const last = (view.review_history || []).filter((r) => r.stage === checkpoint).pop();
+      if (checkpoint && last) {
+        what = `this ${checkpoint} checkpoint was ${last.approved ? "approved" : "rejected"}${last.reviewer ? " by " + last.reviewer : ""} in another tab; the production moved on — reload to see it`;
+      }
+    } catch (e) { /* the generic sentence still holds */ }
+    $("#stale-text").textContent = `${what[0].toUpperCase()}${what.slice(1)}. Your unsaved text is kept here and in this browser.`;
+    banner.hidden = false;
+    $$("#approve, #reject").forEach((b) => { b.disabled = true; b.title = "this checkpoint is no longer open"; });
+  }
+  // Reloading from the banner is a choice made knowingly, and the draft stays stored: no second question.
+  $("#stale-reload")?.addEventListener("click", () => { leaving = true; location.reload(); });
+
+  // ------------------------------------------------------------ audio transcript
+  // The word being spoken is highlighted; a word seeks there; a part's ▶ plays that part alone.
+  const narration = $("#narration");
+  const spoken = $$("#transcript .word");
+  if (narration && spoken.length) {
+    let stopAt = null;
+    let lit = null;
+    narration.addEventListener("timeupdate", () => {
+      const t = narration.currentTime;
+      const now = spoken.find((w) => t >= Number(w.dataset.start) && t < Number(w.dataset.end)) || null;
+      if (now !== lit) { lit?.classList.remove("now"); now?.classList.add("now"); lit = now; }
+      if (stopAt !== null && t >= stopAt) { narration.pause(); stopAt = null; }
+    });
+    const seek = (at, play) => { narration.currentTime = at; if (play) narration.play().catch(() => {}); };
+    spoken.forEach((w) => w.addEventListener("click", () => { stopAt = null; seek(Number(w.dataset.start), !narration.paused); }));
+    $$("#transcript .tplay").forEach((b) => b.addEventListener("click", () => {
+      stopAt = Number(b.dataset.end);
+      seek(Number(b.dataset.start), true);
+    }));
+  }
+
   // ------------------------------------------------------------ actions
   function busy(button, work) {
     return async (event) => {
       event.preventDefault();
       button.disabled = true;
-      try { await work(); } catch (e) { toast(e.message, true); } finally { button.disabled = false; }
+      try { await work(); } catch (e) { toast(e.message, true); } finally { button.disabled = false; deciding = false; }
     };
   }
 
@@ -166,13 +272,37 @@
     return picked ? { thumbnail: Number(picked.value) } : null;
   }
 
+  // The audio checkpoint's "word=RESPELLING" lines as the API's pronounce map; null when empty,
+  // false (after saying why) when a line cannot be read.
+  function pronunciations() {
+    const lines = ($("#pronounce")?.value || "").split("\n").map((l) => l.trim()).filter(Boolean);
+    if (!lines.length) return null;
+    const words = {};
+    for (const line of lines) {
+      const i = line.indexOf("=");
+      if (i < 1) { toast(`Pronunciation "${line}": write word=RESPELLING`, true); return false; }
+      words[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+    }
+    return words;
+  }
+
   const approve = $("#approve");
   approve?.addEventListener("click", busy(approve, async () => {
+    // The final approve publishes: like Cancel, it asks first, saying where, when and how.
+    if (approve.dataset.confirm && !confirm(approve.dataset.confirm)) return;
+    deciding = true;
     const kind = $("#review").dataset.kind;
-    const edits = kind === "script" ? scriptEdits() : kind === "broll" ? brollEdits() : kind === "final" ? finalEdits() : null;
+    let edits = kind === "script" ? scriptEdits() : kind === "broll" ? brollEdits() : kind === "final" ? finalEdits() : null;
+    if (kind === "audio") {
+      const words = pronunciations();
+      if (words === false) return;
+      edits = words ? { pronounce: words } : null;
+    }
     const body = { stage: approve.dataset.stage };
     if (edits) body.edits = edits;
     const st = await api(`/api/productions/${pid}/approve`, { method: "POST", body });
+    drafts.clear();
+    leaving = true;
     toast(`Approved; now ${st.stage.replace(/_/g, " ")}`);
     setTimeout(() => location.reload(), 400);
   }));
@@ -180,21 +310,18 @@
   $("#reject-open")?.addEventListener("click", () => { $("#reject-form").hidden = false; $("#feedback").focus(); });
   const reject = $("#reject");
   reject?.addEventListener("click", busy(reject, async () => {
+    deciding = true;
     const feedback = $("#feedback").value.trim();
     if (!feedback) { toast("Say what should change: the feedback goes to the next attempt.", true); return; }
     const body = { stage: reject.dataset.stage, feedback };
     const to = $("#redo-to");
     if (to && to.value !== "thumbnail") body.to = to.value;
-    const words = ($("#pronounce")?.value || "").split("\n").map((l) => l.trim()).filter(Boolean);
-    if (words.length) {
-      body.pronounce = {};
-      for (const line of words) {
-        const i = line.indexOf("=");
-        if (i < 1) { toast(`Pronunciation "${line}": write word=RESPELLING`, true); return; }
-        body.pronounce[line.slice(0, i).trim()] = line.slice(i + 1).trim();
-      }
-    }
+    const words = pronunciations();
+    if (words === false) return;
+    if (words) body.pronounce = words;
     const st = await api(`/api/productions/${pid}/reject`, { method: "POST", body });
+    drafts.clear();
+    leaving = true;
     toast(`Rejected; redoing (${st.stage.replace(/_/g, " ")})`);
     setTimeout(() => location.reload(), 400);
   }));
