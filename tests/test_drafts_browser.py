@@ -24,7 +24,7 @@ from service.client import cancel, review, start_production
 from tests.browser import playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack, wait_checkpoint, wait_until
-from tubeflow.contracts import ReviewDecision
+from tubeflow.contracts import Checkpoint, ReviewDecision
 from tubeflow.db import repo
 from tubeflow.keys import channel_lexicon
 
@@ -72,7 +72,7 @@ async def test_a_draft_survives_a_reload_and_a_decision_in_another_tab(stack: St
 
         # Approved elsewhere: no reload, a banner, the text kept.
         await page.evaluate("window.__sameDocument = true")
-        await review(stack.client, pid, ReviewDecision("script", True, "bo"))
+        await review(stack.client, pid, ReviewDecision(Checkpoint.SCRIPT, True, "bo"))
         banner = page.locator("#stale")
         await expect(banner).to_be_visible(timeout=60_000)
         await expect(banner).to_contain_text("script checkpoint was approved by bo in another tab")

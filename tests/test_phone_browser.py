@@ -24,7 +24,7 @@ from service.client import cancel, review, start_production
 from tests.browser import playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack, wait_checkpoint
-from tubeflow.contracts import ReviewDecision
+from tubeflow.contracts import Checkpoint, ReviewDecision
 from tubeflow.db import repo
 
 PHONE = {"width": 390, "height": 844}
@@ -109,7 +109,7 @@ async def test_every_page_fits_a_phone_and_a_laptop(stack: Stack, browser: Any, 
         ]:
             await check_page(page, path, shots, name)
 
-        await review(stack.client, pid, ReviewDecision("script", True, "ana"))
+        await review(stack.client, pid, ReviewDecision(Checkpoint.SCRIPT, True, "ana"))
         await wait_checkpoint(stack.client, pid, "audio")
         await check_page(page, f"/productions/{pid}", shots, "review-audio")
         # The figures read as words and units; the stage bar names its stages (the current one too).
