@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import cast as as_type
 
-from sqlalchemy import Float, and_, case, cast, delete, func, select, update
+from sqlalchemy import Float, Table, and_, case, cast, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from tubeflow.db.engine import Database
 from tubeflow.db.models import JobSlotHoldRow, OpenStreamRow, RateBucketRow
+
+
+def _table(model: type[object]) -> Table:
+    return as_type(Table, model.__table__)  # type: ignore[attr-defined]
+
 
 PRUNE_EVERY_S = 60.0
 _pruned_at: dict[str, float] = {}
@@ -37,7 +43,7 @@ async def _lock(s: AsyncSession, what: str) -> None:
 
 async def take(db: Database, name: str, rate_per_s: float, burst: float, cost: float = 1.0) -> float:
     """Spend ``cost`` tokens of bucket ``name``: 0.0 when allowed, else the seconds until it would be."""
-    t = RateBucketRow.__table__
+    t = _table(RateBucketRow)
     now = _now()
     refilled = func.least(burst, t.c.tokens + (now - t.c.stamp) * rate_per_s)
     first_ok = burst >= cost
@@ -71,7 +77,7 @@ async def take_all(db: Database, names: Sequence[str], rate_per_s: float, burst:
 
 async def peek(db: Database, names: Sequence[str], cost: float = 1.0) -> float:
     """The longest wait :func:`take` would answer for any of ``names``, spending nothing (0.0 if unknown)."""
-    t = RateBucketRow.__table__
+    t = _table(RateBucketRow)
     q = select(t.c.tokens, t.c.rate_per_s, t.c.burst, _now() - t.c.stamp).where(t.c.name.in_(list(names)))
     async with db.session() as s:
         rows = (await s.execute(q)).all()
@@ -93,7 +99,7 @@ async def _maybe_prune(db: Database) -> None:
     if mono - _pruned_at.get(db.url, -1e9) < PRUNE_EVERY_S:
         return
     _pruned_at[db.url] = mono
-    t = RateBucketRow.__table__
+    t = _table(RateBucketRow)
     async with db.session() as s:
         await s.execute(delete(t).where(t.c.stamp + (t.c.burst - t.c.tokens) / t.c.rate_per_s < _now()))
 
@@ -103,7 +109,7 @@ async def _maybe_prune(db: Database) -> None:
 
 async def open_stream(db: Database, owner: str, stream_id: str, cap: int, ttl_s: float) -> int | None:
     """Count a new stream of ``owner`` unless it already has ``cap`` live ones (then None, else how many)."""
-    t = OpenStreamRow.__table__
+    t = _table(OpenStreamRow)
     async with db.session() as s:
         await _lock(s, f"streams:{owner}")
         await s.execute(delete(t).where(and_(t.c.owner == owner, t.c.expires_at < _now())))
@@ -118,13 +124,13 @@ async def renew_streams(db: Database, stream_ids: Sequence[str], ttl_s: float) -
     """Keep this process's open streams counted for another ``ttl_s`` (its heartbeat)."""
     if not stream_ids:
         return
-    t = OpenStreamRow.__table__
+    t = _table(OpenStreamRow)
     async with db.session() as s:
         await s.execute(update(t).where(t.c.id.in_(list(stream_ids))).values(expires_at=_now() + ttl_s))
 
 
 async def close_stream(db: Database, stream_id: str) -> None:
-    t = OpenStreamRow.__table__
+    t = _table(OpenStreamRow)
     async with db.session() as s:
         await s.execute(delete(t).where(t.c.id == stream_id))
 
@@ -141,7 +147,7 @@ async def reserve_slots(
     same key take turns; a hold not yet bound to a job expires after ``pending_s`` (a replica that
     died mid-request frees its slots then).
     """
-    t = JobSlotHoldRow.__table__
+    t = _table(JobSlotHoldRow)
     async with db.session() as s:
         await _lock(s, f"slots:{owner}")
         await s.execute(delete(t).where(and_(t.c.owner == owner, t.c.until < _now())))
@@ -161,7 +167,7 @@ async def reserve_slots(
 
 async def settle_slots(db: Database, bound: dict[int, str], unused: Sequence[int], visible_within_s: float) -> None:
     """Bind holds to the jobs they became (counted until surely visible) and free the unused ones."""
-    t = JobSlotHoldRow.__table__
+    t = _table(JobSlotHoldRow)
     async with db.session() as s:
         for hold_id, job_id in bound.items():
             await s.execute(update(t).where(t.c.id == hold_id).values(job_id=job_id, until=_now() + visible_within_s))
@@ -170,7 +176,7 @@ async def settle_slots(db: Database, bound: dict[int, str], unused: Sequence[int
 
 
 async def held_slots(db: Database, owner: str) -> int:
-    t = JobSlotHoldRow.__table__
+    t = _table(JobSlotHoldRow)
     async with db.session() as s:
         q = select(func.count()).select_from(t).where(and_(t.c.owner == owner, t.c.until >= _now()))
         return int((await s.execute(q)).scalar_one())
