@@ -21,11 +21,11 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from api.context import ApiContext, Ctx
+from api.context import ApiContext, Ctx, shared_database
 from api.credentials import Verified, lookup_key  # noqa: F401  (lookup_key: re-exported for callers)
 from api.ratelimit import RateLimiter
 from tubeflow.contracts import Role
-from tubeflow.db import repo
+from tubeflow.db import limits, repo
 from tubeflow.db.engine import Database
 from tubeflow.errors import PermanentError
 
@@ -74,8 +74,13 @@ def _cost(request: Request) -> float:
     return 0.2 if request.url.path.startswith("/api/media/") else 1.0
 
 
-def _limit(limiter: RateLimiter, bucket: str, cost: float = 1.0) -> None:
-    wait = limiter.check(bucket, cost)
+async def _limit(ctx: ApiContext, bucket: str, cost: float = 1.0) -> None:
+    # On PostgreSQL a key's bucket is one row every replica takes from (one upsert per request).
+    shared, limiter = shared_database(ctx), ctx.limiter
+    if shared is not None:
+        wait = await limits.take(shared, f"rate:{bucket}", limiter.rate_per_s, float(limiter.burst), cost)
+    else:
+        wait = limiter.check(bucket, cost)
     if wait > 0:
         raise HTTPException(
             429,
@@ -85,18 +90,28 @@ def _limit(limiter: RateLimiter, bucket: str, cost: float = 1.0) -> None:
 
 
 def limit_anonymous(ctx: ApiContext, request: Request) -> None:
-    """Requests without a usable credential share one bucket per client address."""
-    _limit(ctx.limiter, f"anon:{ctx.guard.client(request)}")
+    """Requests without a usable credential share one bucket per client address.
+
+    Kept in this process even on PostgreSQL: it is a flood guard in front of the lookup, and the
+    wrong-key throttle that matters for guessing (:meth:`SignInGuard.failed`) is shared."""
+    wait = ctx.limiter.check(f"anon:{ctx.guard.client(request)}")
+    if wait > 0:
+        raise HTTPException(
+            429,
+            f"rate limit: too many requests for this key; retry in {wait:.1f} s",
+            headers={"Retry-After": RateLimiter.retry_after_header(wait)},
+        )
 
 
 async def verify_key_guarded(ctx: ApiContext, request: Request, key: str) -> Verified | None:
     """Check a presented key under the sign-in guard: 429 while locked (before any lookup),
     None for a wrong key (which spends the client's and the prefix's allowance)."""
     client, prefix = ctx.guard.client(request), repo.key_prefix(key)
-    ctx.guard.check(client, prefix)
+    shared = shared_database(ctx)
+    await ctx.guard.check(client, prefix, shared)
     found = await ctx.auth.verify(ctx.db, "key", key)
     if found is None:
-        ctx.guard.failed(client, prefix)
+        await ctx.guard.failed(client, prefix, shared)
     return found
 
 
@@ -123,7 +138,7 @@ async def authenticate(request: Request, ctx: Ctx) -> Principal:
         raise HTTPException(401, problem, headers={"WWW-Authenticate": "Bearer"})
     via_cookie = kind == "session"
     principal = Principal(found.name, found.role, f"key{found.api_key_id}", via_cookie, found.api_key_id)
-    _limit(ctx.limiter, principal.key_id, _cost(request))
+    await _limit(ctx, principal.key_id, _cost(request))
     if via_cookie and request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):
         raise HTTPException(403, f"cookie-authenticated changes need the {CSRF_HEADER} header (CSRF guard)")
     request.state.principal = principal

@@ -42,6 +42,9 @@ class ApiContext:
     temporal: Client | None = None
     # Open /api/events streams per key (see routes_events), for the per-key cap.
     streams: dict[str, int] = field(default_factory=dict)
+    # On PostgreSQL: this process's rows in open_streams, renewed by one heartbeat task while any are open.
+    shared_streams: set[str] = field(default_factory=set)
+    stream_heartbeat: asyncio.Task[None] | None = None
     metrics_cache: MetricsCache = field(default_factory=MetricsCache)
     # Video job slots reserved per key, so a burst of requests can't overrun the per-key limit.
     job_slots: JobSlots = field(default_factory=JobSlots)
@@ -58,6 +61,13 @@ class ApiContext:
         if self.temporal is None:
             raise HTTPException(503, "Temporal is not connected; is the dev server running (`tubeflow dev`)?")
         return self.temporal
+
+
+def shared_database(ctx: ApiContext) -> Database | None:
+    """The database limits are kept in when replicas must share them (PostgreSQL), else None:
+    on SQLite (one machine) each limit stays in this process's memory, which costs nothing."""
+    db = ctx.database
+    return db if db is not None and db.dialect == "postgresql" else None
 
 
 def get_ctx(request: Request) -> ApiContext:

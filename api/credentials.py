@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 
 from api.ratelimit import RateLimiter
-from tubeflow.db import repo
+from tubeflow.db import limits, repo
 from tubeflow.db.engine import Database
 from tubeflow.db.sessions import session_key
 from tubeflow.db.types import utcnow
@@ -86,8 +86,13 @@ class SignInGuard:
     def _buckets(self, client: str, prefix: str) -> list[str]:
         return [f"client:{client}"] + ([f"prefix:{prefix}"] if prefix else [])
 
-    def check(self, client: str, prefix: str) -> None:
-        wait = max(self.failures.peek(b) for b in self._buckets(client, prefix))
+    async def check(self, client: str, prefix: str, shared: Database | None = None) -> None:
+        """429 while either bucket is empty; with ``shared`` (PostgreSQL) the buckets are every replica's."""
+        buckets = self._buckets(client, prefix)
+        if shared is not None:
+            wait = await limits.peek(shared, [f"signin:{b}" for b in buckets])
+        else:
+            wait = max(self.failures.peek(b) for b in buckets)
         if wait > 0:
             raise HTTPException(
                 429,
@@ -95,8 +100,13 @@ class SignInGuard:
                 headers={"Retry-After": RateLimiter.retry_after_header(wait)},
             )
 
-    def failed(self, client: str, prefix: str) -> None:
-        for b in self._buckets(client, prefix):
+    async def failed(self, client: str, prefix: str, shared: Database | None = None) -> None:
+        buckets = self._buckets(client, prefix)
+        if shared is not None:
+            f = self.failures
+            await limits.take_all(shared, [f"signin:{b}" for b in buckets], f.rate_per_s, float(f.burst))
+            return
+        for b in buckets:
             self.failures.check(b)
 
 

@@ -7,8 +7,9 @@ a reservation stays counted until the job it became is surely visible (``visible
 is dropped at once when the request fails.  Running jobs and fresh reservations are counted by
 job id, so a job is never counted twice.
 
-Reservations live in this API process: with several API replicas the visibility count still
-bounds each key, only the burst guarantee is per replica.
+On SQLite (one machine) reservations live in this API process.  On PostgreSQL they are rows of
+``job_slot_holds`` reserved under an advisory lock per key (:mod:`tubeflow.db.limits`), so a burst
+spread over several API replicas still starts exactly the limit.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+
+from tubeflow.db import limits
+from tubeflow.db.engine import Database
+
+PENDING_S = 600.0  # a shared hold not yet bound to a job (inputs still fetching) is freed after this
 
 
 class SlotsFull(Exception):
@@ -64,9 +70,20 @@ class JobSlots:
 
     @asynccontextmanager
     async def reserve(
-        self, owner: str, more: int, limit: int, running_ids: Callable[[], Awaitable[set[str]]]
+        self,
+        owner: str,
+        more: int,
+        limit: int,
+        running_ids: Callable[[], Awaitable[set[str]]],
+        shared: Database | None = None,
     ) -> AsyncIterator[Reservation]:
-        """Hold ``more`` slots for the block, or raise :class:`SlotsFull`; unused ones are freed after."""
+        """Hold ``more`` slots for the block, or raise :class:`SlotsFull`; unused ones are freed after.
+
+        With ``shared`` (a PostgreSQL database) the holds are that database's, seen by every replica."""
+        if shared is not None:
+            async with self._reserve_shared(shared, owner, more, limit, running_ids) as r:
+                yield r
+            return
         async with self._lock:
             now = self.clock()
             holds = [h for h in self._holds.get(owner, []) if h.until > now]
@@ -84,6 +101,22 @@ class JobSlots:
             unused = {id(h) for h in mine if not h.job_id}
             if unused:
                 self._keep(owner, [h for h in self._holds.get(owner, []) if id(h) not in unused])
+
+    @asynccontextmanager
+    async def _reserve_shared(
+        self, db: Database, owner: str, more: int, limit: int, running_ids: Callable[[], Awaitable[set[str]]]
+    ) -> AsyncIterator[Reservation]:
+        active, ids = await limits.reserve_slots(db, owner, more, limit, running_ids, PENDING_S)
+        if not ids:
+            raise SlotsFull(active, limit)
+        # Pending holds count until settled, so binding them to their jobs once the block ends is safe.
+        reservation = Reservation([_Hold() for _ in ids], self.visible_within_s, self.clock)
+        try:
+            yield reservation
+        finally:
+            bound = {i: h.job_id for i, h in zip(ids, reservation.holds, strict=True) if h.job_id}
+            unused = [i for i, h in zip(ids, reservation.holds, strict=True) if not h.job_id]
+            await limits.settle_slots(db, bound, unused, self.visible_within_s)
 
     def _keep(self, owner: str, holds: list[_Hold]) -> None:
         if holds:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
+import anyio
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
@@ -21,9 +24,12 @@ from starlette.background import BackgroundTask
 from api import dbview
 from api.answers_productions import Missed
 from api.auth import ViewerKey
-from api.context import ApiContext, Ctx
+from api.context import ApiContext, Ctx, shared_database
 from tubeflow.contracts import State
+from tubeflow.db import limits
+from tubeflow.db.engine import Database
 
+log = logging.getLogger("tubeflow.api")
 router = APIRouter(prefix="/api", tags=["events"])
 T = TypeVar("T")
 
@@ -101,21 +107,70 @@ async def event_stream(
                 yield ": keep-alive\n\n"
 
 
+STREAM_TTL_S = 30.0  # a shared stream row outlives its last heartbeat by this much (a killed replica's streams)
+
+
 class StreamSlot:
-    """One of a key's concurrent streams; released once, whichever way the stream ends."""
+    """One of a key's concurrent streams; released once, whichever way the stream ends.
 
-    def __init__(self, ctx: ApiContext, key_id: str) -> None:
-        self.ctx, self.key_id, self.held = ctx, key_id, True
-        ctx.streams[key_id] = ctx.streams.get(key_id, 0) + 1
+    On SQLite the count is this process's; on PostgreSQL each stream is a row of ``open_streams``
+    that every replica counts, renewed every ``STREAM_TTL_S / 3`` while the stream is open."""
 
-    def release(self) -> None:
-        if self.held:
-            self.held = False
-            left = self.ctx.streams.get(self.key_id, 1) - 1
-            if left > 0:
-                self.ctx.streams[self.key_id] = left
-            else:
-                self.ctx.streams.pop(self.key_id, None)
+    def __init__(self, ctx: ApiContext, key_id: str, shared_id: str = "") -> None:
+        self.ctx, self.key_id, self.shared_id, self.held = ctx, key_id, shared_id, True
+        if not shared_id:
+            ctx.streams[key_id] = ctx.streams.get(key_id, 0) + 1
+
+    @classmethod
+    async def open(cls, ctx: ApiContext, key_id: str, why: str) -> StreamSlot:
+        """A slot for a new stream, or 429 when the key already has the cap open (``why``: what to close)."""
+        cap = ctx.settings.events_max_streams_per_key
+        shared = shared_database(ctx)
+        full = ctx.streams.get(key_id, 0) >= cap
+        stream_id = ""
+        if shared is not None:
+            stream_id = uuid.uuid4().hex
+            full = await limits.open_stream(shared, key_id, stream_id, cap, STREAM_TTL_S) is None
+        if full:
+            raise HTTPException(
+                429,
+                f"this key already has {cap} live event streams open (TUBEFLOW_EVENTS_MAX_STREAMS_PER_KEY); {why}",
+                headers={"Retry-After": "5"},
+            )
+        if shared is not None:
+            ctx.shared_streams.add(stream_id)
+            if ctx.stream_heartbeat is None or ctx.stream_heartbeat.done():
+                ctx.stream_heartbeat = asyncio.create_task(_heartbeat(ctx, shared))
+        return cls(ctx, key_id, stream_id)
+
+    async def release(self) -> None:
+        if not self.held:
+            return
+        self.held = False
+        if self.shared_id:
+            self.ctx.shared_streams.discard(self.shared_id)
+            db = shared_database(self.ctx)
+            if db is not None:
+                # A client that goes away cancels the response, and with it this cleanup: shield it,
+                # or the row would count against the key until its expiry.
+                with anyio.CancelScope(shield=True):
+                    await limits.close_stream(db, self.shared_id)
+            return
+        left = self.ctx.streams.get(self.key_id, 1) - 1
+        if left > 0:
+            self.ctx.streams[self.key_id] = left
+        else:
+            self.ctx.streams.pop(self.key_id, None)
+
+
+async def _heartbeat(ctx: ApiContext, db: Database) -> None:
+    """Renew this process's open streams until none is left (the next one starts a new task)."""
+    while ctx.shared_streams:
+        await asyncio.sleep(STREAM_TTL_S / 3)
+        try:
+            await limits.renew_streams(db, sorted(ctx.shared_streams), STREAM_TTL_S)
+        except Exception as e:  # a database blip: the rows outlive one missed renewal
+            log.warning("could not renew open event streams: %s", e)
 
 
 async def _held(slot: StreamSlot, stream: AsyncIterator[str]) -> AsyncIterator[str]:
@@ -123,7 +178,7 @@ async def _held(slot: StreamSlot, stream: AsyncIterator[str]) -> AsyncIterator[s
         async for chunk in stream:
             yield chunk
     finally:
-        slot.release()
+        await slot.release()
 
 
 @router.get("/events", response_class=StreamingResponse, responses=SSE_DOC)
@@ -135,20 +190,12 @@ async def events(
     max_s: float | None = Query(None, gt=0, le=3600, description="close the stream after this many seconds"),
     last_event_id: str | None = Header(None, max_length=20),
 ) -> StreamingResponse:
-    cap = ctx.settings.events_max_streams_per_key
-    if ctx.streams.get(who.key_id, 0) >= cap:
-        raise HTTPException(
-            429,
-            f"this key already has {cap} live event streams open (TUBEFLOW_EVENTS_MAX_STREAMS_PER_KEY); "
-            "close one (a browser tab) first",
-            headers={"Retry-After": "5"},
-        )
+    slot = await StreamSlot.open(ctx, who.key_id, "close one (a browser tab) first")
     # A reconnecting EventSource repeats the original URL, so its Last-Event-ID header wins over ?since=.
     start = int(last_event_id) if last_event_id and last_event_id.isdigit() else since
     if start is None:
         start = await dbview.latest_event_id(ctx.db)
     fallback_s = float(getattr(request.app.state, "events_poll_s", 10.0))
-    slot = StreamSlot(ctx, who.key_id)
     return StreamingResponse(
         _held(slot, event_stream(request, ctx, start, fallback_s, max_s)),
         media_type="text/event-stream",

@@ -81,16 +81,8 @@ def _start_from(after: int | None, last_event_id: str | None) -> int:
     return after or 0
 
 
-def _slot(ctx: ApiContext, who: Principal) -> StreamSlot:
-    cap = ctx.settings.events_max_streams_per_key
-    if ctx.streams.get(who.key_id, 0) >= cap:
-        raise HTTPException(
-            429,
-            f"this key already has {cap} live event streams open (TUBEFLOW_EVENTS_MAX_STREAMS_PER_KEY); "
-            "close one first",
-            headers={"Retry-After": "5"},
-        )
-    return StreamSlot(ctx, who.key_id)
+async def _slot(ctx: ApiContext, who: Principal) -> StreamSlot:
+    return await StreamSlot.open(ctx, who.key_id, "close one first")
 
 
 @router.get("/jobs/{job_id}/events", response_class=StreamingResponse, responses=SSE_DOC)
@@ -104,7 +96,7 @@ async def job_events(
     last_event_id: str | None = Header(None, max_length=20),
 ) -> StreamingResponse:
     await read_job(ctx, job_id, who)  # 404 before a stream is opened
-    slot = _slot(ctx, who)
+    slot = await _slot(ctx, who)
     start = _start_from(after, last_event_id)
 
     async def stream() -> AsyncIterator[str]:
@@ -115,7 +107,7 @@ async def job_events(
                     return
                 yield _sse(msg) if msg else ": keep-alive\n\n"
         finally:
-            slot.release()
+            await slot.release()
 
     return StreamingResponse(
         stream(),
@@ -155,7 +147,7 @@ async def job_ws(ws: WebSocket, job_id: str, after: int = 0) -> None:
         return
     try:
         await read_job(ctx, job_id, who)
-        slot = _slot(ctx, who)
+        slot = await _slot(ctx, who)
     except HTTPException as e:
         await ws.close(code=4000 + e.status_code, reason=str(e.detail)[:120])
         return
@@ -169,4 +161,4 @@ async def job_ws(ws: WebSocket, job_id: str, after: int = 0) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        slot.release()
+        await slot.release()

@@ -36,7 +36,7 @@ from api.answers_video import (
     UploadTicket,
 )
 from api.auth import EditorKey, Principal, ViewerKey
-from api.context import ApiContext, Ctx
+from api.context import ApiContext, Ctx, shared_database
 from api.fetch import FetchTooLarge, check_url, fetch_to_storage
 from api.job_slots import Reservation, SlotsFull
 from api.schemas import AddAudioIn, AddAudioOp, BatchIn, CaptionIn, CaptionOp, Img2VidIn, Img2VidOp, UploadIn
@@ -106,7 +106,7 @@ async def _capacity(ctx: ApiContext, who: Principal, more: int = 1) -> AsyncIter
         return await jobs_bridge.running_job_ids(client, owner, limit)
 
     try:
-        async with ctx.job_slots.reserve(owner, more, limit, running) as slots:
+        async with ctx.job_slots.reserve(owner, more, limit, running, shared_database(ctx)) as slots:
             yield slots
     except SlotsFull as e:
         raise HTTPException(

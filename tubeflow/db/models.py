@@ -278,3 +278,43 @@ class AnalyticsRunRow(Base):
     end_day: Mapped[str] = mapped_column(String(10), default="")
     videos: Mapped[int] = mapped_column(Integer, default=0)
     units: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RateBucketRow(Base):
+    """A token bucket shared by every API process (PostgreSQL only; SQLite keeps buckets in memory).
+
+    Times are the database's clock in epoch seconds, so replicas on hosts whose clocks differ still
+    agree on the refill; ``rate_per_s`` and ``burst`` are kept so a full, idle bucket can be pruned.
+    """
+
+    __tablename__ = "rate_buckets"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float)
+    ok: Mapped[bool] = mapped_column(Boolean)  # whether the last take was allowed (RETURNING sees only the new row)
+    rate_per_s: Mapped[float] = mapped_column(Float)
+    burst: Mapped[float] = mapped_column(Float)
+
+
+class OpenStreamRow(Base):
+    """One open event stream, for the per-key cap across API processes; a replica that dies stops
+    renewing ``expires_at`` and its streams stop counting."""
+
+    __tablename__ = "open_streams"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class JobSlotHoldRow(Base):
+    """A video job slot reserved by a request (``job_id`` empty while it fetches its inputs), counted
+    until the job it became is surely visible in Temporal; reserved under an advisory lock per key."""
+
+    __tablename__ = "job_slot_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    job_id: Mapped[str] = mapped_column(String(64), default="")
+    until: Mapped[float] = mapped_column(Float)
