@@ -18,6 +18,7 @@ from tubeflow.errors import PermanentError
 from tubeflow.keys import ProductionKeys
 from tubeflow.render_plan import NarrationTiming
 from tubeflow.storage import Storage
+from tubeflow.youtube_limits import DESCRIPTION_MAX_BYTES, TAGS_MAX_CHARS, TITLE_MAX, tags_length
 
 
 class Publisher(Protocol):
@@ -121,9 +122,6 @@ class PublishOptions:
     language: str = ""  # empty: the script's
 
 
-TITLE_MAX = 100
-DESCRIPTION_MAX_BYTES = 5000
-TAGS_MAX_CHARS = 500
 ANGLE_FIX = str.maketrans({"<": "\u2039", ">": "\u203a"})
 
 
@@ -135,11 +133,6 @@ def _cut_at_word(text: str, fits: Callable[[str], bool], marker: str = "\u2026")
         words.pop()
     cut = " ".join(words).rstrip(" ,;:-")
     return cut + marker if cut else ""
-
-
-def tags_length(tags: list[str]) -> int:
-    """YouTube's count: the characters, a comma between tags, and quotes around a tag with a space."""
-    return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
 
 
 def check_metadata(meta: dict[str, Any]) -> list[str]:
@@ -260,6 +253,11 @@ def build_metadata(
         "category": opts.category,
         "playlist": opts.playlist,
     }
+    # A reviewer's hand edit at the final checkpoint (checked there against tubeflow.youtube_limits)
+    # wins over what was derived from the script, as in YouTube Studio: the text is the whole field.
+    for key in ("description", "tags"):
+        if key in req.extra:
+            meta[key] = req.extra[key] if key == "description" else list(req.extra[key])
     meta["fixes"] = check_metadata(meta)
     return meta
 
