@@ -18,7 +18,12 @@ from tubeflow.errors import PermanentError
 from tubeflow.keys import ProductionKeys
 from tubeflow.render_plan import NarrationTiming
 from tubeflow.storage import Storage
-from tubeflow.youtube_limits import DESCRIPTION_MAX_BYTES, TAGS_MAX_CHARS, TITLE_MAX, tags_length
+
+# The limits live in the core (tubeflow/youtube_limits.py); re-exported for the readers of this module.
+from tubeflow.youtube_limits import DESCRIPTION_MAX_BYTES as DESCRIPTION_MAX_BYTES
+from tubeflow.youtube_limits import TAGS_MAX_CHARS as TAGS_MAX_CHARS
+from tubeflow.youtube_limits import TITLE_MAX as TITLE_MAX
+from tubeflow.youtube_limits import tags_length as tags_length
 
 
 class Publisher(Protocol):
