@@ -21,6 +21,12 @@ from tubeflow.render_plan import NarrationTiming
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
+# The limits live in the core (tubeflow/youtube_limits.py); re-exported for the readers of this module.
+from tubeflow.youtube_limits import DESCRIPTION_MAX_BYTES as DESCRIPTION_MAX_BYTES
+from tubeflow.youtube_limits import TAGS_MAX_CHARS as TAGS_MAX_CHARS
+from tubeflow.youtube_limits import TITLE_MAX as TITLE_MAX
+from tubeflow.youtube_limits import tags_length as tags_length
+
 
 class Publisher(Protocol):
     name: str
@@ -132,9 +138,6 @@ class PublishOptions:
     language: str = ""  # empty: the script's
 
 
-TITLE_MAX = 100
-DESCRIPTION_MAX_BYTES = 5000
-TAGS_MAX_CHARS = 500
 ANGLE_FIX = str.maketrans({"<": "\u2039", ">": "\u203a"})
 
 
@@ -146,11 +149,6 @@ def _cut_at_word(text: str, fits: Callable[[str], bool], marker: str = "\u2026")
         words.pop()
     cut = " ".join(words).rstrip(" ,;:-")
     return cut + marker if cut else ""
-
-
-def tags_length(tags: list[str]) -> int:
-    """YouTube's count: the characters, a comma between tags, and quotes around a tag with a space."""
-    return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
 
 
 def check_metadata(meta: dict[str, Any]) -> list[str]:
@@ -271,6 +269,11 @@ def build_metadata(
         "category": opts.category,
         "playlist": opts.playlist,
     }
+    # A reviewer's hand edit at the final checkpoint (checked there against tubeflow.youtube_limits)
+    # wins over what was derived from the script, as in YouTube Studio: the text is the whole field.
+    for key in ("description", "tags"):
+        if key in req.extra:
+            meta[key] = req.extra[key] if key == "description" else list(req.extra[key])
     meta["fixes"] = check_metadata(meta)
     return meta
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from tubeflow.contracts import Checkpoint, ReviewDecision
 from tubeflow.script_schema import ScriptInvalid, validate_script
+from tubeflow.youtube_limits import description_problem, tags_problem, title_problem
 
 MAX_PRONUNCIATIONS = 50
 
@@ -49,24 +50,39 @@ class BrollReviewEdits:
 @dataclass(frozen=True)
 class FinalReviewEdits:
     thumbnail: int = 0  # index of the picked thumbnail
+    # Hand edits of the published metadata (None: derived from the approved script), checked against
+    # YouTube's limits (tubeflow.youtube_limits).  Accepted only where the caller says so
+    # (``final_metadata``): what the validator accepts is workflow behaviour.
+    title: str | None = None
+    description: str | None = None
+    tags: list[str] | None = None
+
+
+FINAL_METADATA_FIELDS = ("title", "description", "tags")
 
 
 ReviewEdits = ScriptReviewEdits | AudioReviewEdits | BrollReviewEdits | FinalReviewEdits
 E = TypeVar("E", ScriptReviewEdits, AudioReviewEdits, BrollReviewEdits, FinalReviewEdits)
 
 
-def applied_edits(checkpoint: Checkpoint, decision: ReviewDecision, thumbnails: int = 0) -> ReviewEdits:
+def applied_edits(
+    checkpoint: Checkpoint, decision: ReviewDecision, thumbnails: int = 0, final_metadata: bool = False
+) -> ReviewEdits:
     """The decision's edits that take effect, typed for ``checkpoint`` (empty when there are none).
 
     An approval applies all its edits; a rejection only its pronunciations, taught before the redo
     so the next take says the word right.  Whatever else a rejection carries is neither read nor
-    checked (as it never was).  ``thumbnails``: how many the final checkpoint offers.
+    checked (as it never was).  ``thumbnails``: how many the final checkpoint offers;
+    ``final_metadata``: whether it also accepts title, description and tags (off: as recorded
+    histories were validated).
     """
     kind, parse = _BY_CHECKPOINT[checkpoint]
     edits = decision.edits
     if not edits or not (decision.approved or "pronounce" in edits):
         return kind()
     allowed = {f.name for f in fields(kind)}
+    if kind is FinalReviewEdits and not final_metadata:
+        allowed -= set(FINAL_METADATA_FIELDS)
     unknown = set(edits) - allowed
     if unknown:
         raise EditsRefused(
@@ -87,8 +103,8 @@ def broll_edits(decision: ReviewDecision) -> BrollReviewEdits:
     return _typed(BrollReviewEdits, applied_edits(Checkpoint.BROLL, decision))
 
 
-def final_edits(decision: ReviewDecision, thumbnails: int) -> FinalReviewEdits:
-    return _typed(FinalReviewEdits, applied_edits(Checkpoint.FINAL, decision, thumbnails))
+def final_edits(decision: ReviewDecision, thumbnails: int, final_metadata: bool = False) -> FinalReviewEdits:
+    return _typed(FinalReviewEdits, applied_edits(Checkpoint.FINAL, decision, thumbnails, final_metadata))
 
 
 def _typed(kind: type[E], edits: ReviewEdits) -> E:
@@ -131,7 +147,18 @@ def _final(edits: dict[str, Any], thumbnails: int) -> FinalReviewEdits:
     choice = edits.get("thumbnail", 0)
     if "thumbnail" in edits and (not isinstance(choice, int) or not 0 <= choice < thumbnails):
         raise EditsRefused(f"thumbnail must be an index from 0 to {thumbnails - 1}, not {choice!r}")
-    return FinalReviewEdits(thumbnail=int(choice))
+    for name, problem in (("title", title_problem), ("description", description_problem), ("tags", tags_problem)):
+        if name in edits:
+            refused = problem(edits[name])
+            if refused:
+                raise EditsRefused(refused)
+    tags = edits.get("tags")
+    return FinalReviewEdits(
+        thumbnail=int(choice),
+        title=edits.get("title"),
+        description=edits.get("description"),
+        tags=list(tags) if tags is not None else None,
+    )
 
 
 _BY_CHECKPOINT: dict[Checkpoint, tuple[type[ReviewEdits], Callable[[dict[str, Any], int], ReviewEdits]]] = {
