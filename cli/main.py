@@ -608,7 +608,8 @@ def retry(
     note: str = typer.Option("", help="what you fixed (kept in the logs)"),
     operator: str = typer.Option("cli"),
 ) -> None:
-    """Continue a production that needs attention from its failed stage (approved work is kept)."""
+    """Continue a production that needs attention from its failed stage (approved work is kept), or one
+    blocked on the YouTube quota after it was raised or reset (one try now; blocked again if still spent)."""
 
     async def go() -> None:
         from service.client import connect
@@ -758,7 +759,10 @@ def _print_status(st: Any) -> None:
     if st.state == "needs_attention":
         console.print(f"[yellow]needs attention: fix the cause, then `tubeflow retry {st.production_id}`[/yellow]")
     if st.state == "blocked":
-        console.print("[yellow]blocked: publishing continues by itself after the quota reset or a reconnect[/yellow]")
+        console.print(
+            "[yellow]blocked: publishing continues by itself after the quota reset or a reconnect; once the "
+            f"quota was raised or reset, `tubeflow retry {st.production_id}` tries at once[/yellow]"
+        )
     if st.checkpoint == "final":
         _print_metadata_preview(st.production_id)
     for r in st.reviews:
@@ -823,6 +827,9 @@ def _register() -> None:
     from cli.channels import register
 
     register(app, channel_app, _run, _settings, _db)
+    from cli.quota import register as register_quota
+
+    register_quota(app, _run, _settings, _db)
 
 
 _register()
