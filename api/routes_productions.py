@@ -196,7 +196,8 @@ async def retry(
     ctx: ApiContext = Depends(get_ctx),
     who: Principal = Depends(require("editor")),
 ) -> dict[str, Any]:
-    """Continue a production in ``needs_attention`` from its failed stage; 409 when nothing failed."""
+    """Continue a production in ``needs_attention`` from its failed stage, or wake one blocked on the
+    YouTube quota for one try now (blocked again if still spent); 409 otherwise."""
     await _known(ctx, production_id)
     try:
         status = await tf.retry(ctx.client(), production_id, who.name, body.note if body else "")
