@@ -27,9 +27,8 @@ PROJECT = "fake-project"  # the fake OAuth client's project_id, the ledger's key
 
 
 async def test_retry_after_quota_reset_publishes_at_once_exactly_once(
-    temporal_env: WorkflowEnvironment, tmp_path: Path, google: FakeYouTube, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    temporal_env: WorkflowEnvironment, tmp_path: Path, google: FakeYouTube  # noqa: F811
 ) -> None:
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake Google speaks plain HTTP
     settings = youtube_settings(tmp_path, google)
     client = temporal_env.client
     env = cli_env(settings, client.service_client.config.target_host)
