@@ -11,12 +11,18 @@ OAuth client JSON, so a local fake Google stands in for the real one in tests.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
+import os
 import secrets
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tubeflow.db.engine import Database
 from tubeflow.errors import ConfigError, PermanentError
@@ -71,6 +77,70 @@ def _authorized_user(creds: Any, config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_insecure_lock = threading.Lock()
+_insecure: dict[str, Any] = {"exchanges": 0, "ours": False}  # OAuth exchanges relying on the variable now
+
+
+def plain_http_endpoints(settings: Settings, config: dict[str, Any]) -> list[str]:
+    """The client's OAuth endpoints that are plain http: allowed only on loopback, and only when
+    TUBEFLOW_OAUTH_ALLOW_LOOPBACK_HTTP says so; anything else is refused before a request is made.
+
+    Why not just OAUTHLIB_INSECURE_TRANSPORT: it lets oauthlib send the client secret and the
+    authorization code in clear to any host, a whole process at a time.  Plain http is fine only
+    where the bytes never leave the machine (a local TLS-terminating proxy, a test fake).
+    """
+    sec = _section(config)
+    plain = [str(sec[k]) for k in ("auth_uri", "token_uri") if str(sec.get(k) or "").startswith("http://")]
+    for url in plain:
+        host = urlsplit(url).hostname or ""
+        if not _is_loopback(host):
+            raise ConfigError(
+                f"the OAuth client's endpoint {url} is plain http on {host!r}, which is not this machine: "
+                "OAuth sends the client secret and the authorization code, so tubeflow speaks plain http only "
+                "to loopback (127.0.0.1, ::1, localhost). Use the https endpoint"
+            )
+        if not settings.oauth_allow_loopback_http:
+            raise ConfigError(
+                f"the OAuth client's endpoint {url} is plain http (a local proxy or a test fake?): set "
+                "TUBEFLOW_OAUTH_ALLOW_LOOPBACK_HTTP=1 to allow plain http to loopback endpoints"
+            )
+    return plain
+
+
+@contextmanager
+def oauth_transport(settings: Settings, config: dict[str, Any]) -> Iterator[None]:
+    """Around one OAuth exchange: lets oauthlib use the loopback http endpoints that were allowed.
+
+    oauthlib reads OAUTHLIB_INSECURE_TRANSPORT from the environment on each request, so it is
+    set while at least one allowed exchange runs (counted: the API may run two at once) and
+    removed after, unless someone had set it before.
+    """
+    if not plain_http_endpoints(settings, config):
+        yield
+        return
+    with _insecure_lock:
+        if _insecure["exchanges"] == 0:
+            _insecure["ours"] = "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ  # else the operator set it
+        _insecure["exchanges"] += 1
+        os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+    try:
+        yield
+    finally:
+        with _insecure_lock:
+            _insecure["exchanges"] -= 1
+            if _insecure["exchanges"] == 0 and _insecure["ours"]:
+                os.environ.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
+
+
 def run_installed_flow(
     config: dict[str, Any], *, open_browser: bool = True, browser: str | None = None, port: int = 0
 ) -> dict[str, Any]:
@@ -120,7 +190,8 @@ async def connect_installed(
     SecretBox.from_settings(settings)
     await channel_repo.channel_settings(db, channel)  # unknown channel: say so before the browser opens
     config = load_client_config(settings, client_secrets)
-    info = await asyncio.to_thread(run_installed_flow, config, open_browser=open_browser, browser=browser)
+    with oauth_transport(settings, config):
+        info = await asyncio.to_thread(run_installed_flow, config, open_browser=open_browser, browser=browser)
     return await finish_connect(settings, db, channel, info, str(_section(config).get("project_id") or "default"))
 
 
@@ -166,7 +237,8 @@ class WebConnector:
         pending = {"channel": channel, "verifier": verifier, "redirect": redirect_uri,
                    "nonce": secrets.token_urlsafe(12)}  # fmt: skip
         state = box.seal(json.dumps(pending))
-        url, _ = flow.authorization_url(access_type="offline", prompt="consent", state=state)
+        with oauth_transport(self.settings, config):
+            url, _ = flow.authorization_url(access_type="offline", prompt="consent", state=state)
         return str(url)
 
     def _opened(self, state: str) -> PendingConnect | None:
@@ -191,7 +263,8 @@ class WebConnector:
             )
         config = load_client_config(self.settings)
         flow = self._flow(config, found.redirect_uri, found.code_verifier)
-        await asyncio.to_thread(flow.fetch_token, code=code)
+        with oauth_transport(self.settings, config):
+            await asyncio.to_thread(flow.fetch_token, code=code)
         info = _authorized_user(flow.credentials, config)
         project = str(_section(config).get("project_id") or "default")
         return await finish_connect(self.settings, db, found.channel, info, project)

@@ -192,7 +192,8 @@ def build_server(open_backend: Any) -> MCPServer:
 
     @server.tool()
     async def retry(production_id: str, note: str = "") -> dict[str, Any]:
-        """Continue a production that needs attention from its failed stage (approved work is kept)."""
+        """Continue a production that needs attention from its failed stage (approved work is kept), or wake
+        one blocked on the YouTube quota after it was reset, for one try now."""
         from service.client import retry as do_retry
 
         who = _need("editor")

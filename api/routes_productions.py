@@ -193,7 +193,8 @@ async def retry(
     who: EditorKey,
     body: RetryIn | None = None,
 ) -> dict[str, Any]:
-    """Continue a production in ``needs_attention`` from its failed stage; 409 when nothing failed."""
+    """Continue a production in ``needs_attention`` from its failed stage, or wake one blocked on the
+    YouTube quota for one try now (blocked again if still spent); 409 otherwise."""
     await _known(ctx, production_id)
     async with closed_production(ctx, production_id, lambda known: f"{_ended(known)}; nothing to retry"):
         status = await tf.retry(ctx.client(), production_id, who.name, body.note if body else "")

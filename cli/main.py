@@ -27,6 +27,7 @@ from cli.context import (
     with_db,
     with_settings,
 )
+from cli.quota import quota_app
 from tubeflow.errors import TubeflowError
 from tubeflow.settings import Settings
 
@@ -43,6 +44,7 @@ app.add_typer(key_app, name="key")
 notify_app = typer.Typer(help="Notifications: webhooks and e-mail (README 'Notifications').", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(notify_app, name="notify")
+app.add_typer(quota_app, name="quota")
 DEMO_CHANNEL = "demo"
 DEMO_NICHE = "science"
 DEMO_TOPIC = "Why is the sky blue?"
@@ -502,7 +504,8 @@ def retry(
     note: str = typer.Option("", help="what you fixed (kept in the logs)"),
     operator: str = typer.Option("cli"),
 ) -> None:
-    """Continue a production that needs attention from its failed stage (approved work is kept)."""
+    """Continue a production that needs attention from its failed stage (approved work is kept), or one
+    blocked on the YouTube quota after it was raised or reset (one try now; blocked again if still spent)."""
 
     async def go(s: Settings) -> None:
         from service.client import connect
@@ -642,7 +645,10 @@ def _print_status(st: Any) -> None:
     if st.state == "needs_attention":
         console.print(f"[yellow]needs attention: fix the cause, then `tubeflow retry {st.production_id}`[/yellow]")
     if st.state == "blocked":
-        console.print("[yellow]blocked: publishing continues by itself after the quota reset or a reconnect[/yellow]")
+        console.print(
+            "[yellow]blocked: publishing continues by itself after the quota reset or a reconnect; once the "
+            f"quota was raised or reset, `tubeflow retry {st.production_id}` tries at once[/yellow]"
+        )
     if st.checkpoint == "final":
         _print_metadata_preview(st.production_id)
     for r in st.reviews:

@@ -182,7 +182,8 @@ async def review(client: Client, production_id: str, decision: ReviewDecision) -
 
 
 async def retry(client: Client, production_id: str, operator: str = "anonymous", note: str = "") -> ProductionStatus:
-    """Continue a production that needs attention: its failed stage runs again, nothing before it."""
+    """Continue a production that needs attention (its failed stage runs again, nothing before it), or
+    wake one blocked on the YouTube quota for one try now (blocked again on its timer if still spent)."""
     handle = client.get_workflow_handle(production_workflow_id(production_id))
     try:
         retried: ProductionStatus = await handle.execute_update(

@@ -32,11 +32,12 @@ def google() -> Iterator[FakeYouTube]:
 async def http(
     settings: Settings, google: FakeYouTube, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str], Any]]:
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake Google speaks plain HTTP
+    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)  # the setting below allows the fake's HTTP
     client_file = tmp_path / "web-client.json"
     client_file.write_text(json.dumps(google.client_config("web", ["http://testserver/oauth/callback"])))
     s = settings.with_overrides(
-        secret_key=new_key(), youtube_client_secrets=str(client_file), youtube_base_url=google.base_url
+        secret_key=new_key(), youtube_client_secrets=str(client_file), youtube_base_url=google.base_url,
+        oauth_allow_loopback_http=True,  # the fake Google speaks plain HTTP on 127.0.0.1
     )
     db = await open_database(s)
     await repo.create_channel(db, "sky", "science")

@@ -70,8 +70,9 @@ def google() -> Iterator[FakeYouTube]:
 
 @pytest.fixture
 def insecure_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    # oauthlib refuses plain-HTTP token endpoints; the fake Google is plain HTTP on 127.0.0.1.
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    # The fake Google is plain HTTP on 127.0.0.1: TUBEFLOW_OAUTH_ALLOW_LOOPBACK_HTTP (channel_settings)
+    # allows it, not a process-wide OAUTHLIB_INSECURE_TRANSPORT.
+    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
 
 
 @pytest.fixture
@@ -100,7 +101,8 @@ def channel_settings(google: FakeYouTube, settings: Settings, tmp_path: Path) ->
     client = tmp_path / "client.json"
     client.write_text(json.dumps(google.client_config("installed")))
     return settings.with_overrides(
-        secret_key=new_key(), youtube_client_secrets=str(client), youtube_base_url=google.base_url
+        secret_key=new_key(), youtube_client_secrets=str(client), youtube_base_url=google.base_url,
+        oauth_allow_loopback_http=True,
     )
 
 
@@ -248,7 +250,8 @@ async def test_web_flow_checks_state_and_pkce(
     client = tmp_path / "web.json"
     client.write_text(json.dumps(google.client_config("web", ["http://127.0.0.1:8000/oauth/callback"])))
     s = settings.with_overrides(
-        secret_key=new_key(), youtube_client_secrets=str(client), youtube_base_url=google.base_url
+        secret_key=new_key(), youtube_client_secrets=str(client), youtube_base_url=google.base_url,
+        oauth_allow_loopback_http=True,
     )
     await repo.create_channel(db, "money", "science")
     connector = WebConnector(s)

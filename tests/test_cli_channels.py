@@ -32,10 +32,11 @@ def env_for(tmp_path: Path, fake: FakeYouTube, key: str) -> dict[str, str]:
         TUBEFLOW_YOUTUBE_CLIENT_SECRETS=str(client),
         TUBEFLOW_YOUTUBE_BASE_URL=fake.base_url,
         TUBEFLOW_SECRET_KEY=key,
-        OAUTHLIB_INSECURE_TRANSPORT="1",  # the fake Google speaks plain HTTP
+        TUBEFLOW_OAUTH_ALLOW_LOOPBACK_HTTP="1",  # the fake Google speaks plain HTTP on 127.0.0.1
         PYTHONUNBUFFERED="1",
         COLUMNS="200",
     )
+    env.pop("OAUTHLIB_INSECURE_TRANSPORT", None)  # the setting above is what allows it
     return env
 
 

@@ -51,7 +51,8 @@ def youtube_settings(tmp_path: Path, google: FakeYouTube) -> Settings:
     client_file = tmp_path / "client.json"
     client_file.write_text(json.dumps(google.client_config("installed")))
     return tiny_settings(
-        tmp_path, secret_key=new_key(), youtube_client_secrets=str(client_file), youtube_base_url=google.base_url
+        tmp_path, secret_key=new_key(), youtube_client_secrets=str(client_file), youtube_base_url=google.base_url,
+        oauth_allow_loopback_http=True,  # the fake Google speaks plain HTTP on 127.0.0.1
     )
 
 
@@ -65,7 +66,6 @@ async def connected_channel(stack: Stack, settings: Settings) -> None:
 async def test_quota_then_revoked_token_each_publish_exactly_once(
     temporal_env: WorkflowEnvironment, tmp_path: Path, google: FakeYouTube, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake Google speaks plain HTTP
     day = ["day-1"]
     # "Midnight Pacific" 50 s ago, so the workflow's wait (reset + 1 min margin) is about 10 s.
     monkeypatch.setattr(activities.youtube, "next_reset", lambda now: now - timedelta(seconds=50))
@@ -113,7 +113,6 @@ async def test_other_permanent_upload_error_needs_attention_and_retry_publishes_
     """YouTube forbids the custom thumbnail (an unverified account): needs_attention; verified, retried, done."""
     from service.client import retry
 
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     settings = youtube_settings(tmp_path, google)
     client = temporal_env.client
     async with running_stack(client, settings) as stack:

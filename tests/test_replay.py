@@ -52,6 +52,7 @@ EXPECTED = {
     "production_shorts_needs_attention",
     "production_shorts_retried_completed",
     "cadence_started_production",
+    "production_retried_after_quota_reset",
 }
 
 

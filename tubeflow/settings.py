@@ -184,6 +184,8 @@ class Settings:
     secret_key: str = ""  # Fernet key encrypting channels' OAuth tokens at rest
     research_online: bool = False  # Wikipedia lookups when knowledge is thin
     wikipedia_base_url: str = "https://en.wikipedia.org"
+    # OAuth to a plain-http endpoint (a local proxy, a test fake): only on 127.0.0.0/8, ::1, localhost
+    oauth_allow_loopback_http: bool = False
 
     # Content
     niches_dir: str = ""  # empty = the bundled niches/ folder

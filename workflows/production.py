@@ -97,6 +97,9 @@ PATCH_SHORTS_ATTENTION = "shorts-failure-needs-attention"
 # No low-resolution preview (nor the transcription moved for it) when no person reviews the b-roll.
 PATCH_PREVIEW_FOR_REVIEWERS = "preview-only-for-reviewers"
 PATCH_TRANSCRIBE_BESIDE_BROLL = "transcribe-beside-broll"
+# ``retry`` also wakes a production blocked on the quota (the operator had it raised or reset): one
+# try now, then the timer again if the quota is still spent.
+PATCH_RETRY_WAKES_QUOTA_WAIT = "retry-wakes-quota-wait"
 # What the reviewer looks at, per checkpoint (in the checkpoint-opened notification).
 TO_REVIEW: dict[Checkpoint, str] = {
     Checkpoint.SCRIPT: "the script (text, title, sources)",
@@ -139,6 +142,7 @@ class ProductionWorkflow:
         self._thumbnail_count = 0
         self._reconnected = False
         self._retry: RetryRequest | None = None
+        self._quota_wait_wakeable = False  # blocked on the quota, and ``retry`` may cut the wait short
         self._words: TranscribeResult | None = None
         self._words_audio = ""  # the narration ``_words`` belongs to
         self._outbox: list[asyncio.Future[Any]] = []  # notifications in flight (never awaited by a stage)
@@ -207,10 +211,15 @@ class ProductionWorkflow:
 
     @retry.validator
     def _validate_retry(self, request: RetryRequest) -> None:
-        if self._status.state != State.NEEDS_ATTENTION:
+        if self._status.state == State.BLOCKED and not self._quota_wait_wakeable:
+            raise ValueError(
+                f"nothing to retry: the production is blocked at stage {str(self._status.stage)!r}: "
+                f"{self._status.detail}"
+            )
+        if self._status.state != State.NEEDS_ATTENTION and not self._quota_wait_wakeable:
             raise ValueError(
                 f"nothing to retry: the production is {self._status.state} at stage {str(self._status.stage)!r}; "
-                "retry continues a production that needs attention"
+                "retry continues a production that needs attention or is blocked on the YouTube quota"
             )
         if self._retry is not None:
             raise ValueError("a retry is already being applied")
@@ -796,13 +805,29 @@ class ProductionWorkflow:
         s.state, s.error = State.BLOCKED, cause.message
         if cause.type == "QuotaExhausted":
             reset = quota_reset_time(cause, workflow.now())
+            wakeable = workflow.patched(PATCH_RETRY_WAKES_QUOTA_WAIT)
             s.detail = f"waiting for the YouTube quota reset at {reset.isoformat()}"
+            if wakeable:
+                s.detail += " (or `tubeflow retry` once the quota was raised or reset)"
             await self._snapshot()
             wait = max(reset + QUOTA_RESET_MARGIN - workflow.now(), timedelta(seconds=1))
+            self._quota_wait_wakeable = wakeable
             try:
-                await workflow.wait_condition(lambda: self._cancel_reason is not None, timeout=wait)
+                await workflow.wait_condition(
+                    lambda: self._cancel_reason is not None or (wakeable and self._retry is not None), timeout=wait
+                )
             except TimeoutError:
                 pass
+            finally:
+                self._quota_wait_wakeable = False
+            request = self._retry
+            if request is not None and self._cancel_reason is None:
+                # One try now; if the quota is still spent the step raises QuotaExhausted again and
+                # the production is blocked on a new timer (nothing was uploaded: the publisher resumes).
+                s.state, s.error, s.detail = prior_state, None, f"{s.stage} again ({request.operator} retried)"
+                self._retry = None  # releases the operator's update
+                await self._snapshot()
+                return True
         else:
             self._reconnected = False
             s.detail = "reconnect the channel's YouTube account (`tubeflow channel connect`); publishing continues then"

@@ -467,6 +467,24 @@ async def publish_waits(stack: Stack) -> None:
     save("production_published_after_reconnect", await history_of(stack.client, production_workflow_id(pid)))
 
 
+async def retry_after_quota_reset(stack: Stack) -> None:
+    """Blocked on the quota; the operator has it reset (ledger cleared) and retries: published at once."""
+    from datetime import UTC, datetime
+
+    from tubeflow.db import channel_repo
+    from tubeflow.youtube_quota import pacific_day
+
+    fake = await _youtube_channel(stack, "rec-qretry")
+    fake.quota_exceeded = True
+    pid = await start_direct(stack, "rec-qretry", auto_approve=["script", "audio", "broll", "final"])
+    await wait_for(stack.client, pid, lambda s: s.state == "blocked", 600, "blocked on quota")
+    fake.quota_exceeded = False
+    await channel_repo.reset_quota(stack.db, "rec-project", pacific_day(datetime.now(UTC)))
+    await retry(stack.client, pid, "olga", "quota reset")
+    await wait_for(stack.client, pid, lambda s: s.state == "completed", 120, "published after the retry")
+    save("production_retried_after_quota_reset", await history_of(stack.client, production_workflow_id(pid)))
+
+
 async def expect_failure(handle: WorkflowHandle[Any, Any], words: str) -> None:
     try:
         await asyncio.wait_for(handle.result(), 300)
@@ -494,6 +512,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "maintenance": maintenance,
     "analytics": analytics,
     "publish_waits": publish_waits,
+    "retry_after_quota_reset": retry_after_quota_reset,
 }
 
 

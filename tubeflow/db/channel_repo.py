@@ -421,6 +421,24 @@ async def exhaust_quota(db: Database, project: str, day: str, budget: int) -> No
             row.units = max(row.units, budget)
 
 
+async def reset_quota(db: Database, project: str, day: str) -> int:
+    """The operator says the project's quota for ``day`` is back (Google reset or raised it, or the
+    ledger over-counted): today's bookings are cleared; the units that were booked are returned.
+
+    Bookings after this start from zero again; if YouTube still refuses, the next upload marks
+    the day spent again (``exhaust_quota``), so a wrong reset costs one refused call, not a video.
+    """
+    async with db.session() as s:
+        row = (
+            await s.execute(select(QuotaUsageRow).where(QuotaUsageRow.project == project, QuotaUsageRow.day == day))
+        ).scalar_one_or_none()
+        if row is None:
+            return 0
+        units = int(row.units)
+        row.units = 0
+        return units
+
+
 # ---------------------------------------------------------------- back-pressure
 
 
