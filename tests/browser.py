@@ -34,6 +34,16 @@ async def launched() -> AsyncIterator[Any]:
             await b.close()
 
 
+async def open_page(browser: Any, base: str, **options: Any) -> tuple[Any, Any, list[str]]:
+    """A new browser context on ``base`` and a page in it, with the page's uncaught script errors
+    collected in the returned list (a test asserts it stays empty: a CSP block shows up there)."""
+    ctx = await browser.new_context(base_url=base, **options)
+    page = await ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return ctx, page, errors
+
+
 async def sign_in(page: Any, key: str, then: str = "") -> None:
     """Signs in with ``key`` and waits until the session cookie is set (the redirect away from
     /login has landed) before going on: a ``goto`` right after the click could overtake the

@@ -21,7 +21,7 @@ from api.app import create_app
 from api.auth import create_key
 from api.testing import serve
 from service.client import cancel, get_status, review, start_production
-from tests.browser import playwright_api, sign_in
+from tests.browser import open_page, playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack, wait_checkpoint, wait_for
 from tubeflow.contracts import Checkpoint, ReviewDecision
@@ -56,10 +56,7 @@ async def test_reviewer_signs_in_edits_approves_rejects_and_sees_live_updates(st
     app = create_app(stack.settings, temporal_client=stack.client, db=stack.db, storage=stack.storage,
                      events_poll_s=0.2)  # fmt: skip
     async with serve(app) as base:
-        ctx = await browser.new_context(base_url=base, bypass_csp=True)  # type: ignore[attr-defined]
-        page = await ctx.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        ctx, page, errors = await open_page(browser, base, bypass_csp=True)
         # The pages run under a strict CSP: anything it blocks (inline script, a stray origin) shows here.
         blocked: list[str] = []
         page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
@@ -183,10 +180,7 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         stack.settings, temporal_client=stack.client, db=stack.db, storage=stack.storage, events_poll_s=0.2
     )
     async with serve(app) as base:
-        ctx = await browser.new_context(base_url=base, bypass_csp=True)  # type: ignore[attr-defined]
-        page = await ctx.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        ctx, page, errors = await open_page(browser, base, bypass_csp=True)
         await sign_in(page, editor, f"/productions/{pid}")
 
         # B-roll: each part shows its pick and the candidates; choose another for one part.
@@ -260,10 +254,7 @@ async def test_a_production_that_needs_attention_is_retried_from_the_dashboard(
         await wait_for(client, pid, lambda s: s.state == "needs_attention", 120, "needs_attention")
         app = create_app(settings, temporal_client=client, db=stack.db, storage=stack.storage, events_poll_s=0.2)
         async with serve(app) as base:
-            ctx = await browser.new_context(base_url=base, bypass_csp=True)  # type: ignore[attr-defined]
-            page = await ctx.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            ctx, page, errors = await open_page(browser, base, bypass_csp=True)
             await sign_in(page, editor, f"/productions/{pid}")
             await playwright_api.expect(page.locator("#attention")).to_contain_text("bed.wav does not exist")
             await playwright_api.expect(page.locator("[data-state-label]").first).to_have_text("needs_attention")

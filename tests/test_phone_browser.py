@@ -21,7 +21,7 @@ from api.app import create_app
 from api.auth import create_key
 from api.testing import serve
 from service.client import cancel, review, start_production
-from tests.browser import playwright_api, sign_in
+from tests.browser import open_page, playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack, wait_checkpoint
 from tubeflow.contracts import Checkpoint, ReviewDecision
@@ -92,10 +92,7 @@ async def test_every_page_fits_a_phone_and_a_laptop(stack: Stack, browser: Any, 
     app = create_app(stack.settings, temporal_client=stack.client, db=stack.db, storage=stack.storage,
                      events_poll_s=0.2)  # fmt: skip
     async with serve(app) as base:
-        ctx = await browser.new_context(base_url=base, bypass_csp=True)
-        page = await ctx.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        ctx, page, errors = await open_page(browser, base, bypass_csp=True)
         await sign_in(page, editor)
         await check_page(page, f"/productions/{pid}", shots, "review-script")
         for path, name in [
