@@ -312,50 +312,34 @@ def caption_figures(layout: TextLayout | None, th: QualityThresholds) -> list[Qu
         ]
     overlaps = caption_overlaps(layout)
     outside = captions_outside(layout)
-    figures = []
-    if len(overlaps) <= th.max_caption_overlaps:
-        ok = "No caption covers drawn text."
-        figures.append(QualityFigure(CAPTION_OVERLAP, len(overlaps), "", overlap_want, True, ok))
-    else:
+    overlap_msg = ""
+    if overlaps:
         o = overlaps[0]
-        msg = (
+        overlap_msg = (
             f"{len(overlaps)} caption(s) cover drawn text; the first, at {clock(o.start)}, puts "
             f"{o.caption.label!r} over {o.text.label!r}, so neither can be read."
         )
-        figures.append(
-            QualityFigure(
-                CAPTION_OVERLAP,
-                len(overlaps),
-                "",
-                overlap_want,
-                False,
-                msg,
-                o.start,
-                [Moment(x.start, x.end) for x in overlaps],
-            )
-        )
-    if len(outside) <= th.max_captions_outside_safe:
-        ok = "Every caption is in the safe zone."
-        figures.append(QualityFigure(CAPTION_OUTSIDE_SAFE, len(outside), "", outside_want, True, ok))
-    else:
+    outside_msg = ""
+    if outside:
         b = outside[0]
-        msg = (
+        outside_msg = (
             f"{len(outside)} caption(s) reach outside the safe zone; the first, at {clock(b.start)} "
             f"({b.label!r}), sits where the player or the Shorts buttons draw over it."
         )
-        figures.append(
-            QualityFigure(
-                CAPTION_OUTSIDE_SAFE,
-                len(outside),
-                "",
-                outside_want,
-                False,
-                msg,
-                b.start,
-                [Moment(x.start, x.end) for x in outside],
-            )
-        )
-    return figures
+    return [
+        _counted(CAPTION_OVERLAP, [Moment(x.start, x.end) for x in overlaps], th.max_caption_overlaps,
+                 "No caption covers drawn text.", overlap_msg),
+        _counted(CAPTION_OUTSIDE_SAFE, [Moment(x.start, x.end) for x in outside], th.max_captions_outside_safe,
+                 "Every caption is in the safe zone.", outside_msg),
+    ]  # fmt: skip
+
+
+def _counted(name: str, found: list[Moment], limit: int, ok: str, failed: str) -> QualityFigure:
+    """A figure that counts defects: passed up to ``limit``, else failed at the first one's moment."""
+    want = f"≤ {limit}"
+    if len(found) <= limit:
+        return QualityFigure(name, len(found), "", want, True, ok)
+    return QualityFigure(name, len(found), "", want, False, failed, found[0].start, found)
 
 
 def report_from(
