@@ -47,6 +47,12 @@ async def place_on_calendar(
 ) -> Publication:
     """The video's calendar entry: reserved once, moved on when its slot passed before it went up."""
     idx = int(req.extra.get("index", 0)) if req.kind == "short" else 0
+    if cs.privacy != "public":
+        # Not scheduled publishing: YouTube gets no publishAt for a private or unlisted upload, so it
+        # must not hold a slot the calendar would call "scheduled" (nor push the next production on).
+        return await channel_repo.reserve_slot(
+            db, req.channel, req.production_id, req.kind, idx, now=now, title=title, unscheduled=True
+        )
     if req.kind == "long":
         entry = await channel_repo.reserve_slot(db, req.channel, req.production_id, "long", 0, now=now, title=title)
         if entry.status == "reserved" and entry.publish_at and entry.publish_at < now + MIN_LEAD:
@@ -60,11 +66,9 @@ async def place_on_calendar(
         base = long.publish_at or now
     except NotFoundError:
         base = now
-    at: datetime | None = base + timedelta(hours=cs.shorts_spacing_hours * (idx + 1))
-    if cs.privacy != "public" or (at is not None and at < now + MIN_LEAD):
-        at = None  # not scheduled publishing: the Short goes up now (private/unlisted, a person flips it)
+    at = base + timedelta(hours=cs.shorts_spacing_hours * (idx + 1))
     return await channel_repo.reserve_slot(
-        db, req.channel, req.production_id, "short", idx, now=now, at=at, title=title
+        db, req.channel, req.production_id, "short", idx, now=now, at=at, title=title, unscheduled=at < now + MIN_LEAD
     )
 
 
@@ -115,11 +119,18 @@ async def publish_on_calendar(
         req.production_id,
         entry.kind,
         entry.idx,
-        status="scheduled" if options.publish_at else "published",
+        status=publication_status(options),
         video_id=result.video_id,
         location=result.location,
     )
     return result
+
+
+def publication_status(options: PublishOptions) -> str:
+    """What the calendar calls an uploaded video: only a public one with a publishAt is scheduled."""
+    if options.privacy != "public":
+        return options.privacy  # "private" / "unlisted": up, not scheduled; a person flips it
+    return "scheduled" if options.publish_at else "published"
 
 
 async def move_publication(

@@ -54,6 +54,7 @@ async def test_cadence_starts_productions_and_stops_at_back_pressure(
             channel,
             {
                 "publish_slots": "mon,thu 17:00",
+                "privacy": "public",
                 "timezone": "Europe/Lisbon",
                 "lead_time_hours": "48",
                 "cadence": "true",
@@ -118,6 +119,7 @@ async def test_the_schedule_starts_a_production_by_itself_before_the_slot(
             channel,
             {
                 "publish_slots": f"{day} {slot.hour:02d}:{slot.minute:02d}",
+                "privacy": "public",
                 "timezone": tz.key,
                 "lead_time_hours": "1",
                 "cadence": "true",

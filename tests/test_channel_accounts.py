@@ -26,7 +26,7 @@ from activities.youtube_connect import WebConnector, connect_installed
 from tests.fake_youtube import FakeYouTube
 from tests.test_publishers import SCRIPT as PUBLISHER_SCRIPT
 from tests.test_publishers import TIMING
-from tubeflow.channel_settings import parse_settings
+from tubeflow.channel_settings import SettingsInvalid, parse_settings, updated
 from tubeflow.contracts import PublishRequest
 from tubeflow.db import channel_repo, repo
 from tubeflow.db.engine import open_database
@@ -101,7 +101,9 @@ def channel_settings(google: FakeYouTube, settings: Settings, tmp_path: Path) ->
     client = tmp_path / "client.json"
     client.write_text(json.dumps(google.client_config("installed")))
     return settings.with_overrides(
-        secret_key=new_key(), youtube_client_secrets=str(client), youtube_base_url=google.base_url,
+        secret_key=new_key(),
+        youtube_client_secrets=str(client),
+        youtube_base_url=google.base_url,
         oauth_allow_loopback_http=True,
     )
 
@@ -250,7 +252,9 @@ async def test_web_flow_checks_state_and_pkce(
     client = tmp_path / "web.json"
     client.write_text(json.dumps(google.client_config("web", ["http://127.0.0.1:8000/oauth/callback"])))
     s = settings.with_overrides(
-        secret_key=new_key(), youtube_client_secrets=str(client), youtube_base_url=google.base_url,
+        secret_key=new_key(),
+        youtube_client_secrets=str(client),
+        youtube_base_url=google.base_url,
         oauth_allow_loopback_http=True,
     )
     await repo.create_channel(db, "money", "science")
@@ -326,3 +330,44 @@ async def test_the_global_credentials_file_still_serves_a_channel_without_an_acc
     from tubeflow.youtube_quota import pacific_day
 
     assert await channel_repo.quota_used(db, "default", pacific_day(datetime.now(UTC))) == 2050
+
+
+async def test_a_private_channel_with_slots_is_not_called_scheduled(
+    google: FakeYouTube, settings: Settings, tmp_path: Path, db: Any, insecure_loopback: None
+) -> None:
+    """The private-slots trap: YouTube gets no publishAt for a private upload, so nothing holds a slot."""
+    from sqlalchemy import update
+
+    from tubeflow.db.models import ChannelRow
+
+    with pytest.raises(SettingsInvalid, match="publish_slots needs privacy=public"):
+        updated({}, {"publish_slots": "sat 10:00"})
+    with pytest.raises(SettingsInvalid, match="publish_slots needs privacy=public"):
+        updated({"publish_slots": ["sat 10:00"], "privacy": "public"}, {"privacy": "unlisted"})
+    s = channel_settings(google, settings, tmp_path).with_overrides(youtube_daily_quota=100_000)
+    store = LocalStorage(tmp_path / "store")
+    await repo.create_channel(db, "quiet", "science")
+    # Stored before slots needed privacy=public: the combination must still publish honestly.
+    async with db.session() as session:
+        await session.execute(
+            update(ChannelRow).where(ChannelRow.name == "quiet").values(settings={"publish_slots": ["sat 10:00"]})
+        )
+    google.consent_as = "sky"
+    await connect_installed(s, db, "quiet", browser="tubeflow-test")
+    for pid in ("pq1", "pq2"):
+        await repo.create_production(db, "quiet", "t", production_id=pid)
+        store_media(store, pid)
+        await publish_on_calendar(s, store, db, long_request(pid, "quiet"), SCRIPT)
+        for i in (0, 1):
+            store.put_bytes(f"productions/{pid}/shorts/short-{i}.mp4", os.urandom(1000), "video/mp4")
+            short = PublishRequest(
+                pid, "quiet", f"productions/{pid}/shorts/short-{i}.mp4", "", "s", kind="short",
+                extra={"index": i, "title": f"Short {i}", "start": 3.0, "end": 33.0},
+            )  # fmt: skip
+            await publish_on_calendar(s, store, db, short, SCRIPT)
+    pubs = await channel_repo.list_publications(db, "quiet")
+    assert len(pubs) == 6
+    for p in pubs:
+        assert p.publish_at is None, f"{p.kind} {p.idx} of {p.production_id} holds a slot it will never use"
+        assert p.status == "private"
+        assert "publishAt" not in google.videos[p.video_id]["status"]

@@ -72,7 +72,7 @@ def test_values_from_the_command_line_become_typed_settings() -> None:
     assert cs.synthetic_disclosure is True  # the disclosure is on unless turned off
     # Resetting a field returns it to the default (the niche decides again).
     assert parse_settings(updated(stored, {"required_checkpoints": "niche"})).required_checkpoints is None
-    assert "privacy" not in updated(stored, {"privacy": None})
+    assert "privacy" not in updated(stored, {"privacy": None, "publish_slots": None})
     # One bad value refuses the whole change: nothing half-applied.
     with pytest.raises(SettingsInvalid):
         updated(stored, {"privacy": "private", "priority": "9"})

@@ -51,7 +51,10 @@ def youtube_settings(tmp_path: Path, google: FakeYouTube) -> Settings:
     client_file = tmp_path / "client.json"
     client_file.write_text(json.dumps(google.client_config("installed")))
     return tiny_settings(
-        tmp_path, secret_key=new_key(), youtube_client_secrets=str(client_file), youtube_base_url=google.base_url,
+        tmp_path,
+        secret_key=new_key(),
+        youtube_client_secrets=str(client_file),
+        youtube_base_url=google.base_url,
         oauth_allow_loopback_http=True,  # the fake Google speaks plain HTTP on 127.0.0.1
     )
 
@@ -104,7 +107,8 @@ async def test_quota_then_revoked_token_each_publish_exactly_once(
         assert (await get_status(client, pid)).state == "completed"
         entries = await channel_repo.list_publications(stack.db, "sky")
         assert sorted(e.production_id for e in entries) == sorted([pid, pid2])
-        assert all(e.status == "published" and e.video_id for e in entries)
+        # The default privacy: up, private, holding no slot (not "scheduled").
+        assert all(e.status == "private" and e.publish_at is None and e.video_id for e in entries)
 
 
 async def test_other_permanent_upload_error_needs_attention_and_retry_publishes_once(

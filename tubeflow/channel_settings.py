@@ -257,7 +257,14 @@ def updated(current: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str
             out.pop(key, None)
         else:
             out[key] = clean_value(key, value)
-    parse_settings(out)
+    cs = parse_settings(out)
+    if cs.publish_slots and cs.privacy != "public" and ("publish_slots" in changes or "privacy" in changes):
+        raise SettingsInvalid(
+            f"channel setting publish_slots needs privacy=public: YouTube only publishes at a slot (publishAt) "
+            f"a video that goes public then, so a {cs.privacy} upload would sit on the calendar as 'scheduled' "
+            f"and never appear; set privacy=public with the slots, or clear publish_slots to upload {cs.privacy} "
+            f"at once"
+        )
     return out
 
 

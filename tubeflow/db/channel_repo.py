@@ -174,10 +174,12 @@ async def reserve_slot(
     now: datetime,
     at: datetime | None = None,
     title: str = "",
+    unscheduled: bool = False,
 ) -> Publication:
     """The calendar entry of one video, created once: a long video takes the channel's next free slot.
 
-    ``at`` fixes the time (a Short's, spaced after its long video).  Called again (a retried
+    ``at`` fixes the time (a Short's, spaced after its long video).  ``unscheduled`` makes an entry
+    with no time: a private or unlisted upload goes up at once and takes no slot from anyone.  Called again (a retried
     activity) it returns the entry already made.  Two productions racing for one slot: the unique
     (channel, kind, time) constraint lets one win and the other takes the next slot.
     """
@@ -197,7 +199,7 @@ async def reserve_slot(
                 if found is not None:
                     return _publication(found, ch.name)
                 when = at
-                if when is None:
+                if when is None and not unscheduled:
                     cs = parse_settings(ch.settings)
                     taken_rows = await s.execute(
                         select(PublicationRow.publish_at).where(

@@ -181,7 +181,8 @@ class PublicationRow(Base):
     kind: Mapped[str] = mapped_column(String(16))  # long | short
     idx: Mapped[int] = mapped_column(Integer, default=0)  # the Short's index; 0 for the long video
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
-    status: Mapped[str] = mapped_column(String(32), default="reserved")  # reserved | scheduled | published
+    # reserved | scheduled | published | private | unlisted (up, not scheduled: no publishAt)
+    status: Mapped[str] = mapped_column(String(32), default="reserved")
     video_id: Mapped[str] = mapped_column(String(64), default="")
     location: Mapped[str] = mapped_column(Text, default="")
     title: Mapped[str] = mapped_column(Text, default="")
