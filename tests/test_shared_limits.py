@@ -1,28 +1,37 @@
 """Limits that hold across API replicas on PostgreSQL: three real API processes (``python -m cli api``)
 on three ports and one database, hit in turn, give exactly what one process gives.
 
-The job-slot burst runs three :class:`JobSlots` with a database connection pool each (what three
-replicas are to the database) racing for one key; the full HTTP version with Temporal is
-tests/test_api_video.py's single-process burst, which takes the same code path.
+The job-slot burst runs twice: three :class:`JobSlots` with a database connection pool each
+(what three replicas are to the database) racing for one key, and the whole HTTP path: eight
+``POST /video/img2vid`` spread over three API processes that start their jobs on the real
+Temporal dev server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
+from temporalio.testing import WorkflowEnvironment
 
 from api.auth import create_key
 from api.job_slots import JobSlots, SlotsFull
+from api.jobs_bridge import job_workflow_id
 from tests.dbfixtures import temporary_postgres_url
 from tubeflow.db.engine import Database
 
@@ -171,3 +180,67 @@ async def test_a_burst_of_eight_job_requests_over_three_replicas_starts_two(post
         with pytest.raises(SlotsFull):  # and a failed request freed nothing it didn't hold
             async with slots[2].reserve("key-a", 1, 2, running, shared=dbs[2]):
                 pass
+
+
+@contextmanager
+def _image_origin(directory: Path) -> Iterator[str]:
+    """A local HTTP server with one still, the job's input (an allow-listed private host)."""
+    Image.new("RGB", (320, 180), (30, 90, 160)).save(directory / "still.png")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_eight_job_posts_over_three_api_processes_start_two(
+    tmp_path: Path, postgres_url: str, temporal_env: WorkflowEnvironment
+) -> None:
+    """Three replicas, each with only its own memory, one database and one Temporal: a limit of 2
+    per key starts 2 of 8 simultaneous requests, wherever they land (no worker polls the queue,
+    so nothing finishes and frees a slot meanwhile)."""
+    db = Database(postgres_url)
+    await db.upgrade()
+    key = await create_key(db, "burst-app", "editor")
+    await db.close()
+    client = temporal_env.client
+    queue = f"test-gpu-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "inputs").mkdir()
+    with (
+        _image_origin(tmp_path / "inputs") as origin,
+        replicas(
+            tmp_path,
+            postgres_url,
+            3,
+            TUBEFLOW_TEMPORAL_ADDRESS=client.service_client.config.target_host,
+            TUBEFLOW_VIDEO_JOBS_PER_KEY="2",
+            TUBEFLOW_FETCH_ALLOW_HOSTS=origin,
+            TUBEFLOW_GPU_QUEUE=queue,
+            TUBEFLOW_MAIN_QUEUE=f"{queue}-main",
+        ) as urls,  # fmt: skip
+    ):
+        body = {"url_image": f"http://{origin}/still.png", "duration": 1}
+        async with httpx.AsyncClient(timeout=30, headers={"X-API-Key": key}) as http:
+            answers = await asyncio.gather(*(http.post(f"{urls[i % 3]}/video/img2vid", json=body) for i in range(8)))
+            codes = sorted(r.status_code for r in answers)
+            assert codes == [202, 202] + [429] * 6, [r.text for r in answers]
+            assert all("limit is 2" in r.text for r in answers if r.status_code == 429)
+            started = [r.json()["job_id"] for r in answers if r.status_code == 202]
+            # The two started are real workflows, waiting on the GPU queue.
+
+            for job_id in started:
+                desc = await client.get_workflow_handle(job_workflow_id(job_id)).describe()
+                assert desc.task_queue in (queue, f"{queue}-main"), desc.task_queue
+            # Later, a fourth replica-hop still sees the two held: a third is refused anywhere.
+            for url in urls:
+                r = await http.post(f"{url}/video/img2vid", json=body)
+                assert r.status_code == 429, r.text
+        for job_id in started:
+            await client.get_workflow_handle(job_workflow_id(job_id)).terminate("test over")
