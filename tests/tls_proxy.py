@@ -156,9 +156,14 @@ class _Forward(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpc is untyped
 
 @asynccontextmanager
 async def tls_proxy(
-    target: str, pki: TestPki, *, require_client_cert: bool = True, api_key: str | None = None
+    target: str,
+    pki: TestPki,
+    *,
+    require_client_cert: bool = True,
+    api_key: str | None = None,
+    listen: str = "127.0.0.1:0",
 ) -> AsyncIterator[tuple[str, ProxyLog]]:
-    """Serve TLS on 127.0.0.1:<free port> forwarding to ``target``; yields ("127.0.0.1:port", log)."""
+    """Serve TLS on ``listen`` (a free port by default) forwarding to ``target``; yields ("host:port", log)."""
     log = ProxyLog()
     channel = grpc.aio.insecure_channel(target)
     server = grpc.aio.server()
@@ -168,10 +173,10 @@ async def tls_proxy(
         root_certificates=pki.ca.cert if require_client_cert else None,
         require_client_auth=require_client_cert,
     )
-    port = server.add_secure_port("127.0.0.1:0", creds)
+    port = server.add_secure_port(listen, creds)
     await server.start()
     try:
-        yield f"127.0.0.1:{port}", log
+        yield f"{listen.rpartition(':')[0]}:{port}", log
     finally:
         await server.stop(0)
         await channel.close()
