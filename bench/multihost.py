@@ -51,7 +51,7 @@ S3_KEY_ID = "AKIDMULTIHOST"
 S3_SECRET = "multihost/s3+secret"
 PG_ADMIN = os.environ.get("TUBEFLOW_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 OS_ENV = ("PATH", "LANG", "LC_ALL", "TMPDIR")
-CUT_AFTER = 1  # segments host 1 finishes before its link goes down
+CUT_AFTER = 5  # segments host 1 finishes before its link goes down
 
 
 def preflight() -> str | None:
