@@ -35,8 +35,8 @@ PROJECT = "fake-project"  # the fake OAuth client's project_id, the ledger's key
 async def test_retry_after_quota_reset_publishes_at_once_exactly_once(
     temporal_env: WorkflowEnvironment,
     tmp_path: Path,
-    google: FakeYouTube,
-    browser: Any,  # noqa: F811
+    google: FakeYouTube,  # noqa: F811
+    browser: Any,
 ) -> None:
     settings = youtube_settings(tmp_path, google)
     client = temporal_env.client
