@@ -32,10 +32,16 @@ class JsonHandler(BaseHTTPRequestHandler):
 @contextmanager
 def serve(handler: type[JsonHandler], state: Any) -> Iterator[str]:
     """Run ``handler`` (given ``state`` as a class attribute) on a free 127.0.0.1 port; yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (handler,), {"state": state}))
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (handler,), {"state": state}))) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def running(server: ThreadingHTTPServer) -> Iterator[int]:
+    """Serve ``server`` on a daemon thread for the block; yields its port, shuts it down after."""
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield int(server.server_address[1])
     finally:
         server.shutdown()
         server.server_close()

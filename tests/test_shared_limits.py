@@ -15,7 +15,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -33,6 +32,7 @@ from api.auth import create_key
 from api.job_slots import JobSlots, SlotsFull
 from api.jobs_bridge import job_workflow_id
 from tests.dbfixtures import temporary_postgres_url
+from tests.fakehttp import running
 from tubeflow.db.engine import Database
 
 pytest_plugins = ["tests.dbfixtures"]
@@ -191,13 +191,8 @@ def _image_origin(directory: Path) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))) as port:
+        yield f"127.0.0.1:{port}"
 
 
 async def test_eight_job_posts_over_three_api_processes_start_two(
