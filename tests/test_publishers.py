@@ -37,7 +37,7 @@ SCRIPT = {
     "hook": "Look up.",
     "sections": [
         {"heading": "Sunlight", "narration": "a", "broll_cues": []},
-        {"heading": "Scattering", "narration": "b", "broll_cues": []},
+        {"heading": "Scattering", "narration": "Rayleigh scattering.", "broll_cues": []},
         {"heading": "Sunsets", "narration": "c", "broll_cues": []},
     ],
     "description": "Why is the sky blue and sunsets red?",
