@@ -87,9 +87,7 @@ def applied_edits(
     if unknown:
         why = ""
         if kind is FinalReviewEdits and unknown <= set(FINAL_METADATA_FIELDS):
-            why = (
-                "; this production reached it before title, description and tags could be edited: approve without them"
-            )
+            why = "; this production reached it before title, description and tags were editable: approve without them"
         raise EditsRefused(
             f"edits {sorted(unknown)} are not accepted at the {checkpoint} checkpoint (allowed: {sorted(allowed)}){why}"
         )
