@@ -257,22 +257,27 @@ def follow_edit(
     """The reviewer's script with the b-roll cues of every rewritten section derived again from its text.
 
     The dashboard sends the whole script back, cues included, so a rewritten section would keep the
-    cues of words no longer said ("next time someone").  A section whose narration differs from what
-    the writer wrote (``written``, the script before the edit), or that is new, gets cues from its new
-    narration, unless the reviewer changed its cues too (theirs are kept).  Returns the script and
-    the indexes of the sections whose cues were derived again.
+    cues of words no longer said ("next time someone").  A section's cues are the writer's when some
+    section of ``written`` (the script before the edit) had exactly them; they are derived again from
+    the section's narration unless that writer's section said the same words (untouched).  Cues no
+    written section had are the reviewer's and kept; a section without cues gets some.  Matching by
+    cues rather than by position keeps this right when sections were cut or moved.  Returns the
+    script and the indexes of the sections whose cues were derived again.
     """
-    before = (written or {}).get("sections") or []
+    said_with: dict[tuple[str, ...], set[str]] = {}
+    for sec in (written or {}).get("sections") or []:
+        if isinstance(sec, dict):
+            cues = tuple(str(c) for c in sec.get("broll_cues") or [])
+            said_with.setdefault(cues, set()).add(str(sec.get("narration", "")).strip())
     out = dict(edited)
     sections = [dict(sec) for sec in edited.get("sections") or []]
     redone: list[int] = []
     for i, sec in enumerate(sections):
-        old = before[i] if i < len(before) and isinstance(before[i], dict) else None
-        if old is not None and old.get("narration", "").strip() == str(sec.get("narration", "")).strip():
-            continue
-        if old is not None and list(sec.get("broll_cues") or []) != list(old.get("broll_cues") or []):
-            continue  # the reviewer wrote these cues: theirs
-        sec["broll_cues"] = broll_cues(str(sec.get("narration", "")), str(sec.get("heading", "")), niche_keywords)
+        cues = tuple(str(c) for c in sec.get("broll_cues") or [])
+        narration = str(sec.get("narration", "")).strip()
+        if cues and (cues not in said_with or narration in said_with[cues]):
+            continue  # the reviewer's own cues, or the writer's for these very words
+        sec["broll_cues"] = broll_cues(narration, str(sec.get("heading", "")), niche_keywords)
         redone.append(i)
     out["sections"] = sections
     return out, redone

@@ -167,6 +167,9 @@ def test_rewritten_sections_get_cues_from_their_new_text() -> None:
     extra = dict(last, broll_cues=[], narration="Volcanic ash paints sunsets a deep orange.")
     _, added = follow_edit(edited(sections=[*WRITTEN["sections"], extra]), WRITTEN)
     assert added == [2]
+    # A section cut before the rewritten one: matched by its cues, not its position.
+    moved, shifted = follow_edit(edited(sections=[last]), WRITTEN)
+    assert shifted == [0] and "next time someone" not in moved["sections"][0]["broll_cues"]
 
 
 def test_an_old_production_is_told_why_its_metadata_edit_is_refused() -> None:
