@@ -57,13 +57,25 @@
     return !problem;
   }
 
-  // The confirmation names the title: it names the one that will be published.
-  const approve = document.getElementById("approve");
-  const askedWith = approve?.dataset.confirm;
+  // The confirmation names the title: it names the one that will be published.  (This file runs
+  // before the page's buttons are parsed: they are looked up when needed.)
+  const approveButton = () => document.getElementById("approve");
+  let askedWith = null;
+  let planSaid = null;
   const titleShown = field("title").defaultValue;
   function renameConfirm() {
-    if (askedWith && titleShown) approve.dataset.confirm = askedWith.replace(titleShown, field("title").value.trim() || titleShown);
+    const approve = approveButton();
+    if (!approve) return;
+    if (askedWith === null) askedWith = approve.dataset.confirm || "";
+    const now = field("title").value.trim() || titleShown;
+    if (askedWith && titleShown) approve.dataset.confirm = askedWith.replace(titleShown, now);
+    const plan = document.querySelector("#publish-plan");
+    if (plan && titleShown) {
+      planSaid ??= plan.innerHTML;
+      plan.innerHTML = planSaid.replace(escaped(titleShown), escaped(now));
+    }
   }
+  const escaped = (s) => { const d = document.createElement("div"); d.textContent = s; return d.innerHTML; };
 
   const names = Object.keys(checks);
   names.forEach((name) => field(name).addEventListener("input", () => { check(name); if (name === "title") renameConfirm(); }));
@@ -74,7 +86,8 @@
 
   // Held back before app.js's own handler (and its "publish now?" question) sees the click.
   document.addEventListener("click", (event) => {
-    if (!approve || event.target !== approve && !approve.contains(event.target)) return;
+    const approve = approveButton();
+    if (!approve || !approve.contains(event.target)) return;
     const refused = names.filter((name) => !check(name));
     if (!refused.length) return;
     event.preventDefault();
