@@ -85,3 +85,6 @@ async def test_script_and_final_edits_reach_the_published_metadata(
             (s["claim"], s["source"]) for s in written["sources"] if s["claim"].rstrip(".") in cut["narration"]
         ]
         assert said_in_cut and not set(said_in_cut) & set(listed), (said_in_cut, listed)
+        # ... and so are the addresses only they had, from the description derived at the final checkpoint.
+        gone = {src for _, src in said_in_cut} - {src for _, src in listed}
+        assert gone and not any(src in preview["description"] for src in gone), (gone, preview["description"])
