@@ -183,7 +183,12 @@ def metadata_preview_key(production_id: str) -> str:
 
 
 async def preview_metadata(
-    settings: Settings, storage: Storage, db: Database, production_id: str, script: dict[str, Any]
+    settings: Settings,
+    storage: Storage,
+    db: Database,
+    production_id: str,
+    script: dict[str, Any],
+    script_key: str = "",
 ) -> dict[str, Any]:
     """The title, description and tags the upload will use, checked now, so the final checkpoint shows fixes.
 
@@ -209,7 +214,7 @@ async def preview_metadata(
         default_tags=list(cs.default_tags),
         language=cs.language,
     )
-    req = PublishRequest(production_id, channel or "unknown", "", "", "")
+    req = PublishRequest(production_id, channel or "unknown", "", "", script_key)
     meta = await asyncio.to_thread(build_metadata, storage, req, script, 0.0, opts)
     preview = {k: meta[k] for k in ("title", "description", "tags", "language", "chapters", "fixes")}
     storage.put_text(metadata_preview_key(production_id), json.dumps(preview, ensure_ascii=False), "application/json")

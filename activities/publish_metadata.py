@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from tubeflow.contracts import PublishRequest, PublishResult
 from tubeflow.errors import PermanentError
 from tubeflow.keys import ProductionKeys
 from tubeflow.render_plan import NarrationTiming
+from tubeflow.script_citations import cited_sources
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
@@ -204,6 +206,54 @@ def _chapters_problem(chapters: list[dict[str, Any]], duration_s: float) -> str:
     return f"chapters shorter than 10 s: {', '.join(short)}" if short else ""
 
 
+def written_script(storage: Storage, script_key: str) -> dict[str, Any] | None:
+    """The script as its writer wrote it, when ``script_key`` is a reviewer's edit of it (else None)."""
+    key = ProductionKeys.written_script(script_key) if script_key else None
+    if key is None or not storage.exists(key):
+        return None
+    try:
+        written = json.loads(storage.get_text(key))
+    except ValueError:
+        return None
+    return written if isinstance(written, dict) else None
+
+
+_LISTED = re.compile(r"^\s*[-*\u2022]\s*(?P<what>.+?)\s*$")
+
+
+def script_description(script: dict[str, Any], written: dict[str, Any] | None = None) -> str:
+    """The description's own text, derived again from the approved script (chapters, sources etc. follow).
+
+    The writer's description repeats its hook and lists its sources; the approved script may have a
+    new hook (rewritten at the script checkpoint) and cite fewer facts.  So: where the reviewer left
+    the writer's description as it was (``written``: the script before the edit), the old hook in it
+    becomes the approved one; a source listed in it that the narration no longer cites is taken out
+    (an emptied "Sources:" heading with it).  A description the reviewer rewrote is theirs, except
+    for those uncited sources.  An empty description starts with the hook.
+    """
+    text = str(script.get("description") or "").strip()
+    hook = str(script.get("hook") or "").strip()
+    if written is not None:
+        old_hook = str(written.get("hook") or "").strip()
+        untouched = text == str(written.get("description") or "").strip()
+        if untouched and old_hook and old_hook != hook and old_hook in text:
+            text = text.replace(old_hook, hook)
+    if not text:
+        return hook
+    cited = {str(s.get("source", "")) for s in cited_sources(script)}
+    uncited = {str(s.get("source", "")) for s in script.get("sources") or [] if isinstance(s, dict)} - cited - {""}
+    if not uncited:
+        return text
+    kept: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        lines = paragraph.split("\n")
+        left = [ln for ln in lines if not ((m := _LISTED.match(ln)) and m["what"] in uncited)]
+        if len(left) < len(lines) and (not left or (len(left) == 1 and left[0].rstrip().endswith(":"))):
+            continue  # the list was only uncited sources: its heading goes too
+        kept.append("\n".join(left))
+    return "\n\n".join(kept).strip()
+
+
 def build_metadata(
     storage: Storage,
     req: PublishRequest,
@@ -223,7 +273,8 @@ def build_metadata(
         if isinstance(start, int | float) and isinstance(end, int | float):
             duration = max(0.0, float(end) - float(start))
     chapters = chapters_from(timing, script)
-    sources = [s for s in script.get("sources") or [] if s.get("source")]
+    # Only what the narration says is listed: a source the script never cites is left out.
+    sources = [s for s in cited_sources(script) if s.get("source")]
     credits: dict[str, str] = {}
     credits_key = ProductionKeys(req.production_id).broll_credits()
     if storage.exists(credits_key):
@@ -232,7 +283,7 @@ def build_metadata(
         except ValueError:
             credits = {}
 
-    base = str(script.get("description") or "").strip()
+    base = script_description(script, written_script(storage, req.script_key))
     lines = [base]
     dropped = ""
     if chapters:

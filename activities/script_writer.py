@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -231,12 +232,12 @@ def _visual_phrases(sentence: str) -> list[str]:
     return [" ".join(r[:3]) for r in runs if r]
 
 
-def _broll_cues(narration: str, niche: NicheConfig, heading: str) -> list[str]:
+def broll_cues(narration: str, heading: str, niche_keywords: Sequence[str] = ()) -> list[str]:
     """Visual search queries from what the part says: noun-phrase-like runs of content words from its
     facts (openers like "Here is the key." are skipped), those naming a niche keyword first."""
     sentences = [x for x in re.split(r"(?<=[.!?])\s+", narration) if len(x.split()) > 5] or [narration]
     phrases = list(dict.fromkeys(p for sent in sentences for p in _visual_phrases(sent)))
-    keywords = {fold(k) for k in niche.broll_keywords}
+    keywords = {fold(k) for k in niche_keywords}
     ranked = sorted(
         phrases,
         key=lambda p: (-any(k in fold(p) for k in keywords), -min(len(p.split()), 2), phrases.index(p)),
@@ -248,6 +249,38 @@ def _broll_cues(narration: str, niche: NicheConfig, heading: str) -> list[str]:
         if p not in cues and len(p) > 4:
             cues.append(p)
     return cues or [heading.lower()]
+
+
+def follow_edit(
+    edited: dict[str, Any], written: dict[str, Any] | None, niche_keywords: Sequence[str] = ()
+) -> tuple[dict[str, Any], list[int]]:
+    """The reviewer's script with the b-roll cues of every rewritten section derived again from its text.
+
+    The dashboard sends the whole script back, cues included, so a rewritten section would keep the
+    cues of words no longer said ("next time someone").  A section's cues are the writer's when some
+    section of ``written`` (the script before the edit) had exactly them; they are derived again from
+    the section's narration unless that writer's section said the same words (untouched).  Cues no
+    written section had are the reviewer's and kept; a section without cues gets some.  Matching by
+    cues rather than by position keeps this right when sections were cut or moved.  Returns the
+    script and the indexes of the sections whose cues were derived again.
+    """
+    said_with: dict[tuple[str, ...], set[str]] = {}
+    for sec in (written or {}).get("sections") or []:
+        if isinstance(sec, dict):
+            cues = tuple(str(c) for c in sec.get("broll_cues") or [])
+            said_with.setdefault(cues, set()).add(str(sec.get("narration", "")).strip())
+    out = dict(edited)
+    sections = [dict(sec) for sec in edited.get("sections") or []]
+    redone: list[int] = []
+    for i, sec in enumerate(sections):
+        cues = tuple(str(c) for c in sec.get("broll_cues") or [])
+        narration = str(sec.get("narration", "")).strip()
+        if cues and (cues not in said_with or narration in said_with[cues]):
+            continue  # the reviewer's own cues, or the writer's for these very words
+        sec["broll_cues"] = broll_cues(narration, str(sec.get("heading", "")), niche_keywords)
+        redone.append(i)
+    out["sections"] = sections
+    return out, redone
 
 
 def _summary(chosen: list[dict[str, Any]], topic: str) -> str:
@@ -353,7 +386,7 @@ class OfflineWriter:
         wrap = (p.energetic_wrap if d.energetic else p.wrap).format(summary=summary)
         sections.append({"heading": p.wrap_heading, "narration": wrap, "short_candidate": False})
         for s in sections:
-            s["broll_cues"] = _broll_cues(s["narration"], niche, s["heading"])
+            s["broll_cues"] = broll_cues(s["narration"], s["heading"], niche.broll_keywords)
 
         _mark_shorts(sections, niche.shorts_count)
 

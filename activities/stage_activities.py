@@ -37,6 +37,7 @@ from tubeflow.contracts import (
     VoiceRequest,
     VoiceResult,
 )
+from tubeflow.errors import PermanentError
 from tubeflow.keys import ProductionKeys
 from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.script_schema import narration_text, validate_script, word_count
@@ -111,7 +112,23 @@ class StageActivities(MainAdapter):
     @implements(act.SAVE_SCRIPT_EDIT)
     @permanent_errors
     async def save_script_edit(self, edit: ScriptEdit) -> ScriptResult:
-        return self._store_script(edit.production_id, edit.attempt, validate_script(edit.script), "-edited")
+        from activities.script_writer import follow_edit
+
+        keys = ProductionKeys(edit.production_id)
+        written_key = keys.script(edit.attempt)
+        written = self._json(written_key) if self.storage.exists(written_key) else None
+        script, _ = follow_edit(validate_script(edit.script), written, await self._broll_keywords(edit.production_id))
+        return self._store_script(edit.production_id, edit.attempt, script, "-edited")
+
+    async def _broll_keywords(self, production_id: str) -> list[str]:
+        """The production's niche's b-roll keywords (they rank cues); none when the database does not know it."""
+        from tubeflow.db import repo
+
+        try:
+            niche = (await repo.get_production(self.db, production_id)).niche
+            return list(self.niche(niche).broll_keywords)
+        except PermanentError:  # not in the database (another client started it), or the niche is gone
+            return []
 
     # ------------------------------------------------------------------ voice
 
@@ -221,7 +238,7 @@ class StageActivities(MainAdapter):
         )
         from activities.calendar import preview_metadata
 
-        await preview_metadata(self.settings, self.storage, self.db, req.production_id, script)
+        await preview_metadata(self.settings, self.storage, self.db, req.production_id, script, req.script_key)
         return ThumbnailResult(thumbnail_keys=list(keys))
 
     @implements(act.PLAN_SHORTS)
@@ -238,7 +255,6 @@ class StageActivities(MainAdapter):
             label = next((p.label for p in plan.parts if p.start <= rng.start < p.end), script["title"])
             specs.append(ShortSpec(index=i, start=rng.start, end=rng.end, title=f"{script['title']}: {label}"[:100]))
         return ShortsPlan(specs=specs, reframe=niche.shorts_reframe)
-
 
     @implements(act.SAVE_PRONUNCIATIONS)
     @permanent_errors

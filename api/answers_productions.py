@@ -146,7 +146,10 @@ class ReviewMaterial(Answer):
 
     kind: str
     script: dict[str, Any] | None = None
-    sources: list[dict[str, Any]] | None = None
+    sources: list[dict[str, Any]] | None = Field(default=None, description="the sources the script's narration cites")
+    uncited_sources: list[dict[str, Any]] | None = Field(
+        default=None, description="the script's sources its narration does not cite: not published"
+    )
     audio: Link | None = None
     duration_s: float | None = None
     parts: list[BrollPart] | None = None

@@ -175,7 +175,10 @@ def build_server(open_backend: Any) -> MCPServer:
 
     @server.tool()
     async def approve(production_id: str, stage: str = "", edits: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Approve the open checkpoint (stage defaults to it); edits: final {"thumbnail": i}, audio {"pronounce"}."""
+        """Approve the open checkpoint (stage defaults to it).
+
+        edits: final {"thumbnail": i, "title", "description", "tags"} (YouTube's limits are checked),
+        audio {"pronounce"}, script {"script"}, broll {"swap"}."""
         return await _decide(production_id, stage, True, "", edits, "")
 
     @server.tool()

@@ -26,6 +26,7 @@ from api.schemas import ProductionId
 from api.views import outputs_in_words, transcript
 from tubeflow.contracts import STAGES
 from tubeflow.db.sessions import create_session, purge_sessions, revoke_session
+from tubeflow.youtube_limits import DESCRIPTION_MAX_BYTES, TAGS_MAX_CHARS, TITLE_MAX
 
 
 async def _event_mark(request: Request, ctx: Ctx) -> None:
@@ -40,6 +41,12 @@ async def _event_mark(request: Request, ctx: Ctx) -> None:
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(_event_mark)])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# The final checkpoint's metadata form counts against these, as the review validator checks them.
+templates.env.globals["youtube_limits"] = {
+    "title": TITLE_MAX,
+    "description": DESCRIPTION_MAX_BYTES,
+    "tags": TAGS_MAX_CHARS,
+}
 
 
 async def page_principal(request: Request, ctx: ApiContext) -> Principal | None:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from tubeflow.contracts import STAGES, ProductionStatus, production_workflow_id
 from tubeflow.keys import ProductionKeys
 from tubeflow.render_plan import NarrationTiming, RenderPlan
+from tubeflow.script_citations import cited_sources, uncited_sources
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
@@ -74,7 +75,10 @@ async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dic
     try:
         if cp == "script" and arts.script:
             script = await asyncio.to_thread(_read_json, storage, arts.script)
-            sources = script.get("sources") or [{"claim": "", "source": s} for s in status.outputs.sources or []]
+            if script.get("sources"):  # what the narration says, as published; the rest is named apart
+                cited, uncited = cited_sources(script), uncited_sources(script)
+                return {"kind": "script", "script": script, "sources": cited, "uncited_sources": uncited}
+            sources = [{"claim": "", "source": s} for s in status.outputs.sources or []]
             return {"kind": "script", "script": script, "sources": sources}
         if cp == "audio" and arts.audio:
             return {"kind": "audio", "audio": link(arts.audio), "duration_s": status.outputs.narration_s}

@@ -363,7 +363,7 @@ async def _stage_for(production_id: str, stage: str | None, s: Settings) -> str:
 def approve(
     production_id: str,
     stage: str = typer.Option(None, help="checkpoint: script | audio | broll | final (default: the open one)"),
-    edits: Path = typer.Option(None, help='JSON file with edits, e.g. {"thumbnail": 1}'),
+    edits: Path = typer.Option(None, help='JSON file with edits, e.g. {"thumbnail": 1, "description": "..."}'),
     pronounce: list[str] = typer.Option(
         [], "--pronounce", help="audio checkpoint: WORD=RESPELLING for later videos of the channel"
     ),

@@ -248,6 +248,8 @@ def test_derived_keys() -> None:
     assert timing_for_voice("uploads/t/voice-v1-final.wav") is None and timing_for_voice("jobs/j/a.wav") is None
     assert spoken_words_for(k.voice(3)) == k.voice_words(3)
     assert [ProductionKeys.timing_version(x) for x in (k.timing(12), k.voice(12), k.facts())] == [12, None, None]
+    assert ProductionKeys.written_script(k.script(3, "-edited")) == k.script(3)
+    assert ProductionKeys.written_script(k.script(3)) is None
     folder = k.render_segments("f0")
     assert segments_listing(folder) == "productions/p/render/f0/"
     assert [segment_index(k.render_segment("f0", 12)), segment_index(k.video()), segment_index("seg-0001.mp4")] == [

@@ -19,13 +19,18 @@ from tubeflow.storage import LocalStorage
 
 SCRIPT = {
     "title": "Why the sky is blue",
-    "sections": [{"heading": "Sunlight"}, {"heading": "Scattering"}, {"heading": "Sunsets"}],
+    "hook": "Why is the sky blue?",
+    "sections": [
+        {"heading": "Sunlight", "narration": "Air molecules scatter blue sunlight more than red."},
+        {"heading": "Scattering", "narration": "Larger particles scatter every colour alike."},
+        {"heading": "Sunsets", "narration": "At sunset the light crosses more air."},
+    ],
     "description": "Why is the sky blue?\n\nFontes:\n- https://example.org/rayleigh",
     "tags": ["science", "sky"],
     "language": "pt",
     "sources": [
-        {"claim": "a", "source": "https://example.org/rayleigh"},
-        {"claim": "b", "source": "https://example.org/mie"},
+        {"claim": "Air molecules scatter blue sunlight more than red", "source": "https://example.org/rayleigh"},
+        {"claim": "Larger particles scatter every colour alike", "source": "https://example.org/mie"},
     ],
 }
 

@@ -37,7 +37,7 @@ SCRIPT = {
     "hook": "Look up.",
     "sections": [
         {"heading": "Sunlight", "narration": "a", "broll_cues": []},
-        {"heading": "Scattering", "narration": "b", "broll_cues": []},
+        {"heading": "Scattering", "narration": "Rayleigh scattering.", "broll_cues": []},
         {"heading": "Sunsets", "narration": "c", "broll_cues": []},
     ],
     "description": "Why is the sky blue and sunsets red?",
@@ -214,6 +214,21 @@ def test_youtube_resumable_upload_and_thumbnail(
     assert video["status"]["privacyStatus"] == "private"
     puts = [r for m, r in yt.log if m == "PUT"]
     assert puts[:3] == ["bytes 0-262143/716800", "bytes 262144-524287/716800", "bytes 524288-716799/716800"]
+
+
+def test_youtube_upload_carries_the_final_checkpoints_hand_edits(
+    settings: Settings, store: LocalStorage, yt: FakeYouTube, tmp_path: Path
+) -> None:
+    # What the workflow puts into the publish request when the final checkpoint was approved with edits.
+    edits = {"title": "Blue skies, explained", "description": "One word fixed.\n\nSee you soon.", "tags": ["sky"]}
+    pub = yt_publisher(settings, yt, tmp_path)
+    res = pub.publish(store, request(extra=edits), SCRIPT)
+    snippet = yt.videos[res.video_id]["snippet"]
+    assert (snippet["title"], snippet["description"], snippet["tags"]) == (
+        "Blue skies, explained",
+        "One word fixed.\n\nSee you soon.",
+        ["sky"],
+    )
 
 
 def test_youtube_publish_twice_uploads_once(

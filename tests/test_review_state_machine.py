@@ -123,6 +123,29 @@ async def test_approve_everything_publishes_with_shorts_and_costs(rig: Rig) -> N
     assert (snaps[-1].stage, snaps[-1].state) == ("done", "completed")
 
 
+async def test_final_metadata_edits_are_checked_then_reach_the_publish_request(rig: Rig) -> None:
+    pid, handle = await rig.start(auto_approve=["script", "audio", "broll"])
+    await wait_checkpoint(rig.client, pid, Checkpoint.FINAL, timeout_s=15)
+    with pytest.raises(CheckpointNotOpen, match="title is 101 characters; YouTube allows at most 100"):
+        await review(rig.client, pid, ReviewDecision(Checkpoint.FINAL, True, "ana", edits={"title": "x" * 101}))
+    edits = {"thumbnail": 1, "title": "Blue, explained", "description": "Fixed one word.", "tags": ["sky", "light"]}
+    await rig.approve(pid, Checkpoint.FINAL, **edits)
+    await handle.result()
+    extra = rig.stubs.of(pid, "publish")[0].extra
+    assert (extra["title"], extra["description"], extra["tags"]) == (
+        "Blue, explained",
+        "Fixed one word.",
+        ["sky", "light"],
+    )
+
+
+async def test_an_untouched_final_checkpoint_publishes_what_the_script_says(rig: Rig) -> None:
+    pid, handle = await rig.start(auto_approve=["script", "audio", "broll"])
+    await rig.approve(pid, Checkpoint.FINAL, thumbnail=0)
+    await handle.result()
+    assert not {"title", "description", "tags"} & set(rig.stubs.of(pid, "publish")[0].extra)
+
+
 async def test_reject_redoes_the_stage_with_all_feedback_so_far(rig: Rig) -> None:
     pid, _ = await rig.start()
     await wait_checkpoint(rig.client, pid, Checkpoint.SCRIPT, 1, timeout_s=15)

@@ -20,6 +20,7 @@ UPLOADS = "uploads/"  # the prefix every API upload key starts with
 _VERSIONED = re.compile(r"^(?P<prefix>.+)/(?P<kind>voice|timing)-v(?P<attempt>\d+)\.(?:wav|json)$")
 _AUDIO_SUFFIX = re.compile(r"\.[^./]+$")
 _SEGMENT = re.compile(r".*/seg-(?P<index>\d{4})\.mp4")
+_EDITED_SCRIPT = re.compile(r"^(?P<prefix>.+/script-v\d+)-edited\.json$")
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,12 @@ class ProductionKeys:
     def publish_state(self, entry: str) -> str:
         """Resumable upload state of one published entry (the video or a short)."""
         return f"{self.prefix}/youtube/{entry}.json"
+
+    @staticmethod
+    def written_script(key: str) -> str | None:
+        """For a reviewer's edit (``.../script-vN-edited.json``) the script the writer wrote (``script-vN``)."""
+        m = _EDITED_SCRIPT.match(key)
+        return f"{m['prefix']}.json" if m else None
 
     @staticmethod
     def timing_version(key: str) -> int | None:

@@ -85,8 +85,11 @@ def applied_edits(
         allowed -= set(FINAL_METADATA_FIELDS)
     unknown = set(edits) - allowed
     if unknown:
+        why = ""
+        if kind is FinalReviewEdits and unknown <= set(FINAL_METADATA_FIELDS):
+            why = "; this production reached it before title, description and tags were editable: approve without them"
         raise EditsRefused(
-            f"edits {sorted(unknown)} are not accepted at the {checkpoint} checkpoint (allowed: {sorted(allowed)})"
+            f"edits {sorted(unknown)} are not accepted at the {checkpoint} checkpoint (allowed: {sorted(allowed)}){why}"
         )
     return parse(edits, thumbnails)
 

@@ -76,7 +76,15 @@ with workflow.unsafe.imports_passed_through():
     )
     from tubeflow.keys import ProductionKeys
     from tubeflow.render_contracts import RenderJob
-    from tubeflow.review_edits import EditsRefused, applied_edits, audio_edits, broll_edits, final_edits, script_edits
+    from tubeflow.review_edits import (
+        FINAL_METADATA_FIELDS,
+        EditsRefused,
+        applied_edits,
+        audio_edits,
+        broll_edits,
+        final_edits,
+        script_edits,
+    )
 
 A = TypeVar("A")
 T = TypeVar("T")
@@ -100,6 +108,8 @@ PATCH_TRANSCRIBE_BESIDE_BROLL = "transcribe-beside-broll"
 # ``retry`` also wakes a production blocked on the quota (the operator had it raised or reset): one
 # try now, then the timer again if the quota is still spent.
 PATCH_RETRY_WAKES_QUOTA_WAIT = "retry-wakes-quota-wait"
+# The final checkpoint also accepts hand edits of the title, description and tags, which are published.
+PATCH_FINAL_METADATA_EDITS = "final-metadata-edits"
 # What the reviewer looks at, per checkpoint (in the checkpoint-opened notification).
 TO_REVIEW: dict[Checkpoint, str] = {
     Checkpoint.SCRIPT: "the script (text, title, sources)",
@@ -146,6 +156,8 @@ class ProductionWorkflow:
         self._words: TranscribeResult | None = None
         self._words_audio = ""  # the narration ``_words`` belongs to
         self._outbox: list[asyncio.Future[Any]] = []  # notifications in flight (never awaited by a stage)
+        self._final_metadata = False  # the final checkpoint accepts title/description/tags edits
+        self._published_edits: dict[str, Any] = {}  # those edits as approved, for the publish request
 
     @property
     def _queues(self) -> TaskQueues:
@@ -242,7 +254,7 @@ class ProductionWorkflow:
             if not isinstance(d.redo_from, RedoTarget):
                 return f"redo_from must be one of {', '.join(RedoTarget)}, not {d.redo_from!r}"
         try:
-            applied_edits(d.stage, d, self._thumbnail_count)
+            applied_edits(d.stage, d, self._thumbnail_count, self._final_metadata)
         except EditsRefused as e:
             return str(e)
         return None
@@ -332,6 +344,7 @@ class ProductionWorkflow:
         everything is made again, with the feedback, and reviewed again.  Without one, the
         thumbnails are remade inside ``_final_stage`` and this loop runs once.
         """
+        self._final_metadata = workflow.patched(PATCH_FINAL_METADATA_EDITS)
         rounds = 1
         while True:
             thumbnails, decision = await self._final_stage(inp, cut.script, cut.plan_key)
@@ -345,7 +358,9 @@ class ProductionWorkflow:
                 )
             target = decision.sends_back_to() or RedoTarget.THUMBNAIL
             await self._redo(inp, cut, target, [decision.feedback], rounds)
-        choice = final_edits(decision, self._thumbnail_count).thumbnail
+        edits = final_edits(decision, self._thumbnail_count, self._final_metadata)
+        choice = edits.thumbnail
+        self._published_edits = {k: getattr(edits, k) for k in FINAL_METADATA_FIELDS if getattr(edits, k) is not None}
         self._status.outputs.thumbnail = thumbnails.thumbnail_keys[choice]
         return thumbnails.thumbnail_keys[choice]
 
@@ -381,6 +396,7 @@ class ProductionWorkflow:
                     "niche": inp.niche,
                     "timing_key": cut.voice.timing_key,
                     "duration_s": cut.video.duration_s,
+                    **self._published_edits,  # the reviewer's title/description/tags win over the script's
                 },
             ),
         )

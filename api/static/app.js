@@ -269,7 +269,12 @@
 
   function finalEdits() {
     const picked = $("#thumb-form input:checked");
-    return picked ? { thumbnail: Number(picked.value) } : null;
+    const edits = picked ? { thumbnail: Number(picked.value) } : {};
+    // Title, description and tags the reviewer changed (api/static/metadata.js checks them at the field).
+    const metadata = window.tubeflowMetadata ? window.tubeflowMetadata.edits() : {};
+    if (metadata === false) throw new Error("Fix the marked field first: YouTube would refuse it.");
+    Object.assign(edits, metadata);
+    return Object.keys(edits).length ? edits : null;
   }
 
   // The audio checkpoint's "word=RESPELLING" lines as the API's pronounce map; null when empty,

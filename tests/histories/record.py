@@ -485,6 +485,16 @@ async def retry_after_quota_reset(stack: Stack) -> None:
     save("production_retried_after_quota_reset", await history_of(stack.client, production_workflow_id(pid)))
 
 
+async def published_with_final_edits(stack: Stack) -> None:
+    """The final checkpoint approved with a hand-edited title, description and tags (final-metadata-edits)."""
+    pid = await start_direct(stack, "rec-edits", auto_approve=["script", "audio", "broll"])
+    await wait_checkpoint(stack.client, pid, "final", timeout_s=600)
+    edits = {"thumbnail": 1, "title": "Blue skies, explained", "description": "Fixed by hand.", "tags": ["sky"]}
+    await review(stack.client, pid, ReviewDecision(Checkpoint.FINAL, True, "bo", edits=edits))
+    await wait_for(stack.client, pid, lambda s: s.state == "completed", 120, "published with the edits")
+    save("production_published_with_final_edits", await history_of(stack.client, production_workflow_id(pid)))
+
+
 async def expect_failure(handle: WorkflowHandle[Any, Any], words: str) -> None:
     try:
         await asyncio.wait_for(handle.result(), 300)
@@ -513,6 +523,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "analytics": analytics,
     "publish_waits": publish_waits,
     "retry_after_quota_reset": retry_after_quota_reset,
+    "published_with_final_edits": published_with_final_edits,
 }
 
 
