@@ -193,11 +193,20 @@ class StageActivities(MainAdapter):
     @implements(act.APPLY_BROLL_SWAP)
     @permanent_errors
     async def apply_broll_swap(self, req: BrollSwap) -> BrollResult:
-        from activities.broll import apply_swaps
+        from activities.broll_edits import apply_edits
 
         plan = RenderPlan.from_json(self.storage.get_text(req.plan_key))
-        swapped = apply_swaps(plan, req.swaps)
-        return self._store_plan(req.production_id, req.attempt, "-swapped", swapped, swapped.warnings)
+        edited = await asyncio.to_thread(apply_edits, self.storage, req.production_id, plan, req.parts, req.swaps)
+        if req.revision:  # saved before approval: its own plan, so every preview keeps the plan it showed
+            key = self.storage.put_text(
+                ProductionKeys(req.production_id).edited_plan(req.attempt, req.revision),
+                edited.to_json(),
+                "application/json",
+            )
+            items = edited.all_items()
+            generated = sum(1 for m in items if m.source == "generated")
+            return BrollResult(key, len(items), generated, list(edited.warnings))
+        return self._store_plan(req.production_id, req.attempt, "-swapped", edited, edited.warnings)
 
     # ------------------------------------------------------------------ thumbnails and the Shorts plan
 
@@ -238,7 +247,6 @@ class StageActivities(MainAdapter):
             label = next((p.label for p in plan.parts if p.start <= rng.start < p.end), script["title"])
             specs.append(ShortSpec(index=i, start=rng.start, end=rng.end, title=f"{script['title']}: {label}"[:100]))
         return ShortsPlan(specs=specs, reframe=niche.shorts_reframe)
-
 
     @implements(act.SAVE_PRONUNCIATIONS)
     @permanent_errors

@@ -129,7 +129,8 @@ class StubActivities:
     @implements(act.APPLY_BROLL_SWAP)
     async def apply_broll_swap(self, req: BrollSwap) -> BrollResult:
         self._call(req.production_id, "apply_broll_swap", req)
-        return BrollResult(f"p/{req.production_id}/plan-v{req.attempt}-swapped.json", 4, 1)
+        suffix = f"-e{req.revision}" if req.revision else "-swapped"
+        return BrollResult(f"p/{req.production_id}/plan-v{req.attempt}{suffix}.json", 4, 1)
 
     @implements(act.MAKE_THUMBNAILS)
     async def make_thumbnails(self, req: ThumbnailRequest) -> ThumbnailResult:
