@@ -221,14 +221,14 @@ class ProductionWorkflow:
 
     @revise.validator
     def _validate_revise(self, decision: ReviewDecision) -> None:
-        if not self._broll_layout:
-            raise ValueError(
-                "this production's b-roll edits are sent with its approval (it started before saved edits)"
-            )
         if self._status.checkpoint != Checkpoint.BROLL:
             raise ValueError(
                 "b-roll edits can be saved only while the b-roll checkpoint is open: "
                 f"the production is at stage {str(self._status.stage)!r}"
+            )
+        if not self._broll_layout:
+            raise ValueError(
+                "this production's b-roll edits are sent with its approval (it started before saved edits)"
             )
         if self._pending is not None or self._revision is not None:
             raise ValueError("the b-roll checkpoint already has a decision or edits being applied")
