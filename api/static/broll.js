@@ -13,15 +13,23 @@
   const keysOf = (fs) => $$(".bitems > .btile", fs).map((li) => li.dataset.key);
   const original = new Map(parts.map((fs) => [fs.dataset.part, keysOf(fs).join("\n")]));
 
-  // Clips play muted while pointed at, focused or tapped; the poster (their middle) shows otherwise.
+  // Clips play muted while a mouse points at them or the keyboard focuses them; a tap (or Enter,
+  // Space) starts and stops one.  The poster, a still from the clip's middle, shows otherwise.
+  // Pointer events tell a mouse from a finger: a tap also sends mouse-compatible events and a
+  // focus, which must not count as a second toggle.
   function wireClip(video) {
     const play = () => video.play().catch(() => {});
     const stop = () => { video.pause(); };
-    video.addEventListener("mouseenter", play);
-    video.addEventListener("mouseleave", stop);
-    video.addEventListener("focus", play);
+    const toggle = () => { if (video.paused) play(); else stop(); };
+    video.addEventListener("pointerenter", (e) => { if (e.pointerType === "mouse") play(); });
+    video.addEventListener("pointerleave", (e) => { if (e.pointerType === "mouse") stop(); });
+    video.addEventListener("pointerup", (e) => { if (e.pointerType !== "mouse") toggle(); });
+    video.addEventListener("focus", () => { if (video.matches(":focus-visible")) play(); });
     video.addEventListener("blur", stop);
-    video.addEventListener("click", (e) => { e.preventDefault(); if (video.paused) play(); else stop(); });
+    video.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(); }
+    });
+    video.addEventListener("click", (e) => e.preventDefault());
   }
   $$(".btile video", form).forEach(wireClip);
 
