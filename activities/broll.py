@@ -106,7 +106,7 @@ class Query:
         if uid not in recent:
             return ""
         last = f"the last {self.recent_videos} videos" if self.recent_videos > 1 else "the channel's last video"
-        return f"used in {last} (-{HISTORY_PENALTY:g})"
+        return f"used in {last} (-{HISTORY_PENALTY:.1f})"
 
     def best_cue(self, description: str) -> str:
         """The query closest to a candidate's description (shown to the reviewer as the query)."""

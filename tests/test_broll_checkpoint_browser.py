@@ -143,7 +143,7 @@ async def test_the_broll_checkpoint_edits_the_whole_cut(stack: Stack, browser: A
         assert poster and "/broll/posters/" in poster
         kind = await page.evaluate("url => fetch(url).then(r => r.headers.get('content-type'))", poster)
         assert kind == "image/jpeg"
-        playing = "document.querySelector(\".btile[data-source=upload] video\").paused === false"
+        playing = 'document.querySelector(".btile[data-source=upload] video").paused === false'
         await video.hover()
         await page.wait_for_function(playing, timeout=10_000)
 

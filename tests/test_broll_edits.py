@@ -165,7 +165,7 @@ def test_every_score_comes_with_its_reason(settings: Settings, tmp_path: Path) -
     uid = next(f.uid for f in found.values() if "prism" in f.name)
     again = {f.uid: f for f in LibrarySource(n.media_dir).find(q, 5, {uid})}[uid]
     assert again.score == pytest.approx(found["prism-splitting-light.jpg"].score - HISTORY_PENALTY, abs=1e-3)
-    assert "used in the last 5 videos (-1)" in again.reason
+    assert "used in the last 5 videos (-1.0)" in again.reason
 
     # In a plan: every picture on screen and offered carries its reason; a repeat says so.
     record_history(storage, "chan", "earlier", [uid], 5)
@@ -174,7 +174,7 @@ def test_every_score_comes_with_its_reason(settings: Settings, tmp_path: Path) -
     assert all(m.reason for m in every)
     assert any("generated title card (-0.06" in m.reason for m in every if m.source == "generated")
     prism = [m for m in every if "prism" in m.key]
-    assert prism and all("used in the last 5 videos (-1)" in m.reason for m in prism)
+    assert prism and all("used in the last 5 videos (-1.0)" in m.reason for m in prism)
 
 
 def test_old_plans_without_reasons_or_posters_still_load(planned: tuple[LocalStorage, RenderPlan]) -> None:

@@ -200,7 +200,9 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         candidate = part.locator(".bcands > .btile").first
         candidate_key = await candidate.get_attribute("data-key")
         await candidate.locator("[data-act=use]").click()
-        await playwright_api.expect(part.locator(".bitems > .btile").first).to_have_attribute("data-key", candidate_key or "")
+        await playwright_api.expect(part.locator(".bitems > .btile").first).to_have_attribute(
+            "data-key", candidate_key or ""
+        )
         await page.click("#approve")
 
         # Final: the video plays, a thumbnail is picked.
