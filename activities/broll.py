@@ -31,6 +31,7 @@ from knowledge.feedback import AVOID, parse_avoid
 from niches.config import NicheConfig
 from tubeflow.errors import ConfigError, MediaError, PermanentError
 from tubeflow.keys import ProductionKeys, channel_broll_history
+from tubeflow.media.ffmpeg import make_poster
 from tubeflow.media.probe import IMAGE_SUFFIXES, probe
 from tubeflow.render_plan import MediaItem, NarrationTiming, PartTiming, PlanPart, RenderPlan
 from tubeflow.settings import Settings
@@ -82,9 +83,30 @@ class Query:
     heading: str = ""
     fact: str = ""  # the part's first statement, for a generated title card
     avoid: frozenset[str] = frozenset()  # words reviewers asked to stop seeing: a file with one never qualifies
+    recent_videos: int = 0  # how many of the channel's last videos a repeat is counted against (for the reason)
 
     def cue_for(self, slot: int) -> str:
         return self.cues[slot % len(self.cues)] if self.cues else self.heading
+
+    def reason(self, description: str, *adjustments: str) -> str:
+        """Why a candidate scored what it did, in words the reviewer can check against the picture:
+        the words it shares with the queries (else with what is said), then each bonus or penalty."""
+        said = tokens(description)
+        shared = sorted(said & tokens(" ".join(self.cues or [self.heading])))
+        if shared:
+            why = "matches " + ", ".join(f"'{w}'" for w in shared[:3])
+        elif shared := sorted(said & tokens(self.text)):
+            why = "shares " + ", ".join(f"'{w}'" for w in shared[:3]) + " with what is said"
+        else:
+            why = "no words in common with the cue; ranked on meaning alone"
+        return "; ".join([why, *(a for a in adjustments if a)])
+
+    def repeat(self, uid: str, recent: set[str]) -> str:
+        """The history penalty's reason, or "" when the picture is not a repeat."""
+        if uid not in recent:
+            return ""
+        last = f"the last {self.recent_videos} videos" if self.recent_videos > 1 else "the channel's last video"
+        return f"used in {last} (-{HISTORY_PENALTY:.1f})"
 
     def best_cue(self, description: str) -> str:
         """The query closest to a candidate's description (shown to the reviewer as the query)."""
@@ -110,6 +132,12 @@ class Found:
     media_duration: float = 0.0
     credit: str = ""
     description: str = ""  # what the picture shows: what it was ranked on
+    reason: str = ""  # why ``score`` is what it is, in words (Query.reason)
+
+    @property
+    def source_name(self) -> str:
+        """Which source proposed it: library, generated, or the stock API's name (pexels, pixabay)."""
+        return self.uid.split(":", 1)[0]
 
 
 class BrollSource(Protocol):
@@ -230,8 +258,13 @@ class LibrarySource:
                 continue  # a review note said to stop showing this
             uid = f"library:{f.sha}"
             penalty = HISTORY_PENALTY if uid in avoid else 0.0
-            scored.append((sim + (VIDEO_BONUS if f.kind == "video" else 0.0) - penalty, f.path.name, f, uid))
+            bonus = VIDEO_BONUS if f.kind == "video" else 0.0
+            scored.append((sim + bonus - penalty, f.path.name, f, uid))
         scored.sort(key=lambda t: (-t[0], t[1]))
+
+        def why(f: LibraryFile, uid: str) -> str:
+            clip = f"clip (+{VIDEO_BONUS:g})" if f.kind == "video" else ""
+            return query.reason(f.description, clip, query.repeat(uid, avoid))
 
         def local(p: Path) -> Callable[[Path], Path]:
             return lambda _tmp: p
@@ -247,6 +280,7 @@ class LibrarySource:
                 name=f"library/{f.sha}-{_safe(f.path.name)}",
                 media_duration=f.duration_s,
                 description=f.description,
+                reason=why(f, uid),
             )
             for s, _, f, uid in scored[:count]
         ]
@@ -286,7 +320,9 @@ class GeneratedSource:
                 )  # fmt: skip
 
             score = round(sim - GENERATED_HANDICAP, 4)
-            out.append(Found(f"generated:{seed:x}", "image", "generated", cue, score, fetch, name, description=cue))
+            why = query.reason(cue, f"generated title card (-{GENERATED_HANDICAP:g}: real footage wins at equal fit)")
+            uid = f"generated:{seed:x}"
+            out.append(Found(uid, "image", "generated", cue, score, fetch, name, description=cue, reason=why))
         return out
 
 
@@ -332,7 +368,11 @@ class StockSource:
 
             score = sim + (VIDEO_BONUS if a.kind == "video" else 0.0) - (HISTORY_PENALTY if uid in avoid else 0.0)
             about = a.description or cue
-            out.append(Found(uid, a.kind, "stock", cue, round(score, 4), fetch, name, a.duration_s, a.credit, about))
+            clip = f"clip (+{VIDEO_BONUS:g})" if a.kind == "video" else ""
+            why = query.reason(about, clip, query.repeat(uid, avoid))
+            out.append(
+                Found(uid, a.kind, "stock", cue, round(score, 4), fetch, name, a.duration_s, a.credit, about, why)
+            )
         out.sort(key=lambda f: -f.score)
         return out[:count]
 
@@ -473,23 +513,41 @@ def _sources(
     return sources, GeneratedSource(settings, niche, production_id, attempt, feedback), warnings
 
 
+def store_poster(storage: Storage, poster_key: str, clip: Path, duration_s: float) -> str:
+    """A still from the clip's middle under ``poster_key`` (kept when already stored); its key."""
+    if not storage.exists(poster_key):
+        with tempfile.TemporaryDirectory(prefix="tubeflow-poster-") as tmp:
+            still = make_poster(clip, Path(tmp) / "poster.jpg", duration_s)
+            storage.put_file(poster_key, still, "image/jpeg")
+    return poster_key
+
+
 @dataclass
 class _Uploader:
     storage: Storage
     where: ProductionKeys
     tmp: Path
+    warnings: list[str]
     keys: dict[str, str] = field(default_factory=dict)  # uid -> key
+    posters: dict[str, str] = field(default_factory=dict)  # clip key -> its poster's key
 
     def put(self, f: Found) -> str:
         if f.uid in self.keys:
             return self.keys[f.uid]
         key = self.where.broll(f.name)
+        local: Path | None = None
         # Library and stock files are content-addressed by name: a retry or redo re-uses the upload.
         if f.source == "generated" or not self.storage.exists(key):
             local = f.fetch(self.tmp)
             if f.source == "stock":  # any stock API
                 probe(local, label=f.name)  # a broken download is skipped by the caller, never planned
             self.storage.put_file(key, local, CONTENT_TYPES.get(Path(f.name).suffix.lower()))
+        if f.kind == "video":
+            try:
+                clip = local or self.storage.fetch(key)
+                self.posters[key] = store_poster(self.storage, self.where.broll_poster(f.name), clip, f.media_duration)
+            except MediaError as e:  # the clip is still usable; the reviewer sees it without a still
+                self.warnings.append(f"no poster for {f.name}: {e}")
         self.keys[f.uid] = key
         return key
 
@@ -541,6 +599,8 @@ def build_plan(
     if avoid:
         warnings.append(f"avoiding {', '.join(avoid)} (review notes)")
     queries = _queries(script, timing, niche, feedback, avoid)
+    for q in queries:
+        q.recent_videos = settings.broll_history_videos
     previous = _previous_picks(storage, production_id, attempt)
     recent = channel_history(storage, channel, production_id, settings.broll_history_videos)
     keys = ProductionKeys(production_id)
@@ -549,11 +609,11 @@ def build_plan(
     claimed, picks = _claim_best_fits(ctx, pools, spans)
     parts: list[PlanPart] = []
     with tempfile.TemporaryDirectory(prefix="tubeflow-broll-") as tmpdir:
-        up = _Uploader(storage, keys, Path(tmpdir))
+        up = _Uploader(storage, keys, Path(tmpdir), warnings)
         for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
             pool = _in_offer_order(ctx, pools[i], picks[i], claimed, i, spans[i][2])
             chosen = _upload_chosen(ctx, up, pool, q, spans[i][2])
-            parts.append(_plan_part(ctx, tp, spans[i], chosen, script.get("sections") or []))
+            parts.append(_plan_part(ctx, tp, spans[i], chosen, script.get("sections") or [], up.posters))
     return _finish_plan(ctx, niche, channel, production_id, timing, parts), list(warnings)
 
 
@@ -619,13 +679,19 @@ def _in_offer_order(
     stills = firsts + [f for f in stills if f not in firsts]
     real = [f for f in free if f.source != "generated"]
     shown = (picks + stills)[:n_items]
-    offered = [f for f in real if f not in shown][: CANDIDATES - 1]
+    left = [f for f in real if f not in shown]
+    # The best of every source first (library, each stock API), so the reviewer can swap in any of them.
+    best_each = [f for k, f in enumerate(left) if all(g.source_name != f.source_name for g in left[:k])]
+    offered = best_each + [f for f in left if f not in best_each]
+    offered = offered[: max(CANDIDATES - 1, len(best_each))]
     return shown + offered + [f for f in stills if f not in shown] + [f for f in real if f not in offered]
 
 
 def _upload_chosen(ctx: _Planning, up: _Uploader, pool: list[Found], q: Query, n_items: int) -> list[tuple[Found, str]]:
     """Step 4, per part: upload pictures in offer order until the part has its items and candidates."""
-    need = n_items + CANDIDATES
+    # Room for the best alternative of every source and one still, at least CANDIDATES of them.
+    sources = {f.source_name for f in pool if f.source != "generated"}
+    need = n_items + max(CANDIDATES, len(sources) + 1)
     chosen: list[tuple[Found, str]] = []
     for f in pool:
         if len(chosen) >= need:
@@ -641,7 +707,12 @@ def _upload_chosen(ctx: _Planning, up: _Uploader, pool: list[Found], q: Query, n
 
 
 def _plan_part(
-    ctx: _Planning, tp: PartTiming, span: Span, chosen: list[tuple[Found, str]], sections: list[dict[str, Any]]
+    ctx: _Planning,
+    tp: PartTiming,
+    span: Span,
+    chosen: list[tuple[Found, str]],
+    sections: list[dict[str, Any]],
+    posters: dict[str, str],
 ) -> PlanPart:
     """Step 5, per part: the first pictures share the part's time on screen, the rest are candidates."""
     start, end, n_items = span
@@ -652,7 +723,8 @@ def _plan_part(
             ctx.credits[key] = f.credit
         m = MediaItem(
             key=key, kind=f.kind, source=f.source, cue=f.cue, media_duration=f.media_duration,
-            score=f.score, description=short_label(f.description, 120),
+            score=f.score, description=short_label(f.description, 120), reason=f.reason,
+            poster=posters.get(key, ""),
         )  # fmt: skip
         if j < n_items:
             m.start = round(start + j * step, 3)

@@ -210,11 +210,20 @@ class StageActivities(MainAdapter):
     @implements(act.APPLY_BROLL_SWAP)
     @permanent_errors
     async def apply_broll_swap(self, req: BrollSwap) -> BrollResult:
-        from activities.broll import apply_swaps
+        from activities.broll_edits import apply_edits
 
         plan = RenderPlan.from_json(self.storage.get_text(req.plan_key))
-        swapped = apply_swaps(plan, req.swaps)
-        return self._store_plan(req.production_id, req.attempt, "-swapped", swapped, swapped.warnings)
+        edited = await asyncio.to_thread(apply_edits, self.storage, req.production_id, plan, req.parts, req.swaps)
+        if req.revision:  # saved before approval: its own plan, so every preview keeps the plan it showed
+            key = self.storage.put_text(
+                ProductionKeys(req.production_id).edited_plan(req.attempt, req.revision),
+                edited.to_json(),
+                "application/json",
+            )
+            items = edited.all_items()
+            generated = sum(1 for m in items if m.source == "generated")
+            return BrollResult(key, len(items), generated, list(edited.warnings))
+        return self._store_plan(req.production_id, req.attempt, "-swapped", edited, edited.warnings)
 
     # ------------------------------------------------------------------ thumbnails and the Shorts plan
 

@@ -126,7 +126,16 @@ class BrollItem(Answer):
     media_duration: float
     score: float
     description: str
+    reason: str = Field(default="", description="why it scored what it did, in words (older plans: empty)")
+    poster: str = Field(default="", description="clips: storage key of a still from their middle")
     url: str
+    poster_url: str | None = Field(default=None, description="clips: the poster's URL, when there is one")
+
+
+class BrollUpload(Answer):
+    """A reviewer's own picture, probed and stored: name ``key`` in a part's list of the b-roll edits."""
+
+    item: BrollItem
 
 
 class BrollPart(Answer):

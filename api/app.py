@@ -24,6 +24,7 @@ from temporalio.client import Client
 
 from api import (
     errors,
+    routes_broll,
     routes_channels,
     routes_dashboard,
     routes_events,
@@ -120,6 +121,7 @@ def create_app(
         return {"ok": True, "temporal": ctx.temporal is not None}
 
     app.include_router(routes_productions.router)
+    app.include_router(routes_broll.router)
     app.include_router(routes_channels.router)
     app.include_router(routes_events.router)
     app.include_router(routes_media.router)

@@ -75,10 +75,12 @@ class BodyLimit:
 
     Checked on the declared Content-Length before the app runs and again while the body streams
     in (chunked uploads declare nothing).  Paths under ``exempt_prefix`` count their own bytes
-    against their own limit (the upload endpoint).
+    against their own limit (the upload endpoints: job inputs, a reviewer's b-roll).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefix: str = "/uploads/") -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, exempt_prefix: str | tuple[str, ...] = ("/uploads/", "/api/broll-uploads/")
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.exempt_prefix = exempt_prefix

@@ -191,3 +191,13 @@ class UploadIn(Strict):
 class KeyIn(Strict):
     name: Line = Field(min_length=1, max_length=200)
     role: str = Field(pattern=r"^(viewer|editor|admin)$")
+
+
+class ReviseIn(ApproveIn):
+    """Edits saved at the b-roll checkpoint before deciding: applied and previewed, the checkpoint kept open."""
+
+    edits: dict[str, Any] | None = Field(
+        default=None,
+        description="b-roll edits: {'parts': {'<part>': [<keys in order>]}} and/or {'swap': {...}}; "
+        f"at most {MAX_EDITS_BYTES} bytes as JSON",
+    )

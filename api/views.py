@@ -57,9 +57,12 @@ def _read_json(storage: Storage, key: str) -> Any:
     return json.loads(storage.get_text(key))
 
 
-def _item(m: Any) -> dict[str, Any]:
+def broll_item(m: Any) -> dict[str, Any]:
+    """A plan picture as the checkpoint shows it: its URL, and its poster's for a clip that has one."""
     d = asdict(m)
     d["url"] = media_url(m.key)
+    if m.poster:
+        d["poster_url"] = media_url(m.poster)
     return d
 
 
@@ -90,8 +93,8 @@ async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dic
                     "label": p.label,
                     "start": p.start,
                     "end": p.end,
-                    "items": [_item(m) for m in p.items],
-                    "candidates": [_item(m) for m in p.candidates],
+                    "items": [broll_item(m) for m in p.items],
+                    "candidates": [broll_item(m) for m in p.candidates],
                 }
                 for p in plan.parts
             ]

@@ -23,6 +23,7 @@ from tubeflow.contracts import (
     SIGNAL_CANCEL,
     UPDATE_RETRY,
     UPDATE_REVIEW,
+    UPDATE_REVISE,
     ProductionStatus,
     RetryRequest,
     ReviewDecision,
@@ -173,6 +174,23 @@ async def review(client: Client, production_id: str, decision: ReviewDecision) -
     try:
         reviewed: ProductionStatus = await handle.execute_update(UPDATE_REVIEW, decision, result_type=ProductionStatus)
         return reviewed
+    except WorkflowUpdateFailedError as e:
+        cause = e.cause
+        message = getattr(cause, "message", None) or str(cause or e)
+        raise CheckpointNotOpen(message) from e
+    except RPCError as e:
+        raise _rpc_problem(production_id, e) from e
+
+
+async def revise(client: Client, production_id: str, decision: ReviewDecision) -> ProductionStatus:
+    """Save b-roll edits at the open checkpoint: applied and previewed again, the checkpoint kept open.
+
+    Answers once the edits are applied (the preview is still rendering); refused (CheckpointNotOpen,
+    with why) when the checkpoint is not open or the plan cannot take them."""
+    handle = client.get_workflow_handle(production_workflow_id(production_id))
+    try:
+        revised: ProductionStatus = await handle.execute_update(UPDATE_REVISE, decision, result_type=ProductionStatus)
+        return revised
     except WorkflowUpdateFailedError as e:
         cause = e.cause
         message = getattr(cause, "message", None) or str(cause or e)

@@ -54,6 +54,7 @@ from tubeflow.render_contracts import (
     SoundtrackResult,
 )
 
+REFUSED_KEY = "not-in-the-plan.jpg"  # a b-roll edit naming it is refused, as the real activity refuses it
 BROKEN_NICHE = "broken"  # research fails permanently for this niche (its first try), as for an unknown one
 
 
@@ -129,7 +130,12 @@ class StubActivities:
     @implements(act.APPLY_BROLL_SWAP)
     async def apply_broll_swap(self, req: BrollSwap) -> BrollResult:
         self._call(req.production_id, "apply_broll_swap", req)
-        return BrollResult(f"p/{req.production_id}/plan-v{req.attempt}-swapped.json", 4, 1)
+        if any(REFUSED_KEY in keys for keys in req.parts.values()):
+            raise ApplicationError(
+                f"b-roll edit: {REFUSED_KEY!r} is not a picture of this plan", type="PermanentError", non_retryable=True
+            )
+        suffix = f"-e{req.revision}" if req.revision else "-swapped"
+        return BrollResult(f"p/{req.production_id}/plan-v{req.attempt}{suffix}.json", 4, 1)
 
     @implements(act.MAKE_THUMBNAILS)
     async def make_thumbnails(self, req: ThumbnailRequest) -> ThumbnailResult:

@@ -111,3 +111,39 @@ async def test_s3_media_redirects_to_presigned_urls_and_uploads_go_to_the_bucket
         assert storage.get_bytes(up["key"]).startswith(b"1\n00:00:00,000")
         # With S3 the API's own PUT endpoint is not used.
         assert (await c.put(f"/uploads/{up['key']}", content=b"x", headers=h)).status_code == 400
+
+
+async def test_a_reviewers_broll_upload_is_probed_before_it_is_stored(tmp_path: Path, db: Database) -> None:
+    """The b-roll checkpoint's upload: a clip comes back with its key and poster, anything the render
+    could not decode is a 415 saying why, and the JSON body limit does not apply to it."""
+    from tests.mediagen import corrupt_file
+    from tubeflow.db import repo
+
+    storage = LocalStorage(tmp_path / "storage")
+    await repo.create_channel(db, "sky", "science")
+    pid = (await repo.create_production(db, "sky", "Why is the sky blue?")).id
+    editor, viewer = await create_key(db, "e", "editor"), await create_key(db, "v", "viewer")
+    clip = color_bars_clip(tmp_path / "clip.mp4", seconds=2.0, audio=False)
+    async with client_for(tmp_path, db, storage, max_bytes=4 << 20) as c:
+        h = {"X-API-Key": editor}
+        url = f"/api/broll-uploads/{pid}"
+        ok = await c.post(url, params={"filename": "my clip.mp4"}, content=clip.read_bytes(), headers=h)
+        assert ok.status_code == 201, ok.text
+        item = ok.json()["item"]
+        assert item["key"].startswith(f"productions/{pid}/broll/upload/") and item["kind"] == "video"
+        assert item["source"] == "upload" and item["poster_url"].endswith(".jpg")
+        poster = await c.get(item["poster_url"], headers=h)
+        assert poster.status_code == 200 and poster.headers["content-type"] == "image/jpeg"
+
+        broken = corrupt_file(tmp_path / "broken.mp4").read_bytes()
+        bad = await c.post(url, params={"filename": "broken.mp4"}, content=broken, headers=h)
+        assert bad.status_code == 415 and "'broken.mp4'" in bad.json()["detail"]
+        words = await c.post(url, params={"filename": "a.txt"}, content=b"hello", headers=h)
+        assert words.status_code == 415 and "is not a picture" in words.json()["detail"]
+        big = b"\xff\xd8\xff" + bytes(2 << 20)  # over the 1 MiB JSON limit, under the upload limit
+        assert (await c.post(url, content=big, headers=h)).status_code == 415  # probed, not cut at 1 MiB
+        huge = await c.post(url, content=bytes(5 << 20), headers=h)
+        assert huge.status_code == 413 and "limit of 4194304 bytes" in huge.json()["detail"]
+        assert (await c.post(url, content=clip.read_bytes(), headers={"X-API-Key": viewer})).status_code == 403
+        assert (await c.post("/api/broll-uploads/nope", content=b"x", headers=h)).status_code == 404
+    assert len(storage.list(f"productions/{pid}/broll/upload/")) == 1

@@ -176,7 +176,7 @@ def _fields(cls: Any) -> set[str]:
         (pr.ChannelOut, _fields(records.Channel)),
         (pr.ProductionRow, _fields(records.Production) - {"channel_id"}),
         (pr.ReviewRow, _fields(records.Review)),
-        (pr.BrollItem, _fields(MediaItem) | {"url"}),
+        (pr.BrollItem, _fields(MediaItem) | {"url", "poster_url"}),
         (
             pr.ProductionView,
             _fields(contracts.ProductionStatus)

@@ -191,13 +191,18 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
             "(v => v.readyState >= 1 && v.duration > 0)(document.querySelector('#preview-video'))",
             timeout=60_000,
         )
-        part = page.locator("#broll-form fieldset").filter(has=page.locator("input[value]:not([value=''])")).first
+        part = page.locator("#broll-form fieldset.bpart").filter(has=page.locator(".bcands > .btile")).first
         index = await part.get_attribute("data-part")
         shown = await part.inner_text()
         assert "score " in shown and "query “" in shown  # why each picture is offered
-        candidate = part.locator("input:not([value=''])").first
-        candidate_key = await candidate.get_attribute("value")
-        await candidate.check()
+        # Swap the part's first picture for an alternative; the approval carries the new layout.
+        await part.locator(".bitems > .btile").first.locator("[data-act=swap]").click()
+        candidate = part.locator(".bcands > .btile").first
+        candidate_key = await candidate.get_attribute("data-key")
+        await candidate.locator("[data-act=use]").click()
+        await playwright_api.expect(part.locator(".bitems > .btile").first).to_have_attribute(
+            "data-key", candidate_key or ""
+        )
         await page.click("#approve")
 
         # Final: the video plays, a thumbnail is picked.

@@ -54,6 +54,7 @@ EXPECTED = {
     "cadence_started_production",
     "production_retried_after_quota_reset",
     "production_published_with_final_edits",
+    "production_broll_edits_saved_final",
 }
 
 

@@ -19,9 +19,9 @@ from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from service.client import CheckpointNotOpen, NothingToRetry, cancel, get_status, retry, review
+from service.client import CheckpointNotOpen, NothingToRetry, cancel, get_status, retry, review, revise
 from service.worker import workflow_classes
-from tests.stub_activities import BROKEN_NICHE, StubActivities
+from tests.stub_activities import BROKEN_NICHE, REFUSED_KEY, StubActivities
 from tests.workflow_helpers import wait_checkpoint, wait_for
 from tubeflow.contracts import (
     SIGNAL_APPROVE,
@@ -199,6 +199,47 @@ async def test_edits_at_each_checkpoint_are_applied(rig: Rig) -> None:
         await review(rig.client, pid, ReviewDecision(Checkpoint.FINAL, True, "ana", edits={"swap": {}}))
     await review(rig.client, pid, ReviewDecision(Checkpoint.FINAL, True, "ana", edits={"thumbnail": 1}))
     assert (await handle.result()).outputs.thumbnail == f"p/{pid}/thumb-1.jpg"
+
+
+async def test_saved_broll_edits_rerender_the_preview_and_the_approval_uses_them(rig: Rig) -> None:
+    pid, handle = await rig.start()
+    with_edits = ReviewDecision(Checkpoint.BROLL, False, "bo", edits={"parts": {"2": ["b.jpg", "a.jpg"]}})
+    await wait_checkpoint(rig.client, pid, Checkpoint.SCRIPT, timeout_s=15)
+    with pytest.raises(CheckpointNotOpen, match="only while the b-roll checkpoint is open"):
+        await revise(rig.client, pid, with_edits)
+    await rig.approve(pid, Checkpoint.SCRIPT)
+    await rig.approve(pid, Checkpoint.AUDIO)
+    await wait_checkpoint(rig.client, pid, Checkpoint.BROLL, timeout_s=15)
+
+    answer = await revise(rig.client, pid, with_edits)
+    assert answer.checkpoint is None and answer.state == State.RUNNING  # the preview is rendering
+    assert answer.artifacts.plan == f"p/{pid}/plan-v1-e1.json"
+    st = await wait_for(rig.client, pid, lambda s: s.checkpoint == Checkpoint.BROLL, 15, "the checkpoint reopened")
+    assert st.state == State.WAITING and st.artifacts.preview == f"productions/{pid}/preview-v1-e1.mp4"
+    assert st.reviews[-1].stage == Checkpoint.AUDIO  # saving is no decision
+    (saved,) = rig.stubs.of(pid, "apply_broll_swap")
+    assert (saved.plan_key, saved.parts, saved.revision) == (f"p/{pid}/plan-v1.json", {"2": ["b.jpg", "a.jpg"]}, 1)
+    previews = rig.stubs.of(pid, "render_preview")
+    assert [p.plan_key for p in previews] == [f"p/{pid}/plan-v1.json", f"p/{pid}/plan-v1-e1.json"]
+
+    # Edits the plan cannot take: the update says why, the checkpoint stays open on the last plan.
+    refused = ReviewDecision(Checkpoint.BROLL, False, "bo", edits={"parts": {"1": [REFUSED_KEY]}})
+    with pytest.raises(CheckpointNotOpen, match="is not a picture of this plan"):
+        await revise(rig.client, pid, refused)
+    st = await wait_for(rig.client, pid, lambda s: s.checkpoint == Checkpoint.BROLL, 15, "open again")
+    assert st.artifacts.plan == f"p/{pid}/plan-v1-e1.json" and "edits not applied" in st.detail
+    assert len(rig.stubs.of(pid, "render_preview")) == 2
+    with pytest.raises(CheckpointNotOpen, match="nothing to save"):
+        await revise(rig.client, pid, ReviewDecision(Checkpoint.BROLL, False, "bo", edits={}))
+
+    # The approval's own edits are applied on top of the saved plan, and the render uses the result.
+    await review(rig.client, pid, ReviewDecision(Checkpoint.BROLL, True, "bo", edits={"parts": {"1": ["c.jpg"]}}))
+    await wait_checkpoint(rig.client, pid, Checkpoint.FINAL, timeout_s=15)
+    final = rig.stubs.of(pid, "apply_broll_swap")[-1]
+    assert (final.plan_key, final.parts, final.revision) == (f"p/{pid}/plan-v1-e1.json", {"1": ["c.jpg"]}, 0)
+    assert rig.stubs.of(pid, "render_layout")[0].plan_key == swap_key(pid)
+    await cancel(rig.client, pid)
+    await wait_for(rig.client, pid, lambda s: s.state == State.CANCELLED, 15, "cancelled")
 
 
 def edit_key(pid: str) -> str:

@@ -97,7 +97,8 @@ def test_every_recorded_decision_decodes_typed_and_encodes_back_unchanged() -> N
         if "redo_from" in before:
             assert _encode(d) == data
         seen_edits |= set(d.edits or {})
-        applied_edits(d.stage, d, thumbnails=3)  # every recorded edit still parses
+        # Every recorded edit still parses (the b-roll layout where its patch let it be recorded).
+        applied_edits(d.stage, d, thumbnails=3, broll_layout="parts" in (d.edits or {}))
     assert {"script", "thumbnail"} <= seen_edits
     assert any(b'"redo_from":"render"' in d for d in decisions)
 

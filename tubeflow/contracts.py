@@ -178,7 +178,8 @@ class ReviewDecision:
 
     ``edits`` is the JSON object it has always been, one key per checkpoint: script -> {"script":
     <script dict>}; audio -> {"pronounce": {"<word>": "<respelling>" | "ipa:<phonemes>"}} (kept in
-    the channel's lexicon); broll -> {"swap": {"<section>": "<candidate key>"}}; final ->
+    the channel's lexicon); broll -> {"swap": {"<section>": "<candidate key>"}, "parts": {"<part>":
+    [<keys in order>]}}; final ->
     {"thumbnail": <index>}.  ``tubeflow/review_edits.py`` reads it into that checkpoint's dataclass
     (the workflow's validator refuses what does not parse); it stays a plain object on the wire so a
     malformed edit reaches the validator and recorded histories replay.
@@ -459,6 +460,9 @@ class BrollSwap:
     plan_key: str
     swaps: dict[str, str]  # plan part index as str ('0' = hook, 'P.J' = item J of part P) -> candidate key
     attempt: int = 1
+    # part ('2', 'hook') -> every key it shows, in order (BrollReviewEdits.parts); applied before ``swaps``
+    parts: dict[str, list[str]] = field(default_factory=dict)
+    revision: int = 0  # > 0: a save before approval (the checkpoint stays open), written as its own plan
 
 
 @dataclass
@@ -620,6 +624,9 @@ SIGNAL_REJECT = "reject"  # arg: ReviewDecision
 UPDATE_REVIEW = "review"  # arg: ReviewDecision -> ProductionStatus; validator refuses a closed checkpoint
 SIGNAL_PROGRESS = "report_progress"  # arg: ProgressReport, sent by long activities
 SIGNAL_CANCEL = "cancel"  # arg: str reason
+# arg: ReviewDecision (stage broll, edits) -> ProductionStatus: the b-roll edits are applied and the
+# preview rendered again while the checkpoint stays open; refused unless it is open
+UPDATE_REVISE = "revise"
 UPDATE_RETRY = "retry"  # arg: RetryRequest -> ProductionStatus; validator refuses unless needs_attention
 STATE_NEEDS_ATTENTION = State.NEEDS_ATTENTION
 STATE_BLOCKED = State.BLOCKED

@@ -63,8 +63,25 @@ class ProductionKeys:
         """The b-roll/render plan; ``suffix`` ``-swapped`` for a plan with pictures swapped at review."""
         return f"{self.prefix}/plan-v{attempt}{suffix}.json"
 
+    def edited_plan(self, attempt: int, revision: int) -> str:
+        """The plan as the reviewer edited it at the checkpoint, before approving (one per save)."""
+        return self.plan(attempt, f"-e{revision}")
+
     def broll(self, name: str) -> str:
         return f"{self.prefix}/broll/{name}"
+
+    def broll_poster(self, name: str) -> str:
+        """A still from the middle of the clip stored as ``broll(name)``, shown before it plays."""
+        return f"{self.prefix}/broll/posters/{name}.jpg"
+
+    def broll_upload(self, token: str, filename: str) -> str:
+        """A picture a reviewer uploaded at the b-roll checkpoint (``filename`` already made safe)."""
+        return f"{self.broll_uploads_prefix}{token}-{filename}"
+
+    @property
+    def broll_uploads_prefix(self) -> str:
+        """Where reviewers' b-roll uploads live: an edit may name a key under it."""
+        return f"{self.prefix}/broll/upload/"
 
     def broll_credits(self) -> str:
         return self.broll("credits.json")
@@ -90,8 +107,11 @@ class ProductionKeys:
         """The rendered video; a final cut sent back keeps the earlier render: each round has its own file."""
         return f"{self.prefix}/video.mp4" if round_ == 1 else f"{self.prefix}/video-r{round_}.mp4"
 
-    def preview(self, attempt: int) -> str:
-        """The low-resolution whole cut shown at the b-roll checkpoint, one per b-roll attempt."""
+    def preview(self, attempt: int, revision: int = 0) -> str:
+        """The low-resolution whole cut shown at the b-roll checkpoint, one per b-roll attempt and
+        one more for each time the reviewer saved edits and had it rendered again (``revision``)."""
+        if revision:
+            return f"{self.prefix}/preview-v{attempt}-e{revision}.mp4"
         return f"{self.prefix}/preview-v{attempt}.mp4"
 
     def short(self, index: int) -> str:

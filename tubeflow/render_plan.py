@@ -54,6 +54,10 @@ class MediaItem:
     media_duration: float = 0.0  # clips only: the clip's own length
     score: float = 0.0  # relevance to what is said in the part (cosine similarity, shown to the reviewer)
     description: str = ""  # what the picture shows, as it was ranked (library index, stock tags, cue)
+    # Why it scored what it did, in words ("matches 'prism'; used in the last 5 videos (-1.0)"),
+    # written where the score is computed; plans made before it existed have none.
+    reason: str = ""
+    poster: str = ""  # clips: storage key of a still from their middle (what the checkpoint shows)
 
 
 @dataclass

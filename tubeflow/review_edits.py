@@ -1,7 +1,7 @@
 """The edits a reviewer sends with a decision, typed per checkpoint.
 
 On the wire ``ReviewDecision.edits`` stays the JSON object it has always been (``{"script": {...}}``,
-``{"pronounce": {...}}``, ``{"swap": {...}}``, ``{"thumbnail": 1}``): recorded histories carry it, and
+``{"pronounce": {...}}``, ``{"swap": {...}, "parts": {...}}``, ``{"thumbnail": 1}``): recorded histories carry it, and
 a malformed edit must reach the workflow's validator to be refused with a message a person can act
 on (a typed field would fail decoding instead).  This module is its one reader: each checkpoint's
 dataclass names the keys it accepts (its fields), and ``applied_edits`` turns the object into it or
@@ -45,6 +45,13 @@ class BrollReviewEdits:
     # plan part ("2", "2.1" for its second item, "hook") -> candidate key, passed on as sent: the swap
     # activity knows the plan and refuses a part or candidate it lacks
     swap: dict[str, Any] = field(default_factory=dict)
+    # plan part ("2", "hook") -> every key it shows, in order: any picture of the plan or an upload of
+    # the production.  Says removals, reordering, per-item swaps and uploads at once; parts not named
+    # stay as planned.  Accepted only where the caller says so (``broll_layout``).
+    parts: dict[str, list[str]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.swap or self.parts)
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,9 @@ class FinalReviewEdits:
 
 
 FINAL_METADATA_FIELDS = ("title", "description", "tags")
+BROLL_LAYOUT_FIELDS = ("parts",)
+MAX_BROLL_PARTS = 200
+MAX_PICTURES_PER_PART = 50
 
 
 ReviewEdits = ScriptReviewEdits | AudioReviewEdits | BrollReviewEdits | FinalReviewEdits
@@ -66,7 +76,11 @@ E = TypeVar("E", ScriptReviewEdits, AudioReviewEdits, BrollReviewEdits, FinalRev
 
 
 def applied_edits(
-    checkpoint: Checkpoint, decision: ReviewDecision, thumbnails: int = 0, final_metadata: bool = False
+    checkpoint: Checkpoint,
+    decision: ReviewDecision,
+    thumbnails: int = 0,
+    final_metadata: bool = False,
+    broll_layout: bool = False,
 ) -> ReviewEdits:
     """The decision's edits that take effect, typed for ``checkpoint`` (empty when there are none).
 
@@ -74,7 +88,7 @@ def applied_edits(
     so the next take says the word right.  Whatever else a rejection carries is neither read nor
     checked (as it never was).  ``thumbnails``: how many the final checkpoint offers;
     ``final_metadata``: whether it also accepts title, description and tags (off: as recorded
-    histories were validated).
+    histories were validated); ``broll_layout``: whether the b-roll checkpoint accepts ``parts``.
     """
     kind, parse = _BY_CHECKPOINT[checkpoint]
     edits = decision.edits
@@ -83,6 +97,8 @@ def applied_edits(
     allowed = {f.name for f in fields(kind)}
     if kind is FinalReviewEdits and not final_metadata:
         allowed -= set(FINAL_METADATA_FIELDS)
+    if kind is BrollReviewEdits and not broll_layout:
+        allowed -= set(BROLL_LAYOUT_FIELDS)
     unknown = set(edits) - allowed
     if unknown:
         why = ""
@@ -102,8 +118,19 @@ def audio_edits(decision: ReviewDecision) -> AudioReviewEdits:
     return _typed(AudioReviewEdits, applied_edits(Checkpoint.AUDIO, decision))
 
 
-def broll_edits(decision: ReviewDecision) -> BrollReviewEdits:
-    return _typed(BrollReviewEdits, applied_edits(Checkpoint.BROLL, decision))
+def broll_edits(decision: ReviewDecision, layout: bool = False) -> BrollReviewEdits:
+    return _typed(BrollReviewEdits, applied_edits(Checkpoint.BROLL, decision, broll_layout=layout))
+
+
+def broll_revision(decision: ReviewDecision) -> BrollReviewEdits:
+    """The edits of a b-roll revision (saved to re-render the preview, the checkpoint staying open):
+    read like an approval's, and there must be some."""
+    if decision.stage != Checkpoint.BROLL:
+        raise EditsRefused(f"only the b-roll checkpoint takes saved edits, not {str(decision.stage)!r}")
+    edits = broll_edits(ReviewDecision(Checkpoint.BROLL, True, edits=decision.edits), layout=True)
+    if not edits:
+        raise EditsRefused("nothing to save: send edits {'parts': {'<part>': [<keys in order>]}} or {'swap': ...}")
+    return edits
 
 
 def final_edits(decision: ReviewDecision, thumbnails: int, final_metadata: bool = False) -> FinalReviewEdits:
@@ -143,7 +170,20 @@ def _broll(edits: dict[str, Any], _: int) -> BrollReviewEdits:
     swap = edits.get("swap", {})
     if not isinstance(swap, dict):
         raise EditsRefused("swap must map a part index to a candidate key")
-    return BrollReviewEdits(swap=dict(swap))
+    parts = edits.get("parts", {})
+    shape = "parts must map a part ('2', 'hook') to the keys it shows, in order, e.g. {'2': ['<key>', '<key>']}"
+    if not isinstance(parts, dict) or len(parts) > MAX_BROLL_PARTS:
+        raise EditsRefused(shape)
+    for name, keys in parts.items():
+        if not (str(name) == "hook" or str(name).isdigit()):
+            raise EditsRefused(f"parts: {name!r} is not a part; {shape}")
+        if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+            raise EditsRefused(f"parts[{name!r}]: {shape}")
+        if not keys:
+            raise EditsRefused(f"parts[{name!r}]: a part needs at least one picture")
+        if len(keys) > MAX_PICTURES_PER_PART:
+            raise EditsRefused(f"parts[{name!r}]: at most {MAX_PICTURES_PER_PART} pictures in one part")
+    return BrollReviewEdits(swap=dict(swap), parts={str(k): list(v) for k, v in parts.items()})
 
 
 def _final(edits: dict[str, Any], thumbnails: int) -> FinalReviewEdits:

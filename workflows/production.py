@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         STAGE_PROGRESS,
         UPDATE_RETRY,
         UPDATE_REVIEW,
+        UPDATE_REVISE,
         BrollRequest,
         BrollResult,
         BrollSwap,
@@ -82,6 +83,7 @@ with workflow.unsafe.imports_passed_through():
         applied_edits,
         audio_edits,
         broll_edits,
+        broll_revision,
         final_edits,
         script_edits,
     )
@@ -110,6 +112,9 @@ PATCH_TRANSCRIBE_BESIDE_BROLL = "transcribe-beside-broll"
 PATCH_RETRY_WAKES_QUOTA_WAIT = "retry-wakes-quota-wait"
 # The final checkpoint also accepts hand edits of the title, description and tags, which are published.
 PATCH_FINAL_METADATA_EDITS = "final-metadata-edits"
+# The b-roll checkpoint takes the whole layout (``parts``: every picture of a part, in order) and
+# saved edits (the ``revise`` update): applied and the preview rendered again, the checkpoint open.
+PATCH_BROLL_EDITS = "broll-checkpoint-edits"
 # What the reviewer looks at, per checkpoint (in the checkpoint-opened notification).
 TO_REVIEW: dict[Checkpoint, str] = {
     Checkpoint.SCRIPT: "the script (text, title, sources)",
@@ -135,6 +140,15 @@ class _Cut:
     video: RenderResult
 
 
+@dataclass
+class _Revision:
+    """Edits a reviewer saved at the b-roll checkpoint; ``done`` answers their update (``problem``: refused)."""
+
+    decision: ReviewDecision
+    done: bool = False
+    problem: str | None = None
+
+
 class ProductionCancelled(Exception):
     """Raised at the next safe point after the ``cancel`` signal (a checkpoint or a stage change)."""
 
@@ -158,6 +172,8 @@ class ProductionWorkflow:
         self._outbox: list[asyncio.Future[Any]] = []  # notifications in flight (never awaited by a stage)
         self._final_metadata = False  # the final checkpoint accepts title/description/tags edits
         self._published_edits: dict[str, Any] = {}  # those edits as approved, for the publish request
+        self._broll_layout = False  # PATCH_BROLL_EDITS: whole-layout edits and saved revisions accepted
+        self._revision: _Revision | None = None  # saved b-roll edits waiting to be applied
 
     @property
     def _queues(self) -> TaskQueues:
@@ -193,6 +209,38 @@ class ProductionWorkflow:
         problem = self._review_problem(decision)
         if problem:
             raise ValueError(problem)
+
+    @workflow.update(name=UPDATE_REVISE)
+    async def revise(self, decision: ReviewDecision) -> ProductionStatus:
+        """Apply b-roll edits and render the preview again, keeping the checkpoint open.
+
+        Answers once the edits are applied (the preview is still rendering: the checkpoint reopens
+        when it is done); edits the plan cannot take (a key it lacks) fail the update with why.
+        """
+        rev = _Revision(decision)
+        self._revision = rev
+        await workflow.wait_condition(lambda: rev.done)
+        if rev.problem is not None:
+            raise ApplicationError(rev.problem, type="EditsRefused", non_retryable=True)
+        return self._status
+
+    @revise.validator
+    def _validate_revise(self, decision: ReviewDecision) -> None:
+        if self._status.checkpoint != Checkpoint.BROLL:
+            raise ValueError(
+                "b-roll edits can be saved only while the b-roll checkpoint is open: "
+                f"the production is at stage {str(self._status.stage)!r}"
+            )
+        if not self._broll_layout:
+            raise ValueError(
+                "this production's b-roll edits are sent with its approval (it started before saved edits)"
+            )
+        if self._pending is not None or self._revision is not None:
+            raise ValueError("the b-roll checkpoint already has a decision or edits being applied")
+        try:
+            broll_revision(decision)
+        except EditsRefused as e:
+            raise ValueError(str(e)) from e
 
     @workflow.signal(name=SIGNAL_PROGRESS)
     def report_progress(self, report: ProgressReport) -> None:
@@ -246,6 +294,8 @@ class ProductionWorkflow:
             return f"checkpoint {str(d.stage)!r} is not open: the open checkpoint is {str(open_cp)!r}"
         if self._pending is not None:
             return f"checkpoint {str(d.stage)!r} already has a decision being applied"
+        if self._revision is not None:
+            return f"checkpoint {str(d.stage)!r} is applying saved edits; decide once the preview is rendered again"
         if not d.approved and not d.feedback.strip():
             return "a rejection needs feedback saying what to change"
         if d.redo_from:
@@ -254,7 +304,7 @@ class ProductionWorkflow:
             if not isinstance(d.redo_from, RedoTarget):
                 return f"redo_from must be one of {', '.join(RedoTarget)}, not {d.redo_from!r}"
         try:
-            applied_edits(d.stage, d, self._thumbnail_count, self._final_metadata)
+            applied_edits(d.stage, d, self._thumbnail_count, self._final_metadata, broll_layout=self._broll_layout)
         except EditsRefused as e:
             return str(e)
         return None
@@ -483,12 +533,15 @@ class ProductionWorkflow:
         self, inp: ProductionInput, script: ScriptResult, voice: VoiceResult, carried: list[str]
     ) -> str:
         s = self._status
+        self._broll_layout = workflow.patched(PATCH_BROLL_EDITS)
+        plan_now, revisions = "", 0  # the plan the checkpoint shows (edits saved so far), per attempt
 
         async def pick_broll(attempt: int, feedback: list[str]) -> BrollResult:
             await self._enter(Stage.BROLL)
             req = BrollRequest(
                 inp.production_id, inp.channel, inp.niche, script.script_key, voice.timing_key, attempt, list(feedback)
             )
+            nonlocal plan_now, revisions
             words_task: asyncio.Future[tuple[TranscribeResult, bool]] | None = None
             if workflow.patched(PATCH_TRANSCRIBE_BESIDE_BROLL):
                 # The transcription needs only the narration: it runs while the b-roll is chosen
@@ -507,33 +560,63 @@ class ProductionWorkflow:
             if workflow.patched(PATCH_BROLL_PREVIEW) and self._previewed(Checkpoint.BROLL):
                 # The reviewer sees the whole cut before the expensive render: captions need the
                 # words, so the transcription moves here (the render stage reuses it).
-                words, _ = await self._transcribed(inp, script, voice, enter=False)
-                preview = await self._run(
-                    act.RENDER_PREVIEW,
-                    RenderRequest(
-                        production_id=inp.production_id,
-                        plan_key=res.plan_key,
-                        audio_key=voice.audio_key,
-                        words_key=words.words_key,
-                        niche=inp.niche,
-                        output_key=ProductionKeys(inp.production_id).preview(attempt),
-                    ),
+                await self._preview(
+                    inp, script, voice, res.plan_key, ProductionKeys(inp.production_id).preview(attempt)
                 )
-                s.artifacts.preview = preview.video_key
-                s.outputs.preview = PreviewSummary(
-                    width=preview.width, height=preview.height, seconds=preview.gpu_seconds
-                )
-                self._add_cost(preview.gpu_seconds, preview.cost_usd)
+            plan_now, revisions = res.plan_key, 0
             return res
 
-        broll, decision = await self._reviewed(Checkpoint.BROLL, pick_broll, carried)
-        plan_key = broll.plan_key
-        swaps = broll_edits(decision).swap
-        if swaps:
-            swap = BrollSwap(inp.production_id, plan_key, swaps, s.attempts["broll"])
+        async def revise(rev: _Revision) -> None:
+            """Saved edits: a new plan (the update answers then), and the preview of it."""
+            nonlocal plan_now, revisions
+            edits = broll_revision(rev.decision)
+            attempt = s.attempts[Checkpoint.BROLL]
+            edit = BrollSwap(inp.production_id, plan_now, dict(edits.swap), attempt, dict(edits.parts), revisions + 1)
+            try:
+                res = await execute(act.APPLY_BROLL_SWAP, edit, self._queues)
+            except ActivityError as e:
+                if is_cancelled_exception(e):
+                    raise
+                rev.problem, rev.done = _reason(e), True  # the plan stays as it was; the reviewer is told why
+                return
+            revisions += 1
+            plan_now = s.artifacts.plan = res.plan_key
+            s.outputs.broll_warnings = res.warnings
+            rev.done = True
+            output_key = ProductionKeys(inp.production_id).preview(attempt, revisions)
+            await self._preview(inp, script, voice, plan_now, output_key)
+
+        broll, decision = await self._reviewed(
+            Checkpoint.BROLL, pick_broll, carried, revise if self._broll_layout else None
+        )
+        plan_key = plan_now or broll.plan_key
+        edits = broll_edits(decision, layout=self._broll_layout)
+        if edits:
+            swap = BrollSwap(inp.production_id, plan_key, edits.swap, s.attempts["broll"], edits.parts)
             plan_key = (await self._run(act.APPLY_BROLL_SWAP, swap)).plan_key
             s.artifacts.plan = plan_key
         return plan_key
+
+    async def _preview(
+        self, inp: ProductionInput, script: ScriptResult, voice: VoiceResult, plan_key: str, output_key: str
+    ) -> None:
+        """The low-resolution whole cut of ``plan_key`` the b-roll reviewer watches."""
+        s = self._status
+        words, _ = await self._transcribed(inp, script, voice, enter=False)
+        preview = await self._run(
+            act.RENDER_PREVIEW,
+            RenderRequest(
+                production_id=inp.production_id,
+                plan_key=plan_key,
+                audio_key=voice.audio_key,
+                words_key=words.words_key,
+                niche=inp.niche,
+                output_key=output_key,
+            ),
+        )
+        s.artifacts.preview = preview.video_key
+        s.outputs.preview = PreviewSummary(width=preview.width, height=preview.height, seconds=preview.gpu_seconds)
+        self._add_cost(preview.gpu_seconds, preview.cost_usd)
 
     def _previewed(self, checkpoint: Checkpoint) -> bool:
         """A preview is for a person: none when the checkpoint is approved by the review policy."""
@@ -668,6 +751,7 @@ class ProductionWorkflow:
         checkpoint: Checkpoint,
         produce: Callable[[int, list[str]], Awaitable[T]],
         carried: list[str] | None = None,
+        revise: Callable[[_Revision], Awaitable[None]] | None = None,
     ) -> tuple[T, ReviewDecision]:
         """Run ``produce`` until a reviewer approves its result; each rejection's feedback feeds the redo.
 
@@ -682,7 +766,7 @@ class ProductionWorkflow:
             attempt += 1
             self._status.attempts[checkpoint] = attempt
             result = await produce(attempt, feedback)
-            decision = await self._checkpoint(checkpoint, attempt)
+            decision = await self._checkpoint(checkpoint, attempt, revise)
             if decision.approved:
                 return result, decision
             feedback.append(decision.feedback)
@@ -694,7 +778,9 @@ class ProductionWorkflow:
                     "Start a new production with a different topic or raise TUBEFLOW_MAX_REVIEW_ATTEMPTS."
                 )
 
-    async def _checkpoint(self, checkpoint: Checkpoint, attempt: int) -> ReviewDecision:
+    async def _checkpoint(
+        self, checkpoint: Checkpoint, attempt: int, revise: Callable[[_Revision], Awaitable[None]] | None = None
+    ) -> ReviewDecision:
         assert self._input is not None
         s = self._status
         if checkpoint in self._input.auto_approve:
@@ -715,7 +801,7 @@ class ProductionWorkflow:
                 # A durable timer: the reminder comes after ``hours`` of waiting, across restarts.
                 try:
                     await workflow.wait_condition(
-                        lambda: self._pending is not None or self._cancel_reason is not None,
+                        lambda: self._pending is not None or self._cancel_reason is not None or self._revised(revise),
                         timeout=timedelta(hours=hours),
                     )
                 except TimeoutError:
@@ -724,9 +810,14 @@ class ProductionWorkflow:
                     self._notify("reminder", summary, {**what, "waiting_hours": waited})
                     continue
             else:
-                await workflow.wait_condition(lambda: self._pending is not None or self._cancel_reason is not None)
+                await workflow.wait_condition(
+                    lambda: self._pending is not None or self._cancel_reason is not None or self._revised(revise)
+                )
             if self._cancel_reason is not None:
                 raise ProductionCancelled(self._cancel_reason)
+            if revise is not None and self._revision is not None:
+                await self._apply_revision(checkpoint, self._revision, revise)
+                continue
             taken = self._pending
             assert taken is not None
             s.checkpoint, s.state = None, State.RUNNING
@@ -742,6 +833,32 @@ class ProductionWorkflow:
                 # Kept in the channel's lexicon before the redo, so the next take (and video) says it right.
                 await self._run(act.SAVE_PRONUNCIATIONS, PronunciationEdit(self._input.channel, pronounce))
             return taken
+
+    def _revised(self, revise: Callable[[_Revision], Awaitable[None]] | None) -> bool:
+        return revise is not None and self._revision is not None
+
+    async def _apply_revision(
+        self, checkpoint: Checkpoint, rev: _Revision, revise: Callable[[_Revision], Awaitable[None]]
+    ) -> None:
+        """Saved edits: the checkpoint closes while they are applied and the preview rendered, then reopens."""
+        s = self._status
+        s.checkpoint, s.state = None, State.RUNNING
+        s.detail = f"applying {rev.decision.reviewer}'s b-roll edits and rendering the preview again"
+        await self._snapshot()
+        try:
+            await revise(rev)
+        finally:
+            rev.done = True  # answers the reviewer's update, if the edits did not already
+            self._revision = None
+        if self._cancel_reason is not None:
+            raise ProductionCancelled(self._cancel_reason)
+        s.checkpoint, s.state = checkpoint, State.WAITING
+        s.detail = (
+            f"edits not applied: {rev.problem}"
+            if rev.problem
+            else f"preview rendered again with {rev.decision.reviewer}'s edits"
+        )
+        await self._snapshot()
 
     def _review_record(
         self, decision: ReviewDecision, attempt: int, note: str = "", redo_from: RedoFrom = ""

@@ -181,10 +181,15 @@
       if (note) { note.hidden = false; note.textContent = `Restored ${restored} unsaved ${restored === 1 ? "field" : "fields"} from your last visit.`; }
     }
     return {
-      dirty: () => fields.some((el) => el.value !== el.defaultValue),
+      dirty: () => fields.some((el) => el.value !== el.defaultValue) || Boolean(window.tubeflowBroll?.dirty()),
       clear: () => fields.forEach((el) => localStorage.removeItem(key(el))),
     };
   })();
+
+  // What the b-roll checkpoint's script (api/static/broll.js) shares with this one.
+  window.tubeflowToast = toast;
+  window.tubeflowLeave = () => { leaving = true; };
+  window.tubeflowDeciding = (on) => { deciding = on; };
 
   window.addEventListener("beforeunload", (event) => {
     if (leaving || !drafts.dirty()) return;
@@ -258,13 +263,9 @@
     return JSON.stringify(edited) === JSON.stringify(original) ? null : { script: edited };
   }
 
+  // The b-roll layout as changed and not yet saved (api/static/broll.js); it goes with the approval.
   function brollEdits() {
-    const swap = {};
-    $$("#broll-form fieldset").forEach((fs) => {
-      const picked = $("input:checked", fs);
-      if (picked && picked.value) swap[fs.dataset.part] = picked.value;
-    });
-    return Object.keys(swap).length ? { swap } : null;
+    return window.tubeflowBroll ? window.tubeflowBroll.edits() : null;
   }
 
   function finalEdits() {

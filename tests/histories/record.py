@@ -40,7 +40,7 @@ from temporalio.client import WorkflowHistory as History
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
-from service.client import cancel, retry, review, start_production
+from service.client import cancel, retry, review, revise, start_production
 from tests.conftest import tiny_settings
 from tests.workflow_helpers import Stack, running_stack, wait_checkpoint, wait_for
 from tubeflow.contracts import (
@@ -308,6 +308,26 @@ async def broll_preview(stack: Stack) -> None:
     await cancel(stack.client, pid, "recorded")
 
 
+async def broll_saved_edits(stack: Stack) -> None:
+    """B-roll edits saved at the checkpoint (a new plan, the preview again), then approved with more."""
+    from tubeflow.render_plan import RenderPlan
+
+    pid = await start_direct(stack, "rec-bedits", auto_approve=["script", "audio"])
+    st = await wait_checkpoint(stack.client, pid, "broll", timeout_s=600)
+    plan = RenderPlan.from_json(stack.storage.get_text(st.artifacts.plan or ""))
+    last = plan.parts[-1]
+    keys = [m.key for m in last.items]
+    saved = {str(last.index): [last.candidates[0].key, *keys[::-1]]}
+    await revise(stack.client, pid, ReviewDecision(Checkpoint.BROLL, False, "bo", edits={"parts": saved}))
+    await wait_for(stack.client, pid, lambda s: s.checkpoint == "broll", 600, "the preview again")
+    first = plan.parts[0]
+    approved = {str(first.index): [first.candidates[0].key]}
+    await review(stack.client, pid, ReviewDecision(Checkpoint.BROLL, True, "bo", edits={"parts": approved}))
+    await wait_checkpoint(stack.client, pid, "final", timeout_s=600)
+    save("production_broll_edits_saved_final", await history_of(stack.client, production_workflow_id(pid)))
+    await cancel(stack.client, pid, "recorded")
+
+
 async def reminded_at_checkpoint(stack: Stack) -> None:
     """Notifications: checkpoint opened, then reminders from the durable timer while it waits."""
     pid = await start_direct(stack, "rec-remind", reminder_hours=1.0 / 3600)
@@ -514,6 +534,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "cadence_run": cadence_run,
     "final_redo_from_render": final_redo_from_render,
     "broll_preview": broll_preview,
+    "broll_saved_edits": broll_saved_edits,
     "reminded_at_checkpoint": reminded_at_checkpoint,
     "cancelled_by_signal": cancelled_by_signal,
     "cancelled_through_temporal": cancelled_through_temporal,

@@ -231,6 +231,26 @@ def measure_loudness(path: Path) -> tuple[float, float]:
     return parse_ebur128(run_ffmpeg(measure_loudness_command(path).argv(), what=f"loudness of {Path(path).name}"))
 
 
+POSTER_WIDTH = 480  # the checkpoint's tiles are at most this wide; a poster is a few tens of kB
+
+
+def poster_command(clip: Path, out: Path, duration_s: float, width: int = POSTER_WIDTH) -> FFmpegCommand:
+    """One JPEG still from the middle of ``clip``: a clip's first frame is often black (a fade in),
+    so a reviewer seeing it would not know what the clip shows."""
+    cmd = FFmpegCommand(output=str(out))
+    cmd.add_input(clip, "-ss", fmt_s(max(duration_s, 0.0) / 2))
+    cmd.output_args = ["-frames:v", "1", "-vf", f"scale='min({width},iw)':-2", "-q:v", "4", "-f", "image2"]
+    return cmd
+
+
+def make_poster(clip: Path, out: Path, duration_s: float) -> Path:
+    """Write ``poster_command``'s still; a MediaError when the clip cannot be decoded."""
+    run_ffmpeg(poster_command(clip, out, duration_s).argv(), what=f"poster of {clip.name}", timeout_s=60)
+    if not out.is_file() or out.stat().st_size == 0:
+        raise MediaError(f"{clip.name}: no frame could be taken from its middle for a poster")
+    return out
+
+
 def _tail(text: str, lines: int = 12) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
