@@ -34,7 +34,6 @@ from tubeflow.media.ffmpeg import (
 from tubeflow.media.probe import probe
 from tubeflow.quality_report import (
     BLACK,
-    MAX_MOMENTS,
     BROLL_RELEVANCE,
     CAPTION,
     CAPTION_OUTSIDE_SAFE,
@@ -42,6 +41,7 @@ from tubeflow.quality_report import (
     CUTS_PER_MINUTE,
     FROZEN,
     LOUDNESS,
+    MAX_MOMENTS,
     MUSIC_UNDER_SPEECH,
     STATIC_SHOT,
     TRUE_PEAK,

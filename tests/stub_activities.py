@@ -205,7 +205,8 @@ class StubActivities:
         self._call(req.production_id, "measure_quality", req)
         cuts = [(float(t), 20.0) for t in range(1, 12)]
         m = VideoMeasurements(12.5, 320, 180, -14.0, -3.0, [], [], [], cuts)
-        report = report_from(m, video=req.video, thresholds=(req.thresholds or QualityThresholds()).for_video(req.video))
+        th = (req.thresholds or QualityThresholds()).for_video(req.video)
+        report = report_from(m, video=req.video, thresholds=th)
         report.key = req.output_key
         return QualityResult(report)  # no GPU time: the tests that sum it predate the report
 

@@ -597,10 +597,9 @@ class ProductionWorkflow:
     async def _measure_quality(self, inp: ProductionInput, plan_key: str, video: RenderResult, rounds: int) -> None:
         """The render's quality report, measured on the file: the final checkpoint shows it."""
         s = self._status
-        req = QualityRequest(
-            inp.production_id, "long", video.video_key, plan_key, ProductionKeys(inp.production_id).quality_report(rounds),
-            inp.niche, inp.quality, boxes_as_dicts(getattr(video, "text_boxes", None)),
-        )  # fmt: skip
+        key = ProductionKeys(inp.production_id).quality_report(rounds)
+        boxes = boxes_as_dicts(getattr(video, "text_boxes", None))  # the renderer's, where it reports them
+        req = QualityRequest(inp.production_id, "long", video.video_key, plan_key, key, inp.niche, inp.quality, boxes)
         measured = await self._run(act.MEASURE_QUALITY, req)
         s.artifacts.quality, s.outputs.quality = measured.report.key, measured.report
         self._add_cost(measured.gpu_seconds, measured.cost_usd)
