@@ -53,6 +53,10 @@ EXPECTED = {
     "production_shorts_retried_completed",
     "cadence_started_production",
     "production_retried_after_quota_reset",
+    "production_quality_at_final",
+    "production_quality_needs_attention",
+    "production_quality_retried_published",
+    "shorts_quality_completed",
 }
 
 
