@@ -27,6 +27,7 @@ class QualityFigureOut(Stored):
     message: str
     at_s: float | None = Field(default=None, description="the moment to look at (the first failing one)")
     moments: list[MomentOut] = Field(default_factory=list)
+    label: str = Field(default="", description="the figure's name as a reviewer reads it")
 
 
 class QualityReportOut(Stored):

@@ -660,13 +660,11 @@ def _print_status(st: Any) -> None:
 
 def _print_quality(report: Any) -> None:
     """Every figure of the video's quality report: a failure in red with the moment to look at."""
-    from tubeflow.quality_report import LABELS
-
     verdict = "[green]passed[/green]" if report.passed else "[red]failed[/red]"
     console.print(f"quality report {verdict} ({report.key or 'not stored'})")
     for f in report.figures:
         mark = {True: "[green]ok[/green]  ", False: "[red]FAIL[/red]", None: "[dim]n/m[/dim] "}[f.passed]
-        console.print(f"  {mark} {LABELS.get(f.name, f.name)}: {f.message}", highlight=False)
+        console.print(f"  {mark} {f.label}: {f.message}", highlight=False)
 
 
 def _print_metadata_preview(production_id: str) -> None:

@@ -104,6 +104,10 @@ class QualityFigure:
     message: str  # one sentence; for a failure it says what is wrong and where
     at_s: float | None = None  # the moment to look at (first failing one)
     moments: list[Moment] = field(default_factory=list)
+    label: str = ""  # how a reviewer reads the name (set from LABELS when not given)
+
+    def __post_init__(self) -> None:
+        self.label = self.label or LABELS.get(self.name, self.name.replace("_", " ").capitalize())
 
 
 @dataclass
@@ -141,7 +145,7 @@ class QualityReport:
 
     def reason(self) -> str:
         """The failing figures in one line: why an auto-approved production waits for a person."""
-        parts = [f"{LABELS.get(f.name, f.name)} {_value(f)} (want {f.threshold}){_at(f)}" for f in self.failures()]
+        parts = [f"{f.label} {_value(f)} (want {f.threshold}){_at(f)}" for f in self.failures()]
         return f"quality check of the {_video_words(self.video)} failed: " + "; ".join(parts)
 
     @classmethod
