@@ -147,7 +147,10 @@ def quality_in_words(report: dict[str, Any]) -> str:
     for f in failed:
         at = f.get("at_s")
         where = f" at {clock(float(at))}" if isinstance(at, (int, float)) else ""
-        parts.append(f"{LABELS.get(str(f.get('name')), str(f.get('name')))} {f.get('value')}{where}")
+        value, unit = f.get("value"), str(f.get("unit") or "")
+        shown = f"{value:g}" if isinstance(value, (int, float)) else "?"
+        name = str(f.get("label") or LABELS.get(str(f.get("name")), str(f.get("name"))))
+        parts.append(f"{name} {shown}{' ' + unit if unit else ''}{where}")
     return f"{len(failed)} failed: " + "; ".join(parts) + tail
 
 

@@ -232,7 +232,7 @@ async def test_final_checkpoint_shows_the_report_with_a_failure_in_red_and_its_m
             assert colour == "rgb(185, 28, 28)", colour  # var(--bad): red
             ok = panel.locator("li[data-figure='loudness_lufs']")
             assert await ok.evaluate("e => getComputedStyle(e).color") != colour
-            await playwright_api.expect(panel.locator("li.unmeasured", has_text="not measured").first).to_be_visible()
+            await playwright_api.expect(panel.locator("li.unmeasured", has_text="Not measured").first).to_be_visible()
             seek = black.locator("button.seek")
             await playwright_api.expect(seek).to_have_text("▶ look at 0:01.5")
             assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), label
@@ -246,9 +246,27 @@ async def test_final_checkpoint_shows_the_report_with_a_failure_in_red_and_its_m
                 "Math.abs(document.getElementById('final-video').currentTime - 1.5) < 0.6", timeout=10_000
             )
             await page.evaluate("document.getElementById('final-video').pause()")
+        outputs = await page.locator("#outputs").inner_text()
+        assert "1 failed: Black frames 1 s at 0:01.5" in outputs and "{" not in outputs, outputs
         answer = await page.evaluate(f"fetch('/api/productions/{pid}/quality').then(r => r.json())")
         assert answer["production_id"] == pid and answer["shorts"] == []
         assert answer["video"]["passed"] is False and answer["video"]["key"] == f"productions/{pid}/quality.json"
         assert [f["name"] for f in answer["video"]["figures"] if f["passed"] is False] == [BLACK]
+
+        # Auto-approved and held: the same panel beside the video, and the way out is "Publish anyway".
+        held, _ = await rig.start(STATIC, auto_approve=EVERY, quality_gate=True)
+        await wait_for(rig.client, held, lambda s: s.state == State.NEEDS_ATTENTION, 60, "needs_attention")
+        for size, label in ((PHONE, "phone"), (LAPTOP, "laptop")):
+            await page.set_viewport_size(size)
+            await page.goto(f"/productions/{held}")
+            attention = page.locator("#attention")
+            await playwright_api.expect(attention.locator("h2")).to_contain_text("the quality report failed")
+            static = attention.locator(f"#quality-report li[data-figure='{STATIC_SHOT}']")
+            await playwright_api.expect(static).to_have_class("figure fail")
+            await playwright_api.expect(static.locator("button.seek")).to_have_text("▶ look at 0:00.0")
+            await playwright_api.expect(page.locator("#retry")).to_have_text("Publish anyway")
+            assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), label
+            await page.screenshot(path=str(shots / f"quality-held-{label}.png"), full_page=True)
+        await retry(rig.client, held, "ana", "recorded")
         assert errors == []
         await ctx.close()

@@ -112,7 +112,16 @@ async def test_approve_everything_publishes_with_shorts_and_costs(rig: Rig) -> N
         "video",
         "thumbnails",
         "preview",
+        "quality",
     }
+    # The render was measured (its quality report), and each Short before it was published.
+    assert done.outputs.quality is not None and done.outputs.quality.passed
+    assert [r.video for r in done.outputs.shorts_quality or []] == ["short-0", "short-1"]
+    assert [q.output_key for q in rig.stubs.of(pid, "measure_quality")] == [
+        f"productions/{pid}/quality.json",
+        f"productions/{pid}/shorts/short-0.quality.json",
+        f"productions/{pid}/shorts/short-1.quality.json",
+    ]
     published = rig.stubs.of(pid, "publish")[0]
     assert published.thumbnail_key == done.outputs.thumbnail and published.video_key == f"productions/{pid}/video.mp4"
     assert [(r.stage, r.approved) for r in rig.stubs.of(pid, "record_review")] == [
