@@ -337,3 +337,24 @@ def test_channel_thresholds_reach_the_report() -> None:
     assert report_from(m, video="long", thresholds=QualityThresholds()).figure(STATIC_SHOT).passed is False
     short = report_from(m, video="short-0", thresholds=th.for_video("short-0")).figure(STATIC_SHOT)
     assert short.passed is False and short.threshold == "≤ 1.5 s"
+
+
+def test_report_survives_the_database_snapshot_and_render_results_without_boxes() -> None:
+    """The status's outputs go to the database as JSON and come back (the page's fallback); a
+    render result that carries no boxes (today's renderer) means "not reported", not "none drawn"."""
+    from dataclasses import dataclass
+
+    from tubeflow.contracts import Outputs, RenderResult
+    from tubeflow.quality_report import render_boxes
+
+    r = report_from(_quiet(4.0), video="long", thresholds=QualityThresholds())
+    back = Outputs.from_dict(json.loads(json.dumps(Outputs(quality=r, shorts_quality=[r]).to_dict())))
+    assert back.quality == r and back.shorts_quality == [r] and back.quality.figures[0].label == "Loudness"
+    assert render_boxes(RenderResult("v.mp4", 4.0, 320, 180, 1, 1)) is None
+
+    @dataclass
+    class WithBoxes:
+        text_boxes: list[dict[str, float | str]]
+
+    boxes = render_boxes(WithBoxes([{"t0": 0, "t1": 1, "x": 1, "y": 2, "w": 3, "h": 4, "kind": "caption"}]))
+    assert boxes == [{"t0": 0, "t1": 1, "x": 1, "y": 2, "w": 3, "h": 4, "kind": "caption"}]

@@ -265,6 +265,20 @@ class TextLayout:
         return cls.from_dict(json.loads(text))
 
 
+# Where a render result may carry its boxes (the renderer's field; the first one present is used).
+RENDER_BOX_FIELDS = ("text_boxes", "boxes")
+
+
+def render_boxes(result: Any) -> list[dict[str, Any]] | None:
+    """The drawn-text and caption boxes a render result reports, as dicts; None when it reports
+    none (a renderer that does not emit them yet, or a result recorded before it did)."""
+    for name in RENDER_BOX_FIELDS:
+        boxes = getattr(result, name, None)
+        if boxes is not None:
+            return boxes_as_dicts(boxes)
+    return None
+
+
 def boxes_as_dicts(boxes: Sequence[Any] | None) -> list[dict[str, Any]] | None:
     """The renderer's boxes as plain dicts (they cross Temporal in the quality request)."""
     if boxes is None:

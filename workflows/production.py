@@ -75,7 +75,7 @@ with workflow.unsafe.imports_passed_through():
         VoiceResult,
     )
     from tubeflow.keys import ProductionKeys
-    from tubeflow.quality_report import QualityRequest, boxes_as_dicts
+    from tubeflow.quality_report import QualityRequest, render_boxes
     from tubeflow.render_contracts import RenderJob
     from tubeflow.review_edits import EditsRefused, applied_edits, audio_edits, broll_edits, final_edits, script_edits
 
@@ -598,7 +598,7 @@ class ProductionWorkflow:
         """The render's quality report, measured on the file: the final checkpoint shows it."""
         s = self._status
         key = ProductionKeys(inp.production_id).quality_report(rounds)
-        boxes = boxes_as_dicts(getattr(video, "text_boxes", None))  # the renderer's, where it reports them
+        boxes = render_boxes(video)  # the renderer's, where it reports them
         req = QualityRequest(inp.production_id, "long", video.video_key, plan_key, key, inp.niche, inp.quality, boxes)
         measured = await self._run(act.MEASURE_QUALITY, req)
         s.artifacts.quality, s.outputs.quality = measured.report.key, measured.report

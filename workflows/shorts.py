@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from tubeflow.job_contracts import ShortRequest
     from tubeflow.keys import ProductionKeys
-    from tubeflow.quality_report import QualityReport, QualityRequest, boxes_as_dicts
+    from tubeflow.quality_report import QualityReport, QualityRequest, render_boxes
     from tubeflow.render_contracts import RenderJob
     from workflows.production import (
         PATCH_PUBLISH_WAITS,
@@ -171,5 +171,5 @@ class ShortsWorkflow:
         return QualityRequest(
             inp.production_id, f"short-{spec.index}", rendered.video_key, inp.plan_key,
             ProductionKeys(inp.production_id).short_quality_report(spec.index), inp.niche, inp.quality,
-            boxes_as_dicts(getattr(rendered, "text_boxes", None)), start_s=spec.start, end_s=spec.end,
+            render_boxes(rendered), start_s=spec.start, end_s=spec.end,
         )  # fmt: skip
