@@ -240,11 +240,14 @@ async def test_final_checkpoint_shows_the_report_with_a_failure_in_red_and_its_m
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (label, box)
             await page.screenshot(path=str(shots / f"quality-final-{label}.png"), full_page=True)
 
-            # The moment's button moves the final player there.
-            await seek.click()
-            await page.wait_for_function(
-                "Math.abs(document.getElementById('final-video').currentTime - 1.5) < 0.6", timeout=10_000
+            # The moment's button moves the final player there (where its seek landed, not where play got to).
+            await page.evaluate(
+                "(() => { const v = document.getElementById('final-video'); window.seekedTo = undefined;"
+                " v.addEventListener('seeked', () => { window.seekedTo = v.currentTime; }, { once: true }); })()"
             )
+            await seek.click()
+            await page.wait_for_function("() => window.seekedTo !== undefined", timeout=10_000)
+            assert await page.evaluate("window.seekedTo") == pytest.approx(1.5, abs=0.1)
             await page.evaluate("document.getElementById('final-video').pause()")
         outputs = await page.locator("#outputs").inner_text()
         assert "1 failed: Black frames 1 s at 0:01.5" in outputs and "{" not in outputs, outputs
