@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from api.answers import Answer, Link, Stored
+from api.answers_quality import QualityReportOut
 from tubeflow.contracts import Checkpoint, Incident, ReviewRecord, Stage, State
 
 
@@ -30,6 +31,7 @@ class ArtifactKeys(Stored):
     video: str | None = None
     thumbnails: list[str] | None = None
     preview: str | None = None
+    quality: str | None = None
 
 
 class ArtifactLinks(Answer):
@@ -44,6 +46,7 @@ class ArtifactLinks(Answer):
     video: Link | None = None
     thumbnails: list[Link] | None = None
     preview: Link | None = None
+    quality: Link | None = None
 
 
 class RenderSummaryOut(Stored):
@@ -78,6 +81,8 @@ class OutputsOut(Stored):
     video_id: str | None = None
     shorts: list[str] | None = None
     preview: PreviewSummaryOut | None = None
+    quality: QualityReportOut | None = None
+    shorts_quality: list[QualityReportOut] | None = None
 
 
 class ProductionRow(Answer):
@@ -167,6 +172,7 @@ class ReviewMaterial(Answer):
     video: Link | None = None
     thumbnails: list[Link] | None = None
     metadata: dict[str, Any] | None = Field(default=None, description="the upload's title, description and tags")
+    quality: QualityReportOut | None = Field(default=None, description="the final cut's measured quality report")
     error: str | None = None
 
 

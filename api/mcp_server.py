@@ -69,7 +69,21 @@ def _summary(st: Any) -> dict[str, Any]:
     if st.state == "completed":
         out["published"] = st.outputs.published
         out["video_id"] = st.outputs.video_id
+    if st.outputs.quality is not None:
+        out["quality"] = _quality_summary(st.outputs.quality)
     return out
+
+
+def _quality_summary(report: Any) -> dict[str, Any]:
+    """Passed, and each failing figure with its moment (the ``quality_report`` tool has every figure)."""
+    return {
+        "passed": report.passed,
+        "failures": [
+            {"figure": f.name, "value": f.value, "threshold": f.threshold, "at_s": f.at_s, "message": f.message}
+            for f in report.failures()
+        ],
+        "not_measured": [f.name for f in report.figures if f.passed is None],
+    }
 
 
 def build_server(open_backend: Any) -> MCPServer:
@@ -138,6 +152,17 @@ def build_server(open_backend: Any) -> MCPServer:
 
         _need("viewer")
         return _summary(await guarded(get_status(b().client, production_id)))
+
+    @server.tool()
+    async def quality_report(production_id: str) -> dict[str, Any]:
+        """The measured quality report of the video (loudness, true peak, pacing, black/frozen frames,
+        b-roll relevance, captions) and of each Short: every figure, its threshold, and the moment
+        to look at when it failed."""
+        from api.views import quality_view
+        from service.client import get_status
+
+        _need("viewer")
+        return quality_view(await guarded(get_status(b().client, production_id)))
 
     @server.tool()
     async def list_waiting_reviews() -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from api.answers_productions import (
     RetryAnswer,
     ReviewAnswer,
 )
+from api.answers_quality import QualityReportsOut
 from api.auth import AdminKey, EditorKey, ViewerKey
 from api.context import ApiContext, Ctx
 from api.schemas import (
@@ -37,7 +38,7 @@ from api.schemas import (
     RejectIn,
     RetryIn,
 )
-from api.views import production_view
+from api.views import production_view, quality_view
 from service import client as tf
 from tubeflow.contracts import Checkpoint, ProductionStatus, ReviewDecision, redo_target_named
 from tubeflow.db import repo
@@ -80,6 +81,14 @@ async def list_productions(
 
 async def load_view(ctx: ApiContext, production_id: str) -> dict[str, Any]:
     """The live status from the workflow, else the database's last snapshot; 404 when neither knows it."""
+    status, source = await load_status(ctx, production_id)
+    view = await production_view(ctx.settings, ctx.storage, status, source)
+    view["review_history"] = await dbview.reviews(ctx.db, production_id)
+    return view
+
+
+async def load_status(ctx: ApiContext, production_id: str) -> tuple[ProductionStatus, str]:
+    """(status, "workflow" or "database"): as :func:`load_view`, without the page's material."""
     status, source = None, "workflow"
     if ctx.temporal is not None:
         try:
@@ -90,14 +99,19 @@ async def load_view(ctx: ApiContext, production_id: str) -> dict[str, Any]:
         status, source = await dbview.status_from_db(ctx.db, production_id), "database"
     if status is None:
         raise HTTPException(404, f"unknown production {production_id!r}")
-    view = await production_view(ctx.settings, ctx.storage, status, source)
-    view["review_history"] = await dbview.reviews(ctx.db, production_id)
-    return view
+    return status, source
 
 
 @router.get("/productions/{production_id}", response_model=ProductionView, responses=errors_doc(404))
 async def get_production(production_id: ProductionId, ctx: Ctx, _: ViewerKey) -> dict[str, Any]:
     return await load_view(ctx, production_id)
+
+
+@router.get("/productions/{production_id}/quality", response_model=QualityReportsOut, responses=errors_doc(404))
+async def get_quality(production_id: ProductionId, ctx: Ctx, _: ViewerKey) -> dict[str, Any]:
+    """The measured quality reports: the long-form's latest render and each Short's."""
+    status, _source = await load_status(ctx, production_id)
+    return quality_view(status)
 
 
 @asynccontextmanager

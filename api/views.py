@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from tubeflow.contracts import STAGES, ProductionStatus, production_workflow_id
 from tubeflow.keys import ProductionKeys
+from tubeflow.quality_report import LABELS
 from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.script_citations import cited_sources, uncited_sources
 from tubeflow.settings import Settings
@@ -107,6 +108,7 @@ async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dic
                 "video": link(arts.video) if arts.video else None,
                 "thumbnails": [link(k) for k in thumbs],
                 "metadata": await asyncio.to_thread(_metadata_preview, storage, status.production_id),
+                "quality": status.outputs.quality.to_dict() if status.outputs.quality else None,
             }
     except Exception as e:  # a missing or unreadable artifact must not hide the rest of the page
         log.warning("cannot load %s material for %s: %s", cp, status.production_id, e)
@@ -128,6 +130,41 @@ async def production_view(
     d["source"] = source  # "workflow" (live query) or "database" (the last snapshot)
     d["review"] = await checkpoint_material(storage, status)
     return d
+
+
+def quality_view(status: ProductionStatus) -> dict[str, Any]:
+    """The production's quality reports as the API answers them (``QualityReportsOut``)."""
+    o = status.outputs
+    return {
+        "production_id": status.production_id,
+        "video": o.quality.to_dict() if o.quality else None,
+        "shorts": [r.to_dict() for r in o.shorts_quality or []],
+    }
+
+
+def quality_in_words(report: dict[str, Any]) -> str:
+    """One line for the outputs list: passed, or which figures failed and where."""
+    figures = [f for f in report.get("figures") or [] if isinstance(f, dict)]
+    failed = [f for f in figures if f.get("passed") is False]
+    unmeasured = sum(f.get("passed") is None for f in figures)
+    tail = f" ({unmeasured} not measured)" if unmeasured else ""
+    if not failed:
+        return f"passed: {len(figures) - unmeasured} measured figures within the channel's limits{tail}"
+    parts = []
+    for f in failed:
+        at = f.get("at_s")
+        where = f" at {clock(float(at))}" if isinstance(at, (int, float)) else ""
+        value, unit = f.get("value"), str(f.get("unit") or "")
+        shown = f"{value:g}" if isinstance(value, (int, float)) else "?"
+        name = str(f.get("label") or LABELS.get(str(f.get("name")), str(f.get("name"))))
+        parts.append(f"{name} {shown}{' ' + unit if unit else ''}{where}")
+    return f"{len(failed)} failed: " + "; ".join(parts) + tail
+
+
+def clock(t: float) -> str:
+    """Seconds as a reviewer scrubs to them: 75.25 -> '1:15.2'."""
+    m, s = divmod(max(0.0, t), 60.0)
+    return f"{int(m)}:{s:04.1f}"
 
 
 def _seconds(s: float) -> str:
@@ -189,9 +226,14 @@ def outputs_in_words(outputs: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append((f"Short {i}", str(where)))
     if o.get("sources"):
         rows.append(("Sources", f"{len(o['sources'])} (listed at the script review)"))
+    if isinstance(o.get("quality"), dict):
+        rows.append(("Quality", quality_in_words(o["quality"])))
+    for i, report in enumerate(o.get("shorts_quality") or [], 1):
+        if isinstance(report, dict):
+            rows.append((f"Short {i} quality", quality_in_words(report)))
     known = {"narration_s", "render", "preview", "gpu_seconds", "cost_usd", "llm_cost_usd", "tts_cost_usd",
              "llm_tokens", "tts_characters", "broll_warnings", "published", "video_id", "shorts", "sources",
-             "thumbnail"}  # fmt: skip
+             "thumbnail", "quality", "shorts_quality"}  # fmt: skip
     for k, v in o.items():
         if k not in known and v not in (None, "", [], {}):
             rows.append((k.replace("_", " ").capitalize(), str(v)))

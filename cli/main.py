@@ -651,9 +651,20 @@ def _print_status(st: Any) -> None:
         )
     if st.checkpoint == "final":
         _print_metadata_preview(st.production_id)
+    if st.outputs.quality is not None:
+        _print_quality(st.outputs.quality)
     for r in st.reviews:
         verdict = "approved" if r.approved else "rejected"
         console.print(f"  {r.at[:19]} {r.stage} {verdict} by {r.reviewer} {r.feedback!r} {r.note}")
+
+
+def _print_quality(report: Any) -> None:
+    """Every figure of the video's quality report: a failure in red with the moment to look at."""
+    verdict = "[green]passed[/green]" if report.passed else "[red]failed[/red]"
+    console.print(f"quality report {verdict} ({report.key or 'not stored'})")
+    for f in report.figures:
+        mark = {True: "[green]ok[/green]  ", False: "[red]FAIL[/red]", None: "[dim]n/m[/dim] "}[f.passed]
+        console.print(f"  {mark} {f.label}: {f.message}", highlight=False)
 
 
 def _print_metadata_preview(production_id: str) -> None:

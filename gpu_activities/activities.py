@@ -7,13 +7,16 @@ from collections.abc import Callable
 from typing import Any
 
 from gpu_activities.preview_activities import PreviewActivities
+from gpu_activities.quality_activities import QualityActivities
 from gpu_activities.render_activities import RenderActivities
 from gpu_activities.shorts_activities import ShortsActivities
 from gpu_activities.transcribe_activities import TranscribeActivities
 from gpu_activities.video_op_activities import VideoOpActivities
 
 
-class GpuActivities(TranscribeActivities, RenderActivities, PreviewActivities, ShortsActivities, VideoOpActivities):
+class GpuActivities(
+    TranscribeActivities, RenderActivities, PreviewActivities, ShortsActivities, VideoOpActivities, QualityActivities
+):
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.transcribe,
@@ -27,6 +30,7 @@ class GpuActivities(TranscribeActivities, RenderActivities, PreviewActivities, S
             self.render_segment,
             self.render_soundtrack,
             self.join_render,
+            self.measure_quality,
         ]
 
 
@@ -42,4 +46,5 @@ GPU_ACTIVITY_NAMES = (
     "render_segment",
     "render_soundtrack",
     "join_render",
+    "measure_quality",
 )

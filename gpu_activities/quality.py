@@ -41,6 +41,7 @@ from tubeflow.quality_report import (
     CUTS_PER_MINUTE,
     FROZEN,
     LOUDNESS,
+    MAX_MOMENTS,
     MUSIC_UNDER_SPEECH,
     STATIC_SHOT,
     TRUE_PEAK,
@@ -243,10 +244,7 @@ def _stretch_figure(
     if total <= limit + 1e-9:
         return QualityFigure(name, total, "s", want, True, f"No {what} frames.", moments=moments)
     first = moments[0]
-    msg = (
-        f"{total:g} s of {what} frames (limit {want}), first from {clock(first.start)} to "
-        f"{clock(first.end)}: {why}"
-    )
+    msg = f"{total:g} s of {what} frames (limit {want}), first from {clock(first.start)} to {clock(first.end)}: {why}"
     return QualityFigure(name, total, "s", want, False, msg, first.start, moments)
 
 
@@ -305,10 +303,11 @@ def caption_figures(layout: TextLayout | None, th: QualityThresholds) -> list[Qu
     overlap_want = f"≤ {th.max_caption_overlaps}"
     outside_want = f"≤ {th.max_captions_outside_safe}"
     if layout is None:
+        # Counted 0 (nothing was found) but not passed: nobody looked.
         why = "Not measured: the renderer does not report where it drew text yet."
         return [
-            QualityFigure(CAPTION_OVERLAP, None, "", overlap_want, None, why),
-            QualityFigure(CAPTION_OUTSIDE_SAFE, None, "", outside_want, None, why),
+            QualityFigure(CAPTION_OVERLAP, 0, "", overlap_want, None, why),
+            QualityFigure(CAPTION_OUTSIDE_SAFE, 0, "", outside_want, None, why),
         ]
     overlaps = caption_overlaps(layout)
     outside = captions_outside(layout)
@@ -370,6 +369,8 @@ def report_from(
         broll_figure(plan, thresholds),
         *caption_figures(layout, thresholds),
     ]
+    for f in figures:
+        f.moments = f.moments[:MAX_MOMENTS]
     notes = [f"{f.name}: {f.message}" for f in figures if f.passed is None]
     return QualityReport(video, round(m.duration_s, 3), m.width, m.height, figures, notes)
 
@@ -386,6 +387,6 @@ def measure_video(
     cancel: threading.Event | None = None,
 ) -> QualityReport:
     """The quality report of one rendered file (the long-form or a Short)."""
-    th = thresholds or (QualityThresholds.for_shorts() if video.startswith("short") else QualityThresholds())
+    th = (thresholds or QualityThresholds()).for_video(video)
     m = measure_file(path, mask=caption_band(layout, caption_position), cancel=cancel)
     return report_from(m, video=video, thresholds=th, plan=plan, layout=layout, music_stems=music_stems)

@@ -48,4 +48,6 @@ def production_input(
         language=eff.language,
         render_fanout=settings.render_fanout,
         reminder_hours=settings.review_reminder_hours if cs.review_reminder_hours is None else cs.review_reminder_hours,
+        quality=cs.quality_thresholds(),
+        quality_gate=settings.quality_gate if cs.quality_gate is None else cs.quality_gate,
     )

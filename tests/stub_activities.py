@@ -44,6 +44,7 @@ from tubeflow.contracts import (
     VoiceResult,
 )
 from tubeflow.job_contracts import ShortRequest
+from tubeflow.quality_report import QualityRequest, QualityResult
 from tubeflow.render_contracts import (
     JoinRequest,
     RenderJob,
@@ -96,6 +97,7 @@ class StubActivities:
             self.render_segment,
             self.render_soundtrack,
             self.join_render,
+            self.measure_quality,
         ]
 
     @implements(act.RESEARCH)
@@ -199,6 +201,20 @@ class StubActivities:
         self._call(req.job.production_id, "join_render", req)
         n = len(req.segment_keys)
         return RenderResult(req.job.output_key, 3.0, 320, 180, n, 0, gpu_seconds=0.5, cost_usd=0.0005)
+
+    @implements(act.MEASURE_QUALITY)
+    async def measure_quality(self, req: QualityRequest) -> QualityResult:
+        """A clean report judged by the real thresholds code (cuts every second, -14 LUFS)."""
+        from gpu_activities.quality import VideoMeasurements, report_from
+        from tubeflow.quality_report import QualityThresholds
+
+        self._call(req.production_id, "measure_quality", req)
+        cuts = [(float(t), 20.0) for t in range(1, 12)]
+        m = VideoMeasurements(12.5, 320, 180, -14.0, -3.0, [], [], [], cuts)
+        th = (req.thresholds or QualityThresholds()).for_video(req.video)
+        report = report_from(m, video=req.video, thresholds=th)
+        report.key = req.output_key
+        return QualityResult(report)  # no GPU time: the tests that sum it predate the report
 
     @implements(act.NOTIFY)
     async def notify(self, n: Notification) -> dict[str, str]:

@@ -32,11 +32,12 @@ from starlette.routing import BaseRoute
 
 from api import answers_channels as ch
 from api import answers_productions as pr
+from api import answers_quality as qa
 from api import answers_video as vi
 from api.answers import KeyOut
 from api.app import create_app
 from api.jobs_bridge import status_view
-from tubeflow import contracts
+from tubeflow import contracts, quality_report
 from tubeflow.analytics_report import Section
 from tubeflow.db import records
 from tubeflow.job_contracts import VideoJobStatus
@@ -190,6 +191,9 @@ def _fields(cls: Any) -> set[str]:
         (ch.SectionOut, _fields(Section) | {"sharp"}),
         (vi.JobStatus, set(status_view(VideoJobStatus(job_id="j", op="caption"), None)) | _names(vi.JobUrls)),
         (vi.ProgressDetail, set(status_view(VideoJobStatus(job_id="j", op="caption"), None)["progress_detail"])),
+        (qa.QualityReportOut, _fields(quality_report.QualityReport)),
+        (qa.QualityFigureOut, _fields(quality_report.QualityFigure)),
+        (qa.MomentOut, _fields(quality_report.Moment)),
     ],
 )
 def test_models_hold_the_fields_their_routes_serialise(model: type[BaseModel], expected: set[str]) -> None:

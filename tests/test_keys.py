@@ -238,6 +238,11 @@ def test_layout_is_stable() -> None:
     ]
     assert k.publish_state("video") == "productions/abc123/youtube/video.json"
     assert k.metadata_preview() == "productions/abc123/metadata-preview.json"
+    assert [k.quality_report(), k.quality_report(2), k.short_quality_report(1)] == [
+        "productions/abc123/quality.json",
+        "productions/abc123/quality-r2.json",
+        "productions/abc123/shorts/short-1.quality.json",
+    ]
     assert (JobKeys("j1").input("image", ".png"), JobKeys("j1").output()) == ("jobs/j1/image.png", "jobs/j1/output.mp4")
     assert upload_key("tok", "in.mp4") == "uploads/tok/in.mp4"
 

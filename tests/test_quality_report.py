@@ -200,9 +200,9 @@ def test_broll_scores_come_from_the_plan() -> None:
     f = report_from(_quiet(4.0), video="long", thresholds=QualityThresholds(), plan=plan).figure(BROLL_RELEVANCE)
     assert f.passed is False and f.value == -0.88 and f.at_s == 2.0 and "a prism" in f.message
     items[1].score = 0.05
-    assert report_from(_quiet(4.0), video="long", thresholds=QualityThresholds(), plan=plan).figure(
-        BROLL_RELEVANCE
-    ).passed
+    assert (
+        report_from(_quiet(4.0), video="long", thresholds=QualityThresholds(), plan=plan).figure(BROLL_RELEVANCE).passed
+    )
 
 
 def _quiet(duration: float) -> VideoMeasurements:
@@ -227,3 +227,134 @@ def test_music_under_speech_from_the_soundtrack_stems(tmp_path: Path) -> None:
     assert soft.figure("music_under_speech_db").passed is True
     unmeasured = report_from(_quiet(2.0), video="long", thresholds=th, plan=plan).figure("music_under_speech_db")
     assert unmeasured.passed is None and "stems" in unmeasured.message
+
+
+# --- the activity's path: storage, the plan, the renderer's boxes as it reports them ------------
+
+
+def test_every_planted_defect_is_flagged_through_the_activity(tmp_path: Path) -> None:
+    """One real clip with four defects, measured the way the GPU activity does (keys in storage,
+    the plan, the renderer's boxes in its own ``{t0, t1, x, y, w, h, kind}`` shape): a black second
+    at 1.5 s, a 6 s shot without a cut from 2.5 s, a clipped burst at 9.5 s, and a caption forced
+    onto a card's text at 4 s.  Each is flagged at its moment, and nothing else is."""
+    from gpu_activities.adapter_base import GpuAdapter
+    from gpu_activities.quality_activities import measure_request
+    from tests.conftest import tiny_settings
+    from tubeflow.quality_report import QualityRequest
+    from tubeflow.storage import open_storage
+
+    settings = tiny_settings(tmp_path)
+    storage = open_storage(settings)
+    clip = slideshow_clip(
+        tmp_path / "defects.mp4", [("pan", 1.5, 1), ("black", 1.0, 0), ("pan", 6.0, 2), ("pan", 1.5, 3)], clip_at=9.5
+    )
+    storage.put_file("productions/q1/video.mp4", clip, "video/mp4")
+    items = [MediaItem("a.jpg", "image", "library", "sky", 0.0, 10.0, score=0.1, description="blue sky")]
+    plan = RenderPlan(320, 180, 15, 10.0, [PlanPart(0, "hook", 0.0, 10.0, items)])
+    storage.put_bytes("productions/q1/plan-v1.json", plan.to_json().encode(), "application/json")
+    boxes = [
+        {"t0": 3.0, "t1": 8.5, "x": 40, "y": 40, "w": 240, "h": 50, "kind": "card", "text": "Rayleigh scattering"},
+        {"t0": 4.0, "t1": 5.0, "x": 60, "y": 50, "w": 200, "h": 30, "kind": "caption", "text": "the surprising part"},
+        {"t0": 8.6, "t1": 9.0, "x": 60, "y": 130, "w": 200, "h": 25, "kind": "caption", "text": "clear of the card"},
+    ]
+    req = QualityRequest(
+        "q1", "long", "productions/q1/video.mp4", "productions/q1/plan-v1.json", "productions/q1/quality.json",
+        text_boxes=boxes,
+    )  # fmt: skip
+    r = measure_request(GpuAdapter(settings, storage), req)
+
+    assert _failed(r) == {BLACK, STATIC_SHOT, TRUE_PEAK, CAPTION_OVERLAP}, [f.message for f in r.failures()]
+    assert r.figure(BLACK).at_s == pytest.approx(1.5, abs=0.1)
+    assert r.figure(STATIC_SHOT).at_s == pytest.approx(2.5, abs=0.3)
+    assert r.figure(STATIC_SHOT).value == pytest.approx(6.0, abs=0.3)
+    peak_at = r.figure(TRUE_PEAK).at_s
+    assert peak_at is not None and 9.3 <= peak_at <= 9.6
+    overlap = r.figure(CAPTION_OVERLAP)
+    assert overlap.value == 1 and overlap.at_s == 4.0 and "the surprising part" in overlap.message
+    assert "Rayleigh scattering" in overlap.message
+    assert r.figure(CAPTION_OUTSIDE_SAFE).passed is True and r.figure(BROLL_RELEVANCE).passed is True
+    # stored where the workflow said, the same report it returned
+    stored = QualityReport.from_dict(json.loads(storage.get_text("productions/q1/quality.json")))
+    assert stored == r and r.key == "productions/q1/quality.json" and not r.passed
+    assert "Black frames" in r.reason() and "at 0:04.0" in r.reason()
+
+
+def test_render_boxes_as_objects_and_dicts_give_one_layout() -> None:
+    from dataclasses import dataclass
+
+    from tubeflow.quality_report import LONG_FORM_SAFE, boxes_as_dicts, layout_from_render_boxes
+
+    @dataclass
+    class Box:  # the renderer may hand over dataclasses rather than dicts
+        t0: float
+        t1: float
+        x: float
+        y: float
+        w: float
+        h: float
+        kind: str
+
+    objects = [Box(0.0, 1.0, 10, 10, 50, 20, "caption"), Box(0.0, 1.0, 10, 10, 50, 20, "hook-title")]
+    dicts = boxes_as_dicts(objects)
+    assert dicts is not None and dicts[0] == {
+        "t0": 0.0,
+        "t1": 1.0,
+        "x": 10,
+        "y": 10,
+        "w": 50,
+        "h": 20,
+        "kind": "caption",
+    }
+    a = layout_from_render_boxes(objects, 320, 180, LONG_FORM_SAFE)
+    b = layout_from_render_boxes(dicts, 320, 180, LONG_FORM_SAFE)
+    assert a == b and a is not None
+    assert [x.kind for x in a.boxes] == [CAPTION, TEXT]
+    assert layout_from_render_boxes(None, 320, 180, LONG_FORM_SAFE) is None
+    assert boxes_as_dicts(None) is None
+    # a box without its coordinates is skipped, not guessed
+    assert layout_from_render_boxes([{"t0": 0, "t1": 1, "kind": "caption"}], 320, 180, LONG_FORM_SAFE) == TextLayout(
+        320, 180, [], LONG_FORM_SAFE
+    )
+
+
+def test_absent_boxes_count_zero_but_are_not_passed(media: dict[str, Path]) -> None:
+    r = measure_video(media["clean"])
+    for name in (CAPTION_OVERLAP, CAPTION_OUTSIDE_SAFE):
+        f = r.figure(name)
+        assert (f.value, f.passed) == (0, None) and f.message.startswith("Not measured")
+    assert r.passed  # not measured does not fail the report; it is noted
+    assert any(n.startswith(CAPTION_OVERLAP) for n in r.notes)
+
+
+def test_channel_thresholds_reach_the_report() -> None:
+    """A channel's limits (channel settings) judge its reports; a Short takes the Shorts pace."""
+    from tubeflow.channel_settings import parse_settings
+
+    cs = parse_settings({"quality_max_static_shot_s": "8", "quality_max_static_shot_shorts_s": "1.5"})
+    th = cs.quality_thresholds()
+    m = VideoMeasurements(10.0, 320, 180, -14.0, -3.0, [], [], [], [(6.0, 30.0)])  # a 6 s first shot
+    assert report_from(m, video="long", thresholds=th).figure(STATIC_SHOT).passed is True
+    assert report_from(m, video="long", thresholds=QualityThresholds()).figure(STATIC_SHOT).passed is False
+    short = report_from(m, video="short-0", thresholds=th.for_video("short-0")).figure(STATIC_SHOT)
+    assert short.passed is False and short.threshold == "≤ 1.5 s"
+
+
+def test_report_survives_the_database_snapshot_and_render_results_without_boxes() -> None:
+    """The status's outputs go to the database as JSON and come back (the page's fallback); a
+    render result that carries no boxes (today's renderer) means "not reported", not "none drawn"."""
+    from dataclasses import dataclass
+
+    from tubeflow.contracts import Outputs, RenderResult
+    from tubeflow.quality_report import render_boxes
+
+    r = report_from(_quiet(4.0), video="long", thresholds=QualityThresholds())
+    back = Outputs.from_dict(json.loads(json.dumps(Outputs(quality=r, shorts_quality=[r]).to_dict())))
+    assert back.quality == r and back.shorts_quality == [r] and back.quality.figures[0].label == "Loudness"
+    assert render_boxes(RenderResult("v.mp4", 4.0, 320, 180, 1, 1)) is None
+
+    @dataclass
+    class WithBoxes:
+        text_boxes: list[dict[str, float | str]]
+
+    boxes = render_boxes(WithBoxes([{"t0": 0, "t1": 1, "x": 1, "y": 2, "w": 3, "h": 4, "kind": "caption"}]))
+    assert boxes == [{"t0": 0, "t1": 1, "x": 1, "y": 2, "w": 3, "h": 4, "kind": "caption"}]

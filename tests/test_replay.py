@@ -55,6 +55,10 @@ EXPECTED = {
     "production_retried_after_quota_reset",
     "production_published_with_final_edits",
     "production_broll_edits_saved_final",
+    "production_quality_at_final",
+    "production_quality_needs_attention",
+    "production_quality_retried_published",
+    "shorts_quality_completed",
 }
 
 

@@ -112,7 +112,14 @@ async def test_approve_everything_publishes_with_shorts_and_costs(rig: Rig) -> N
         "video",
         "thumbnails",
         "preview",
+        "quality",
     }
+    # The render was measured (its quality report), and each Short before it was published.
+    assert done.outputs.quality is not None and done.outputs.quality.passed
+    assert [r.video for r in done.outputs.shorts_quality or []] == ["short-0", "short-1"]
+    measured = [q.output_key for q in rig.stubs.of(pid, "measure_quality")]
+    assert measured[0] == f"productions/{pid}/quality.json"  # the Shorts after it, measured at once (any order)
+    assert sorted(measured[1:]) == [f"productions/{pid}/shorts/short-{i}.quality.json" for i in (0, 1)]
     published = rig.stubs.of(pid, "publish")[0]
     assert published.thumbnail_key == done.outputs.thumbnail and published.video_key == f"productions/{pid}/video.mp4"
     assert [(r.stage, r.approved) for r in rig.stubs.of(pid, "record_review")] == [

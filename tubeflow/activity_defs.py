@@ -58,6 +58,7 @@ from tubeflow.job_contracts import (
     ShortRequest,
     VideoJobResult,
 )
+from tubeflow.quality_report import QualityRequest, QualityResult
 from tubeflow.render_contracts import (
     JoinRequest,
     RenderJob,
@@ -244,6 +245,10 @@ RENDER_SOUNDTRACK = ActivityDef(
     "render_soundtrack", SoundtrackRequest, SoundtrackResult, Queue.GPU, SEGMENT_LIMIT, GPU_RETRY, HEARTBEAT
 )
 JOIN_RENDER = ActivityDef("join_render", JoinRequest, RenderResult, Queue.GPU, timedelta(hours=1), GPU_RETRY, HEARTBEAT)
+# The quality report of a rendered video (long-form or Short): one decode of the file.
+MEASURE_QUALITY = ActivityDef(
+    "measure_quality", QualityRequest, QualityResult, Queue.GPU, timedelta(minutes=30), GPU_RETRY, HEARTBEAT
+)
 # VideoJobWorkflow's operation -> its activity (the keys are tubeflow.job_contracts.VIDEO_OPS).
 VIDEO_OP_ACTIVITIES: dict[str, ActivityDef[Any, VideoJobResult]] = {
     "caption": VIDEO_CAPTION,
@@ -281,4 +286,5 @@ ALL: tuple[ActivityDef[Any, Any], ...] = (
     RENDER_SEGMENT,
     RENDER_SOUNDTRACK,
     JOIN_RENDER,
+    MEASURE_QUALITY,
 )

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tubeflow.contracts import Checkpoint
 from tubeflow.errors import PermanentError
+from tubeflow.quality_report import QualityThresholds
 
 CHECKPOINTS = tuple(c.value for c in Checkpoint)
 PRIVACY = ("private", "unlisted", "public")
@@ -78,10 +79,27 @@ class ChannelSettings:
     max_waiting_reviews: int = 2  # back-pressure: the cadence starts nothing while this many wait
     webhooks: list[str] = field(default_factory=list)  # names from TUBEFLOW_CHANNEL_WEBHOOKS (URLs stay in env)
     review_reminder_hours: float | None = None  # None: TUBEFLOW_REVIEW_REMINDER_HOURS; 0 = never remind
+    # The quality report's limits (tubeflow/quality_report.py; README "Quality report").
+    quality_gate: bool | None = None  # None: TUBEFLOW_QUALITY_GATE; a failed report holds an auto-approved final
+    quality_loudness_lufs: float = -14.0
+    quality_loudness_tolerance_lu: float = 1.0
+    quality_max_true_peak_dbtp: float = -1.0
+    quality_max_static_shot_s: float = 3.5
+    quality_max_static_shot_shorts_s: float = 2.0
+    quality_max_black_s: float = 0.0
+    quality_max_frozen_s: float = 0.0
+    quality_max_caption_overlaps: int = 0
+    quality_max_captions_outside_safe: int = 0
+    quality_min_broll_relevance: float = -0.05
+    quality_max_music_under_speech_db: float = -12.0
 
     @property
     def slots(self) -> list[Slot]:
         return [parse_slot(s) for s in self.publish_slots]
+
+    def quality_thresholds(self) -> QualityThresholds:
+        """The channel's limits for its quality reports (the long-form's; ``.shorts()`` for a Short)."""
+        return QualityThresholds(**{name: getattr(self, f"quality_{name}") for name in QUALITY_FIELDS})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,7 +126,25 @@ FIELD_HELP: dict[str, str] = {
     "max_waiting_reviews": "an integer 1..50",
     "webhooks": "comma-separated target names defined in TUBEFLOW_CHANNEL_WEBHOOKS (letters, digits, - and _)",
     "review_reminder_hours": "hours a checkpoint may wait before a reminder, 0 (never) .. 720, or 'default'",
+    "quality_gate": "true, false or 'default' (TUBEFLOW_QUALITY_GATE): hold an auto-approved final whose "
+    "quality report failed",
 }
+# quality_<threshold>: (number type, low, high, help), one per QualityThresholds field.
+QUALITY_RANGES: dict[str, tuple[type, float, float, str]] = {
+    "loudness_lufs": (float, -40, -5, "target integrated loudness in LUFS, -40..-5"),
+    "loudness_tolerance_lu": (float, 0, 10, "allowed distance from the target in LU, 0..10"),
+    "max_true_peak_dbtp": (float, -20, 0, "highest true peak in dBTP, -20..0"),
+    "max_static_shot_s": (float, 0.5, 600, "longest shot without a change of picture (long-form), 0.5..600 s"),
+    "max_static_shot_shorts_s": (float, 0.5, 60, "longest shot without a change of picture (Shorts), 0.5..60 s"),
+    "max_black_s": (float, 0, 600, "seconds of black frames allowed, 0..600"),
+    "max_frozen_s": (float, 0, 600, "seconds of frozen frames allowed, 0..600"),
+    "max_caption_overlaps": (int, 0, 10000, "captions allowed over drawn text, an integer 0..10000"),
+    "max_captions_outside_safe": (int, 0, 10000, "captions allowed outside the safe zone, an integer 0..10000"),
+    "min_broll_relevance": (float, -2, 1, "lowest b-roll relevance score allowed, -2..1"),
+    "max_music_under_speech_db": (float, -60, 0, "music bed level under the voice in dB, -60..0"),
+}
+QUALITY_FIELDS = tuple(QUALITY_RANGES)
+FIELD_HELP.update({f"quality_{k}": v[3] for k, v in QUALITY_RANGES.items()})
 FIELD_NAMES = tuple(f.name for f in fields(ChannelSettings))
 
 
@@ -226,6 +262,11 @@ def clean_value(name: str, value: Any) -> Any:
         if value is None or value == "default":
             return None
         return _number(name, value, float, 0, 720)
+    if name == "quality_gate":
+        return None if value is None or value == "default" else _bool(name, value)
+    if name.startswith("quality_") and name.removeprefix("quality_") in QUALITY_RANGES:
+        kind, low, high, _ = QUALITY_RANGES[name.removeprefix("quality_")]
+        return _number(name, value, kind, low, high)
     if name == "required_checkpoints":
         if value is None or value == "niche":
             return None

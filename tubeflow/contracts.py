@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Literal, NewType, TypeAlias
 
+from tubeflow.quality_report import QualityReport, QualityThresholds
+
 
 class Checkpoint(StrEnum):
     """Where a person reviews; the review stage of each is ``review_<checkpoint>``."""
@@ -170,6 +172,10 @@ class ProductionInput:
     render_fanout: int = 0
     # Remind the reviewers when a checkpoint has waited this long (the channel's or the global setting; 0 = never).
     reminder_hours: float = 0.0
+    # The channel's quality limits (None: the defaults), and whether a failed report holds an
+    # auto-approved final checkpoint in needs_attention instead of publishing.
+    quality: QualityThresholds | None = None
+    quality_gate: bool = False
 
 
 @dataclass
@@ -241,6 +247,7 @@ class Artifacts:
     video: str | None = None
     thumbnails: list[str] | None = None
     preview: str | None = None  # the low-resolution cut shown at the b-roll checkpoint
+    quality: str | None = None  # the latest render's quality report (JSON)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON the API, dashboard and database have always had: only what exists."""
@@ -286,6 +293,8 @@ class Outputs:
     video_id: str | None = None
     shorts: list[str] | None = None  # where each Short was published
     preview: PreviewSummary | None = None
+    quality: QualityReport | None = None  # the latest render's quality report
+    shorts_quality: list[QualityReport] | None = None  # each Short's, in order
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON the API, dashboard and database have always had: only what exists."""
@@ -302,6 +311,10 @@ class Outputs:
             values["render"] = RenderSummary(**values["render"])
         if isinstance(values.get("preview"), dict):
             values["preview"] = PreviewSummary(**values["preview"])
+        if isinstance(values.get("quality"), dict):
+            values["quality"] = QualityReport.from_dict(values["quality"])
+        if isinstance(values.get("shorts_quality"), list):
+            values["shorts_quality"] = [QualityReport.from_dict(r) for r in values["shorts_quality"]]
         return cls(**values)
 
 
@@ -590,6 +603,7 @@ class ShortsInput:
     thumbnail_key: str = ""
     gpu_queue: str = "tubeflow-gpu"
     render_fanout: int = 0  # as ProductionInput.render_fanout
+    quality: QualityThresholds | None = None  # as ProductionInput.quality (each Short gets its pace)
 
 
 @dataclass
@@ -598,6 +612,7 @@ class ShortsResult:
     published: list[str]
     gpu_seconds: float = 0.0
     cost_usd: float = 0.0
+    quality: list[QualityReport] = field(default_factory=list)  # each Short's report, in order
 
 
 @dataclass

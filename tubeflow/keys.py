@@ -117,6 +117,13 @@ class ProductionKeys:
     def short(self, index: int) -> str:
         return f"{self.prefix}/shorts/short-{index}.mp4"
 
+    def quality_report(self, round_: int = 1) -> str:
+        """The quality report (JSON) of the render of round ``round_`` (as :meth:`video`)."""
+        return f"{self.prefix}/quality.json" if round_ == 1 else f"{self.prefix}/quality-r{round_}.json"
+
+    def short_quality_report(self, index: int) -> str:
+        return f"{self.prefix}/shorts/short-{index}.quality.json"
+
     def metadata_preview(self) -> str:
         """The publish metadata as the final review shows it (title, description, chapters)."""
         return f"{self.prefix}/metadata-preview.json"

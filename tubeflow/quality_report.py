@@ -14,7 +14,8 @@ caption line, in output-frame pixels, with the time it is on screen.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 # Figure names: stable strings (they travel in workflow histories and the API).
@@ -28,16 +29,35 @@ MUSIC_UNDER_SPEECH = "music_under_speech_db"
 BROLL_RELEVANCE = "broll_relevance_min"
 CAPTION_OVERLAP = "caption_text_overlaps"
 CAPTION_OUTSIDE_SAFE = "captions_outside_safe_zone"
+# How a reviewer reads each figure's name (the dashboard, the needs-attention reason).
+LABELS = {
+    LOUDNESS: "Loudness",
+    TRUE_PEAK: "True peak",
+    STATIC_SHOT: "Longest static shot",
+    CUTS_PER_MINUTE: "Cuts per minute",
+    BLACK: "Black frames",
+    FROZEN: "Frozen frames",
+    MUSIC_UNDER_SPEECH: "Music under speech",
+    BROLL_RELEVANCE: "B-roll relevance (lowest)",
+    CAPTION_OVERLAP: "Captions over drawn text",
+    CAPTION_OUTSIDE_SAFE: "Captions outside the safe zone",
+}
+
+
+# A figure points at no more moments than this (the count is in its value and message): the
+# report crosses Temporal and sits in the production's status, so it must stay a few kilobytes.
+MAX_MOMENTS = 20
 
 
 @dataclass(frozen=True)
 class QualityThresholds:
-    """A channel's limits. Defaults are issue 20's; Shorts get a tighter pace (:meth:`for_shorts`)."""
+    """A channel's limits. Defaults are issue 20's; Shorts get a tighter pace (:meth:`shorts`)."""
 
     loudness_lufs: float = -14.0
     loudness_tolerance_lu: float = 1.0
     max_true_peak_dbtp: float = -1.0
     max_static_shot_s: float = 3.5
+    max_static_shot_shorts_s: float = 2.0  # a Short's longest shot (it replaces max_static_shot_s there)
     max_black_s: float = 0.0
     max_frozen_s: float = 0.0
     max_caption_overlaps: int = 0
@@ -50,7 +70,14 @@ class QualityThresholds:
 
     @classmethod
     def for_shorts(cls, **overrides: Any) -> QualityThresholds:
-        return cls(**{"max_static_shot_s": 2.0, **overrides})
+        return cls(**overrides).shorts()
+
+    def shorts(self) -> QualityThresholds:
+        """The same limits with a Short's pace."""
+        return replace(self, max_static_shot_s=self.max_static_shot_shorts_s)
+
+    def for_video(self, video: str) -> QualityThresholds:
+        return self.shorts() if video.startswith("short") else self
 
 
 @dataclass(frozen=True)
@@ -77,6 +104,10 @@ class QualityFigure:
     message: str  # one sentence; for a failure it says what is wrong and where
     at_s: float | None = None  # the moment to look at (first failing one)
     moments: list[Moment] = field(default_factory=list)
+    label: str = ""  # how a reviewer reads the name (set from LABELS when not given)
+
+    def __post_init__(self) -> None:
+        self.label = self.label or LABELS.get(self.name, self.name.replace("_", " ").capitalize())
 
 
 @dataclass
@@ -89,11 +120,13 @@ class QualityReport:
     height: int
     figures: list[QualityFigure]
     notes: list[str] = field(default_factory=list)
+    # True when no measured figure failed (unmeasured ones do not block, they are noted).  A field,
+    # not a property, so it is in the JSON (status, API); always recomputed from the figures.
+    passed: bool = True
+    key: str = ""  # where the report is stored (its JSON), once it is
 
-    @property
-    def passed(self) -> bool:
-        """True when no measured figure failed (unmeasured ones do not block, they are noted)."""
-        return all(f.passed is not False for f in self.figures)
+    def __post_init__(self) -> None:
+        self.passed = all(f.passed is not False for f in self.figures)
 
     def failures(self) -> list[QualityFigure]:
         return [f for f in self.figures if f.passed is False]
@@ -105,18 +138,19 @@ class QualityReport:
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["passed"] = self.passed
-        return d
+        return asdict(self)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
+    def reason(self) -> str:
+        """The failing figures in one line: why an auto-approved production waits for a person."""
+        parts = [f"{f.label} {_value(f)} (want {f.threshold}){_at(f)}" for f in self.failures()]
+        return f"quality check of the {_video_words(self.video)} failed: " + "; ".join(parts)
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> QualityReport:
-        figures = [
-            QualityFigure(**{**f, "moments": [Moment(**m) for m in f.get("moments", [])]}) for f in d["figures"]
-        ]
+        figures = [QualityFigure(**{**f, "moments": [Moment(**m) for m in f.get("moments", [])]}) for f in d["figures"]]
         return cls(
             video=d["video"],
             duration_s=d["duration_s"],
@@ -124,7 +158,25 @@ class QualityReport:
             height=d["height"],
             figures=figures,
             notes=list(d.get("notes", [])),
+            key=str(d.get("key", "")),
         )
+
+
+def _value(f: QualityFigure) -> str:
+    return f"{f.value:g}{' ' + f.unit if f.unit else ''}" if f.value is not None else "?"
+
+
+def _at(f: QualityFigure) -> str:
+    if f.at_s is None:
+        return ""
+    m, s = divmod(max(0.0, f.at_s), 60.0)
+    return f" at {int(m)}:{s:04.1f}"
+
+
+def _video_words(video: str) -> str:
+    if video.startswith("short-"):
+        return f"Short {int(video.removeprefix('short-')) + 1}" if video.removeprefix("short-").isdigit() else video
+    return "video"
 
 
 # --- what the renderer draws -------------------------------------------------------------------
@@ -213,6 +265,63 @@ class TextLayout:
         return cls.from_dict(json.loads(text))
 
 
+# Where a render result may carry its boxes (the renderer's field; the first one present is used).
+RENDER_BOX_FIELDS = ("text_boxes", "boxes")
+
+
+def render_boxes(result: Any) -> list[dict[str, Any]] | None:
+    """The drawn-text and caption boxes a render result reports, as dicts; None when it reports
+    none (a renderer that does not emit them yet, or a result recorded before it did)."""
+    for name in RENDER_BOX_FIELDS:
+        boxes = getattr(result, name, None)
+        if boxes is not None:
+            return boxes_as_dicts(boxes)
+    return None
+
+
+def boxes_as_dicts(boxes: Sequence[Any] | None) -> list[dict[str, Any]] | None:
+    """The renderer's boxes as plain dicts (they cross Temporal in the quality request)."""
+    if boxes is None:
+        return None
+    names = ("t0", "t1", "x", "y", "w", "h", "kind", "label", "text")
+    out = []
+    for b in boxes:
+        d = {n: _box_field(b, n) for n in names}
+        out.append({k: v for k, v in d.items() if v is not None})
+    return out
+
+
+def _box_field(box: Any, name: str) -> Any:
+    return box.get(name) if isinstance(box, Mapping) else getattr(box, name, None)
+
+
+def layout_from_render_boxes(
+    boxes: Sequence[Any] | None, width: int, height: int, margins: SafeMargins
+) -> TextLayout | None:
+    """The renderer's own boxes (``{t0, t1, x, y, w, h, kind}`` in output pixels, as dicts or
+    objects with those attributes) as a :class:`TextLayout`; None when it reported none.
+
+    A ``kind`` naming a caption (``caption``, ``caption-line``...) is a caption; any other kind
+    (``card``, ``heading``, ``hook``, ``text``) is drawn text a caption must not cover.  A box
+    that lacks a coordinate is skipped rather than guessed.
+    """
+    if boxes is None:
+        return None
+    out: list[TextBox] = []
+    for b in boxes:
+        try:
+            t0, t1 = float(_box_field(b, "t0")), float(_box_field(b, "t1"))
+            x, y = float(_box_field(b, "x")), float(_box_field(b, "y"))
+            w, h = float(_box_field(b, "w")), float(_box_field(b, "h"))
+        except (TypeError, ValueError):
+            continue
+        kind_name = str(_box_field(b, "kind") or TEXT)
+        kind = CAPTION if kind_name.lower().startswith(CAPTION) else TEXT
+        label = str(_box_field(b, "label") or _box_field(b, "text") or kind_name)
+        out.append(TextBox(kind, Rect(x, y, w, h), t0, t1, label))
+    return TextLayout(width, height, out, margins)
+
+
 @dataclass(frozen=True)
 class Overlap:
     caption: TextBox
@@ -241,6 +350,31 @@ def caption_overlaps(layout: TextLayout, min_area_px: float = 1.0) -> list[Overl
 def captions_outside(layout: TextLayout) -> list[TextBox]:
     """Caption boxes not wholly inside the safe zone, earliest first."""
     zone = layout.margins.zone(layout.width, layout.height)
-    return sorted(
-        (b for b in layout.boxes if b.kind == CAPTION and not zone.contains(b.rect)), key=lambda b: b.start
-    )
+    return sorted((b for b in layout.boxes if b.kind == CAPTION and not zone.contains(b.rect)), key=lambda b: b.start)
+
+
+# --- what crosses Temporal ---------------------------------------------------------------------
+
+
+@dataclass
+class QualityRequest:
+    """Measure one rendered video (GPU queue, after its render) and store its report at ``output_key``."""
+
+    production_id: str
+    video: str  # "long" or "short-<n>"
+    video_key: str
+    plan_key: str
+    output_key: str
+    niche: str = ""
+    thresholds: QualityThresholds | None = None  # None: the defaults (a Short's pace for a Short)
+    # The renderer's drawn-text and caption boxes ({t0, t1, x, y, w, h, kind}); None: not reported.
+    text_boxes: list[dict[str, Any]] | None = None
+    start_s: float = 0.0  # a Short's range of the plan (its pictures' relevance scores)
+    end_s: float = 0.0
+
+
+@dataclass
+class QualityResult:
+    report: QualityReport
+    gpu_seconds: float = 0.0
+    cost_usd: float = 0.0

@@ -191,6 +191,8 @@ class Settings:
     niches_dir: str = ""  # empty = the bundled niches/ folder
     default_niche: str = "science"
     max_review_attempts: int = 3
+    # A failed quality report holds an auto-approved final checkpoint (needs_attention); per channel too.
+    quality_gate: bool = True
     font_file: str = ""  # empty = first sans font found (DejaVu), see tubeflow.media.fonts
 
     # Notifications (README "Notifications"): webhooks as "name=format:url" separated by ';'

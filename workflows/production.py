@@ -76,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
         VoiceResult,
     )
     from tubeflow.keys import ProductionKeys
+    from tubeflow.quality_report import QualityRequest, render_boxes
     from tubeflow.render_contracts import RenderJob
     from tubeflow.review_edits import (
         FINAL_METADATA_FIELDS,
@@ -115,6 +116,9 @@ PATCH_FINAL_METADATA_EDITS = "final-metadata-edits"
 # The b-roll checkpoint takes the whole layout (``parts``: every picture of a part, in order) and
 # saved edits (the ``revise`` update): applied and the preview rendered again, the checkpoint open.
 PATCH_BROLL_EDITS = "broll-checkpoint-edits"
+# Each render is measured (its quality report, shown at the final checkpoint); a failed report holds
+# an auto-approved final checkpoint in needs_attention instead of publishing.
+PATCH_QUALITY_REPORT = "quality-report"
 # What the reviewer looks at, per checkpoint (in the checkpoint-opened notification).
 TO_REVIEW: dict[Checkpoint, str] = {
     Checkpoint.SCRIPT: "the script (text, title, sources)",
@@ -473,6 +477,7 @@ class ProductionWorkflow:
             thumbnail,
             inp.gpu_queue,
             inp.render_fanout if workflow.patched(PATCH_RENDER_FANOUT) else 0,
+            inp.quality,
         )
 
         async def make_shorts() -> ShortsResult:
@@ -489,6 +494,7 @@ class ProductionWorkflow:
 
         shorts = await self._recoverable(make_shorts)
         self._status.outputs.shorts = shorts.published
+        self._status.outputs.shorts_quality = shorts.quality or None
         self._add_cost(shorts.gpu_seconds, shorts.cost_usd)
 
     # ------------------------------------------------------------------ stages
@@ -683,7 +689,32 @@ class ProductionWorkflow:
             encoder=video.encoder,
             render_s=video.gpu_seconds,  # the render alone, for render seconds per video minute
         )
+        if workflow.patched(PATCH_QUALITY_REPORT):
+            await self._measure_quality(inp, plan_key, video, rounds)
         return video
+
+    async def _measure_quality(self, inp: ProductionInput, plan_key: str, video: RenderResult, rounds: int) -> None:
+        """The render's quality report, measured on the file: the final checkpoint shows it."""
+        s = self._status
+        key = ProductionKeys(inp.production_id).quality_report(rounds)
+        boxes = render_boxes(video)  # the renderer's, where it reports them
+        req = QualityRequest(inp.production_id, "long", video.video_key, plan_key, key, inp.niche, inp.quality, boxes)
+        measured = await self._run(act.MEASURE_QUALITY, req)
+        s.artifacts.quality, s.outputs.quality = measured.report.key, measured.report
+        self._add_cost(measured.gpu_seconds, measured.cost_usd)
+
+    async def _held_for_quality(self) -> str:
+        """An auto-approved final checkpoint whose quality report failed waits for a person instead
+        of publishing: ``needs_attention`` with the failing figures as the reason.  ``retry`` means
+        they looked and publish it anyway; ``cancel`` drops it.  The note for the review record."""
+        assert self._input is not None
+        report = self._status.outputs.quality
+        if report is None or report.passed or not self._input.quality_gate:
+            return ""
+        await self._enter(Checkpoint.FINAL.stage)
+        detail = "the quality report failed: look at the figures, then retry to publish anyway (or cancel)"
+        await self._needs_attention(report.reason(), detail=detail)
+        return f"; published after {self._status.incidents[-1].retried_by} accepted the failed quality report"
 
     async def _final_stage(
         self, inp: ProductionInput, script: ScriptResult, plan_key: str
@@ -784,9 +815,10 @@ class ProductionWorkflow:
         assert self._input is not None
         s = self._status
         if checkpoint in self._input.auto_approve:
+            held = await self._held_for_quality() if checkpoint is Checkpoint.FINAL else ""
             decision = ReviewDecision(stage=checkpoint, approved=True, reviewer="policy")
             await self._store_review(
-                self._review_record(decision, attempt, note="auto-approved by the niche's review policy")
+                self._review_record(decision, attempt, note="auto-approved by the niche's review policy" + held)
             )
             return decision
         await self._enter(checkpoint.stage, state=State.WAITING, checkpoint=checkpoint)
@@ -972,13 +1004,13 @@ class ProductionWorkflow:
         await self._snapshot()
         return True
 
-    async def _needs_attention(self, reason: str) -> None:
+    async def _needs_attention(self, reason: str, detail: str = "") -> None:
         s = self._status
         incident = Incident(stage=s.stage, reason=reason, at=workflow.now().isoformat())
         s.incidents.append(incident)
         prior_state, prior_checkpoint = s.state, s.checkpoint
         s.state, s.checkpoint, s.error = State.NEEDS_ATTENTION, None, reason
-        s.detail = f"{s.stage} failed: fix the cause, then retry (or cancel)"
+        s.detail = detail or f"{s.stage} failed: fix the cause, then retry (or cancel)"
         await self._snapshot()
         self._notify(
             "needs_attention",

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         SHORTS_WORKFLOW,
         PublishRequest,
         PublishResult,
+        RenderResult,
         ShortsInput,
         ShortSpec,
         ShortsPlan,
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from tubeflow.job_contracts import ShortRequest
     from tubeflow.keys import ProductionKeys
+    from tubeflow.quality_report import QualityReport, QualityRequest, render_boxes
     from tubeflow.render_contracts import RenderJob
     from workflows.production import (
         PATCH_PUBLISH_WAITS,
@@ -38,6 +40,10 @@ with workflow.unsafe.imports_passed_through():
         WAITABLE_ERRORS,
         quota_reset_time,
     )
+
+# Each Short is measured after its render (its quality report, in the production's status) before
+# it is published.  Reported, not held: Shorts have no checkpoint and are cut from the approved video.
+PATCH_SHORTS_QUALITY = "shorts-quality-report"
 
 
 @workflow.defn(name=SHORTS_WORKFLOW)
@@ -139,11 +145,31 @@ class ShortsWorkflow:
         renders = await asyncio.gather(
             *(render_fanout(job, inp.gpu_queue, act.GPU_RETRY, concurrency=inp.render_fanout) for job in jobs)
         )
+        reports: list[QualityReport] = []
+        measured_s = measured_usd = 0.0
+        if workflow.patched(PATCH_SHORTS_QUALITY):
+            measured = await asyncio.gather(
+                *(
+                    execute(act.MEASURE_QUALITY, self._quality_request(inp, spec, rendered), queues)
+                    for spec, rendered in zip(plan.specs, renders, strict=True)
+                )
+            )
+            reports = [m.report for m in measured]
+            measured_s, measured_usd = sum(m.gpu_seconds for m in measured), sum(m.cost_usd for m in measured)
         for spec, rendered in zip(plan.specs, renders, strict=True):
             await self._publish_short(inp, spec, rendered.video_key, queues)
         return ShortsResult(
             short_keys=[r.video_key for r in renders],
             published=list(self._done),
-            gpu_seconds=round(sum(r.gpu_seconds for r in renders), 2),
-            cost_usd=round(sum(r.cost_usd for r in renders), 6),
+            gpu_seconds=round(sum(r.gpu_seconds for r in renders) + measured_s, 2),
+            cost_usd=round(sum(r.cost_usd for r in renders) + measured_usd, 6),
+            quality=reports,
         )
+
+    @staticmethod
+    def _quality_request(inp: ShortsInput, spec: ShortSpec, rendered: RenderResult) -> QualityRequest:
+        return QualityRequest(
+            inp.production_id, f"short-{spec.index}", rendered.video_key, inp.plan_key,
+            ProductionKeys(inp.production_id).short_quality_report(spec.index), inp.niche, inp.quality,
+            render_boxes(rendered), start_s=spec.start, end_s=spec.end,
+        )  # fmt: skip

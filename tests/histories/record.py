@@ -515,6 +515,35 @@ async def published_with_final_edits(stack: Stack) -> None:
     save("production_published_with_final_edits", await history_of(stack.client, production_workflow_id(pid)))
 
 
+async def quality_report_at_final(stack: Stack) -> None:
+    """The render measured (its quality report in the status) and shown at the final checkpoint."""
+    pid = await start_direct(stack, "rec-quality", auto_approve=["script", "audio", "broll"])
+    st = await wait_checkpoint(stack.client, pid, "final", timeout_s=600)
+    assert st.outputs.quality is not None, st
+    save("production_quality_at_final", await history_of(stack.client, production_workflow_id(pid)))
+    await cancel(stack.client, pid, "recorded")
+
+
+async def quality_held_then_retried(stack: Stack) -> None:
+    """Every checkpoint auto-approved and the quality gate on: the render fails its report (a pace
+    limit no tiny render meets), the production waits in needs_attention instead of publishing;
+    the operator looked and retries: published, then the Shorts, each measured."""
+    from tubeflow.quality_report import QualityThresholds
+
+    pid = await start_direct(
+        stack, "rec-qgate", auto_approve=["script", "audio", "broll", "final"], make_shorts=True,
+        quality=QualityThresholds(max_static_shot_s=0.5), quality_gate=True,
+    )  # fmt: skip
+    wf = production_workflow_id(pid)
+    st = await wait_for(stack.client, pid, lambda s: s.state == "needs_attention", 600, "needs_attention")
+    assert st.error and "quality check" in st.error, st.error
+    save("production_quality_needs_attention", await history_of(stack.client, wf))
+    await retry(stack.client, pid, "olga", "looked at it: fine")
+    await stack.client.get_workflow_handle(wf).result()
+    save("production_quality_retried_published", await history_of(stack.client, wf))
+    save("shorts_quality_completed", await history_of(stack.client, f"{wf}-shorts"))
+
+
 async def expect_failure(handle: WorkflowHandle[Any, Any], words: str) -> None:
     try:
         await asyncio.wait_for(handle.result(), 300)
@@ -545,6 +574,8 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "publish_waits": publish_waits,
     "retry_after_quota_reset": retry_after_quota_reset,
     "published_with_final_edits": published_with_final_edits,
+    "quality_report_at_final": quality_report_at_final,
+    "quality_held_then_retried": quality_held_then_retried,
 }
 
 
