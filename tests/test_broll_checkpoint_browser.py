@@ -46,9 +46,10 @@ async def stack(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncItera
 
 
 async def listed(page: Any, part: int) -> list[str]:
-    return await page.locator(f"fieldset.bpart[data-part='{part}'] .bitems > .btile").evaluate_all(
+    keys: list[str] = await page.locator(f"fieldset.bpart[data-part='{part}'] .bitems > .btile").evaluate_all(
         "tiles => tiles.map(t => t.dataset.key)"
     )
+    return keys
 
 
 def fieldset(page: Any, part: int) -> Any:

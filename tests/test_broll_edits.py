@@ -200,13 +200,14 @@ def test_the_wire_form_of_broll_edits() -> None:
     assert edits.parts == {"2": ["k2", "k1"], "hook": ["k0"]} and edits.swap == {"1": "k9"}
     assert broll_edits(approve({"swap": {"1": "k9"}})).swap == {"1": "k9"}  # the old form as before
     assert not broll_edits(approve({}), layout=True)
-    for bad, why in [
+    refused: list[tuple[dict[str, object], str]] = [
         ({"parts": ["k1"]}, "parts must map a part"),
         ({"parts": {"two": ["k1"]}}, "'two' is not a part"),
         ({"parts": {"2": "k1"}}, r"parts\['2'\]"),
         ({"parts": {"2": []}}, "at least one picture"),
         ({"parts": {"2": [""]}}, r"parts\['2'\]"),
-    ]:
+    ]
+    for bad, why in refused:
         with pytest.raises(EditsRefused, match=why):
             broll_edits(approve(bad), layout=True)
     # A saved revision is read like an approval's edits, whatever ``approved`` says, and needs some.

@@ -106,7 +106,7 @@ WRITTEN: dict[str, Any] = {
 
 
 def edited(**changes: Any) -> dict[str, Any]:
-    script = json.loads(json.dumps(WRITTEN))
+    script: dict[str, Any] = json.loads(json.dumps(WRITTEN))
     script.update(changes)
     return script
 

@@ -135,8 +135,13 @@ async def test_final_metadata_edits_are_checked_then_reach_the_publish_request(r
     await wait_checkpoint(rig.client, pid, Checkpoint.FINAL, timeout_s=15)
     with pytest.raises(CheckpointNotOpen, match="title is 101 characters; YouTube allows at most 100"):
         await review(rig.client, pid, ReviewDecision(Checkpoint.FINAL, True, "ana", edits={"title": "x" * 101}))
-    edits = {"thumbnail": 1, "title": "Blue, explained", "description": "Fixed one word.", "tags": ["sky", "light"]}
-    await rig.approve(pid, Checkpoint.FINAL, **edits)
+    edits: dict[str, Any] = {
+        "thumbnail": 1,
+        "title": "Blue, explained",
+        "description": "Fixed one word.",
+        "tags": ["sky", "light"],
+    }
+    await rig.approve(pid, Checkpoint.FINAL, 1, **edits)
     await handle.result()
     extra = rig.stubs.of(pid, "publish")[0].extra
     assert (extra["title"], extra["description"], extra["tags"]) == (
