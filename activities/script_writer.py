@@ -50,6 +50,7 @@ from tubeflow.settings import Settings
 WORDS_PER_MINUTE = 150
 MAX_SECTIONS = 6
 WRAP_RESERVE = 25  # words kept for the wrap-up section
+HOOK_RESERVE = 20  # words kept for the hook
 OPENER_WORDS = 4  # "Here is the key." before each section
 LEARNINGS_IN_PROMPT = 8
 
@@ -426,7 +427,8 @@ class OfflineWriter:
             options, e.avoid_hooks, lambda h: (e.hook_max_words or 10**6) >= _words(h) >= (e.hook_min_words or 0)
         )
         forced = [f for f in usable if str(f["claim"]) in e.force]
-        chosen = _fit_facts(kept, _words(hook), niche, d, mention_facts, forced)
+        # A fixed allowance for the hook, not its length: a shorter hook must not reshuffle the body.
+        chosen = _fit_facts(kept, HOOK_RESERVE, niche, d, mention_facts, forced)
         sections, said = _body_sections(chosen, p, mention_facts, e)
 
         keys: list[str] = []
