@@ -1,33 +1,56 @@
 """Script writers: the deterministic offline writer (default) and the LLM writer.
 
 Both return a dict in the shape of :mod:`tubeflow.script_schema`.  A rejection's feedback must
-visibly change the redo, and is always listed in ``script["feedback_applied"]`` so the reviewer
-can see it was taken into account.  Learnings of the niche (earlier reviews) shape new scripts
-too, but only the niche's own: they are read through the niche's knowledge scope.
+visibly change the redo where it asked, and the script says, note by note and ask by ask, whether
+it did (``feedback_handling``, checked after writing by :mod:`activities.script_feedback`;
+``feedback_applied`` lists only notes that were followed in full).  Learnings of the niche
+(earlier reviews) shape new scripts too, but only the niche's own: they are read through the
+niche's knowledge scope.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from activities.llm import ChatClient, TokenUsage, make_llm_client
-from knowledge.feedback import Directives, parse_feedback
+from activities.script_feedback import (
+    LLM_HINT,
+    OFFLINE_CANNOT,
+    Intent,
+    applied_notes,
+    handle_notes,
+    note_attempts,
+    resolve_section,
+)
+from activities.script_phrases import PHRASES as PHRASES  # the offline writer's languages (service/languages)
+from activities.script_phrases import (
+    KeyPhrases,
+    Phrases,
+    hook_options,
+    joined,
+    opening,
+    phrases_for,
+    visual_phrases,
+)
+from knowledge.feedback import Ask, Directives, parse_feedback, split_asks
 from knowledge.store import LearningRecord, add_learning, get_learnings
-from knowledge.text import STOPWORDS, fold, raw_tokens, tokens
+from knowledge.text import fold, raw_tokens, tokens
 from niches.config import NicheConfig
 from tubeflow.db.engine import Database
 from tubeflow.errors import ConfigError, PermanentError
+from tubeflow.script_diff import REPEAT_WORDS, longest_shared_run
 from tubeflow.script_schema import ScriptInvalid, validate_script
 from tubeflow.settings import Settings
 
 WORDS_PER_MINUTE = 150
 MAX_SECTIONS = 6
 WRAP_RESERVE = 25  # words kept for the wrap-up section
+HOOK_RESERVE = 20  # words kept for the hook
 OPENER_WORDS = 4  # "Here is the key." before each section
 LEARNINGS_IN_PROMPT = 8
 
@@ -48,6 +71,7 @@ class ScriptWriter(Protocol):
         attempt: int = 1,
         db: Database | None = None,
         channel: str | None = None,
+        earlier: Mapping[int, dict[str, Any]] | None = None,  # earlier attempts' scripts, by attempt
     ) -> dict[str, Any]: ...
 
 
@@ -86,108 +110,7 @@ async def learn_from_review(db: Database, niche: str, channel: str | None, stage
     return await add_learning(db, niche, feedback, f"review:{stage}", channel=None)
 
 
-# ---------------------------------------------------------------- phrasing per language
-
-
-@dataclass(frozen=True)
-class Phrases:
-    hooks: tuple[str, ...]
-    energetic_hooks: tuple[str, ...]
-    calm_hooks: tuple[str, ...]
-    headings: tuple[str, ...]
-    openers: tuple[str, ...]
-    wrap_heading: str
-    wrap: str
-    energetic_wrap: str
-    mention_fallback: str
-    sources_label: str
-    alt_title: str
-    statement: str  # opens the hook when the topic is not a question
-
-
-PHRASES: dict[str, Phrases] = {
-    "en": Phrases(
-        hooks=(
-            "{question} In the next minute, one simple idea at a time, you will see what is really going on.",
-            "{question} Here is what is really going on, step by step.",
-        ),
-        energetic_hooks=(
-            "Stop for a second! {question} The real story is stranger than you think, and you will get it "
-            "in under a minute!",
-            "You have heard of it, but do you really know it? {question} Let's crack it right now!",
-        ),
-        calm_hooks=("{question} Let's look at the evidence calmly, one fact at a time.",),
-        headings=("The basics", "What really happens", "The surprising part", "Going further", "One more thing"),
-        openers=(
-            "Let's start with the basics.",
-            "Here is the key.",
-            "Now the surprising part.",
-            "Going a step further.",
-            "And one more thing.",
-        ),
-        wrap_heading="In short",
-        wrap="So, to sum up: {summary} Next time someone asks, you will know the answer.",
-        energetic_wrap="That's the whole story: {summary} Now go and amaze someone with it!",
-        mention_fallback="It is also worth mentioning {what}.",
-        sources_label="Sources",
-        alt_title="{topic}: The Real Explanation",
-        statement="Here is the story of {topic}.",
-    ),
-    "pt": Phrases(
-        hooks=(
-            "{question} A resposta cabe em menos de um minuto e começa com uma ideia simples.",
-            "{question} Veja o que realmente acontece, passo a passo.",
-        ),
-        energetic_hooks=(
-            "Para tudo! {question} A resposta é mais surpreendente do que parece, e você vai entender em menos "
-            "de um minuto!",
-            "Você convive com isso todo dia, mas sabe a resposta? {question} Vem comigo que eu explico agora!",
-        ),
-        calm_hooks=("{question} Vamos olhar os fatos com calma, um de cada vez.",),
-        headings=("O básico", "Como funciona", "O detalhe surpreendente", "Indo além", "Mais um ponto"),
-        openers=(
-            "Vamos começar pelo básico.",
-            "Agora, o ponto principal.",
-            "Agora vem a parte surpreendente.",
-            "Indo um pouco além.",
-            "E mais uma coisa.",
-        ),
-        wrap_heading="Resumindo",
-        wrap="Resumindo: {summary} Agora você já sabe o essencial.",
-        energetic_wrap="É isso: {summary} Agora compartilhe com alguém que precisa saber disso!",
-        mention_fallback="Vale mencionar também {what}.",
-        sources_label="Fontes",
-        alt_title="{topic}: a explicação de verdade",
-        statement="Vamos falar de {topic}.",
-    ),
-}
-
-
-def phrases_for(language: str) -> Phrases:
-    return PHRASES.get(language.split("-")[0].lower(), PHRASES["en"])
-
-
-def _pick(options: tuple[str, ...], seed: str) -> str:
-    """Deterministic choice: the same topic gives the same wording on every machine."""
-    return options[int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(options)]
-
-
-QUESTION_START = re.compile(
-    r"^(why|how|what|when|where|who|which|is|are|do|does|can|por ?que|como|o que|quando|onde|quem|qual|quanto)\b",
-    re.IGNORECASE,
-)
-
-
-def _opening(topic: str, p: Phrases) -> str:
-    """The topic as a question when it is one, else as the niche language's "here is the story of"."""
-    t = topic.strip().rstrip(".!")
-    if t.endswith("?") or QUESTION_START.match(t):
-        t = t[0].upper() + t[1:]
-        return t if t.endswith("?") else f"{t}?"
-    first, _, rest = t.partition(" ")
-    if first in ("The", "A", "An", "O", "A", "Os", "As"):
-        t = f"{first.lower()} {rest}"
-    return p.statement.format(topic=t)
+# ---------------------------------------------------------------- phrasing (activities/script_phrases.py)
 
 
 def _title(topic: str, language: str) -> str:
@@ -210,26 +133,7 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
-# Words that never make a picture on their own (beyond the knowledge stopwords).
-_NOT_VISUAL = frozenset(
-    """every each all some also only very much many most more less just even still both such other another own
-    same several like look looks looked seem seems called named means become becomes because while although
-    way through far near cada todo toda todos todas algum alguma tambem apenas muito muita mesmo ainda outro
-    outra isso isto esse essa""".split()
-)
-
-
-def _visual_phrases(sentence: str) -> list[str]:
-    """Runs of consecutive content words ("visible spectrum", "nitrogen and oxygen molecules" -> two)."""
-    runs: list[list[str]] = [[]]
-    for raw in re.findall(r"[^\W\d_]+|\d+|[^\w\s]", sentence):
-        word = raw.lower()  # punctuation is a token too, and ends a run
-        folded = fold(word)
-        if folded in STOPWORDS or folded in _NOT_VISUAL or len(folded) < 3 or not folded.isalpha():
-            runs.append([])
-        else:
-            runs[-1].append(word)
-    return [" ".join(r[:3]) for r in runs if r]
+_visual_phrases = visual_phrases  # the name the b-roll cues were first written with
 
 
 def broll_cues(narration: str, heading: str, niche_keywords: Sequence[str] = ()) -> list[str]:
@@ -283,24 +187,63 @@ def follow_edit(
     return out, redone
 
 
-def _summary(chosen: list[dict[str, Any]], topic: str) -> str:
-    """The first clause of the fact closest to the topic: a recap, not a repeat of the whole sentence."""
-    want = set(tokens(topic))
-    best = max(chosen, key=lambda f: (len(want & set(tokens(str(f["claim"])))), -chosen.index(f)))
-    clause = re.split(r";|, so |, which |, então |, que ", str(best["claim"]))[0]
-    return _sentence(clause)
+def _relevance(fact: dict[str, Any], what: str) -> int:
+    """How many of the words ``what`` names the claim says (stems: "sunsets" ~ "sunset"); 0 when
+    that is fewer than most of them."""
+    want = set(tokens(what))
+    got = len(want & set(tokens(str(fact.get("claim", "")))))
+    return got if want and got >= max(1, math.ceil(0.6 * len(want))) else 0
 
 
 def _relevant(fact: dict[str, Any], what: str) -> bool:
-    want = set(tokens(what))
-    return bool(want) and want <= set(tokens(str(fact.get("claim", ""))))
+    return _relevance(fact, what) > 0
+
+
+def _first_clause(claim: str) -> str:
+    return re.split(r";|, so |, which |, então |, que ", claim)[0].strip()
+
+
+def _facts_in(section: dict[str, Any], claims: list[str]) -> list[str]:
+    """The claims a section of an earlier attempt said (whole, or shortened to their first clause)."""
+    narration = section.get("narration", "")
+    return [c for c in claims if _said(narration, c) or _said(narration, _first_clause(c))]
+
+
+def _said(narration: str, claim: str) -> bool:
+    norm = " ".join(re.sub(r"[^\w]+", "", w.lower()) for w in claim.split())
+    return bool(norm) and norm in " ".join(re.sub(r"[^\w]+", "", w.lower()) for w in narration.split())
+
+
+def _is_wrap(sections: list[dict[str, Any]], i: int, p: Phrases) -> bool:
+    return i == len(sections) - 1 and sections[i]["heading"] == p.wrap_heading
+
+
+@dataclass
+class Edits:
+    """What the notes ask of the new attempt, read against the attempt each note was about."""
+
+    exclude: set[str] = field(default_factory=set)  # claims not said (a dropped section, a shortened one)
+    together: list[list[str]] = field(default_factory=list)  # claims said in one section (a merge)
+    trim: dict[str, str] = field(default_factory=dict)  # claim -> the shorter wording said
+    bare: set[str] = field(default_factory=set)  # claims whose section loses its opener
+    force: list[str] = field(default_factory=list)  # claims said whatever the word budget
+    drop_wrap: bool = False
+    short_wrap: bool = False
+    hook_max_words: int | None = None
+    hook_min_words: int | None = None
+    avoid_hooks: set[str] = field(default_factory=set)
+    title_max_chars: int | None = None
+    title_min_chars: int | None = None
+    avoid_titles: set[str] = field(default_factory=set)
 
 
 # ---------------------------------------------------------------- the offline writer
 
 
 class OfflineWriter:
-    """Builds a script from the researched facts with fixed, per-language phrasing; no network."""
+    """Builds a script from the researched facts with per-language connecting phrases; no network.
+    Follows what it can of each note (shorter/longer script, hook, title or section; a named fact
+    from the notes; dropping or merging a section; a new or re-toned hook) and says which it cannot."""
 
     name = "offline"
 
@@ -318,8 +261,10 @@ class OfflineWriter:
         attempt: int = 1,
         db: Database | None = None,
         channel: str | None = None,
+        earlier: Mapping[int, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         feedback = [f for f in (feedback or []) if f and f.strip()]
+        before_by_attempt = dict(earlier or {})
         learned = [lr.text for lr in await niche_learnings(db, niche, channel) if lr.text not in feedback]
         style = parse_feedback(learned, style_only=True)
         now = parse_feedback(feedback)
@@ -331,12 +276,131 @@ class OfflineWriter:
             mentions=now.mentions,
         )
         extra = await self._mention_facts(d.mentions, facts, niche, db, channel)
-        script = self.compose(topic, niche, facts, d, extra)
-        script["feedback_applied"] = list(feedback) + [
+        asks = [(note, ask) for note in feedback for ask in split_asks(note)]
+        explained = {a.what for _, a in asks if a.kind == "explain"}
+        # "Explain X" with nothing known about X is not followed by naming X: it is said so instead.
+        extra = {w: f for w, f in extra.items() if f is not None or w not in explained}
+        claims = [str(f["claim"]) for f in facts if str(f.get("claim", "")).strip()]
+        claims += [str(f["claim"]) for f in extra.values() if f is not None and str(f["claim"]) not in claims]
+        about = note_attempts(feedback, before_by_attempt.get(attempt - 1), attempt)
+        p = phrases_for(niche.language)
+        edits, intents = Edits(), {}
+        for note, ask in asks:
+            intents[ask] = self._plan(ask, before_by_attempt.get(about[note]), claims, extra, edits, p, niche, topic)
+        script = self.compose(topic, niche, facts, d, extra, edits)
+        handling = handle_notes(feedback, before_by_attempt, script, attempt, intents)
+        script["feedback_handling"] = handling
+        script["feedback_applied"] = applied_notes(handling) + [
             f"niche learning: {t}" for t in learned if not parse_feedback([t], style_only=True).empty
         ]
         script["viewer_learnings"] = await viewer_learnings(db, niche, channel)
         return script
+
+    def _plan(
+        self,
+        ask: Ask,
+        before: dict[str, Any] | None,
+        claims: list[str],
+        extra: dict[str, dict[str, Any] | None],
+        e: Edits,
+        p: Phrases,
+        niche: NicheConfig,
+        topic: str,
+    ) -> Intent:
+        """Turn one ask into edits of the new attempt, or say why the offline writer cannot follow it."""
+        kind = ask.kind
+        if kind == "other":
+            return Intent(why_not=OFFLINE_CANNOT)
+        if kind in ("mention", "explain"):
+            fact = extra.get(ask.what)
+            if fact is not None:
+                return Intent(fact=str(fact["claim"]))
+            if kind == "explain":
+                return Intent(
+                    why_not=f"no fact about “{ask.what}” in the niche's notes or knowledge, and the offline writer "
+                    f"says only sourced facts: add it with its source to {niche.notes_dir}, or {LLM_HINT}"
+                )
+            return Intent(
+                note=f"only named: no fact about it in the niche's notes (add one with its source to {niche.notes_dir})"
+            )
+        if before is None or (kind in ("shorter", "longer") and ask.scope == "script"):
+            return Intent()  # the length factor does it; the check says whether it was enough
+        secs = before.get("sections") or []
+        if kind in ("energetic", "calmer", "hook"):
+            e.avoid_hooks.add(before["hook"])
+            return Intent()
+        if kind == "title":
+            e.avoid_titles.add(before["title"])
+            return Intent()
+        if kind in ("shorter", "longer") and ask.scope == "hook":
+            n = _words(before["hook"])
+            if kind == "shorter":
+                if n <= _words(opening(topic, p)):
+                    return Intent(why_not=f"the hook is already only the topic's question; {LLM_HINT}")
+                e.hook_max_words = min(e.hook_max_words or n, max(_words(opening(topic, p)), n * 3 // 4))
+            else:
+                e.hook_min_words = max(e.hook_min_words or n, n + 1)
+            return Intent()
+        if kind in ("shorter", "longer") and ask.scope == "title":
+            if kind == "shorter":
+                e.title_max_chars = len(before["title"]) - 1
+            else:
+                e.title_min_chars = len(before["title"]) + 1
+            return Intent()
+        i = resolve_section(ask.section, secs)
+        j = resolve_section(ask.other, secs) if kind == "merge" else None
+        if i is None or (kind == "merge" and j is None):
+            return Intent()  # the check says which section the attempt does not have
+        if kind in ("shorter", "longer"):
+            return self._resize_section(kind, i, secs, claims, e, p)
+        if kind == "merge" and j is not None and _is_wrap(secs, j, p):
+            i, j = j, i  # "section 3 repeats the summary": the summary is what gets fixed
+        if _is_wrap(secs, i, p):
+            if kind == "merge" and j is not None:
+                if len(longest_shared_run(secs[i]["narration"], secs[j]["narration"])) >= REPEAT_WORDS:
+                    return Intent(note="the summary is now a recap of each section's key phrase")
+            e.drop_wrap = True
+            return Intent()
+        mine = _facts_in(secs[i], claims)
+        if not mine:
+            return Intent(
+                why_not=f"section {i + 1} says no fact the offline writer knows, so it cannot move it; {LLM_HINT}"
+            )
+        if kind == "drop":
+            e.exclude.update(mine)
+            return Intent()
+        assert j is not None
+        e.together.append([*_facts_in(secs[j], claims), *mine])
+        return Intent()
+
+    def _resize_section(
+        self, kind: str, i: int, secs: list[dict[str, Any]], claims: list[str], e: Edits, p: Phrases
+    ) -> Intent:
+        if _is_wrap(secs, i, p):
+            if kind == "shorter":
+                e.short_wrap = True
+                return Intent()
+            return Intent(why_not=f"the offline writer's summary is a one-line recap; {LLM_HINT}")
+        mine = _facts_in(secs[i], claims)
+        if not mine:
+            return Intent(why_not=f"section {i + 1} says no fact the offline writer knows; {LLM_HINT}")
+        if kind == "longer":
+            said = {c for s in secs for c in _facts_in(s, claims)}
+            spare = [c for c in claims if c not in said and c not in e.exclude]
+            if not spare:
+                return Intent(why_not=f"every fact the research found is already said; add notes, or {LLM_HINT}")
+            e.force.append(spare[0])
+            e.together.append([*mine, spare[0]])
+            return Intent(note=f"added “{spare[0]}”")
+        if len(mine) > 1:
+            e.exclude.add(mine[-1])
+            return Intent(note="its last fact was cut")
+        short = _first_clause(mine[0])
+        if short != mine[0] and _said(secs[i]["narration"], mine[0]):
+            e.trim[mine[0]] = short
+            return Intent(note="its fact is said in its first clause only")
+        e.bare.add(mine[0])
+        return Intent(note="its opening phrase was cut")
 
     async def _mention_facts(
         self,
@@ -346,10 +410,13 @@ class OfflineWriter:
         db: Database | None,
         channel: str | None,
     ) -> dict[str, dict[str, Any] | None]:
-        """For each "mention X": a fact about X from research, else from the niche's knowledge, else None."""
+        """For each "mention X": the fact saying most of X from research, else from the niche's
+        knowledge, else None."""
         found: dict[str, dict[str, Any] | None] = {}
         for what in mentions:
-            hit = next((f for f in facts if _relevant(f, what)), None)
+            scored = [(_relevance(f, what), -i, f) for i, f in enumerate(facts)]
+            best = max(scored, key=lambda t: (t[0], t[1]), default=None)
+            hit = best[2] if best and best[0] > 0 else None
             if hit is None and db is not None:
                 from knowledge.search import rank_facts
 
@@ -368,38 +435,71 @@ class OfflineWriter:
         facts: list[dict[str, Any]],
         d: Directives,
         mention_facts: dict[str, dict[str, Any] | None],
+        edits: Edits | None = None,
     ) -> dict[str, Any]:
+        e = edits or Edits()
         usable = [f for f in facts if str(f.get("claim", "")).strip()]
         if not usable:
             raise PermanentError(
                 f"no facts about {topic!r} in niche {niche.name!r}: add a notes file to {niche.notes_dir} "
                 "or turn on TUBEFLOW_RESEARCH_ONLINE"
             )
+        kept = [f for f in usable if str(f["claim"]) not in e.exclude] or usable[:1]
         p = phrases_for(niche.language)
-        question = _opening(topic, p)
-        hooks = p.energetic_hooks if d.energetic else p.calm_hooks if d.calmer else p.hooks
-        hook = _pick(hooks, topic).format(question=question)
-        chosen = _fit_facts(usable, _words(hook), niche, d, mention_facts)
-        sections = _body_sections(chosen, p, mention_facts)
+        # The hook's key is read from everything research found, so adding or dropping one fact
+        # on a redo does not change the hook nobody asked to change.
+        all_claims = [str(f["claim"]) for f in usable]
+        kp = KeyPhrases(all_claims, topic, _note_keywords(niche, all_claims))
+        key = kp.topic_key()
+        first = kp.best([str(kept[0]["claim"])], avoid=[key.lower()])
+        options = hook_options(
+            p, topic, key, first, energetic=d.energetic, calmer=d.calmer, short_first=e.hook_max_words is not None
+        )
+        hook = _choose(
+            options, e.avoid_hooks, lambda h: (e.hook_max_words or 10**6) >= _words(h) >= (e.hook_min_words or 0)
+        )
+        forced = [f for f in usable if str(f["claim"]) in e.force]
+        # A fixed allowance for the hook, not its length: a shorter hook must not reshuffle the body.
+        chosen = _fit_facts(kept, HOOK_RESERVE, niche, d, mention_facts, forced)
+        sections, said = _body_sections(chosen, p, mention_facts, e)
 
-        summary = _summary(chosen, topic)
-        wrap = (p.energetic_wrap if d.energetic else p.wrap).format(summary=summary)
-        sections.append({"heading": p.wrap_heading, "narration": wrap, "short_candidate": False})
+        keys: list[str] = []
+        for group in said:
+            k = kp.best(group, avoid=[k.lower() for k in keys])
+            if k:
+                keys.append(k)
+        recap = joined(keys, p.and_word) or key
+        if not e.drop_wrap:
+            template = p.short_wrap if e.short_wrap else p.energetic_wrap if d.energetic else p.wrap
+            sections.append(
+                {"heading": p.wrap_heading, "narration": template.format(recap=recap), "short_candidate": False}
+            )
         for s in sections:
             s["broll_cues"] = broll_cues(s["narration"], s["heading"], niche.broll_keywords)
 
-        _mark_shorts(sections, niche.shorts_count)
+        _mark_shorts(sections, niche.shorts_count, has_wrap=not e.drop_wrap)
 
-        title = _title(topic, niche.language)
-        if d.new_title:
-            title = p.alt_title.format(topic=title.rstrip("?"))[:100]
+        base = _title(topic, niche.language)
+        alts = [t.format(topic=base.rstrip("?"))[:100] for t in p.alt_titles]
+        titles = [*alts, base] if d.new_title else [base, *alts]
+        title = _choose(
+            titles, e.avoid_titles, lambda t: (e.title_max_chars or 10**6) >= len(t) >= (e.title_min_chars or 0)
+        )
+        if not d.new_title and not (e.title_max_chars or e.title_min_chars):
+            title = base
         cited = [
             {"claim": str(f["claim"]), "source": str(f.get("source", "")), "origin": str(f.get("origin", ""))}
             for f in chosen
         ]
         urls = list(dict.fromkeys(c["source"] for c in cited if c["source"]))
         description = f"{hook}\n\n{p.sources_label}:\n" + "\n".join(f"- {u}" for u in urls)
-        tags = list(dict.fromkeys([*raw_tokens(topic), *(k.lower() for k in niche.broll_keywords[:5]), niche.name]))
+        spoken_claims = [str(f["claim"]) for f in chosen]
+        on_topic = [
+            k.lower()
+            for k in (niche.broll_keywords or [])
+            if any(re.search(rf"\b{re.escape(k)}", c, re.I) for c in spoken_claims)
+        ]
+        tags = list(dict.fromkeys([*raw_tokens(topic), *(k.lower() for k in [key, *keys] if k), *on_topic, niche.name]))
         return {
             "title": title,
             "hook": hook,
@@ -411,12 +511,32 @@ class OfflineWriter:
         }
 
 
+def _note_keywords(niche: NicheConfig, claims: list[str]) -> list[str]:
+    """The curated keywords of the niche's notes these facts come from (its notes folder)."""
+    from niches.notes import read_notes
+
+    said = set(claims)
+    try:
+        notes = read_notes(niche.notes_dir)
+    except Exception:  # a broken notes file is research's error to report, not the hook's
+        return []
+    return [k for n in notes if any(f.claim in said for f in n.facts) for k in n.keywords]
+
+
+def _choose(options: list[str], avoid: set[str], fits: Callable[[str], bool]) -> str:
+    """The first option that fits and is not one to avoid; else the first that fits; else the first."""
+    return next((o for o in options if fits(o) and o not in avoid), None) or next(
+        (o for o in options if fits(o)), options[0]
+    )
+
+
 def _fit_facts(
     usable: list[dict[str, Any]],
     hook_words: int,
     niche: NicheConfig,
     d: Directives,
     mention_facts: dict[str, dict[str, Any] | None],
+    forced: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The facts the script says: in research order (the order the explanation was written in)
     while they fit the word budget (the hook and the wrap-up count too; a fact too long to fit is
@@ -427,9 +547,10 @@ def _fit_facts(
     budget = max(40, int(min(niche.target_minutes * WORDS_PER_MINUTE, natural) * d.length_factor))
     spent = hook_words + WRAP_RESERVE
     chosen: list[dict[str, Any]] = []
+    must = {str(f["claim"]) for f in forced or []}
     for f in usable:
         w = _words(str(f["claim"])) + OPENER_WORDS
-        if chosen and spent + w > budget:
+        if chosen and spent + w > budget and str(f["claim"]) not in must:
             continue
         chosen.append(f)
         spent += w
@@ -440,33 +561,50 @@ def _fit_facts(
 
 
 def _body_sections(
-    chosen: list[dict[str, Any]], p: Phrases, mention_facts: dict[str, dict[str, Any] | None]
-) -> list[dict[str, Any]]:
-    """The chosen facts spread evenly over at most MAX_SECTIONS - 1 sections, each with its opener;
-    what the reviewer asked to mention but nothing is known about is said plainly at the end."""
-    n_body = max(1, min(MAX_SECTIONS - 1, len(chosen)))
+    chosen: list[dict[str, Any]], p: Phrases, mention_facts: dict[str, dict[str, Any] | None], e: Edits
+) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """The chosen facts spread evenly over at most MAX_SECTIONS - 1 sections, each with its opener
+    (facts a merge joined stay in one section); what the reviewer asked to mention but nothing is
+    known about is said plainly at the end.  Also returns the claims each section says."""
+    units: list[list[dict[str, Any]]] = []
+    unit_of: dict[str, int] = {}
+    for f in chosen:
+        c = str(f["claim"])
+        merged = next((g for g in e.together if c in g), [])
+        joined_to = next((unit_of[x] for x in merged if x in unit_of), None)
+        if joined_to is None:
+            joined_to = len(units)
+            units.append([])
+        units[joined_to].append(f)
+        unit_of[c] = joined_to
+    n_body = max(1, min(MAX_SECTIONS - 1, len(units)))
     groups: list[list[dict[str, Any]]] = [[] for _ in range(n_body)]
-    for i, f in enumerate(chosen):
-        groups[min(n_body - 1, i * n_body // len(chosen))].append(f)
+    for i, unit in enumerate(units):
+        groups[min(n_body - 1, i * n_body // len(units))].extend(unit)
 
     sections: list[dict[str, Any]] = []
-    for i, group in enumerate(groups):
-        heading = p.headings[min(i, len(p.headings) - 1)]
-        body = " ".join(_sentence(str(f["claim"])) for f in group)
-        narration = f"{p.openers[min(i, len(p.openers) - 1)]} {body}" if body else ""
-        if not narration:
+    said: list[list[str]] = []
+    for group in groups:
+        if not group:
             continue
-        sections.append({"heading": heading, "narration": narration, "short_candidate": False})
+        heading = p.headings[min(len(sections), len(p.headings) - 1)]
+        body = " ".join(_sentence(e.trim.get(str(f["claim"]), str(f["claim"]))) for f in group)
+        bare = any(str(f["claim"]) in e.bare for f in group)
+        opener = p.openers[min(len(sections), len(p.openers) - 1)]
+        sections.append(
+            {"heading": heading, "narration": body if bare else f"{opener} {body}", "short_candidate": False}
+        )
+        said.append([str(f["claim"]) for f in group])
     for what, fact in mention_facts.items():
         if fact is None:  # nothing known about it: say it plainly rather than invent a fact
             sections[-1]["narration"] += " " + p.mention_fallback.format(what=what)
-    return sections
+    return sections, said
 
 
-def _mark_shorts(sections: list[dict[str, Any]], count: int) -> None:
+def _mark_shorts(sections: list[dict[str, Any]], count: int, has_wrap: bool = True) -> None:
     """Shorts: the body sections with a number or the most words (self-contained, concrete)."""
     body_idx = sorted(
-        range(len(sections) - 1),
+        range(len(sections) - (1 if has_wrap else 0)),
         key=lambda i: (not re.search(r"\d", sections[i]["narration"]), -_words(sections[i]["narration"]), i),
     )
     for i in body_idx[: max(0, count)]:
@@ -493,8 +631,10 @@ def build_messages(
     learnings: list[str],
     feedback: list[str],
     target_words: int,
+    previous: dict[str, Any] | None = None,
 ) -> list[dict[str, str]]:
-    """The chat prompt: niche voice, the facts with their citations, the niche's learnings, the feedback."""
+    """The chat prompt: niche voice, the facts with their citations, the niche's learnings, the
+    feedback, and the rejected draft it is about (a note says "section 3": the model must see it)."""
     language = LANGUAGE_NAMES.get(niche.language.split("-")[0], niche.language)
     system = [
         f'You write scripts for the YouTube channel niche "{niche.title}".',
@@ -515,6 +655,11 @@ def build_messages(
     if learnings:
         lines += ["", "Lessons from earlier reviews and viewers' retention of this channel niche (follow them):"]
         lines += [f"- {t}" for t in learnings]
+    if previous:
+        lines += ["", "The previous draft, which the reviewer rejected (sections numbered from 1):"]
+        lines.append(f"Hook: {previous.get('hook', '')}")
+        for i, sec in enumerate(previous.get("sections") or [], start=1):
+            lines.append(f"Section {i} ({sec.get('heading', '')}): {sec.get('narration', '')}")
     if feedback:
         lines += ["", "The reviewer rejected the previous draft. Apply this feedback:"]
         lines += [f"- {t}" for t in feedback]
@@ -545,12 +690,15 @@ class LLMWriter:
         attempt: int = 1,
         db: Database | None = None,
         channel: str | None = None,
+        earlier: Mapping[int, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         feedback = [f for f in (feedback or []) if f and f.strip()]
+        before_by_attempt = dict(earlier or {})
         learnings = [lr.text for lr in await niche_learnings(db, niche, channel) if lr.text not in feedback]
         directives = parse_feedback(feedback)
         target = max(40, int(niche.target_minutes * WORDS_PER_MINUTE * directives.length_factor))
-        messages = build_messages(topic, niche, facts, learnings, feedback, target)
+        previous = before_by_attempt.get(attempt - 1) if feedback else None
+        messages = build_messages(topic, niche, facts, learnings, feedback, target, previous)
         error = ""
         for _ in range(self.max_attempts):
             self.last_messages = list(messages)
@@ -576,7 +724,10 @@ class LLMWriter:
             origins = {str(f.get("claim", "")): str(f.get("origin", "")) for f in facts}
             for src in script["sources"]:
                 src["origin"] = src["origin"] or origins.get(src["claim"], "llm")
-            script["feedback_applied"] = list(feedback)
+            # The model's word is not taken for it: each note is checked on what it wrote.
+            handling = handle_notes(feedback, before_by_attempt, script, attempt)
+            script["feedback_handling"] = handling
+            script["feedback_applied"] = applied_notes(handling)
             script["viewer_learnings"] = await viewer_learnings(db, niche, channel)
             return script
         raise PermanentError(

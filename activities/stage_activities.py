@@ -86,6 +86,7 @@ class StageActivities(MainAdapter):
             attempt=req.attempt,
             db=self.db,
             channel=req.channel,
+            earlier=self._earlier_scripts(req.production_id, req.attempt) if req.feedback else {},
         )
         script = validate_script(script)
         result = self._store_script(req.production_id, req.attempt, script)
@@ -93,6 +94,21 @@ class StageActivities(MainAdapter):
         result.llm_tokens = writer.usage.total
         result.llm_cost_usd = writer.usage.cost_usd(s.llm_price_in_per_mtok, s.llm_price_out_per_mtok)
         return result
+
+    def _earlier_scripts(self, production_id: str, attempt: int) -> dict[int, dict[str, Any]]:
+        """The scripts reviewers saw before this attempt (the edited one where an approval edited
+        it), by attempt: what each note is checked against."""
+        keys = ProductionKeys(production_id)
+        out: dict[int, dict[str, Any]] = {}
+        for n in range(1, attempt):
+            for key in (keys.script(n, "-edited"), keys.script(n)):
+                if self.storage.exists(key):
+                    try:
+                        out[n] = validate_script(self._json(key))
+                    except Exception:  # an unreadable old attempt: its notes are reported unverified
+                        pass
+                    break
+        return out
 
     async def _learned(self, niche: str, channel: str, stage: str) -> list[str]:
         """Earlier review notes about this stage, for this channel and its niche (heaviest first)."""

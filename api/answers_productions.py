@@ -154,15 +154,19 @@ class BrollPart(Answer):
 
 class ReviewMaterial(Answer):
     """What the open checkpoint shows the reviewer; which fields are there depends on ``kind``:
-    script (``script``, ``sources``), audio (``audio``, ``duration_s``), broll (``parts``,
-    ``warnings``, ``preview``), final (``video``, ``thumbnails``, ``metadata``), or ``error`` when
-    the material cannot be read."""
+    script (``script``, ``sources``; on a redo ``previous_attempt`` and ``diff``), audio (``audio``,
+    ``duration_s``), broll (``parts``, ``warnings``, ``preview``), final (``video``, ``thumbnails``,
+    ``metadata``), or ``error`` when the material cannot be read."""
 
     kind: str
     script: dict[str, Any] | None = None
     sources: list[dict[str, Any]] | None = Field(default=None, description="the sources the script's narration cites")
     uncited_sources: list[dict[str, Any]] | None = Field(
         default=None, description="the script's sources its narration does not cite: not published"
+    )
+    previous_attempt: int | None = Field(default=None, description="script redo: the attempt the diff is against")
+    diff: dict[str, Any] | None = Field(
+        default=None, description="script redo: title, hook and sections added/removed/changed, with word diffs"
     )
     audio: Link | None = None
     duration_s: float | None = None

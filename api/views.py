@@ -19,6 +19,8 @@ from tubeflow.keys import ProductionKeys
 from tubeflow.quality_report import LABELS
 from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.script_citations import cited_sources, uncited_sources
+from tubeflow.script_diff import diff_scripts
+from tubeflow.script_schema import validate_script
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
@@ -73,17 +75,38 @@ def _metadata_preview(storage: Storage, production_id: str) -> dict[str, Any] | 
     return _read_json(storage, key) if storage.exists(key) else None
 
 
+def _script_changes(storage: Storage, production_id: str, attempt: int, script: dict[str, Any]) -> dict[str, Any]:
+    """What this redo changed against the attempt before it (the edited text where an approval
+    edited it), for the script checkpoint; nothing when that attempt cannot be read."""
+    keys = ProductionKeys(production_id)
+    for key in (keys.script(attempt - 1, "-edited"), keys.script(attempt - 1)):
+        if storage.exists(key):
+            try:
+                before = validate_script(_read_json(storage, key))
+                return {"previous_attempt": attempt - 1, "diff": diff_scripts(before, validate_script(script))}
+            except Exception as e:  # an old or damaged file must not hide the script under review
+                log.warning("cannot compare script attempts of %s: %s", production_id, e)
+                return {}
+    return {}
+
+
 async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dict[str, Any] | None:
     """What the reviewer looks at for the open checkpoint (None when no checkpoint is open)."""
     cp, arts = status.checkpoint, status.artifacts
     try:
         if cp == "script" and arts.script:
             script = await asyncio.to_thread(_read_json, storage, arts.script)
+            material: dict[str, Any] = {"kind": "script", "script": script}
             if script.get("sources"):  # what the narration says, as published; the rest is named apart
-                cited, uncited = cited_sources(script), uncited_sources(script)
-                return {"kind": "script", "script": script, "sources": cited, "uncited_sources": uncited}
-            sources = [{"claim": "", "source": s} for s in status.outputs.sources or []]
-            return {"kind": "script", "script": script, "sources": sources}
+                material["sources"], material["uncited_sources"] = cited_sources(script), uncited_sources(script)
+            else:
+                material["sources"] = [{"claim": "", "source": s} for s in status.outputs.sources or []]
+            attempt = status.attempts.get("script", 1)
+            if attempt > 1:
+                material.update(
+                    await asyncio.to_thread(_script_changes, storage, status.production_id, attempt, script)
+                )
+            return material
         if cp == "audio" and arts.audio:
             return {"kind": "audio", "audio": link(arts.audio), "duration_s": status.outputs.narration_s}
         if cp == "broll" and arts.plan:

@@ -37,7 +37,7 @@ async def test_full_production_reject_then_approve_everything(
         first = await wait_checkpoint(client, pid, "script", 1)
         assert first.artifacts.script
         script_v1 = json.loads(stack.storage.get_text(first.artifacts.script))
-        feedback = "Mention Lord Rayleigh by name"
+        feedback = "Mention the sky on Mars by name"
         await review(client, pid, ReviewDecision(Checkpoint.SCRIPT, False, "ana", feedback))
 
         second = await wait_checkpoint(client, pid, "script", 2)
@@ -46,7 +46,9 @@ async def test_full_production_reject_then_approve_everything(
         script_v2 = json.loads(stack.storage.get_text(second.artifacts.script))
         assert feedback in script_v2.get("feedback_applied", [])
         text_v2 = json.dumps(script_v2)
-        assert "Rayleigh" in text_v2 and text_v2 != json.dumps(script_v1)
+        assert "Mars" in text_v2 and "Mars" not in json.dumps(script_v1) and text_v2 != json.dumps(script_v1)
+        [handled] = script_v2["feedback_handling"]  # checked against attempt 1, which the worker read back
+        assert handled["attempt"] == 1 and handled["asks"][0]["status"] == "applied"
 
         await review(client, pid, ReviewDecision(Checkpoint.SCRIPT, True, "ana"))
         await wait_checkpoint(client, pid, "audio")

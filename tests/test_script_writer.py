@@ -26,11 +26,20 @@ def spoken(script: dict[str, Any]) -> str:
 
 
 async def write(
-    db: Any, niche: str, topic: str, feedback: list[str] | None = None, channel: str = "c"
+    db: Any,
+    niche: str,
+    topic: str,
+    feedback: list[str] | None = None,
+    channel: str = "c",
+    earlier: dict[int, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """One attempt; with ``earlier`` (attempt -> script) it is the redo after the last of them."""
     n = load_niche(niche, SETTINGS)
     facts = (await research(SETTINGS, db, n, channel, topic)).facts
-    raw = await OfflineWriter().write(topic=topic, niche=n, facts=facts, feedback=feedback, db=db, channel=channel)
+    attempt = max(earlier or {}, default=0) + 1
+    raw = await OfflineWriter().write(
+        topic=topic, niche=n, facts=facts, feedback=feedback, db=db, channel=channel, attempt=attempt, earlier=earlier
+    )
     return validate_script(raw)
 
 
@@ -52,22 +61,26 @@ async def test_offline_script_is_valid_sourced_and_sized(tmp_path: Path) -> None
 async def test_feedback_visibly_changes_the_redo(tmp_path: Path) -> None:
     async with sqlite_db(tmp_path) as db:
         v1 = await write(db, "science", SKY)
-        shorter = await write(db, "science", SKY, ["Too long, make it shorter"])
-        mention = await write(db, "science", SKY, ["Mention Lord Rayleigh by name"])
-        energetic = await write(db, "science", SKY, ["The hook is boring, more energetic please"])
-        unknown = await write(db, "science", SKY, ["mention the Tyndall effect"])
+        shorter = await write(db, "science", SKY, ["Too long, make it shorter"], earlier={1: v1})
+        mention = await write(db, "science", SKY, ["Mention the sky on Mars by name"], earlier={1: v1})
+        energetic = await write(db, "science", SKY, ["The hook is boring, more energetic please"], earlier={1: v1})
+        unknown = await write(db, "science", SKY, ["mention the Tyndall effect"], earlier={1: v1})
 
     assert word_count(shorter) < 0.85 * word_count(v1)
     assert shorter["feedback_applied"] == ["Too long, make it shorter"]
-    assert "Lord Rayleigh" not in spoken(v1) and "Lord Rayleigh" in spoken(mention)
-    assert any("Lord Rayleigh" in s["claim"] for s in mention["sources"])  # the added sentence is cited
+    assert "Mars" not in spoken(v1) and "Mars" in spoken(mention)
+    assert mention["feedback_applied"] == ["Mention the sky on Mars by name"]
+    assert any("Mars" in s["claim"] for s in mention["sources"])  # the added sentence is cited
     assert energetic["hook"] != v1["hook"] and "!" in energetic["hook"]
+    assert energetic["feedback_applied"] == ["The hook is boring, more energetic please"]
     assert "Tyndall effect" in spoken(unknown)  # said plainly: nothing in the notes about it
+    assert "only named" in unknown["feedback_handling"][0]["asks"][0]["detail"]
 
 
 async def test_portuguese_niche_writes_portuguese(tmp_path: Path) -> None:
     async with sqlite_db(tmp_path) as db:
-        script = await write(db, "financas", "juros compostos", ["mais curto, por favor"])
+        v1 = await write(db, "financas", "juros compostos")
+        script = await write(db, "financas", "juros compostos", ["mais curto, por favor"], earlier={1: v1})
     assert script["language"] == "pt"
     assert "Resumindo" in spoken(script) and "juros sobre juros" in spoken(script)
     assert "Fontes:" in script["description"]
@@ -139,7 +152,11 @@ async def test_groq_sdk_valid_answer_with_facts_learnings_and_feedback_in_prompt
             )
     assert isinstance(writer, LLMWriter)
     assert validate_script(script)["title"] == SKY
-    assert script["feedback_applied"] == ["Mention Lord Rayleigh"]
+    # The model's answer says nothing about Lord Rayleigh: the note is reported as not followed.
+    assert script["feedback_applied"] == []
+    [ask] = script["feedback_handling"][0]["asks"]
+    assert (ask["kind"], ask["status"]) == ("mention", "not_applied")
+    assert "does not say “Lord Rayleigh”" in ask["detail"]
     assert {s["origin"] for s in script["sources"]} == {"notes"}
     req = fake.requests[0]
     assert req["headers"]["authorization"] == f"Bearer {fake.api_key}"

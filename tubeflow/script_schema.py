@@ -80,8 +80,52 @@ def validate_script(data: Any) -> dict[str, Any]:
     out["sources"] = norm_sources
     if "feedback_applied" in data:
         out["feedback_applied"] = [str(x) for x in data.get("feedback_applied") or []]
+    if "feedback_handling" in data:  # how each note was handled (activities/script_feedback.py)
+        out["feedback_handling"] = _handling(data.get("feedback_handling"))
     if "viewer_learnings" in data:  # what analytics taught the writer, shown at the script checkpoint
         out["viewer_learnings"] = [str(x) for x in data.get("viewer_learnings") or []]
+    return out
+
+
+ASK_STATUSES = ("applied", "not_applied", "unverified")
+
+
+def _handling(value: Any) -> list[dict[str, Any]]:
+    """Each note's handling, normalised; lenient, because a script written before it existed, or a
+    model echoing something odd, must still load (what is not a note's record is dropped)."""
+    out: list[dict[str, Any]] = []
+    for h in value if isinstance(value, list) else []:
+        if not isinstance(h, dict) or not str(h.get("note", "")).strip():
+            continue
+        asks = []
+        raw_asks = h.get("asks")
+        for a in raw_asks if isinstance(raw_asks, list) else []:
+            if not isinstance(a, dict):
+                continue
+            status = str(a.get("status", ""))
+            status = status if status in ASK_STATUSES else ("applied" if a.get("applied") else "unverified")
+            asks.append(
+                {
+                    "ask": str(a.get("ask", "")),
+                    "kind": str(a.get("kind", "other")),
+                    "status": status,
+                    "applied": status == "applied",
+                    "where": str(a.get("where", "")),
+                    "detail": str(a.get("detail", "")),
+                }
+            )
+        try:
+            attempt = int(h.get("attempt") or 0)
+        except (TypeError, ValueError):
+            attempt = 0
+        out.append(
+            {
+                "note": str(h["note"]),
+                "attempt": attempt,
+                "applied": bool(asks) and all(a["applied"] for a in asks),
+                "asks": asks,
+            }
+        )
     return out
 
 
