@@ -223,13 +223,20 @@ async def production_page(production_id: ProductionId, request: Request, ctx: Ct
 @router.get("/channels/{name}", response_class=HTMLResponse)
 async def channel_page(name: str, request: Request, ctx: Ctx) -> Response:
     from api.routes_channels import channel_view
-    from tubeflow.channel_settings import FIELD_HELP
+    from api.settings_form import settings_form
+    from niches.config import load_niche
     from tubeflow.db import channel_repo
+    from tubeflow.errors import ConfigError
 
     who = await page_principal(request, ctx)
     if who is None:
         return _login_redirect(request)
     view = await channel_view(ctx, name)
+    try:
+        niche = load_niche(str(view["niche"]), ctx.settings)
+    except ConfigError:  # a niche file gone or broken: the form still shows the channel's own values
+        niche = None
+    cs = await channel_repo.channel_settings(ctx.db, name)
     return await _render(
         request,
         ctx,
@@ -237,7 +244,7 @@ async def channel_page(name: str, request: Request, ctx: Ctx) -> Response:
         who,
         nav="channels",
         c=view,
-        help=FIELD_HELP,
+        settings_groups=settings_form(cs, ctx.settings, niche),
         topics=[t.to_dict() for t in await channel_repo.list_topics(ctx.db, name)],
         calendar=[p.to_dict() for p in await channel_repo.list_publications(ctx.db, name)][-20:],
     )

@@ -81,6 +81,7 @@ class Spec:
     nullable: bool = False  # None is a value: "use the default" (the niche, or an env variable)
     null_words: tuple[str, ...] = ()  # what the command line types for None
     env_default: str = ""  # the Settings field that decides when the value is None
+    niche_default: str = ""  # the niche's field that decides when the value is empty or None
     suggestions: Callable[[], list[str]] | None = None  # a text's typical values (a datalist)
 
     def allowed_text(self) -> str:
@@ -107,7 +108,7 @@ def setting(default: _T, spec: Spec) -> _T:
     if isinstance(default, list):
         items = list(default)
         return cast(_T, field(default_factory=lambda: list(items), metadata={"spec": spec}))
-    return cast(_T, field(default=default, metadata={"spec": spec}))
+    return field(default=default, metadata={"spec": spec})
 
 
 def _zone_exists(name: str) -> bool:
@@ -163,6 +164,7 @@ class ChannelSettings:
             allowed="an ISO 639 code such as en, pt or pt-BR (empty: the niche's)",
             pattern=LANGUAGE_RE,
             empty="the niche's",
+            niche_default="language",
         ),
     )
     voice: str = setting(
@@ -175,6 +177,7 @@ class ChannelSettings:
             allowed="a Piper .onnx path or an Azure voice name (empty: the niche's)",
             max_chars=200,
             empty="the niche's",
+            niche_default="voice",
         ),
     )
     timezone: str = setting(
@@ -289,6 +292,7 @@ class ChannelSettings:
             allowed="comma-separated subset of " + ", ".join(CHECKPOINTS) + " ('none', or 'niche')",
             choices=tuple((c, CHECKPOINT_LABELS.get(c, c.title())) for c in CHECKPOINTS),
             empty="the niche's review policy",
+            niche_default="required_checkpoints",
             nullable=True,
             null_words=("niche",),
         ),
@@ -379,13 +383,14 @@ class ChannelSettings:
         return asdict(self)
 
 
+# Read at call time by every function here and by the form, so the specs are the one list of settings.
 SPECS: dict[str, Spec] = {f.name: f.metadata["spec"] for f in fields(ChannelSettings)}
 FIELD_NAMES = tuple(SPECS)
 FIELD_HELP: dict[str, str] = {name: spec.allowed_text() for name, spec in SPECS.items()}
 
 
 def _bad(name: str, value: Any) -> SettingsInvalid:
-    return SettingsInvalid(f"channel setting {name}={value!r} is not allowed; use {FIELD_HELP[name]}", name)
+    return SettingsInvalid(f"channel setting {name}={value!r} is not allowed; use {SPECS[name].allowed_text()}", name)
 
 
 def parse_slot(text: str) -> Slot:
@@ -444,7 +449,7 @@ def clean_value(name: str, value: Any) -> Any:
     """One field's value, validated and normalised by its spec (strings from the CLI become the right type)."""
     spec = SPECS.get(name)
     if spec is None:
-        raise SettingsInvalid(f"unknown channel setting {name!r}; settings are: {', '.join(FIELD_NAMES)}")
+        raise SettingsInvalid(f"unknown channel setting {name!r}; settings are: {', '.join(SPECS)}")
     if spec.nullable and (value is None or (isinstance(value, str) and value.strip() in spec.null_words)):
         return None
     if spec.kind == "flag":
@@ -508,15 +513,15 @@ def field_errors(changes: dict[str, Any]) -> dict[str, str]:
 
 def parse_settings(data: dict[str, Any] | None) -> ChannelSettings:
     """Stored JSON → settings; unknown keys (another version's) are ignored, bad values refused."""
-    values = {k: clean_value(k, v) for k, v in (data or {}).items() if k in FIELD_NAMES}
+    values = {k: clean_value(k, v) for k, v in (data or {}).items() if k in SPECS}
     return ChannelSettings(**values)
 
 
 def updated(current: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str, Any]:
     """The stored settings after ``changes`` (``key: None`` or an empty string resets a field)."""
-    out = {k: v for k, v in (current or {}).items() if k in FIELD_NAMES}
+    out = {k: v for k, v in (current or {}).items() if k in SPECS}
     for key, value in changes.items():
-        if key not in FIELD_NAMES:
+        if key not in SPECS:
             clean_value(key, value)  # raises with the list of settings
         if value is None or value == "":
             out.pop(key, None)
