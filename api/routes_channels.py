@@ -77,7 +77,7 @@ async def get_channel(name: str, ctx: Ctx, _: ViewerKey) -> dict[str, Any]:
     return await channel_view(ctx, name)
 
 
-@router.patch("/api/channels/{name}", response_model=ChannelView, responses=errors_doc(404, 422))
+@router.patch("/api/channels/{name}", response_model=ChannelView, responses=errors_doc(400, 404, 422))
 async def patch_channel(
     name: str,
     ctx: Ctx,

@@ -291,7 +291,7 @@ async def calendar_page(request: Request, ctx: Ctx, channel: str = "", start: st
     shown = [channel] if channel else names
     grid = {
         (ch, d.date().isoformat()): [
-            i for i in view["items"] if i["channel"] == ch and (i["publish_at"] or "")[:10] == d.date().isoformat()
+            i for i in view["items"] if i["channel"] == ch and (i["calendar_at"] or "")[:10] == d.date().isoformat()
         ]
         for ch in shown
         for d in days
