@@ -149,7 +149,7 @@ async def move_publication(
     clash = [
         p
         for p in await channel_repo.list_publications(db, entry.channel, at, at + timedelta(seconds=1))
-        if p.kind == kind and p.production_id != production_id
+        if p.kind == kind and p.production_id != production_id and p.publish_at is not None
     ]
     if clash:
         raise PermanentError(f"{at.isoformat()} is already taken on {entry.channel!r} by {clash[0].production_id}")

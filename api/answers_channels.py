@@ -104,6 +104,9 @@ class PublicationOut(Answer):
     video_id: str
     location: str
     title: str
+    calendar_at: str | None = Field(
+        default=None, description="publish_at, or when a video published at once went up: where calendars place it"
+    )
 
 
 class Pending(Answer):

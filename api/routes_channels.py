@@ -26,9 +26,11 @@ from api.answers_channels import (
 )
 from api.auth import AdminKey, EditorKey, ViewerKey
 from api.context import ApiContext, Ctx
+from api.errors import safe_text
 from api.schemas import Line, ProductionId, Strict
+from tubeflow.channel_settings import field_errors
 from tubeflow.db import channel_repo, repo
-from tubeflow.errors import PermanentError
+from tubeflow.errors import ConfigError, PermanentError
 
 router = APIRouter(tags=["channels"])
 CADENCE_KEYS = {"cadence", "publish_slots", "lead_time_hours", "timezone"}
@@ -75,17 +77,28 @@ async def get_channel(name: str, ctx: Ctx, _: ViewerKey) -> dict[str, Any]:
     return await channel_view(ctx, name)
 
 
-@router.patch("/api/channels/{name}", response_model=ChannelView, responses=errors_doc(400, 404))
+@router.patch("/api/channels/{name}", response_model=ChannelView, responses=errors_doc(400, 404, 422))
 async def patch_channel(
     name: str,
     ctx: Ctx,
     _: AdminKey,
-    changes: dict[str, Any] = Body(..., examples=[{"publish_slots": "mon,wed,fri 17:00", "privacy": "public"}]),
+    changes: dict[str, Any] = Body(..., examples=[{"publish_slots": ["mon,wed,fri 17:00"], "privacy": "public"}]),
 ) -> dict[str, Any]:
-    """Change settings; a bad value answers 400 naming the field and the allowed values."""
+    """Change settings (typed JSON values, or the CLI's strings).  Every refused value at once is a
+    422 whose problems each name the setting in ``loc`` (``["body", "privacy"]``) and say what is
+    allowed, so a form marks each field; nothing is saved unless every value is allowed."""
     from service.languages import require_channel_language
 
-    await require_channel_language(ctx.db, ctx.settings, name, changes)
+    await repo.get_channel(ctx.db, name)  # an unknown channel is a 404, whatever the body
+    refused = field_errors(changes)
+    if not refused:
+        try:
+            await require_channel_language(ctx.db, ctx.settings, name, changes)
+        except ConfigError as e:  # nothing here speaks, captions or writes that language
+            refused = {("language" if "language" in changes else "voice"): str(e)}
+    if refused:
+        detail = [{"loc": ["body", k], "msg": safe_text(v), "type": "value_error"} for k, v in refused.items()]
+        raise HTTPException(422, detail=detail)
     await channel_repo.update_settings(ctx.db, name, changes)
     if CADENCE_KEYS & set(changes) and ctx.temporal is not None:
         from service.cadence import sync_schedule

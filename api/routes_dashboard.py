@@ -230,13 +230,20 @@ async def production_page(production_id: ProductionId, request: Request, ctx: Ct
 @router.get("/channels/{name}", response_class=HTMLResponse)
 async def channel_page(name: str, request: Request, ctx: Ctx) -> Response:
     from api.routes_channels import channel_view
-    from tubeflow.channel_settings import FIELD_HELP
+    from api.settings_form import settings_form
+    from niches.config import load_niche
     from tubeflow.db import channel_repo
+    from tubeflow.errors import ConfigError
 
     who = await page_principal(request, ctx)
     if who is None:
         return _login_redirect(request)
     view = await channel_view(ctx, name)
+    try:
+        niche = load_niche(str(view["niche"]), ctx.settings)
+    except ConfigError:  # a niche file gone or broken: the form still shows the channel's own values
+        niche = None
+    cs = await channel_repo.channel_settings(ctx.db, name)
     return await _render(
         request,
         ctx,
@@ -244,7 +251,7 @@ async def channel_page(name: str, request: Request, ctx: Ctx) -> Response:
         who,
         nav="channels",
         c=view,
-        help=FIELD_HELP,
+        settings_groups=settings_form(cs, ctx.settings, niche),
         topics=[t.to_dict() for t in await channel_repo.list_topics(ctx.db, name)],
         calendar=[p.to_dict() for p in await channel_repo.list_publications(ctx.db, name)][-20:],
     )
@@ -291,7 +298,7 @@ async def calendar_page(request: Request, ctx: Ctx, channel: str = "", start: st
     shown = [channel] if channel else names
     grid = {
         (ch, d.date().isoformat()): [
-            i for i in view["items"] if i["channel"] == ch and (i["publish_at"] or "")[:10] == d.date().isoformat()
+            i for i in view["items"] if i["channel"] == ch and (i["calendar_at"] or "")[:10] == d.date().isoformat()
         ]
         for ch in shown
         for d in days

@@ -223,7 +223,7 @@ def _set_paused(name: str, paused: bool) -> None:
 
 def calendar(
     args: list[str] = typer.Argument(None, help="[CHANNEL] | move PRODUCTION_ID"),
-    week: bool = typer.Option(False, "--week", help="only the next 7 days"),
+    week: bool = typer.Option(False, "--week", help="this week: published since Monday, scheduled for the next 7 days"),
     at: str = typer.Option("", help="with `move`: the new time, ISO-8601 with zone"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -239,17 +239,57 @@ def calendar(
         from tubeflow.db import channel_repo
 
         channel = args[0] if args else None
-        start = datetime.now(UTC) - timedelta(days=1) if week else None
-        end = datetime.now(UTC) + timedelta(days=7) if week else None
+        now = datetime.now(UTC)
+        start, end = week_window(now) if week else (None, None)
         items = await channel_repo.list_publications(db, channel, start, end)
         if as_json:
             print(json.dumps([i.to_dict() for i in items], indent=2))
+        elif week and start is not None and end is not None:
+            _print_week(items, channel, now, start, end)
         elif not items:
             console.print(_nothing_on(channel, start, end), markup=False)
         else:
             _print_calendar(items)
 
     with_db(go)
+
+
+def week_window(now: datetime) -> tuple[datetime, datetime]:
+    """This week as `calendar --week` shows it (UTC): since Monday 00:00, for what was published,
+    through the next seven days, for what is scheduled."""
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=today.weekday()), today + timedelta(days=8)
+
+
+def _went_up(item: Any, now: datetime) -> bool:
+    """Published: uploaded at once, or scheduled for a time that has come."""
+    return bool(
+        item.status == "published" or (item.status == "scheduled" and item.publish_at and item.publish_at <= now)
+    )
+
+
+def _print_week(items: list[Any], channel: str | None, now: datetime, start: datetime, end: datetime) -> None:
+    """What went up this week and what is still to come, each said even when there is none."""
+    whose = f" on {channel}" if channel else ""
+    published = [i for i in items if _went_up(i, now)]
+    coming = [i for i in items if not _went_up(i, now)]
+    since, until = f"{start:%a %Y-%m-%d}", f"{end - timedelta(days=1):%a %Y-%m-%d}"
+    if not published and not coming:
+        console.print(
+            f"nothing was published{whose} this week (since {since}) and nothing is scheduled through {until} (UTC)",
+            markup=False,
+        )
+        return
+    if published:
+        console.print(f"published{whose} this week (since {since}, UTC):", markup=False)
+        _print_calendar(published)
+    else:
+        console.print(f"nothing was published{whose} this week (since {since}, UTC)", markup=False)
+    if coming:
+        console.print(f"scheduled{whose} through {until} (UTC):", markup=False)
+        _print_calendar(coming)
+    else:
+        console.print(f"nothing is scheduled{whose} through {until} (UTC)", markup=False)
 
 
 def _calendar_move(production_id: str, at: str) -> None:
@@ -271,11 +311,18 @@ def _nothing_on(channel: str | None, start: datetime | None, end: datetime | Non
     return f"nothing is scheduled or published{whose} from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
 
 
+def _when(item: Any) -> str:
+    """A slot's time, or when a video published at once went up (it had no slot)."""
+    if item.publish_at is not None:
+        return f"{item.publish_at:%Y-%m-%d %H:%M}"
+    return f"{item.calendar_at:%Y-%m-%d %H:%M} (at once)" if item.calendar_at else "at once"
+
+
 def _print_calendar(items: list[Any]) -> None:
     table = Table("when (UTC)", "channel", "production", "kind", "status", "title", "where")
     for i in items:
         table.add_row(
-            str(i.publish_at or "at once")[:16],
+            _when(i),
             i.channel,
             i.production_id,
             i.kind if i.kind == "long" else f"short {i.idx}",
@@ -353,4 +400,3 @@ async def _resume_blocked(s: Settings, db: Database, channel: str) -> None:
     for p in blocked:
         await signal_reconnected(client, p.id)
         console.print(f"{p.id} continues publishing")
-

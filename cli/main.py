@@ -315,10 +315,17 @@ async def _follow(client: Any, production_id: str) -> None:
 
 
 @app.command()
-def status(production_id: str = typer.Argument(None), as_json: bool = typer.Option(False, "--json")) -> None:
-    """One production's stage and progress, or the list of productions."""
+def status(
+    production_id: str = typer.Argument(None),
+    as_json: bool = typer.Option(False, "--json"),
+    script: bool = typer.Option(False, "--script", help="also print the whole script (at any stage)"),
+) -> None:
+    """One production's stage and progress, or the list of productions.
+
+    At a checkpoint it shows what is reviewed there: the whole script; the narration's location and
+    transcript; the b-roll per part with times, sources and scores."""
     if production_id:
-        with_settings(lambda s: _show_production(s, production_id, as_json))
+        with_settings(lambda s: _show_production(s, production_id, as_json, script))
         return
 
     async def go(s: Settings, db: Database) -> None:
@@ -336,16 +343,24 @@ def status(production_id: str = typer.Argument(None), as_json: bool = typer.Opti
     with_db(go)
 
 
-async def _show_production(s: Settings, production_id: str, as_json: bool) -> None:
+async def _show_production(s: Settings, production_id: str, as_json: bool, script: bool = False) -> None:
+    from cli import review_view
     from service.client import connect, get_status
+    from tubeflow.storage import open_storage
 
     st = await get_status(await connect(s), production_id)
     if as_json:
         print(json.dumps(st.to_dict(), indent=2))
         return
     _print_status(st)
-    if st.checkpoint == "broll" and st.artifacts.plan:
-        _print_broll(s, st.artifacts.plan)
+    storage = open_storage(s)
+    a = st.artifacts
+    if a.script and (script or st.checkpoint == "script"):
+        review_view.print_script(storage, a.script, console)
+    if st.checkpoint == "audio" and a.audio:
+        review_view.print_audio(storage, a.audio, a.timing or "", _media_location, console)
+    if st.checkpoint == "broll" and a.plan:
+        _print_broll(s, a.plan)
 
 
 async def _stage_for(production_id: str, stage: str | None, s: Settings) -> str:
@@ -683,17 +698,11 @@ def _print_metadata_preview(production_id: str) -> None:
 
 
 def _print_broll(s: Settings, plan_key: str) -> None:
-    """At the b-roll checkpoint: each part's pictures with the query that found them and their relevance."""
-    from tubeflow.render_plan import RenderPlan
+    """At the b-roll checkpoint: each part's pictures with times, source, relevance and query."""
+    from cli.review_view import print_broll
     from tubeflow.storage import open_storage
 
-    plan = RenderPlan.from_json(open_storage(s).get_text(plan_key))
-    for p in plan.parts:
-        console.print(f"  part {p.index} {p.label} ({p.start:.1f}-{p.end:.1f} s)")
-        for tag, items in (("on screen", p.items), ("candidate", p.candidates)):
-            for m in items:
-                what = m.description or m.key.rsplit("/", 1)[-1]
-                console.print(f"    {tag:9} score {m.score:.2f}  query {m.cue!r}  {m.source}: {what}", markup=False)
+    print_broll(open_storage(s), plan_key, console)
 
 
 @app.command()

@@ -36,7 +36,9 @@ async def http(
     client_file = tmp_path / "web-client.json"
     client_file.write_text(json.dumps(google.client_config("web", ["http://testserver/oauth/callback"])))
     s = settings.with_overrides(
-        secret_key=new_key(), youtube_client_secrets=str(client_file), youtube_base_url=google.base_url,
+        secret_key=new_key(),
+        youtube_client_secrets=str(client_file),
+        youtube_base_url=google.base_url,
         oauth_allow_loopback_http=True,  # the fake Google speaks plain HTTP on 127.0.0.1
     )
     db = await open_database(s)
@@ -58,8 +60,18 @@ async def test_settings_patch_validates_and_needs_admin(http: tuple[httpx.AsyncC
     c, keys, _db = http
     r = await c.patch("/api/channels/sky", json={"privacy": "public"}, headers=auth(keys, "editor"))
     assert r.status_code == 403
-    r = await c.patch("/api/channels/sky", json={"privacy": "secret"}, headers=auth(keys, "admin"))
-    assert r.status_code == 400 and "privacy='secret'" in r.json()["detail"] and "unlisted" in r.json()["detail"]
+    # Every refused value at once, each problem naming its setting (a form marks that field); nothing saved.
+    r = await c.patch(
+        "/api/channels/sky", json={"privacy": "secret", "priority": 9, "cadence": True}, headers=auth(keys, "admin")
+    )
+    assert r.status_code == 422, r.text
+    problems = {tuple(p["loc"]): p["msg"] for p in r.json()["detail"]}
+    assert problems.keys() == {("body", "privacy"), ("body", "priority")}
+    assert "privacy='secret'" in problems[("body", "privacy")] and "unlisted" in problems[("body", "privacy")]
+    assert "1 (highest) .. 5" in problems[("body", "priority")]
+    r = await c.patch("/api/channels/sky", json={"categry": "27"}, headers=auth(keys, "admin"))
+    assert r.status_code == 422 and "unknown channel setting 'categry'" in r.json()["detail"][0]["msg"]
+    assert not (await c.get("/api/channels/sky", headers=auth(keys, "viewer"))).json()["settings"]["cadence"]
     r = await c.patch(
         "/api/channels/sky",
         json={"publish_slots": "mon,wed,fri 17:00", "privacy": "public", "priority": 1},

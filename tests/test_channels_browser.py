@@ -39,18 +39,21 @@ async def test_channel_page_and_calendar(temporal_env: WorkflowEnvironment, tmp_
             await expect(page.locator("h1")).to_contain_text("sky")
             await expect(page.locator("#connect-youtube")).to_have_text("Connect YouTube")
 
-            # A bad value: the toast names the field and what is allowed; nothing is saved.
-            await page.fill("#set-privacy", "secret")
-            await page.click("#settings-form button")
-            await expect(page.locator("#toast")).to_contain_text("privacy='secret'")
-            await expect(page.locator("#toast")).to_contain_text("unlisted")
-            await page.fill("#set-privacy", "public")
-            await page.fill("#set-publish_slots", "mon,wed,fri 17:00")
-            await page.click("#settings-form button")
+            # Typed inputs (tests/test_settings_form_browser.py has the refusals marked at their fields).
+            await page.select_option("#set-privacy", "public")
+            await page.click("#set-publish_slots .add-slot")
+            row = page.locator("#set-publish_slots .slot-row").last
+            for day in ("Wed", "Fri"):
+                await row.locator("label.day", has_text=day).click()
+            await row.locator(".slot-time").fill("17:00")
+            await page.click("#save-settings")
             await expect(page.locator("#toast")).to_contain_text("Settings saved")
             await page.wait_for_load_state("load")
-            await expect(page.locator("#set-publish_slots")).to_have_value("mon,wed,fri 17:00", timeout=10_000)
-            assert (await channel_repo.channel_settings(db, "sky")).privacy == "public"
+            await expect(page.locator("#set-publish_slots .slot-row .day input:checked")).to_have_count(
+                3, timeout=10_000
+            )
+            cs = await channel_repo.channel_settings(db, "sky")
+            assert cs.privacy == "public" and cs.publish_slots == ["mon,wed,fri 17:00"]
 
             await page.fill("#topic-form input[name=topic]", "Why do stars twinkle?")
             await page.click("#topic-form button")

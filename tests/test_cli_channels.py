@@ -104,15 +104,16 @@ async def test_connect_set_show_topics_calendar_through_the_cli(tmp_path: Path) 
         assert "Why do stars twinkle?" in tubeflow(env, "topics", "list", "sky").stdout
         assert json.loads(tubeflow(env, "calendar", "sky", "--json").stdout) == []
         r = tubeflow(env, "calendar", "--week")
-        assert r.returncode == 0 and r.stdout.startswith("nothing is scheduled or published from "), r.stdout
+        assert r.returncode == 0 and r.stdout.startswith("nothing was published this week (since "), r.stdout
         assert "nothing is scheduled or published for sky" in tubeflow(env, "calendar", "sky").stdout
 
         # Temporal is down here: one line saying what to do, not the SDK's transport error.
-        r = tubeflow(env, "channel", "pause", "sky")
-        assert r.returncode == 2 and r.stderr.splitlines() == [
-            "error: cannot connect to Temporal at 127.0.0.1:1 (connection refused); "
-            "is the dev server running (`tubeflow dev`)?"
-        ], r.stderr
+        for args in (["channel", "pause", "sky"], ["status", "p1", "--script"]):
+            r = tubeflow(env, *args)
+            assert r.returncode == 2 and r.stderr.splitlines() == [
+                "error: cannot connect to Temporal at 127.0.0.1:1 (connection refused); "
+                "is the dev server running (`tubeflow dev`)?"
+            ], (args, r.stderr)
 
 
 def test_status_at_the_final_checkpoint_prints_the_metadata_fixes(

@@ -49,8 +49,19 @@ def test_a_bad_float_names_the_kind() -> None:
     assert Settings.from_env({"TUBEFLOW_SEGMENT_SECONDS": "7"}).segment_seconds == 7.0
 
 
-@pytest.mark.parametrize(("raw", "value"), [("1", True), ("TRUE", True), ("yes", True), ("On", True),
-                                            ("0", False), ("false", False), ("No", False), ("off ", False)])
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("On", True),
+        ("0", False),
+        ("false", False),
+        ("No", False),
+        ("off ", False),
+    ],
+)
 def test_a_bool_takes_the_usual_spellings(raw: str, value: bool) -> None:
     assert Settings.from_env({"TUBEFLOW_FORCE_CPU": raw}).force_cpu is value
 
@@ -88,6 +99,7 @@ def _tubeflow() -> list[str]:
     [
         ("TUBEFLOW_API_PORT", "88a1", ["api"], "expected a whole number"),
         ("TUBEFLOW_TTS", "pipr", ["channel", "list"], "choose one of piper, espeak, azure"),
+        ("TUBEFLOW_VIDEO_QUALITY", "balancd", ["status"], "choose one of fast, balanced, quality"),
     ],
 )
 def test_the_tubeflow_command_stops_with_one_line_and_exit_code_2(

@@ -359,16 +359,7 @@
   }));
 
   // ------------------------------------------------------------ channel page
-  const settingsForm = $("#settings-form");
-  settingsForm?.addEventListener("submit", busy($("button", settingsForm), async () => {
-    const changes = {};
-    for (const el of settingsForm.elements) {
-      if (el.name && el.value !== el.defaultValue) changes[el.name] = el.value;
-    }
-    await api(`/api/channels/${encodeURIComponent(settingsForm.dataset.channel)}`, { method: "PATCH", body: changes });
-    toast("Settings saved");
-    setTimeout(() => location.reload(), 400);
-  }));
+  // The settings form: /static/settings_form.js.
   const topicForm = $("#topic-form");
   topicForm?.addEventListener("submit", busy($("button", topicForm), async () => {
     await api(`/api/channels/${encodeURIComponent(topicForm.dataset.channel)}/topics`, { method: "POST", body: { topic: topicForm.elements["topic"].value } });

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,6 +161,7 @@ def _publication(row: PublicationRow, channel: str) -> Publication:
         row.video_id,
         row.location,
         row.title,
+        row.publish_at or row.updated_at,
     )
 
 
@@ -291,14 +292,20 @@ async def update_publication(
 async def list_publications(
     db: Database, channel: str | None = None, start: datetime | None = None, end: datetime | None = None
 ) -> list[Publication]:
+    """The calendar in [start, end), by each entry's calendar time (``Publication.calendar_at``).
+
+    A video published at once has no ``publish_at``; filtering on that column alone left it out of
+    every window (the dashboard's week and ``calendar --week``) while the unbounded list showed it.
+    """
+    when = func.coalesce(PublicationRow.publish_at, PublicationRow.updated_at)
     stmt = select(PublicationRow, ChannelRow.name).join(ChannelRow)
     if channel:
         stmt = stmt.where(ChannelRow.name == channel)
     if start is not None:
-        stmt = stmt.where(PublicationRow.publish_at >= to_utc(start))
+        stmt = stmt.where(when >= to_utc(start))
     if end is not None:
-        stmt = stmt.where(PublicationRow.publish_at < to_utc(end))
-    stmt = stmt.order_by(PublicationRow.publish_at, PublicationRow.id)
+        stmt = stmt.where(when < to_utc(end))
+    stmt = stmt.order_by(when, PublicationRow.id)
     async with db.session() as s:
         return [_publication(row, name) for row, name in (await s.execute(stmt)).all()]
 

@@ -143,6 +143,9 @@ class Publication(_Record):
     video_id: str
     location: str
     title: str
+    # Its time on the calendar: ``publish_at``, or for a video published at once (no slot, so no
+    # ``publish_at``) the moment its entry last changed, i.e. when it went up (or was reserved).
+    calendar_at: datetime | None = None
 
 
 @dataclass(frozen=True)
