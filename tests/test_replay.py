@@ -53,6 +53,7 @@ EXPECTED = {
     "production_shorts_retried_completed",
     "cadence_started_production",
     "production_retried_after_quota_reset",
+    "production_stage_progress_at_broll",
 }
 
 
