@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -184,7 +185,7 @@ async def start_over(page: Any) -> None:
 
 @pytest.mark.parametrize("size", [LAPTOP, PHONE], ids=["laptop", "phone"])
 async def test_keyboard_only_review_with_live_sub_progress_and_publish_dialog(
-    rig: Rig, browser: Any, size: dict[str, int]
+    rig: Rig, browser: Any, size: dict[str, int], tmp_path: Path
 ) -> None:
     expect = playwright_api.expect
     editor = await create_key(rig.db, "kai", "editor")
@@ -297,6 +298,10 @@ async def test_keyboard_only_review_with_live_sub_progress_and_publish_dialog(
                 arg=video,
                 timeout=30_000,
             )
+        shots = Path(os.environ.get("TUBEFLOW_SCREENSHOTS") or tmp_path / "shots")
+        shots.mkdir(parents=True, exist_ok=True)
+        label = "phone" if size == PHONE else "laptop"
+        await page.screenshot(path=str(shots / f"finished-{label}.png"), full_page=True)
         assert errors == [], errors
         await ctx.close()
     done = await get_status(rig.client, pid)
