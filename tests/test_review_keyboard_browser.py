@@ -40,6 +40,7 @@ from api.auth import create_key
 from api.testing import serve
 from service.client import get_status, start_production
 from service.worker import workflow_classes
+from tests.a11y import check_page
 from tests.browser import open_page, playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tests.mediagen import color_bars_clip
@@ -197,8 +198,9 @@ async def test_keyboard_only_review_with_live_sub_progress_and_publish_dialog(
         await wait_checkpoint(rig.client, pid, Checkpoint.SCRIPT)
         await page.reload()
 
-        # Script: Tab reaches Approve, Enter presses it.
+        # Script: Tab reaches Approve, Enter presses it.  Every page on the way: labelled controls, AA contrast.
         await expect(page.locator("#approve")).to_have_text("Approve script")
+        await check_page(page, "script checkpoint")
         await start_over(page)
         await tab_to(page, "#approve")
         await page.keyboard.press("Enter")
@@ -206,10 +208,12 @@ async def test_keyboard_only_review_with_live_sub_progress_and_publish_dialog(
 
         # Audio: Reject… with Space; focus lands in the feedback; Escape closes it and gives focus back.
         await expect(page.locator("#live")).to_have_class("live on", timeout=10_000)
+        await check_page(page, "audio checkpoint")
         await start_over(page)
         await tab_to(page, "#reject-open")
         await page.keyboard.press("Space")
         await expect(page.locator("#reject-form")).to_be_visible()
+        await check_page(page, "audio checkpoint, rejection form open")
         assert await focused_id(page) == "feedback"
         assert await page.get_attribute("#reject-open", "aria-expanded") == "true"
         await page.keyboard.press("Escape")
@@ -246,10 +250,12 @@ async def test_keyboard_only_review_with_live_sub_progress_and_publish_dialog(
         # The time left, at this run's pace: "2 of 3 pictures found, about 4 s left" (or "almost done").
         await expect(working).to_contain_text(re.compile(r"2 of 3 pictures found, (about \d+ s left|almost done)"))
         assert await page.locator("#step-bar").get_attribute("max") == "3"
+        await check_page(page, "b-roll running")
         rig.stubs.next_picture.set()
 
         # B-roll approved from the keyboard; render and thumbnails run; the final checkpoint opens.
         await expect(page.locator("#approve")).to_have_text("Approve broll", timeout=30_000)
+        await check_page(page, "b-roll checkpoint")
         await start_over(page)
         await tab_to(page, "#approve")
         await page.keyboard.press("Enter")
@@ -261,12 +267,14 @@ async def test_keyboard_only_review_with_live_sub_progress_and_publish_dialog(
         await expect(plan).to_contain_text("Short 1")
         await expect(plan).to_contain_text("Short 2")
         await expect(plan).to_contain_text("outbox")
+        await check_page(page, "final checkpoint")
         await start_over(page)
         await tab_to(page, "#approve")
         await page.keyboard.press("Enter")
         dialog = page.locator("#confirm-dialog")
         await expect(dialog).to_be_visible()
         await expect(dialog).to_contain_text("Short 2")
+        await check_page(page, "publish dialog")
         assert await focused_id(page) == "confirm-no"  # the safe choice has the focus
         await page.keyboard.press("Tab")
         assert await focused_id(page) == "confirm-yes"
@@ -300,6 +308,7 @@ async def test_keyboard_only_review_with_live_sub_progress_and_publish_dialog(
             )
         shots = Path(os.environ.get("TUBEFLOW_SCREENSHOTS") or tmp_path / "shots")
         shots.mkdir(parents=True, exist_ok=True)
+        await check_page(page, "finished page")
         label = "phone" if size == PHONE else "laptop"
         await page.screenshot(path=str(shots / f"finished-{label}.png"), full_page=True)
         assert errors == [], errors
