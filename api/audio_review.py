@@ -35,7 +35,9 @@ def _spread(start: float, end: float, words: list[str]) -> list[dict[str, Any]]:
     return timed
 
 
-def _voice_words(storage: Storage, audio_key: str, script_key: str, timing: NarrationTiming) -> list[list[dict[str, Any]]]:
+def _voice_words(
+    storage: Storage, audio_key: str, script_key: str, timing: NarrationTiming
+) -> list[list[dict[str, Any]]]:
     """Per part (in timing order) the script's words timed by the voice's boundaries; [] without them."""
     from gpu_activities.align import align_to_script
 

@@ -148,7 +148,12 @@ async def finished_view(db: Database, storage: Storage, view: dict[str, Any], tz
     for idx in sorted(set(short_rows) | set(range(len(where)))):
         key = keys.short(idx)
         row = short_rows.get(idx)
-        item: dict[str, Any] = {"n": len(shorts) + 1, "title": row.title if row else "", "video": None, **_published(row, tz, True)}
+        item: dict[str, Any] = {
+            "n": len(shorts) + 1,
+            "title": row.title if row else "",
+            "video": None,
+            **_published(row, tz, True),
+        }
         if not item["location"] and idx < len(where):
             item["location"] = str(where[idx])
         if await asyncio.to_thread(storage.exists, key):
