@@ -53,6 +53,7 @@ from tubeflow.contracts import (
     BrollRequest,
     BrollResult,
     Checkpoint,
+    ProductionStatus,
     PublishRequest,
     PublishResult,
     RenderResult,
@@ -243,8 +244,12 @@ async def test_keyboard_only_review_with_live_sub_progress_and_publish_dialog(
             rig.stubs.next_picture.set()
             await expect(page.locator("#step-text")).to_have_text(f"{n} of 3 pictures found", timeout=30_000)
             await expect(page.locator("#step-bar")).to_have_attribute("value", str(n))
+
             # The workflow's status query carries the same count and an estimate of the time left.
-            st = await wait_for(rig.client, pid, lambda s, n=n: bool(s.step and s.step.done == n), 10, "the step")
+            def counted(s: ProductionStatus, n: int = n) -> bool:
+                return bool(s.step and s.step.done == n)
+
+            st = await wait_for(rig.client, pid, counted, 10, "the step")
             assert st.step is not None and (st.step.total, st.step.unit) == (PICTURES, "pictures found")
             assert st.step.eta_s is not None and st.step.eta_s >= 0
         # The time left, at this run's pace: "2 of 3 pictures found, about 4 s left" (or "almost done").
