@@ -38,6 +38,7 @@ from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
 if TYPE_CHECKING:
+    from activities.progress import StageProgress
     from activities.stock import StockApi, StockAsset
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi"}
@@ -585,8 +586,12 @@ def build_plan(
     feedback: Sequence[str] = (),
     channel: str = "",
     learned: Sequence[str] = (),
+    progress: StageProgress | None = None,
 ) -> tuple[RenderPlan, list[str]]:
     """Choose 1-3 pictures per narration part plus alternatives, upload them, and return the plan.
+
+    ``progress`` counts the pictures as each part's candidates are searched and ranked (the slow
+    step: "7 of 12 pictures found").
 
     ``learned`` holds the channel's and niche's earlier b-roll review notes: what they say to stop
     showing ("no more stock clips of X") is avoided here too, in every later video.
@@ -605,7 +610,9 @@ def build_plan(
     recent = channel_history(storage, channel, production_id, settings.broll_history_videos)
     keys = ProductionKeys(production_id)
     ctx = _Planning(settings, storage, keys, sources, generated, warnings, previous, recent, tokens(fb))
-    spans, pools = _candidate_pools(ctx, timing, queries)
+    if progress is not None:
+        progress.start(sum(item_count(end - start) for start, end in _part_bounds(timing)))
+    spans, pools = _candidate_pools(ctx, timing, queries, progress.count if progress is not None else None)
     claimed, picks = _claim_best_fits(ctx, pools, spans)
     parts: list[PlanPart] = []
     with tempfile.TemporaryDirectory(prefix="tubeflow-broll-") as tmpdir:
@@ -620,15 +627,23 @@ def build_plan(
 Span = tuple[float, float, int]  # a part's start and end on the timeline, and how many pictures it shows
 
 
+def _part_bounds(timing: NarrationTiming) -> list[tuple[float, float]]:
+    """Each part's stretch of the timeline: from its start (the first from 0) to the next part's."""
+    parts = timing.parts
+    return [
+        (0.0 if i == 0 else tp.start, parts[i + 1].start if i + 1 < len(parts) else timing.duration_s)
+        for i, tp in enumerate(parts)
+    ]
+
+
 def _candidate_pools(
-    ctx: _Planning, timing: NarrationTiming, queries: list[Query]
+    ctx: _Planning, timing: NarrationTiming, queries: list[Query], on_part: Callable[[int], None] | None = None
 ) -> tuple[list[Span], list[list[Found]]]:
-    """Step 1: every part's candidates from every source, on one scale."""
+    """Step 1: every part's candidates from every source, on one scale; ``on_part(n)`` once a part's
+    ``n`` pictures have their candidates."""
     spans: list[Span] = []
     pools: list[list[Found]] = []
-    for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
-        start = 0.0 if i == 0 else tp.start
-        end = timing.parts[i + 1].start if i + 1 < len(timing.parts) else timing.duration_s
+    for i, ((start, end), q) in enumerate(zip(_part_bounds(timing), queries, strict=True)):
         n_items = item_count(end - start)
         spans.append((start, end, n_items))
         pool: list[Found] = []
@@ -645,6 +660,8 @@ def _candidate_pools(
         # ranking text, so what the reviewer asked for rises.  They stay available as candidates.
         pool.sort(key=lambda f: -ctx.adjusted(f))
         pools.append(pool)
+        if on_part is not None:
+            on_part(n_items)
     return spans, pools
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from activities.publish_metadata import PublishOptions
 from activities.publishers import publisher_for_channel
-from tubeflow.channel_settings import ChannelSettings
+from tubeflow.channel_settings import ChannelSettings, next_free_slot
 from tubeflow.contracts import PublishRequest, PublishResult
 from tubeflow.db import channel_repo
 from tubeflow.db.engine import Database
@@ -66,10 +66,30 @@ async def place_on_calendar(
         base = long.publish_at or now
     except NotFoundError:
         base = now
-    at = base + timedelta(hours=cs.shorts_spacing_hours * (idx + 1))
+    at = short_time(cs, base, idx, now)
     return await channel_repo.reserve_slot(
-        db, req.channel, req.production_id, "short", idx, now=now, at=at, title=title, unscheduled=at < now + MIN_LEAD
+        db, req.channel, req.production_id, "short", idx, now=now, at=at, title=title, unscheduled=at is None
     )
+
+
+def long_time(cs: ChannelSettings, now: datetime, taken: set[datetime]) -> datetime | None:
+    """When a long video approved ``now`` goes public: the first free slot at least ``MIN_LEAD``
+    ahead (None: at once, the channel has no slots or is not public).  What ``place_on_calendar`` reserves."""
+    if cs.privacy != "public":
+        return None  # a private or unlisted upload takes no slot
+    at = next_free_slot(cs, now, taken)
+    if at is not None and at < now + MIN_LEAD:
+        at = next_free_slot(cs, now + MIN_LEAD, taken)
+    return at
+
+
+def short_time(cs: ChannelSettings, base: datetime, idx: int, now: datetime) -> datetime | None:
+    """Short ``idx``'s scheduled time, spaced after its long video's (``base``); None: it goes up at
+    once (not scheduled publishing: private/unlisted, a person flips it, or too soon to schedule)."""
+    at = base + timedelta(hours=cs.shorts_spacing_hours * (idx + 1))
+    if cs.privacy != "public" or at < now + MIN_LEAD:
+        return None
+    return at
 
 
 async def publish_on_calendar(

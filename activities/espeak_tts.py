@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +140,11 @@ def _word_starts(text: str, events: Sequence[tuple[int, int, int]]) -> list[tupl
     return out
 
 
-def speak(language: str, parts: Sequence[str], length_scale: float = 1.0) -> tuple[int, list[bytes], list[Starts]]:
-    """(sample rate, 16-bit mono PCM per part, (word, start s) per part) in ``language``."""
+def speak(
+    language: str, parts: Sequence[str], length_scale: float = 1.0, on_part: Callable[[int], None] | None = None
+) -> tuple[int, list[bytes], list[Starts]]:
+    """(sample rate, 16-bit mono PCM per part, (word, start s) per part) in ``language``; ``on_part(i)``
+    once part ``i`` is spoken."""
     lang = espeak_language(language)
     pcm_parts: list[bytes] = []
     starts: list[Starts] = []
@@ -151,8 +154,10 @@ def speak(language: str, parts: Sequence[str], length_scale: float = 1.0) -> tup
         if lib.espeak_SetVoiceByProperties(ctypes.byref(voice)) != 0:
             raise ConfigError(f"eSpeak NG could not select a {lang!r} voice")
         lib.espeak_SetParameter(RATE_PARAMETER, round(WORDS_PER_MINUTE / length_scale), 0)
-        for text in parts:
+        for i, text in enumerate(parts):
             pcm, events = _speak(lib, text)
             pcm_parts.append(pcm)
             starts.append(_word_starts(text, events))
+            if on_part is not None:
+                on_part(i)
     return rate, pcm_parts, starts

@@ -152,6 +152,7 @@ class StageActivities(MainAdapter):
     @permanent_errors
     async def synthesize_voice(self, req: VoiceRequest) -> VoiceResult:
         from activities import lexicon
+        from activities.progress import StageProgress
         from activities.tts import words_path
         from activities.tts_engines import make_tts
 
@@ -164,9 +165,14 @@ class StageActivities(MainAdapter):
         feedback = (*await self._learned(req.niche, req.channel, "audio"), *req.feedback)
         parts = narration_text(script)
         spoken_parts = tts.use_lexicon(parts, lex)  # respelt, or kept for the engine's own markup
+        progress = StageProgress("tts", "narration words voiced")
+        progress.start(sum(len(p.split()) for p in parts))
         with tempfile.TemporaryDirectory(dir=self._scratch()) as tmp:
             wav = Path(tmp) / "voice.wav"
-            timing: NarrationTiming = await asyncio.to_thread(tts.synthesize, spoken_parts, wav, feedback)
+            timing: NarrationTiming = await asyncio.to_thread(
+                tts.synthesize, spoken_parts, wav, feedback, lambda i: progress.count(len(parts[i].split()))
+            )
+            await progress.flush()
             for part, written in zip(timing.parts, parts, strict=False):
                 part.text = written  # captions and b-roll read what the script says, not the respelling
             if spoken_parts != parts:  # what the voice actually read, for the reviewer and the tests
@@ -193,6 +199,9 @@ class StageActivities(MainAdapter):
     @permanent_errors
     async def gather_broll(self, req: BrollRequest) -> BrollResult:
         from activities.broll import build_plan
+        from activities.progress import StageProgress
+
+        progress = StageProgress("broll", "pictures found")
 
         script = self._json(req.script_key)
         timing = NarrationTiming.from_json(self.storage.get_text(req.timing_key))
@@ -208,7 +217,9 @@ class StageActivities(MainAdapter):
             req.feedback,
             req.channel,
             learned=await self._learned(req.niche, req.channel, "broll"),
+            progress=progress,
         )
+        await progress.flush()
         for w in warnings:
             activity.logger.warning("b-roll: %s", w)
         return self._store_plan(req.production_id, req.attempt, "", plan, warnings)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import wave
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -66,6 +66,9 @@ def delivery_from_feedback(feedback: Sequence[str]) -> Delivery:
     return Delivery(length_scale=scale, pause_s=pause)
 
 
+PartDone = Callable[[int], None]  # told the index of each narration part once it is voiced
+
+
 class TTSProvider(Protocol):
     """A voice ready to speak one niche.  Its capabilities are what the voice activity asks, so a
     new engine needs no branch there."""
@@ -80,8 +83,11 @@ class TTSProvider(Protocol):
         kept by the engine for its own markup (Azure's SSML), the text unchanged."""
         ...
 
-    def synthesize(self, parts: list[str], out_wav: Path, feedback: Sequence[str] = ()) -> NarrationTiming:
-        """Write ``out_wav`` (mono 16-bit) and return one PartTiming per part on its timeline."""
+    def synthesize(
+        self, parts: list[str], out_wav: Path, feedback: Sequence[str] = (), on_part: PartDone | None = None
+    ) -> NarrationTiming:
+        """Write ``out_wav`` (mono 16-bit) and return one PartTiming per part on its timeline;
+        ``on_part(i)`` is called as part ``i`` has been voiced (the stage's live progress)."""
         ...
 
 

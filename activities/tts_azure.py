@@ -13,6 +13,7 @@ from typing import Any
 from activities.lexicon import Pronunciation, to_ssml
 from activities.tts import (
     Delivery,
+    PartDone,
     TTSProvider,
     WordBoundary,
     assemble,
@@ -83,7 +84,9 @@ class AzureTTS:
             "</voice></speak>"
         )
 
-    def synthesize(self, parts: list[str], out_wav: Path, feedback: Sequence[str] = ()) -> NarrationTiming:
+    def synthesize(
+        self, parts: list[str], out_wav: Path, feedback: Sequence[str] = (), on_part: PartDone | None = None
+    ) -> NarrationTiming:
         import azure.cognitiveservices.speech as speechsdk
 
         parts = check_parts(parts)
@@ -126,6 +129,8 @@ class AzureTTS:
             with lock:
                 words.extend((i, w, s, e) for w, s, e in by_result.pop(result.result_id, []))
             pcm_parts.append(bytes(result.audio_data))
+            if on_part is not None:
+                on_part(i)
         timing = assemble(parts, pcm_parts, AZURE_SAMPLE_RATE, out_wav, delivery.pause_s)
         starts = {p.index: p.start for p in timing.parts}
         boundaries = [

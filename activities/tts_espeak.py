@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from activities.tts import (
+    PartDone,
     TTSProvider,
     WordBoundary,
     WorkerVoice,
@@ -37,12 +38,14 @@ class EspeakTTS(WorkerVoice):
             )
         self.language = espeak_language(language)
 
-    def synthesize(self, parts: list[str], out_wav: Path, feedback: Sequence[str] = ()) -> NarrationTiming:
+    def synthesize(
+        self, parts: list[str], out_wav: Path, feedback: Sequence[str] = (), on_part: PartDone | None = None
+    ) -> NarrationTiming:
         from activities.espeak_tts import speak
 
         parts = check_parts(parts)
         delivery = delivery_from_feedback(feedback)
-        rate, pcm_parts, starts = speak(self.language, parts, delivery.length_scale)
+        rate, pcm_parts, starts = speak(self.language, parts, delivery.length_scale, on_part)
         timing = assemble(parts, pcm_parts, rate, out_wav, delivery.pause_s)
         boundaries: list[WordBoundary] = []
         for part, words in zip(timing.parts, starts, strict=True):

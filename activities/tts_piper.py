@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from activities.tts import TTSProvider, WorkerVoice, assemble, check_parts, delivery_from_feedback, is_english
+from activities.tts import PartDone, TTSProvider, WorkerVoice, assemble, check_parts, delivery_from_feedback, is_english
 from niches.config import NicheConfig
 from tubeflow.errors import ConfigError
 from tubeflow.render_plan import NarrationTiming
@@ -54,7 +54,9 @@ class PiperTTS(WorkerVoice):
     def __init__(self, model: Path) -> None:
         self.model = model
 
-    def synthesize(self, parts: list[str], out_wav: Path, feedback: Sequence[str] = ()) -> NarrationTiming:
+    def synthesize(
+        self, parts: list[str], out_wav: Path, feedback: Sequence[str] = (), on_part: PartDone | None = None
+    ) -> NarrationTiming:
         from piper import SynthesisConfig
 
         parts = check_parts(parts)
@@ -63,9 +65,11 @@ class PiperTTS(WorkerVoice):
         base_scale = voice.config.length_scale or 1.0
         syn = SynthesisConfig(length_scale=base_scale * delivery.length_scale)
         pcm_parts = []
-        for text in parts:
+        for i, text in enumerate(parts):
             chunks = [c.audio_int16_bytes for c in voice.synthesize(text, syn_config=syn)]
             pcm_parts.append(b"".join(chunks))
+            if on_part is not None:
+                on_part(i)
         return assemble(parts, pcm_parts, voice.config.sample_rate, out_wav, delivery.pause_s)
 
 

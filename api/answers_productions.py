@@ -194,6 +194,15 @@ class ReviewRow(Answer):
     note: str
 
 
+class StageStepOut(Answer):
+    """The running stage's own count and time left (``tubeflow.progress.StageStep``)."""
+
+    done: int
+    total: int
+    unit: str = Field(description="what is counted: 'pictures picked', 'narration words voiced', 'segments rendered'")
+    eta_s: float | None = Field(description="seconds still needed at the pace so far; null before the first item")
+
+
 class ProductionView(Answer):
     """One production: the workflow's live status (or the database's last snapshot, ``source``),
     with links, the open checkpoint's material and the review history."""
@@ -215,6 +224,8 @@ class ProductionView(Answer):
     title: str
     updated_at: str
     incidents: list[Incident] = Field(description="stages that failed for good and what became of them")
+    step: StageStepOut | None = Field(None, description="how far the running stage is; null between stages")
+    make_shorts: bool | None = Field(None, description="whether Shorts follow the video; null when not known")
     id: str
     artifact_keys: ArtifactKeys
     stage_index: int

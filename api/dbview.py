@@ -149,12 +149,7 @@ async def running_progress(db: Database) -> dict[str, dict[str, Any]]:
 async def stage_started_at(db: Database, production_id: str, stage: str) -> str:
     """When the production's current run of ``stage`` began (ISO-8601), from its newest events:
     the oldest of the unbroken run of events naming that stage.  Empty when the feed does not say."""
-    stmt = (
-        select(EventRow)
-        .where(EventRow.production_id == production_id)
-        .order_by(EventRow.id.desc())
-        .limit(200)
-    )
+    stmt = select(EventRow).where(EventRow.production_id == production_id).order_by(EventRow.id.desc()).limit(200)
     async with db.session() as s:
         rows = (await s.execute(stmt)).scalars().all()
     started = ""
@@ -166,22 +161,3 @@ async def stage_started_at(db: Database, production_id: str, stage: str) -> str:
             break
         started = row.at.isoformat()
     return started
-
-
-async def publish_plan(db: Database, channel: str) -> str:
-    """What approving the final checkpoint will do, in one sentence: where (the channel's YouTube
-    account or the outbox), when (at once or the next free slot) and how (privacy), from the
-    channel's settings as they are now.  The reviewer confirms this before publishing."""
-    from tubeflow.db import channel_repo
-
-    cs = await channel_repo.channel_settings(db, channel)
-    account = await channel_repo.get_account(db, channel)
-    if account is not None and account.status == "connected":
-        where = f"to the YouTube channel “{account.youtube_title}”"
-    elif account is not None:
-        where = f"to the YouTube channel “{account.youtube_title}” once it is reconnected (it needs reconnecting)"
-    else:
-        where = "to the outbox folder (no YouTube account is connected to this channel)"
-    when = f"at the next free slot ({'; '.join(cs.publish_slots)}, UTC)" if cs.publish_slots else "at once"
-    shorts = f"; its Shorts follow {cs.shorts_spacing_hours:g} h apart"
-    return f"Publishes {where}, {when}, as {cs.privacy}{shorts}."

@@ -23,7 +23,7 @@ from api.auth import COOKIE, Principal, authenticate, limit_anonymous, verify_ke
 from api.context import ApiContext, Ctx
 from api.routes_productions import load_view
 from api.schemas import ProductionId
-from api.views import outputs_in_words, transcript
+from api.views import outputs_in_words
 from tubeflow.contracts import STAGES
 from tubeflow.db.sessions import create_session, purge_sessions, revoke_session
 from tubeflow.youtube_limits import DESCRIPTION_MAX_BYTES, TAGS_MAX_CHARS, TITLE_MAX
@@ -208,10 +208,6 @@ async def production_page(production_id: ProductionId, request: Request, ctx: Ct
         return _login_redirect(request)
     view = await load_view(ctx, production_id)
     since = await dbview.stage_started_at(ctx.db, production_id, str(view["stage"]))
-    timing = str((view.get("artifact_keys") or {}).get("timing") or "")
-    at_audio = view.get("checkpoint") == "audio" and timing
-    words = await asyncio.to_thread(transcript, ctx.storage, timing) if at_audio else []
-    plan = await dbview.publish_plan(ctx.db, str(view["channel"])) if view.get("checkpoint") == "final" else ""
     return await _render(
         request,
         ctx,
@@ -222,9 +218,36 @@ async def production_page(production_id: ProductionId, request: Request, ctx: Ct
         can_edit=who.can("editor"),
         outputs=outputs_in_words(view.get("outputs") or {}),
         stage_since=since,
-        publish_plan=plan,
-        transcript=words,
+        **await _page_parts(ctx, view),
     )
+
+
+async def _page_parts(ctx: ApiContext, view: dict[str, Any]) -> dict[str, Any]:
+    """What the production page's own sections need besides the view: the audio checkpoint's
+    transcript and lexicon, the final checkpoint's publish plan, the finished page's videos."""
+    from api.audio_review import lexicon_lines, transcript
+    from api.finished import finished_view
+    from api.publish_plan import publish_plan
+
+    keys = view.get("artifact_keys") or {}
+    parts: dict[str, Any] = {"transcript": [], "lexicon": "", "publish_plan": None, "finished": None}
+    if view.get("checkpoint") == "audio" and keys.get("timing"):
+        parts["transcript"] = await asyncio.to_thread(
+            transcript, ctx.storage, str(keys["timing"]), str(keys.get("audio") or ""), str(keys.get("script") or "")
+        )
+    if view.get("checkpoint") == "audio":
+        parts["lexicon"] = await asyncio.to_thread(lexicon_lines, ctx.storage, str(view["channel"]))
+    if view.get("checkpoint") == "final":
+        parts["publish_plan"] = await publish_plan(ctx.db, ctx.settings, ctx.storage, view)
+    if view.get("state") == "completed":
+        from tubeflow.db import channel_repo
+
+        try:
+            tz = (await channel_repo.channel_settings(ctx.db, str(view["channel"]))).timezone
+        except Exception:  # a channel removed since: times in UTC
+            tz = "UTC"
+        parts["finished"] = await finished_view(ctx.db, ctx.storage, view, tz)
+    return parts
 
 
 @router.get("/channels/{name}", response_class=HTMLResponse)

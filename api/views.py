@@ -17,7 +17,7 @@ from urllib.parse import quote
 from tubeflow.contracts import STAGES, ProductionStatus, production_workflow_id
 from tubeflow.keys import ProductionKeys
 from tubeflow.quality_report import LABELS
-from tubeflow.render_plan import NarrationTiming, RenderPlan
+from tubeflow.render_plan import RenderPlan
 from tubeflow.script_citations import cited_sources, uncited_sources
 from tubeflow.script_diff import diff_scripts
 from tubeflow.script_schema import validate_script
@@ -261,29 +261,3 @@ def outputs_in_words(outputs: dict[str, Any]) -> list[tuple[str, str]]:
         if k not in known and v not in (None, "", [], {}):
             rows.append((k.replace("_", " ").capitalize(), str(v)))
     return rows
-
-
-def transcript(storage: Storage, timing_key: str) -> list[dict[str, Any]]:
-    """The narration's parts with each word's time, for the audio checkpoint's transcript.
-
-    The timing file holds each part's exact start and end; inside a part a word's time is spread
-    by its length (characters), close enough to follow along and to seek to a word.  Empty when
-    the timing cannot be read, so the page still shows the player."""
-    try:
-        timing = NarrationTiming.from_json(storage.get_text(timing_key))
-    except Exception as e:  # the player alone is still a review
-        log.warning("cannot read timing %s: %s", timing_key, e)
-        return []
-    parts = []
-    for p in timing.parts:
-        words = p.text.split()
-        weights = [len(w) + 1 for w in words]
-        total = sum(weights) or 1
-        at, timed = p.start, []
-        for w, weight in zip(words, weights, strict=True):
-            span = (p.end - p.start) * weight / total
-            timed.append({"w": w, "start": round(at, 2), "end": round(at + span, 2)})
-            at += span
-        label = "Hook" if p.kind == "hook" else f"Section {(p.section or 0) + 1}"
-        parts.append({"label": label, "start": round(p.start, 2), "end": round(p.end, 2), "words": timed})
-    return parts

@@ -12,7 +12,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -214,18 +213,15 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         thumbs = page.locator("#thumb-form input[name=thumbnail]")
         assert await thumbs.count() >= 2
         await thumbs.nth(1).check()
-        # Approving the final checkpoint publishes: the browser asks first, naming where.
-        asked: list[str] = []
-
-        async def confirm(d: Any) -> None:
-            asked.append(d.message)
-            await d.accept()
-
-        page.on("dialog", confirm)
+        # Approving the final checkpoint publishes: the page asks first (a modal dialog), naming where.
         await page.click("#approve")
+        dialog = page.locator("#confirm-dialog")
+        await playwright_api.expect(dialog).to_be_visible()
+        await playwright_api.expect(dialog).to_contain_text("outbox")
+        await playwright_api.expect(dialog).to_contain_text("Long-form video")
+        await page.click("#confirm-yes")
         await playwright_api.expect(page.locator("[data-state-label]").first).to_have_text("completed", timeout=120_000)
         assert errors == []
-        assert len(asked) == 1 and "outbox" in asked[0], asked
         # Finished: the page plays the published video and says where it went.
         await page.reload()
         await playwright_api.expect(page.locator("#done-video")).to_be_visible(timeout=30_000)

@@ -59,6 +59,7 @@ EXPECTED = {
     "production_quality_needs_attention",
     "production_quality_retried_published",
     "shorts_quality_completed",
+    "production_stage_progress_at_broll",
 }
 
 

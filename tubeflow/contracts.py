@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Literal, NewType, TypeAlias
 
+from tubeflow.progress import StageStep
 from tubeflow.quality_report import QualityReport, QualityThresholds
 
 
@@ -338,6 +339,9 @@ class ProductionStatus:
     updated_at: str = ""
     # Stages that failed permanently and what became of them, oldest first (see Incident).
     incidents: list[Incident] = field(default_factory=list)
+    # The running stage's own count and time left ("7 of 12 pictures picked"); None between stages.
+    step: StageStep | None = None
+    make_shorts: bool | None = None  # from the input: whether Shorts follow the video (None: not known)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON for people and the API: artifacts and outputs hold only what exists, as before."""
@@ -373,6 +377,11 @@ class ProgressReport:
     fraction: float  # 0..1 within the stage
     detail: str = ""
     worker: str = ""  # the reporting worker's identity (a video job's "started" report names it)
+    # The stage's own count and estimate (tubeflow/progress.py); total 0: the report has none.
+    done: int = 0
+    total: int = 0
+    unit: str = ""
+    eta_s: float | None = None
 
 
 # ---------------------------------------------------------------- activities (main queue)

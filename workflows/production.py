@@ -76,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
         VoiceResult,
     )
     from tubeflow.keys import ProductionKeys
+    from tubeflow.progress import StageStep, eta_s, step_detail
     from tubeflow.quality_report import QualityRequest, render_boxes
     from tubeflow.render_contracts import RenderJob
     from tubeflow.review_edits import (
@@ -119,6 +120,9 @@ PATCH_BROLL_EDITS = "broll-checkpoint-edits"
 # Each render is measured (its quality report, shown at the final checkpoint); a failed report holds
 # an auto-approved final checkpoint in needs_attention instead of publishing.
 PATCH_QUALITY_REPORT = "quality-report"
+# The voice and b-roll stages write their activities' progress reports (parts voiced, pictures
+# picked, time left) to the database as they arrive, as the render does: the page shows them live.
+PATCH_STAGE_PROGRESS = "stage-sub-progress"
 # What the reviewer looks at, per checkpoint (in the checkpoint-opened notification).
 TO_REVIEW: dict[Checkpoint, str] = {
     Checkpoint.SCRIPT: "the script (text, title, sources)",
@@ -173,6 +177,7 @@ class ProductionWorkflow:
         self._quota_wait_wakeable = False  # blocked on the quota, and ``retry`` may cut the wait short
         self._words: TranscribeResult | None = None
         self._words_audio = ""  # the narration ``_words`` belongs to
+        self._stage_entered: datetime | None = None  # when the current stage began (its time-left estimate)
         self._outbox: list[asyncio.Future[Any]] = []  # notifications in flight (never awaited by a stage)
         self._final_metadata = False  # the final checkpoint accepts title/description/tags edits
         self._published_edits: dict[str, Any] = {}  # those edits as approved, for the publish request
@@ -255,6 +260,8 @@ class ProductionWorkflow:
         hi = _next_progress(stage)
         self._status.progress = round(lo + (hi - lo) * max(0.0, min(1.0, report.fraction)), 1)
         self._status.detail = report.detail
+        if report.total:
+            self._status.step = StageStep(report.done, report.total, report.unit, report.eta_s)
         self._progress_dirty = True
 
     @workflow.signal(name=SIGNAL_CANCEL)
@@ -340,6 +347,7 @@ class ProductionWorkflow:
         self._input = inp
         s = self._status
         s.production_id, s.channel, s.niche, s.topic = inp.production_id, inp.channel, inp.niche, inp.topic
+        s.make_shorts = inp.make_shorts
         try:
             await self._pipeline(inp)
         except ProductionCancelled as e:
@@ -526,7 +534,7 @@ class ProductionWorkflow:
         async def speak(attempt: int, feedback: list[str]) -> VoiceResult:
             await self._enter(Stage.TTS)
             req = VoiceRequest(inp.production_id, inp.niche, script.script_key, attempt, list(feedback), inp.channel)
-            res = await self._run(act.SYNTHESIZE_VOICE, req)
+            res = await self._live(self._run(act.SYNTHESIZE_VOICE, req))
             s.artifacts.audio, s.artifacts.timing = res.audio_key, res.timing_key
             s.outputs.narration_s = res.duration_s
             self._add_service_cost("tts", res.tts_characters, res.tts_cost_usd)
@@ -554,7 +562,7 @@ class ProductionWorkflow:
                 # (transcribed once per narration; a b-roll redo finds it done).
                 words_task = asyncio.ensure_future(self._transcribed(inp, script, voice, enter=False))
             try:
-                res = await self._run(act.GATHER_BROLL, req)
+                res = await self._live(self._run(act.GATHER_BROLL, req))
                 if words_task is not None:
                     await words_task
             except BaseException:
@@ -917,7 +925,8 @@ class ProductionWorkflow:
         s = self._status
         s.stage, s.state, s.checkpoint = stage, state, checkpoint
         s.progress = float(STAGE_PROGRESS.get(stage, s.progress))
-        s.detail = ""
+        s.detail, s.step = "", None
+        self._stage_entered = workflow.now()
         workflow.upsert_search_attributes([STAGE_SA.value_set(stage)])
         await self._snapshot()
 
@@ -1033,8 +1042,17 @@ class ProductionWorkflow:
         s = self._status
         lo, hi = STAGE_PROGRESS.get(Stage.RENDER, 0), _next_progress(Stage.RENDER)
         s.progress = round(lo + (hi - lo) * done / max(total, 1), 1)
-        s.detail = f"segment {done} of {total}"
+        began = self._stage_entered or workflow.now()
+        elapsed = (workflow.now() - began).total_seconds()
+        s.step = StageStep(done, total, "segments rendered", eta_s(elapsed, done, total))
+        s.detail = step_detail(s.step)
         await self._snapshot()
+
+    async def _live(self, work: Awaitable[T]) -> T:
+        """A stage activity whose progress reports reach the database while it runs (new runs only)."""
+        if workflow.patched(PATCH_STAGE_PROGRESS):
+            return await self._with_live_progress(work)
+        return await work
 
     async def _with_live_progress(self, work: Awaitable[T]) -> T:
         """Await ``work`` while writing progress reports to the database as they arrive."""

@@ -71,6 +71,7 @@
       if (ev.stage) $$("[data-stage-label]", root).forEach((l) => { l.textContent = ev.stage.replace(/_/g, " "); });
       if (ev.state) $$("[data-state-label]", root).forEach((l) => { l.textContent = ev.state; l.className = `state ${ev.state}`; });
       if (ev.detail !== undefined) $$("[data-detail-label]", root).forEach((l) => { l.textContent = ev.detail || ""; });
+      if (ev.detail !== undefined) showStep(root, ev.detail || "");
       if (root.hasAttribute("data-detail")) {
         // A checkpoint opening or closing, or the end, changes what the page shows: re-render it,
         // unless the reviewer has typed something not yet sent: then say so and keep the text.
@@ -86,6 +87,20 @@
         }
       }
     });
+  }
+
+  // A running stage's own count arrives in its detail ("7 of 12 pictures found, about 20 s left"):
+  // the bar under the status line follows it; a detail without a count hides it.
+  function showStep(root, detail) {
+    const box = $("#step", root);
+    if (!box) return;
+    const m = /^(\d+) of (\d+) ([^,]+)/.exec(detail);
+    box.hidden = !m;
+    if (!m) return;
+    const bar = $("#step-bar", box);
+    bar.max = Number(m[2]);
+    bar.value = Number(m[1]);
+    $("#step-text", box).textContent = `${m[1]} of ${m[2]} ${m[3]}`;
   }
 
   // "for 35 s": how long the current stage has run, ticking while the page is open.
@@ -222,12 +237,17 @@
   if (narration && spoken.length) {
     let stopAt = null;
     let lit = null;
-    narration.addEventListener("timeupdate", () => {
+    const follow = () => {
       const t = narration.currentTime;
       const now = spoken.find((w) => t >= Number(w.dataset.start) && t < Number(w.dataset.end)) || null;
       if (now !== lit) { lit?.classList.remove("now"); now?.classList.add("now"); lit = now; }
       if (stopAt !== null && t >= stopAt) { narration.pause(); stopAt = null; }
-    });
+    };
+    narration.addEventListener("timeupdate", follow);
+    // While a part plays alone, look every frame (timeupdate comes only every ~250 ms), so it
+    // stops at the part's end rather than a word into the next part.
+    const watch = () => { follow(); if (stopAt !== null && !narration.paused) requestAnimationFrame(watch); };
+    narration.addEventListener("play", () => { if (stopAt !== null) requestAnimationFrame(watch); });
     const seek = (at, play) => { narration.currentTime = at; if (play) narration.play().catch(() => {}); };
     spoken.forEach((w) => w.addEventListener("click", () => { stopAt = null; seek(Number(w.dataset.start), !narration.paused); }));
     $$("#transcript .tplay").forEach((b) => b.addEventListener("click", () => {
@@ -278,10 +298,14 @@
     return Object.keys(edits).length ? edits : null;
   }
 
-  // The audio checkpoint's "word=RESPELLING" lines as the API's pronounce map; null when empty,
-  // false (after saying why) when a line cannot be read.
+  // The audio checkpoint's "word=RESPELLING" lines as the API's pronounce map: only the lines the
+  // reviewer added or changed (the field starts as the channel's lexicon); null when none, false
+  // (after saying why) when a line cannot be read.
   function pronunciations() {
-    const lines = ($("#pronounce")?.value || "").split("\n").map((l) => l.trim()).filter(Boolean);
+    const field = $("#pronounce");
+    const split = (text) => text.split("\n").map((l) => l.trim()).filter(Boolean);
+    const stored = new Set(split(field?.defaultValue || ""));
+    const lines = split(field?.value || "").filter((l) => !stored.has(l));
     if (!lines.length) return null;
     const words = {};
     for (const line of lines) {
@@ -292,10 +316,42 @@
     return words;
   }
 
+  // ------------------------------------------------------------ the publish confirmation
+  // A modal <dialog>: the page behind it is inert, Tab and Shift+Tab stay among its buttons,
+  // Escape or "Go back" says no, and focus returns to the button that opened it.
+  function ask(dialog, opener) {
+    return new Promise((resolve) => {
+      const buttons = $$("button", dialog);
+      const done = (yes) => {
+        dialog.removeEventListener("keydown", onKey);
+        dialog.removeEventListener("cancel", onCancel);
+        buttons.forEach((b) => b.removeEventListener("click", onClick));
+        if (dialog.open) dialog.close();
+        resolve(yes);
+        setTimeout(() => opener?.focus(), 0); // after busy() has enabled it again
+      };
+      const onClick = (e) => done(e.currentTarget.value === "yes");
+      const onCancel = (e) => { e.preventDefault(); done(false); };
+      const onKey = (e) => {
+        if (e.key !== "Tab") return;
+        const i = buttons.indexOf(document.activeElement);
+        const next = e.shiftKey ? (i <= 0 ? buttons.length - 1 : i - 1) : (i + 1) % buttons.length;
+        e.preventDefault();
+        buttons[next].focus();
+      };
+      dialog.addEventListener("keydown", onKey);
+      dialog.addEventListener("cancel", onCancel);
+      buttons.forEach((b) => b.addEventListener("click", onClick));
+      dialog.showModal();
+      $("#confirm-no", dialog)?.focus(); // the safe choice first: Enter right away does not publish
+    });
+  }
+
   const approve = $("#approve");
   approve?.addEventListener("click", busy(approve, async () => {
-    // The final approve publishes: like Cancel, it asks first, saying where, when and how.
-    if (approve.dataset.confirm && !confirm(approve.dataset.confirm)) return;
+    // The final approve publishes: it asks first, saying what goes where and when.
+    const dialog = $("#confirm-dialog");
+    if (approve.dataset.confirm && dialog && !(await ask(dialog, approve))) return;
     deciding = true;
     const kind = $("#review").dataset.kind;
     let edits = kind === "script" ? scriptEdits() : kind === "broll" ? brollEdits() : kind === "final" ? finalEdits() : null;
@@ -313,7 +369,36 @@
     setTimeout(() => location.reload(), 400);
   }));
 
-  $("#reject-open")?.addEventListener("click", () => { $("#reject-form").hidden = false; $("#feedback").focus(); });
+  const rejectOpen = $("#reject-open");
+  rejectOpen?.addEventListener("click", () => {
+    $("#reject-form").hidden = false;
+    rejectOpen.setAttribute("aria-expanded", "true");
+    $("#feedback").focus();
+  });
+  // Escape closes the rejection form (its text stays in the draft) and gives focus back.
+  $("#reject-form")?.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    $("#reject-form").hidden = true;
+    rejectOpen?.setAttribute("aria-expanded", "false");
+    rejectOpen?.focus();
+  });
+
+  // Save and re-voice: the changed pronunciations go to the channel's lexicon with a rejection, so
+  // the narration is voiced again with them (the workflow saves them before the redo).
+  const revoice = $("#revoice");
+  revoice?.addEventListener("click", busy(revoice, async () => {
+    const words = pronunciations();
+    if (words === false) return;
+    if (!words) { toast("Change or add a pronunciation first: the field holds the channel's lexicon.", true); return; }
+    deciding = true;
+    const said = Object.entries(words).map(([w, r]) => `${w}=${r}`).join(", ");
+    const body = { stage: revoice.dataset.stage, feedback: `Re-voice with the updated pronunciations: ${said}`, pronounce: words };
+    const st = await api(`/api/productions/${pid}/reject`, { method: "POST", body });
+    drafts.clear();
+    leaving = true;
+    toast(`Pronunciations saved; re-voicing (${st.stage.replace(/_/g, " ")})`);
+    setTimeout(() => location.reload(), 400);
+  }));
   const reject = $("#reject");
   reject?.addEventListener("click", busy(reject, async () => {
     deciding = true;

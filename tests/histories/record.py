@@ -328,6 +328,14 @@ async def broll_saved_edits(stack: Stack) -> None:
     await cancel(stack.client, pid, "recorded")
 
 
+async def stage_progress(stack: Stack) -> None:
+    """The voice and b-roll activities report their counts; each report is written to the database."""
+    pid = await start_direct(stack, "rec-progress", auto_approve=["script", "audio"])
+    await wait_checkpoint(stack.client, pid, "broll", timeout_s=600)
+    save("production_stage_progress_at_broll", await history_of(stack.client, production_workflow_id(pid)))
+    await cancel(stack.client, pid, "recorded")
+
+
 async def reminded_at_checkpoint(stack: Stack) -> None:
     """Notifications: checkpoint opened, then reminders from the durable timer while it waits."""
     pid = await start_direct(stack, "rec-remind", reminder_hours=1.0 / 3600)
@@ -564,6 +572,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "final_redo_from_render": final_redo_from_render,
     "broll_preview": broll_preview,
     "broll_saved_edits": broll_saved_edits,
+    "stage_progress": stage_progress,
     "reminded_at_checkpoint": reminded_at_checkpoint,
     "cancelled_by_signal": cancelled_by_signal,
     "cancelled_through_temporal": cancelled_through_temporal,
