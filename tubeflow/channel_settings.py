@@ -42,6 +42,9 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 PLAYLIST_RE = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
 SLOT_RE = re.compile(r"^\s*([a-z,\s-]+?)\s+([0-2]?\d):([0-5]\d)\s*$")
 MAX_TAGS_CHARS = 500
+SHORTS_LAYOUTS = ("native", "blur", "crop")  # as tubeflow.render_plan.SHORTS_LAYOUTS
+CAPTION_KINDS = ("karaoke", "word-pop", "boxed", "classic")  # as niches.config.CAPTION_KINDS
+CAPTION_POSITIONS = ("top", "middle", "bottom")
 
 
 class SettingsInvalid(PermanentError):
@@ -78,6 +81,10 @@ class ChannelSettings:
     max_waiting_reviews: int = 2  # back-pressure: the cadence starts nothing while this many wait
     webhooks: list[str] = field(default_factory=list)  # names from TUBEFLOW_CHANNEL_WEBHOOKS (URLs stay in env)
     review_reminder_hours: float | None = None  # None: TUBEFLOW_REVIEW_REMINDER_HOURS; 0 = never remind
+    shorts_layout: str = ""  # native | blur | crop; empty: the niche's (native unless the niche file says)
+    shorts_loop: bool = False  # a Short's last half second cross-fades into its first frame
+    caption_style: str = ""  # karaoke | word-pop | boxed | classic; empty: the niche's
+    caption_position: str = ""  # top | middle | bottom (inside the platform's safe area); empty: the niche's
 
     @property
     def slots(self) -> list[Slot]:
@@ -108,8 +115,15 @@ FIELD_HELP: dict[str, str] = {
     "max_waiting_reviews": "an integer 1..50",
     "webhooks": "comma-separated target names defined in TUBEFLOW_CHANNEL_WEBHOOKS (letters, digits, - and _)",
     "review_reminder_hours": "hours a checkpoint may wait before a reminder, 0 (never) .. 720, or 'default'",
+    "shorts_layout": "one of " + ", ".join(SHORTS_LAYOUTS) + " (empty: the niche's)",
+    "shorts_loop": "true or false",
+    "caption_style": "one of " + ", ".join(CAPTION_KINDS) + " (empty: the niche's)",
+    "caption_position": "one of " + ", ".join(CAPTION_POSITIONS) + " (empty: the niche's)",
 }
 FIELD_NAMES = tuple(f.name for f in fields(ChannelSettings))
+
+
+_CHOICES = {"shorts_layout": SHORTS_LAYOUTS, "caption_style": CAPTION_KINDS, "caption_position": CAPTION_POSITIONS}
 
 
 def _bad(name: str, value: Any) -> SettingsInvalid:
@@ -172,7 +186,7 @@ def clean_value(name: str, value: Any) -> Any:
     """One field's value, validated and normalised (strings from the CLI become the right type)."""
     if name not in FIELD_NAMES:
         raise SettingsInvalid(f"unknown channel setting {name!r}; settings are: {', '.join(FIELD_NAMES)}")
-    if name in ("language", "voice", "timezone", "privacy", "category", "playlist"):
+    if name in ("language", "voice", "timezone", "privacy", "category", "playlist", *_CHOICES):
         if not isinstance(value, str):
             raise _bad(name, value)
         value = value.strip()
@@ -185,6 +199,8 @@ def clean_value(name: str, value: Any) -> Any:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise _bad(name, value) from None
+    if name in _CHOICES and value and value not in _CHOICES[name]:
+        raise _bad(name, value)
     if name == "privacy" and value not in PRIVACY:
         raise _bad(name, value)
     if name == "category" and value not in CATEGORIES:
@@ -196,7 +212,7 @@ def clean_value(name: str, value: Any) -> Any:
         if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
             raise _bad(name, value)
         return [str(parse_slot(s)) for s in items if s.strip()]
-    if name in ("made_for_kids", "synthetic_disclosure", "cadence"):
+    if name in ("made_for_kids", "synthetic_disclosure", "cadence", "shorts_loop"):
         return _bool(name, value)
     if name == "shorts_spacing_hours":
         return _number(name, value, float, 0, 168)

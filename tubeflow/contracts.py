@@ -571,6 +571,7 @@ class RenderResult:
     frames_encoded: int = 0
     gpu_seconds: float = 0.0
     cost_usd: float = 0.0
+    text_layout_key: str = ""  # tubeflow.quality_report.TextLayout JSON: every drawn text and caption box
 
 
 @dataclass
