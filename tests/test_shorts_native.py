@@ -184,3 +184,37 @@ def test_a_looping_short_ends_on_its_first_frame(media: dict[str, Path], tmp_pat
         frames = frames_of(out)
         ends[reframe] = float(np.abs(frames[-1] - frames[0]).mean())
     assert ends["native+loop"] < 4.0 < ends["native"]
+
+
+def test_each_caption_style_renders_differently_and_inside_its_boxes(media: dict[str, Path], tmp_path: Path) -> None:
+    """Long-form 320x180: the four styles burn different pixels, all inside the boxes they report."""
+    from gpu_activities.render import render_production
+    from niches.config import CaptionStyle
+
+    s = tiny_settings(tmp_path, force_cpu=True)
+    plan = RenderPlan(320, 180, FPS, 3.0, [PlanPart(0, "x", 0.0, 3.0, [MediaItem(str(media["subject"]), "image",
+                      "library", start=0.0, end=3.0)])], ken_burns=False)  # fmt: skip
+    voice = tone_wav(tmp_path / "v.wav", 3.0)
+    bare = tmp_path / "bare.mp4"
+    render_production(plan, voice, [], bare, tmp_path / "bare", s)
+    base = frames_of(bare)[round(1.0 * FPS)]
+    inks: dict[str, np.ndarray] = {}
+    for kind in ("karaoke", "word-pop", "boxed", "classic"):
+        out = tmp_path / f"{kind}.mp4"
+        stats = render_production(plan, voice, WORDS, out, tmp_path / kind, s, caption_style=CaptionStyle(kind=kind))
+        assert stats.text_layout is not None
+        layout = TextLayout.from_json(stats.text_layout.read_text())
+        assert captions_outside(layout) == []
+        frame = frames_of(out)[round(1.0 * FPS)]
+        changed = np.abs(frame - base).max(axis=2) > 50
+        live = [b.rect for b in layout.boxes if b.kind == CAPTION and b.start <= 1.0 < b.end]
+        assert live and changed.sum() > 30, kind
+        inside = np.zeros_like(changed)
+        for r in live:
+            inside[max(0, int(r.y) - 2) : int(r.bottom) + 3, max(0, int(r.x) - 2) : int(r.right) + 3] = True
+        assert (changed & ~inside).sum() <= 0.02 * changed.sum(), kind
+        inks[kind] = frame
+    kinds = list(inks)
+    for i, a in enumerate(kinds):
+        for b in kinds[i + 1 :]:
+            assert np.abs(inks[a] - inks[b]).max(axis=2).mean() > 1.0, (a, b)
