@@ -608,7 +608,7 @@ class ShortSpec:
 @dataclass
 class ShortsPlan:
     specs: list[ShortSpec]
-    reframe: str = "blur"  # blur | crop (per niche)
+    reframe: str = "blur"  # native | blur | crop, "+loop" to loop (the channel's shorts_layout, shorts_loop)
 
 
 # ---------------------------------------------------------------- names used by clients
