@@ -115,6 +115,7 @@ def test_shorts_layout_and_captions_are_laid_over_the_niche() -> None:
     cs = parse_settings(updated({}, {"shorts_layout": "native", "caption_style": "word-pop", "shorts_loop": "yes"}))
     eff = effective_niche(niche, cs)
     assert eff.shorts_reframe == "native" and cs.shorts_loop is True
-    assert (eff.caption_style.kind, eff.caption_style.position, eff.caption_style.font_size) == ("word-pop", "middle", 70)
+    style = eff.caption_style
+    assert (style.kind, style.position, style.font_size) == ("word-pop", "middle", 70)
     top = effective_niche(niche, parse_settings({"caption_position": "top"}))
     assert (top.caption_style.kind, top.caption_style.position) == ("karaoke", "top")
