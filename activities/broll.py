@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from activities.stills import make_still, seed_for, short_label
+from activities.stills import card_name, make_still, seed_for, short_label
 from knowledge.feedback import AVOID, parse_avoid
 from niches.config import NicheConfig
 from tubeflow.errors import ConfigError, MediaError, PermanentError
@@ -317,7 +317,7 @@ class GeneratedSource:
                 heading = query.heading if query.heading.strip().lower() != cue.strip().lower() else ""
                 return make_still(
                     tmp / name, cue, self.size, self.niche.palette, seed, self.settings, heading,
-                    fact=query.fact, niche=self.niche,
+                    fact=query.fact, niche=self.niche, portrait=True,
                 )  # fmt: skip
 
             score = round(sim - GENERATED_HANDICAP, 4)
@@ -531,6 +531,7 @@ class _Uploader:
     warnings: list[str]
     keys: dict[str, str] = field(default_factory=dict)  # uid -> key
     posters: dict[str, str] = field(default_factory=dict)  # clip key -> its poster's key
+    cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> MediaItem.card of a title card
 
     def put(self, f: Found) -> str:
         if f.uid in self.keys:
@@ -543,6 +544,7 @@ class _Uploader:
             if f.source == "stock":  # any stock API
                 probe(local, label=f.name)  # a broken download is skipped by the caller, never planned
             self.storage.put_file(key, local, CONTENT_TYPES.get(Path(f.name).suffix.lower()))
+            self._put_card(key, local)
         if f.kind == "video":
             try:
                 clip = local or self.storage.fetch(key)
@@ -551,6 +553,16 @@ class _Uploader:
                 self.warnings.append(f"no poster for {f.name}: {e}")
         self.keys[f.uid] = key
         return key
+
+    def _put_card(self, key: str, local: Path) -> None:
+        """A title card's portrait twin and where both wrote their words (see activities/stills.py)."""
+        sidecar = local.with_name(card_name(local.name))
+        if not sidecar.is_file():
+            return
+        card = json.loads(sidecar.read_text(encoding="utf-8"))
+        twin = local.with_name(card.pop("portrait"))
+        card["portrait_key"] = self.storage.put_file(self.where.broll(twin.name), twin, "image/jpeg")
+        self.cards[key] = card
 
 
 @dataclass
@@ -621,7 +633,11 @@ def build_plan(
             pool = _in_offer_order(ctx, pools[i], picks[i], claimed, i, spans[i][2])
             chosen = _upload_chosen(ctx, up, pool, q, spans[i][2])
             parts.append(_plan_part(ctx, tp, spans[i], chosen, script.get("sections") or [], up.posters))
-    return _finish_plan(ctx, niche, channel, production_id, timing, parts), list(warnings)
+    for m in (m for p in parts for m in (*p.items, *p.candidates)):
+        m.card = up.cards.get(m.key, {})
+    plan = _finish_plan(ctx, niche, channel, production_id, timing, parts)
+    plan.title = str(script.get("title", ""))
+    return plan, list(warnings)
 
 
 Span = tuple[float, float, int]  # a part's start and end on the timeline, and how many pictures it shows

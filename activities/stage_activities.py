@@ -209,7 +209,7 @@ class StageActivities(MainAdapter):
             build_plan,
             self.settings,
             self.storage,
-            self.niche(req.niche),
+            await self.channel_niche(req.niche, channel=req.channel),  # its caption style and position
             script,
             timing,
             req.production_id,
@@ -281,16 +281,25 @@ class StageActivities(MainAdapter):
     @permanent_errors
     async def plan_shorts(self, inp: ShortsInput) -> ShortsPlan:
         """Which ranges become Shorts: the sections the script marked, as many as the niche asks."""
-        from tubeflow.render_plan import pick_ranges
+        from tubeflow.render_plan import pick_ranges, shorts_reframe
 
-        niche = self.niche(inp.niche)
+        niche = await self.channel_niche(inp.niche, channel=inp.channel)  # the channel's Shorts layout
         plan = RenderPlan.from_json(self.storage.get_text(inp.plan_key))
         script = self._json(inp.script_key)
         specs = []
         for i, rng in enumerate(pick_ranges(plan, niche.shorts_count)):
             label = next((p.label for p in plan.parts if p.start <= rng.start < p.end), script["title"])
             specs.append(ShortSpec(index=i, start=rng.start, end=rng.end, title=f"{script['title']}: {label}"[:100]))
-        return ShortsPlan(specs=specs, reframe=niche.shorts_reframe)
+        loop = await self._shorts_loop(inp.channel)
+        return ShortsPlan(specs=specs, reframe=shorts_reframe(niche.shorts_reframe, loop))
+
+    async def _shorts_loop(self, channel: str) -> bool:
+        from tubeflow.db import channel_repo, repo
+
+        try:
+            return bool(channel) and (await channel_repo.channel_settings(self.db, channel)).shorts_loop
+        except repo.NotFoundError:
+            return False
 
     @implements(act.SAVE_PRONUNCIATIONS)
     @permanent_errors

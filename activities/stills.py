@@ -5,6 +5,9 @@ part's first fact underneath, and the niche icon that best fits what is said (ra
 like b-roll; ``niches/<niche>/icons/``) on an accent disc, over a gradient of the niche palette with
 a palette stripe along the bottom.  The niche's font (``font`` in the niche file) is used here and
 on the thumbnails, so a channel with an empty media library still has one consistent look.
+Each card also gets a portrait twin for native Shorts (icon above, heading and body stacked,
+clear of the Shorts UI), and both say where they wrote their words, so the renderer keeps the
+captions off them.
 Everything derives from a seed, so the same attempt redraws the same picture (a retried activity
 is idempotent) while a redo after feedback gets a different one.
 """
@@ -12,6 +15,7 @@ is idempotent) while a redo after feedback gets a different one.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import textwrap
 from collections.abc import Sequence
@@ -22,6 +26,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from niches.config import NicheConfig
+from tubeflow.render_plan import portrait_size
 from tubeflow.settings import Settings
 
 
@@ -200,13 +205,141 @@ def draw_still(
     title = title[0].upper() + title[1:]
     d = _draw_emblem(img, ImageDraw.Draw(img), ink, title[0], icon, font_path)
     _draw_text_column(d, size, ink, title, heading, fact, caption_band, font_path)
-    # Bottom: the palette as a stripe, the channel's signature on every card.
-    w, h = size
-    stripe = max(3, h // 90)
-    seg = w / len(ink.colours)
-    for k, c in enumerate(ink.colours):
-        d.rectangle((int(k * seg), h - stripe, int((k + 1) * seg), h), fill=(*c, 255))
+    _stripe(d, size, ink, bottom=True)
     return img.convert("RGB")
+
+
+def _stripe(d: ImageDraw.ImageDraw, size: tuple[int, int], ink: _Inks, bottom: bool) -> None:
+    """The palette as a stripe along an edge, the channel's signature on every card."""
+    w, h = size
+    stripe = max(3, h // 90) if w > h else max(3, w // 90)
+    seg = w / len(ink.colours)
+    y0 = h - stripe if bottom else 0
+    for k, c in enumerate(ink.colours):
+        d.rectangle((int(k * seg), y0, int((k + 1) * seg), y0 + stripe), fill=(*c, 255))
+
+
+Box = list[float]  # [x, y, w, h] as fractions of the picture
+
+
+def _ink_box(layer: Image.Image) -> Box | None:
+    """The bounding box of everything drawn on a transparent layer, as fractions."""
+    bbox = layer.getchannel("A").getbbox()
+    if bbox is None:
+        return None
+    w, h = layer.size
+    x0, y0, x1, y1 = bbox
+    return [round(x0 / w, 4), round(y0 / h, 4), round((x1 - x0) / w, 4), round((y1 - y0) / h, 4)]
+
+
+def text_boxes(
+    cue: str,
+    size: tuple[int, int],
+    palette: Sequence[str],
+    seed: int,
+    font_path: Path | None = None,
+    heading: str = "",
+    fact: str = "",
+    caption_band: tuple[float, float] | None = None,
+) -> list[Box]:
+    """Where :func:`draw_still` writes its words (the renderer keeps captions off them)."""
+    title = cue.strip() or heading.strip()
+    if not title:
+        return []
+    rng = random.Random(seed)
+    ink = _Inks.pick(palette, rng)
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    _draw_text_column(ImageDraw.Draw(layer), size, ink, title[0].upper() + title[1:], heading, fact, caption_band,
+                      font_path)  # fmt: skip
+    box = _ink_box(layer)
+    return [box] if box else []
+
+
+# ---------------------------------------------------------------- the portrait twin (native Shorts)
+
+# Fractions of a 9:16 card.  The Shorts UI covers the top 10 %, the bottom 20 % and the right 15 %;
+# the hook title takes the top of what is left for the first two seconds and the captions its
+# bottom, so the card's words live in the band between (icon above, heading and body stacked).
+P_COL = (0.08, 0.82)  # text column, inside the action rail
+P_ICON_Y, P_ICON_R = 0.32, 0.07  # icon disc centre and radius (of the height)
+P_TEXT_TOP, P_TEXT_BOTTOM = 0.41, 0.685
+
+
+def draw_portrait_card(
+    cue: str,
+    size: tuple[int, int],
+    palette: Sequence[str],
+    seed: int,
+    font_path: Path | None = None,
+    heading: str = "",
+    fact: str = "",
+    icon: Path | None = None,
+) -> tuple[Image.Image, list[Box]]:
+    """The same card drawn for 9:16 (same seed, palette and icon): returns it and its two text
+    boxes (heading, body) as fractions."""
+    rng = random.Random(seed)
+    ink = _Inks.pick(palette, rng)
+    img = gradient(size, ink.dark, ink.dark2, rng.choice((20.0, 60.0, 120.0, 160.0)))
+    img = _soft_shapes(img, ink.colours, rng, rng.randint(3, 5))
+    w, h = size
+    d = ImageDraw.Draw(img)
+    _stripe(d, size, ink, bottom=False)
+    _stripe(d, size, ink, bottom=True)
+    title = cue.strip() or heading.strip()
+    if not title:
+        return img.convert("RGB"), []
+    title = title[0].upper() + title[1:]
+    # Icon disc, centred over the text column.
+    cx, cy, r = int(w * (P_COL[0] + P_COL[1]) / 2), int(h * P_ICON_Y), int(h * P_ICON_R)
+    on_disc = ink.dark if luminance(ink.accent) > 0.5 else (255, 255, 255)
+    d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(*ink.accent, 235))
+    d.ellipse((cx - r - h // 120, cy - r - h // 120, cx + r + h // 120, cy + r + h // 120), outline=(*ink.light, 90),
+              width=max(1, h // 480))  # fmt: skip
+    if icon is not None and icon.is_file():
+        glyph = Image.open(icon)
+        px = int(r * 1.25)
+        img.alpha_composite(_tinted(glyph, on_disc, px), (cx - px // 2, cy - px // 2))
+        d = ImageDraw.Draw(img)
+    else:
+        d.text((cx, cy), title[0], font=_font(font_path, int(r * 1.2)), fill=(*on_disc, 255), anchor="mm")
+    x0, x1 = int(w * P_COL[0]), int(w * P_COL[1])
+    col_w, mid = x1 - x0, (x0 + x1) // 2
+    y, bottom = int(h * P_TEXT_TOP), int(h * P_TEXT_BOTTOM)
+    head = Image.new("RGBA", size, (0, 0, 0, 0))
+    hd = ImageDraw.Draw(head)
+    if heading.strip() and heading.strip().lower() != title.lower():
+        readable = ink.accent if abs(luminance(ink.accent) - luminance(ink.dark)) > 0.3 else ink.light
+        kicker = _font(font_path, w // 28)
+        for line in wrap_to_width(hd, heading.strip().upper()[:48], kicker, col_w)[:2]:
+            hd.text((mid, y), line, font=kicker, fill=(*readable, 255), anchor="mt")
+            y += int(w / 28 * 1.35)
+        y += int(w * 0.015)
+    big = _font(font_path, w // 12)
+    for line in wrap_to_width(hd, title[:80], big, col_w)[:3]:
+        hd.text((mid, y), line, font=big, fill=(255, 255, 255, 255), anchor="mt")
+        y += int(w / 12 * 1.18)
+    boxes = [b for b in [_ink_box(head)] if b]
+    y += int(w * 0.02)
+    d.rectangle((mid - int(w * 0.06), y, mid + int(w * 0.06), y + max(2, h // 300)), fill=(*ink.accent, 255))
+    y += int(w * 0.045)
+    body = Image.new("RGBA", size, (0, 0, 0, 0))
+    if fact.strip():
+        bd = ImageDraw.Draw(body)
+        small = _font(font_path, w // 24)
+        step = int(w / 24 * 1.35)
+        room = max(0, (bottom - y) // max(1, step))
+        lines = wrap_to_width(bd, fact.strip(), small, col_w)
+        for n, line in enumerate(lines[:room]):
+            last = n == room - 1 and len(lines) > room
+            bd.text((mid, y), line.rstrip(".,;") + "…" if last else line, font=small, fill=(*ink.light, 235),
+                    anchor="mt")  # fmt: skip
+            y += step
+        box = _ink_box(body)
+        if box:
+            boxes.append(box)
+    img.alpha_composite(head)
+    img.alpha_composite(body)
+    return img.convert("RGB"), boxes
 
 
 def _draw_emblem(
@@ -287,16 +420,37 @@ def make_still(
     heading: str = "",
     fact: str = "",
     niche: NicheConfig | None = None,
+    portrait: bool = False,
 ) -> Path:
-    """Draw and save a still as JPEG (a 1080p PNG gradient is several MB; JPEG q90 is ~150 KB)."""
+    """Draw and save a still as JPEG (a 1080p PNG gradient is several MB; JPEG q90 is ~150 KB).
+
+    With ``portrait`` the card's 9:16 twin is saved beside it (:func:`portrait_name`) and a
+    :func:`card_name` sidecar says where both wrote their words (``MediaItem.card``)."""
     icon = pick_icon(niche, f"{cue}. {fact}")
     band = None
     if niche is not None:  # keep the card's text out of where this niche burns its captions
-        band = (0.4, 0.6) if niche.caption_style.position == "center" else (0.8, 1.0)
-    img = draw_still(cue, size, palette, seed, find_font(settings, niche), heading, fact, icon, band)
+        band = {"middle": (0.4, 0.6), "center": (0.4, 0.6), "top": (0.0, 0.2)}.get(niche.caption_style.position,
+                                                                                   (0.8, 1.0))  # fmt: skip
+    font = find_font(settings, niche)
+    img = draw_still(cue, size, palette, seed, font, heading, fact, icon, band)
     out.parent.mkdir(parents=True, exist_ok=True)
     img.save(out, "JPEG", quality=90, optimize=True)
+    if portrait:
+        twin, boxes = draw_portrait_card(cue, portrait_size(*size), palette, seed, font, heading, fact, icon)
+        twin.save(out.with_name(portrait_name(out.name)), "JPEG", quality=90, optimize=True)
+        card = {"text": text_boxes(cue, size, palette, seed, font, heading, fact, band),
+                "portrait": portrait_name(out.name), "portrait_text": boxes}  # fmt: skip
+        out.with_name(card_name(out.name)).write_text(json.dumps(card), encoding="utf-8")
     return out
+
+
+def portrait_name(name: str) -> str:
+    """The file name of a card's 9:16 twin (a local file name; its storage key comes from tubeflow.keys)."""
+    return f"{Path(name).stem}-9x16.jpg"
+
+
+def card_name(name: str) -> str:
+    return f"{Path(name).stem}.card.json"
 
 
 def short_label(text: str, width: int = 40) -> str:

@@ -275,9 +275,20 @@ async def channel_page(name: str, request: Request, ctx: Ctx) -> Response:
         nav="channels",
         c=view,
         settings_groups=settings_form(cs, ctx.settings, niche),
+        caption_kinds=CAPTION_KINDS_SHOWN,
         topics=[t.to_dict() for t in await channel_repo.list_topics(ctx.db, name)],
         calendar=[p.to_dict() for p in await channel_repo.list_publications(ctx.db, name)][-20:],
     )
+
+
+# The caption styles the channel page shows as rendered stills (api/static/captions/<kind>.png,
+# made by bench/shorts_layout.py with the real renderer), each with what it looks like in words.
+CAPTION_KINDS_SHOWN = (
+    ("karaoke", "a line at a time, the spoken word highlighted"),
+    ("word-pop", "one or two large words, scaled in as they are said"),
+    ("boxed", "whole lines on a dark box: readable over busy pictures"),
+    ("classic", "plain subtitle lines, mixed case"),
+)
 
 
 @router.get("/channels/{name}/analytics", response_class=HTMLResponse)

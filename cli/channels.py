@@ -262,9 +262,11 @@ def week_window(now: datetime) -> tuple[datetime, datetime]:
 
 
 def _went_up(item: Any, now: datetime) -> bool:
-    """Published: uploaded at once, or scheduled for a time that has come."""
+    """Published: uploaded at once (public, or private/unlisted for a person to flip), or scheduled
+    for a time that has come."""
     return bool(
-        item.status == "published" or (item.status == "scheduled" and item.publish_at and item.publish_at <= now)
+        item.status in ("published", "private", "unlisted")
+        or (item.status == "scheduled" and item.publish_at and item.publish_at <= now)
     )
 
 

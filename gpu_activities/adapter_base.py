@@ -27,19 +27,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio import activity
 
-from niches.config import NicheConfig, load_niche
+from niches.config import CaptionStyle, NicheConfig, load_niche
 from tubeflow.contracts import (
     SIGNAL_PROGRESS,
     ProgressReport,
     RenderResult,
 )
 from tubeflow.errors import PermanentError
-from tubeflow.keys import segment_index, segments_listing
+from tubeflow.keys import segment_index, segments_listing, text_layout_key
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
 if TYPE_CHECKING:  # the render modules load FFmpeg helpers; activities import them when they run
     from gpu_activities.render import RenderStats
+    from tubeflow.render_plan import RenderPlan
 
 log = logging.getLogger("tubeflow.gpu")
 R = TypeVar("R")
@@ -149,6 +150,21 @@ class GpuAdapter:
         used = time.monotonic() - t0
         return round(used, 2), self._cost(used)
 
+    @staticmethod
+    def _caption_style(plan: RenderPlan, niche: NicheConfig | None) -> CaptionStyle | None:
+        """The style the b-roll stage wrote into the plan (the channel's choice), else the niche's."""
+        from gpu_activities.captions import style_from
+
+        if plan.caption_style:
+            return style_from(plan.caption_style)
+        return niche.caption_style if niche else None
+
+    def _store_text_layout(self, video_key: str, stats: RenderStats) -> str:
+        """Blocking: the render's text boxes beside the video, for the quality report."""
+        if stats.text_layout is None or not stats.text_layout.is_file():
+            return ""
+        return self.storage.put_file(text_layout_key(video_key), stats.text_layout, "application/json")
+
     def _rendered(self, key: str, size: tuple[int, int], stats: RenderStats, t0: float) -> RenderResult:
         """What a whole-video render (long-form, preview, Short) reports: its stats, time and cost since t0."""
         seconds, cost = self._spent(t0)
@@ -163,4 +179,5 @@ class GpuAdapter:
             frames_encoded=stats.frames_encoded,
             gpu_seconds=seconds,
             cost_usd=cost,
+            text_layout_key=text_layout_key(key) if stats.text_layout is not None else "",
         )

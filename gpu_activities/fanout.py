@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gpu_activities.audio_mix import AudioStats, render_audio
+from gpu_activities.captions import HookTitle
 from gpu_activities.render import encode_segment, join_segments, segment_spec, soundtrack_samples, sources
 from gpu_activities.shorts import check_reframe, cut_audio, short_view
 from gpu_activities.timeline import Segment, build_visuals, plan_segments, total_frames, visuals_in
@@ -39,6 +40,7 @@ class View:
     out_size: tuple[int, int] | None = None
     start_s: float = 0.0  # where the job starts on the narration (Shorts)
     duration_s: float = 0.0
+    hook: HookTitle | None = None  # a native Short's hook title
 
     @property
     def size(self) -> tuple[int, int]:
@@ -51,14 +53,15 @@ def view_of(
     words: Sequence[dict[str, Any]],
     narration_s: float,
     caption_style: CaptionStyle | None,
-    niche_reframe: str = "blur",
+    niche_reframe: str = "native",
 ) -> View:
     if not job.is_short:
         return View(plan, list(words), caption_style, total_frames(narration_s, plan.fps), duration_s=narration_s)
-    sv = short_view(plan, words, ShortRange(job.start_s, job.end_s), narration_s, caption_style)
-    reframe = check_reframe(job.reframe or niche_reframe or "blur")
+    reframe = check_reframe(job.reframe or niche_reframe or "native")
+    sv = short_view(plan, words, ShortRange(job.start_s, job.end_s), narration_s, caption_style, reframe)
     frames = total_frames(sv.range.duration, plan.fps)
-    return View(sv.plan, sv.words, sv.style, frames, reframe, sv.out_size, sv.range.start, sv.range.duration)
+    return View(sv.plan, sv.words, sv.style, frames, sv.reframe, sv.out_size, sv.range.start, sv.range.duration,
+                sv.hook)  # fmt: skip
 
 
 def fingerprint(job: RenderJob, settings: Settings) -> str:
@@ -107,14 +110,26 @@ def render_segment(
     seg = Segment(index, start, start + lay.segment_frames[index])
     visuals = build_visuals(view.plan, lay.frames)
     shown = visuals_in(seg, visuals)
-    srcs = sources(view.plan, resolve, keys={v.key for v in shown if v.key})
+    srcs = sources(view.plan, resolve, keys={v.key for v in shown if v.key}, focus=view.reframe == "native")
     workdir.mkdir(parents=True, exist_ok=True)
     spec = segment_spec(
         view.plan, view.words, workdir, settings.with_overrides(video_quality=lay.quality),
-        caption_style=view.style, encoder=encoder, reframe=view.reframe, out_size=view.out_size,
+        caption_style=view.style, encoder=encoder, reframe=view.reframe, out_size=view.out_size, frames=lay.frames,
+        hook=view.hook,
     )  # fmt: skip
     path = encode_segment(seg, visuals, srcs, spec, workdir, len(lay.segment_frames), cancel)
     return path, spec.encoder.name
+
+
+def text_layout_file(view: View, workdir: Path, settings: Settings) -> Path:
+    """The text layout of the whole render (written once by the layout step, stored beside the video)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    spec = segment_spec(
+        view.plan, view.words, workdir, settings, caption_style=view.style, encoder=None, reframe=view.reframe,
+        out_size=view.out_size, frames=view.frames, hook=view.hook,
+    )  # fmt: skip
+    assert spec.text_layout is not None
+    return spec.text_layout
 
 
 def render_soundtrack(

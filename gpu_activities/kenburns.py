@@ -70,11 +70,20 @@ def zoompan_filter(motion: Motion, width: int, height: int, fps: int, frames: in
     return f"zoompan=z='{z}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps}"
 
 
-def prescale(width: int, height: int, pix_fmt: str) -> str:
-    """Scale a still once to cover width x height (Lanczos, BT.709 limited range) and crop the excess."""
+def crop_at(width: int, height: int, focus: tuple[float, float] | None) -> str:
+    """Crop to width x height: centred, or centred on ``focus`` (fractions) and kept inside the picture."""
+    if focus is None:
+        return f"crop={width}:{height}"
+    fx, fy = focus
+    return f"crop={width}:{height}:'max(0,min(iw-ow,iw*{fx}-ow/2))':'max(0,min(ih-oh,ih*{fy}-oh/2))'"
+
+
+def prescale(width: int, height: int, pix_fmt: str, focus: tuple[float, float] | None = None) -> str:
+    """Scale a still once to cover width x height (Lanczos, BT.709 limited range) and crop the excess
+    (around ``focus``, the picture's subject, when a portrait Short crops a landscape picture)."""
     return (
         f"scale={width}:{height}:force_original_aspect_ratio=increase:flags=lanczos:"
-        f"out_range=tv:out_color_matrix=bt709,format={pix_fmt},crop={width}:{height},setsar=1"
+        f"out_range=tv:out_color_matrix=bt709,format={pix_fmt},{crop_at(width, height, focus)},setsar=1"
     )
 
 
@@ -101,13 +110,15 @@ def still_chain(
     index: int,
     ken_burns: bool,
     motion: Motion | None = None,
+    focus: tuple[float, float] | None = None,
 ) -> str:
     """Filter chain turning one decoded still into ``frames`` frames at the output size.
 
     Used by the render's segments and by img2vid alike, so the smoothness test covers both.
     """
     if not ken_burns:
-        return f"{prescale(width, height, 'yuv420p')},loop=loop={frames - 1}:size=1:start=0,settb=1/{fps},setpts=N"
+        still = prescale(width, height, "yuv420p", focus)
+        return f"{still},loop=loop={frames - 1}:size=1:start=0,settb=1/{fps},setpts=N"
     ow, oh = overscan_size(width, height)
     zp = _planes_zoompan(motion or motion_for(index), width, height, fps, frames, first, length, f"kb{index}")
-    return f"{prescale(ow, oh, 'yuv420p')},{zp},setsar=1,settb=1/{fps},setpts=N"
+    return f"{prescale(ow, oh, 'yuv420p', focus)},{zp},setsar=1,settb=1/{fps},setpts=N"

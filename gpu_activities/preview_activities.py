@@ -40,10 +40,11 @@ class PreviewActivities(GpuAdapter):
             music = self._music(req.music_key or plan.music_key, niche)
             stats = render_production(
                 plan, voice, words, out, work / "segments", preview_settings(self.settings, plan),
-                music=music, caption_style=niche.caption_style if niche else None, resolve=self.storage.fetch,
+                music=music, caption_style=self._caption_style(plan, niche), resolve=self.storage.fetch,
                 music_volume_db=niche.music_volume_db if niche else -18.0, cancel=cancel,
             )  # fmt: skip
             self.storage.put_file(req.output_key, out, "video/mp4")
+            self._store_text_layout(req.output_key, stats)
             return plan, stats
 
         t0 = time.monotonic()

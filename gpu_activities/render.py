@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from gpu_activities.audio_mix import AudioStats, render_audio
-from gpu_activities.captions import write_ass
+from gpu_activities.captions import HookTitle, style_from, write_captions
 from gpu_activities.segments import SegmentSpec, Source, segment_command
+from gpu_activities.subject import subject_focus
+from gpu_activities.text_boxes import card_text_boxes
 from gpu_activities.timeline import Segment, Visual, build_visuals, plan_segments, total_frames, visuals_in
 from niches.config import CaptionStyle
 from tubeflow.errors import MediaError
@@ -27,6 +29,7 @@ from tubeflow.media.encoders import EncoderChoice, check_quality, select_encoder
 from tubeflow.media.ffmpeg import AUDIO_RATE, concat_list_text, concat_mux_command, run_ffmpeg
 from tubeflow.media.fonts import find_font
 from tubeflow.media.probe import probe
+from tubeflow.quality_report import LONG_FORM_SAFE, SHORTS_SAFE, TextLayout
 from tubeflow.render_plan import RenderPlan
 from tubeflow.settings import Settings
 
@@ -46,6 +49,7 @@ class RenderStats:
     frames_total: int = 0
     audio: AudioStats | None = None
     wall_s: float = 0.0
+    text_layout: Path | None = None  # every drawn text and caption box (TextLayout JSON)
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,12 @@ def segment_name(index: int) -> str:
     return f"seg-{index:04d}.mp4"  # not a storage key: the local file a segment is encoded to
 
 
-def sources(plan: RenderPlan, resolve: Callable[[str], Path], keys: set[str] | None = None) -> dict[str, Source]:
-    """Probe every picture (or those in ``keys``) once: a corrupt file fails before any encoding."""
+def sources(
+    plan: RenderPlan, resolve: Callable[[str], Path], keys: set[str] | None = None, *, focus: bool = False
+) -> dict[str, Source]:
+    """Probe every picture (or those in ``keys``) once: a corrupt file fails before any encoding.
+
+    ``focus``: find each picture's subject too (a native Short crops around it)."""
     out: dict[str, Source] = {}
     for item in plan.all_items():
         if item.key in out or (keys is not None and item.key not in keys):
@@ -80,7 +88,9 @@ def sources(plan: RenderPlan, resolve: Callable[[str], Path], keys: set[str] | N
         info = probe(path, label=f"b-roll {item.key}")
         if not info.has_video:
             raise MediaError(f"b-roll {item.key}: has no picture (audio-only file)")
-        out[item.key] = Source(path=path, duration_s=0.0 if item.kind == "image" or info.is_image else info.duration_s)
+        still = item.kind == "image" or info.is_image
+        at = subject_focus(path, still) if focus else None
+        out[item.key] = Source(path=path, duration_s=0.0 if still else info.duration_s, focus=at)
     return out
 
 
@@ -94,24 +104,38 @@ def segment_spec(
     encoder: EncoderChoice | None = None,
     reframe: str = "",
     out_size: tuple[int, int] | None = None,
+    frames: int | None = None,
+    hook: HookTitle | None = None,
 ) -> SegmentSpec:
-    """What every segment of one render shares; writes the captions (one ASS file for all segments).
+    """What every segment of one render shares; writes the captions (one ASS file for all segments)
+    and the text layout (where every drawn text and caption sits, for the quality report).
 
     A pure function of its inputs and the settings, so a segment rendered by another worker (fan-out)
-    or another attempt (resume) matches its neighbours frame for frame.
+    or another attempt (resume) matches its neighbours frame for frame.  ``reframe`` ``native``: the
+    pictures are composed at ``out_size`` itself (portrait), no reframe after.
     """
     check_quality(settings.video_quality)
+    native = reframe == "native" and out_size is not None
+    out = out_size or (plan.width, plan.height)
+    comp = out if native else (plan.width, plan.height)
+    visuals = build_visuals(plan, frames or total_frames(plan.duration_s, plan.fps))
+    drawn = card_text_boxes(plan, visuals, comp, out, "" if native else reframe)
+    margins = SHORTS_SAFE if out[1] > out[0] else LONG_FORM_SAFE
     captions: Path | None = None
     fonts_dir: Path | None = None
-    if words:
-        style = caption_style or (CaptionStyle(**plan.caption_style) if plan.caption_style else CaptionStyle())
+    boxes = list(drawn)
+    if words or hook is not None:
+        style = caption_style or (style_from(plan.caption_style) if plan.caption_style else CaptionStyle())
         font = find_font(settings)
-        cw, ch = out_size or (plan.width, plan.height)
-        captions = write_ass(workdir / "captions.ass", words, style, cw, ch, font)
-        fonts_dir = font.folder
+        doc = write_captions(workdir / "captions.ass", words, style, out[0], out[1], font, margins=margins,
+                             avoid=drawn, hook=hook)  # fmt: skip
+        captions, fonts_dir = workdir / "captions.ass", font.folder
+        boxes += doc.boxes
+    layout_file = workdir / "text-layout.json"
+    layout_file.write_text(TextLayout(out[0], out[1], boxes, margins).to_json(), encoding="utf-8")
     return SegmentSpec(
-        width=plan.width,
-        height=plan.height,
+        width=comp[0],
+        height=comp[1],
         fps=plan.fps,
         transition=plan.transition,
         ken_burns=plan.ken_burns,
@@ -120,8 +144,9 @@ def segment_spec(
         threads=settings.ffmpeg_threads,
         captions=captions,
         fonts_dir=fonts_dir,
-        reframe=reframe,
-        out_size=out_size if reframe else None,
+        reframe="" if native else reframe,
+        out_size=out_size if reframe and not native else None,
+        text_layout=layout_file,
     )
 
 
@@ -183,6 +208,7 @@ def render_production(
     cancel: threading.Event | None = None,
     reframe: str = "",
     out_size: tuple[int, int] | None = None,
+    hook: HookTitle | None = None,
 ) -> RenderStats:
     """Render what is missing and join everything into ``out_path``.
 
@@ -198,10 +224,10 @@ def render_production(
     if not voice_info.has_audio:
         raise MediaError(f"narration {voice_wav.name}: has no audio stream")
     lay = layout(plan, voice_info.duration_s, settings)
-    srcs = sources(plan, resolve or (lambda key: Path(key)))
+    srcs = sources(plan, resolve or (lambda key: Path(key)), focus=reframe == "native")
     spec = segment_spec(
         plan, words, workdir, settings, caption_style=caption_style, encoder=encoder, reframe=reframe,
-        out_size=out_size,
+        out_size=out_size, frames=lay.frames, hook=hook,
     )  # fmt: skip
     done: dict[int, Path] = {}
     for i, p in (done_segments or {}).items():
@@ -252,4 +278,5 @@ def render_production(
         frames_total=lay.frames,
         audio=audio_stats,
         wall_s=time.monotonic() - t0,
+        text_layout=spec.text_layout,
     )

@@ -24,7 +24,7 @@ from tubeflow.contracts import (
     RenderResult,
 )
 from tubeflow.errors import MediaError
-from tubeflow.keys import ProductionKeys, segment_key, soundtrack_key
+from tubeflow.keys import ProductionKeys, segment_key, soundtrack_key, text_layout_key
 from tubeflow.render_contracts import (
     JoinRequest,
     RenderJob,
@@ -115,7 +115,7 @@ class RenderActivities(GpuAdapter):
                 work,
                 self.settings,
                 music=music,
-                caption_style=niche.caption_style if niche else None,
+                caption_style=self._caption_style(plan, niche),
                 done_segments=done,
                 on_segment=lambda i, p, c, t: upload(i, p, c, t, beat),
                 resolve=self.storage.fetch,
@@ -123,6 +123,7 @@ class RenderActivities(GpuAdapter):
                 cancel=cancel,
             )
             self.storage.put_file(req.output_key, work / "video.mp4", "video/mp4")
+            self._store_text_layout(req.output_key, stats)
             return plan, stats
 
         t0 = time.monotonic()
@@ -143,14 +144,14 @@ class RenderActivities(GpuAdapter):
         niche = self._niche(job.niche)
         plan = RenderPlan.from_json(self.storage.get_text(job.plan_key))
         words = json.loads(self.storage.get_text(job.words_key)) if job.words_key else []
-        style = niche.caption_style if niche else None
-        return view_of(job, plan, words, narration_s, style, niche.shorts_reframe if niche else "blur")
+        style = self._caption_style(plan, niche)
+        return view_of(job, plan, words, narration_s, style, niche.shorts_reframe if niche else "native")
 
     @implements(act.RENDER_LAYOUT)
     @permanent_errors
     async def render_layout(self, job: RenderJob) -> RenderLayout:
         """Cut the timeline once for every worker; probe all pictures; list pieces already in storage."""
-        from gpu_activities.fanout import check_sources, fingerprint, segment_frames
+        from gpu_activities.fanout import check_sources, fingerprint, segment_frames, text_layout_file
         from tubeflow.media.probe import probe
 
         t0 = time.monotonic()
@@ -162,6 +163,10 @@ class RenderActivities(GpuAdapter):
                 raise MediaError(f"narration {Path(job.audio_key).name}: has no audio stream")
             view = self._view(job, info.duration_s)
             check_sources(view, self.storage.fetch)
+            # Where the render will draw text and captions: stored now, beside the video to be.
+            folder = self.workdir(f"{job.production_id}/layout/{Path(job.output_key).stem}")
+            self.storage.put_file(text_layout_key(job.output_key), text_layout_file(view, folder, self.settings),
+                                  "application/json")  # fmt: skip
             prefix = ProductionKeys(job.production_id).render_segments(fingerprint(job, self.settings))
             frames = segment_frames(view, self.settings)
             stored = sorted(i for i in self._stored_segments(prefix) if i < len(frames))
@@ -252,4 +257,5 @@ class RenderActivities(GpuAdapter):
         return RenderResult(
             video_key=req.job.output_key, duration_s=lay.frames / lay.fps, width=lay.width, height=lay.height,
             segments_total=len(lay.segment_frames), segments_rendered=0, gpu_seconds=gpu_seconds, cost_usd=cost,
+            text_layout_key=text_layout_key(req.job.output_key),
         )  # fmt: skip

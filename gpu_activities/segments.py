@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpu_activities.kenburns import still_chain
+from gpu_activities.kenburns import Motion, crop_at, motion_for, still_chain
 from gpu_activities.timeline import Segment, Visual
 from tubeflow.media.encoders import EncoderChoice, cuda_decode_args, fill_scale_filter, video_codec_args
 from tubeflow.media.ffmpeg import FFmpegCommand, escape_filter_path, fmt_s, mp4_args, video_output_args
@@ -22,6 +22,7 @@ from tubeflow.media.ffmpeg import FFmpegCommand, escape_filter_path, fmt_s, mp4_
 class Source:
     path: Path
     duration_s: float  # 0 for stills
+    focus: tuple[float, float] | None = None  # the subject (fractions): where a native Short crops
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,21 @@ class SegmentSpec:
     threads: int = 0
     captions: Path | None = None
     fonts_dir: Path | None = None
-    # Portrait Shorts: pictures are composed at width x height, then reframed to out_size.
+    # Portrait Shorts reframed from landscape: pictures are composed at width x height, then
+    # reframed to out_size.  A native Short is composed at its portrait size (width x height are
+    # portrait, each picture cropped around its ``Source.focus``) and needs no reframe.
     reframe: str = ""  # "" | crop | blur
     out_size: tuple[int, int] | None = None
+    text_layout: Path | None = None  # the boxes of every text drawn (tubeflow.quality_report.TextLayout)
 
     @property
     def output_size(self) -> tuple[int, int]:
         return self.out_size or (self.width, self.height)
+
+
+def held(m: Motion) -> Motion:
+    """The motion's first frame, still: what a looping Short's last frames fade into."""
+    return Motion(m.z0, m.z0, m.cx0, m.cy0, m.cx0, m.cy0)
 
 
 def reframe_filter(mode: str, out_w: int, out_h: int) -> str:
@@ -94,12 +103,23 @@ def visual_chain(cmd: FFmpegCommand, v: Visual, src: Source | None, seg: Segment
         idx, pre = _clip_input(cmd, v, src, spec, first, frames)
         scale = fill_scale_filter(w, h, spec.encoder)
         return (
-            f"[{idx}:v]setpts=PTS-STARTPTS,fps={fps},{pre}trim=end_frame={frames},{scale},crop={w}:{h},"
+            f"[{idx}:v]setpts=PTS-STARTPTS,fps={fps},{pre}trim=end_frame={frames},{scale},{crop_at(w, h, src.focus)},"
             f"setsar=1,format=yuv420p,settb=1/{fps},setpts=N[{label}]"
         )
     idx = cmd.add_input(src.path)
     length = v.frames + v.lead
-    chain = still_chain(w, h, fps, frames, first=first, length=length, index=v.index, ken_burns=spec.ken_burns)
+    chain = still_chain(
+        w,
+        h,
+        fps,
+        frames,
+        first=first,
+        length=length,
+        index=v.index,
+        ken_burns=spec.ken_burns,
+        focus=src.focus,
+        motion=None if v.hold_of is None else held(motion_for(v.hold_of)),
+    )
     return f"[{idx}:v]{chain}[{label}]"
 
 

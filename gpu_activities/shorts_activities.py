@@ -35,13 +35,14 @@ class ShortsActivities(GpuAdapter):
             words = json.loads(self.storage.get_text(req.words_key)) if req.words_key else []
             voice = self.storage.fetch(req.audio_key)
             music = self._music(req.music_key or plan.music_key, niche)
-            reframe = req.reframe or (niche.shorts_reframe if niche else "blur")
+            reframe = req.reframe or (niche.shorts_reframe if niche else "native")
             stats = render_short(
                 plan, voice, words, ShortRange(req.start_s, req.end_s), out, work, self.settings,
-                reframe=reframe, caption_style=niche.caption_style if niche else None, music=music,
+                reframe=reframe, caption_style=self._caption_style(plan, niche), music=music,
                 music_volume_db=niche.music_volume_db if niche else -18.0, resolve=self.storage.fetch,
             )  # fmt: skip
             self.storage.put_file(req.output_key, out, "video/mp4")
+            self._store_text_layout(req.output_key, stats)
             return plan, stats
 
         plan, stats = await run_with_heartbeat(work_fn)

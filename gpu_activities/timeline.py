@@ -8,7 +8,7 @@ segment's filter graph then always sees whole transitions and the join is invisi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tubeflow.render_plan import MediaItem, RenderPlan
 
@@ -28,6 +28,7 @@ class Visual:
     part: int
     media_duration: float = 0.0
     lead: int = 0  # frames of the item that lie before the timeline start (a Short cut mid-clip)
+    hold_of: int | None = None  # a looping Short's last visual: visual ``hold_of``'s first frame, held
 
     @property
     def frames(self) -> int:
@@ -91,7 +92,7 @@ def build_visuals(plan: RenderPlan, frames: int) -> list[Visual]:
         hi[i - 1] = bounds[i] + (t - t // 2)
         lo[i] = bounds[i] - t // 2
         fades[i] = t
-    return [
+    visuals = [
         Visual(
             index=i,
             key=item.key,
@@ -105,6 +106,20 @@ def build_visuals(plan: RenderPlan, frames: int) -> list[Visual]:
         )
         for i, (part, item, _) in enumerate(starts)
     ]
+    return _with_loop(visuals, frames, round(plan.loop_s * plan.fps))
+
+
+def _with_loop(visuals: list[Visual], frames: int, n: int) -> list[Visual]:
+    """A looping Short: its first picture, from its first frame, cross-fades in over the last ``n``
+    frames, so the last frame is the first one and the replay has no visible jump."""
+    last, hold = visuals[-1], 2  # the fade ends two frames early: the last frames are the first one
+    start = frames - n - hold
+    if n < 2 or start < last.start + 2 * n:
+        return visuals
+    first = visuals[0]
+    copy = Visual(len(visuals), first.key, first.kind, start, frames, n, last.part, first.media_duration,
+                  first.lead, hold_of=first.index)  # fmt: skip
+    return [*visuals[:-1], replace(last, end=start + n), copy]
 
 
 def plan_segments(visuals: list[Visual], frames: int, fps: int, segment_seconds: float) -> list[Segment]:

@@ -1,6 +1,7 @@
 """A channel's niche with the channel's own settings laid over it, and the production input it makes.
 
-One place decides what a channel overrides (language, voice, required checkpoints) so the CLI,
+One place decides what a channel overrides (language, voice, required checkpoints, Shorts layout,
+caption style and position) so the CLI,
 the API, the cadence and the activities all start and run a channel's productions the same way.
 """
 
@@ -22,6 +23,14 @@ def effective_niche(niche: NicheConfig, cs: ChannelSettings) -> NicheConfig:
         changes["voice" if cs.voice.endswith(".onnx") else "azure_voice"] = cs.voice
     if cs.required_checkpoints is not None:
         changes["required_checkpoints"] = [c for c in CHECKPOINT_NAMES if c in cs.required_checkpoints]
+    if cs.shorts_layout:
+        changes["shorts_reframe"] = cs.shorts_layout
+    if cs.caption_style or cs.caption_position:
+        changes["caption_style"] = replace(
+            niche.caption_style,
+            kind=cs.caption_style or niche.caption_style.kind,
+            position=cs.caption_position or niche.caption_style.position,
+        )
     return replace(niche, **changes) if changes else niche  # type: ignore[arg-type]
 
 

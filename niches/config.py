@@ -21,8 +21,9 @@ from tubeflow.settings import Settings
 
 CHECKPOINT_NAMES = tuple(c.value for c in Checkpoint)
 BROLL_SOURCES = ("library", "generated", "stock", "pexels", "pixabay")
-CAPTION_POSITIONS = ("bottom", "center")
-SHORTS_REFRAMES = ("blur", "crop")
+CAPTION_POSITIONS = ("bottom", "middle", "top", "center")  # center: the older spelling of middle
+CAPTION_KINDS = ("karaoke", "word-pop", "boxed", "classic")
+SHORTS_REFRAMES = ("native", "blur", "crop")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,48}$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 COLOUR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -35,9 +36,10 @@ class CaptionStyle:
     highlight_colour: str = "#FFD400"
     outline_colour: str = "#000000"
     outline: float = 4.0
-    position: str = "bottom"  # bottom | center
+    position: str = "bottom"  # bottom | middle | top (center = middle), always inside the safe area
     uppercase: bool = False
     words_per_line: int = 6
+    kind: str = "karaoke"  # karaoke | word-pop | boxed | classic (gpu_activities/captions.py)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class NicheConfig:
     palette: list[str] = field(default_factory=lambda: ["#1d3557", "#457b9d", "#a8dadc", "#e63946"])
     prompt_fragments: dict[str, str] = field(default_factory=dict)
     shorts_count: int = 2
-    shorts_reframe: str = "blur"  # blur | crop
+    shorts_reframe: str = "native"  # native (portrait re-composition) | blur | crop
     required_checkpoints: list[str] = field(default_factory=lambda: list(CHECKPOINT_NAMES))
     font: str = ""  # stills and thumbnails: a font file in the niche folder or a system font file name
     folder: str = ""  # the niche's own folder (notes/, media/, music/), absolute at load time
@@ -142,6 +144,7 @@ def _caption_style(data: Any, where: str) -> CaptionStyle:
     _check_range(f"{where}.outline", style.outline, 0, 20)
     _check_range(f"{where}.words_per_line", style.words_per_line, 1, 20)
     _check_choice(f"{where}.position", style.position, CAPTION_POSITIONS)
+    _check_choice(f"{where}.kind", style.kind, CAPTION_KINDS)
     for key in ("primary_colour", "highlight_colour", "outline_colour"):
         _check_colour(f"{where}.{key}", getattr(style, key))
     return style

@@ -1,4 +1,4 @@
-"""ASS caption building: line grouping, karaoke highlight events, style scaling, Shorts layout."""
+"""ASS caption building: line grouping, the four styles, scaling, placement in the safe zone off drawn text."""
 
 from __future__ import annotations
 
@@ -6,10 +6,29 @@ from pathlib import Path
 
 import pytest
 
-from gpu_activities.captions import ass_colour, ass_time, build_ass, group_lines, normalise_words, shift_words
+from gpu_activities.captions import (
+    HookTitle,
+    ass_colour,
+    ass_time,
+    build_ass,
+    caption_doc,
+    group_lines,
+    normalise_words,
+    shift_words,
+)
 from niches.config import CaptionStyle
 from tubeflow.errors import PermanentError
 from tubeflow.media.fonts import FontInfo
+from tubeflow.quality_report import (
+    LONG_FORM_SAFE,
+    SHORTS_SAFE,
+    TEXT,
+    Rect,
+    TextBox,
+    TextLayout,
+    caption_overlaps,
+    captions_outside,
+)
 
 FONT = FontInfo(Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"), "DejaVu Sans", True)
 
@@ -68,23 +87,70 @@ def test_style_scales_with_height_and_position() -> None:
     small = build_ass(words("hello world"), style, 320, 180, FONT)
     line = next(ln for ln in small.splitlines() if ln.startswith("Style:")).split(",")
     assert abs(float(line[2]) - 64 * 180 / 1080) < 0.1
-    assert line[18] == "2"  # bottom centre
+    assert line[18] == "8"  # every line is placed by the renderer: top centre at its own MarginV
     assert "HELLO" in small and "hello" not in small.split("[Events]")[1]
-    centred = build_ass(words("hi there"), CaptionStyle(position="center"), 1920, 1080, FONT)
-    assert next(ln for ln in centred.splitlines() if ln.startswith("Style:")).split(",")[18] == "5"
+    zone = LONG_FORM_SAFE.zone(1920, 1080)
+    tops = {}
+    for pos in ("top", "middle", "center", "bottom"):
+        (box,) = caption_doc(words("hi there"), CaptionStyle(position=pos), 1920, 1080, FONT).boxes
+        assert zone.contains(box.rect), (pos, box.rect)
+        tops[pos] = box.rect.y
+    assert tops["top"] == zone.y and tops["middle"] == tops["center"]
+    assert tops["top"] < tops["middle"] < tops["bottom"]
+    assert abs(tops["bottom"] + box.rect.h - zone.bottom) < 1  # just above the player's controls
 
 
-def test_shorts_captions_are_large_centred_and_short_lines() -> None:
+def test_shorts_captions_are_large_short_lines_inside_the_shorts_safe_zone() -> None:
     style = CaptionStyle(font_size=64, words_per_line=8)
-    ass = build_ass(words("one two three four five six seven eight"), style, 1080, 1920, FONT)
-    st = next(ln for ln in ass.splitlines() if ln.startswith("Style:")).split(",")
-    assert st[18] == "5" and float(st[2]) > 64
-    assert all(len(ev[9].split(" ")) <= 4 for ev in dialogues(ass))
+    doc = caption_doc(words("one two three four five six seven eight"), style, 1080, 1920, FONT)
+    st = next(ln for ln in doc.ass.splitlines() if ln.startswith("Style:")).split(",")
+    assert float(st[2]) > 64
+    assert all(len(ev[9].split(" ")) <= 4 for ev in dialogues(doc.ass))
+    zone = SHORTS_SAFE.zone(1080, 1920)
+    assert doc.boxes and all(zone.contains(b.rect) for b in doc.boxes)
+    assert all(b.rect.right <= 1080 * 0.85 and b.rect.bottom <= 1920 * 0.8 for b in doc.boxes)
+
+
+def test_captions_move_off_drawn_text_while_it_is_on_screen() -> None:
+    zone = SHORTS_SAFE.zone(1080, 1920)
+    # A card's body fills the lower part of the safe zone from 0 to 2 s.
+    body = TextBox(TEXT, Rect(zone.x, 1200, zone.w, zone.bottom - 1200), 0.0, 2.0, "card body")
+    ws = words("first line here. later line now", start=0.2) + words("after the card", start=2.5)
+    doc = caption_doc(ws, CaptionStyle(position="bottom"), 1080, 1920, FONT, avoid=[body])
+    layout = TextLayout(1080, 1920, [body, *doc.boxes], SHORTS_SAFE)
+    assert caption_overlaps(layout) == [] and captions_outside(layout) == []
+    during = [b for b in doc.boxes if b.start < 2.0]
+    after = [b for b in doc.boxes if b.start >= 2.5]
+    assert during and all(b.rect.bottom <= 1200 for b in during)
+    assert after and all(abs(b.rect.bottom - zone.bottom) < 1 for b in after)  # back in their place
+
+
+def test_hook_title_is_drawn_text_the_captions_keep_off() -> None:
+    hook = HookTitle("Why the sky is blue", 0.0, 2.0)
+    doc = caption_doc(words("one two three", start=0.1), CaptionStyle(position="top"), 1080, 1920, FONT, hook=hook)
+    (title,) = [b for b in doc.boxes if b.kind == TEXT]
+    assert title.end == 2.0 and "WHY THE SKY IS BLUE" in doc.ass.replace("\\N", " ")
+    layout = TextLayout(1080, 1920, doc.boxes, SHORTS_SAFE)
+    assert caption_overlaps(layout) == [] and captions_outside(layout) == []
+
+
+@pytest.mark.parametrize("kind", ["karaoke", "word-pop", "boxed", "classic"])
+def test_each_style_writes_its_own_events(kind: str) -> None:
+    doc = caption_doc(words("alpha beta gamma delta"), CaptionStyle(kind=kind, words_per_line=4), 1920, 1080, FONT)
+    events = dialogues(doc.ass)
+    style = next(ln for ln in doc.ass.splitlines() if ln.startswith("Style: Default")).split(",")
+    if kind == "karaoke":
+        assert len(events) == 4 and len(doc.boxes) == 1
+    elif kind == "word-pop":
+        assert len(events) == 2 and all("\\t(" in ev[9] for ev in events) and len(doc.boxes) == 2
+    else:
+        assert len(events) == 1 and len(doc.boxes) == 1
+    assert style[15] == ("3" if kind == "boxed" else "1")  # boxed: an opaque box behind the words
 
 
 def test_text_cannot_inject_override_tags() -> None:
     ass = build_ass([{"word": "{\\pos(0,0)}x", "start": 0, "end": 1}], CaptionStyle(), 640, 360, FONT)
-    assert "\\pos" not in ass
+    assert "{\\pos" not in ass and "(\\pos" not in ass
 
 
 def test_shift_words_for_a_clip() -> None:

@@ -34,6 +34,10 @@ from tubeflow.channel_settings import (
         ("playlist", "x", "playlist id"),
         ("default_tags", "a" * 600, "500 characters"),
         ("shorts_spacing_hours", "-1", "0..168"),
+        ("shorts_layout", "zoom", "native, blur, crop"),
+        ("caption_style", "neon", "karaoke, word-pop, boxed, classic"),
+        ("caption_position", "left", "top, middle, bottom"),
+        ("shorts_loop", "often", "true or false"),
     ],
 )
 def test_bad_values_name_the_field_and_the_allowed_values(key: str, value: str, allowed: str) -> None:
@@ -100,3 +104,18 @@ def test_cadence_starts_lead_time_before_each_slot() -> None:
     # Monday 17:00 - 50 h = Saturday 15:00; Wednesday 17:00 - 50 h = Monday 15:00.  Temporal: 0 = Sunday.
     got = sorted((s.day_of_week[0].start, s.hour[0].start, s.minute[0].start) for s in specs)
     assert got == [(1, 15, 0), (6, 15, 0)]
+
+
+def test_shorts_layout_and_captions_are_laid_over_the_niche() -> None:
+    from niches.channel_profile import effective_niche
+    from niches.config import CaptionStyle, NicheConfig
+
+    niche = NicheConfig("n", "N", caption_style=CaptionStyle(font_size=70, position="middle"), shorts_reframe="crop")
+    assert effective_niche(niche, parse_settings({})) is niche  # nothing set: the niche decides
+    cs = parse_settings(updated({}, {"shorts_layout": "native", "caption_style": "word-pop", "shorts_loop": "yes"}))
+    eff = effective_niche(niche, cs)
+    assert eff.shorts_reframe == "native" and cs.shorts_loop is True
+    style = eff.caption_style
+    assert (style.kind, style.position, style.font_size) == ("word-pop", "middle", 70)
+    top = effective_niche(niche, parse_settings({"caption_position": "top"}))
+    assert (top.caption_style.kind, top.caption_style.position) == ("karaoke", "top")

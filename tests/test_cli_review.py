@@ -98,7 +98,8 @@ async def test_the_week_shows_a_video_published_at_once_in_the_cli_and_the_dashb
         assert r.returncode == 0 and r.stdout.startswith("nothing was published this week (since "), r.stdout
         assert "and nothing is scheduled through " in r.stdout
 
-        # A channel without slots publishes at once, through the real publish path (the outbox).
+        # A public channel without slots publishes at once, through the real publish path (the outbox).
+        await channel_repo.update_settings(db, "nowchan", {"privacy": "public"})
         await repo.create_production(db, "nowchan", "Rainbows", production_id="pnow")
         storage.put_bytes("productions/pnow/final.mp4", b"not really a video")
         script = {"title": "Rainbows at once", "hook": "Look up.", "description": "", "tags": [], "sections": []}
@@ -108,6 +109,14 @@ async def test_the_week_shows_a_video_published_at_once_in_the_cli_and_the_dashb
         result = await publish_on_calendar(settings, storage, db, req, script)
         entry = await channel_repo.get_publication(db, "pnow")
         assert entry.status == "published" and entry.publish_at is None and result.video_id
+        # A private channel's upload also went up this week (private, for a person to flip).
+        r = await tubeflow(env, "channel", "add", "privchan", "--niche", "science")
+        assert r.returncode == 0, r.stderr
+        await repo.create_production(db, "privchan", "Fog", production_id="ppriv")
+        storage.put_bytes("productions/ppriv/final.mp4", b"not really a video")
+        req = PublishRequest("ppriv", "privchan", "productions/ppriv/final.mp4", "", "", extra={"title": "Fog"})
+        await publish_on_calendar(settings, storage, db, req, script)
+        assert (await channel_repo.get_publication(db, "ppriv")).status == "private"
         # And one scheduled on a channel with slots, so both halves of the week have something.
         r = await tubeflow(env, "channel", "add", "slotchan", "--niche", "science")
         assert r.returncode == 0, r.stderr
@@ -122,8 +131,9 @@ async def test_the_week_shows_a_video_published_at_once_in_the_cli_and_the_dashb
         published, _, scheduled = r.stdout.partition("scheduled through ")
         assert published.startswith("published this week (since ") and "pnow" in published and "(at once)" in published
         assert "plater" in scheduled and "pnow" not in scheduled and "plater" not in published
+        assert "ppriv" in published and "ppriv" not in scheduled
         listed = json.loads((await tubeflow(env, "calendar", "--week", "--json")).stdout)
-        assert {i["production_id"] for i in listed} == {"pnow", "plater"}
+        assert {i["production_id"] for i in listed} == {"pnow", "ppriv", "plater"}
         assert "pnow" in (await tubeflow(env, "calendar")).stdout  # the unbounded list had it before too
         r = await tubeflow(env, "calendar", "slotchan", "--week")
         assert "nothing was published on slotchan this week" in r.stdout and "plater" in r.stdout

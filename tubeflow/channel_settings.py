@@ -51,6 +51,9 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 PLAYLIST_RE = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
 SLOT_RE = re.compile(r"^\s*([a-z,\s-]+?)\s+([0-2]?\d):([0-5]\d)\s*$")
 MAX_TAGS_CHARS = 500
+SHORTS_LAYOUTS = ("native", "blur", "crop")  # as tubeflow.render_plan.SHORTS_LAYOUTS
+CAPTION_KINDS = ("karaoke", "word-pop", "boxed", "classic")  # as niches.config.CAPTION_KINDS
+CAPTION_POSITIONS = ("top", "middle", "bottom")
 
 # What a value is, which decides how it is checked and which input the dashboard shows:
 # text (a line; ``pattern``/``check``), choice (one of ``choices``: a select), flag (a checkbox),
@@ -133,6 +136,7 @@ _YOUTUBE = "On YouTube"
 _REVIEW = "Review"
 _CADENCE = "Cadence and priority"
 _QUALITY = "Quality report"
+_LOOK = "Look of the videos"
 
 
 def _limit(
@@ -448,6 +452,59 @@ class ChannelSettings:
     )
     quality_max_music_under_speech_db: float = _limit(
         -12.0, "Music under the voice", "How loud the music bed may be under speech, against the voice.", -60, 0, "dB"
+    )
+    # How a channel's videos look (laid over the niche in niches/channel_profile.py; README "Shorts and captions").
+    shorts_layout: str = setting(
+        "",
+        Spec(
+            "Shorts layout",
+            "Native composes each Short at 9:16 (portrait cards, subject kept); blur and crop reframe the 16:9 cut.",
+            "choice",
+            _LOOK,
+            choices=(("", "The niche's"), ("native", "Native 9:16"), ("blur", "Blurred fill"), ("crop", "Centre crop")),
+            allowed="one of " + ", ".join(SHORTS_LAYOUTS) + " (empty: the niche's)",
+            empty="the niche's",
+            niche_default="shorts_reframe",
+        ),
+    )
+    shorts_loop: bool = setting(
+        False,
+        Spec(
+            "Loop Shorts",
+            "A Short's last half second cross-fades into its first frame, so a replay runs on without a jump.",
+            "flag",
+            _LOOK,
+        ),
+    )
+    caption_style: str = setting(
+        "",
+        Spec(
+            "Caption style",
+            "How the burned-in captions look: karaoke colours the word being said, word-pop shows one word at a time.",
+            "choice",
+            _LOOK,
+            choices=(
+                ("", "The niche's"),
+                ("karaoke", "Karaoke"),
+                ("word-pop", "Word pop"),
+                ("boxed", "Boxed"),
+                ("classic", "Classic"),
+            ),
+            allowed="one of " + ", ".join(CAPTION_KINDS) + " (empty: the niche's)",
+            empty="the niche's",
+        ),
+    )
+    caption_position: str = setting(
+        "",
+        Spec(
+            "Caption position",
+            "Where captions sit, always inside the platform's safe area (clear of its buttons).",
+            "choice",
+            _LOOK,
+            choices=(("", "The niche's"), ("top", "Top"), ("middle", "Middle"), ("bottom", "Bottom")),
+            allowed="one of " + ", ".join(CAPTION_POSITIONS) + " (empty: the niche's)",
+            empty="the niche's",
+        ),
     )
 
     @property

@@ -597,6 +597,7 @@ class RenderResult:
     frames_encoded: int = 0
     gpu_seconds: float = 0.0
     cost_usd: float = 0.0
+    text_layout_key: str = ""  # tubeflow.quality_report.TextLayout JSON: every drawn text and caption box
 
 
 @dataclass
@@ -635,7 +636,7 @@ class ShortSpec:
 @dataclass
 class ShortsPlan:
     specs: list[ShortSpec]
-    reframe: str = "blur"  # blur | crop (per niche)
+    reframe: str = "blur"  # native | blur | crop, "+loop" to loop (the channel's shorts_layout, shorts_loop)
 
 
 # ---------------------------------------------------------------- names used by clients

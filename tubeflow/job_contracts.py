@@ -133,4 +133,4 @@ class ShortRequest:
     end_s: float
     output_key: str
     music_key: str = ""
-    reframe: str = ""  # "" = the niche's shorts_reframe
+    reframe: str = ""  # native | blur | crop (+loop); "" = the niche's shorts_reframe

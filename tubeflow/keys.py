@@ -145,6 +145,11 @@ class ProductionKeys:
         return int(m["attempt"]) if m and m["kind"] == "timing" else None
 
 
+def text_layout_key(video_key: str) -> str:
+    """Where the render put every drawn text and caption box of a video (``short-0.mp4`` -> ``short-0.text.json``)."""
+    return f"{_AUDIO_SUFFIX.sub('', video_key)}.text.json"
+
+
 def segment_key(prefix: str, index: int) -> str:
     """One rendered segment under a render folder (``RenderLayout.prefix``)."""
     return f"{prefix}/seg-{index:04d}.mp4"

@@ -27,7 +27,7 @@ class RenderJob:
     caption_style: str = "default"
     start_s: float = 0.0
     end_s: float = 0.0  # 0 = the whole narration (long-form)
-    reframe: str = ""  # Shorts only: crop | blur; "" = the niche's choice
+    reframe: str = ""  # Shorts only: native | blur | crop (+loop, render_plan.parse_reframe); "" = the niche's
 
     @property
     def is_short(self) -> bool:

@@ -58,6 +58,9 @@ class MediaItem:
     # written where the score is computed; plans made before it existed have none.
     reason: str = ""
     poster: str = ""  # clips: storage key of a still from their middle (what the checkpoint shows)
+    # A generated title card: where it drew text (fractions of the picture, [x, y, w, h]) and its
+    # portrait twin drawn for native Shorts, so the renderer keeps captions off the card's words.
+    card: dict[str, Any] = field(default_factory=dict)  # {"text": [...], "portrait_key": k, "portrait_text": [...]}
 
 
 @dataclass
@@ -84,6 +87,8 @@ class RenderPlan:
     caption_style: dict[str, Any] = field(default_factory=dict)
     ken_burns: bool = True
     warnings: list[str] = field(default_factory=list)
+    title: str = ""  # the video's title (a Short's hook title falls back to it)
+    loop_s: float = 0.0  # > 0: the last this-many seconds cross-fade into the first frame (looping Shorts)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -126,6 +131,31 @@ class ShortRange:
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+
+# How a Short is laid out in 9:16: ``native`` re-composes every picture in portrait (subject
+# crop, portrait title cards, hook title, captions in the Shorts safe zone); ``blur`` and ``crop``
+# are the older reframes of the landscape picture.  A looping Short says so with ``+loop``: the
+# value crosses Temporal as ``ShortsPlan.reframe`` / ``RenderJob.reframe``, one string.
+SHORTS_LAYOUTS = ("native", "blur", "crop")
+LOOP_SUFFIX = "+loop"
+LOOP_S = 0.5
+
+
+def portrait_size(width: int, height: int) -> tuple[int, int]:
+    """9:16 at the long-form's height as width: 1920x1080 -> 1080x1920, 320x180 -> 180x320."""
+    w = height // 2 * 2
+    return w, (w * 16 // 9) // 2 * 2
+
+
+def shorts_reframe(layout: str, loop: bool = False) -> str:
+    return f"{layout}{LOOP_SUFFIX if loop else ''}"
+
+
+def parse_reframe(value: str) -> tuple[str, bool]:
+    """``"native+loop"`` -> ("native", True); an unknown layout is returned as is for the caller to refuse."""
+    loop = value.endswith(LOOP_SUFFIX)
+    return (value[: -len(LOOP_SUFFIX)] if loop else value), loop
 
 
 def pick_ranges(plan: RenderPlan, count: int, max_s: float = MAX_SHORT_S) -> list[ShortRange]:

@@ -445,6 +445,11 @@
 
   // ------------------------------------------------------------ channel page
   // The settings form: /static/settings_form.js.
+  $$(".pick-caption-style").forEach((b) => b.addEventListener("click", busy(b, async () => {
+    await api(`/api/channels/${encodeURIComponent(b.dataset.channel)}`, { method: "PATCH", body: { caption_style: b.dataset.kind } });
+    toast(`Captions: ${b.dataset.kind}`);
+    setTimeout(() => location.reload(), 400);
+  })));
   const topicForm = $("#topic-form");
   topicForm?.addEventListener("submit", busy($("button", topicForm), async () => {
     await api(`/api/channels/${encodeURIComponent(topicForm.dataset.channel)}/topics`, { method: "POST", body: { topic: topicForm.elements["topic"].value } });
