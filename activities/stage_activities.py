@@ -163,6 +163,7 @@ class StageActivities(MainAdapter):
 
         script = self._json(req.script_key)
         timing = NarrationTiming.from_json(self.storage.get_text(req.timing_key))
+        pace = await self._channel_settings(req.channel)
         plan, warnings = await asyncio.to_thread(
             build_plan,
             self.settings,
@@ -175,6 +176,8 @@ class StageActivities(MainAdapter):
             req.feedback,
             req.channel,
             learned=await self._learned(req.niche, req.channel, "broll"),
+            max_shot_s=pace.max_shot_s,
+            shorts_max_shot_s=pace.shorts_max_shot_s,
         )
         for w in warnings:
             activity.logger.warning("b-roll: %s", w)

@@ -80,7 +80,8 @@ def sources(plan: RenderPlan, resolve: Callable[[str], Path], keys: set[str] | N
         info = probe(path, label=f"b-roll {item.key}")
         if not info.has_video:
             raise MediaError(f"b-roll {item.key}: has no picture (audio-only file)")
-        out[item.key] = Source(path=path, duration_s=0.0 if item.kind == "image" or info.is_image else info.duration_s)
+        still = item.kind == "image" or info.is_image
+        out[item.key] = Source(path, 0.0 if still else info.duration_s, info.width, info.height)
     return out
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tubeflow.contracts import Checkpoint
 from tubeflow.errors import PermanentError
+from tubeflow.render_plan import DEFAULT_MAX_SHOT_S, DEFAULT_SHORTS_MAX_SHOT_S
 
 CHECKPOINTS = tuple(c.value for c in Checkpoint)
 PRIVACY = ("private", "unlisted", "public")
@@ -42,6 +43,7 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 PLAYLIST_RE = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
 SLOT_RE = re.compile(r"^\s*([a-z,\s-]+?)\s+([0-2]?\d):([0-5]\d)\s*$")
 MAX_TAGS_CHARS = 500
+MIN_SHOT_S, MAX_SHOT_S = 1.5, 30.0  # a shot shorter than 1.5 s flickers; a limit over 30 s is no pace
 
 
 class SettingsInvalid(PermanentError):
@@ -78,6 +80,9 @@ class ChannelSettings:
     max_waiting_reviews: int = 2  # back-pressure: the cadence starts nothing while this many wait
     webhooks: list[str] = field(default_factory=list)  # names from TUBEFLOW_CHANNEL_WEBHOOKS (URLs stay in env)
     review_reminder_hours: float | None = None  # None: TUBEFLOW_REVIEW_REMINDER_HOURS; 0 = never remind
+    # Pacing: the longest a shot may stay on screen (seconds) before a new picture, crop or clip.
+    max_shot_s: float = DEFAULT_MAX_SHOT_S
+    shorts_max_shot_s: float = DEFAULT_SHORTS_MAX_SHOT_S
 
     @property
     def slots(self) -> list[Slot]:
@@ -108,6 +113,8 @@ FIELD_HELP: dict[str, str] = {
     "max_waiting_reviews": "an integer 1..50",
     "webhooks": "comma-separated target names defined in TUBEFLOW_CHANNEL_WEBHOOKS (letters, digits, - and _)",
     "review_reminder_hours": "hours a checkpoint may wait before a reminder, 0 (never) .. 720, or 'default'",
+    "max_shot_s": f"seconds a long-form shot may last before a cut, {MIN_SHOT_S:g} .. {MAX_SHOT_S:g}",
+    "shorts_max_shot_s": f"seconds a Short's shot may last before a cut, {MIN_SHOT_S:g} .. {MAX_SHOT_S:g}",
 }
 FIELD_NAMES = tuple(f.name for f in fields(ChannelSettings))
 
@@ -202,6 +209,8 @@ def clean_value(name: str, value: Any) -> Any:
         return _number(name, value, float, 0, 168)
     if name == "lead_time_hours":
         return _number(name, value, float, 1, 720)
+    if name in ("max_shot_s", "shorts_max_shot_s"):
+        return _number(name, value, float, MIN_SHOT_S, MAX_SHOT_S)
     if name == "priority":
         return _number(name, value, int, 1, 5)
     if name == "max_waiting_reviews":

@@ -8,8 +8,14 @@ seconds on the narration timeline.  Also the narration timing document written b
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+# The pace when a channel says nothing (issue 20): a long-form shot changes within 3.5 s, a Short's within 2.
+DEFAULT_MAX_SHOT_S = 3.5
+DEFAULT_SHORTS_MAX_SHOT_S = 2.0
 
 
 @dataclass
@@ -54,6 +60,10 @@ class MediaItem:
     media_duration: float = 0.0  # clips only: the clip's own length
     score: float = 0.0  # relevance to what is said in the part (cosine similarity, shown to the reviewer)
     description: str = ""  # what the picture shows, as it was ranked (library index, stock tags, cue)
+    # Where the picture's subject is (fractions of its width and height), found by the b-roll stage
+    # so every worker frames it identically; the centre for clips and for plans made before it.
+    focus_x: float = 0.5
+    focus_y: float = 0.5
 
 
 @dataclass
@@ -80,6 +90,10 @@ class RenderPlan:
     caption_style: dict[str, Any] = field(default_factory=dict)
     ken_burns: bool = True
     warnings: list[str] = field(default_factory=list)
+    # Pacing: the longest a shot may stay on screen before a cut (a new picture, another crop of the
+    # same one, or a clip); the channel's setting when the plan was made, else the defaults. 0: no limit.
+    max_shot_s: float = DEFAULT_MAX_SHOT_S
+    shorts_max_shot_s: float = DEFAULT_SHORTS_MAX_SHOT_S
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -107,6 +121,26 @@ class RenderPlan:
 
     def all_items(self) -> list[MediaItem]:
         return [m for p in self.parts for m in p.items]
+
+
+# How far under the limit a shot is planned: scene detection samples the video 4 times a second
+# and a cross-fade shows up a little before its middle, so a planned shot of ``max - 0.6`` s is
+# still measured under ``max`` on the rendered file (tests/test_pacing.py).
+SHOT_MARGIN_S = 0.6
+MIN_SHOT_S = 0.8
+
+
+def shot_target(max_shot_s: float) -> float:
+    """The longest shot to plan for a channel limit of ``max_shot_s`` (0: no limit)."""
+    return max(MIN_SHOT_S, max_shot_s - SHOT_MARGIN_S) if max_shot_s > 0 else 0.0
+
+
+def shot_count(span_s: float, max_shot_s: float) -> int:
+    """How many shots fill ``span_s`` seconds without one staying longer than the pace allows."""
+    target = shot_target(max_shot_s)
+    if target <= 0 or span_s <= 0:
+        return 1
+    return max(1, math.ceil(span_s / target - 1e-9))
 
 
 # Shorts are cut from ranges of the plan: the main queue picks them (to name the Shorts), the GPU
