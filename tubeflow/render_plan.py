@@ -12,7 +12,6 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
 # The pace when a channel says nothing (issue 20): a long-form shot changes within 3.5 s, a Short's within 2.
 DEFAULT_MAX_SHOT_S = 3.5
 DEFAULT_SHORTS_MAX_SHOT_S = 2.0
