@@ -140,7 +140,7 @@ class BrollPart(Answer):
 
 class ReviewMaterial(Answer):
     """What the open checkpoint shows the reviewer; which fields are there depends on ``kind``:
-    script (``script``, ``sources``), audio (``audio``, ``duration_s``), broll (``parts``,
+    script (``script``, ``sources``), audio (``audio``, ``duration_s``, ``voice``, ``voice_notes``), broll (``parts``,
     ``warnings``, ``preview``), final (``video``, ``thumbnails``, ``metadata``), or ``error`` when
     the material cannot be read."""
 
@@ -149,6 +149,8 @@ class ReviewMaterial(Answer):
     sources: list[dict[str, Any]] | None = None
     audio: Link | None = None
     duration_s: float | None = None
+    voice: str | None = Field(default=None, description="which voice of the channel's chain spoke")
+    voice_notes: list[str] | None = Field(default=None, description="why the voices before it in the chain did not")
     parts: list[BrollPart] | None = None
     warnings: list[str] | None = None
     preview: Link | None = None

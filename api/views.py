@@ -68,6 +68,15 @@ def _metadata_preview(storage: Storage, production_id: str) -> dict[str, Any] | 
     return _read_json(storage, key) if storage.exists(key) else None
 
 
+def _voice_of(storage: Storage, timing_key: str | None) -> tuple[str, list[str]]:
+    """Which voice of the chain spoke and why the ones before it did not (the timing records it;
+    nothing for timings written before the voice chain)."""
+    if not timing_key or not storage.exists(timing_key):
+        return "", []
+    timing = NarrationTiming.from_json(storage.get_text(timing_key))
+    return timing.voice, timing.voice_notes
+
+
 async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dict[str, Any] | None:
     """What the reviewer looks at for the open checkpoint (None when no checkpoint is open)."""
     cp, arts = status.checkpoint, status.artifacts
@@ -77,7 +86,11 @@ async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dic
             sources = script.get("sources") or [{"claim": "", "source": s} for s in status.outputs.sources or []]
             return {"kind": "script", "script": script, "sources": sources}
         if cp == "audio" and arts.audio:
-            return {"kind": "audio", "audio": link(arts.audio), "duration_s": status.outputs.narration_s}
+            voice, notes = await asyncio.to_thread(_voice_of, storage, arts.timing)
+            return {
+                "kind": "audio", "audio": link(arts.audio), "duration_s": status.outputs.narration_s,
+                "voice": voice, "voice_notes": notes,
+            }  # fmt: skip
         if cp == "broll" and arts.plan:
             plan = RenderPlan.from_dict(await asyncio.to_thread(_read_json, storage, arts.plan))
             parts = [

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tubeflow.contracts import Checkpoint
 from tubeflow.errors import PermanentError
 from tubeflow.render_plan import DEFAULT_MAX_SHOT_S, DEFAULT_SHORTS_MAX_SHOT_S
+from tubeflow.settings import TtsEngine
 
 CHECKPOINTS = tuple(c.value for c in Checkpoint)
 PRIVACY = ("private", "unlisted", "public")
@@ -43,6 +44,7 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 PLAYLIST_RE = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
 SLOT_RE = re.compile(r"^\s*([a-z,\s-]+?)\s+([0-2]?\d):([0-5]\d)\s*$")
 MAX_TAGS_CHARS = 500
+VOICE_ENGINES: tuple[str, ...] = get_args(TtsEngine)  # the registry's names (tests/test_registry_choices.py)
 MIN_SHOT_S, MAX_SHOT_S = 1.5, 30.0  # a shot shorter than 1.5 s flickers; a limit over 30 s is no pace
 
 
@@ -83,6 +85,9 @@ class ChannelSettings:
     # Pacing: the longest a shot may stay on screen (seconds) before a new picture, crop or clip.
     max_shot_s: float = DEFAULT_MAX_SHOT_S
     shorts_max_shot_s: float = DEFAULT_SHORTS_MAX_SHOT_S
+    # Voices to try in order when one fails (e.g. ["azure", "piper", "espeak"]); empty: TUBEFLOW_TTS,
+    # its fallbacks, then Piper and eSpeak NG.
+    voice_chain: list[str] = field(default_factory=list)
 
     @property
     def slots(self) -> list[Slot]:
@@ -115,6 +120,9 @@ FIELD_HELP: dict[str, str] = {
     "review_reminder_hours": "hours a checkpoint may wait before a reminder, 0 (never) .. 720, or 'default'",
     "max_shot_s": f"seconds a long-form shot may last before a cut, {MIN_SHOT_S:g} .. {MAX_SHOT_S:g}",
     "shorts_max_shot_s": f"seconds a Short's shot may last before a cut, {MIN_SHOT_S:g} .. {MAX_SHOT_S:g}",
+    "voice_chain": "comma-separated voice engines tried in order, from "
+    + ", ".join(VOICE_ENGINES)
+    + " (empty: TUBEFLOW_TTS, then piper, espeak)",
 }
 FIELD_NAMES = tuple(f.name for f in fields(ChannelSettings))
 
@@ -223,6 +231,14 @@ def clean_value(name: str, value: Any) -> Any:
         if sum(len(t) + 2 for t in tags) > MAX_TAGS_CHARS or any("<" in t or ">" in t for t in tags):
             raise _bad(name, value)
         return tags
+    if name == "voice_chain":
+        try:
+            chain = [n.lower() for n in _list(value)]
+        except TypeError:
+            raise _bad(name, value) from None
+        if any(n not in VOICE_ENGINES for n in chain) or len(chain) != len(set(chain)):
+            raise _bad(name, value)
+        return chain
     if name == "webhooks":
         try:
             names = _list(value)

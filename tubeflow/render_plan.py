@@ -34,6 +34,8 @@ class NarrationTiming:
     duration_s: float
     sample_rate: int
     parts: list[PartTiming]
+    voice: str = ""  # which voice of the chain spoke ("" in timings written before the chain)
+    voice_notes: list[str] = field(default_factory=list)  # why the voices before it did not
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -45,6 +47,8 @@ class NarrationTiming:
             duration_s=d["duration_s"],
             sample_rate=d["sample_rate"],
             parts=[PartTiming(**p) for p in d["parts"]],
+            voice=str(d.get("voice") or ""),
+            voice_notes=[str(n) for n in d.get("voice_notes") or []],
         )
 
 
