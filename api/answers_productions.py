@@ -126,6 +126,8 @@ class BrollItem(Answer):
     media_duration: float
     score: float
     description: str
+    focus_x: float = Field(default=0.5, description="where the picture's subject is, a fraction of its width")
+    focus_y: float = Field(default=0.5, description="where the picture's subject is, a fraction of its height")
     url: str
 
 
