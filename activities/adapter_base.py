@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from niches.config import NicheConfig, load_niche
+from tubeflow.channel_settings import ChannelSettings
 from tubeflow.db.engine import Database
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
@@ -46,6 +47,16 @@ class MainAdapter:
         except repo.NotFoundError:
             return niche  # started by another client before the database knew it: the niche decides
 
+    async def _channel_settings(self, channel: str) -> ChannelSettings:
+        """The channel's own settings (the defaults for no channel or one the database does not know)."""
+        from tubeflow.db import channel_repo, repo
+
+        if not channel or self.db is None:
+            return ChannelSettings()
+        try:
+            return await channel_repo.channel_settings(self.db, channel)
+        except repo.NotFoundError:
+            return ChannelSettings()
+
     def _json(self, key: str) -> Any:
         return json.loads(self.storage.get_text(key))
-

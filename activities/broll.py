@@ -3,7 +3,10 @@
 For each narration part every source proposes candidates (the niche's media library, stock APIs
 for the part's visual queries, and generated stills, which never run out), and all of them are
 ranked together by semantic similarity between what is said in the part and the candidate's
-description and tags (:mod:`activities.relevance`).  A picture is used once per video, and a
+description and tags (:mod:`activities.relevance`).  Each part gets as many pictures as the
+channel's pace needs (``max_shot_s``: no shot longer than that, so a 10 s part at the 3.5 s
+default shows four pictures), and the sources are asked for that many plus alternatives.  A
+picture is used once per video (the render only re-frames a picture when the sources ran out), and a
 picture the channel used in its last ``TUBEFLOW_BROLL_HISTORY_VIDEOS`` videos only comes back when
 nothing else is left.  Every chosen
 file, and every alternative offered to the reviewer, is copied into storage under
@@ -33,7 +36,17 @@ from tubeflow.errors import ConfigError, MediaError, PermanentError
 from tubeflow.keys import ProductionKeys, channel_broll_history
 from tubeflow.media.ffmpeg import make_poster
 from tubeflow.media.probe import IMAGE_SUFFIXES, probe
-from tubeflow.render_plan import MediaItem, NarrationTiming, PartTiming, PlanPart, RenderPlan
+from tubeflow.media.subject import subject_centre
+from tubeflow.render_plan import (
+    DEFAULT_MAX_SHOT_S,
+    DEFAULT_SHORTS_MAX_SHOT_S,
+    MediaItem,
+    NarrationTiming,
+    PartTiming,
+    PlanPart,
+    RenderPlan,
+    shot_count,
+)
 from tubeflow.settings import Settings
 from tubeflow.storage import Storage
 
@@ -43,8 +56,8 @@ if TYPE_CHECKING:
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi"}
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
-ITEM_TARGET_S = 4.5  # one picture every ~4.5 s keeps a narration visually alive
-MAX_ITEMS = 3
+STOCK_PAGE_MAX = 80  # the most results one stock search may ask for (Pexels' page limit)
+MAX_ITEMS = 40  # pictures in one part at most (a 2-minute part at the fastest pace)
 CANDIDATES = 3
 REDO_PENALTY = 0.08  # on the cosine scale: last attempt's picks step behind equally relevant new ones
 HISTORY_PENALTY = 1.0  # used in one of the channel's recent videos: behind everything else
@@ -347,8 +360,9 @@ class StockSource:
         for cue in query.cues or [query.heading]:
             q = " ".join(sorted(tokens(cue) - query.avoid)) or cue
             if q not in self._searches:
-                videos = self.client.search_videos(q, per_page=count, target_width=self.width)
-                self._searches[q] = videos + self.client.search_photos(q, per_page=count, min_width=self.width)
+                per = min(count, STOCK_PAGE_MAX)
+                videos = self.client.search_videos(q, per_page=per, target_width=self.width)
+                self._searches[q] = videos + self.client.search_photos(q, per_page=per, min_width=self.width)
             found += [(cue, a) for a in self._searches[q]]
         seen: set[str] = set()
         unique = []
@@ -385,8 +399,9 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:80] or "file"
 
 
-def item_count(span_s: float) -> int:
-    return max(1, min(MAX_ITEMS, round(span_s / ITEM_TARGET_S)))
+def item_count(span_s: float, max_shot_s: float = DEFAULT_MAX_SHOT_S) -> int:
+    """Pictures a part of ``span_s`` seconds needs so that none stays longer than the pace allows."""
+    return min(MAX_ITEMS, shot_count(span_s, max_shot_s))
 
 
 def _fact_of(text: str, limit: int = 140) -> str:
@@ -532,6 +547,7 @@ class _Uploader:
     keys: dict[str, str] = field(default_factory=dict)  # uid -> key
     posters: dict[str, str] = field(default_factory=dict)  # clip key -> its poster's key
     cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> MediaItem.card of a title card
+    focus: dict[str, tuple[float, float]] = field(default_factory=dict)  # key -> the still's subject
 
     def put(self, f: Found) -> str:
         if f.uid in self.keys:
@@ -551,6 +567,9 @@ class _Uploader:
                 self.posters[key] = store_poster(self.storage, self.where.broll_poster(f.name), clip, f.media_duration)
             except MediaError as e:  # the clip is still usable; the reviewer sees it without a still
                 self.warnings.append(f"no poster for {f.name}: {e}")
+        if f.kind == "image":
+            # Where the push heads and the pan is centred: found once here, so every worker agrees.
+            self.focus[key] = subject_centre(local or self.storage.fetch(key))
         self.keys[f.uid] = key
         return key
 
@@ -580,6 +599,8 @@ class _Planning:
     asked: set[str]  # what this review's feedback names
     used: set[str] = field(default_factory=set)  # uids on screen so far
     credits: dict[str, str] = field(default_factory=dict)  # key -> credit line
+    max_shot_s: float = DEFAULT_MAX_SHOT_S  # the channel's pace: how many pictures each part needs
+    shorts_max_shot_s: float = DEFAULT_SHORTS_MAX_SHOT_S
 
     def adjusted(self, f: Found) -> float:
         """Last attempt's picks step back, unless the reviewer's feedback names what they show."""
@@ -599,14 +620,19 @@ def build_plan(
     channel: str = "",
     learned: Sequence[str] = (),
     progress: StageProgress | None = None,
+    max_shot_s: float = DEFAULT_MAX_SHOT_S,
+    shorts_max_shot_s: float = DEFAULT_SHORTS_MAX_SHOT_S,
 ) -> tuple[RenderPlan, list[str]]:
-    """Choose 1-3 pictures per narration part plus alternatives, upload them, and return the plan.
+    """Choose enough pictures per narration part for the pace plus alternatives, upload them, and
+    return the plan.
 
     ``progress`` counts the pictures as each part's candidates are searched and ranked (the slow
     step: "7 of 12 pictures found").
 
     ``learned`` holds the channel's and niche's earlier b-roll review notes: what they say to stop
-    showing ("no more stock clips of X") is avoided here too, in every later video.
+    showing ("no more stock clips of X") is avoided here too, in every later video.  ``max_shot_s``
+    is the channel's longest shot (its Shorts': ``shorts_max_shot_s``), written into the plan for
+    the render.
     """
     if not timing.parts:
         raise PermanentError("narration timing has no parts; redo the audio stage")
@@ -622,8 +648,9 @@ def build_plan(
     recent = channel_history(storage, channel, production_id, settings.broll_history_videos)
     keys = ProductionKeys(production_id)
     ctx = _Planning(settings, storage, keys, sources, generated, warnings, previous, recent, tokens(fb))
+    ctx.max_shot_s, ctx.shorts_max_shot_s = max_shot_s, shorts_max_shot_s
     if progress is not None:
-        progress.start(sum(item_count(end - start) for start, end in _part_bounds(timing)))
+        progress.start(sum(item_count(end - start, max_shot_s) for start, end in _part_bounds(timing)))
     spans, pools = _candidate_pools(ctx, timing, queries, progress.count if progress is not None else None)
     claimed, picks = _claim_best_fits(ctx, pools, spans)
     parts: list[PlanPart] = []
@@ -632,7 +659,7 @@ def build_plan(
         for i, (tp, q) in enumerate(zip(timing.parts, queries, strict=True)):
             pool = _in_offer_order(ctx, pools[i], picks[i], claimed, i, spans[i][2])
             chosen = _upload_chosen(ctx, up, pool, q, spans[i][2])
-            parts.append(_plan_part(ctx, tp, spans[i], chosen, script.get("sections") or [], up.posters))
+            parts.append(_plan_part(ctx, tp, spans[i], chosen, script.get("sections") or [], up.posters, up.focus))
     for m in (m for p in parts for m in (*p.items, *p.candidates)):
         m.card = up.cards.get(m.key, {})
     plan = _finish_plan(ctx, niche, channel, production_id, timing, parts)
@@ -660,7 +687,7 @@ def _candidate_pools(
     spans: list[Span] = []
     pools: list[list[Found]] = []
     for i, ((start, end), q) in enumerate(zip(_part_bounds(timing), queries, strict=True)):
-        n_items = item_count(end - start)
+        n_items = item_count(end - start, ctx.max_shot_s)
         spans.append((start, end, n_items))
         pool: list[Found] = []
         for src in ctx.sources:
@@ -746,6 +773,7 @@ def _plan_part(
     chosen: list[tuple[Found, str]],
     sections: list[dict[str, Any]],
     posters: dict[str, str],
+    focus: dict[str, tuple[float, float]],
 ) -> PlanPart:
     """Step 5, per part: the first pictures share the part's time on screen, the rest are candidates."""
     start, end, n_items = span
@@ -754,10 +782,11 @@ def _plan_part(
     for j, (f, key) in enumerate(chosen):
         if f.credit:
             ctx.credits[key] = f.credit
+        fx, fy = focus.get(key, (0.5, 0.5))
         m = MediaItem(
             key=key, kind=f.kind, source=f.source, cue=f.cue, media_duration=f.media_duration,
             score=f.score, description=short_label(f.description, 120), reason=f.reason,
-            poster=posters.get(key, ""),
+            poster=posters.get(key, ""), focus_x=fx, focus_y=fy,
         )  # fmt: skip
         if j < n_items:
             m.start = round(start + j * step, 3)
@@ -800,6 +829,8 @@ def _finish_plan(
         music_key=music_key,
         caption_style=asdict(niche.caption_style),
         warnings=list(ctx.warnings),
+        max_shot_s=ctx.max_shot_s,
+        shorts_max_shot_s=ctx.shorts_max_shot_s,
     )
 
 

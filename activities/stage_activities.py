@@ -154,25 +154,30 @@ class StageActivities(MainAdapter):
         from activities import lexicon
         from activities.progress import StageProgress
         from activities.tts import words_path
-        from activities.tts_engines import make_tts
+        from activities.tts_engines import speak
 
         script = self._json(req.script_key)
-        tts = make_tts(self.settings, await self.channel_niche(req.niche, production_id=req.production_id))
+        niche = await self.channel_niche(req.niche, production_id=req.production_id)
+        chain = (await self._channel_settings(req.channel)).voice_chain
         keys = ProductionKeys(req.production_id)
         # The channel's lexicon says how to pronounce names; earlier audio notes (slower, pauses)
         # come first so this production's own feedback wins.
         lex = lexicon.load(self.storage, req.channel) if req.channel else {}
         feedback = (*await self._learned(req.niche, req.channel, "audio"), *req.feedback)
         parts = narration_text(script)
-        spoken_parts = tts.use_lexicon(parts, lex)  # respelt, or kept for the engine's own markup
         progress = StageProgress("tts", "narration words voiced")
         progress.start(sum(len(p.split()) for p in parts))
         with tempfile.TemporaryDirectory(dir=self._scratch()) as tmp:
             wav = Path(tmp) / "voice.wav"
-            timing: NarrationTiming = await asyncio.to_thread(
-                tts.synthesize, spoken_parts, wav, feedback, lambda i: progress.count(len(parts[i].split()))
-            )
+            # The first voice of the chain that speaks (respelt by the lexicon, or kept for its markup).
+            said = await asyncio.to_thread(
+                speak, self.settings, niche, parts, lex, wav, feedback, chain,
+                lambda i: progress.count(len(parts[i].split())),
+            )  # fmt: skip
             await progress.flush()
+            tts, spoken_parts, timing = said.provider, said.spoken_parts, said.timing
+            for note in said.notes:
+                activity.logger.warning("voice: %s", note)
             for part, written in zip(timing.parts, parts, strict=False):
                 part.text = written  # captions and b-roll read what the script says, not the respelling
             if spoken_parts != parts:  # what the voice actually read, for the reviewer and the tests
@@ -182,7 +187,10 @@ class StageActivities(MainAdapter):
             if spoken.is_file():  # providers that report word boundaries (Azure) keep them for captions
                 self.storage.put_file(keys.voice_words(req.attempt), spoken, "application/json")
         timing_key = self.storage.put_text(keys.timing(req.attempt), timing.to_json(), "application/json")
-        result = VoiceResult(audio_key=audio_key, timing_key=timing_key, duration_s=timing.duration_s)
+        result = VoiceResult(
+            audio_key=audio_key, timing_key=timing_key, duration_s=timing.duration_s, voice=said.voice,
+            voice_notes=list(said.notes),
+        )  # fmt: skip
         if tts.price_per_mchar is not None:  # billed per character sent; offline engines run on the worker
             result.tts_characters = sum(len(p) for p in spoken_parts)
             result.tts_cost_usd = round(result.tts_characters * tts.price_per_mchar / 1e6, 6)
@@ -205,6 +213,7 @@ class StageActivities(MainAdapter):
 
         script = self._json(req.script_key)
         timing = NarrationTiming.from_json(self.storage.get_text(req.timing_key))
+        pace = await self._channel_settings(req.channel)
         plan, warnings = await asyncio.to_thread(
             build_plan,
             self.settings,
@@ -218,6 +227,8 @@ class StageActivities(MainAdapter):
             req.channel,
             learned=await self._learned(req.niche, req.channel, "broll"),
             progress=progress,
+            max_shot_s=pace.max_shot_s,
+            shorts_max_shot_s=pace.shorts_max_shot_s,
         )
         await progress.flush()
         for w in warnings:

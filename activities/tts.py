@@ -129,6 +129,30 @@ def words_path(out_wav: Path) -> Path:
     return out_wav.with_name(out_wav.stem + ".words.json")
 
 
+SILENCE_PEAK = 200  # of 32767: below this the "narration" is hiss at most (-44 dBFS); speech peaks far above
+
+
+def silence_of(wav: Path) -> str:
+    """Why ``wav`` cannot be narration ("" when it can): missing, empty, or silent throughout."""
+    import array
+
+    if not wav.is_file():
+        return "wrote no audio file"
+    try:
+        with wave.open(str(wav), "rb") as w:
+            width, frames = w.getsampwidth(), w.getnframes()
+            data = w.readframes(frames)
+    except (wave.Error, EOFError) as e:
+        return f"wrote an unreadable WAV ({e})"
+    if frames == 0 or not data:
+        return "produced empty audio"
+    if width != SAMPLE_WIDTH:
+        return ""  # not ours to judge; the render probes it
+    samples = array.array("h", data[: len(data) // 2 * 2])
+    peak = max(max(samples), -min(samples)) if samples else 0
+    return "" if peak >= SILENCE_PEAK else f"produced silence ({frames / max(w.getframerate(), 1):.1f} s, peak {peak})"
+
+
 def check_parts(parts: list[str]) -> list[str]:
     if not parts:
         raise PermanentError("nothing to narrate: the script has no hook and no sections")

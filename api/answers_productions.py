@@ -133,6 +133,11 @@ class BrollItem(Answer):
     description: str
     reason: str = Field(default="", description="why it scored what it did, in words (older plans: empty)")
     poster: str = Field(default="", description="clips: storage key of a still from their middle")
+    focus_x: float = Field(default=0.5, description="where the picture's subject is, a fraction of its width")
+    focus_y: float = Field(default=0.5, description="where the picture's subject is, a fraction of its height")
+    card: dict[str, Any] = Field(
+        default_factory=dict, description="a title card: where it drew text, and its portrait twin for Shorts"
+    )
     url: str
     poster_url: str | None = Field(default=None, description="clips: the poster's URL, when there is one")
 
@@ -155,8 +160,8 @@ class BrollPart(Answer):
 class ReviewMaterial(Answer):
     """What the open checkpoint shows the reviewer; which fields are there depends on ``kind``:
     script (``script``, ``sources``; on a redo ``previous_attempt`` and ``diff``), audio (``audio``,
-    ``duration_s``), broll (``parts``, ``warnings``, ``preview``), final (``video``, ``thumbnails``,
-    ``metadata``), or ``error`` when the material cannot be read."""
+    ``duration_s``, ``voice``, ``voice_notes``), broll (``parts``, ``warnings``, ``preview``), final
+    (``video``, ``thumbnails``, ``metadata``), or ``error`` when the material cannot be read."""
 
     kind: str
     script: dict[str, Any] | None = None
@@ -170,6 +175,8 @@ class ReviewMaterial(Answer):
     )
     audio: Link | None = None
     duration_s: float | None = None
+    voice: str | None = Field(default=None, description="which voice of the channel's chain spoke")
+    voice_notes: list[str] | None = Field(default=None, description="why the voices before it in the chain did not")
     parts: list[BrollPart] | None = None
     warnings: list[str] | None = None
     preview: Link | None = None

@@ -24,6 +24,7 @@ from api.views import link
 from tubeflow.db.engine import Database
 from tubeflow.db.models import PublicationRow
 from tubeflow.keys import ProductionKeys
+from tubeflow.quality_report import LABELS
 from tubeflow.storage import Storage
 
 log = logging.getLogger("tubeflow.api")
@@ -81,8 +82,9 @@ def _quality(storage: Storage, view: dict[str, Any]) -> list[dict[str, Any]]:
         except Exception as e:  # a missing report is no reason to hide the finished page
             log.warning("cannot read the quality report %s: %s", key, e)
             return []
+    shorts = (view.get("outputs") or {}).get("shorts_quality")
     if isinstance(raw, dict) and "figures" in raw:
-        reports = [raw]
+        reports = [raw, *(r for r in shorts or [] if isinstance(r, dict))]
     elif isinstance(raw, dict):
         reports = [r for r in raw.values() if isinstance(r, dict)]
     elif isinstance(raw, list):
@@ -100,16 +102,24 @@ def _quality(storage: Storage, view: dict[str, Any]) -> list[dict[str, Any]]:
                 shown = "not measured"
             else:
                 shown = f"{value:g} {unit}".strip() if isinstance(value, (int, float)) else str(value)
-            passed = f.get("passed")
+            passed, name = f.get("passed"), str(f.get("name") or "")
             figures.append({
-                "name": str(f.get("name") or "").replace("_", " "),
+                "name": str(f.get("label") or LABELS.get(name, name.replace("_", " "))),
                 "value": shown,
                 "threshold": str(f.get("threshold") or ""),
                 "verdict": "passes" if passed is True else "fails" if passed is False else "not judged",
                 "message": str(f.get("message") or ""),
             })  # fmt: skip
-        out.append({"video": str(r.get("video") or ""), "figures": figures})
+        out.append({"video": _video_name(str(r.get("video") or "")), "figures": figures})
     return out
+
+
+def _video_name(video: str) -> str:
+    """ "long" / "short-0" as a reader says them."""
+    if video in ("", "long"):
+        return "Long-form video"
+    index = video.removeprefix("short-")
+    return f"Short {int(index) + 1}" if index.isdigit() else video
 
 
 def _figures(outputs: dict[str, Any]) -> list[tuple[str, str]]:

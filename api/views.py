@@ -17,7 +17,7 @@ from urllib.parse import quote
 from tubeflow.contracts import STAGES, ProductionStatus, production_workflow_id
 from tubeflow.keys import ProductionKeys
 from tubeflow.quality_report import LABELS
-from tubeflow.render_plan import RenderPlan
+from tubeflow.render_plan import NarrationTiming, RenderPlan
 from tubeflow.script_citations import cited_sources, uncited_sources
 from tubeflow.script_diff import diff_scripts
 from tubeflow.script_schema import validate_script
@@ -90,6 +90,15 @@ def _script_changes(storage: Storage, production_id: str, attempt: int, script: 
     return {}
 
 
+def _voice_of(storage: Storage, timing_key: str | None) -> tuple[str, list[str]]:
+    """Which voice of the chain spoke and why the ones before it did not (the timing records it;
+    nothing for timings written before the voice chain)."""
+    if not timing_key or not storage.exists(timing_key):
+        return "", []
+    timing = NarrationTiming.from_json(storage.get_text(timing_key))
+    return timing.voice, timing.voice_notes
+
+
 async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dict[str, Any] | None:
     """What the reviewer looks at for the open checkpoint (None when no checkpoint is open)."""
     cp, arts = status.checkpoint, status.artifacts
@@ -108,7 +117,11 @@ async def checkpoint_material(storage: Storage, status: ProductionStatus) -> dic
                 )
             return material
         if cp == "audio" and arts.audio:
-            return {"kind": "audio", "audio": link(arts.audio), "duration_s": status.outputs.narration_s}
+            voice, notes = await asyncio.to_thread(_voice_of, storage, arts.timing)
+            return {
+                "kind": "audio", "audio": link(arts.audio), "duration_s": status.outputs.narration_s,
+                "voice": voice, "voice_notes": notes,
+            }  # fmt: skip
         if cp == "broll" and arts.plan:
             plan = RenderPlan.from_dict(await asyncio.to_thread(_read_json, storage, arts.plan))
             parts = [

@@ -390,3 +390,18 @@ def measure_video(
     th = (thresholds or QualityThresholds()).for_video(video)
     m = measure_file(path, mask=caption_band(layout, caption_position), cancel=cancel)
     return report_from(m, video=video, thresholds=th, plan=plan, layout=layout, music_stems=music_stems)
+
+
+def measure_pacing(
+    path: Path,
+    *,
+    max_shot_s: float = QualityThresholds.max_static_shot_s,
+    caption_position: str = "bottom",
+    cancel: threading.Event | None = None,
+) -> tuple[QualityFigure, QualityFigure]:
+    """The longest static shot and the cuts per minute of a rendered file, judged against a
+    channel's ``max_shot_s``: the same decode and scene detection as the full report, for the
+    pacing tests and ``bench/pacing.py``."""
+    m = measure_file(path, mask=CAPTION_BANDS.get(caption_position), cancel=cancel)
+    static, cuts = pacing_figures(m, QualityThresholds(max_static_shot_s=max_shot_s))
+    return static, cuts

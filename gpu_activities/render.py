@@ -90,7 +90,7 @@ def sources(
             raise MediaError(f"b-roll {item.key}: has no picture (audio-only file)")
         still = item.kind == "image" or info.is_image
         at = subject_focus(path, still) if focus else None
-        out[item.key] = Source(path=path, duration_s=0.0 if still else info.duration_s, focus=at)
+        out[item.key] = Source(path, 0.0 if still else info.duration_s, info.width, info.height, focus=at)
     return out
 
 

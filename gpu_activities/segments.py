@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpu_activities.kenburns import Motion, crop_at, motion_for, still_chain
+from gpu_activities.kenburns import Motion, crop_at, still_chain
 from gpu_activities.timeline import Segment, Visual
 from tubeflow.media.encoders import EncoderChoice, cuda_decode_args, fill_scale_filter, video_codec_args
 from tubeflow.media.ffmpeg import FFmpegCommand, escape_filter_path, fmt_s, mp4_args, video_output_args
@@ -22,7 +22,9 @@ from tubeflow.media.ffmpeg import FFmpegCommand, escape_filter_path, fmt_s, mp4_
 class Source:
     path: Path
     duration_s: float  # 0 for stills
-    focus: tuple[float, float] | None = None  # the subject (fractions): where a native Short crops
+    width: int = 0  # the picture's own size (0: unknown): a long picture pans along its long axis
+    height: int = 0
+    focus: tuple[float, float] | None = None  # the subject (fractions), when the render estimated it
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,20 @@ def reframe_filter(mode: str, out_w: int, out_h: int) -> str:
     raise ValueError(f"reframe must be 'crop' or 'blur', not {mode!r}")
 
 
+CLIP_PUNCH_IN = 0.72  # odd shots of one clip show this much of it (a closer crop, the same moment)
+
+
+def clip_crop(v: Visual, width: int, height: int) -> str:
+    """Another crop of the same clip for its odd shots (its time runs on): a cut the eye reads."""
+    if v.shot % 2 == 0:
+        return ""
+    w, h = max(2, round(width * CLIP_PUNCH_IN / 2) * 2), max(2, round(height * CLIP_PUNCH_IN / 2) * 2)
+    fx, fy = v.focus
+    x = min(max(round(width * fx - w / 2), 0), width - w)
+    y = min(max(round(height * fy - h / 2), 0), height - h)
+    return f"crop={w}:{h}:{x}:{y},scale={width}:{height}:flags=bicubic,setsar=1,"
+
+
 def _clip_input(
     cmd: FFmpegCommand, v: Visual, src: Source, spec: SegmentSpec, first: int, frames: int
 ) -> tuple[int, str]:
@@ -100,26 +116,20 @@ def visual_chain(cmd: FFmpegCommand, v: Visual, src: Source | None, seg: Segment
     if v.kind == "color" or src is None:
         return f"color=c=black:s={w}x{h}:r={fps},trim=end_frame={frames},format=yuv420p,setsar=1,setpts=N[{label}]"
     if v.kind == "video":
-        idx, pre = _clip_input(cmd, v, src, spec, first, frames)
+        # The clip's own time runs on across its shots: this frame is ``offset`` frames into the item.
+        idx, pre = _clip_input(cmd, v, src, spec, lo - v.start + v.offset, frames)
         scale = fill_scale_filter(w, h, spec.encoder)
         return (
             f"[{idx}:v]setpts=PTS-STARTPTS,fps={fps},{pre}trim=end_frame={frames},{scale},{crop_at(w, h, src.focus)},"
-            f"setsar=1,format=yuv420p,settb=1/{fps},setpts=N[{label}]"
+            f"setsar=1,{clip_crop(v, w, h)}format=yuv420p,settb=1/{fps},setpts=N[{label}]"
         )
     idx = cmd.add_input(src.path)
     length = v.frames + v.lead
     chain = still_chain(
-        w,
-        h,
-        fps,
-        frames,
-        first=first,
-        length=length,
-        index=v.index,
-        ken_burns=spec.ken_burns,
-        focus=src.focus,
-        motion=None if v.hold_of is None else held(motion_for(v.hold_of)),
-    )
+        w, h, fps, frames, first=first, length=v.hold_length or length, index=v.index, ken_burns=spec.ken_burns,
+        picture=(src.width, src.height), focus=src.focus or v.focus, item=v.item, shot=v.shot,
+        hold=v.hold_of is not None,
+    )  # fmt: skip
     return f"[{idx}:v]{chain}[{label}]"
 
 

@@ -72,6 +72,7 @@ def sub_plan(plan: RenderPlan, rng: ShortRange) -> RenderPlan:
     out = copy.copy(plan)
     out.parts = parts
     out.duration_s = rng.duration
+    out.max_shot_s = plan.shorts_max_shot_s  # a Short keeps its own, faster pace
     return out
 
 

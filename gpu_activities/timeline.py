@@ -4,13 +4,18 @@ Everything is computed in frame numbers, not seconds, so that segments rendered 
 attempts (or different workers) line up exactly and the joined video has precisely
 ``round((narration + tail) * fps)`` frames.  Segment cuts never fall inside a cross-fade: a
 segment's filter graph then always sees whole transitions and the join is invisible.
+
+Pacing: a plan item on screen longer than the plan's ``max_shot_s`` allows is split into shots,
+each another framing of the same picture (or another crop of the same clip, its time running
+on), joined by hard cuts; viewers read a punch-in as a new shot.  The b-roll stage plans enough
+pictures that this only happens when the sources ran out (or for plans made before pacing).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from tubeflow.render_plan import MediaItem, RenderPlan
+from tubeflow.render_plan import MediaItem, RenderPlan, shot_count
 
 TAIL_S = 0.5  # silence after the last word so the video does not end mid-breath
 
@@ -29,6 +34,11 @@ class Visual:
     media_duration: float = 0.0
     lead: int = 0  # frames of the item that lie before the timeline start (a Short cut mid-clip)
     hold_of: int | None = None  # a looping Short's last visual: visual ``hold_of``'s first frame, held
+    hold_length: int = 0  # that held visual's own length (frames + lead): its move, and so its first frame
+    item: int = 0  # which plan item (in timeline order): the motion varies from picture to picture
+    shot: int = 0  # which shot of that item: each one frames the picture differently
+    offset: int = 0  # frames of the item shown before this shot (a clip's time runs on across shots)
+    focus: tuple[float, float] = (0.5, 0.5)  # the picture's subject, from the plan
 
     @property
     def frames(self) -> int:
@@ -92,21 +102,32 @@ def build_visuals(plan: RenderPlan, frames: int) -> list[Visual]:
         hi[i - 1] = bounds[i] + (t - t // 2)
         lo[i] = bounds[i] - t // 2
         fades[i] = t
-    visuals = [
-        Visual(
-            index=i,
-            key=item.key,
-            kind=item.kind if item.kind in ("image", "video") else "image",
-            start=lo[i],
-            end=hi[i],
-            fade_in=fades[i],
-            part=part,
-            media_duration=item.media_duration,
-            lead=lead if i == 0 else 0,
-        )
-        for i, (part, item, _) in enumerate(starts)
-    ]
-    return _with_loop(visuals, frames, round(plan.loop_s * plan.fps))
+    out: list[Visual] = []
+    for i, (part, item, _) in enumerate(starts):
+        # Shots are cut on the item's own span (cross-fades excluded), in equal whole frames.
+        n = shot_count((bounds[i + 1] - bounds[i]) / plan.fps, plan.max_shot_s)
+        cuts = [bounds[i] + (bounds[i + 1] - bounds[i]) * j // n for j in range(1, n)]
+        edges = [lo[i], *cuts, hi[i]]
+        first_lead = lead if i == 0 else 0
+        for j in range(n):
+            out.append(
+                Visual(
+                    index=len(out),
+                    key=item.key,
+                    kind=item.kind if item.kind in ("image", "video") else "image",
+                    start=edges[j],
+                    end=edges[j + 1],
+                    fade_in=fades[i] if j == 0 else 0,
+                    part=part,
+                    media_duration=item.media_duration,
+                    lead=first_lead if j == 0 else 0,
+                    item=i,
+                    shot=j,
+                    offset=first_lead + edges[j] - edges[0],
+                    focus=(item.focus_x, item.focus_y),
+                )
+            )
+    return _with_loop(out, frames, round(plan.loop_s * plan.fps))
 
 
 def _with_loop(visuals: list[Visual], frames: int, n: int) -> list[Visual]:
@@ -118,7 +139,8 @@ def _with_loop(visuals: list[Visual], frames: int, n: int) -> list[Visual]:
         return visuals
     first = visuals[0]
     copy = Visual(len(visuals), first.key, first.kind, start, frames, n, last.part, first.media_duration,
-                  first.lead, hold_of=first.index)  # fmt: skip
+                  first.lead, hold_of=first.index, hold_length=first.frames + first.lead, item=first.item,
+                  shot=first.shot, focus=first.focus)  # fmt: skip
     return [*visuals[:-1], replace(last, end=start + n), copy]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from activities import broll
 from activities.broll import LibrarySource, Query, apply_swaps, build_plan, tokens
 from activities.stills import draw_still, seed_for
 from niches.config import NicheConfig
@@ -20,7 +21,7 @@ except ImportError:  # pragma: no cover
     from fake_stock import FakeStock, tiny_mp4  # type: ignore[no-redef,import-not-found]
 from tubeflow.errors import ConfigError, PermanentError, TransientError
 from tubeflow.media.probe import probe
-from tubeflow.render_plan import NarrationTiming, PartTiming, RenderPlan
+from tubeflow.render_plan import NarrationTiming, PartTiming, RenderPlan, shot_count, shot_target
 from tubeflow.settings import Settings
 from tubeflow.storage import LocalStorage
 
@@ -106,15 +107,18 @@ def test_plan_tiles_the_narration_and_uploads_everything(settings: Settings, lib
     assert plan.parts[0].start == 0.0 and plan.parts[-1].end == 21.0
     for a, b in zip(plan.parts, plan.parts[1:], strict=False):
         assert a.end == b.start  # no gap where the screen would be empty
+    assert plan.max_shot_s == 3.5  # the default pace: enough pictures that none stays longer
     for p in plan.parts:
-        assert 1 <= len(p.items) <= 3 and 2 <= len(p.candidates) <= 3
+        assert len(p.items) == shot_count(p.end - p.start, plan.max_shot_s) and 2 <= len(p.candidates) <= 3
         assert p.items[0].start == p.start and p.items[-1].end == p.end
         for m in p.items:
-            assert 2.5 <= m.end - m.start <= 7.0
+            assert 1.0 <= m.end - m.start <= shot_target(plan.max_shot_s) + 1e-3
         for m in p.items + p.candidates:
             assert m.key.startswith("productions/p1/broll/")
             info = probe(storage.fetch(m.key))  # every key is a readable picture in storage
             assert info.has_video
+    shown = [m.key for p in plan.parts for m in p.items]
+    assert len(shown) == len(set(shown)) == 2 + 3 + 5  # none repeated within the video
     assert plan.parts[2].short_candidate and not plan.parts[1].short_candidate
     # Ranked by meaning (descriptions are the file names here): the sunlight picture illustrates the
     # hook or the sunlight part, the molecules part gets the molecules clip.
@@ -126,6 +130,32 @@ def test_plan_tiles_the_narration_and_uploads_everything(settings: Settings, lib
     assert Image.open(storage.fetch(gen[0].key)).size == (320, 180)
     # The plan survives its own JSON round trip (the GPU worker reads it that way).
     assert RenderPlan.from_json(plan.to_json()) == plan
+
+
+def test_the_channel_pace_decides_how_many_pictures(
+    settings: Settings, library: NicheConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A faster channel gets more pictures per part (never one twice), asked from its sources, and
+    each still carries where its subject is, for the render's push."""
+    storage = LocalStorage(settings.home / "store")
+    asked: list[int] = []
+    real_find = broll.LibrarySource.find
+
+    def counting(self: broll.LibrarySource, query: broll.Query, count: int, avoid: set[str]) -> list[broll.Found]:
+        asked.append(count)
+        return real_find(self, query, count, avoid)
+
+    monkeypatch.setattr(broll.LibrarySource, "find", counting)
+    plan, _ = build_plan(settings, storage, library, SCRIPT, timing(), "pace", 1, [], max_shot_s=2.0)
+    assert (plan.max_shot_s, plan.shorts_max_shot_s) == (2.0, 2.0)
+    counts = [shot_count(p.end - p.start, 2.0) for p in plan.parts]
+    assert [len(p.items) for p in plan.parts] == counts and counts == [3, 5, 9]
+    assert asked == [(n + broll.CANDIDATES) * 2 for n in counts]  # enough for the pace, plus alternatives
+    shown = [m.key for p in plan.parts for m in p.items]
+    assert len(shown) == len(set(shown))
+    stills = [m for p in plan.parts for m in p.items if m.kind == "image"]
+    assert stills and any((m.focus_x, m.focus_y) != (0.5, 0.5) for m in stills)
+    assert all(0.0 <= m.focus_x <= 1.0 and 0.0 <= m.focus_y <= 1.0 for m in stills)
 
 
 def test_empty_library_gives_generated_stills_only(settings: Settings, tmp_path: Path) -> None:
@@ -177,7 +207,7 @@ def test_apply_swaps(settings: Settings, library: NicheConfig) -> None:
         apply_swaps(plan, {"9": cand.key})
     with pytest.raises(PermanentError, match="not a candidate of part 1"):
         apply_swaps(plan, {"1": "productions/p4/broll/nope.jpg"})
-    with pytest.raises(PermanentError, match="has 1 item"):
+    with pytest.raises(PermanentError, match=f"has {len(part.items)} item"):
         apply_swaps(plan, {f"1.{len(part.items)}": cand.key})
     hook = apply_swaps(plan, {"hook": plan.parts[0].candidates[0].key})
     assert hook.parts[0].items[0].key == plan.parts[0].candidates[0].key

@@ -120,7 +120,7 @@ async def test_the_week_shows_a_video_published_at_once_in_the_cli_and_the_dashb
         # And one scheduled on a channel with slots, so both halves of the week have something.
         r = await tubeflow(env, "channel", "add", "slotchan", "--niche", "science")
         assert r.returncode == 0, r.stderr
-        await channel_repo.update_settings(db, "slotchan", {"publish_slots": "mon-sun 23:59"})
+        await channel_repo.update_settings(db, "slotchan", {"publish_slots": "mon-sun 23:59", "privacy": "public"})
         later = await channel_repo.reserve_slot(
             db, "slotchan", "plater", "long", 0, now=datetime.now(UTC), title="Soon"
         )

@@ -225,7 +225,8 @@ async def test_reviewer_swaps_broll_and_picks_a_thumbnail(gpu_stack: Stack, brow
         # Finished: the page plays the published video and says where it went.
         await page.reload()
         await playwright_api.expect(page.locator("#done-video")).to_be_visible(timeout=30_000)
-        await playwright_api.expect(page.locator("#finished")).to_contain_text("Published to")
+        await playwright_api.expect(page.locator("#finished")).to_contain_text("Published")
+        await playwright_api.expect(page.locator("#finished")).to_contain_text("Long-form video")
         await ctx.close()
 
     done = await wait_for(stack.client, pid, lambda s: s.state == "completed", 60, "completion")

@@ -61,6 +61,7 @@ def _plan(tmp: Path) -> RenderPlan:
             PlanPart(1, "one", 6, 14, [MediaItem("clip.mp4", "video", "stock", start=6, end=14, media_duration=3.0)]),
             PlanPart(2, "two", 14, 20, [MediaItem("b.png", "image", "library", start=14, end=20)]),
         ],
+        max_shot_s=0,  # one visual per item: these tests read the command, tests/test_pacing.py the pace
     )
 
 

@@ -18,12 +18,14 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tubeflow.contracts import Checkpoint
 from tubeflow.errors import PermanentError
 from tubeflow.quality_report import QualityThresholds
+from tubeflow.render_plan import DEFAULT_MAX_SHOT_S, DEFAULT_SHORTS_MAX_SHOT_S
+from tubeflow.settings import TtsEngine
 
 CHECKPOINTS = tuple(c.value for c in Checkpoint)
 CHECKPOINT_LABELS = {"script": "Script", "audio": "Narration", "broll": "B-roll", "final": "Final cut"}
@@ -155,6 +157,10 @@ def _limit(
     return setting(
         default, Spec(label, help, kind, _QUALITY, low=low, high=high, step=step or (1 if whole else 0.5), unit=unit)
     )
+
+
+VOICE_ENGINES: tuple[str, ...] = get_args(TtsEngine)  # the registry's names (tests/test_registry_choices.py)
+MIN_SHOT_S, MAX_SHOT_S = 1.5, 30.0  # a shot shorter than 1.5 s flickers; a limit over 30 s is no pace
 
 
 class SettingsInvalid(PermanentError):
@@ -506,6 +512,47 @@ class ChannelSettings:
             empty="the niche's",
         ),
     )
+    # Pacing: the longest a shot may stay on screen before a new picture, another crop of it, or a clip.
+    max_shot_s: float = setting(
+        DEFAULT_MAX_SHOT_S,
+        Spec(
+            "Longest shot",
+            "The longest a long-form shot stays on screen before a cut (a new picture, another framing, a clip).",
+            "number",
+            _LOOK,
+            low=MIN_SHOT_S,
+            high=MAX_SHOT_S,
+            step=0.5,
+            unit="s",
+        ),
+    )
+    shorts_max_shot_s: float = setting(
+        DEFAULT_SHORTS_MAX_SHOT_S,
+        Spec(
+            "Longest shot in a Short",
+            "The same for a Short, which must move faster.",
+            "number",
+            _LOOK,
+            low=MIN_SHOT_S,
+            high=MAX_SHOT_S,
+            step=0.5,
+            unit="s",
+        ),
+    )
+    voice_chain: list[str] = setting(
+        [],
+        Spec(
+            "Voices, in order",
+            "Voices tried in turn: one that fails (no model, an error, silence) hands over to the next.",
+            "words",
+            _LANGUAGE,
+            allowed="comma-separated voice engines tried in order, from "
+            + ", ".join(VOICE_ENGINES)
+            + " (empty: TUBEFLOW_TTS, then piper, espeak)",
+            choices=tuple((e, e) for e in VOICE_ENGINES),
+            empty="TUBEFLOW_TTS, then piper, espeak",
+        ),
+    )
 
     @property
     def slots(self) -> list[Slot]:
@@ -618,6 +665,10 @@ def clean_value(name: str, value: Any) -> Any:
             raise _bad(name, value)
         if spec.pattern is not None and any(not spec.pattern.fullmatch(w) for w in words):
             raise _bad(name, value)
+        if spec.choices:  # some of the choices, in the order given (a fallback chain), each once
+            words = [w.lower() for w in words]
+            if any(w not in dict(spec.choices) for w in words) or len(words) != len(set(words)):
+                raise _bad(name, value)
         return words
     if not isinstance(value, str):  # text and choice
         raise _bad(name, value)

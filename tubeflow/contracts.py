@@ -455,6 +455,8 @@ class VoiceResult:
     duration_s: float
     tts_characters: int = 0  # characters a paid voice (Azure) was sent; 0 for Piper / eSpeak
     tts_cost_usd: float = 0.0
+    voice: str = ""  # the voice of the channel's chain that spoke ("" in results from before the chain)
+    voice_notes: list[str] = field(default_factory=list)  # why the voices before it in the chain did not
 
 
 @dataclass

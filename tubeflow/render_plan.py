@@ -8,8 +8,13 @@ seconds on the narration timeline.  Also the narration timing document written b
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# The pace when a channel says nothing (issue 20): a long-form shot changes within 3.5 s, a Short's within 2.
+DEFAULT_MAX_SHOT_S = 3.5
+DEFAULT_SHORTS_MAX_SHOT_S = 2.0
 
 
 @dataclass
@@ -29,6 +34,8 @@ class NarrationTiming:
     duration_s: float
     sample_rate: int
     parts: list[PartTiming]
+    voice: str = ""  # which voice of the chain spoke ("" in timings written before the chain)
+    voice_notes: list[str] = field(default_factory=list)  # why the voices before it did not
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -40,6 +47,8 @@ class NarrationTiming:
             duration_s=d["duration_s"],
             sample_rate=d["sample_rate"],
             parts=[PartTiming(**p) for p in d["parts"]],
+            voice=str(d.get("voice") or ""),
+            voice_notes=[str(n) for n in d.get("voice_notes") or []],
         )
 
 
@@ -61,6 +70,10 @@ class MediaItem:
     # A generated title card: where it drew text (fractions of the picture, [x, y, w, h]) and its
     # portrait twin drawn for native Shorts, so the renderer keeps captions off the card's words.
     card: dict[str, Any] = field(default_factory=dict)  # {"text": [...], "portrait_key": k, "portrait_text": [...]}
+    # Where the picture's subject is (fractions of its width and height), found by the b-roll stage
+    # so every worker frames it identically; the centre for clips and for plans made before it.
+    focus_x: float = 0.5
+    focus_y: float = 0.5
 
 
 @dataclass
@@ -89,6 +102,10 @@ class RenderPlan:
     warnings: list[str] = field(default_factory=list)
     title: str = ""  # the video's title (a Short's hook title falls back to it)
     loop_s: float = 0.0  # > 0: the last this-many seconds cross-fade into the first frame (looping Shorts)
+    # Pacing: the longest a shot may stay on screen before a cut (a new picture, another crop of the
+    # same one, or a clip); the channel's setting when the plan was made, else the defaults. 0: no limit.
+    max_shot_s: float = DEFAULT_MAX_SHOT_S
+    shorts_max_shot_s: float = DEFAULT_SHORTS_MAX_SHOT_S
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -116,6 +133,26 @@ class RenderPlan:
 
     def all_items(self) -> list[MediaItem]:
         return [m for p in self.parts for m in p.items]
+
+
+# How far under the limit a shot is planned: scene detection samples the video 4 times a second
+# and a cross-fade shows up a little before its middle, so a planned shot of ``max - 0.6`` s is
+# still measured under ``max`` on the rendered file (tests/test_pacing.py).
+SHOT_MARGIN_S = 0.6
+MIN_SHOT_S = 0.8
+
+
+def shot_target(max_shot_s: float) -> float:
+    """The longest shot to plan for a channel limit of ``max_shot_s`` (0: no limit)."""
+    return max(MIN_SHOT_S, max_shot_s - SHOT_MARGIN_S) if max_shot_s > 0 else 0.0
+
+
+def shot_count(span_s: float, max_shot_s: float) -> int:
+    """How many shots fill ``span_s`` seconds without one staying longer than the pace allows."""
+    target = shot_target(max_shot_s)
+    if target <= 0 or span_s <= 0:
+        return 1
+    return max(1, math.ceil(span_s / target - 1e-9))
 
 
 # Shorts are cut from ranges of the plan: the main queue picks them (to name the Shorts), the GPU
