@@ -352,6 +352,10 @@ async def run(timeout_s: float) -> dict[str, Any]:
                 "TUBEFLOW_DATABASE_URL": _pg_url(net.gateway, dbname),  # over the veth, through the bridge
                 "TUBEFLOW_TEMPORAL_ADDRESS": "127.0.0.1:7233",
                 "TUBEFLOW_OUTBOX_DIR": str(tmp / "outbox"),
+                # Every checkpoint is auto-approved and the tiny render holds stills longer than the
+                # default pace: the quality gate would hold it before publishing. This run is about
+                # the distributed render, so its report is measured but does not hold the upload.
+                "TUBEFLOW_QUALITY_GATE": "false",
                 "PYTHONUNBUFFERED": "1",
             }
             client = await _connect_temporal(f"{ctl}:7443", pki, plane)

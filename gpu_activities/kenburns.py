@@ -329,7 +329,9 @@ def still_chain(
     c = canvas_for(width, height, picture[0], picture[1], focus)
     m = move_for(c, index if item is None else item, shot, length / fps)
     pre = prescale(c.cw, c.ch, "yuv420p", c.crop_x, c.crop_y)
-    if not ken_burns or hold:  # ``hold``: the shot's first frame, still (a looping Short's end)
+    if hold:  # the move's first window, still (a looping Short's end), through the same filters
+        m = Move(m.kind, m.a, m.a)
+    if not ken_burns:
         held = f"loop=loop={frames - 1}:size=1:start=0,settb=1/{fps},setpts=N,fps={fps}"
         return f"{pre},{static_chain(m, c, width, height)},{held}"
     chain = move_chain(m, c, width, height, fps, frames, first, length, tag)

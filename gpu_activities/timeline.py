@@ -132,16 +132,20 @@ def build_visuals(plan: RenderPlan, frames: int) -> list[Visual]:
 
 def _with_loop(visuals: list[Visual], frames: int, n: int) -> list[Visual]:
     """A looping Short: its first picture, from its first frame, cross-fades in over the last ``n``
-    frames, so the last frame is the first one and the replay has no visible jump."""
-    last, hold = visuals[-1], 2  # the fade ends two frames early: the last frames are the first one
+    frames, so the last frame is the first one and the replay has no visible jump.  It fades in over
+    the visual playing then; shorter shots after that one (a fast pace) would only be seen under
+    the fade, so they are left out."""
+    hold = 2  # the fade ends two frames early: the last frames are the first one
     start = frames - n - hold
-    if n < 2 or start < last.start + 2 * n:
+    under = [i for i, v in enumerate(visuals) if i > 0 and v.start + 2 * n <= start]
+    if n < 2 or not under:
         return visuals
-    first = visuals[0]
-    copy = Visual(len(visuals), first.key, first.kind, start, frames, n, last.part, first.media_duration,
+    at = under[-1]
+    last, first = visuals[at], visuals[0]
+    copy = Visual(at + 1, first.key, first.kind, start, frames, n, last.part, first.media_duration,
                   first.lead, hold_of=first.index, hold_length=first.frames + first.lead, item=first.item,
-                  shot=first.shot, focus=first.focus)  # fmt: skip
-    return [*visuals[:-1], replace(last, end=start + n), copy]
+                  shot=first.shot, offset=first.offset, focus=first.focus)  # fmt: skip
+    return [*visuals[:at], replace(last, end=start + n), copy]
 
 
 def plan_segments(visuals: list[Visual], frames: int, fps: int, segment_seconds: float) -> list[Segment]:

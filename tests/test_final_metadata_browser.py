@@ -88,6 +88,7 @@ async def test_the_final_description_is_edited_in_the_page_and_published(
             await page.click("#approve")
             await expect(title).to_be_focused()
             assert asked == []
+            await expect(page.locator("#confirm-dialog")).to_be_hidden()
             assert (await get_status(client, pid)).checkpoint == "final"
 
             await title.fill(TITLE)
@@ -104,8 +105,12 @@ async def test_the_final_description_is_edited_in_the_page_and_published(
             await page.screenshot(path=str(shots / f"review-final-metadata-{label}.png"), full_page=True)
 
             await page.click("#approve")
+            dialog = page.locator("#confirm-dialog")  # the question names the title published
+            await expect(dialog).to_be_visible()
+            await expect(page.locator("#confirm-title")).to_have_text(f"Publish “{TITLE}”?")
+            await page.click("#confirm-yes")
             await expect(page.locator("[data-state-label]").first).to_have_text("completed", timeout=120_000)
-            assert len(asked) == 1 and TITLE in asked[0], asked  # the question names the title published
+            assert asked == [], asked  # no native confirm() any more
             assert errors == [], errors
             await ctx.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,11 +41,19 @@ def _module_name(path: Path, root: Path = ROOT) -> str:
     return ".".join(parts)
 
 
+def _parse(source: str) -> ast.Module:
+    """``ast.parse`` on a thread of its own. CPython 3.11.7 can raise "SystemError: AST constructor
+    recursion depth mismatch" when it parses at the stack depth a long pytest session leaves
+    (seen twice in the full suite, never alone); a new thread starts its count afresh."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(ast.parse, source).result()
+
+
 def _imports(path: Path, mod: str) -> set[str]:
     """Absolute names of the project modules ``path`` (module ``mod``) imports, relative imports resolved."""
     package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(_parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

@@ -98,7 +98,9 @@ def test_every_recorded_decision_decodes_typed_and_encodes_back_unchanged() -> N
             assert _encode(d) == data
         seen_edits |= set(d.edits or {})
         # Every recorded edit still parses (the b-roll layout where its patch let it be recorded).
-        applied_edits(d.stage, d, thumbnails=3, broll_layout="parts" in (d.edits or {}))
+        edits = d.edits or {}
+        final_metadata = any(k in edits for k in ("title", "description", "tags"))
+        applied_edits(d.stage, d, thumbnails=3, final_metadata=final_metadata, broll_layout="parts" in edits)
     assert {"script", "thumbnail"} <= seen_edits
     assert any(b'"redo_from":"render"' in d for d in decisions)
 

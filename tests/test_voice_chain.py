@@ -12,7 +12,7 @@ import pytest
 
 from activities import tts_engines
 from activities.stage_activities import StageActivities
-from activities.tts import WorkerVoice, assemble, silence_of
+from activities.tts import PartDone, WorkerVoice, assemble, silence_of
 from activities.tts_engines import VoiceChainFailed, chain_for, speak
 from niches.config import NicheConfig
 from tubeflow.channel_settings import SettingsInvalid, clean_value, parse_settings
@@ -28,14 +28,18 @@ PARTS = ["Why is the sky blue?", "Sunlight scatters off the air."]
 class _Crashes(WorkerVoice):
     name = "crashes"
 
-    def synthesize(self, parts: list[str], out_wav: Path, feedback: Sequence[str] = ()) -> NarrationTiming:
+    def synthesize(
+        self, parts: list[str], out_wav: Path, feedback: Sequence[str] = (), on_part: PartDone | None = None
+    ) -> NarrationTiming:
         raise RuntimeError("the synthesizer crashed")
 
 
 class _Silent(WorkerVoice):
     name = "silent"
 
-    def synthesize(self, parts: list[str], out_wav: Path, feedback: Sequence[str] = ()) -> NarrationTiming:
+    def synthesize(
+        self, parts: list[str], out_wav: Path, feedback: Sequence[str] = (), on_part: PartDone | None = None
+    ) -> NarrationTiming:
         return assemble(parts, [b"\x00\x00" * 8000 for _ in parts], 16000, out_wav)
 
 

@@ -62,6 +62,7 @@
   const approveButton = () => document.getElementById("approve");
   let askedWith = null;
   let planSaid = null;
+  let dialogSaid = null;
   const titleShown = field("title").defaultValue;
   function renameConfirm() {
     const approve = approveButton();
@@ -69,6 +70,11 @@
     if (askedWith === null) askedWith = approve.dataset.confirm || "";
     const now = field("title").value.trim() || titleShown;
     if (askedWith && titleShown) approve.dataset.confirm = askedWith.replace(titleShown, now);
+    const asking = document.querySelector("#confirm-title");  // the publish dialog names it too
+    if (asking && titleShown) {
+      dialogSaid ??= asking.textContent;
+      asking.textContent = dialogSaid.replace(titleShown, now);
+    }
     const plan = document.querySelector("#publish-plan");
     if (plan && titleShown) {
       planSaid ??= plan.innerHTML;
