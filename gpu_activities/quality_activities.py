@@ -15,12 +15,14 @@ from gpu_activities.adapter_base import Beat, GpuAdapter, run_with_heartbeat
 from tubeflow import activity_defs as act
 from tubeflow.activity_defs import implements
 from tubeflow.activity_errors import permanent_errors
+from tubeflow.keys import text_layout_key
 from tubeflow.quality_report import (
     LONG_FORM_SAFE,
     SHORTS_SAFE,
     QualityReport,
     QualityRequest,
     QualityResult,
+    TextLayout,
     layout_from_render_boxes,
 )
 from tubeflow.render_plan import RenderPlan, ShortRange
@@ -54,11 +56,14 @@ def measure_request(adapter: GpuAdapter, req: QualityRequest, cancel: threading.
     if plan is not None and short and req.end_s > req.start_s:
         plan = sub_plan(plan, ShortRange(req.start_s, req.end_s))
     layout = None
+    stored_layout = text_layout_key(req.video_key)
     if req.text_boxes is not None:
         info = probe(video)
         layout = layout_from_render_boxes(
             req.text_boxes, info.width, info.height, SHORTS_SAFE if short else LONG_FORM_SAFE
         )
+    elif adapter.storage.exists(stored_layout):  # what the renderer wrote beside the video
+        layout = TextLayout.from_json(adapter.storage.get_text(stored_layout))
     position = "center" if short else (niche.caption_style.position if niche else "bottom")
     report = measure_video(
         video, video=req.video, thresholds=req.thresholds, plan=plan, layout=layout,

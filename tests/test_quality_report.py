@@ -7,6 +7,7 @@ so these tests pin the data shape it must emit and the checks over it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -277,6 +278,15 @@ def test_every_planted_defect_is_flagged_through_the_activity(tmp_path: Path) ->
     stored = QualityReport.from_dict(json.loads(storage.get_text("productions/q1/quality.json")))
     assert stored == r and r.key == "productions/q1/quality.json" and not r.passed
     assert "Black frames" in r.reason() and "at 0:04.0" in r.reason()
+    # Without boxes in the request, the layout the renderer stored beside the video is read.
+    from tubeflow.keys import text_layout_key
+    from tubeflow.quality_report import LONG_FORM_SAFE, layout_from_render_boxes
+
+    layout = layout_from_render_boxes(boxes, 320, 180, LONG_FORM_SAFE)
+    storage.put_bytes(text_layout_key("productions/q1/video.mp4"), layout.to_json().encode(), "application/json")
+    again = measure_request(GpuAdapter(settings, storage), dataclasses.replace(req, text_boxes=None))
+    assert again.figure(CAPTION_OVERLAP).value == 1 and again.figure(CAPTION_OVERLAP).at_s == 4.0
+    assert again.figure(CAPTION_OUTSIDE_SAFE).passed is True
 
 
 def test_render_boxes_as_objects_and_dicts_give_one_layout() -> None:
