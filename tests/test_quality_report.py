@@ -283,6 +283,7 @@ def test_every_planted_defect_is_flagged_through_the_activity(tmp_path: Path) ->
     from tubeflow.quality_report import LONG_FORM_SAFE, layout_from_render_boxes
 
     layout = layout_from_render_boxes(boxes, 320, 180, LONG_FORM_SAFE)
+    assert layout is not None
     storage.put_bytes(text_layout_key("productions/q1/video.mp4"), layout.to_json().encode(), "application/json")
     again = measure_request(GpuAdapter(settings, storage), dataclasses.replace(req, text_boxes=None))
     assert again.figure(CAPTION_OVERLAP).value == 1 and again.figure(CAPTION_OVERLAP).at_s == 4.0
