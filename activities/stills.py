@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -265,6 +266,20 @@ P_ICON_Y, P_ICON_R = 0.32, 0.07  # icon disc centre and radius (of the height)
 P_TEXT_TOP, P_TEXT_BOTTOM = 0.41, 0.685
 
 
+def cased_like(title: str, source: str) -> str:
+    """``title`` with the capitals ``source`` gives its words mid-sentence.
+
+    Card titles are the b-roll cues, which are lowercased for searching; a viewer must still read
+    "British physicist John", not "john".  Only words written capitalised inside a sentence of
+    ``source`` (names, not sentence openers) are changed."""
+    proper: dict[str, str] = {}
+    for sentence in re.split(r"(?<=[.!?])\s+", source):
+        for word in re.findall(r"[^\W\d_][\w'-]*", sentence)[1:]:
+            if word[0].isupper() and not word.isupper():
+                proper.setdefault(word.lower(), word)
+    return re.sub(r"[^\W\d_][\w'-]*", lambda m: proper.get(m.group(0), m.group(0)), title)
+
+
 def draw_portrait_card(
     cue: str,
     size: tuple[int, int],
@@ -426,6 +441,7 @@ def make_still(
 
     With ``portrait`` the card's 9:16 twin is saved beside it (:func:`portrait_name`) and a
     :func:`card_name` sidecar says where both wrote their words (``MediaItem.card``)."""
+    cue = cased_like(cue, fact)
     icon = pick_icon(niche, f"{cue}. {fact}")
     band = None
     if niche is not None:  # keep the card's text out of where this niche burns its captions

@@ -81,3 +81,12 @@ def test_card_text_keeps_out_of_the_centre_caption_band() -> None:
 
     text_column = np.asarray(card)[int(size[1] * 0.42) : int(size[1] * 0.58), int(size[0] * 0.1) : int(size[0] * 0.55)]
     assert int((text_column.max(axis=2) > 200).sum()) == 0  # no white or yellow text where captions go
+
+
+def test_card_titles_keep_the_capitals_of_names() -> None:
+    from activities.stills import cased_like
+
+    fact = "Lord Rayleigh, the British physicist John William Strutt, explained it. Sunlight looks white."
+    assert cased_like("british physicist john", fact) == "British physicist John"
+    assert cased_like("white sunlight", fact) == "white sunlight"  # a sentence's first word is no name
+    assert cased_like("Visible spectrum", "") == "Visible spectrum"
