@@ -12,9 +12,6 @@ Usage: python bench/pacing.py [--home DIR] [--out FILE] [--frames DIR]
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -25,23 +22,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.demo_run import demo_arguments, demo_files, demo_home, print_result  # noqa: E402
 from gpu_activities.quality import measure_pacing  # noqa: E402
 from gpu_activities.timeline import build_visuals, plan_segments, total_frames  # noqa: E402
 from tubeflow.media.ffmpeg import ffmpeg_exe  # noqa: E402
-from tubeflow.render_plan import RenderPlan  # noqa: E402
-
-
-def produce(home: Path) -> None:
-    from rich.console import Console
-
-    from cli.demo import run_demo
-    from tubeflow.settings import Settings
-
-    os.environ.update(
-        TUBEFLOW_HOME=str(home), TUBEFLOW_TEMPORAL_ADDRESS="localhost:17733", TUBEFLOW_TEMPORAL_UI_PORT="18733",
-        TUBEFLOW_API_PORT="18711",
-    )  # fmt: skip
-    run_demo(Settings.from_env(), yes=True, topic="Why is the sky blue?", console=Console(stderr=True))
 
 
 def frames_at(video: Path, times: list[float], out: Path) -> list[str]:
@@ -59,13 +43,10 @@ def frames_at(video: Path, times: list[float], out: Path) -> list[str]:
 
 
 def measure(home: Path, frames: Path | None) -> dict[str, Any]:
-    report = json.loads((home / "demo-report.json").read_text())
-    storage = home / "storage"
-    artifacts = report["status"]["artifacts"]
-    plan = RenderPlan.from_json((storage / artifacts["plan"]).read_text())
-    pid = report["production_id"]
-    videos = [("long", storage / artifacts["video"], plan.max_shot_s, "bottom")]
-    for f in sorted((storage / "productions" / pid / "shorts").glob("short-*.mp4")):
+    demo = demo_files(home)
+    plan, pid = demo.plan, demo.production_id
+    videos = [("long", demo.video, plan.max_shot_s, "bottom")]
+    for f in demo.shorts:
         videos.append((f.stem, f, plan.shorts_max_shot_s, "center"))
     out: dict[str, Any] = {}
     for name, path, limit, position in videos:
@@ -89,11 +70,11 @@ def measure(home: Path, frames: Path | None) -> dict[str, Any]:
         "pictures": len(items),
         "distinct_pictures": len({m.key for m in items}),
         "shots": len(visuals),
-        "render": report["status"]["outputs"].get("render"),
+        "render": demo.report["status"]["outputs"].get("render"),
         "videos": out,
     }
     if frames is not None:
-        long_video = storage / artifacts["video"]
+        long_video = demo.video
         changes = out["long"]["changes"]
         around = sorted(
             {round(t + d, 2) for t in changes[:4] for d in (-0.2, 0.3)}
@@ -105,29 +86,18 @@ def measure(home: Path, frames: Path | None) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--home", type=Path, help="a TUBEFLOW_HOME where `tubeflow demo` already ran")
-    ap.add_argument("--out", type=Path, help="also write the JSON here")
+    ap = demo_arguments("longest static shot and cuts per minute of the demo production")
     ap.add_argument("--frames", type=Path, help="write PNG frames around shot changes and a segment cut here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="tubeflow-pacing-") as tmp:
-        home = args.home
-        produced_s = None
-        if home is None:
-            home = Path(tmp)
-            t0 = time.perf_counter()
-            produce(home)
-            produced_s = round(time.perf_counter() - t0, 1)
+        home, produced_s = demo_home(args.home, tmp, (17733, 18733, 18711))
         result = {
             "bench": "bench/pacing.py: longest static shot and cuts per minute of the demo production",
             "machine": "2-core dev box, shared with other jobs, no GPU (libx264)",
             "demo_s": produced_s,
             **measure(home, args.frames),
         }
-    text = json.dumps(result, indent=1, ensure_ascii=False)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
+    print_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Usage: python bench/quality.py [--home DIR] [--out FILE]
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -22,56 +21,31 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.demo_run import demo_arguments, demo_files, demo_home, print_result  # noqa: E402
 from gpu_activities.quality import measure_video  # noqa: E402
 from gpu_activities.shorts import sub_plan  # noqa: E402
 from tubeflow.render_plan import RenderPlan, pick_ranges  # noqa: E402
-from tubeflow.settings import Settings  # noqa: E402
-
-
-def produce(home: Path) -> None:
-    from rich.console import Console
-
-    from cli.demo import run_demo
-
-    settings = Settings.from_env().with_overrides(
-        home=home, temporal_address="localhost:17533", temporal_ui_port=18533, api_port=18511
-    )
-    run_demo(settings, yes=True, topic="Why is the sky blue?", console=Console(stderr=True))
 
 
 def measure(home: Path) -> dict[str, Any]:
-    report = json.loads((home / "demo-report.json").read_text())
-    storage = home / "storage"
-    artifacts = report["status"]["artifacts"]
-    plan = RenderPlan.from_json((storage / artifacts["plan"]).read_text())
-    pid = report["production_id"]
-    shorts_dir = storage / "productions" / pid / "shorts"
-    short_files = sorted(shorts_dir.glob("short-*.mp4"))
-    ranges = pick_ranges(plan, len(short_files))
-    videos: list[tuple[str, Path, RenderPlan, str]] = [("long", storage / artifacts["video"], plan, "bottom")]
-    for i, (f, rng) in enumerate(zip(short_files, ranges, strict=False)):
+    demo = demo_files(home)
+    plan, pid = demo.plan, demo.production_id
+    ranges = pick_ranges(plan, len(demo.shorts))
+    videos: list[tuple[str, Path, RenderPlan, str]] = [("long", demo.video, plan, "bottom")]
+    for i, (f, rng) in enumerate(zip(demo.shorts, ranges, strict=False)):
         videos.append((f"short-{i}", f, sub_plan(plan, rng), "center"))
     out: dict[str, Any] = {}
     for name, path, p, position in videos:
         t0 = time.perf_counter()
         r = measure_video(path, video=name, plan=p, caption_position=position)
         out[name] = {**r.to_dict(), "measure_s": round(time.perf_counter() - t0, 2)}
-    return {"production_id": pid, "render": report["status"]["outputs"].get("render"), "videos": out}
+    return {"production_id": pid, "render": demo.report["status"]["outputs"].get("render"), "videos": out}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--home", type=Path, help="a TUBEFLOW_HOME where `tubeflow demo` already ran")
-    ap.add_argument("--out", type=Path, help="also write the JSON here")
-    args = ap.parse_args()
+    args = demo_arguments("the quality report of the demo production").parse_args()
     with tempfile.TemporaryDirectory(prefix="tubeflow-quality-") as tmp:
-        home = args.home
-        produced_s = None
-        if home is None:
-            home = Path(tmp)
-            t0 = time.perf_counter()
-            produce(home)
-            produced_s = round(time.perf_counter() - t0, 1)
+        home, produced_s = demo_home(args.home, tmp, (17533, 18533, 18511))
         result = {
             "bench": "bench/quality.py: the quality report of the demo production",
             "machine": "2-core dev box, shared with other jobs, no GPU (libx264)",
@@ -81,10 +55,7 @@ def main() -> None:
     mos = ROOT / "bench" / "results" / "voice_mos-2core.json"
     if mos.is_file():
         result["voice_mos"] = json.loads(mos.read_text())["table"]
-    text = json.dumps(result, indent=1, ensure_ascii=False)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
+    print_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -45,8 +45,8 @@ def tiny_settings(home: Path, **overrides: object) -> Settings:
         main_queue=f"test-main-{tag}",
         gpu_queue=f"test-gpu-{tag}",
         max_review_attempts=3,
-        # Tiny test renders hold stills longer than the default pace allows (see
-        # bench/results/quality-demo-2core.json): every test that auto-approves the final checkpoint
+        # Tiny test renders (few pictures, long segments) hold stills longer than the default pace
+        # allows: every test that auto-approves the final checkpoint
         # would wait in needs_attention.  The report is still measured and shown; the tests of the
         # gate itself (tests/test_quality_workflow.py) turn it on.
         quality_gate=False,
