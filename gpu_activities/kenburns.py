@@ -188,15 +188,25 @@ def zoompan_filter(motion: Motion, width: int, height: int, fps: int, frames: in
     ``first`` is the index of this segment's first frame inside the still's own run, so
     progress p = (first + on) / (length - 1) is continuous across segment cuts.
     """
-    span = max(length - 1, 1)
-    p = f"(({first}+on)/{span})"
+    p = _progress(first, length, "on")
     z = f"({motion.z0}+({motion.z1 - motion.z0})*{p})"
     cx = f"({motion.cx0}+({motion.cx1 - motion.cx0})*{p})"
     cy = f"({motion.cy0}+({motion.cy1 - motion.cy0})*{p})"
-    # Crop centre at (cx, cy) of the source, clamped so the crop stays inside the image.
+    return _zoompan(z, cx, cy, (width, height), fps, frames)
+
+
+def _progress(first: int, length: int, frame: str) -> str:
+    """How far through the still's own run of ``length`` frames the filter's frame ``frame`` (zoompan's
+    ``on``, crop's ``n``) is, 0..1, counted from ``first`` so it runs on across segment cuts."""
+    return f"(({first}+{frame})/{max(length - 1, 1)})"
+
+
+def _zoompan(z: str, cx: str, cy: str, size: tuple[int, int], fps: int, frames: int) -> str:
+    """The zoompan filter at zoom ``z`` with the crop centred at (``cx``, ``cy``) of the source
+    (fractions), clamped so the crop stays inside the image."""
     x = f"max(0,min(iw-iw/zoom,iw*{cx}-iw/zoom/2))"
     y = f"max(0,min(ih-ih/zoom,ih*{cy}-ih/zoom/2))"
-    return f"zoompan=z='{z}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps}"
+    return f"zoompan=z='{z}':x='{x}':y='{y}':d={frames}:s={size[0]}x{size[1]}:fps={fps}"
 
 
 def crop_at(width: int, height: int, focus: tuple[float, float] | None) -> str:
@@ -211,20 +221,16 @@ def _zoom_filter(s0: float, s1: float, c0: tuple[float, float], c1: tuple[float,
                  fps: int, frames: int, first: int, length: int) -> str:  # fmt: skip
     """zoompan with the window's size (not the zoom) linear in time: a window moving linearly
     between two windows inside the picture stays inside it, so the clamp never bites."""
-    span = max(length - 1, 1)
-    p = f"(({first}+on)/{span})"
+    p = _progress(first, length, "on")
     z = f"1/({s0:.6f}+({s1 - s0:.6f})*{p})"
     cx = f"({c0[0]:.6f}+({c1[0] - c0[0]:.6f})*{p})"
     cy = f"({c0[1]:.6f}+({c1[1] - c0[1]:.6f})*{p})"
-    x = f"max(0,min(iw-iw/zoom,iw*{cx}-iw/zoom/2))"
-    y = f"max(0,min(ih-ih/zoom,ih*{cy}-ih/zoom/2))"
-    return f"zoompan=z='{z}':x='{x}':y='{y}':d={frames}:s={size[0]}x{size[1]}:fps={fps}"
+    return _zoompan(z, cx, cy, size, fps, frames)
 
 
 def _plane_crop_pan(m: Move, c: Canvas, scale: float, out: tuple[int, int], first: int, length: int) -> str:
     """A fixed-size window sliding across one plane (``scale``: that plane's size against luma)."""
-    span = max(length - 1, 1)
-    p = f"(({first}+n)/{span})"
+    p = _progress(first, length, "n")
     w = max(2, int(round(c.ow * m.a.s * scale)))
     h = max(2, int(round(c.oh * m.a.s * scale)))
     x0, x1 = (m.a.cx - c.ow * m.a.s / 2) * scale, (m.b.cx - c.ow * m.b.s / 2) * scale

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpu_activities.kenburns import Motion, crop_at, still_chain
+from gpu_activities.kenburns import crop_at, still_chain
 from gpu_activities.timeline import Segment, Visual
 from tubeflow.media.encoders import EncoderChoice, cuda_decode_args, fill_scale_filter, video_codec_args
 from tubeflow.media.ffmpeg import FFmpegCommand, escape_filter_path, fmt_s, mp4_args, video_output_args
@@ -49,11 +49,6 @@ class SegmentSpec:
     @property
     def output_size(self) -> tuple[int, int]:
         return self.out_size or (self.width, self.height)
-
-
-def held(m: Motion) -> Motion:
-    """The motion's first frame, still: what a looping Short's last frames fade into."""
-    return Motion(m.z0, m.z0, m.cx0, m.cy0, m.cx0, m.cy0)
 
 
 def reframe_filter(mode: str, out_w: int, out_h: int) -> str:
