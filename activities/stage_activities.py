@@ -301,16 +301,8 @@ class StageActivities(MainAdapter):
         for i, rng in enumerate(pick_ranges(plan, niche.shorts_count)):
             label = next((p.label for p in plan.parts if p.start <= rng.start < p.end), script["title"])
             specs.append(ShortSpec(index=i, start=rng.start, end=rng.end, title=f"{script['title']}: {label}"[:100]))
-        loop = await self._shorts_loop(inp.channel)
+        loop = (await self._channel_settings(inp.channel)).shorts_loop
         return ShortsPlan(specs=specs, reframe=shorts_reframe(niche.shorts_reframe, loop))
-
-    async def _shorts_loop(self, channel: str) -> bool:
-        from tubeflow.db import channel_repo, repo
-
-        try:
-            return bool(channel) and (await channel_repo.channel_settings(self.db, channel)).shorts_loop
-        except repo.NotFoundError:
-            return False
 
     @implements(act.SAVE_PRONUNCIATIONS)
     @permanent_errors

@@ -151,11 +151,13 @@ def _limit(
     *,
     whole: bool = False,
     step: float | None = None,
+    group: str = _QUALITY,
 ) -> _N:
-    """One of the quality report's limits (``quality_<threshold>``): a number in a range."""
+    """A number in a range: one of the quality report's limits (``quality_<threshold>``) unless
+    ``group`` says otherwise (the pace)."""
     kind: Kind = "whole" if whole else "number"
     return setting(
-        default, Spec(label, help, kind, _QUALITY, low=low, high=high, step=step or (1 if whole else 0.5), unit=unit)
+        default, Spec(label, help, kind, group, low=low, high=high, step=step or (1 if whole else 0.5), unit=unit)
     )
 
 
@@ -513,31 +515,23 @@ class ChannelSettings:
         ),
     )
     # Pacing: the longest a shot may stay on screen before a new picture, another crop of it, or a clip.
-    max_shot_s: float = setting(
+    max_shot_s: float = _limit(
         DEFAULT_MAX_SHOT_S,
-        Spec(
-            "Longest shot",
-            "The longest a long-form shot stays on screen before a cut (a new picture, another framing, a clip).",
-            "number",
-            _LOOK,
-            low=MIN_SHOT_S,
-            high=MAX_SHOT_S,
-            step=0.5,
-            unit="s",
-        ),
+        "Longest shot",
+        "The longest a long-form shot stays on screen before a cut (a new picture, another framing, a clip).",
+        MIN_SHOT_S,
+        MAX_SHOT_S,
+        "s",
+        group=_LOOK,
     )
-    shorts_max_shot_s: float = setting(
+    shorts_max_shot_s: float = _limit(
         DEFAULT_SHORTS_MAX_SHOT_S,
-        Spec(
-            "Longest shot in a Short",
-            "The same for a Short, which must move faster.",
-            "number",
-            _LOOK,
-            low=MIN_SHOT_S,
-            high=MAX_SHOT_S,
-            step=0.5,
-            unit="s",
-        ),
+        "Longest shot in a Short",
+        "The same for a Short, which must move faster.",
+        MIN_SHOT_S,
+        MAX_SHOT_S,
+        "s",
+        group=_LOOK,
     )
     voice_chain: list[str] = setting(
         [],
