@@ -57,3 +57,19 @@ class AccountNeedsReconnect(PermanentError):
     """The channel's YouTube authorization was revoked or expired; a person must connect it again."""
 
     type_name = "AccountNeedsReconnect"
+
+
+class PostingCapReached(PermanentError):
+    """A platform's posting cap or rate limit (TikTok's posts per creator per day, Instagram's 50
+    API posts per 24 h) is reached until ``retry_at`` (ISO-8601).
+
+    Permanent for the activity; the workflow waits for that platform on a durable timer and tries
+    again then.  The other platforms go on.
+    """
+
+    type_name = "PostingCapReached"
+
+    def __init__(self, message: str, retry_at: str) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+        self.details = retry_at

@@ -186,6 +186,19 @@ class Settings:
     wikipedia_base_url: str = "https://en.wikipedia.org"
     # OAuth to a plain-http endpoint (a local proxy, a test fake): only on 127.0.0.0/8, ::1, localhost
     oauth_allow_loopback_http: bool = False
+    # TikTok Content Posting API (README "Publishing to TikTok and Instagram")
+    tiktok_client_key: str = ""
+    tiktok_client_secret: str = ""
+    tiktok_base_url: str = "https://open.tiktokapis.com"
+    tiktok_auth_url: str = "https://www.tiktok.com/v2/auth/authorize/"
+    tiktok_daily_posts: int = 15  # our cap per creator and 24 h (TikTok answers spam_risk_too_many_posts)
+    # Instagram Graph API through Facebook Login
+    facebook_app_id: str = ""
+    facebook_app_secret: str = ""
+    instagram_graph_url: str = "https://graph.facebook.com/v21.0"
+    instagram_upload_url: str = "https://rupload.facebook.com"
+    facebook_auth_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    instagram_daily_posts: int = 50  # Instagram's limit: 50 API-published posts per account and 24 h
 
     # Content
     niches_dir: str = ""  # empty = the bundled niches/ folder
