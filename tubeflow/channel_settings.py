@@ -251,6 +251,28 @@ class ChannelSettings:
             unit="hours",
         ),
     )
+    tiktok_slots: list[str] = setting(
+        [],
+        Spec(
+            "TikTok slots",
+            "When the Shorts go out on TikTok. TikTok's API posts at once, so the production waits for the slot.",
+            "slots",
+            _CALENDAR,
+            allowed="slots as for publishing slots, e.g. 'mon-fri 18:00' (empty: with each Short's YouTube time)",
+            empty="with the YouTube Short",
+        ),
+    )
+    instagram_slots: list[str] = setting(
+        [],
+        Spec(
+            "Instagram slots",
+            "When the Shorts go out as Reels. The production waits for the slot, then posts.",
+            "slots",
+            _CALENDAR,
+            allowed="slots as for publishing slots, e.g. 'sat,sun 11:00' (empty: with each Short's YouTube time)",
+            empty="with the YouTube Short",
+        ),
+    )
     privacy: str = setting(
         "private",
         Spec(
@@ -571,25 +593,25 @@ def _bad(name: str, value: Any) -> SettingsInvalid:
     return SettingsInvalid(f"channel setting {name}={value!r} is not allowed; use {SPECS[name].allowed_text()}", name)
 
 
-def parse_slot(text: str) -> Slot:
+def parse_slot(text: str, name: str = "publish_slots") -> Slot:
     m = SLOT_RE.match(text.lower())
     if not m:
-        raise _bad("publish_slots", text)
+        raise _bad(name, text)
     days: list[int] = []
     for part in m.group(1).replace(" ", "").split(","):
         if "-" in part:
             a, _, b = part.partition("-")
             if a not in DAYS or b not in DAYS:
-                raise _bad("publish_slots", text)
+                raise _bad(name, text)
             i, j = DAYS.index(a), DAYS.index(b)
             days += list(range(i, j + 1)) if i <= j else list(range(i, 7)) + list(range(0, j + 1))
         elif part in DAYS:
             days.append(DAYS.index(part))
         else:
-            raise _bad("publish_slots", text)
+            raise _bad(name, text)
     hour, minute = int(m.group(2)), int(m.group(3))
     if hour > 23:
-        raise _bad("publish_slots", text)
+        raise _bad(name, text)
     return Slot(tuple(sorted(set(days))), hour, minute)
 
 
@@ -641,7 +663,7 @@ def clean_value(name: str, value: Any) -> Any:
         items = [s.strip() for s in value.split(";")] if isinstance(value, str) else value
         if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
             raise _bad(name, value)
-        return [str(parse_slot(s)) for s in items if s.strip()]
+        return [str(parse_slot(s, name)) for s in items if s.strip()]
     if spec.kind in ("words", "subset"):
         if spec.kind == "subset" and value == "none":
             return []  # e.g. every checkpoint auto-approved
@@ -734,11 +756,13 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------- the calendar
 
 
-def slot_times(cs: ChannelSettings, start: datetime, end: datetime) -> list[datetime]:
-    """Every slot moment (UTC) in [start, end), in order; wall-clock times in the channel's zone."""
+def slot_times(cs: ChannelSettings, start: datetime, end: datetime, slots: list[Slot] | None = None) -> list[datetime]:
+    """Every slot moment (UTC) in [start, end), in order; wall-clock times in the channel's zone.
+
+    ``slots``: another list than the channel's publishing slots (a platform's, e.g. ``tiktok_slots``)."""
     tz = ZoneInfo(cs.timezone)
     out: list[datetime] = []
-    slots = cs.slots
+    slots = cs.slots if slots is None else slots
     day: date = start.astimezone(tz).date() - timedelta(days=1)
     last = end.astimezone(tz).date() + timedelta(days=1)
     while day <= last:
@@ -753,15 +777,19 @@ def slot_times(cs: ChannelSettings, start: datetime, end: datetime) -> list[date
 
 
 def next_free_slot(
-    cs: ChannelSettings, after: datetime, taken: set[datetime], horizon_days: int = 366
+    cs: ChannelSettings, after: datetime, taken: set[datetime], horizon_days: int = 366, platform: str = ""
 ) -> datetime | None:
-    """The first slot after ``after`` nobody holds; None when the channel has no slots."""
-    if not cs.publish_slots:
+    """The first slot after ``after`` nobody holds; None when the channel has no slots.
+
+    ``platform``: that platform's slots (``tiktok_slots``...) instead of the publishing slots."""
+    texts = getattr(cs, f"{platform}_slots") if platform else cs.publish_slots
+    if not texts:
         return None
+    slots = [parse_slot(t) for t in texts]
     start = after
     while start < after + timedelta(days=horizon_days):
         window_end = start + timedelta(days=28)
-        for at in slot_times(cs, start, window_end):
+        for at in slot_times(cs, start, window_end, slots):
             if at > after and at not in taken:
                 return at
         start = window_end

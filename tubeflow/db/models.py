@@ -190,6 +190,51 @@ class PublicationRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class PlatformAccountRow(Base):
+    """A channel's account on a short-video platform (TikTok, Instagram); the token only ever sealed."""
+
+    __tablename__ = "platform_accounts"
+    __table_args__ = (UniqueConstraint("channel_id", "platform", name="uq_platform_accounts_channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))  # tiktok | instagram
+    token_enc: Mapped[str] = mapped_column(Text)  # Fernet token of activities.platform_api.PlatformToken JSON
+    account_id: Mapped[str] = mapped_column(String(128), default="")  # TikTok open_id / IG user id
+    account_name: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(32), default="connected")  # connected | reconnect_needed
+    reason: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PlatformPostRow(Base):
+    """One Short on one short-video platform: its slot on that platform's calendar and what happened."""
+
+    __tablename__ = "platform_posts"
+    __table_args__ = (
+        UniqueConstraint("production_id", "platform", "idx", name="uq_platform_posts_entry"),
+        UniqueConstraint("channel_id", "platform", "publish_at", name="uq_platform_posts_slot"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    production_id: Mapped[str] = mapped_column(String(32), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    idx: Mapped[int] = mapped_column(Integer, default=0)
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    # reserved | posting | published | waiting (cap) | reconnect_needed | needs_attention | skipped
+    status: Mapped[str] = mapped_column(String(32), default="reserved")
+    post_id: Mapped[str] = mapped_column(String(128), default="")
+    location: Mapped[str] = mapped_column(Text, default="")
+    caption: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class TopicRow(Base):
     """A channel's topic backlog: the cadence takes the oldest unused one."""
 

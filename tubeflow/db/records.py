@@ -156,3 +156,38 @@ class Topic(_Record):
     added_at: datetime
     production_id: str | None
     used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PlatformAccount(_Record):
+    """A channel's TikTok or Instagram account; never carries the token."""
+
+    channel: str
+    platform: str  # tiktok | instagram
+    account_id: str
+    account_name: str
+    status: str  # connected | reconnect_needed
+    reason: str
+    expires_at: datetime | None
+    connected_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PlatformPost(_Record):
+    """One Short on one short-video platform: its slot there and what happened to it."""
+
+    id: int
+    production_id: str
+    channel: str
+    platform: str
+    idx: int
+    publish_at: datetime | None
+    # reserved | posting | published | waiting | reconnect_needed | needs_attention | skipped
+    status: str
+    post_id: str
+    location: str
+    caption: str
+    reason: str
+    posted_at: datetime | None
+    calendar_at: datetime | None = None
