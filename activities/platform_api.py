@@ -23,14 +23,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from tubeflow.errors import ConfigError
+from tubeflow.platforms import PLATFORM_LABELS, PLATFORM_NAMES, PlatformName
 from tubeflow.settings import Settings
 
-PlatformName = Literal["tiktok", "instagram"]
-PLATFORM_NAMES: tuple[PlatformName, ...] = ("tiktok", "instagram")
-PLATFORM_LABELS: dict[str, str] = {"youtube": "YouTube", "tiktok": "TikTok", "instagram": "Instagram"}
+__all__ = ["PLATFORM_LABELS", "PLATFORM_NAMES", "PlatformName"]
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ def main_activities(settings: Settings, storage: Storage, db: Database) -> Seque
     from activities.analytics_activities import AnalyticsActivities
     from activities.cadence_activities import CadenceActivities
     from activities.callbacks import CallbackActivities
+    from activities.cross_post_activities import CrossPostActivities
     from activities.notify_activities import NotifyActivities
     from activities.publish_activities import PublishActivities
     from activities.record_activities import RecordActivities
@@ -62,6 +63,7 @@ def main_activities(settings: Settings, storage: Storage, db: Database) -> Seque
     rooms: list[type[MainAdapter]] = [
         StageActivities,
         PublishActivities,
+        CrossPostActivities,
         RecordActivities,
         NotifyActivities,
         AnalyticsActivities,

@@ -21,6 +21,11 @@ from tubeflow.contracts import (
     BrollRequest,
     BrollResult,
     BrollSwap,
+    CrossPostPlan,
+    CrossPostPlanRequest,
+    CrossPostRequest,
+    CrossPostResult,
+    CrossPostSlot,
     Notification,
     PublishRequest,
     PublishResult,
@@ -64,6 +69,7 @@ class StubActivities:
 
     def __init__(self) -> None:
         self.calls: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+        self.platforms: list[str] = []  # TikTok / Instagram accounts the stub channel has
 
     def of(self, production_id: str, name: str) -> list[Any]:
         return [arg for n, arg in self.calls[production_id] if n == name]
@@ -82,6 +88,8 @@ class StubActivities:
             self.make_thumbnails,
             self.publish,
             self.plan_shorts,
+            self.plan_cross_posts,
+            self.cross_post,
             self.record_snapshot,
             self.record_review,
             self.notify,
@@ -154,6 +162,18 @@ class StubActivities:
     async def plan_shorts(self, inp: ShortsInput) -> ShortsPlan:
         self._call(inp.production_id, "plan_shorts", inp)
         return ShortsPlan([ShortSpec(0, 0.0, 5.0, "first"), ShortSpec(1, 5.0, 9.0, "second")])
+
+    @implements(act.PLAN_CROSS_POSTS)
+    async def plan_cross_posts(self, req: CrossPostPlanRequest) -> CrossPostPlan:
+        """No other platform unless a test connects some (``self.platforms``)."""
+        self._call(req.production_id, "plan_cross_posts", req)
+        platforms = [p for p in self.platforms if p not in req.platforms_off]
+        return CrossPostPlan(platforms, [CrossPostSlot(p, s.index) for p in platforms for s in req.shorts])
+
+    @implements(act.CROSS_POST)
+    async def cross_post(self, req: CrossPostRequest) -> CrossPostResult:
+        self._call(req.production_id, "cross_post", req)
+        return CrossPostResult(req.platform, req.index, f"{req.platform}-{req.index}", "")
 
     @implements(act.RECORD_SNAPSHOT)
     async def record_snapshot(self, snap: StateSnapshot) -> None:

@@ -10,8 +10,13 @@ def test_render_figures_read_as_words_and_units() -> None:
         outputs_in_words(
             {
                 "narration_s": 43.985,
-                "render": {"duration_s": 37.96666666666667, "segments_total": 8, "segments_rendered": 8,
-                           "encoder": "libx264", "render_s": 125.4},  # fmt: skip
+                "render": {
+                    "duration_s": 37.96666666666667,
+                    "segments_total": 8,
+                    "segments_rendered": 8,
+                    "encoder": "libx264",
+                    "render_s": 125.4,
+                },  # fmt: skip
                 "cost_usd": 0.0123,
                 "llm_cost_usd": 0.002,
                 "llm_tokens": 12345,

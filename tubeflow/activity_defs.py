@@ -28,6 +28,10 @@ from tubeflow.contracts import (
     BrollResult,
     BrollSwap,
     CadencePlan,
+    CrossPostPlan,
+    CrossPostPlanRequest,
+    CrossPostRequest,
+    CrossPostResult,
     Notification,
     PronunciationEdit,
     PublishRequest,
@@ -144,6 +148,11 @@ GATHER_BROLL = ActivityDef("gather_broll", BrollRequest, BrollResult, Queue.MAIN
 APPLY_BROLL_SWAP = ActivityDef("apply_broll_swap", BrollSwap, BrollResult, Queue.MAIN, CPU, CPU_RETRY)
 MAKE_THUMBNAILS = ActivityDef("make_thumbnails", ThumbnailRequest, ThumbnailResult, Queue.MAIN, CPU, CPU_RETRY)
 PUBLISH = ActivityDef("publish", PublishRequest, PublishResult, Queue.MAIN, CPU, CPU_RETRY)
+# TikTok / Instagram: the platforms and slots of a production's Shorts, and one Short's post on one.
+PLAN_CROSS_POSTS = ActivityDef(
+    "plan_cross_posts", CrossPostPlanRequest, CrossPostPlan, Queue.MAIN, BOOKKEEPING, BOOKKEEPING_RETRY
+)
+CROSS_POST = ActivityDef("cross_post", CrossPostRequest, CrossPostResult, Queue.MAIN, CPU, CPU_RETRY)
 PLAN_SHORTS = ActivityDef("plan_shorts", ShortsInput, ShortsPlan, Queue.MAIN, timedelta(minutes=2), CPU_RETRY)
 RECORD_SNAPSHOT = ActivityDef("record_snapshot", StateSnapshot, type(None), Queue.MAIN, BOOKKEEPING, BOOKKEEPING_RETRY)
 RECORD_REVIEW = ActivityDef("record_review", ReviewLog, type(None), Queue.MAIN, BOOKKEEPING, BOOKKEEPING_RETRY)
@@ -265,6 +274,8 @@ ALL: tuple[ActivityDef[Any, Any], ...] = (
     APPLY_BROLL_SWAP,
     MAKE_THUMBNAILS,
     PUBLISH,
+    PLAN_CROSS_POSTS,
+    CROSS_POST,
     PLAN_SHORTS,
     RECORD_SNAPSHOT,
     RECORD_REVIEW,

@@ -616,6 +616,8 @@ class ShortsInput:
     gpu_queue: str = "tubeflow-gpu"
     render_fanout: int = 0  # as ProductionInput.render_fanout
     quality: QualityThresholds | None = None  # as ProductionInput.quality (each Short gets its pace)
+    platforms_off: list[str] = field(default_factory=list)  # TikTok/Instagram unticked at the final checkpoint
+    platform_captions: dict[str, str] = field(default_factory=dict)  # platform -> the reviewer's caption
 
 
 @dataclass
@@ -625,6 +627,7 @@ class ShortsResult:
     gpu_seconds: float = 0.0
     cost_usd: float = 0.0
     quality: list[QualityReport] = field(default_factory=list)  # each Short's report, in order
+    cross_posts: list[CrossPostResult] = field(default_factory=list)  # TikTok / Instagram posts
 
 
 @dataclass
@@ -639,6 +642,50 @@ class ShortSpec:
 class ShortsPlan:
     specs: list[ShortSpec]
     reframe: str = "blur"  # native | blur | crop, "+loop" to loop (the channel's shorts_layout, shorts_loop)
+
+
+@dataclass
+class CrossPostPlanRequest:
+    """Which platforms besides YouTube the production's Shorts go to, and when (issue 24)."""
+
+    production_id: str
+    channel: str
+    shorts: list[ShortSpec]
+    platforms_off: list[str] = field(default_factory=list)  # unticked by the reviewer for this production
+    captions: dict[str, str] = field(default_factory=dict)  # platform -> the reviewer's caption
+
+
+@dataclass
+class CrossPostSlot:
+    platform: str  # tiktok | instagram
+    index: int  # the Short's index
+    at: str = ""  # ISO-8601 time its slot opens; "" = at once
+
+
+@dataclass
+class CrossPostPlan:
+    platforms: list[str]
+    slots: list[CrossPostSlot]
+
+
+@dataclass
+class CrossPostRequest:
+    production_id: str
+    channel: str
+    platform: str
+    index: int
+    video_key: str
+    script_key: str
+    title: str = ""
+    caption: str = ""  # the reviewer's caption for this platform; "" = built from the metadata
+
+
+@dataclass
+class CrossPostResult:
+    platform: str
+    index: int
+    post_id: str
+    location: str
 
 
 # ---------------------------------------------------------------- names used by clients
@@ -668,6 +715,13 @@ def production_workflow_id(production_id: str) -> str:
 
 CADENCE_WORKFLOW = "ChannelCadenceWorkflow"
 SIGNAL_RECONNECTED = "account_reconnected"  # no argument: the channel's YouTube account works again
+# To a ShortsWorkflow (id shorts_workflow_id): arg the platform (tiktok | instagram)
+SIGNAL_PLATFORM_RECONNECTED = "platform_reconnected"  # its account works again: posting continues
+SIGNAL_PLATFORM_RETRY = "platform_retry"  # its posting failed for good and was fixed: try it again
+
+
+def shorts_workflow_id(production_id: str) -> str:
+    return f"{production_workflow_id(production_id)}-shorts"
 
 
 def cadence_schedule_id(channel: str) -> str:

@@ -132,6 +132,10 @@ class ProductionKeys:
         """Resumable upload state of one published entry (the video or a short)."""
         return f"{self.prefix}/youtube/{entry}.json"
 
+    def platform_post_state(self, platform: str, index: int) -> str:
+        """The steps of one Short's post on TikTok or Instagram (publish id, bytes sent, media id)."""
+        return f"{self.prefix}/{platform}/short-{index}.json"
+
     @staticmethod
     def written_script(key: str) -> str | None:
         """For a reviewer's edit (``.../script-vN-edited.json``) the script the writer wrote (``script-vN``)."""

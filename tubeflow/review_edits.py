@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 from tubeflow.contracts import Checkpoint, ReviewDecision
+from tubeflow.names import text_problem
+from tubeflow.platforms import CAPTION_LIMITS, platform_problem
 from tubeflow.script_schema import ScriptInvalid, validate_script
 from tubeflow.youtube_limits import description_problem, tags_problem, title_problem
 
@@ -63,9 +65,14 @@ class FinalReviewEdits:
     title: str | None = None
     description: str | None = None
     tags: list[str] | None = None
+    # The Shorts' other platforms: the ones the reviewer unticked for this production, and hand
+    # edits of a platform's caption.  Accepted only where the caller says so (``platforms``).
+    platforms_off: list[str] | None = None
+    platform_captions: dict[str, str] | None = None
 
 
 FINAL_METADATA_FIELDS = ("title", "description", "tags")
+PLATFORM_EDIT_FIELDS = ("platforms_off", "platform_captions")
 BROLL_LAYOUT_FIELDS = ("parts",)
 MAX_BROLL_PARTS = 200
 MAX_PICTURES_PER_PART = 50
@@ -81,6 +88,7 @@ def applied_edits(
     thumbnails: int = 0,
     final_metadata: bool = False,
     broll_layout: bool = False,
+    platforms: bool = False,
 ) -> ReviewEdits:
     """The decision's edits that take effect, typed for ``checkpoint`` (empty when there are none).
 
@@ -88,7 +96,8 @@ def applied_edits(
     so the next take says the word right.  Whatever else a rejection carries is neither read nor
     checked (as it never was).  ``thumbnails``: how many the final checkpoint offers;
     ``final_metadata``: whether it also accepts title, description and tags (off: as recorded
-    histories were validated); ``broll_layout``: whether the b-roll checkpoint accepts ``parts``.
+    histories were validated); ``broll_layout``: whether the b-roll checkpoint accepts ``parts``;
+    ``platforms``: whether the final checkpoint accepts ``platforms_off`` and ``platform_captions``.
     """
     kind, parse = _BY_CHECKPOINT[checkpoint]
     edits = decision.edits
@@ -99,6 +108,8 @@ def applied_edits(
         allowed -= set(FINAL_METADATA_FIELDS)
     if kind is BrollReviewEdits and not broll_layout:
         allowed -= set(BROLL_LAYOUT_FIELDS)
+    if kind is FinalReviewEdits and not platforms:
+        allowed -= set(PLATFORM_EDIT_FIELDS)
     unknown = set(edits) - allowed
     if unknown:
         why = ""
@@ -133,8 +144,12 @@ def broll_revision(decision: ReviewDecision) -> BrollReviewEdits:
     return edits
 
 
-def final_edits(decision: ReviewDecision, thumbnails: int, final_metadata: bool = False) -> FinalReviewEdits:
-    return _typed(FinalReviewEdits, applied_edits(Checkpoint.FINAL, decision, thumbnails, final_metadata))
+def final_edits(
+    decision: ReviewDecision, thumbnails: int, final_metadata: bool = False, platforms: bool = False
+) -> FinalReviewEdits:
+    return _typed(
+        FinalReviewEdits, applied_edits(Checkpoint.FINAL, decision, thumbnails, final_metadata, platforms=platforms)
+    )
 
 
 def _typed(kind: type[E], edits: ReviewEdits) -> E:
@@ -196,12 +211,38 @@ def _final(edits: dict[str, Any], thumbnails: int) -> FinalReviewEdits:
             if refused:
                 raise EditsRefused(refused)
     tags = edits.get("tags")
+    off, captions = _platform_edits(edits)
     return FinalReviewEdits(
         thumbnail=int(choice),
         title=edits.get("title"),
         description=edits.get("description"),
         tags=list(tags) if tags is not None else None,
+        platforms_off=off,
+        platform_captions=captions,
     )
+
+
+def _platform_edits(edits: dict[str, Any]) -> tuple[list[str] | None, dict[str, str] | None]:
+    off = edits.get("platforms_off")
+    if off is not None:
+        if not isinstance(off, list):
+            raise EditsRefused("platforms_off must list the platforms not to post to, e.g. ['tiktok']")
+        for name in off:
+            if (problem := platform_problem(name)) is not None:
+                raise EditsRefused(f"platforms_off: {problem}")
+    captions = edits.get("platform_captions")
+    if captions is not None:
+        if not isinstance(captions, dict):
+            raise EditsRefused("platform_captions must map a platform to its caption, e.g. {'tiktok': '...'}")
+        for name, text in captions.items():
+            if (problem := platform_problem(name)) is not None:
+                raise EditsRefused(f"platform_captions: {problem}")
+            limit = CAPTION_LIMITS[name]
+            if not isinstance(text, str) or not text.strip() or len(text) > limit:
+                raise EditsRefused(f"platform_captions[{name!r}] must be text of 1 to {limit} characters")
+            if (problem := text_problem(text)) is not None:
+                raise EditsRefused(f"platform_captions[{name!r}]: {problem}")
+    return (list(dict.fromkeys(off)) if off is not None else None), (dict(captions) if captions is not None else None)
 
 
 _BY_CHECKPOINT: dict[Checkpoint, tuple[type[ReviewEdits], Callable[[dict[str, Any], int], ReviewEdits]]] = {

@@ -114,6 +114,8 @@ PATCH_TRANSCRIBE_BESIDE_BROLL = "transcribe-beside-broll"
 PATCH_RETRY_WAKES_QUOTA_WAIT = "retry-wakes-quota-wait"
 # The final checkpoint also accepts hand edits of the title, description and tags, which are published.
 PATCH_FINAL_METADATA_EDITS = "final-metadata-edits"
+# ... and the Shorts' other platforms: which to leave out (unticked) and each one's caption.
+PATCH_PLATFORM_EDITS = "final-platform-edits"
 # The b-roll checkpoint takes the whole layout (``parts``: every picture of a part, in order) and
 # saved edits (the ``revise`` update): applied and the preview rendered again, the checkpoint open.
 PATCH_BROLL_EDITS = "broll-checkpoint-edits"
@@ -181,6 +183,9 @@ class ProductionWorkflow:
         self._outbox: list[asyncio.Future[Any]] = []  # notifications in flight (never awaited by a stage)
         self._final_metadata = False  # the final checkpoint accepts title/description/tags edits
         self._published_edits: dict[str, Any] = {}  # those edits as approved, for the publish request
+        self._platform_edits = False  # PATCH_PLATFORM_EDITS: platforms_off / platform_captions accepted
+        self._platforms_off: list[str] = []  # as approved, for the Shorts
+        self._platform_captions: dict[str, str] = {}
         self._broll_layout = False  # PATCH_BROLL_EDITS: whole-layout edits and saved revisions accepted
         self._revision: _Revision | None = None  # saved b-roll edits waiting to be applied
 
@@ -315,7 +320,10 @@ class ProductionWorkflow:
             if not isinstance(d.redo_from, RedoTarget):
                 return f"redo_from must be one of {', '.join(RedoTarget)}, not {d.redo_from!r}"
         try:
-            applied_edits(d.stage, d, self._thumbnail_count, self._final_metadata, broll_layout=self._broll_layout)
+            applied_edits(
+                d.stage, d, self._thumbnail_count, self._final_metadata,
+                broll_layout=self._broll_layout, platforms=self._platform_edits,
+            )  # fmt: skip
         except EditsRefused as e:
             return str(e)
         return None
@@ -407,6 +415,7 @@ class ProductionWorkflow:
         thumbnails are remade inside ``_final_stage`` and this loop runs once.
         """
         self._final_metadata = workflow.patched(PATCH_FINAL_METADATA_EDITS)
+        self._platform_edits = self._final_metadata and workflow.patched(PATCH_PLATFORM_EDITS)
         rounds = 1
         while True:
             thumbnails, decision = await self._final_stage(inp, cut.script, cut.plan_key)
@@ -420,9 +429,11 @@ class ProductionWorkflow:
                 )
             target = decision.sends_back_to() or RedoTarget.THUMBNAIL
             await self._redo(inp, cut, target, [decision.feedback], rounds)
-        edits = final_edits(decision, self._thumbnail_count, self._final_metadata)
+        edits = final_edits(decision, self._thumbnail_count, self._final_metadata, self._platform_edits)
         choice = edits.thumbnail
         self._published_edits = {k: getattr(edits, k) for k in FINAL_METADATA_FIELDS if getattr(edits, k) is not None}
+        self._platforms_off = list(edits.platforms_off or [])
+        self._platform_captions = dict(edits.platform_captions or {})
         self._status.outputs.thumbnail = thumbnails.thumbnail_keys[choice]
         return thumbnails.thumbnail_keys[choice]
 
@@ -486,6 +497,8 @@ class ProductionWorkflow:
             inp.gpu_queue,
             inp.render_fanout if workflow.patched(PATCH_RENDER_FANOUT) else 0,
             inp.quality,
+            self._platforms_off,
+            self._platform_captions,
         )
 
         async def make_shorts() -> ShortsResult:

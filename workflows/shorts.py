@@ -10,7 +10,8 @@ redoes nothing already stored.  Histories from before the fan-out keep the one-a
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -22,6 +23,12 @@ with workflow.unsafe.imports_passed_through():
     from tubeflow import activity_defs as act
     from tubeflow.contracts import (
         SHORTS_WORKFLOW,
+        SIGNAL_PLATFORM_RECONNECTED,
+        SIGNAL_PLATFORM_RETRY,
+        CrossPostPlanRequest,
+        CrossPostRequest,
+        CrossPostResult,
+        CrossPostSlot,
         PublishRequest,
         PublishResult,
         RenderResult,
@@ -44,6 +51,10 @@ with workflow.unsafe.imports_passed_through():
 # Each Short is measured after its render (its quality report, in the production's status) before
 # it is published.  Reported, not held: Shorts have no checkpoint and are cut from the approved video.
 PATCH_SHORTS_QUALITY = "shorts-quality-report"
+# The Shorts also go to the channel's TikTok and Instagram accounts, each platform on its own: its
+# slots (durable timers: neither API schedules), its cap and reconnect waits, its failures.
+PATCH_CROSS_POST = "shorts-cross-post"
+RECONNECT_POLL = timedelta(minutes=30)  # a reconnect also signals; the poll covers one made elsewhere
 
 
 @workflow.defn(name=SHORTS_WORKFLOW)
@@ -51,10 +62,22 @@ class ShortsWorkflow:
     def __init__(self) -> None:
         self._done: list[str] = []
         self._total = 0
+        self._platforms: dict[str, str] = {}  # platform -> what it is doing, for people
+        self._cross_posts: list[CrossPostResult] = []
+        self._reconnected: set[str] = set()
+        self._retries: set[str] = set()
 
     @workflow.query(name="status")
-    def status(self) -> dict[str, int | list[str]]:
-        return {"total": self._total, "done": len(self._done), "published": self._done}
+    def status(self) -> dict[str, Any]:
+        return {"total": self._total, "done": len(self._done), "published": self._done, "platforms": self._platforms}
+
+    @workflow.signal(name=SIGNAL_PLATFORM_RECONNECTED)
+    def platform_reconnected(self, platform: str) -> None:
+        self._reconnected.add(platform)
+
+    @workflow.signal(name=SIGNAL_PLATFORM_RETRY)
+    def platform_retry(self, platform: str) -> None:
+        self._retries.add(platform)
 
     @workflow.run
     async def run(self, inp: ShortsInput) -> ShortsResult:
@@ -156,15 +179,89 @@ class ShortsWorkflow:
             )
             reports = [m.report for m in measured]
             measured_s, measured_usd = sum(m.gpu_seconds for m in measured), sum(m.cost_usd for m in measured)
-        for spec, rendered in zip(plan.specs, renders, strict=True):
-            await self._publish_short(inp, spec, rendered.video_key, queues)
+
+        async def on_youtube() -> None:
+            for spec, rendered in zip(plan.specs, renders, strict=True):
+                await self._publish_short(inp, spec, rendered.video_key, queues)
+
+        if workflow.patched(PATCH_CROSS_POST):
+            cross = await execute(
+                act.PLAN_CROSS_POSTS,
+                CrossPostPlanRequest(
+                    inp.production_id, inp.channel, plan.specs, list(inp.platforms_off), dict(inp.platform_captions)
+                ),
+                queues,
+            )
+            videos = {spec.index: (r.video_key, spec.title) for spec, r in zip(plan.specs, renders, strict=True)}
+            await asyncio.gather(
+                on_youtube(),
+                *(
+                    self._cross_post(inp, platform, [s for s in cross.slots if s.platform == platform], videos, queues)
+                    for platform in cross.platforms
+                ),
+            )
+        else:
+            await on_youtube()
         return ShortsResult(
             short_keys=[r.video_key for r in renders],
             published=list(self._done),
             gpu_seconds=round(sum(r.gpu_seconds for r in renders) + measured_s, 2),
             cost_usd=round(sum(r.cost_usd for r in renders) + measured_usd, 6),
             quality=reports,
+            cross_posts=list(self._cross_posts),
         )
+
+    async def _cross_post(
+        self,
+        inp: ShortsInput,
+        platform: str,
+        slots: list[CrossPostSlot],
+        videos: dict[int, tuple[str, str]],
+        queues: TaskQueues,
+    ) -> None:
+        """One platform's Shorts in order, each at its slot; its waits and failures hold only this platform."""
+        for done, slot in enumerate(slots):
+            if slot.at:
+                wait = datetime.fromisoformat(slot.at) - workflow.now()
+                if wait > timedelta(0):
+                    self._platforms[platform] = f"{done}/{len(slots)} posted; next at its slot {slot.at}"
+                    await workflow.sleep(wait)
+            video_key, title = videos[slot.index]
+            req = CrossPostRequest(
+                inp.production_id, inp.channel, platform, slot.index, video_key, inp.script_key, title,
+                inp.platform_captions.get(platform, ""),
+            )  # fmt: skip
+            self._platforms[platform] = f"{done}/{len(slots)} posted; posting Short {slot.index + 1}"
+            self._cross_posts.append(await self._post_until_done(req, queues))
+        self._platforms[platform] = f"{len(slots)}/{len(slots)} posted"
+
+    async def _post_until_done(self, req: CrossPostRequest, queues: TaskQueues) -> CrossPostResult:
+        """Post one Short on one platform; a cap waits for its time, a revoked account for a reconnect,
+        a failure for good for ``platform_retry`` (``tubeflow retry ID --platform P``).  Never fails."""
+        platform = req.platform
+        while True:
+            try:
+                return await execute(act.CROSS_POST, req, queues)
+            except ActivityError as e:
+                cause = e.cause
+                kind = cause.type if isinstance(cause, ApplicationError) else ""
+                message = cause.message if isinstance(cause, ApplicationError) else str(cause or e)
+                if kind == "PostingCapReached" and isinstance(cause, ApplicationError):
+                    until = quota_reset_time(cause, workflow.now())
+                    self._platforms[platform] = f"waiting for its posting cap until {until.isoformat()}"
+                    await workflow.sleep(max(until - workflow.now(), timedelta(seconds=1)))
+                elif kind == "AccountNeedsReconnect":
+                    self._platforms[platform] = f"blocked: {message}"
+                    self._reconnected.discard(platform)
+                    try:
+                        await workflow.wait_condition(lambda: platform in self._reconnected, timeout=RECONNECT_POLL)
+                    except TimeoutError:
+                        pass  # look again: the activity asks nothing of the platform while it is still marked
+                else:
+                    self._platforms[platform] = f"needs attention: {message}"
+                    self._retries.discard(platform)
+                    await workflow.wait_condition(lambda: platform in self._retries)
+                    self._retries.discard(platform)
 
     @staticmethod
     def _quality_request(inp: ShortsInput, spec: ShortSpec, rendered: RenderResult) -> QualityRequest:

@@ -49,8 +49,14 @@ async def take(db: Database, name: str, rate_per_s: float, burst: float, cost: f
     first_ok = burst >= cost
     stmt = (
         pg_insert(t)
-        .values(name=name, tokens=burst - cost if first_ok else burst, stamp=now, ok=first_ok,
-                rate_per_s=rate_per_s, burst=burst)  # fmt: skip
+        .values(
+            name=name,
+            tokens=burst - cost if first_ok else burst,
+            stamp=now,
+            ok=first_ok,
+            rate_per_s=rate_per_s,
+            burst=burst,
+        )  # fmt: skip
         .on_conflict_do_update(
             index_elements=[t.c.name],
             set_={
@@ -157,9 +163,13 @@ async def reserve_slots(
         if active + more > limit:
             return active, []
         ids = [
-            int((await s.execute(
-                pg_insert(t).values(owner=owner, job_id="", until=_now() + pending_s).returning(t.c.id)
-            )).scalar_one())  # fmt: skip
+            int(
+                (
+                    await s.execute(
+                        pg_insert(t).values(owner=owner, job_id="", until=_now() + pending_s).returning(t.c.id)
+                    )
+                ).scalar_one()
+            )  # fmt: skip
             for _ in range(more)
         ]
     return active, ids

@@ -415,16 +415,12 @@ def video_checks_command(
     cmd = FFmpegCommand(output="-")
     cmd.loglevel = "info"
     cmd.add_input(path)
-    graph = (
-        f"[0:v]scale={SCENE_WIDTH}:-2,"
-        f"blackdetect=d={fmt_s(black_min_s)}:pix_th={fmt_s(black_pixel_threshold)},"
-    )
+    graph = f"[0:v]scale={SCENE_WIDTH}:-2,blackdetect=d={fmt_s(black_min_s)}:pix_th={fmt_s(black_pixel_threshold)},"
     if mask is not None:
         top, bottom = mask
         graph += f"drawbox=x=0:y=ih*{fmt_s(top)}:w=iw:h=ih*{fmt_s(bottom - top)}:color=black:t=fill,"
     graph += (
-        f"freezedetect=n={fmt_s(freeze_noise_db)}dB:d={fmt_s(freeze_min_s)},"
-        f"fps={fmt_s(scene_fps)},scdet=threshold=0[v]"
+        f"freezedetect=n={fmt_s(freeze_noise_db)}dB:d={fmt_s(freeze_min_s)},fps={fmt_s(scene_fps)},scdet=threshold=0[v]"
     )
     args = ["-map", "[v]"]
     if with_audio:

@@ -1,0 +1,249 @@
+"""Cross-posting a production's Shorts to TikTok and Instagram: the plain module of two activities.
+
+``plan_cross_posts`` decides, once per production, which connected platforms get the Shorts and
+when: each Short's entry on each platform's calendar is reserved in the database (the platform's
+own slots, else the Short's YouTube time), an unticked platform's entries are kept as "skipped".
+``cross_post`` posts one Short on one platform: the account's token is opened (and refreshed
+before it expires), the channel's own daily cap checked against the posts of the last 24 hours,
+then the platform module posts, writing each step to storage so a retry resumes and never posts
+twice.  Every outcome is written to the post's row, which the calendar and the dashboard read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from activities.calendar import short_time
+from activities.platform_api import (
+    PLATFORM_LABELS,
+    PLATFORM_NAMES,
+    PlatformApp,
+    PlatformToken,
+    PostOutcome,
+    ShortPost,
+    platform_app,
+)
+from activities.publish_metadata import script_description
+from tubeflow.contracts import CrossPostPlan, CrossPostPlanRequest, CrossPostRequest, CrossPostResult, CrossPostSlot
+from tubeflow.db import channel_repo, platform_repo
+from tubeflow.db.engine import Database
+from tubeflow.db.repo import NotFoundError
+from tubeflow.errors import AccountNeedsReconnect, PermanentError, PostingCapReached
+from tubeflow.keys import ProductionKeys
+from tubeflow.secret_box import SecretBox
+from tubeflow.settings import Settings
+from tubeflow.storage import Storage
+
+CAP_MARGIN = timedelta(minutes=1)  # try a minute after the oldest post of the window ages out
+
+
+class StorageLedger:
+    """A post's steps as JSON in storage (``keys.platform_post_state``): a retried activity on any
+    worker reads what the last attempt did."""
+
+    def __init__(self, storage: Storage, key: str) -> None:
+        self.storage, self.key = storage, key
+
+    def load(self) -> dict[str, Any]:
+        if not self.storage.exists(self.key):
+            return {}
+        try:
+            data = json.loads(self.storage.get_text(self.key))
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.storage.put_bytes(self.key, json.dumps(state).encode(), "application/json")
+
+
+@dataclass(frozen=True)
+class PlatformModule:
+    """What the adapter needs of a platform module (activities/tiktok.py, activities/instagram.py)."""
+
+    post: Callable[..., PostOutcome]
+    refresh: Callable[[PlatformApp, PlatformToken], PlatformToken]
+    needs_refresh: Callable[[PlatformToken, float], bool]
+    caption_for: Callable[[str, str, list[str]], str]
+
+
+def platform_module(platform: str) -> PlatformModule:
+    if platform == "tiktok":
+        from activities import tiktok
+
+        return PlatformModule(tiktok.post_short, tiktok.refresh, tiktok.needs_refresh, tiktok.caption_for)
+    if platform == "instagram":
+        from activities import instagram
+
+        return PlatformModule(instagram.post_reel, instagram.refresh, instagram.needs_refresh, instagram.caption_for)
+    raise PermanentError(f"unknown platform {platform!r}: use one of {', '.join(PLATFORM_NAMES)}")
+
+
+def _label(platform: str) -> str:
+    return PLATFORM_LABELS.get(platform, platform)
+
+
+def _reconnect_hint(channel: str, platform: str) -> str:
+    return f"`tubeflow channel connect {channel} --platform {platform}` or Connect {_label(platform)} on its page"
+
+
+async def plan_cross_posts(db: Database, req: CrossPostPlanRequest, now: datetime | None = None) -> CrossPostPlan:
+    """The platforms the Shorts go to and each Short's slot there, reserved once (a retry returns the same)."""
+    now = now or datetime.now(UTC)
+    try:
+        accounts = await platform_repo.list_accounts(db, req.channel)
+        cs = await channel_repo.channel_settings(db, req.channel)
+    except NotFoundError:
+        return CrossPostPlan([], [])
+    connected = [a.platform for a in accounts if a.platform in PLATFORM_NAMES]
+    try:
+        long = await channel_repo.get_publication(db, req.production_id, "long", 0)
+        base = long.publish_at or now
+    except NotFoundError:
+        base = now
+    slots: list[CrossPostSlot] = []
+    for platform in connected:
+        off = platform in req.platforms_off
+        for spec in req.shorts:
+            caption = req.captions.get(platform, "")
+            entry = await platform_repo.reserve_post(
+                db, req.channel, req.production_id, platform, spec.index,
+                after=None if off else short_time(cs, base, spec.index, now), caption=caption,
+                status="skipped" if off else "reserved",
+            )  # fmt: skip
+            if entry.status == "skipped":
+                if off and not entry.reason:
+                    await platform_repo.update_post(
+                        db, req.production_id, platform, spec.index, reason="unticked at the final checkpoint"
+                    )
+                continue
+            at = entry.publish_at.isoformat() if entry.publish_at and entry.publish_at > now else ""
+            slots.append(CrossPostSlot(platform, spec.index, at))
+    return CrossPostPlan([p for p in connected if p not in req.platforms_off], slots)
+
+
+def caption_parts(script: dict[str, Any], title: str) -> tuple[str, str, list[str]]:
+    """(title, description, tags) for a platform caption, from the approved script."""
+    description = script_description(script).split("\n\n")[0].strip()
+    tags = [str(t) for t in script.get("tags") or [] if str(t).strip()]
+    return title or str(script.get("title") or ""), description, tags
+
+
+async def cross_post(
+    settings: Settings,
+    storage: Storage,
+    db: Database,
+    req: CrossPostRequest,
+    script: dict[str, Any],
+    heartbeat: Callable[[], None] = lambda: None,
+) -> CrossPostResult:
+    """Post one Short on one platform, exactly once; the post's row says what happened."""
+    module = platform_module(req.platform)
+    label = _label(req.platform)
+    rows = await platform_repo.list_posts(db, production_id=req.production_id)
+    entry = next((r for r in rows if r.platform == req.platform and r.idx == req.index), None)
+    if entry is not None and entry.status == "published":
+        return CrossPostResult(req.platform, req.index, entry.post_id, entry.location)
+    found = await platform_repo.account_token(db, req.channel, req.platform)
+    if found is None:
+        raise await _failed(
+            db, req, "needs_attention",
+            PermanentError(
+                f"channel {req.channel!r} has no {label} account connected any more; connect it "
+                f"({_reconnect_hint(req.channel, req.platform)}) and retry with --platform {req.platform}"
+            ),
+        )  # fmt: skip
+    account, sealed = found
+    if account.status != "connected":
+        # Nothing is sent to the platform while the account is marked: the workflow waits for a reconnect.
+        raise await _failed(
+            db, req, "reconnect_needed",
+            AccountNeedsReconnect(
+                f"channel {req.channel!r} needs its {label} account reconnected ({account.reason}); "
+                f"run {_reconnect_hint(req.channel, req.platform)}: posting continues then"
+            ),
+        )  # fmt: skip
+    box = SecretBox.from_settings(settings)
+    try:
+        app = platform_app(settings, req.platform)
+        token = PlatformToken.from_json(box.open(sealed))
+        if module.needs_refresh(token, time.time()):
+            token = await asyncio.to_thread(module.refresh, app, token)
+            await platform_repo.save_account(
+                db, req.channel, req.platform, box.seal(token.to_json()), token.account_id or account.account_id,
+                token.account_name or account.account_name, _when(token.expires_at), refreshed=True,
+            )  # fmt: skip
+        key = ProductionKeys(req.production_id).platform_post_state(req.platform, req.index)
+        ledger = StorageLedger(storage, key)
+        if not ledger.load():
+            await _check_cap(settings, db, req)  # a post already begun is finished, whatever the cap
+        title, description, tags = caption_parts(script, req.title)
+        caption = req.caption or module.caption_for(title, description, tags)
+        cs = await channel_repo.channel_settings(db, req.channel)
+        video = await asyncio.to_thread(storage.fetch, req.video_key)
+        post = ShortPost(
+            req.production_id, req.index, video, caption, title,
+            private=cs.privacy != "public", aigc=cs.synthetic_disclosure,
+        )  # fmt: skip
+        await platform_repo.update_post(
+            db, req.production_id, req.platform, req.index, status="posting", caption=caption
+        )
+        outcome = await _beating(asyncio.to_thread(module.post, app, token, post, ledger), heartbeat)
+    except AccountNeedsReconnect as e:
+        await platform_repo.mark_reconnect_needed(db, req.channel, req.platform, str(e))
+        raise await _failed(db, req, "reconnect_needed", e) from None
+    except PostingCapReached as e:
+        raise await _failed(db, req, "waiting", e) from None
+    except PermanentError as e:
+        raise await _failed(db, req, "needs_attention", e) from None
+    done = await platform_repo.update_post(
+        db, req.production_id, req.platform, req.index, status="published", post_id=outcome.post_id,
+        location=outcome.url, reason="", posted_at=datetime.now(UTC),
+    )  # fmt: skip
+    return CrossPostResult(req.platform, req.index, done.post_id, done.location)
+
+
+def _when(unix: float) -> datetime | None:
+    return datetime.fromtimestamp(unix, UTC) if unix else None
+
+
+async def _check_cap(settings: Settings, db: Database, req: CrossPostRequest) -> None:
+    """The channel's own daily cap on the platform, counted from the posts of the last 24 hours."""
+    cap = settings.tiktok_daily_posts if req.platform == "tiktok" else settings.instagram_daily_posts
+    now = datetime.now(UTC)
+    recent = await platform_repo.posts_in_window(db, req.channel, req.platform, now)
+    if cap > 0 and len(recent) >= cap:
+        retry_at = recent[len(recent) - cap] + platform_repo.CAP_WINDOW + CAP_MARGIN
+        raise PostingCapReached(
+            f"{_label(req.platform)} daily cap reached for {req.channel!r} ({len(recent)} posts in 24 h, cap {cap}); "
+            f"the Short waits until {retry_at.isoformat()}",
+            retry_at.isoformat(),
+        )
+
+
+async def _failed(db: Database, req: CrossPostRequest, status: str, error: PermanentError) -> PermanentError:
+    """Write the failure to the post's row (the calendar and the dashboard show it); the error to raise."""
+    try:
+        await platform_repo.update_post(
+            db, req.production_id, req.platform, req.index, status=status, reason=str(error)
+        )
+    except NotFoundError:
+        pass
+    return error
+
+
+async def _beating(work: Any, heartbeat: Callable[[], None], every_s: float = 10.0) -> PostOutcome:
+    """Await a posting thread while heartbeating, so a dead worker is noticed within the heartbeat timeout."""
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=every_s)
+        if done:
+            result: PostOutcome = task.result()
+            return result
+        heartbeat()
