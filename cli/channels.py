@@ -62,23 +62,31 @@ def channel_show(name: str, as_json: bool = typer.Option(False, "--json")) -> No
     """A channel's settings (its own and what the niche decides), YouTube account and cadence."""
 
     async def go(s: Settings, db: Database) -> None:
-        from tubeflow.db import channel_repo, repo
+        from tubeflow.db import channel_repo, platform_repo, repo
+        from tubeflow.platforms import PLATFORM_LABELS
 
         ch = await repo.get_channel(db, name)
         cs = await channel_repo.channel_settings(db, name)
         account = await channel_repo.get_account(db, name)
         cadence = await _cadence_of(s, name) if cs.cadence else None
+        others = await platform_repo.list_accounts(db, name)
         if as_json:
             out = {
                 "name": ch.name,
                 "niche": ch.niche,
                 "settings": cs.to_dict(),
                 "youtube": account.to_dict() if account else None,
+                "platforms": {a.platform: a.to_dict() for a in others},
                 "cadence": cadence,
             }
             print(json.dumps(out, indent=2, default=str))
             return
         _print_channel(ch.name, ch.niche, cs.to_dict(), account, cadence)
+        for a in others:
+            state = (
+                "[green]connected[/green]" if a.status == "connected" else f"[red]reconnect needed[/red]: {a.reason}"
+            )
+            console.print(f"{PLATFORM_LABELS.get(a.platform, a.platform)}: {a.account_name}, {state}")
 
     with_db(go)
 
@@ -158,8 +166,13 @@ def channel_connect(
     name: str,
     client_secrets: str = typer.Option("", help="OAuth client JSON (default: TUBEFLOW_YOUTUBE_CLIENT_SECRETS)"),
     no_browser: bool = typer.Option(False, "--no-browser", help="print the URL instead of opening a browser"),
+    platform: str = typer.Option("youtube", "--platform", help="youtube, tiktok or instagram"),
 ) -> None:
-    """Connect the channel to a YouTube account (OAuth installed-app flow on 127.0.0.1)."""
+    """Connect the channel to a YouTube account, or (--platform) a TikTok or Instagram account its
+    Shorts also go to (OAuth, the answer received on 127.0.0.1)."""
+    if platform != "youtube":
+        _connect_platform(name, platform, open_browser=not no_browser)
+        return
 
     async def go(s: Settings, db: Database) -> None:
         from activities.youtube_connect import connect_installed
@@ -174,13 +187,64 @@ def channel_connect(
     with_db(go)
 
 
+def _connect_platform(name: str, platform: str, open_browser: bool) -> None:
+    from tubeflow.platforms import PLATFORM_LABELS, platform_problem
+
+    if (problem := platform_problem(platform)) is not None:
+        raise typer.BadParameter(f"{problem} (or youtube)", param_hint="--platform")
+
+    async def go(s: Settings, db: Database) -> None:
+        from activities.platform_connect import connect_loopback
+
+        def show(url: str) -> None:
+            console.print(f"open this page to connect {name} to {PLATFORM_LABELS[platform]}:\n{url}", markup=False)
+
+        account = await connect_loopback(s, db, name, platform, open_browser=open_browser, on_url=show)
+        console.print(f"{name}'s Shorts also go to {PLATFORM_LABELS[platform]} as [bold]{account.account_name}[/bold]")
+        await _resume_platform(s, db, name, platform)
+
+    with_db(go)
+
+
+async def _resume_platform(s: Settings, db: Database, channel: str, platform: str) -> None:
+    """The channel's productions posting Shorts continue on the reconnected platform now (signal)."""
+    from service.client import connect, signal_platform_reconnected
+    from tubeflow.db import repo
+
+    running = [p for p in await repo.list_productions(db, channel=channel, limit=1000) if p.stage == "shorts"]
+    if not running:
+        return
+    client = await connect(s)
+    for p in running:
+        if await signal_platform_reconnected(client, p.id, platform):
+            console.print(f"{p.id} continues posting to {platform}")
+
+
 @channel_app.command("disconnect")
-def channel_disconnect(name: str) -> None:
+def channel_disconnect(
+    name: str, platform: str = typer.Option("youtube", "--platform", help="youtube, tiktok or instagram")
+) -> None:
     """Forget the channel's YouTube account: credentials deleted, analytics collection stopped.
 
     Later videos publish as for a channel never connected (TUBEFLOW_PUBLISHER, the outbox by
-    default).  The grant itself stays in the Google account until revoked there.
+    default).  The grant itself stays in the Google account until revoked there.  With
+    --platform tiktok|instagram: forget that account; later Shorts no longer go there.
     """
+    if platform != "youtube":
+
+        async def forget(s: Settings, db: Database) -> None:
+            from tubeflow.db import platform_repo
+            from tubeflow.platforms import PLATFORM_LABELS
+
+            gone = await platform_repo.remove_account(db, name, platform)
+            label = PLATFORM_LABELS.get(platform, platform)
+            if gone is None:
+                console.print(f"{name}: no {label} account was connected")
+            else:
+                console.print(f"{name}: disconnected from {label} account {gone.account_name}; its token is deleted")
+
+        with_db(forget)
+        return
 
     async def go(s: Settings, db: Database) -> None:
         from tubeflow.db import channel_repo
@@ -236,20 +300,26 @@ def calendar(
         return
 
     async def go(s: Settings, db: Database) -> None:
-        from tubeflow.db import channel_repo
+        from tubeflow.db import channel_repo, platform_repo
 
         channel = args[0] if args else None
         now = datetime.now(UTC)
         start, end = week_window(now) if week else (None, None)
         items = await channel_repo.list_publications(db, channel, start, end)
+        posts = await platform_repo.list_posts(db, channel, start, end)
         if as_json:
-            print(json.dumps([i.to_dict() for i in items], indent=2))
-        elif week and start is not None and end is not None:
+            out = [{**i.to_dict(), "platform": "youtube"} for i in items]
+            print(json.dumps(out + [{**p.to_dict(), "kind": "short"} for p in posts], indent=2))
+            return
+        if week and start is not None and end is not None:
             _print_week(items, channel, now, start, end)
         elif not items:
             console.print(_nothing_on(channel, start, end), markup=False)
         else:
             _print_calendar(items)
+        if posts:
+            console.print("Shorts on TikTok and Instagram (UTC):", markup=False)
+            _print_posts(posts)
 
     with_db(go)
 
@@ -332,6 +402,24 @@ def _print_calendar(items: list[Any]) -> None:
             i.title[:40],
             i.location,
         )
+    console.print(table)
+
+
+def _print_posts(posts: list[Any]) -> None:
+    """Each platform's own calendar: its slot (or when it went up), and what happened."""
+    from tubeflow.platforms import PLATFORM_LABELS
+
+    table = Table("when (UTC)", "channel", "production", "platform", "kind", "status", "where / why")
+    for p in posts:
+        when = (
+            f"{p.publish_at:%Y-%m-%d %H:%M}"
+            if p.publish_at
+            else (f"{p.posted_at:%Y-%m-%d %H:%M} (at once)" if p.posted_at else "at once")
+        )
+        table.add_row(
+            when, p.channel, p.production_id, PLATFORM_LABELS.get(p.platform, p.platform), f"short {p.idx}",
+            p.status, p.location or p.reason,
+        )  # fmt: skip
     console.print(table)
 
 

@@ -518,14 +518,24 @@ def retry(
     production_id: str,
     note: str = typer.Option("", help="what you fixed (kept in the logs)"),
     operator: str = typer.Option("cli"),
+    platform: str = typer.Option("", "--platform", help="tiktok or instagram: continue only that platform's Shorts"),
 ) -> None:
     """Continue a production that needs attention from its failed stage (approved work is kept), or one
-    blocked on the YouTube quota after it was raised or reset (one try now; blocked again if still spent)."""
+    blocked on the YouTube quota after it was raised or reset (one try now; blocked again if still spent).
+    With --platform: the Shorts' posting to that platform, failed for good or waiting on its cap."""
 
     async def go(s: Settings) -> None:
-        from service.client import connect
+        from service.client import connect, retry_platform
         from service.client import retry as do_retry
 
+        if platform:
+            from tubeflow.platforms import platform_problem
+
+            if (problem := platform_problem(platform)) is not None:
+                raise typer.BadParameter(problem, param_hint="--platform")
+            was = await retry_platform(await connect(s), production_id, platform)
+            console.print(f"{production_id}: {platform} tries again now (it was {was})", markup=False)
+            return
         st = await do_retry(await connect(s), production_id, operator, note)
         console.print(f"retrying {st.stage}; the production is {st.state} again")
 

@@ -258,3 +258,37 @@ async def signal_reconnected(client: Client, production_id: str) -> None:
         await handle.signal(SIGNAL_RECONNECTED)
     except RPCError as e:
         raise _rpc_problem(production_id, e) from e
+
+
+async def retry_platform(client: Client, production_id: str, platform: str) -> str:
+    """Wake one platform's posting of the production's Shorts that waits (failed for good and fixed,
+    a cap raised, an account reconnected): it tries once now.  Returns what it was waiting on."""
+    from tubeflow.contracts import SIGNAL_PLATFORM_RETRY, shorts_workflow_id
+
+    handle = client.get_workflow_handle(shorts_workflow_id(production_id))
+    try:
+        status = await handle.query("status")
+    except RPCError as e:
+        if _finished(e) or e.status == RPCStatusCode.NOT_FOUND:
+            raise NothingToRetry(f"production {production_id!r} is not posting Shorts now; nothing to retry") from e
+        raise
+    state = str((status.get("platforms") or {}).get(platform, "")) if isinstance(status, dict) else ""
+    if not state.startswith(("needs attention", "blocked", "waiting")):
+        raise NothingToRetry(
+            f"production {production_id!r}: {platform} is not waiting ({state or 'not one of its platforms'}); "
+            "nothing to retry"
+        )
+    await handle.signal(SIGNAL_PLATFORM_RETRY, platform)
+    return state
+
+
+async def signal_platform_reconnected(client: Client, production_id: str, platform: str) -> bool:
+    """Tell a production's Shorts that the channel's account on ``platform`` works again; False when
+    it is not posting Shorts (nothing waits)."""
+    from tubeflow.contracts import SIGNAL_PLATFORM_RECONNECTED, shorts_workflow_id
+
+    try:
+        await client.get_workflow_handle(shorts_workflow_id(production_id)).signal(SIGNAL_PLATFORM_RECONNECTED, platform)
+    except RPCError:
+        return False
+    return True

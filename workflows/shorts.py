@@ -246,22 +246,26 @@ class ShortsWorkflow:
                 cause = e.cause
                 kind = cause.type if isinstance(cause, ApplicationError) else ""
                 message = cause.message if isinstance(cause, ApplicationError) else str(cause or e)
+                self._retries.discard(platform)
+                self._reconnected.discard(platform)
+                woken = lambda: platform in self._retries or platform in self._reconnected  # noqa: E731
                 if kind == "PostingCapReached" and isinstance(cause, ApplicationError):
+                    # ``retry`` tries once now (the cap was raised or the day reset); else the timer.
                     until = quota_reset_time(cause, workflow.now())
-                    self._platforms[platform] = f"waiting for its posting cap until {until.isoformat()}"
-                    await workflow.sleep(max(until - workflow.now(), timedelta(seconds=1)))
+                    self._platforms[platform] = f"waiting: {message}"
+                    wait: timedelta | None = max(until - workflow.now(), timedelta(seconds=1))
                 elif kind == "AccountNeedsReconnect":
+                    # The activity asks nothing of the platform while the account is marked, so the poll is free.
                     self._platforms[platform] = f"blocked: {message}"
-                    self._reconnected.discard(platform)
-                    try:
-                        await workflow.wait_condition(lambda: platform in self._reconnected, timeout=RECONNECT_POLL)
-                    except TimeoutError:
-                        pass  # look again: the activity asks nothing of the platform while it is still marked
+                    wait = RECONNECT_POLL
                 else:
                     self._platforms[platform] = f"needs attention: {message}"
-                    self._retries.discard(platform)
-                    await workflow.wait_condition(lambda: platform in self._retries)
-                    self._retries.discard(platform)
+                    wait = None  # failed for good: only ``tubeflow retry ID --platform P`` continues it
+                try:
+                    await workflow.wait_condition(woken, timeout=wait)
+                except TimeoutError:
+                    pass
+                self._platforms[platform] = f"trying Short {req.index + 1} again"
 
     @staticmethod
     def _quality_request(inp: ShortsInput, spec: ShortSpec, rendered: RenderResult) -> QualityRequest:
