@@ -22,6 +22,40 @@ class AccountOut(Answer):
     updated_at: str
 
 
+class PlatformAccountOut(Answer):
+    """A TikTok or Instagram account the channel's Shorts also go to; never its token."""
+
+    channel: str
+    platform: str = Field(description="tiktok | instagram")
+    account_id: str
+    account_name: str
+    status: str = Field(description="connected | reconnect_needed")
+    reason: str
+    expires_at: str | None
+    connected_at: str
+    updated_at: str
+
+
+class PlatformPostOut(Answer):
+    """One Short on one platform: its slot there and what happened (status, and why)."""
+
+    id: int
+    production_id: str
+    channel: str
+    platform: str
+    idx: int
+    publish_at: str | None
+    status: str = Field(
+        description="reserved | posting | published | waiting | reconnect_needed | needs_attention | skipped"
+    )
+    post_id: str
+    location: str
+    caption: str
+    reason: str
+    posted_at: str | None
+    calendar_at: str | None = None
+
+
 class CadenceOut(Answer):
     """The channel's Temporal Schedule, or ``error`` when Temporal could not describe it."""
 
@@ -38,6 +72,7 @@ class ChannelView(Answer):
     niche: str
     settings: ChannelSettings
     youtube: AccountOut | None
+    platforms: list[PlatformAccountOut] = Field(default_factory=list, description="TikTok / Instagram accounts")
     cadence: CadenceOut | None
 
 

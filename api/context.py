@@ -50,6 +50,7 @@ class ApiContext:
     job_slots: JobSlots = field(default_factory=JobSlots)
     # The dashboard's "Connect YouTube" flows (their state travels sealed; this keeps the used ones).
     connector: Any = None
+    platform_connector: Any = None  # the same for "Connect TikTok" / "Connect Instagram"
 
     @property
     def db(self) -> Database:

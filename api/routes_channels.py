@@ -20,6 +20,7 @@ from api.answers_channels import (
     CalendarOut,
     ChannelReport,
     ChannelView,
+    PlatformPostOut,
     PublicationOut,
     TopicOut,
     VideoReport,
@@ -29,7 +30,8 @@ from api.context import ApiContext, Ctx
 from api.errors import safe_text
 from api.schemas import Line, ProductionId, Strict
 from tubeflow.channel_settings import field_errors
-from tubeflow.db import channel_repo, repo
+from tubeflow.db import channel_repo, platform_repo, repo
+from tubeflow.db.repo import NotFoundError
 from tubeflow.errors import ConfigError, PermanentError
 
 router = APIRouter(tags=["channels"])
@@ -68,6 +70,7 @@ async def channel_view(ctx: ApiContext, name: str) -> dict[str, Any]:
         "niche": ch.niche,
         "settings": cs.to_dict(),
         "youtube": account.to_dict() if account else None,
+        "platforms": [a.to_dict() for a in await platform_repo.list_accounts(ctx.db, name)],
         "cadence": cadence,
     }
 
@@ -192,6 +195,73 @@ async def reschedule(
     from activities.calendar import move_publication
 
     return (await move_publication(ctx.settings, ctx.db, production_id, body.at)).to_dict()
+
+
+# ---------------------------------------------------------------- Connect TikTok / Instagram
+
+
+def _platform_connector(ctx: ApiContext) -> Any:
+    from activities.platform_connect import PlatformConnector
+
+    if ctx.platform_connector is None:
+        ctx.platform_connector = PlatformConnector(ctx.settings)
+    return ctx.platform_connector
+
+
+@router.get("/channels/{name}/connect/{platform}", include_in_schema=False, response_class=RedirectResponse)
+async def platform_connect_start(name: str, platform: str, request: Request, ctx: Ctx, _: AdminKey) -> Response:
+    from tubeflow.platforms import platform_problem
+
+    await repo.get_channel(ctx.db, name)
+    if (problem := platform_problem(platform)) is not None:
+        return HTMLResponse(f"<p>{_escape(problem)}</p>", status_code=404)
+    try:
+        url = _platform_connector(ctx).start(name, platform, str(request.url_for("platform_oauth_callback")))
+    except PermanentError as e:
+        return HTMLResponse(f"<p>{_escape(str(e))}</p><p><a href='/channels'>Channels</a></p>", status_code=400)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get(
+    "/oauth/platform/callback",
+    name="platform_oauth_callback",
+    include_in_schema=False,
+    response_class=HTMLResponse,
+    response_model=None,
+)
+async def platform_oauth_callback(
+    request: Request, ctx: Ctx, _: AdminKey, state: str = "", code: str = "", error: str = "",
+    error_description: str = "",
+) -> Response:  # fmt: skip
+    if error:
+        why = _escape(error_description or error)
+        return HTMLResponse(f"<p>The platform did not connect the channel: {why}</p>", status_code=400)
+    try:
+        account = await _platform_connector(ctx).finish(ctx.db, state, code)
+    except PermanentError as e:
+        return HTMLResponse(f"<p>{_escape(str(e))}</p><p><a href='/channels'>Channels</a></p>", status_code=400)
+    if ctx.temporal is not None:
+        from service.client import signal_platform_reconnected
+
+        for p in await repo.list_productions(ctx.db, channel=account.channel, limit=1000):
+            if p.stage == "shorts":
+                await signal_platform_reconnected(ctx.temporal, p.id, account.platform)
+    return RedirectResponse(f"/channels/{quote(account.channel)}", status_code=303)
+
+
+@router.delete("/api/channels/{name}/platforms/{platform}", responses=errors_doc(404))
+async def platform_disconnect(name: str, platform: str, ctx: Ctx, _: AdminKey) -> dict[str, Any]:
+    gone = await platform_repo.remove_account(ctx.db, name, platform)
+    if gone is None:
+        raise NotFoundError(f"channel {name!r} has no {platform} account connected")
+    return {"channel": name, "platform": platform, "disconnected": True}
+
+
+@router.get("/api/channels/{name}/posts", response_model=list[PlatformPostOut], responses=errors_doc(404))
+async def platform_posts(name: str, ctx: Ctx, _: ViewerKey) -> list[dict[str, Any]]:
+    """The channel's Shorts on TikTok and Instagram: each post's slot, status and reason."""
+    await repo.get_channel(ctx.db, name)
+    return [p.to_dict() for p in await platform_repo.list_posts(ctx.db, name)]
 
 
 # ---------------------------------------------------------------- Connect YouTube (web-server flow)

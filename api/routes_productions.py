@@ -210,6 +210,11 @@ async def retry(
     """Continue a production in ``needs_attention`` from its failed stage, or wake one blocked on the
     YouTube quota for one try now (blocked again if still spent); 409 otherwise."""
     await _known(ctx, production_id)
+    if body is not None and body.platform:
+        known = await repo.get_production(ctx.db, production_id)
+        async with closed_production(ctx, production_id, lambda known: f"{_ended(known)}; nothing to retry"):
+            await tf.retry_platform(ctx.client(), production_id, body.platform)
+        return {"id": production_id, "stage": known.stage, "state": known.state, "progress": known.progress}
     async with closed_production(ctx, production_id, lambda known: f"{_ended(known)}; nothing to retry"):
         status = await tf.retry(ctx.client(), production_id, who.name, body.note if body else "")
     return {"id": production_id, "stage": status.stage, "state": status.state, "progress": status.progress}

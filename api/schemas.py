@@ -139,6 +139,8 @@ class CancelIn(Strict):
 
 class RetryIn(Strict):
     note: Text = Field(default="", max_length=500)  # what the operator fixed, kept in the logs
+    # tiktok | instagram: continue only the Shorts' posting to that platform (failed for good, or on its cap)
+    platform: Literal["", "tiktok", "instagram"] = ""
 
 
 Url = Annotated[Line, Field(min_length=1, max_length=4096)]
