@@ -84,7 +84,47 @@ async def publish_plan(
         when_s = f"scheduled for {when_in_words(at, cs.timezone)}" if at else "at once, after the long-form"
         what = f"Short {i + 1} ({end - start:.0f} s, from {start:.0f} s of the narration)"
         items.append({"what": what, "where": where, "when": when_s, "privacy": cs.privacy})
+    platforms = await _platforms(db, storage, view, cs, bool(ranges))
+    for entry in platforms:
+        slots = getattr(cs, f"{entry['platform']}_slots")
+        when_p = f"at its slots ({'; '.join(slots)})" if slots else "with each Short's YouTube time"
+        items.append({"what": f"Shorts on {entry['label']}", "where": entry["account"], "when": when_p,
+                      "privacy": "only me" if cs.privacy != "public" else "public"})  # fmt: skip
     shorts = f" and {len(ranges)} Short{'s' if len(ranges) != 1 else ''}" if ranges else ""
     zone = f" Times are in the channel's time zone, {cs.timezone}." if long_at else ""
     sentence = f"Publishes the long-form video{shorts} to {where}, as {cs.privacy}.{zone}"
-    return {"sentence": sentence, "items": items}
+    if platforms:
+        sentence += f" The Shorts also go to {' and '.join(p['label'] for p in platforms)} (untick one below)."
+    return {"sentence": sentence, "items": items, "platforms": platforms}
+
+
+async def _platforms(
+    db: Database, storage: Storage, view: dict[str, Any], cs: Any, has_shorts: bool
+) -> list[dict[str, Any]]:
+    """The channel's TikTok / Instagram accounts with the caption each would get (the reviewer may edit it)."""
+    from activities.cross_posting import caption_parts, platform_module
+    from tubeflow.db import platform_repo
+    from tubeflow.platforms import PLATFORM_LABELS
+
+    if not has_shorts:
+        return []
+    script: dict[str, Any] = {}
+    script_key = (view.get("artifact_keys") or {}).get("script")
+    if script_key:
+        try:
+            script = json.loads(storage.get_text(str(script_key)))
+        except (OSError, ValueError, KeyError) as e:
+            log.warning("cannot read the script of %s for the platform captions: %s", view.get("id"), e)
+    out = []
+    for account in await platform_repo.list_accounts(db, str(view["channel"])):
+        title, description, tags = caption_parts(script, str(view.get("title") or ""))
+        try:
+            caption = platform_module(account.platform).caption_for(title, description, tags)
+        except Exception as e:  # a caption that cannot be built must not hide the checkpoint
+            log.warning("caption for %s failed: %s", account.platform, e)
+            caption = title
+        label = PLATFORM_LABELS.get(account.platform, account.platform)
+        name = account.account_name + ("" if account.status == "connected" else " (reconnect needed)")
+        out.append({"platform": account.platform, "label": label, "account": f"{label} account {name}",
+                    "caption": caption, "connected": account.status == "connected"})  # fmt: skip
+    return out

@@ -230,7 +230,13 @@ async def _page_parts(ctx: ApiContext, view: dict[str, Any]) -> dict[str, Any]:
     from api.publish_plan import publish_plan
 
     keys = view.get("artifact_keys") or {}
+    from tubeflow.db import platform_repo
+    from tubeflow.platforms import PLATFORM_LABELS
+
     parts: dict[str, Any] = {"transcript": [], "lexicon": "", "publish_plan": None, "finished": None}
+    posts = await platform_repo.list_posts(ctx.db, production_id=str(view["id"]))
+    parts["platform_posts"] = [p.to_dict() for p in posts]
+    parts["platform_names"] = PLATFORM_LABELS
     if view.get("checkpoint") == "audio" and keys.get("timing"):
         parts["transcript"] = await asyncio.to_thread(
             transcript, ctx.storage, str(keys["timing"]), str(keys.get("audio") or ""), str(keys.get("script") or "")
@@ -257,6 +263,7 @@ async def channel_page(name: str, request: Request, ctx: Ctx) -> Response:
     from niches.config import load_niche
     from tubeflow.db import channel_repo
     from tubeflow.errors import ConfigError
+    from tubeflow.platforms import PLATFORM_LABELS, PLATFORM_NAMES
 
     who = await page_principal(request, ctx)
     if who is None:
@@ -276,6 +283,7 @@ async def channel_page(name: str, request: Request, ctx: Ctx) -> Response:
         c=view,
         settings_groups=settings_form(cs, ctx.settings, niche),
         caption_kinds=CAPTION_KINDS_SHOWN,
+        platform_labels=[(p, PLATFORM_LABELS[p]) for p in PLATFORM_NAMES],
         topics=[t.to_dict() for t in await channel_repo.list_topics(ctx.db, name)],
         calendar=[p.to_dict() for p in await channel_repo.list_publications(ctx.db, name)][-20:],
     )

@@ -295,6 +295,16 @@
     const metadata = window.tubeflowMetadata ? window.tubeflowMetadata.edits() : {};
     if (metadata === false) throw new Error("Fix the marked field first: YouTube would refuse it.");
     Object.assign(edits, metadata);
+    // The Shorts' other platforms: the ones unticked, and captions the reviewer changed.
+    const off = [], captions = {};
+    document.querySelectorAll("#platforms-form .platform-choice").forEach((box) => {
+      const name = box.dataset.platform;
+      if (!box.querySelector("input[type=checkbox]").checked) off.push(name);
+      const text = box.querySelector("textarea");
+      if (text.value.trim() && text.value !== text.defaultValue) captions[name] = text.value;
+    });
+    if (off.length) edits.platforms_off = off;
+    if (Object.keys(captions).length) edits.platform_captions = captions;
     return Object.keys(edits).length ? edits : null;
   }
 
