@@ -238,7 +238,7 @@ async def _failed(db: Database, req: CrossPostRequest, status: str, error: Perma
     return error
 
 
-async def _beating(work: Any, heartbeat: Callable[[], None], every_s: float = 10.0) -> PostOutcome:
+async def _beating(work: Any, heartbeat: Callable[[], None], every_s: float = 5.0) -> PostOutcome:
     """Await a posting thread while heartbeating, so a dead worker is noticed within the heartbeat timeout."""
     task = asyncio.ensure_future(work)
     while True:

@@ -152,7 +152,11 @@ PUBLISH = ActivityDef("publish", PublishRequest, PublishResult, Queue.MAIN, CPU,
 PLAN_CROSS_POSTS = ActivityDef(
     "plan_cross_posts", CrossPostPlanRequest, CrossPostPlan, Queue.MAIN, BOOKKEEPING, BOOKKEEPING_RETRY
 )
-CROSS_POST = ActivityDef("cross_post", CrossPostRequest, CrossPostResult, Queue.MAIN, CPU, CPU_RETRY)
+# Heartbeats while a chunked upload runs: a killed worker's post is retried (and resumed) within 20 s.
+CROSS_POST = ActivityDef(
+    "cross_post", CrossPostRequest, CrossPostResult, Queue.MAIN, timedelta(minutes=30), CPU_RETRY,
+    heartbeat=timedelta(seconds=20),
+)  # fmt: skip
 PLAN_SHORTS = ActivityDef("plan_shorts", ShortsInput, ShortsPlan, Queue.MAIN, timedelta(minutes=2), CPU_RETRY)
 RECORD_SNAPSHOT = ActivityDef("record_snapshot", StateSnapshot, type(None), Queue.MAIN, BOOKKEEPING, BOOKKEEPING_RETRY)
 RECORD_REVIEW = ActivityDef("record_review", ReviewLog, type(None), Queue.MAIN, BOOKKEEPING, BOOKKEEPING_RETRY)

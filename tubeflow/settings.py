@@ -191,6 +191,7 @@ class Settings:
     tiktok_client_secret: str = ""
     tiktok_base_url: str = "https://open.tiktokapis.com"
     tiktok_auth_url: str = "https://www.tiktok.com/v2/auth/authorize/"
+    tiktok_chunk_bytes: int = 10 * 1024 * 1024  # FILE_UPLOAD chunk size (TikTok: 5-64 MB)
     tiktok_daily_posts: int = 15  # our cap per creator and 24 h (TikTok answers spam_risk_too_many_posts)
     # Instagram Graph API through Facebook Login
     facebook_app_id: str = ""
