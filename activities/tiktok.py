@@ -119,18 +119,9 @@ def exchange_code(app: PlatformApp, code: str, redirect_uri: str, code_verifier:
     }
     with _http() as http:
         token = _token_call(http, app, form, refreshing=False)
-        user = (
-            _call(
-                http,
-                app,
-                token,
-                "GET",
-                "/v2/user/info/",
-                "user/info",
-                params={"fields": "open_id,display_name,username"},
-            ).get("user")
-            or {}
-        )
+        fields = {"fields": "open_id,display_name,username"}
+        data = _call(http, app, token, "GET", "/v2/user/info/", "user/info", params=fields)
+    user = data.get("user") or {}
     token.account_id = str(user.get("open_id") or token.account_id)
     handle = str(user.get("username") or "")
     token.account_name = f"@{handle}" if handle else str(user.get("display_name") or "")
@@ -381,9 +372,16 @@ class _Poster:
     def forget_publish(self) -> None:
         """The publish is over (FAILED or its upload expired): keep its id for the record, start clean."""
         old = self.state.pop("publish_id", None)
-        for key in ("source", "upload_url", "upload_expires_at", "video_size", "chunk_size", "total_chunk_count"):
+        for key in (
+            "source",
+            "upload_url",
+            "upload_expires_at",
+            "video_size",
+            "chunk_size",
+            "total_chunk_count",
+            "next_chunk",
+        ):
             self.state.pop(key, None)
-        self.state.pop("next_chunk", None)
         if old:
             self.state["abandoned"] = [*self.state.get("abandoned", []), old]
         self.save()
@@ -421,7 +419,7 @@ class _Poster:
             raise error
         if status == "PROCESSING_UPLOAD" and self.state.get("source") == "FILE_UPLOAD":
             fresh = time.time() < float(self.state.get("upload_expires_at") or 0) - 60
-            same = self.state.get("video_size") == self.post.video.stat().st_size
+            same = self.post.video.is_file() and self.state.get("video_size") == self.post.video.stat().st_size
             if not (fresh and same and self.state.get("upload_url")):
                 self.forget_publish()  # bytes missing and no way to send them: it can never publish
                 return None
@@ -639,16 +637,9 @@ def video_stats(app: PlatformApp, token: PlatformToken, video_ids: list[str]) ->
     with _http() as http:
         for start in range(0, len(wanted), STATS_BATCH):
             batch = wanted[start : start + STATS_BATCH]
-            data = _call(
-                http,
-                app,
-                token,
-                "POST",
-                "/v2/video/query/",
-                "video/query",
-                params={"fields": STATS_FIELDS},
-                body={"filters": {"video_ids": batch}},
-            )
+            body = {"filters": {"video_ids": batch}}
+            fields = {"fields": STATS_FIELDS}
+            data = _call(http, app, token, "POST", "/v2/video/query/", "video/query", params=fields, body=body)
             for video in data.get("videos") or []:
                 out[str(video.get("id"))] = {
                     "views": int(video.get("view_count") or 0),
