@@ -30,7 +30,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import httpx
 
 from activities.platform_api import PlatformApp, PlatformToken, PostLedger, PostOutcome, ShortPost
-from tubeflow.errors import AccountNeedsReconnect, PermanentError, PostingCapReached, TransientError
+from tubeflow.errors import AccountNeedsReconnect, MediaError, PermanentError, PostingCapReached, TransientError
 
 SCOPES: tuple[str, ...] = (
     "instagram_basic",
@@ -432,7 +432,8 @@ class _Reel:
         self.http, self.poll_s, self.timeout_s = http, poll_s, timeout_s
         self.graph = _Graph(app, token.access_token, http)
         self.ig = token.account_id
-        self.size = post.video.stat().st_size
+        # 0 when the local copy is gone: a resume past the upload needs no bytes, a new container does.
+        self.size = post.video.stat().st_size if post.video.is_file() else 0
 
     def save(self) -> None:
         self.ledger.save(dict(self.state))
@@ -479,8 +480,10 @@ class _Reel:
                 self._forget("Instagram dropped the container")
 
     def _resumable(self) -> bool:
-        """Whether the ledger's container still fits this video (a re-render changes the size)."""
-        return self.state.get("size") == self.size or self.state.get("step") == "publishing"
+        """Whether the ledger's container still fits this video (a re-render changes the size); once
+        the bytes are all up, a missing local copy does not matter."""
+        step = self.state.get("step")
+        return self.state.get("size") == self.size or step == "publishing" or (not self.size and step == "uploaded")
 
     def _forget(self, why: str) -> None:
         """Start over with a new container; only ever called when the old one did not publish."""
@@ -549,6 +552,8 @@ class _Reel:
         return min(now + window, max(now + 60.0, min(inside) + window + 60.0))
 
     def _create_container(self) -> None:
+        if not self.size:
+            raise MediaError(f"the Short's video {self.post.video} is missing or empty; render or fetch it again")
         caption = fit_caption(self.post.caption)
         data = {
             "media_type": "REELS",

@@ -17,7 +17,7 @@ import pytest
 
 from activities import instagram
 from activities.platform_api import MemoryLedger, PlatformApp, PlatformToken, ShortPost, platform_app
-from tubeflow.errors import AccountNeedsReconnect, PermanentError, PostingCapReached, TransientError
+from tubeflow.errors import AccountNeedsReconnect, MediaError, PermanentError, PostingCapReached, TransientError
 from tubeflow.settings import Settings
 
 try:
@@ -226,9 +226,18 @@ def test_crash_after_media_publish_does_not_post_twice(
         post(app, token, short(reel), ledger)
     assert ledger.state["step"] == "publishing" and "media_id" not in ledger.state
     [media] = fake.posts()
-    out = post(app, token, short(reel), ledger)
+    gone = short(reel, video=reel.parent / "not-fetched-this-time.mp4")  # no bytes are needed past the upload
+    out = post(app, token, gone, ledger)
     assert out.post_id == media.id and out.url == media.permalink
     assert len(fake.posts()) == 1 and fake.publish_calls == 1
+
+
+def test_a_missing_video_is_a_media_error(
+    fake: FakeInstagram, app: PlatformApp, token: PlatformToken, tmp_path: Path
+) -> None:
+    with pytest.raises(MediaError, match="missing"):
+        post(app, token, short(tmp_path / "nope.mp4"), MemoryLedger())
+    assert fake.containers == {}
 
 
 def test_a_lost_media_publish_answer_does_not_post_twice(
