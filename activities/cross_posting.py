@@ -77,11 +77,22 @@ def platform_module(platform: str) -> PlatformModule:
     if platform == "tiktok":
         from activities import tiktok
 
-        return PlatformModule(tiktok.post_short, tiktok.refresh, tiktok.needs_refresh, tiktok.caption_for)
+        def post(
+            app: PlatformApp, token: PlatformToken, post: ShortPost, ledger: Any, *, chunk_size: int
+        ) -> PostOutcome:
+            # MIN_CHUNK is read at call time: TikTok's 5 MB floor, lowered only by tests of tiny files.
+            return tiktok.post_short(app, token, short, ledger, chunk_size=chunk_size, min_chunk=tiktok.MIN_CHUNK)
+
+        return PlatformModule(post, tiktok.refresh, tiktok.needs_refresh, tiktok.caption_for)
     if platform == "instagram":
         from activities import instagram
 
-        return PlatformModule(instagram.post_reel, instagram.refresh, instagram.needs_refresh, instagram.caption_for)
+        def reel(
+            app: PlatformApp, token: PlatformToken, post: ShortPost, ledger: Any, *, chunk_size: int
+        ) -> PostOutcome:
+            return instagram.post_reel(app, token, short, ledger)
+
+        return PlatformModule(reel, instagram.refresh, instagram.needs_refresh, instagram.caption_for)
     raise PermanentError(f"unknown platform {platform!r}: use one of {', '.join(PLATFORM_NAMES)}")
 
 
@@ -194,7 +205,8 @@ async def cross_post(
         await platform_repo.update_post(
             db, req.production_id, req.platform, req.index, status="posting", caption=caption
         )
-        outcome = await _beating(asyncio.to_thread(module.post, app, token, post, ledger), heartbeat)
+        posting = asyncio.to_thread(module.post, app, token, post, ledger, chunk_size=settings.tiktok_chunk_bytes)
+        outcome = await _beating(posting, heartbeat)
     except AccountNeedsReconnect as e:
         await platform_repo.mark_reconnect_needed(db, req.channel, req.platform, str(e))
         raise await _failed(db, req, "reconnect_needed", e) from None
