@@ -78,7 +78,7 @@ def platform_module(platform: str) -> PlatformModule:
         from activities import tiktok
 
         def post(
-            app: PlatformApp, token: PlatformToken, post: ShortPost, ledger: Any, *, chunk_size: int
+            app: PlatformApp, token: PlatformToken, short: ShortPost, ledger: Any, *, chunk_size: int
         ) -> PostOutcome:
             # MIN_CHUNK is read at call time: TikTok's 5 MB floor, lowered only by tests of tiny files.
             return tiktok.post_short(app, token, short, ledger, chunk_size=chunk_size, min_chunk=tiktok.MIN_CHUNK)
@@ -88,7 +88,7 @@ def platform_module(platform: str) -> PlatformModule:
         from activities import instagram
 
         def reel(
-            app: PlatformApp, token: PlatformToken, post: ShortPost, ledger: Any, *, chunk_size: int
+            app: PlatformApp, token: PlatformToken, short: ShortPost, ledger: Any, *, chunk_size: int
         ) -> PostOutcome:
             return instagram.post_reel(app, token, short, ledger)
 
