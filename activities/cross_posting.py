@@ -208,8 +208,11 @@ async def cross_post(
         posting = asyncio.to_thread(module.post, app, token, post, ledger, chunk_size=settings.tiktok_chunk_bytes)
         outcome = await _beating(posting, heartbeat)
     except AccountNeedsReconnect as e:
-        await platform_repo.mark_reconnect_needed(db, req.channel, req.platform, str(e))
-        raise await _failed(db, req, "reconnect_needed", e) from None
+        said = AccountNeedsReconnect(
+            str(e).replace("connect CHANNEL", f"connect {req.channel}")
+        )  # the module knows no channel
+        await platform_repo.mark_reconnect_needed(db, req.channel, req.platform, str(said))
+        raise await _failed(db, req, "reconnect_needed", said) from None
     except PostingCapReached as e:
         raise await _failed(db, req, "waiting", e) from None
     except PermanentError as e:

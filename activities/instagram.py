@@ -42,7 +42,7 @@ SCOPES: tuple[str, ...] = (
 )
 # Without these two nothing can be posted; the others only cost insights or Page lookups.
 REQUIRED_SCOPES: tuple[str, ...] = ("instagram_basic", "instagram_content_publish")
-RECONNECT = "`tubeflow channel connect CH --platform instagram`"
+RECONNECT = "`tubeflow channel connect CHANNEL --platform instagram`"
 
 LONG_LIVED_S = 60 * 86400.0  # what Meta documents when the exchange omits expires_in
 REFRESH_BEFORE_S = 7 * 86400.0

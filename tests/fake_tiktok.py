@@ -140,6 +140,11 @@ class FakeTikTok:
         self.audited = True
         self.verified_url_prefixes: list[str] = []
         self.drop_after_chunks: int | None = None
+        # A chunk PUT after this many chunks waits (chunk_held set) until release_held(), then is
+        # dropped unstored: a test kills the uploading process meanwhile, mid-upload for real.
+        self.hold_after_chunks: int | None = None
+        self.chunk_held = threading.Event()
+        self._release = threading.Event()
         self.drop_stored = False
         self._fail_next: dict[str, list[tuple[int, str, str]]] = {}
         self._fail_publish: list[str] = []
@@ -195,6 +200,9 @@ class FakeTikTok:
     def fail_publish(self, reason: str) -> None:
         """The next upload that completes ends FAILED with ``fail_reason=reason``."""
         self._fail_publish.append(reason)
+
+    def release_held(self) -> None:
+        self._release.set()
 
     def posts(self, account: str = "default") -> list[Publish]:
         """The posts that went live on ``account``."""
@@ -632,6 +640,11 @@ class FakeTikTok:
                 resend = pub.chunks > 0 and (first, last) == bounds(pub.chunks - 1)  # the last one again
                 if not resend and (pub.chunks >= count or (first, last) != bounds(pub.chunks)):
                     return self._raw(416, b"", extra={"Content-Range": f"bytes */{pub.size}"})
+                if fake.hold_after_chunks is not None and pub.chunks >= fake.hold_after_chunks and not resend:
+                    fake.chunk_held.set()
+                    fake._release.wait(60)
+                    self.close_connection = True  # the client is gone: nothing stored, no answer
+                    return None
                 if fake.drop_after_chunks is not None and pub.chunks >= fake.drop_after_chunks and not resend:
                     fake.drop_after_chunks = None
                     if fake.drop_stored:

@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover
 
 REDIRECT = "http://127.0.0.1:8765/oauth/instagram/callback"
 CAPTION = "Why the sky is blue, in 30 seconds.\n\n#science #sky"
-RECONNECT = "tubeflow channel connect CH --platform instagram"
+RECONNECT = "tubeflow channel connect CHANNEL --platform instagram"
 
 
 @pytest.fixture(scope="module")

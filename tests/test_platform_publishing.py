@@ -1,0 +1,241 @@
+"""One channel on YouTube, TikTok and Instagram: one production, every video on every platform once.
+
+A real production through the dev server, the real workers, tiny real media, and three local
+fakes of the platforms (tests/fake_youtube.py, fake_tiktok.py, fake_instagram.py) that keep every
+post; the production clients talk to them through the documented base-URL settings.  On the way:
+the TikTok account is revoked (TikTok blocks until it is reconnected, while YouTube and Instagram
+go on) and Instagram's daily cap is full (it waits; once the day resets, `tubeflow retry
+--platform instagram` posts at once).  The last test SIGKILLs a process in the middle of a TikTok
+chunked upload and runs the post again: it resumes, and TikTok has one post.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.platform_connect import connect_loopback
+from service.client import signal_platform_reconnected, start_production
+from tests.conftest import tiny_settings
+from tests.fake_instagram import FakeInstagram
+from tests.fake_tiktok import FakeTikTok
+from tests.fake_youtube import FakeYouTube
+from tests.test_cli import cli_env, tubeflow
+from tests.test_publish_waits import connected_channel, google, youtube_settings  # noqa: F401 (fixture)
+from tests.workflow_helpers import running_stack, wait_for
+from tubeflow.db import platform_repo
+from tubeflow.db.engine import Database
+from tubeflow.db.records import PlatformPost
+from tubeflow.settings import Settings
+
+TOPIC = "Why is the sky blue?"
+
+
+@pytest.fixture
+def tiktok() -> Iterator[FakeTikTok]:
+    with FakeTikTok() as fake:
+        yield fake
+
+
+@pytest.fixture
+def instagram() -> Iterator[FakeInstagram]:
+    with FakeInstagram() as fake:
+        yield fake
+
+
+def three_platforms(tmp_path: Path, yt: FakeYouTube, tt: FakeTikTok, ig: FakeInstagram) -> Settings:
+    return youtube_settings(tmp_path, yt).with_overrides(
+        tiktok_client_key=tt.client_key,
+        tiktok_client_secret=tt.client_secret,
+        tiktok_base_url=tt.base_url,
+        tiktok_auth_url=tt.auth_url,
+        facebook_app_id=ig.app_id,
+        facebook_app_secret=ig.app_secret,
+        instagram_graph_url=ig.graph_url,
+        instagram_upload_url=ig.upload_url,
+        facebook_auth_url=ig.auth_url,
+    )
+
+
+def consent(url: str) -> None:
+    """The person clicks Allow: the fake's consent page redirects to tubeflow's loopback listener."""
+    answer = httpx.get(url, follow_redirects=True, timeout=30)
+    assert answer.status_code == 200, answer.text
+
+
+async def posts(db: Database, platform: str) -> list[PlatformPost]:
+    return sorted((p for p in await platform_repo.list_posts(db, "sky") if p.platform == platform), key=lambda p: p.idx)
+
+
+async def until_posts(
+    db: Database, platform: str, statuses: set[str], timeout_s: float = 240, every: bool = True
+) -> list[PlatformPost]:
+    """The platform's posts once every one (``every``) or any one is in ``statuses``."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    seen: list[PlatformPost] = []
+    while asyncio.get_running_loop().time() < deadline:
+        seen = await posts(db, platform)
+        hits = [p.status in statuses for p in seen]
+        if seen and (all(hits) if every else any(hits)):
+            return seen
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"{platform} posts never all in {statuses}: {[(p.idx, p.status, p.reason) for p in seen]}")
+
+
+async def test_one_production_reaches_youtube_tiktok_and_instagram_each_once(
+    temporal_env: WorkflowEnvironment,
+    tmp_path: Path,
+    google: FakeYouTube,  # noqa: F811
+    tiktok: FakeTikTok,
+    instagram: FakeInstagram,
+) -> None:
+    settings = three_platforms(tmp_path, google, tiktok, instagram)
+    client = temporal_env.client
+    env = cli_env(settings, client.service_client.config.target_host)
+    async with running_stack(client, settings) as stack:
+        await connected_channel(stack, settings)  # "sky" on the fake YouTube, no checkpoint reviewed
+        tt = await connect_loopback(settings, stack.db, "sky", "tiktok", open_browser=False, on_url=consent)
+        ig = await connect_loopback(settings, stack.db, "sky", "instagram", open_browser=False, on_url=consent)
+        assert (tt.account_name, ig.account_name) == ("@tubeflow_demo", "tubeflow_demo")
+        # Nothing the API or the database hands out carries a token.
+        shown = json.dumps([a.to_dict() for a in await platform_repo.list_accounts(stack.db, "sky")])
+        assert "act." not in shown and "EAA" not in shown
+
+        tiktok.revoke()  # the person removed the app on TikTok
+        instagram.quota_used = instagram.daily_cap  # 50 API posts in the last 24 hours already
+
+        pid = await start_production(client, stack.db, settings, "sky", TOPIC, make_shorts=True)
+
+        # YouTube publishes the long-form and both Shorts; TikTok waits for a reconnect, Instagram for its cap.
+        # Each platform posts the Shorts in order: the first waits, the second is still only reserved.
+        first, second = await until_posts(stack.db, "tiktok", {"reconnect_needed"}, every=False)
+        assert (first.status, second.status) == ("reconnect_needed", "reserved")
+        assert "tubeflow channel connect sky --platform tiktok" in first.reason
+        assert (await platform_repo.get_account(stack.db, "sky", "tiktok")).status == "reconnect_needed"  # type: ignore[union-attr]
+        first, second = await until_posts(stack.db, "instagram", {"waiting"}, every=False)
+        assert (first.status, second.status) == ("waiting", "reserved")
+        assert "50 of 50 posts in 24 h" in first.reason
+        # (The production's own outputs list the Shorts once every platform is done.)
+        for _ in range(600):
+            if len(google.videos_of("sky")) == 3:
+                break
+            await asyncio.sleep(0.5)
+        assert len(google.videos_of("sky")) == 3, "the long-form and both Shorts on YouTube"
+        assert tiktok.posts() == [] and instagram.posts() == []
+
+        # The day resets on Instagram; the operator tries now instead of waiting for the timer.
+        instagram.quota_used = 0
+        r = await tubeflow(env, "retry", pid, "--platform", "instagram")
+        assert r.returncode == 0 and "instagram tries again now" in r.stdout, r.stdout + r.stderr
+        reels = await until_posts(stack.db, "instagram", {"published"})
+        assert len(instagram.posts()) == 2 and {p.idx for p in reels} == {0, 1}
+        assert all(m.params.get("is_ai_generated") == "true" for m in instagram.posts())
+
+        # TikTok reconnected: the production continues there and posts each Short once.
+        await connect_loopback(settings, stack.db, "sky", "tiktok", open_browser=False, on_url=consent)
+        assert await signal_platform_reconnected(client, pid, "tiktok")
+        done = await wait_for(client, pid, lambda s: s.state == "completed", 300, "completion")
+        assert len(tiktok.posts()) == 2 and len(tiktok.inits()) == 2
+        assert all(p.post_info["is_aigc"] for p in tiktok.posts())
+        assert all(p.post_info["privacy_level"] == "SELF_ONLY" for p in tiktok.posts())  # a private channel
+        assert len(google.videos_of("sky")) == 3 and len(instagram.posts()) == 2  # nothing posted twice
+        assert done.outputs.shorts and len(done.outputs.shorts) == 2
+
+        # The calendar lists every platform's posts.
+        r = await tubeflow(env, "calendar", "sky", "--json")
+        assert r.returncode == 0, r.stderr
+        entries = json.loads(r.stdout)
+        by_platform = {e["platform"]: sum(1 for x in entries if x["platform"] == e["platform"]) for e in entries}
+        assert by_platform == {"youtube": 3, "tiktok": 2, "instagram": 2}
+        assert {e["status"] for e in entries if e["platform"] != "youtube"} == {"published"}
+
+
+KILLED_POST = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    import activities.tiktok
+    activities.tiktok.MIN_CHUNK = 16 * 1024  # the fake takes small chunks so a tiny clip goes up in several
+    from activities.cross_posting import cross_post
+    from tubeflow.contracts import CrossPostRequest
+    from tubeflow.db.engine import open_database
+    from tubeflow.settings import Settings
+    from tubeflow.storage import open_storage
+
+    async def main():
+        s = Settings.from_env()
+        db = await open_database(s)
+        req = CrossPostRequest(**json.loads(sys.argv[1]))
+        print(json.dumps((await cross_post(s, open_storage(s), db, req, {"title": "Sky", "tags": ["sky"]})).__dict__))
+        await db.close()
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_a_post_killed_mid_upload_resumes_and_tiktok_has_it_once(tmp_path: Path, tiktok: FakeTikTok) -> None:
+    from tests.mediagen import color_bars_clip
+    from tubeflow.db import repo
+    from tubeflow.db.engine import open_database
+    from tubeflow.secret_box import new_key
+    from tubeflow.storage import open_storage
+
+    settings = tiny_settings(
+        tmp_path, secret_key=new_key(), tiktok_client_key=tiktok.client_key,
+        tiktok_client_secret=tiktok.client_secret, tiktok_base_url=tiktok.base_url, tiktok_auth_url=tiktok.auth_url,
+        tiktok_chunk_bytes=40_000,
+    )  # fmt: skip
+    tiktok.min_chunk = 16 * 1024
+    db = await open_database(settings)
+    storage = open_storage(settings)
+    try:
+        await repo.create_channel(db, "sky", "science")
+        await connect_loopback(settings, db, "sky", "tiktok", open_browser=False, on_url=consent)
+        await platform_repo.reserve_post(db, "sky", "p1", "tiktok", 0, after=None)
+        clip = color_bars_clip(tmp_path / "short.mp4", seconds=3.0, width=180, height=320)
+        storage.put_file("productions/p1/shorts/short-0.mp4", clip)
+        assert clip.stat().st_size > 3 * 40_000  # several chunks
+        req = {"production_id": "p1", "channel": "sky", "platform": "tiktok", "index": 0,
+               "video_key": "productions/p1/shorts/short-0.mp4", "script_key": "", "title": "Sky"}  # fmt: skip
+        env = {**os.environ, "TUBEFLOW_HOME": str(settings.home), "TUBEFLOW_SECRET_KEY": settings.secret_key,
+               "TUBEFLOW_TIKTOK_CLIENT_KEY": tiktok.client_key, "TUBEFLOW_TIKTOK_CLIENT_SECRET": tiktok.client_secret,
+               "TUBEFLOW_TIKTOK_BASE_URL": tiktok.base_url, "TUBEFLOW_TIKTOK_CHUNK_BYTES": "40000"}  # fmt: skip
+        args = [sys.executable, "-c", KILLED_POST, json.dumps(req)]
+
+        # The first process is SIGKILLed as soon as TikTok holds the first chunk.
+        tiktok.hold_after_chunks = 1
+        proc = await asyncio.to_thread(subprocess.Popen, args, env=env, stdout=subprocess.DEVNULL)
+        try:
+            assert await asyncio.to_thread(tiktok.chunk_held.wait, 60), "the upload never reached chunk 2"
+            proc.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(proc.wait, 10)
+        finally:
+            tiktok.hold_after_chunks = None
+            tiktok.release_held()
+        assert proc.returncode == -signal.SIGKILL
+        [begun] = tiktok.inits()
+        assert 0 < len(begun.data) < begun.size and tiktok.posts() == []
+
+        # Run again (what Temporal does once the heartbeat stops): it resumes the same publish.
+        again = await asyncio.to_thread(subprocess.run, args, env=env, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+        assert len(tiktok.inits()) == 1 and len(tiktok.posts()) == 1
+        [row] = await platform_repo.list_posts(db, "sky")
+        assert row.status == "published" and row.post_id
+        # A third run finds it published and asks TikTok nothing.
+        calls = len(tiktok.log)
+        third = await asyncio.to_thread(subprocess.run, args, env=env, capture_output=True, text=True, timeout=120)
+        assert third.returncode == 0 and len(tiktok.log) == calls and len(tiktok.posts()) == 1
+    finally:
+        await db.close()
