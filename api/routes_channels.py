@@ -249,12 +249,14 @@ async def platform_oauth_callback(
     return RedirectResponse(f"/channels/{quote(account.channel)}", status_code=303)
 
 
-@router.delete("/api/channels/{name}/platforms/{platform}", responses=errors_doc(404))
+@router.delete("/api/channels/{name}/platforms/{platform}", response_model=ChannelView, responses=errors_doc(404))
 async def platform_disconnect(name: str, platform: str, ctx: Ctx, _: AdminKey) -> dict[str, Any]:
+    """Forget the channel's TikTok or Instagram account: its sealed token is deleted; later Shorts
+    no longer go there (as ``tubeflow channel disconnect CH --platform P``)."""
     gone = await platform_repo.remove_account(ctx.db, name, platform)
     if gone is None:
         raise NotFoundError(f"channel {name!r} has no {platform} account connected")
-    return {"channel": name, "platform": platform, "disconnected": True}
+    return await channel_view(ctx, name)
 
 
 @router.get("/api/channels/{name}/posts", response_model=list[PlatformPostOut], responses=errors_doc(404))
