@@ -60,6 +60,8 @@ EXPECTED = {
     "production_quality_retried_published",
     "shorts_quality_completed",
     "production_stage_progress_at_broll",
+    "production_cross_posted",
+    "shorts_cross_posted",
 }
 
 

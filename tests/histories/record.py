@@ -436,6 +436,7 @@ async def analytics(stack: Stack) -> None:
 
 # The fake Google/YouTube server the publishing scenarios talk to, and the key sealing their tokens.
 YOUTUBE: list[Any] = []
+PLATFORMS: list[Any] = []  # the fake TikTok and the fake Instagram
 SECRET_KEY = "0" * 43 + "="  # a valid Fernet key; only for recordings
 
 
@@ -552,6 +553,30 @@ async def quality_held_then_retried(stack: Stack) -> None:
     save("shorts_quality_completed", await history_of(stack.client, f"{wf}-shorts"))
 
 
+async def cross_posted(stack: Stack) -> None:
+    """The channel also on TikTok and Instagram (the fakes): the final checkpoint approved with
+    TikTok's caption edited (final-platform-edits), the Shorts posted on both (shorts-cross-post)."""
+    import httpx
+
+    from activities.platform_connect import connect_loopback
+
+    def consent(url: str) -> None:
+        assert httpx.get(url, follow_redirects=True, timeout=30).status_code == 200
+
+    await repo.create_channel(stack.db, "rec-cross", "science")
+    for platform in ("tiktok", "instagram"):
+        await connect_loopback(stack.settings, stack.db, "rec-cross", platform, open_browser=False, on_url=consent)
+    pid = await start_direct(stack, "rec-cross", auto_approve=["script", "audio", "broll"], make_shorts=True)
+    await wait_checkpoint(stack.client, pid, "final", timeout_s=600)
+    edits = {"platform_captions": {"tiktok": "Why the sky is blue #sky"}}
+    await review(stack.client, pid, ReviewDecision(Checkpoint.FINAL, True, "bo", edits=edits))
+    wf = production_workflow_id(pid)
+    await stack.client.get_workflow_handle(wf).result()
+    assert len(PLATFORMS[0].posts()) == 2 and len(PLATFORMS[1].posts()) == 2
+    save("production_cross_posted", await history_of(stack.client, wf))
+    save("shorts_cross_posted", await history_of(stack.client, f"{wf}-shorts"))
+
+
 async def expect_failure(handle: WorkflowHandle[Any, Any], words: str) -> None:
     try:
         await asyncio.wait_for(handle.result(), 300)
@@ -585,6 +610,7 @@ SCENARIOS: dict[str, Callable[[Stack], Awaitable[None]]] = {
     "published_with_final_edits": published_with_final_edits,
     "quality_report_at_final": quality_report_at_final,
     "quality_held_then_retried": quality_held_then_retried,
+    "cross_posted": cross_posted,
 }
 
 
@@ -600,16 +626,28 @@ async def main(names: list[str]) -> None:
         dev_server_extra_args=cfg.dynamic_config_args(),
     )
     try:
+        from tests.fake_instagram import FakeInstagram
+        from tests.fake_tiktok import FakeTikTok
         from tests.fake_youtube import FakeYouTube
 
-        with tempfile.TemporaryDirectory(prefix="tubeflow-record-") as home, FakeYouTube() as fake:
+        with (
+            tempfile.TemporaryDirectory(prefix="tubeflow-record-") as home,
+            FakeYouTube() as fake,
+            FakeTikTok() as tt,
+            FakeInstagram() as ig,
+        ):
             YOUTUBE[:] = [fake]
+            PLATFORMS[:] = [tt, ig]
             # A private copy of the niches, so a scenario can add one (the operator's fix).
             niches = Path(home) / "niches"
             shutil.copytree(REPO_ROOT / "niches", niches, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
             settings = tiny_settings(
-                Path(home), niches_dir=str(niches), secret_key=SECRET_KEY, youtube_base_url=fake.base_url
-            )
+                Path(home), niches_dir=str(niches), secret_key=SECRET_KEY, youtube_base_url=fake.base_url,
+                tiktok_client_key=tt.client_key, tiktok_client_secret=tt.client_secret,
+                tiktok_base_url=tt.base_url, tiktok_auth_url=tt.auth_url, facebook_app_id=ig.app_id,
+                facebook_app_secret=ig.app_secret, instagram_graph_url=ig.graph_url,
+                instagram_upload_url=ig.upload_url, facebook_auth_url=ig.auth_url,
+            )  # fmt: skip
             async with running_stack(env.client, settings) as stack:
                 chosen = [SCENARIOS[n] for n in names or SCENARIOS]
                 await asyncio.gather(*(scenario(stack) for scenario in chosen))
