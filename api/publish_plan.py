@@ -88,8 +88,12 @@ async def publish_plan(
     for entry in platforms:
         slots = getattr(cs, f"{entry['platform']}_slots")
         when_p = f"at its slots ({'; '.join(slots)})" if slots else "with each Short's YouTube time"
+        if cs.privacy == "public":
+            privacy = "public"
+        else:  # TikTok's SELF_ONLY; a Reel cannot be private, only kept off the profile grid
+            privacy = "only me" if entry["platform"] == "tiktok" else "public, not on the profile grid"
         items.append({"what": f"Shorts on {entry['label']}", "where": entry["account"], "when": when_p,
-                      "privacy": "only me" if cs.privacy != "public" else "public"})  # fmt: skip
+                      "privacy": privacy})  # fmt: skip
     shorts = f" and {len(ranges)} Short{'s' if len(ranges) != 1 else ''}" if ranges else ""
     zone = f" Times are in the channel's time zone, {cs.timezone}." if long_at else ""
     sentence = f"Publishes the long-form video{shorts} to {where}, as {cs.privacy}.{zone}"
@@ -104,7 +108,7 @@ async def _platforms(
     """The channel's TikTok / Instagram accounts with the caption each would get (the reviewer may edit it)."""
     from activities.cross_posting import caption_parts, platform_module
     from tubeflow.db import platform_repo
-    from tubeflow.platforms import PLATFORM_LABELS
+    from tubeflow.platforms import PLATFORM_LABELS, PLATFORM_NAMES
 
     if not has_shorts:
         return []
@@ -116,7 +120,9 @@ async def _platforms(
         except (OSError, ValueError, KeyError) as e:
             log.warning("cannot read the script of %s for the platform captions: %s", view.get("id"), e)
     out = []
-    for account in await platform_repo.list_accounts(db, str(view["channel"])):
+    accounts = await platform_repo.list_accounts(db, str(view["channel"]))
+    order = {name: i for i, name in enumerate(PLATFORM_NAMES)}
+    for account in sorted(accounts, key=lambda a: order.get(a.platform, len(order))):
         title, description, tags = caption_parts(script, str(view.get("title") or ""))
         try:
             caption = platform_module(account.platform).caption_for(title, description, tags)
