@@ -284,6 +284,7 @@ async def channel_page(name: str, request: Request, ctx: Ctx) -> Response:
         settings_groups=settings_form(cs, ctx.settings, niche),
         caption_kinds=CAPTION_KINDS_SHOWN,
         platform_labels=[(p, PLATFORM_LABELS[p]) for p in PLATFORM_NAMES],
+        niche_captions=niche.caption_style if niche else None,
         topics=[t.to_dict() for t in await channel_repo.list_topics(ctx.db, name)],
         calendar=[p.to_dict() for p in await channel_repo.list_publications(ctx.db, name)][-20:],
     )

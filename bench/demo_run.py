@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tubeflow.quality_report import TextLayout
 from tubeflow.render_plan import RenderPlan
 
 
@@ -74,3 +75,11 @@ def print_result(result: dict[str, Any], out: Path | None) -> None:
     if out:
         out.write_text(text + "\n")
     print(text)
+
+
+def text_layout(video: Path) -> TextLayout | None:
+    """The boxes the render drew on ``video`` (``short-0.mp4`` -> ``short-0.text.json``), as the
+    production's own quality report reads them: where the captions are masked, and what the caption
+    overlap and safe-zone figures count.  None for a video rendered before the render wrote them."""
+    path = video.with_suffix(".text.json")
+    return TextLayout.from_json(path.read_text()) if path.is_file() else None

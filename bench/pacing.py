@@ -1,6 +1,8 @@
 """Pacing of the demo production: the longest static shot and the cuts per minute, measured with
-FFmpeg scene detection on the rendered long-form and Shorts (gpu_activities/quality.measure_pacing),
-against the channel's limits (3.5 s long-form, 2.0 s Shorts by default). Prints ONE JSON object.
+FFmpeg scene detection on the rendered long-form and Shorts (gpu_activities/quality.measure_pacing,
+captions masked where the render's text layout beside each video says they are, as in the
+production's own report), against the channel's limits (3.5 s long-form, 2.0 s Shorts by default).
+Prints ONE JSON object.
 
 Either measures a demo already produced (``--home`` a TUBEFLOW_HOME where ``tubeflow demo`` ran),
 or produces one first in a fresh home on its own ports (``tubeflow demo --yes``: about 2 minutes
@@ -22,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.demo_run import demo_arguments, demo_files, demo_home, print_result  # noqa: E402
+from bench.demo_run import demo_arguments, demo_files, demo_home, print_result, text_layout  # noqa: E402
 from gpu_activities.quality import measure_pacing  # noqa: E402
 from gpu_activities.timeline import build_visuals, plan_segments, total_frames  # noqa: E402
 from tubeflow.media.ffmpeg import ffmpeg_exe  # noqa: E402
@@ -51,7 +53,7 @@ def measure(home: Path, frames: Path | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, path, limit, position in videos:
         t0 = time.perf_counter()
-        static, cuts = measure_pacing(path, max_shot_s=limit, caption_position=position)
+        static, cuts = measure_pacing(path, max_shot_s=limit, caption_position=position, layout=text_layout(path))
         out[name] = {
             "max_shot_s": limit,
             "longest_static_shot_s": static.value,

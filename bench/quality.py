@@ -3,8 +3,9 @@
 Either measures a demo already produced (``--home`` a TUBEFLOW_HOME where ``tubeflow demo`` ran:
 it reads ``demo-report.json`` there), or produces one first in a fresh home with its own ports
 (``tubeflow demo --yes``: about 2 minutes on the 2-core dev box), then runs
-gpu_activities/quality.py on the rendered files with the plan.  The voice MOS table of
-bench/voice_mos.py is folded in from bench/results/ when it is there.
+gpu_activities/quality.py on the rendered files with the plan and the text layout the render
+stored beside each (``short-0.text.json``), as the production's own report does.  The voice MOS
+table of bench/voice_mos.py is folded in from bench/results/ when it is there.
 
 Usage: python bench/quality.py [--home DIR] [--out FILE]
 """
@@ -21,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.demo_run import demo_arguments, demo_files, demo_home, print_result  # noqa: E402
+from bench.demo_run import demo_arguments, demo_files, demo_home, print_result, text_layout  # noqa: E402
 from gpu_activities.quality import measure_video  # noqa: E402
 from gpu_activities.shorts import sub_plan  # noqa: E402
 from tubeflow.render_plan import RenderPlan, pick_ranges  # noqa: E402
@@ -37,7 +38,7 @@ def measure(home: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, path, p, position in videos:
         t0 = time.perf_counter()
-        r = measure_video(path, video=name, plan=p, caption_position=position)
+        r = measure_video(path, video=name, plan=p, layout=text_layout(path), caption_position=position)
         out[name] = {**r.to_dict(), "measure_s": round(time.perf_counter() - t0, 2)}
     return {"production_id": pid, "render": demo.report["status"]["outputs"].get("render"), "videos": out}
 

@@ -8,7 +8,7 @@ text layout.  Writes the frames shown in the README (docs/frames/) and the capti
 dashboard's channel page shows (api/static/captions/<style>.png, committed; rerun after changing
 gpu_activities/captions.py).
 
-Usage: python bench/shorts_layout.py [--width 640] [--repeats 3] [--out FILE] [--no-images]
+Usage: python bench/shorts_layout.py [--width 640] [--repeats 3] [--out FILE] [--no-images | --stills-only]
 """
 
 from __future__ import annotations
@@ -135,6 +135,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--no-images", action="store_true")
+    ap.add_argument("--stills-only", action="store_true", help="only re-render the channel page's caption stills")
     args = ap.parse_args()
     width, height = args.width, args.width * 9 // 16 // 2 * 2
     with tempfile.TemporaryDirectory(prefix="tubeflow-shorts-bench-") as tmp:
@@ -143,6 +144,9 @@ def main() -> None:
                                                force_cpu=True, segment_seconds=30.0)  # fmt: skip
         m = make_media(d / "media", width, height, s)
         plan = plan_for(m, width, height)
+        if args.stills_only:
+            write_caption_stills(d, m, plan, s)
+            return
         rng = ShortRange(0.0, 7.5)
         times: dict[str, list[float]] = {"native": [], "blur": []}
         outs: dict[str, Path] = {}
@@ -181,18 +185,43 @@ def write_images(d: Path, m: dict[str, Path], plan: RenderPlan, outs: dict[str, 
     at = [1.0, 3.4, 6.2]
     save(strip(frames(outs["native"], at)), ROOT / "docs/frames/short-native.png", 900)
     save(strip(frames(outs["blur"], at)), ROOT / "docs/frames/short-blur.png", 900)
+    shots = write_caption_stills(d, m, plan, s)
+    save(strip(shots[:2]), ROOT / "docs/frames/caption-styles-1.png", 900)
+    save(strip(shots[2:]), ROOT / "docs/frames/caption-styles-2.png", 900)
+
+
+def caption_crop(frame: np.ndarray, layout: TextLayout, at_s: float) -> np.ndarray:
+    """A 16:9 window of 60% of the frame's width around the caption on screen at ``at_s``: the
+    channel page shows each still about 240 px wide, where a whole frame's caption (some 5% of
+    its height) is too small to tell one style from another."""
+    h, w = frame.shape[:2]
+    ww = round(w * 0.6 / 16) * 16
+    wh = ww * 9 // 16
+    caps = [b.rect for b in layout.boxes if b.kind == "caption" and b.start <= at_s < b.end]
+    if not caps:
+        return frame
+    r = caps[0]
+    x = min(max(round(r.x + r.w / 2 - ww / 2), 0), w - ww)
+    y = min(max(round(r.y + r.h / 2 - wh * 0.62), 0), h - wh)
+    return frame[y : y + wh, x : x + ww]
+
+
+def write_caption_stills(d: Path, m: dict[str, Path], plan: RenderPlan, s: Settings) -> list[np.ndarray]:
+    """One frame per caption style (a still, no motion); the dashboard's stills are cropped around
+    the caption (:func:`caption_crop`).  Returns the whole frames (the README shows those)."""
     one = RenderPlan(plan.width, plan.height, plan.fps, 4.0, [PlanPart(0, "x", 0.0, 4.0, [MediaItem(
         str(m["photo"]), "image", "library", start=0.0, end=4.0)])], ken_burns=False)  # fmt: skip
     voice = tone_wav(d / "voice4.wav", 4.0)
     shots = []
     for kind in STYLES:
         out = d / f"style-{kind}.mp4"
-        render_production(one, voice, WORDS, out, d / f"style-{kind}", s, caption_style=CaptionStyle(kind=kind))
+        stats = render_production(one, voice, WORDS, out, d / f"style-{kind}", s, caption_style=CaptionStyle(kind=kind))
         (frame,) = frames(out, [1.5])
-        save(frame, ROOT / f"api/static/captions/{kind}.png", 320)
+        assert stats.text_layout is not None
+        layout = TextLayout.from_json(stats.text_layout.read_text())
+        save(caption_crop(frame, layout, 1.5), ROOT / f"api/static/captions/{kind}.png", 320)
         shots.append(frame)
-    save(strip(shots[:2]), ROOT / "docs/frames/caption-styles-1.png", 900)
-    save(strip(shots[2:]), ROOT / "docs/frames/caption-styles-2.png", 900)
+    return shots
 
 
 if __name__ == "__main__":

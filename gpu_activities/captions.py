@@ -199,6 +199,13 @@ def _candidates(zone: Rect, h: float, position: str) -> list[float]:
 
 def place(w: float, h: float, start: float, end: float, zone: Rect, position: str, avoid: Sequence[TextBox]) -> Rect:
     """The box nearest the preferred position inside ``zone`` that covers no drawn text on screen meanwhile."""
+    return _place(w, h, start, end, zone, position, avoid)[1]
+
+
+def _place(
+    w: float, h: float, start: float, end: float, zone: Rect, position: str, avoid: Sequence[TextBox]
+) -> tuple[float, Rect]:
+    """:func:`place`, and how much drawn text the box covers there (0: none; else the least it can)."""
     x = zone.x + (zone.w - min(w, zone.w)) / 2
     live = [b.rect for b in avoid if b.start < end and b.end > start]
     best: tuple[float, Rect] | None = None
@@ -206,11 +213,16 @@ def place(w: float, h: float, start: float, end: float, zone: Rect, position: st
         r = Rect(round(x, 1), round(y, 1), round(min(w, zone.w), 1), round(h, 1))
         hit = sum(r.intersection_area(t) for t in live)
         if hit == 0:
-            return r
+            return 0.0, r
         if best is None or hit < best[0]:
             best = (hit, r)
     assert best is not None
-    return best[1]
+    return best
+
+
+# A line that fits nowhere at its size off the drawn text (a Short's title card framed tight while
+# the hook title holds the top) is set smaller before it is let cover any words.
+SHRINK = (1.0, 0.85, 0.72)
 
 
 # ---------------------------------------------------------------- the document
@@ -303,9 +315,15 @@ def caption_doc(
         rows, scale = _rows(texts, look, font, zone.w)
         space = text_width(" ", font, look.size)
         row_ws = [sum(text_width(texts[i], font, look.size) for i in r) + space * (len(r) - 1) for r in rows]
-        box_w = max(row_ws) * scale + 2 * look.pad
-        box_h = look.size * scale * len(rows) + 2 * look.pad + look.shadow
-        box = place(box_w, box_h, line_start, line_end, zone, style.position, drawn)
+        tries = []
+        for shrink in SHRINK:
+            box_w = max(row_ws) * scale * shrink + 2 * look.pad
+            box_h = look.size * scale * shrink * len(rows) + 2 * look.pad + look.shadow
+            hit, box = _place(box_w, box_h, line_start, line_end, zone, style.position, drawn)
+            tries.append((hit, box, scale * shrink))
+            if hit == 0:
+                break
+        _, box, scale = next((t for t in tries if t[0] == 0), tries[0])
         boxes.append(TextBox(CAPTION, box, round(line_start, 3), round(line_end, 3), " ".join(texts)))
         fit = f"\\fscx{scale * 100:.0f}\\fscy{scale * 100:.0f}" if scale < 1 else ""
         breaks = {r[0] for r in rows[1:]}

@@ -7,11 +7,13 @@ renderer's own text boxes give caption overlaps and captions outside the safe zo
 
 Scene changes, calibrated on the demo's render (1920x1080, 30 fps, cards, stills, a clip,
 0.5 s cross-fades, Ken Burns on every still; see /work/notes/quality.md for the figures):
-frames are sampled at 4 fps and 320 px wide with the caption band blanked (karaoke captions
-change every word and score like cuts).  The weakest real change there (one title card
-cross-fading into a similar one) scored 2.5; Ken Burns motion and caption-free frames stayed
-at or below 1.25.  The threshold sits between, at 2.0.  A cross-fade lights up two or three
-samples in a row, so detections less than :data:`MERGE_S` apart are one change.
+frames are sampled at 4 fps and 320 px wide with the caption bands blanked (karaoke captions
+change every word and score like cuts; each place the renderer put caption lines is its own
+band).  The weakest real change there (one title card cross-fading into a similar one) scored
+2.5; Ken Burns motion and caption-free frames stayed at or below 1.25.  The threshold sits
+between, at 2.0.  A cross-fade lights up two or three samples in a row, and a hard cut the
+sample after it too (scdet then scores the new shot's own motion: up to 3.4 on a Short's tight
+pan), so detections less than :data:`MERGE_S` apart are one change.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tubeflow.media.ffmpeg import (
+    SCENE_FPS,
     measure_loudness,
     parse_blackdetect,
     parse_ebur128,
@@ -56,7 +59,7 @@ from tubeflow.quality_report import (
 from tubeflow.render_plan import RenderPlan
 
 SCENE_THRESHOLD = 2.0  # scdet score (0-100) that counts as a change of picture; see the docstring
-MERGE_S = 0.75  # detections closer than this are one change (a cross-fade spans several samples)
+MERGE_S = 0.75  # detections closer than this are one change (a 0.5 s cross-fade spans at most three samples)
 # Where captions sit when the renderer has not said (fractions of the height), by caption position.
 CAPTION_BANDS = {"bottom": (0.82, 0.97), "center": (0.43, 0.57), "top": (0.03, 0.18)}
 
@@ -82,23 +85,35 @@ class VideoMeasurements:
     scene_scores: list[tuple[float, float]]  # (time, scdet score) of every sampled frame
 
 
-def caption_band(layout: TextLayout | None, caption_position: str) -> tuple[float, float] | None:
-    """The band of the frame captions occupy: from the renderer's boxes when it gave them (all
-    caption lines together, so one mask covers them), else from the caption position."""
-    if layout is not None:
-        caps = [b.rect for b in layout.boxes if b.kind == CAPTION]
-        if caps and layout.height > 0:
-            top = min(r.y for r in caps) / layout.height
-            bottom = max(r.bottom for r in caps) / layout.height
-            return max(0.0, top - 0.01), min(1.0, bottom + 0.01)
-    return CAPTION_BANDS.get(caption_position)
+def caption_bands(layout: TextLayout | None, caption_position: str) -> list[tuple[float, float]]:
+    """The bands of the frame captions occupy: one per place the renderer put caption lines (when
+    it gave its boxes), else the caption position's band.  Lines in overlapping places share a
+    band.  One band from the highest caption to the lowest would blank most of the picture when
+    some lines move up off a card's words: the demo's long-form, captions at the bottom and
+    sometimes the top, measured 44 s without a cut and 37 s frozen with the middle 85% masked."""
+    if layout is not None and layout.height > 0:
+        spans = sorted(
+            (max(0.0, b.rect.y / layout.height - 0.01), min(1.0, b.rect.bottom / layout.height + 0.01))
+            for b in layout.boxes
+            if b.kind == CAPTION
+        )
+        bands: list[tuple[float, float]] = []
+        for top, bottom in spans:
+            if bands and top <= bands[-1][1]:
+                bands[-1] = (bands[-1][0], max(bands[-1][1], bottom))
+            else:
+                bands.append((top, bottom))
+        if bands:
+            return bands
+    band = CAPTION_BANDS.get(caption_position)
+    return [band] if band else []
 
 
 def measure_file(
-    video: Path, *, mask: tuple[float, float] | None = None, cancel: threading.Event | None = None
+    video: Path, *, masks: Sequence[tuple[float, float]] = (), cancel: threading.Event | None = None
 ) -> VideoMeasurements:
     info = probe(video)
-    cmd = video_checks_command(video, with_audio=info.has_audio, mask=mask)
+    cmd = video_checks_command(video, with_audio=info.has_audio, masks=masks)
     stderr = run_ffmpeg(cmd.argv(), what=f"quality checks of {video.name}", cancel=cancel)
     lufs: float | None = None
     peak: float | None = None
@@ -123,13 +138,18 @@ def measure_file(
 def scene_changes(
     scores: Sequence[tuple[float, float]], threshold: float = SCENE_THRESHOLD, merge_s: float = MERGE_S
 ) -> list[float]:
-    """Times where the picture changes: the first sample of each run of detections."""
+    """Times where the picture changes: the first sample of each run of detections, a run being
+    detections less than ``merge_s`` apart.  Two detections ``merge_s`` apart have two quiet
+    samples between them, so they are two changes: merging them too hid a hard cut to another
+    picture (the demo's second Short, 4.5 s, its highest score) behind the one 1.2 s before it.
+    The sample after the first is left out: scdet scores the *change* in frame difference, the
+    first frame has no difference, so the second one scores the camera's whole motion as a cut."""
     changes: list[float] = []
     last = -1e9
     for t, score in scores:
-        if score < threshold:
+        if score < threshold or t < 1.5 / SCENE_FPS:
             continue
-        if t - last > merge_s:
+        if t - last >= merge_s - 1e-6:
             changes.append(t)
         last = t
     return changes
@@ -388,7 +408,7 @@ def measure_video(
 ) -> QualityReport:
     """The quality report of one rendered file (the long-form or a Short)."""
     th = (thresholds or QualityThresholds()).for_video(video)
-    m = measure_file(path, mask=caption_band(layout, caption_position), cancel=cancel)
+    m = measure_file(path, masks=caption_bands(layout, caption_position), cancel=cancel)
     return report_from(m, video=video, thresholds=th, plan=plan, layout=layout, music_stems=music_stems)
 
 
@@ -397,11 +417,12 @@ def measure_pacing(
     *,
     max_shot_s: float = QualityThresholds.max_static_shot_s,
     caption_position: str = "bottom",
+    layout: TextLayout | None = None,
     cancel: threading.Event | None = None,
 ) -> tuple[QualityFigure, QualityFigure]:
     """The longest static shot and the cuts per minute of a rendered file, judged against a
-    channel's ``max_shot_s``: the same decode and scene detection as the full report, for the
-    pacing tests and ``bench/pacing.py``."""
-    m = measure_file(path, mask=CAPTION_BANDS.get(caption_position), cancel=cancel)
+    channel's ``max_shot_s``: the same decode, caption masks and scene detection as the full
+    report, for the pacing tests and ``bench/pacing.py``."""
+    m = measure_file(path, masks=caption_bands(layout, caption_position), cancel=cancel)
     static, cuts = pacing_figures(m, QualityThresholds(max_static_shot_s=max_shot_s))
     return static, cuts

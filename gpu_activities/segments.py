@@ -102,6 +102,15 @@ def _clip_input(
     return idx, f"trim=start_frame={skip},setpts=PTS-STARTPTS," if skip else ""
 
 
+def shot_focus(v: Visual, src: Source | None) -> tuple[float, float]:
+    """What a shot frames: the subject the render found (a native Short's pictures), else the plan's.
+    A title card's is always the plan's, so the text layout (gpu_activities/text_boxes.py) follows
+    the card's move exactly in every segment's worker without fetching the card to look at it."""
+    if v.card or src is None or src.focus is None:
+        return v.focus
+    return src.focus
+
+
 def visual_chain(cmd: FFmpegCommand, v: Visual, src: Source | None, seg: Segment, spec: SegmentSpec) -> str:
     """Filter graph text producing this visual's frames inside ``seg``; returns '[label]' graph part."""
     w, h, fps = spec.width, spec.height, spec.fps
@@ -122,7 +131,7 @@ def visual_chain(cmd: FFmpegCommand, v: Visual, src: Source | None, seg: Segment
     length = v.frames + v.lead
     chain = still_chain(
         w, h, fps, frames, first=first, length=v.hold_length or length, index=v.index, ken_burns=spec.ken_burns,
-        picture=(src.width, src.height), focus=src.focus or v.focus, item=v.item, shot=v.shot,
+        picture=(src.width, src.height), focus=shot_focus(v, src), item=v.item, shot=v.shot,
         hold=v.hold_of is not None,
     )  # fmt: skip
     return f"[{idx}:v]{chain}[{label}]"

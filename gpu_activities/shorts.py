@@ -106,7 +106,8 @@ def hook_text(plan: RenderPlan) -> str:
 
 
 def portrait_cards(plan: RenderPlan) -> RenderPlan:
-    """Every title card swapped for its portrait twin (drawn by the b-roll stage) where it has one."""
+    """Every title card swapped for its portrait twin (drawn by the b-roll stage) where it has one,
+    framed on the twin's words (the plan's focus was found on the landscape card)."""
     out = copy.copy(plan)
     out.parts = []
     for part in plan.parts:
@@ -114,7 +115,11 @@ def portrait_cards(plan: RenderPlan) -> RenderPlan:
         for item in part.items:
             if item.card.get("portrait_key"):
                 item = copy.copy(item)
+                words = [b for b in item.card.get("portrait_text", []) if len(b) == 4]
                 item.key, item.card = item.card["portrait_key"], {"text": item.card.get("portrait_text", [])}
+                if words:
+                    item.focus_x = (min(b[0] for b in words) + max(b[0] + b[2] for b in words)) / 2
+                    item.focus_y = (min(b[1] for b in words) + max(b[1] + b[3] for b in words)) / 2
             items.append(item)
         out.parts.append(PlanPart(part.index, part.label, part.start, part.end, items, part.candidates,
                                   part.short_candidate))  # fmt: skip

@@ -1,19 +1,23 @@
 """Where the render draws text into the picture: title cards' words, followed through the motion.
 
 A generated title card records where it wrote its heading and body (``MediaItem.card["text"]``,
-fractions of the card).  The render moves that card (Ken Burns zoom and pan) and may reframe it
-(a Short's crop or blurred fill), so the words land elsewhere on the output frame and move while
-the card is on screen.  This module maps each box through the same transforms the filter graph
-applies and returns the envelope of the box over the card's whole run, in output pixels with
-the card's time on screen: the captions are then placed off it, and the quality report counts
-any caption that still covers it.
+fractions of the card).  The render moves that card (each shot's move, gpu_activities/kenburns.py)
+and may reframe it (a Short's crop or blurred fill), so the words land elsewhere on the output
+frame and move while the card is on screen.  This module maps each box through the same move the
+filter graph makes (:func:`move_for` on the card's canvas, from the plan alone: a card is drawn
+shaped like the frame and framed on the plan's focus) and returns the envelope of the box over each
+shot, in output pixels with the shot's time on screen: the captions are then placed off it, and
+the quality report counts any caption that still covers it.  (It followed the old zoom of
+img2vid before, not the shot's move: on the demo's Shorts two captions covered card words that
+the report counted as clear.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gpu_activities.kenburns import Motion, motion_for
+from gpu_activities.kenburns import Canvas, Move, canvas_for, move_for
+from gpu_activities.segments import shot_focus
 from gpu_activities.timeline import Visual
 from tubeflow.quality_report import TEXT, Rect, TextBox
 from tubeflow.render_plan import RenderPlan
@@ -21,21 +25,21 @@ from tubeflow.render_plan import RenderPlan
 SAMPLES = 9  # points along the motion; the envelope of the box over all of them
 
 
-def _kenburns_frac(box: Sequence[float], m: Motion) -> tuple[float, float, float, float]:
-    """The union of a box (fractions of the still) over the motion, in fractions of the frame."""
+def _move_frac(box: Sequence[float], c: Canvas, m: Move) -> tuple[float, float, float, float]:
+    """The union of a box (fractions of a frame-shaped card) over the shot's move, in fractions of the frame."""
     x, y, w, h = box
+    bx0, by0, bx1, by1 = x * c.cw, y * c.ch, (x + w) * c.cw, (y + h) * c.ch
     x0s, y0s, x1s, y1s = [], [], [], []
     for k in range(SAMPLES):
         p = k / (SAMPLES - 1)
-        z = m.z0 + (m.z1 - m.z0) * p
-        cx, cy = m.cx0 + (m.cx1 - m.cx0) * p, m.cy0 + (m.cy1 - m.cy0) * p
-        win = 1.0 / z
-        ox = min(max(cx - win / 2, 0.0), 1.0 - win)
-        oy = min(max(cy - win / 2, 0.0), 1.0 - win)
-        x0s.append((x - ox) * z)
-        y0s.append((y - oy) * z)
-        x1s.append((x + w - ox) * z)
-        y1s.append((y + h - oy) * z)
+        s = m.a.s + (m.b.s - m.a.s) * p
+        ww, wh = c.ow * s, c.oh * s
+        left = m.a.cx + (m.b.cx - m.a.cx) * p - ww / 2
+        top = m.a.cy + (m.b.cy - m.a.cy) * p - wh / 2
+        x0s.append((bx0 - left) / ww)
+        y0s.append((by0 - top) / wh)
+        x1s.append((bx1 - left) / ww)
+        y1s.append((by1 - top) / wh)
     return min(x0s), min(y0s), max(x1s), max(y1s)
 
 
@@ -74,11 +78,14 @@ def card_text_boxes(
         card = cards.get(v.key)
         if not card:
             continue
+        c = canvas_for(comp_size[0], comp_size[1], focus=shot_focus(v, None))
+        m = move_for(c, v.item, v.shot, (v.hold_length or v.frames + v.lead) / plan.fps)
+        if v.hold_of is not None or not plan.ken_burns:  # the move's first framing, held
+            m = Move(m.kind, m.a, m.a)
         for n, box in enumerate(card["text"]):
             if len(box) != 4:
                 continue
-            frac = _kenburns_frac(box, motion_for(v.index)) if plan.ken_burns else (
-                box[0], box[1], box[0] + box[2], box[1] + box[3])  # fmt: skip
+            frac = _move_frac(box, c, m)
             rect = _reframed(frac, comp_size, out_size, reframe)
             if rect is not None:
                 label = f"title card {v.index} {'heading' if n == 0 else 'body'}"

@@ -39,6 +39,9 @@ class Visual:
     shot: int = 0  # which shot of that item: each one frames the picture differently
     offset: int = 0  # frames of the item shown before this shot (a clip's time runs on across shots)
     focus: tuple[float, float] = (0.5, 0.5)  # the picture's subject, from the plan
+    # A generated title card: framed on the plan's focus (never re-estimated from the file), so the
+    # text layout follows its move from the plan alone (gpu_activities/text_boxes.py).
+    card: bool = False
 
     @property
     def frames(self) -> int:
@@ -125,6 +128,7 @@ def build_visuals(plan: RenderPlan, frames: int) -> list[Visual]:
                     shot=j,
                     offset=first_lead + edges[j] - edges[0],
                     focus=(item.focus_x, item.focus_y),
+                    card=bool(item.card.get("text")),
                 )
             )
     return _with_loop(out, frames, round(plan.loop_s * plan.fps))
@@ -144,7 +148,7 @@ def _with_loop(visuals: list[Visual], frames: int, n: int) -> list[Visual]:
     last, first = visuals[at], visuals[0]
     copy = Visual(at + 1, first.key, first.kind, start, frames, n, last.part, first.media_duration,
                   first.lead, hold_of=first.index, hold_length=first.frames + first.lead, item=first.item,
-                  shot=first.shot, offset=first.offset, focus=first.focus)  # fmt: skip
+                  shot=first.shot, offset=first.offset, focus=first.focus, card=first.card)  # fmt: skip
     return [*visuals[:at], replace(last, end=start + n), copy]
 
 

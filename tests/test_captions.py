@@ -158,3 +158,25 @@ def test_shift_words_for_a_clip() -> None:
     shifted = shift_words(ws, 0.7, 1.5)
     assert [w["word"] for w in shifted] == ["c", "d", "e"]
     assert shifted[0]["start"] == 0.0 and all(w["end"] <= 0.8 + 1e-9 for w in shifted)
+
+
+def test_a_line_with_no_room_at_its_size_is_set_smaller_rather_than_over_drawn_words() -> None:
+    """A Short's title card framed tight while the hook title holds the top leaves a gap lower than
+    a caption line: the line is set smaller to fit it (85%, then 72%) before it may cover words."""
+    zone = SHORTS_SAFE.zone(1080, 1920)
+    ws = words("on its way through", start=0.2)
+    (free,) = caption_doc(ws, CaptionStyle(), 1080, 1920, FONT).boxes
+    look = free.rect.h  # the line at its own size
+
+    def with_gap(gap: float) -> tuple[TextBox, str, list[TextBox]]:
+        card = TextBox(TEXT, Rect(zone.x, zone.y, zone.w, zone.h - gap), 0.0, 2.0, "title card body")
+        doc = caption_doc(ws, CaptionStyle(), 1080, 1920, FONT, avoid=[card])
+        (line,) = doc.boxes
+        return line, doc.ass, [card, line]
+
+    line, ass, boxes = with_gap(look * 0.93)
+    assert line.rect.h < look and "\\fscx85\\fscy85" in ass
+    assert caption_overlaps(TextLayout(1080, 1920, boxes, SHORTS_SAFE)) == []
+    line, ass, boxes = with_gap(look * 0.3)  # no room even at 72%: its own size, as little over the words as it can
+    assert line.rect.h == look and "\\fscx" not in ass
+    assert len(caption_overlaps(TextLayout(1080, 1920, boxes, SHORTS_SAFE))) == 1

@@ -15,7 +15,7 @@ import pytest
 
 from gpu_activities.quality import (
     VideoMeasurements,
-    caption_band,
+    caption_bands,
     measure_video,
     minus,
     report_from,
@@ -31,6 +31,7 @@ from tubeflow.quality_report import (
     CAPTION_OUTSIDE_SAFE,
     CAPTION_OVERLAP,
     FROZEN,
+    LONG_FORM_SAFE,
     LOUDNESS,
     SHORTS_SAFE,
     STATIC_SHOT,
@@ -124,13 +125,21 @@ def test_frozen_stretch_is_flagged(media: dict[str, Path]) -> None:
 def test_scene_changes_merge_a_cross_fade_and_ignore_motion() -> None:
     scores = [(0.25, 1.2), (1.0, 2.4), (1.25, 13.0), (1.5, 2.1), (3.0, 1.9), (4.0, 8.0)]
     assert scene_changes(scores) == [1.0, 4.0]
+    # A cut, the sample after it (the new shot's motion), two quiet samples, the next cut: two
+    # changes (the demo's second Short hid a cut to another picture, its highest score, this way).
+    two_cuts = [(3.5, 3.1), (3.75, 2.2), (4.0, 0.4), (4.25, 0.6), (4.5, 8.8), (4.75, 2.7)]
+    assert scene_changes(two_cuts) == [3.5, 4.5]
+    # The second sample scores the first shot's whole motion (scdet has no earlier difference).
+    assert scene_changes([(0.0, 0.0), (0.25, 2.7), (0.5, 0.3), (1.25, 4.2)]) == [1.25]
     assert [(s.start, s.end) for s in shots([1.0, 4.0], 5.0)] == [(0.0, 1.0), (1.0, 4.0), (4.0, 5.0)]
     assert minus([(0.0, 3.0)], [(1.0, 2.0)]) == [(0.0, 1.0), (2.0, 3.0)]
 
 
 def test_checks_command_masks_captions_after_blackdetect() -> None:
-    graph = video_checks_command(Path("v.mp4"), with_audio=True, mask=(0.8, 0.95)).filter_complex
+    graph = video_checks_command(Path("v.mp4"), with_audio=True, masks=[(0.8, 0.95)]).filter_complex
     assert graph.index("blackdetect") < graph.index("drawbox") < graph.index("freezedetect") < graph.index("scdet")
+    two = video_checks_command(Path("v.mp4"), with_audio=True, masks=[(0.05, 0.15), (0.8, 0.95)]).filter_complex
+    assert two.count("drawbox") == 2 and "y=ih*0.05:w=iw:h=ih*0.1:" in two
     assert "ebur128=peak=true" in graph
     assert "ebur128" not in video_checks_command(Path("v.mp4"), with_audio=False).filter_complex
 
@@ -181,11 +190,28 @@ def test_caption_outside_the_safe_zone_is_flagged(rect: Rect, why: str) -> None:
     assert f.passed is False and f.at_s == 2.5 and why in f.message
 
 
+def test_captions_in_two_places_are_masked_as_two_bands() -> None:
+    """The long-form moves a caption line to the top where it would cover a card's words: one band
+    from the top line to the bottom one blanked 85% of the demo's picture (44 s 'without a cut',
+    37 s 'frozen').  Each place is its own band; lines in overlapping places share one."""
+    layout = TextLayout(1920, 1080, [], LONG_FORM_SAFE)
+    layout.boxes += [
+        TextBox(CAPTION, Rect(600, 892, 700, 80), 0.0, 2.0, "bottom"),
+        TextBox(CAPTION, Rect(500, 74, 900, 80), 2.0, 3.0, "top"),
+        TextBox(CAPTION, Rect(500, 100, 900, 80), 3.0, 4.0, "a little lower"),
+        TextBox(TEXT, Rect(100, 300, 900, 300), 0.0, 4.0, "card heading"),
+    ]
+    bands = caption_bands(layout, "bottom")
+    top, bottom = (74 / 1080 - 0.01, 180 / 1080 + 0.01), (892 / 1080 - 0.01, 972 / 1080 + 0.01)
+    assert bands == [pytest.approx(top), pytest.approx(bottom)]
+    assert caption_bands(None, "bottom") == [(0.82, 0.97)] and caption_bands(None, "nowhere") == []
+
+
 def test_layout_and_report_survive_json() -> None:
     layout = _card_layout()
     layout.boxes.append(TextBox(CAPTION, Rect(140, 600, 800, 120), 1.2, 2.0, "x"))
     assert TextLayout.from_json(layout.to_json()) == layout
-    assert caption_band(layout, "bottom") == pytest.approx((600 / 1920 - 0.01, 720 / 1920 + 0.01))
+    assert caption_bands(layout, "bottom") == [pytest.approx((600 / 1920 - 0.01, 720 / 1920 + 0.01))]
     r = report_from(_quiet(4.0), video="short-0", thresholds=QualityThresholds.for_shorts(), layout=layout)
     d = json.loads(r.to_json())
     assert d["passed"] is False

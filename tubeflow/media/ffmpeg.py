@@ -16,7 +16,7 @@ import shlex
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -397,12 +397,12 @@ def video_checks_command(
     freeze_noise_db: float = -60.0,
     freeze_min_s: float = 1.0,
     scene_fps: float = SCENE_FPS,
-    mask: tuple[float, float] | None = None,
+    masks: Sequence[tuple[float, float]] = (),
 ) -> FFmpegCommand:
     """One decode of a rendered file for every measured figure: blackdetect, freezedetect and
     scdet on the picture, ebur128 (true peak, one line per 100 ms) on the sound.
 
-    ``mask`` (top, bottom as fractions of the height) blanks the caption band after blackdetect
+    ``masks`` (top, bottom as fractions of the height) blank the caption bands after blackdetect
     (a black frame with a caption on it is not black) and before the other two: karaoke
     captions change every word, so unmasked they hide a stuck picture from freezedetect and
     score like cuts in scdet.  Black and frozen frames are judged at full frame rate (dropping
@@ -416,8 +416,7 @@ def video_checks_command(
     cmd.loglevel = "info"
     cmd.add_input(path)
     graph = f"[0:v]scale={SCENE_WIDTH}:-2,blackdetect=d={fmt_s(black_min_s)}:pix_th={fmt_s(black_pixel_threshold)},"
-    if mask is not None:
-        top, bottom = mask
+    for top, bottom in masks:
         graph += f"drawbox=x=0:y=ih*{fmt_s(top)}:w=iw:h=ih*{fmt_s(bottom - top)}:color=black:t=fill,"
     graph += (
         f"freezedetect=n={fmt_s(freeze_noise_db)}dB:d={fmt_s(freeze_min_s)},fps={fmt_s(scene_fps)},scdet=threshold=0[v]"
