@@ -288,7 +288,8 @@ async def signal_platform_reconnected(client: Client, production_id: str, platfo
     from tubeflow.contracts import SIGNAL_PLATFORM_RECONNECTED, shorts_workflow_id
 
     try:
-        await client.get_workflow_handle(shorts_workflow_id(production_id)).signal(SIGNAL_PLATFORM_RECONNECTED, platform)
+        handle = client.get_workflow_handle(shorts_workflow_id(production_id))
+        await handle.signal(SIGNAL_PLATFORM_RECONNECTED, platform)
     except RPCError:
         return False
     return True
