@@ -121,7 +121,7 @@ async def _platforms(
             log.warning("cannot read the script of %s for the platform captions: %s", view.get("id"), e)
     out = []
     accounts = await platform_repo.list_accounts(db, str(view["channel"]))
-    order = {name: i for i, name in enumerate(PLATFORM_NAMES)}
+    order: dict[str, int] = {name: i for i, name in enumerate(PLATFORM_NAMES)}
     for account in sorted(accounts, key=lambda a: order.get(a.platform, len(order))):
         title, description, tags = caption_parts(script, str(view.get("title") or ""))
         try:
