@@ -15,7 +15,6 @@ import asyncio
 import json
 import secrets
 import threading
-import time
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from activities.platform_api import PLATFORM_LABELS, PlatformToken, platform_app
+from activities.youtube_connect import PENDING_TTL_S, open_state_once
 from tubeflow.db import platform_repo
 from tubeflow.db.engine import Database
 from tubeflow.db.records import PlatformAccount
@@ -33,7 +33,6 @@ from tubeflow.platforms import platform_problem
 from tubeflow.secret_box import SecretBox
 from tubeflow.settings import Settings
 
-PENDING_TTL_S = 600.0
 LOOPBACK_WAIT_S = 300.0
 
 
@@ -60,16 +59,10 @@ class PlatformConnector:
         return instagram.authorize_url(app, redirect_uri, state)
 
     def _opened(self, state: str) -> dict[str, str] | None:
-        now = time.monotonic()
-        self.used = {k: v for k, v in self.used.items() if v > now}
-        raw = SecretBox.from_settings(self.settings).open_fresh(state, PENDING_TTL_S)
-        if raw is None or state in self.used:
-            return None
-        self.used[state] = now + PENDING_TTL_S
+        d = open_state_once(self.settings, self.used, state)
         try:
-            d = json.loads(raw)
-            return {k: str(d[k]) for k in ("channel", "platform", "verifier", "redirect")}
-        except (ValueError, KeyError, TypeError):
+            return None if d is None else {k: str(d[k]) for k in ("channel", "platform", "verifier", "redirect")}
+        except KeyError:
             return None
 
     async def finish(self, db: Database, state: str, code: str) -> PlatformAccount:

@@ -242,16 +242,12 @@ class WebConnector:
         return str(url)
 
     def _opened(self, state: str) -> PendingConnect | None:
-        now = time.monotonic()
-        self.used = {k: v for k, v in self.used.items() if v > now}
-        raw = SecretBox.from_settings(self.settings).open_fresh(state, PENDING_TTL_S)
-        if raw is None or state in self.used:
+        d = open_state_once(self.settings, self.used, state)
+        if d is None:
             return None
-        self.used[state] = now + PENDING_TTL_S
         try:
-            d = json.loads(raw)
             return PendingConnect(str(d["channel"]), str(d["verifier"]), str(d["redirect"]))
-        except (ValueError, KeyError, TypeError):
+        except KeyError:
             return None
 
     async def finish(self, db: Database, state: str, code: str) -> Any:
@@ -268,3 +264,20 @@ class WebConnector:
         info = _authorized_user(flow.credentials, config)
         project = str(_section(config).get("project_id") or "default")
         return await finish_connect(self.settings, db, found.channel, info, project)
+
+
+def open_state_once(settings: Settings, used: dict[str, float], state: str) -> dict[str, Any] | None:
+    """The JSON sealed in an OAuth ``state`` this process has not seen used, younger than
+    PENDING_TTL_S (None otherwise); ``used`` (state -> when it lapses anyway) is pruned and marked."""
+    now = time.monotonic()
+    for k in [k for k, v in used.items() if v <= now]:
+        del used[k]
+    raw = SecretBox.from_settings(settings).open_fresh(state, PENDING_TTL_S)
+    if raw is None or state in used:
+        return None
+    used[state] = now + PENDING_TTL_S
+    try:
+        d = json.loads(raw)
+    except ValueError:
+        return None
+    return d if isinstance(d, dict) else None
