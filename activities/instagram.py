@@ -590,8 +590,8 @@ class _Reel:
             parts = urlsplit(uri)
             return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, ""))
         version = self.app.api_base.rstrip("/").rsplit("/", 1)[-1]
-        prefix = f"ig-api-upload/{version}" if re.fullmatch(r"v\d+\.\d+", version) else "ig-api-upload"
-        return f"{self.app.upload_base.rstrip('/')}/{prefix}/{container}"
+        route = f"ig-api-upload/{version}" if re.fullmatch(r"v\d+\.\d+", version) else "ig-api-upload"
+        return f"{self.app.upload_base.rstrip('/')}/{route}/{container}"
 
     def _upload_headers(self) -> dict[str, str]:
         return {"Authorization": f"OAuth {self.token.access_token}"}

@@ -237,6 +237,7 @@ def test_layout_is_stable() -> None:
         "productions/abc123/video-r3.mp4",
     ]
     assert k.publish_state("video") == "productions/abc123/youtube/video.json"
+    assert k.platform_post_state("tiktok", 2) == "productions/abc123/shorts/short-2.tiktok.json"
     assert k.metadata_preview() == "productions/abc123/metadata-preview.json"
     assert [k.quality_report(), k.quality_report(2), k.short_quality_report(1)] == [
         "productions/abc123/quality.json",

@@ -100,7 +100,9 @@ def test_every_recorded_decision_decodes_typed_and_encodes_back_unchanged() -> N
         # Every recorded edit still parses (the b-roll layout where its patch let it be recorded).
         edits = d.edits or {}
         final_metadata = any(k in edits for k in ("title", "description", "tags"))
-        applied_edits(d.stage, d, thumbnails=3, final_metadata=final_metadata, broll_layout="parts" in edits)
+        platforms = any(k in edits for k in ("platforms_off", "platform_captions"))
+        layout = "parts" in edits
+        applied_edits(d.stage, d, thumbnails=3, final_metadata=final_metadata, broll_layout=layout, platforms=platforms)
     assert {"script", "thumbnail"} <= seen_edits
     assert any(b'"redo_from":"render"' in d for d in decisions)
 

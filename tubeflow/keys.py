@@ -134,7 +134,7 @@ class ProductionKeys:
 
     def platform_post_state(self, platform: str, index: int) -> str:
         """The steps of one Short's post on TikTok or Instagram (publish id, bytes sent, media id)."""
-        return f"{self.prefix}/{platform}/short-{index}.json"
+        return f"{self.prefix}/shorts/short-{index}.{platform}.json"
 
     @staticmethod
     def written_script(key: str) -> str | None:
