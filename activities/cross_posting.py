@@ -200,7 +200,7 @@ async def cross_post(
         video = await asyncio.to_thread(storage.fetch, req.video_key)
         post = ShortPost(
             req.production_id, req.index, video, caption, title,
-            private=cs.privacy != "public", aigc=cs.synthetic_disclosure,
+            private=cs.privacy != "public", aigc=cs.synthetic_disclosure, cover_ms=int(round(req.cover_s * 1000)),
         )  # fmt: skip
         await platform_repo.update_post(
             db, req.production_id, req.platform, req.index, status="posting", caption=caption

@@ -150,7 +150,9 @@ async def test_each_platform_waits_alone_and_youtube_goes_on(rig: Rig) -> None:
 
 
 async def test_an_unticked_platform_gets_nothing_and_the_edited_caption_is_posted(rig: Rig) -> None:
-    pid = await rig.through_final(platforms_off=["instagram"], platform_captions={"tiktok": "My own words #sky"})
+    pid = await rig.through_final(
+        platforms_off=["instagram"], platform_captions={"tiktok": "My own words #sky"}, platform_covers={"tiktok": 4.5}
+    )
     done = await rig.client.get_workflow_handle(production_workflow_id(pid), result_type=ProductionStatus).result()
     assert done.state == "completed"
     [planned] = rig.stubs.of(pid, "plan_cross_posts")
@@ -158,6 +160,8 @@ async def test_an_unticked_platform_gets_nothing_and_the_edited_caption_is_poste
     posts = rig.stubs.of(pid, "cross_post")
     assert {r.platform for r in posts} == {"tiktok"}
     assert [r.caption for r in posts] == ["My own words #sky", "My own words #sky"]
+    # The picked cover frame, inside each Short: the first is 5 s long, the second 4 s (its last frame).
+    assert [r.cover_s for r in posts] == [4.5, 3.9]
 
 
 async def test_platform_edits_are_checked_at_the_checkpoint(rig: Rig) -> None:
@@ -178,6 +182,10 @@ async def test_platform_edits_are_checked_at_the_checkpoint(rig: Rig) -> None:
         ({"platform_captions": {"tiktok": ""}}, "1 to 2200 characters"),
         ({"platform_captions": {"tiktok": "x" * 2201}}, "1 to 2200 characters"),
         ({"platforms_off": "tiktok"}, "platforms_off must list"),
+        ({"platform_covers": {"tiktok": -1}}, "from 0 to 180"),
+        ({"platform_covers": {"tiktok": "1s"}}, "seconds into the Short"),
+        ({"platform_covers": {"vine": 1}}, "unknown platform 'vine'"),
+        ({"platform_covers": [1]}, "platform_covers must map"),
     ):
         with pytest.raises(CheckpointNotOpen, match=said):
             await review(rig.client, pid, ReviewDecision(Checkpoint.FINAL, True, "ana", edits=edits))

@@ -5,8 +5,8 @@ fakes of the platforms (tests/fake_youtube.py, fake_tiktok.py, fake_instagram.py
 post; the production clients talk to them through the documented base-URL settings.  On the way:
 the TikTok account is revoked (TikTok blocks until it is reconnected, while YouTube and Instagram
 go on) and Instagram's daily cap is full (it waits; once the day resets, `tubeflow retry
---platform instagram` posts at once).  The last test SIGKILLs a process in the middle of a TikTok
-chunked upload and runs the post again: it resumes, and TikTok has one post.
+--platform instagram` posts at once).  The last test SIGKILLs a worker process in the middle of a
+TikTok chunked upload: Temporal retries the post on another worker, it resumes, and TikTok has one post.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +38,8 @@ from tubeflow.db import platform_repo
 from tubeflow.db.engine import Database
 from tubeflow.db.records import PlatformPost
 from tubeflow.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TOPIC = "Why is the sky blue?"
 
@@ -161,33 +163,26 @@ async def test_one_production_reaches_youtube_tiktok_and_instagram_each_once(
         assert {e["status"] for e in entries if e["platform"] != "youtube"} == {"published"}
 
 
-KILLED_POST = textwrap.dedent(
-    """
-    import asyncio, json, sys
-    import activities.tiktok
-    activities.tiktok.MIN_CHUNK = 16 * 1024  # the fake takes small chunks so a tiny clip goes up in several
-    from activities.cross_posting import cross_post
-    from tubeflow.contracts import CrossPostRequest
-    from tubeflow.db.engine import open_database
-    from tubeflow.settings import Settings
-    from tubeflow.storage import open_storage
-
-    async def main():
-        s = Settings.from_env()
-        db = await open_database(s)
-        req = CrossPostRequest(**json.loads(sys.argv[1]))
-        print(json.dumps((await cross_post(s, open_storage(s), db, req, {"title": "Sky", "tags": ["sky"]})).__dict__))
-        await db.close()
-
-    asyncio.run(main())
-    """
-)
+def worker_process(env: WorkflowEnvironment, queue: str, environ: dict[str, str]) -> subprocess.Popen[str]:
+    """A real worker process (tests/post_one_short.py) serving ``cross_post`` on ``queue``, once it is polling."""
+    target = env.client.service_client.config.target_host
+    args = [sys.executable, "-m", "tests.post_one_short", target, env.client.namespace, queue]
+    proc = subprocess.Popen(args, env=environ, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", "the worker did not start"
+    return proc
 
 
-async def test_a_post_killed_mid_upload_resumes_and_tiktok_has_it_once(tmp_path: Path, tiktok: FakeTikTok) -> None:
+async def test_a_worker_killed_mid_upload_resumes_and_tiktok_has_it_once(
+    temporal_env: WorkflowEnvironment, tmp_path: Path, tiktok: FakeTikTok
+) -> None:
+    """A worker process SIGKILLed while TikTok holds its upload after the first chunk: Temporal sees
+    the heartbeat stop, a second worker gets the retry, resumes the same publish, and TikTok has one post."""
     from tests.mediagen import color_bars_clip
+    from tests.post_one_short import PostOneShort
+    from tubeflow.contracts import CrossPostRequest, CrossPostResult
     from tubeflow.db import repo
     from tubeflow.db.engine import open_database
+    from tubeflow.keys import ProductionKeys
     from tubeflow.secret_box import new_key
     from tubeflow.storage import open_storage
 
@@ -199,6 +194,7 @@ async def test_a_post_killed_mid_upload_resumes_and_tiktok_has_it_once(tmp_path:
     tiktok.min_chunk = 16 * 1024
     db = await open_database(settings)
     storage = open_storage(settings)
+    workers: list[subprocess.Popen[str]] = []
     try:
         await repo.create_channel(db, "sky", "science")
         await connect_loopback(settings, db, "sky", "tiktok", open_browser=False, on_url=consent)
@@ -206,36 +202,57 @@ async def test_a_post_killed_mid_upload_resumes_and_tiktok_has_it_once(tmp_path:
         clip = color_bars_clip(tmp_path / "short.mp4", seconds=3.0, width=180, height=320)
         storage.put_file("productions/p1/shorts/short-0.mp4", clip)
         assert clip.stat().st_size > 3 * 40_000  # several chunks
-        req = {"production_id": "p1", "channel": "sky", "platform": "tiktok", "index": 0,
-               "video_key": "productions/p1/shorts/short-0.mp4", "script_key": "", "title": "Sky"}  # fmt: skip
+        script_key = ProductionKeys("p1").script(1)
+        storage.put_bytes(script_key, json.dumps({"title": "Sky", "tags": ["sky"]}).encode())
+        req = CrossPostRequest(
+            "p1", "sky", "tiktok", 0, "productions/p1/shorts/short-0.mp4", script_key, "Sky", cover_s=2.0
+        )
         env = {**os.environ, "TUBEFLOW_HOME": str(settings.home), "TUBEFLOW_SECRET_KEY": settings.secret_key,
                "TUBEFLOW_TIKTOK_CLIENT_KEY": tiktok.client_key, "TUBEFLOW_TIKTOK_CLIENT_SECRET": tiktok.client_secret,
                "TUBEFLOW_TIKTOK_BASE_URL": tiktok.base_url, "TUBEFLOW_TIKTOK_CHUNK_BYTES": "40000"}  # fmt: skip
-        args = [sys.executable, "-c", KILLED_POST, json.dumps(req)]
+        queue = f"post-once-{uuid.uuid4().hex[:8]}"
+        client = temporal_env.client
 
-        # The first process is SIGKILLed as soon as TikTok holds the first chunk.
+        # The first worker is SIGKILLed as soon as TikTok holds the first chunk.
         tiktok.hold_after_chunks = 1
-        proc = await asyncio.to_thread(subprocess.Popen, args, env=env, stdout=subprocess.DEVNULL)
+        workers.append(await asyncio.to_thread(worker_process, temporal_env, queue, env))
+        handle = await client.start_workflow(
+            PostOneShort.run, req, id=f"post-{queue}", task_queue=queue, result_type=CrossPostResult
+        )
         try:
             assert await asyncio.to_thread(tiktok.chunk_held.wait, 60), "the upload never reached chunk 2"
-            proc.send_signal(signal.SIGKILL)
-            await asyncio.to_thread(proc.wait, 10)
+            workers[0].send_signal(signal.SIGKILL)
+            await asyncio.to_thread(workers[0].wait, 10)
         finally:
             tiktok.hold_after_chunks = None
             tiktok.release_held()
-        assert proc.returncode == -signal.SIGKILL
+        assert workers[0].returncode == -signal.SIGKILL
         [begun] = tiktok.inits()
         assert 0 < len(begun.data) < begun.size and tiktok.posts() == []
 
-        # Run again (what Temporal does once the heartbeat stops): it resumes the same publish.
-        again = await asyncio.to_thread(subprocess.run, args, env=env, capture_output=True, text=True, timeout=120)
-        assert again.returncode == 0, again.stderr
+        # Another worker: Temporal retries the post there once the heartbeat stops, and it resumes.
+        workers.append(await asyncio.to_thread(worker_process, temporal_env, queue, env))
+        done = await asyncio.wait_for(handle.result(), timeout=120)
         assert len(tiktok.inits()) == 1 and len(tiktok.posts()) == 1
+        assert done.post_id and begun.post_info["video_cover_timestamp_ms"] == 2000  # the reviewer's cover
+        attempts = [
+            e.activity_task_started_event_attributes.attempt
+            async for e in handle.fetch_history_events()
+            if e.HasField("activity_task_started_event_attributes")
+        ]
+        assert attempts == [2], "the killed attempt timed out on its heartbeat; the second finished it"
         [row] = await platform_repo.list_posts(db, "sky")
-        assert row.status == "published" and row.post_id
-        # A third run finds it published and asks TikTok nothing.
+        assert row.status == "published" and row.post_id == done.post_id
+
+        # Posting it again (a retry after a lost answer) finds it published and asks TikTok nothing.
         calls = len(tiktok.log)
-        third = await asyncio.to_thread(subprocess.run, args, env=env, capture_output=True, text=True, timeout=120)
-        assert third.returncode == 0 and len(tiktok.log) == calls and len(tiktok.posts()) == 1
+        again = await client.execute_workflow(
+            PostOneShort.run, req, id=f"post-{queue}-again", task_queue=queue, result_type=CrossPostResult
+        )
+        assert again.post_id == done.post_id and len(tiktok.log) == calls and len(tiktok.posts()) == 1
     finally:
+        for proc in workers:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
         await db.close()

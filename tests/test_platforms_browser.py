@@ -88,6 +88,7 @@ async def test_the_reviewer_edits_a_platform_caption_and_unticks_another(
                 await expect(page.locator("#publish-plan")).to_contain_text("also go to TikTok and Instagram")
                 await check_page(page, "final checkpoint with platforms")
                 await page.locator("#caption-tiktok").fill(CAPTION)
+                await page.locator("#cover-tiktok").fill("2.5")  # the cover frame, seconds into each Short
                 await insta.locator("input[type=checkbox]").uncheck()
                 for label, size in (("laptop", LAPTOP), ("phone", PHONE)):
                     await page.set_viewport_size(size)
@@ -131,6 +132,7 @@ async def test_the_reviewer_edits_a_platform_caption_and_unticks_another(
             done = await wait_for(client, pid, lambda s: s.state == "completed", 60, "completion")
             assert done.outputs.shorts and len(done.outputs.shorts) == 2
             assert [p.post_info["title"] for p in tt.posts()] == [CAPTION, CAPTION]
+            assert [p.post_info["video_cover_timestamp_ms"] for p in tt.posts()] == [2500, 2500]
             assert ig.posts() == []
             rows = await platform_repo.list_posts(stack.db, "skyline")
             assert sorted((r.platform, r.idx, r.status) for r in rows) == [

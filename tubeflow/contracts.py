@@ -618,6 +618,7 @@ class ShortsInput:
     quality: QualityThresholds | None = None  # as ProductionInput.quality (each Short gets its pace)
     platforms_off: list[str] = field(default_factory=list)  # TikTok/Instagram unticked at the final checkpoint
     platform_captions: dict[str, str] = field(default_factory=dict)  # platform -> the reviewer's caption
+    platform_covers: dict[str, float] = field(default_factory=dict)  # platform -> cover frame, s into each Short
 
 
 @dataclass
@@ -678,6 +679,7 @@ class CrossPostRequest:
     script_key: str
     title: str = ""
     caption: str = ""  # the reviewer's caption for this platform; "" = built from the metadata
+    cover_s: float = 1.0  # the cover frame, seconds into the Short (the reviewer's pick, within the Short)
 
 
 @dataclass

@@ -13,6 +13,7 @@ history replays, so accepting or refusing something new is a workflow change (``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
@@ -69,10 +70,14 @@ class FinalReviewEdits:
     # edits of a platform's caption.  Accepted only where the caller says so (``platforms``).
     platforms_off: list[str] | None = None
     platform_captions: dict[str, str] | None = None
+    # platform -> the cover frame, as seconds into each Short (the platforms take a time, not an image;
+    # the Shorts are cut after this checkpoint, so the reviewer picks a moment, 1 s if none).
+    platform_covers: dict[str, float] | None = None
 
 
 FINAL_METADATA_FIELDS = ("title", "description", "tags")
-PLATFORM_EDIT_FIELDS = ("platforms_off", "platform_captions")
+PLATFORM_EDIT_FIELDS = ("platforms_off", "platform_captions", "platform_covers")
+MAX_COVER_S = 180.0  # the longest Short a platform takes (TikTok: 3 min); a later time is clamped to the Short
 BROLL_LAYOUT_FIELDS = ("parts",)
 MAX_BROLL_PARTS = 200
 MAX_PICTURES_PER_PART = 50
@@ -97,7 +102,8 @@ def applied_edits(
     checked (as it never was).  ``thumbnails``: how many the final checkpoint offers;
     ``final_metadata``: whether it also accepts title, description and tags (off: as recorded
     histories were validated); ``broll_layout``: whether the b-roll checkpoint accepts ``parts``;
-    ``platforms``: whether the final checkpoint accepts ``platforms_off`` and ``platform_captions``.
+    ``platforms``: whether the final checkpoint accepts ``platforms_off``, ``platform_captions`` and
+    ``platform_covers``.
     """
     kind, parse = _BY_CHECKPOINT[checkpoint]
     edits = decision.edits
@@ -219,6 +225,7 @@ def _final(edits: dict[str, Any], thumbnails: int) -> FinalReviewEdits:
         tags=list(tags) if tags is not None else None,
         platforms_off=off,
         platform_captions=captions,
+        platform_covers=_platform_covers(edits),
     )
 
 
@@ -243,6 +250,23 @@ def _platform_edits(edits: dict[str, Any]) -> tuple[list[str] | None, dict[str, 
             if (problem := text_problem(text)) is not None:
                 raise EditsRefused(f"platform_captions[{name!r}]: {problem}")
     return (list(dict.fromkeys(off)) if off is not None else None), (dict(captions) if captions is not None else None)
+
+
+def _platform_covers(edits: dict[str, Any]) -> dict[str, float] | None:
+    covers = edits.get("platform_covers")
+    if covers is None:
+        return None
+    if not isinstance(covers, dict):
+        raise EditsRefused("platform_covers must map a platform to seconds into each Short, e.g. {'tiktok': 1.5}")
+    for name, at in covers.items():
+        if (problem := platform_problem(name)) is not None:
+            raise EditsRefused(f"platform_covers: {problem}")
+        number = isinstance(at, int | float) and not isinstance(at, bool) and math.isfinite(at)
+        if not number or not 0 <= at <= MAX_COVER_S:
+            raise EditsRefused(
+                f"platform_covers[{name!r}] must be seconds into the Short, from 0 to {MAX_COVER_S:g}, not {at!r}"
+            )
+    return {name: round(float(at), 3) for name, at in covers.items()}
 
 
 _BY_CHECKPOINT: dict[Checkpoint, tuple[type[ReviewEdits], Callable[[dict[str, Any], int], ReviewEdits]]] = {

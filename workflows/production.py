@@ -186,6 +186,7 @@ class ProductionWorkflow:
         self._platform_edits = False  # PATCH_PLATFORM_EDITS: platforms_off / platform_captions accepted
         self._platforms_off: list[str] = []  # as approved, for the Shorts
         self._platform_captions: dict[str, str] = {}
+        self._platform_covers: dict[str, float] = {}
         self._broll_layout = False  # PATCH_BROLL_EDITS: whole-layout edits and saved revisions accepted
         self._revision: _Revision | None = None  # saved b-roll edits waiting to be applied
 
@@ -434,6 +435,7 @@ class ProductionWorkflow:
         self._published_edits = {k: getattr(edits, k) for k in FINAL_METADATA_FIELDS if getattr(edits, k) is not None}
         self._platforms_off = list(edits.platforms_off or [])
         self._platform_captions = dict(edits.platform_captions or {})
+        self._platform_covers = dict(edits.platform_covers or {})
         self._status.outputs.thumbnail = thumbnails.thumbnail_keys[choice]
         return thumbnails.thumbnail_keys[choice]
 
@@ -499,6 +501,7 @@ class ProductionWorkflow:
             inp.quality,
             self._platforms_off,
             self._platform_captions,
+            self._platform_covers,
         )
 
         async def make_shorts() -> ShortsResult:

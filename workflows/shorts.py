@@ -192,7 +192,10 @@ class ShortsWorkflow:
                 ),
                 queues,
             )
-            videos = {spec.index: (r.video_key, spec.title) for spec, r in zip(plan.specs, renders, strict=True)}
+            videos = {
+                spec.index: (r.video_key, spec.title, spec.end - spec.start)
+                for spec, r in zip(plan.specs, renders, strict=True)
+            }
             await asyncio.gather(
                 on_youtube(),
                 *(
@@ -216,7 +219,7 @@ class ShortsWorkflow:
         inp: ShortsInput,
         platform: str,
         slots: list[CrossPostSlot],
-        videos: dict[int, tuple[str, str]],
+        videos: dict[int, tuple[str, str, float]],
         queues: TaskQueues,
     ) -> None:
         """One platform's Shorts in order, each at its slot; its waits and failures hold only this platform."""
@@ -226,10 +229,11 @@ class ShortsWorkflow:
                 if wait > timedelta(0):
                     self._platforms[platform] = f"{done}/{len(slots)} posted; next at its slot {slot.at}"
                     await workflow.sleep(wait)
-            video_key, title = videos[slot.index]
+            video_key, title, length = videos[slot.index]
+            cover = min(inp.platform_covers.get(platform, 1.0), max(0.0, length - 0.1))  # a frame of this Short
             req = CrossPostRequest(
                 inp.production_id, inp.channel, platform, slot.index, video_key, inp.script_key, title,
-                inp.platform_captions.get(platform, ""),
+                inp.platform_captions.get(platform, ""), cover_s=round(cover, 3),
             )  # fmt: skip
             self._platforms[platform] = f"{done}/{len(slots)} posted; posting Short {slot.index + 1}"
             self._cross_posts.append(await self._post_until_done(req, queues))

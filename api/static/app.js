@@ -296,15 +296,25 @@
     if (metadata === false) throw new Error("Fix the marked field first: YouTube would refuse it.");
     Object.assign(edits, metadata);
     // The Shorts' other platforms: the ones unticked, and captions the reviewer changed.
-    const off = [], captions = {};
+    const off = [], captions = {}, covers = {};
     document.querySelectorAll("#platforms-form .platform-choice").forEach((box) => {
       const name = box.dataset.platform;
       if (!box.querySelector("input[type=checkbox]").checked) off.push(name);
       const text = box.querySelector("textarea");
       if (text.value.trim() && text.value !== text.defaultValue) captions[name] = text.value;
+      const cover = box.querySelector("input.cover-at");
+      if (cover && cover.value !== cover.defaultValue) {
+        const at = Number(cover.value);
+        if (cover.value === "" || !Number.isFinite(at) || at < 0 || at > 180) {
+          cover.focus();
+          throw new Error("The cover time must be seconds into the Short, from 0 to 180.");
+        }
+        covers[name] = at;
+      }
     });
     if (off.length) edits.platforms_off = off;
     if (Object.keys(captions).length) edits.platform_captions = captions;
+    if (Object.keys(covers).length) edits.platform_covers = covers;
     return Object.keys(edits).length ? edits : null;
   }
 
