@@ -26,7 +26,7 @@ HEARTBEAT = timedelta(seconds=12)  # the adapter beats every 5 s while a chunk i
 class PostOneShort:
     @workflow.run
     async def run(self, req: CrossPostRequest) -> CrossPostResult:
-        return await workflow.execute_activity(
+        result: CrossPostResult = await workflow.execute_activity(
             act.CROSS_POST.name,
             req,
             result_type=CrossPostResult,
@@ -34,6 +34,7 @@ class PostOneShort:
             heartbeat_timeout=HEARTBEAT,
             retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=4),
         )
+        return result
 
 
 async def serve(target: str, namespace: str, queue: str) -> None:

@@ -179,7 +179,7 @@ async def test_a_worker_killed_mid_upload_resumes_and_tiktok_has_it_once(
     the heartbeat stop, a second worker gets the retry, resumes the same publish, and TikTok has one post."""
     from tests.mediagen import color_bars_clip
     from tests.post_one_short import PostOneShort
-    from tubeflow.contracts import CrossPostRequest, CrossPostResult
+    from tubeflow.contracts import CrossPostRequest
     from tubeflow.db import repo
     from tubeflow.db.engine import open_database
     from tubeflow.keys import ProductionKeys
@@ -216,9 +216,7 @@ async def test_a_worker_killed_mid_upload_resumes_and_tiktok_has_it_once(
         # The first worker is SIGKILLed as soon as TikTok holds the first chunk.
         tiktok.hold_after_chunks = 1
         workers.append(await asyncio.to_thread(worker_process, temporal_env, queue, env))
-        handle = await client.start_workflow(
-            PostOneShort.run, req, id=f"post-{queue}", task_queue=queue, result_type=CrossPostResult
-        )
+        handle = await client.start_workflow(PostOneShort.run, req, id=f"post-{queue}", task_queue=queue)
         try:
             assert await asyncio.to_thread(tiktok.chunk_held.wait, 60), "the upload never reached chunk 2"
             workers[0].send_signal(signal.SIGKILL)
@@ -246,9 +244,7 @@ async def test_a_worker_killed_mid_upload_resumes_and_tiktok_has_it_once(
 
         # Posting it again (a retry after a lost answer) finds it published and asks TikTok nothing.
         calls = len(tiktok.log)
-        again = await client.execute_workflow(
-            PostOneShort.run, req, id=f"post-{queue}-again", task_queue=queue, result_type=CrossPostResult
-        )
+        again = await client.execute_workflow(PostOneShort.run, req, id=f"post-{queue}-again", task_queue=queue)
         assert again.post_id == done.post_id and len(tiktok.log) == calls and len(tiktok.posts()) == 1
     finally:
         for proc in workers:
