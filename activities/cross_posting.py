@@ -6,7 +6,8 @@ own slots, else the Short's YouTube time), an unticked platform's entries are ke
 ``cross_post`` posts one Short on one platform: the account's token is opened (and refreshed
 before it expires), the channel's own daily cap checked against the posts of the last 24 hours,
 then the platform module posts, writing each step to storage so a retry resumes and never posts
-twice.  Every outcome is written to the post's row, which the calendar and the dashboard read.
+twice.  Every outcome is written to the post's row, which the calendar and the dashboard read,
+and what is news goes to the production's event feed and to notifications (:mod:`activities.platform_events`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from activities import platform_events
 from activities.calendar import short_time
 from activities.platform_api import (
     PLATFORM_LABELS,
@@ -33,6 +35,7 @@ from activities.publish_metadata import script_description
 from tubeflow.contracts import CrossPostPlan, CrossPostPlanRequest, CrossPostRequest, CrossPostResult, CrossPostSlot
 from tubeflow.db import channel_repo, platform_repo
 from tubeflow.db.engine import Database
+from tubeflow.db.records import PlatformPost
 from tubeflow.db.repo import NotFoundError
 from tubeflow.errors import AccountNeedsReconnect, PermanentError, PostingCapReached
 from tubeflow.keys import ProductionKeys
@@ -159,27 +162,30 @@ async def cross_post(
     label = _label(req.platform)
     rows = await platform_repo.list_posts(db, production_id=req.production_id)
     entry = next((r for r in rows if r.platform == req.platform and r.idx == req.index), None)
+    before = entry.status if entry is not None else None
+    told = Teller(settings, storage, db, req, before, heartbeat)
     if entry is not None and entry.status == "published":
+        await told.announce(entry)  # only when no event says so yet: a worker killed in between
         return CrossPostResult(req.platform, req.index, entry.post_id, entry.location)
     found = await platform_repo.account_token(db, req.channel, req.platform)
     if found is None:
-        raise await _failed(
-            db, req, "needs_attention",
+        raise await told.failed(
+            "needs_attention",
             PermanentError(
                 f"channel {req.channel!r} has no {label} account connected any more; connect it "
                 f"({_reconnect_hint(req.channel, req.platform)}) and retry with --platform {req.platform}"
             ),
-        )  # fmt: skip
+        )
     account, sealed = found
     if account.status != "connected":
         # Nothing is sent to the platform while the account is marked: the workflow waits for a reconnect.
-        raise await _failed(
-            db, req, "reconnect_needed",
+        raise await told.failed(
+            "reconnect_needed",
             AccountNeedsReconnect(
                 f"channel {req.channel!r} needs its {label} account reconnected ({account.reason}); "
                 f"run {_reconnect_hint(req.channel, req.platform)}: posting continues then"
             ),
-        )  # fmt: skip
+        )
     box = SecretBox.from_settings(settings)
     try:
         app = platform_app(settings, req.platform)
@@ -212,15 +218,16 @@ async def cross_post(
             str(e).replace("connect CHANNEL", f"connect {req.channel}")
         )  # the module knows no channel
         await platform_repo.mark_reconnect_needed(db, req.channel, req.platform, str(said))
-        raise await _failed(db, req, "reconnect_needed", said) from None
+        raise await told.failed("reconnect_needed", said) from None
     except PostingCapReached as e:
-        raise await _failed(db, req, "waiting", e) from None
+        raise await told.failed("waiting", e, until=e.retry_at) from None
     except PermanentError as e:
-        raise await _failed(db, req, "needs_attention", e) from None
+        raise await told.failed("needs_attention", e) from None
     done = await platform_repo.update_post(
         db, req.production_id, req.platform, req.index, status="published", post_id=outcome.post_id,
         location=outcome.url, reason="", posted_at=datetime.now(UTC),
     )  # fmt: skip
+    await told.announce(done)
     return CrossPostResult(req.platform, req.index, done.post_id, done.location)
 
 
@@ -242,15 +249,38 @@ async def _check_cap(settings: Settings, db: Database, req: CrossPostRequest) ->
         )
 
 
-async def _failed(db: Database, req: CrossPostRequest, status: str, error: PermanentError) -> PermanentError:
-    """Write the failure to the post's row (the calendar and the dashboard show it); the error to raise."""
-    try:
-        await platform_repo.update_post(
-            db, req.production_id, req.platform, req.index, status=status, reason=str(error)
+class Teller:
+    """Writes what happened to the post's row and tells people (:mod:`activities.platform_events`)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        storage: Storage,
+        db: Database,
+        req: CrossPostRequest,
+        before: str | None,
+        heartbeat: Callable[[], None],
+    ) -> None:
+        self.settings, self.storage, self.db, self.req = settings, storage, db, req
+        self.before, self.heartbeat = before, heartbeat
+
+    async def announce(self, post: PlatformPost, until: str = "") -> None:
+        await platform_events.announce(
+            self.settings, self.storage, self.db, post, self.before, until=until, heartbeat=self.heartbeat
         )
-    except NotFoundError:
-        pass
-    return error
+
+    async def failed(self, status: str, error: PermanentError, until: str = "") -> PermanentError:
+        """Write the failure to the post's row (the calendar and the dashboard show it), announce it
+        when it is news; the error to raise."""
+        req = self.req
+        try:
+            post = await platform_repo.update_post(
+                self.db, req.production_id, req.platform, req.index, status=status, reason=str(error)
+            )
+        except NotFoundError:
+            return error
+        await self.announce(post, until)
+        return error
 
 
 async def _beating(work: Any, heartbeat: Callable[[], None], every_s: float = 5.0) -> PostOutcome:

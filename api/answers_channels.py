@@ -155,4 +155,7 @@ class CalendarOut(Answer):
     start: str
     end: str
     items: list[PublicationOut]
+    platform_posts: list[PlatformPostOut] = Field(
+        default_factory=list, description="the Shorts' posts on TikTok and Instagram in the window, by calendar_at"
+    )
     pending: list[Pending] = Field(description="what waits in review, is blocked or needs attention")

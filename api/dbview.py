@@ -23,6 +23,7 @@ from tubeflow.contracts import (
 from tubeflow.db import repo
 from tubeflow.db.engine import Database
 from tubeflow.db.models import EventRow, ProductionRow
+from tubeflow.events import PLATFORM_EVENTS
 from tubeflow.settings import Settings
 
 TERMINAL = tuple(s.value for s in State if s.finished)
@@ -129,6 +130,15 @@ def event_dict(e: Any) -> dict[str, Any]:
 
 async def events_since(db: Database, since: int, limit: int = 200) -> list[dict[str, Any]]:
     return [event_dict(e) for e in await repo.events_since(db, since, limit=limit)]
+
+
+async def platform_events(db: Database, production_id: str) -> list[dict[str, Any]]:
+    """The production's TikTok and Instagram events, oldest first, flattened like the live feed's."""
+    kinds = [k.value for k in PLATFORM_EVENTS.values()]
+    stmt = select(EventRow).where(EventRow.production_id == production_id, EventRow.kind.in_(kinds))
+    async with db.session() as s:
+        rows = (await s.execute(stmt.order_by(EventRow.id).limit(500))).scalars().all()
+    return [event_dict(r) for r in rows]
 
 
 async def latest_event_id(db: Database) -> int:

@@ -86,6 +86,29 @@ def _quality_summary(report: Any) -> dict[str, Any]:
     }
 
 
+def _post_summary(post: Any) -> dict[str, Any]:
+    """One Short on TikTok or Instagram: where it stands, its slot there, its link or why not."""
+    d = post.to_dict()
+    return {
+        "production_id": d["production_id"],
+        "platform": d["platform"],
+        "short": d["idx"] + 1,
+        "state": d["status"],  # reserved | posting | published | waiting | reconnect_needed | needs_attention | skipped
+        "slot": d["publish_at"],  # its time on the platform's calendar (UTC); None: with the YouTube Short, at once
+        "posted_at": d["posted_at"],
+        "link": d["location"],  # "" for a post only its creator sees (a private channel's TikTok)
+        "private": d["status"] == "published" and not d["location"],
+        "reason": d["reason"],  # why it waits or needs attention, or why it was skipped
+    }
+
+
+async def platform_posts(db: Database, production_id: str = "", channel: str = "") -> list[dict[str, Any]]:
+    from tubeflow.db import platform_repo
+
+    rows = await platform_repo.list_posts(db, channel or None, production_id=production_id or None)
+    return [_post_summary(p) for p in rows]
+
+
 def build_server(open_backend: Any) -> MCPServer:
     """``open_backend``: an async context manager factory yielding a :class:`Backend`."""
     state: dict[str, Backend] = {}
@@ -100,7 +123,9 @@ def build_server(open_backend: Any) -> MCPServer:
         name="tubeflow",
         instructions=(
             "Drive tubeflow video productions: list channels, suggest topics, start a production, follow "
-            "its status, see what a checkpoint holds, approve or reject with feedback, retry a failed stage."
+            "its status, see what a checkpoint holds, approve or reject with feedback, retry a failed stage. "
+            "Shorts also go to the channel's TikTok and Instagram: each post's state is in status and "
+            "list_platform_posts; retry with platform continues one platform alone."
         ),
         lifespan=lifespan,
     )
@@ -147,11 +172,24 @@ def build_server(open_backend: Any) -> MCPServer:
 
     @server.tool()
     async def status(production_id: str) -> dict[str, Any]:
-        """Stage, state, progress, the open checkpoint, attempts, error, and where it was published."""
+        """Stage, state, progress, the open checkpoint, attempts, error, and where it was published;
+        ``platform_posts``: each Short on TikTok and Instagram (state, slot, link, reason)."""
         from service.client import get_status
 
         _need("viewer")
-        return _summary(await guarded(get_status(b().client, production_id)))
+        out = _summary(await guarded(get_status(b().client, production_id)))
+        out["platform_posts"] = await platform_posts(b().db, production_id)
+        return out
+
+    @server.tool()
+    async def list_platform_posts(channel: str, state: str = "") -> list[dict[str, Any]]:
+        """A channel's Shorts on TikTok and Instagram, by calendar time: each post's production, state,
+        slot, link and reason.  ``state`` keeps only those in it (e.g. needs_attention, waiting)."""
+        from tubeflow.db import repo
+
+        _need("viewer")
+        await guarded(repo.get_channel(b().db, channel))
+        return [p for p in await platform_posts(b().db, channel=channel) if not state or p["state"] == state]
 
     @server.tool()
     async def quality_report(production_id: str) -> dict[str, Any]:
@@ -187,22 +225,39 @@ def build_server(open_backend: Any) -> MCPServer:
 
     @server.tool()
     async def show_checkpoint(production_id: str) -> dict[str, Any]:
-        """What the open checkpoint holds: the script text, the narration or preview URL, b-roll, final video."""
+        """What the open checkpoint holds: the script text, the narration or preview URL, b-roll, final video.
+
+        At final also ``publish_plan``: where and when approving publishes, and per platform
+        (TikTok, Instagram) the account and the caption that will be posted, which ``approve``'s
+        ``platform_captions`` replaces and ``platforms_off`` skips; and ``platform_posts`` once any exist."""
         from api.views import checkpoint_material
         from service.client import get_status
 
         _need("viewer")
-        st = await guarded(get_status(b().client, production_id))
+        be = b()
+        st = await guarded(get_status(be.client, production_id))
         if not st.checkpoint:
             raise ToolError(f"no checkpoint is open: the production is {st.state} at stage {str(st.stage)!r}")
-        material = await checkpoint_material(b().storage, st) or {}
-        return {"checkpoint": st.checkpoint, "attempt": st.attempts.get(st.checkpoint, 1), **_absolute(material)}
+        material = await checkpoint_material(be.storage, st) or {}
+        out = {"checkpoint": st.checkpoint, "attempt": st.attempts.get(st.checkpoint, 1), **_absolute(material)}
+        if st.checkpoint == Checkpoint.FINAL:
+            from api.publish_plan import publish_plan
+            from api.views import production_view
+
+            out["publish_plan"] = await publish_plan(
+                be.db, be.settings, be.storage, await production_view(be.settings, be.storage, st, "workflow")
+            )
+        out["platform_posts"] = await platform_posts(be.db, production_id)
+        return out
 
     @server.tool()
     async def approve(production_id: str, stage: str = "", edits: dict[str, Any] | None = None) -> dict[str, Any]:
         """Approve the open checkpoint (stage defaults to it).
 
         edits: final {"thumbnail": i, "title", "description", "tags"} (YouTube's limits are checked),
+        and for the Shorts' other platforms {"platforms_off": ["tiktok"]} (not posted there for this
+        production) and {"platform_captions": {"instagram": "..."}} (the caption posted instead of
+        the one ``show_checkpoint``'s publish_plan shows; each platform's limit is checked);
         audio {"pronounce"}, script {"script"}, broll {"swap"}."""
         return await _decide(production_id, stage, True, "", edits, "")
 
@@ -219,12 +274,24 @@ def build_server(open_backend: Any) -> MCPServer:
         return await _decide(production_id, stage, False, feedback, edits, to)
 
     @server.tool()
-    async def retry(production_id: str, note: str = "") -> dict[str, Any]:
+    async def retry(production_id: str, note: str = "", platform: str = "") -> dict[str, Any]:
         """Continue a production that needs attention from its failed stage (approved work is kept), or wake
-        one blocked on the YouTube quota after it was reset, for one try now."""
+        one blocked on the YouTube quota after it was reset, for one try now.
+
+        platform ("tiktok" or "instagram"): continue only the Shorts' posting there, which waits
+        alone (failed for good and fixed, a daily cap raised or reset, an account reconnected);
+        the answer says what it waited on and its posts."""
         from service.client import retry as do_retry
+        from service.client import retry_platform
+        from tubeflow.platforms import platform_problem
 
         who = _need("editor")
+        if platform:
+            if (problem := platform_problem(platform)) is not None:
+                raise ToolError(problem)
+            was = await guarded(retry_platform(b().client, production_id, platform))
+            posts = [p for p in await platform_posts(b().db, production_id) if p["platform"] == platform]
+            return {"id": production_id, "platform": platform, "was": was, "retrying": True, "platform_posts": posts}
         return _summary(await guarded(do_retry(b().client, production_id, who, note)))
 
     async def _decide(

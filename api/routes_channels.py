@@ -173,16 +173,19 @@ async def calendar(
 
 
 async def calendar_view(ctx: ApiContext, channel: str | None, start: datetime | None, days: int) -> dict[str, Any]:
-    """Scheduled and published videos in the window, plus what waits in review or is blocked."""
+    """Scheduled and published videos in the window, the Shorts' posts on TikTok and Instagram, plus
+    what waits in review or is blocked."""
     begin = (start or datetime.now(UTC)).astimezone(UTC)
     begin = begin.replace(hour=0, minute=0, second=0, microsecond=0)
     end = begin + timedelta(days=days)
     items = [p.to_dict() for p in await channel_repo.list_publications(ctx.db, channel, begin, end)]
+    posts = [p.to_dict() for p in await platform_repo.list_posts(ctx.db, channel, begin, end)]
     pending = []
     for state in ("waiting", "blocked", "needs_attention"):
         for p in await repo.list_productions(ctx.db, channel=channel, state=state, limit=200):
             pending.append({"id": p.id, "channel": p.channel, "title": p.title or p.topic, "state": state})
-    return {"start": begin.isoformat(), "end": end.isoformat(), "items": items, "pending": pending}
+    return {"start": begin.isoformat(), "end": end.isoformat(), "items": items, "platform_posts": posts,
+            "pending": pending}  # fmt: skip
 
 
 @router.post("/api/productions/{production_id}/schedule", response_model=PublicationOut, responses=errors_doc(400, 404))

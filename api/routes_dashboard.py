@@ -236,6 +236,7 @@ async def _page_parts(ctx: ApiContext, view: dict[str, Any]) -> dict[str, Any]:
     parts: dict[str, Any] = {"transcript": [], "lexicon": "", "publish_plan": None, "finished": None}
     posts = await platform_repo.list_posts(ctx.db, production_id=str(view["id"]))
     parts["platform_posts"] = [p.to_dict() for p in posts]
+    parts["platform_events"] = await dbview.platform_events(ctx.db, str(view["id"])) if posts else []
     parts["platform_names"] = PLATFORM_LABELS
     if view.get("checkpoint") == "audio" and keys.get("timing"):
         parts["transcript"] = await asyncio.to_thread(
@@ -339,9 +340,10 @@ async def calendar_page(request: Request, ctx: Ctx, channel: str = "", start: st
     days = [(first + timedelta(days=i)) for i in range(7)]
     names = [c["name"] for c in await dbview.channels(ctx.db)]
     shown = [channel] if channel else names
+    entries = await _calendar_entries(ctx, view)
     grid = {
         (ch, d.date().isoformat()): [
-            i for i in view["items"] if i["channel"] == ch and (i["calendar_at"] or "")[:10] == d.date().isoformat()
+            e for e in entries if e["channel"] == ch and (e["calendar_at"] or "")[:10] == d.date().isoformat()
         ]
         for ch in shown
         for d in days
@@ -361,6 +363,58 @@ async def calendar_page(request: Request, ctx: Ctx, channel: str = "", start: st
         prev_start=(first - timedelta(days=7)).date().isoformat(),
         next_start=(first + timedelta(days=7)).date().isoformat(),
     )
+
+
+async def _calendar_entries(ctx: ApiContext, view: dict[str, Any]) -> list[dict[str, Any]]:
+    """YouTube's videos and the Shorts' TikTok and Instagram posts as one list by calendar time, each
+    labelled with its platform: what the week's cells show."""
+    from tubeflow.db import repo
+    from tubeflow.db.repo import NotFoundError
+    from tubeflow.platforms import PLATFORM_LABELS
+
+    titles = {i["production_id"]: i["title"] for i in view["items"] if i.get("title")}
+    out: list[dict[str, Any]] = [
+        {
+            "channel": i["channel"],
+            "calendar_at": i["calendar_at"] or "",
+            "platform": "youtube",
+            "label": PLATFORM_LABELS["youtube"],
+            "production_id": i["production_id"],
+            "title": i["title"],
+            "short": i["idx"] + 1 if i["kind"] == "short" else 0,
+            "status": i["status"],
+            "scheduled": bool(i["publish_at"]),
+            "link": "",
+            "reason": "",
+        }  # fmt: skip
+        for i in view["items"]
+    ]
+    for p in view["platform_posts"]:
+        if p["status"] == "skipped":
+            continue  # unticked at the final checkpoint: nothing goes there
+        pid = p["production_id"]
+        if pid not in titles:
+            try:
+                found = await repo.get_production(ctx.db, pid)
+                titles[pid] = found.title or found.topic
+            except NotFoundError:
+                titles[pid] = pid
+        out.append(
+            {
+                "channel": p["channel"],
+                "calendar_at": p["calendar_at"] or "",
+                "platform": p["platform"],
+                "label": PLATFORM_LABELS.get(p["platform"], p["platform"]),
+                "production_id": pid,
+                "title": titles[pid],
+                "short": p["idx"] + 1,
+                "status": p["status"],
+                "scheduled": bool(p["publish_at"]),
+                "link": p["location"],
+                "reason": p["reason"],
+            }  # fmt: skip
+        )
+    return sorted(out, key=lambda e: (e["calendar_at"], e["platform"] != "youtube", e["platform"]))
 
 
 @router.get("/video-jobs", response_class=HTMLResponse)

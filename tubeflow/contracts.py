@@ -525,7 +525,9 @@ class PublishResult:
 class Notification:
     """One event for the people around a production (webhooks, e-mail); see activities/notify.py.
 
-    ``event``: checkpoint_opened | reminder | needs_attention | failed | published | digest | test.
+    ``event``: one of :class:`tubeflow.events.NotifyEvent` (checkpoint_opened, reminder, needs_attention,
+    failed, published, digest, test, and a Short's platform_published | platform_needs_attention |
+    platform_blocked | platform_waiting on TikTok or Instagram).
     """
 
     event: str

@@ -47,8 +47,44 @@
     });
   }
 
+  // A Short posted, waiting or failed on TikTok or Instagram: the production page's list and table
+  // follow; other pages ignore it (it moves no stage).
+  const POST_STATES = { platform_published: "published", platform_needs_attention: "needs attention",
+    platform_blocked: "reconnect needed", platform_waiting: "waiting" };
+  function applyPlatformEvent(ev) {
+    const list = $(`[data-production="${CSS.escape(ev.production_id)}"] #platform-events`);
+    if (!list) return;
+    $(".none", list)?.remove();
+    const li = document.createElement("li");
+    li.className = `ev-${ev.kind}`;
+    li.dataset.kind = ev.kind;
+    const time = document.createElement("time");
+    time.dateTime = ev.at || "";
+    time.className = "muted";
+    time.textContent = `${(ev.at || new Date().toISOString()).slice(0, 16).replace("T", " ")} UTC`;
+    li.append(time, " ");
+    const summary = String(ev.summary || "");
+    if (ev.location && summary.endsWith(`: ${ev.location}`)) {
+      const a = document.createElement("a");
+      a.href = ev.location;
+      a.rel = "noopener";
+      a.textContent = ev.location;
+      li.append(summary.slice(0, -ev.location.length), a);
+    } else {
+      li.append(summary);
+    }
+    list.append(li);
+    const row = $(`#platform-posts tr[data-platform="${CSS.escape(String(ev.platform))}"][data-idx="${Number(ev.index)}"]`);
+    const cell = row && $("[data-post-status]", row);
+    if (cell && POST_STATES[ev.kind]) {
+      cell.textContent = POST_STATES[ev.kind];
+      cell.className = ev.kind === "platform_published" ? "ok" : (ev.kind === "platform_waiting" ? "" : "bad");
+    }
+  }
+
   function applyEvent(ev) {
     if (!ev.production_id) return;
+    if (String(ev.kind || "").startsWith("platform_")) { applyPlatformEvent(ev); return; }
     const roots = $$(`[data-production="${CSS.escape(ev.production_id)}"]`);
     const hint = $("#new-hint");
     if (!roots.length && hint && ev.id) hint.hidden = false; // a production this page does not list yet

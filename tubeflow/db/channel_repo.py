@@ -29,6 +29,7 @@ from tubeflow.db.records import Channel, Publication, Topic, YouTubeAccount
 from tubeflow.db.repo import TERMINAL_STATES, NotFoundError, _channel, _clean_name
 from tubeflow.db.types import to_utc, utcnow
 from tubeflow.errors import PermanentError
+from tubeflow.events import EventKind
 
 
 async def _channel_or_404(s: AsyncSession, name: str) -> ChannelRow:
@@ -120,7 +121,7 @@ async def mark_reconnect_needed(db: Database, channel: str, reason: str) -> None
         if row is not None and row.status != "reconnect_needed":
             row.status, row.reason, row.updated_at = "reconnect_needed", reason, utcnow()
             payload = {"channel": ch.name, "reason": reason, "youtube_channel_id": row.youtube_channel_id}
-            s.add(EventRow(production_id=None, kind="account_reconnect_needed", payload=payload, at=utcnow()))
+            s.add(EventRow(production_id=None, kind=EventKind.ACCOUNT_RECONNECT_NEEDED, payload=payload, at=utcnow()))
 
 
 async def remove_account(db: Database, channel: str) -> YouTubeAccount | None:
@@ -136,7 +137,7 @@ async def remove_account(db: Database, channel: str) -> YouTubeAccount | None:
         gone = _account(row, ch.name)
         await s.delete(row)
         payload = {"channel": ch.name, "youtube_channel_id": row.youtube_channel_id}
-        s.add(EventRow(production_id=None, kind="account_disconnected", payload=payload, at=utcnow()))
+        s.add(EventRow(production_id=None, kind=EventKind.ACCOUNT_DISCONNECTED, payload=payload, at=utcnow()))
         return gone
 
 

@@ -21,6 +21,7 @@ from tubeflow.db.records import PlatformAccount, PlatformPost
 from tubeflow.db.repo import NotFoundError
 from tubeflow.db.types import to_utc, utcnow
 from tubeflow.errors import PermanentError
+from tubeflow.events import EventKind
 
 CAP_WINDOW = timedelta(hours=24)
 
@@ -67,7 +68,7 @@ async def save_account(
             row.status, row.reason, row.connected_at = "connected", "", now
             if was_blocked:
                 payload = {"channel": ch.name, "platform": platform, "account": account_name}
-                s.add(EventRow(production_id=None, kind="account_reconnected", payload=payload, at=now))
+                s.add(EventRow(production_id=None, kind=EventKind.ACCOUNT_RECONNECTED, payload=payload, at=now))
         await s.flush()
         return _account(row, ch.name)
 
@@ -101,7 +102,7 @@ async def mark_reconnect_needed(db: Database, channel: str, platform: str, reaso
         if row is not None and row.status != "reconnect_needed":
             row.status, row.reason, row.updated_at = "reconnect_needed", reason, utcnow()
             payload = {"channel": ch.name, "platform": platform, "reason": reason}
-            s.add(EventRow(production_id=None, kind="account_reconnect_needed", payload=payload, at=utcnow()))
+            s.add(EventRow(production_id=None, kind=EventKind.ACCOUNT_RECONNECT_NEEDED, payload=payload, at=utcnow()))
 
 
 async def remove_account(db: Database, channel: str, platform: str) -> PlatformAccount | None:
@@ -113,7 +114,7 @@ async def remove_account(db: Database, channel: str, platform: str) -> PlatformA
         gone = _account(row, ch.name)
         await s.delete(row)
         payload = {"channel": ch.name, "platform": platform}
-        s.add(EventRow(production_id=None, kind="account_disconnected", payload=payload, at=utcnow()))
+        s.add(EventRow(production_id=None, kind=EventKind.ACCOUNT_DISCONNECTED, payload=payload, at=utcnow()))
         return gone
 
 

@@ -27,6 +27,7 @@ from tubeflow.db.models import ApiKeyRow, AssetRow, AuthEpochRow, ChannelRow, Ev
 from tubeflow.db.records import ApiKey, Asset, Channel, Event, Production, Review
 from tubeflow.db.types import to_utc, utcnow
 from tubeflow.errors import PermanentError
+from tubeflow.events import EventKind
 from tubeflow.names import check_channel_name, check_text
 
 # Defined once in the contracts; plain strings here because they are bound into SQL and messages.
@@ -190,7 +191,7 @@ async def create_production(
             cost_usd=0.0,
         )
         s.add(row)
-        s.add(EventRow(production_id=pid, kind="created", payload={"channel": ch.name, "topic": topic}, at=now))
+        s.add(EventRow(production_id=pid, kind=EventKind.CREATED, payload={"channel": ch.name, "topic": topic}, at=now))
         await s.flush()
         return _production(row, ch.name)
 
@@ -318,7 +319,7 @@ async def _apply_snapshot_once(db: Database, snap: StateSnapshot) -> bool:
                 "error": st.error,
                 "workflow_at": at.isoformat(),
             }
-            s.add(EventRow(production_id=st.production_id, kind="stage", payload=payload, at=utcnow()))
+            s.add(EventRow(production_id=st.production_id, kind=EventKind.STAGE, payload=payload, at=utcnow()))
         return True
 
 
@@ -370,7 +371,7 @@ async def record_review(db: Database, log: ReviewLog) -> bool:
             "feedback": rec.feedback,
             "attempt": rec.attempt,
         }
-        s.add(EventRow(production_id=log.production_id, kind="review", payload=payload, at=utcnow()))
+        s.add(EventRow(production_id=log.production_id, kind=EventKind.REVIEW, payload=payload, at=utcnow()))
         return True
 
 
@@ -438,6 +439,13 @@ async def events_since(
         stmt = stmt.where(EventRow.production_id == production_id)
     async with db.session() as s:
         return [_event(r) for r in (await s.execute(stmt.order_by(EventRow.id).limit(limit))).scalars().all()]
+
+
+async def events_of(db: Database, production_id: str, kind: str) -> list[Event]:
+    """A production's events of one kind, oldest first (whether something was already told)."""
+    stmt = select(EventRow).where(EventRow.production_id == production_id, EventRow.kind == kind)
+    async with db.session() as s:
+        return [_event(r) for r in (await s.execute(stmt.order_by(EventRow.id))).scalars().all()]
 
 
 # ---------------------------------------------------------------- API keys
