@@ -16,6 +16,7 @@ from mcp.client.stdio import stdio_client
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import tiny_settings
+from tests.test_cross_post_waits import Rig, rig  # noqa: F401 (the stub platforms' workflow rig)
 from tests.workflow_helpers import running_stack
 from tubeflow.db import repo
 from tubeflow.settings import REPO_ROOT
@@ -159,3 +160,86 @@ async def test_mcp_over_http_needs_a_key_and_obeys_its_role(temporal_env: Workfl
                 st = await until(session, started["id"], lambda s: s["checkpoint"] == "script", 240, "script")
                 assert st["state"] == "waiting"
         assert [r.channel for r in await repo.list_productions(stack.db)] == ["remote"]
+
+
+async def test_mcp_approves_with_platform_edits_shows_each_post_and_retries_one_platform(
+    rig: Rig,  # noqa: F811 (the fixture)
+    tmp_path: Path,
+) -> None:
+    """The Shorts' TikTok and Instagram through MCP: the real workflow on the dev server, the stub
+    cross-posting activity of tests/test_cross_post_waits.py (TikTok refuses the first post), and
+    the database the tools read each post from (its rows written here as the real activity would)."""
+    from contextlib import asynccontextmanager
+
+    from mcp import Client
+
+    from api.mcp_server import Backend, build_server
+    from service.client import review
+    from tests.test_cross_post_waits import refused
+    from tests.workflow_helpers import wait_checkpoint
+    from tubeflow.contracts import Checkpoint, ProductionInput, ReviewDecision, production_workflow_id
+    from tubeflow.db import platform_repo
+    from tubeflow.db.engine import open_database
+    from tubeflow.storage import open_storage
+    from workflows.production import ProductionWorkflow
+
+    settings = tiny_settings(tmp_path)
+    db = await open_database(settings)
+    await repo.create_channel(db, "sky", "science")
+
+    @asynccontextmanager
+    async def backend() -> Any:
+        yield Backend(settings, rig.client, db, open_storage(settings))
+
+    rig.stubs.fail["tiktok"] = [refused()]
+    pid = "mcpx" + os.urandom(4).hex()
+    inp = ProductionInput(pid, "sky", "science", "Why is the sky blue?", make_shorts=True,
+                          main_queue=rig.main_queue, gpu_queue=rig.gpu_queue)  # fmt: skip
+    await rig.client.start_workflow(
+        ProductionWorkflow.run, inp, id=production_workflow_id(pid), task_queue=rig.main_queue
+    )
+    try:
+        for cp in (Checkpoint.SCRIPT, Checkpoint.AUDIO, Checkpoint.BROLL):
+            await wait_checkpoint(rig.client, pid, cp, timeout_s=20)
+            await review(rig.client, pid, ReviewDecision(cp, True, "ana"))
+        await wait_checkpoint(rig.client, pid, Checkpoint.FINAL, timeout_s=20)
+        async with Client(build_server(backend)) as mc:
+            tools = {t.name: t for t in (await mc.list_tools()).tools}
+            assert "platforms_off" in (tools["approve"].description or "")
+            assert "platform" in tools["retry"].input_schema["properties"]
+            held = result(await mc.call_tool("show_checkpoint", {"production_id": pid}))
+            assert held["checkpoint"] == "final" and "publish_plan" in held and held["platform_posts"] == []
+            refusal = await mc.call_tool(
+                "approve", {"production_id": pid, "edits": {"platform_captions": {"tiktok": ""}}}
+            )
+            assert refusal.is_error and "1 to 2200 characters" in refusal.content[0].text  # type: ignore[union-attr]
+            edits = {"platforms_off": ["instagram"], "platform_captions": {"tiktok": "Sky, in 30 s #sky"}}
+            result(await mc.call_tool("approve", {"production_id": pid, "edits": edits}))
+            said = await rig.until(pid, "tiktok", "needs attention")
+            assert "refused the file" in said
+            posts = rig.stubs.of(pid, "cross_post")
+            assert {r.platform for r in posts} == {"tiktok"} and posts[0].caption == "Sky, in 30 s #sky"
+
+            # What the real activity wrote for this production: the tools read it back.
+            await platform_repo.reserve_post(db, "sky", pid, "tiktok", 0, after=None)
+            await platform_repo.update_post(db, pid, "tiktok", 0, status="needs_attention", reason=said)
+            await platform_repo.reserve_post(db, "sky", pid, "instagram", 0, after=None, status="skipped")
+            st = result(await mc.call_tool("status", {"production_id": pid}))
+            by = {(p["platform"], p["short"]): p for p in st["platform_posts"]}
+            assert by[("tiktok", 1)]["state"] == "needs_attention" and "refused the file" in by[("tiktok", 1)]["reason"]
+            assert by[("instagram", 1)]["state"] == "skipped" and by[("tiktok", 1)]["link"] == ""
+            waiting = result(await mc.call_tool("list_platform_posts", {"channel": "sky", "state": "needs_attention"}))
+            assert [(p["production_id"], p["platform"]) for p in waiting] == [(pid, "tiktok")]
+
+            # Instagram was unticked and YouTube is no such platform: refused, with the reason.
+            for platform, why in (("instagram", "nothing to retry"), ("youtube", "unknown platform 'youtube'")):
+                no = await mc.call_tool("retry", {"production_id": pid, "platform": platform})
+                assert no.is_error and why in no.content[0].text, no  # type: ignore[union-attr]
+            again = result(await mc.call_tool("retry", {"production_id": pid, "platform": "tiktok"}))
+            assert again["retrying"] and again["was"].startswith("needs attention")
+            assert [p["state"] for p in again["platform_posts"]] == ["needs_attention"]
+        done = await rig.client.get_workflow_handle(production_workflow_id(pid)).result()
+        assert done.state == "completed"
+        assert [p for p in rig.stubs.posted if p[0] == pid] == [(pid, "tiktok", 0), (pid, "tiktok", 1)]
+    finally:
+        await db.close()

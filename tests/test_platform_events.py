@@ -10,8 +10,7 @@ this activity) is tested in tests/test_platform_publishing.py.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +25,9 @@ from activities.platform_connect import connect_loopback
 from tests.conftest import tiny_settings
 from tests.fake_instagram import FakeInstagram
 from tests.fake_tiktok import FakeTikTok
-from tests.fakehttp import serve
 from tests.mediagen import color_bars_clip
-from tests.test_notifications import SECRET, Receiver, events
-from tests.test_platform_publishing import consent, instagram, tiktok  # noqa: F401 (fixtures)
+from tests.test_notifications import SECRET, events
+from tests.test_platform_publishing import consent, instagram, receiver, tiktok  # noqa: F401 (fixtures)
 from tubeflow.contracts import CrossPostRequest
 from tubeflow.db import channel_repo, platform_repo, repo
 from tubeflow.db.engine import Database, open_database
@@ -78,20 +76,11 @@ class Rig:
 
 
 @pytest.fixture
-def receiver() -> Iterator[tuple[str, dict[str, Any]]]:
-    state: dict[str, Any] = {
-        "lock": threading.Lock(), "events": [], "seen": set(), "refused": [], "broken": 0, "discord": [],
-    }  # fmt: skip
-    with serve(Receiver, state) as base:
-        yield base, state
-
-
-@pytest.fixture
 async def rig(
     tmp_path: Path,
     tiktok: FakeTikTok,  # noqa: F811
     instagram: FakeInstagram,  # noqa: F811
-    receiver: tuple[str, dict[str, Any]],
+    receiver: tuple[str, dict[str, Any]],  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Rig]:
     base, state = receiver
@@ -192,7 +181,10 @@ async def test_waits_are_told_when_they_begin_and_failures_every_time(rig: Rig, 
     assert any(m.startswith(f"{TOPIC}: Short 2 on Instagram needs attention") for m in rig.discord())
 
 
-async def test_a_broken_receiver_is_dead_lettered_and_the_post_stands(rig: Rig, receiver: tuple[str, Any]) -> None:
+async def test_a_broken_receiver_is_dead_lettered_and_the_post_stands(
+    rig: Rig,
+    receiver: tuple[str, Any],  # noqa: F811
+) -> None:
     base, state = receiver
     rig.settings = rig.settings.with_overrides(webhooks=f"down=json:{base}/broken")
     result = await rig.post("instagram", 1)

@@ -17,9 +17,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,10 +34,12 @@ from tests.conftest import tiny_settings
 from tests.fake_instagram import FakeInstagram
 from tests.fake_tiktok import FakeTikTok
 from tests.fake_youtube import FakeYouTube
+from tests.fakehttp import serve
 from tests.test_cli import cli_env, tubeflow
+from tests.test_notifications import Receiver
 from tests.test_publish_waits import connected_channel, google, youtube_settings  # noqa: F401 (fixture)
 from tests.workflow_helpers import running_stack, wait_for
-from tubeflow.db import platform_repo
+from tubeflow.db import platform_repo, repo
 from tubeflow.db.engine import Database
 from tubeflow.db.records import PlatformPost
 from tubeflow.settings import Settings
@@ -54,6 +59,16 @@ def tiktok() -> Iterator[FakeTikTok]:
 def instagram() -> Iterator[FakeInstagram]:
     with FakeInstagram() as fake:
         yield fake
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, dict[str, Any]]]:
+    """A local webhook receiver (tests/test_notifications.py's): its base URL and what it got."""
+    state: dict[str, Any] = {
+        "lock": threading.Lock(), "events": [], "seen": set(), "refused": [], "broken": 0, "discord": [],
+    }  # fmt: skip
+    with serve(Receiver, state) as base:
+        yield base, state
 
 
 def three_platforms(tmp_path: Path, yt: FakeYouTube, tt: FakeTikTok, ig: FakeInstagram) -> Settings:
@@ -101,8 +116,12 @@ async def test_one_production_reaches_youtube_tiktok_and_instagram_each_once(
     google: FakeYouTube,  # noqa: F811
     tiktok: FakeTikTok,
     instagram: FakeInstagram,
+    receiver: tuple[str, dict[str, Any]],
 ) -> None:
-    settings = three_platforms(tmp_path, google, tiktok, instagram)
+    hook, told = receiver
+    settings = three_platforms(tmp_path, google, tiktok, instagram).with_overrides(
+        webhooks=f"team=discord:{hook}/discord"
+    )
     client = temporal_env.client
     env = cli_env(settings, client.service_client.config.target_host)
     async with running_stack(client, settings) as stack:
@@ -161,6 +180,17 @@ async def test_one_production_reaches_youtube_tiktok_and_instagram_each_once(
         by_platform = {e["platform"]: sum(1 for x in entries if x["platform"] == e["platform"]) for e in entries}
         assert by_platform == {"youtube": 3, "tiktok": 2, "instagram": 2}
         assert {e["status"] for e in entries if e["platform"] != "youtube"} == {"published"}
+
+        # The production's event feed and the team's channel said each step once, in words.
+        feed = [e for e in await repo.events_since(stack.db, production_id=pid) if e.kind.startswith("platform_")]
+        assert Counter(e.kind for e in feed) == {"platform_blocked": 1, "platform_waiting": 1, "platform_published": 4}
+        with told["lock"]:
+            said = [str(m["content"]) for m in told["discord"] if "Short " in str(m["content"])]
+        assert len(said) == 6, said
+        assert sum("published to TikTok at" in m and "(UTC), private, no public link" in m for m in said) == 2
+        assert sum("published to Instagram at" in m and ": https://" in m for m in said) == 2
+        assert any("waits for the TikTok account to be reconnected" in m for m in said)
+        assert any("waits for the Instagram daily cap until" in m for m in said)
 
 
 def worker_process(env: WorkflowEnvironment, queue: str, environ: dict[str, str]) -> subprocess.Popen[str]:
