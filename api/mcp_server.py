@@ -244,9 +244,11 @@ def build_server(open_backend: Any) -> MCPServer:
             from api.publish_plan import publish_plan
             from api.views import production_view
 
-            out["publish_plan"] = await publish_plan(
-                be.db, be.settings, be.storage, await production_view(be.settings, be.storage, st, "workflow")
-            )
+            view = await production_view(be.settings, be.storage, st, "workflow")
+            try:
+                out["publish_plan"] = await publish_plan(be.db, be.settings, be.storage, view)
+            except PermanentError as e:  # the channel gone since: the checkpoint still shows
+                out["publish_plan"] = {"error": str(e)}
         out["platform_posts"] = await platform_posts(be.db, production_id)
         return out
 

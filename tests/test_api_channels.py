@@ -155,3 +155,26 @@ async def test_calendar_and_reschedule_refuse_times_out_of_range(
     assert r.status_code == 422
     r = await c.post("/api/productions/p1/schedule", json={"at": "2030-01-01T10:00:00"}, headers=auth(keys, "editor"))
     assert r.status_code == 400 and "zone" in r.json()["detail"]
+
+
+async def test_the_calendar_lists_the_shorts_posts_on_tiktok_and_instagram(
+    http: tuple[httpx.AsyncClient, dict[str, str], Any],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tubeflow.db import platform_repo
+
+    c, keys, db = http
+    await repo.create_production(db, "sky", "Rainbows", production_id="pxpost")
+    await platform_repo.reserve_post(db, "sky", "pxpost", "tiktok", 0, after=datetime.now(UTC) + timedelta(hours=2))
+    await platform_repo.reserve_post(db, "sky", "pxpost", "instagram", 0, after=None, status="skipped")
+    await platform_repo.update_post(db, "pxpost", "instagram", 0, reason="unticked at the final checkpoint")
+    got = (await c.get("/api/calendar?channel=sky", headers=auth(keys, "viewer"))).json()
+    assert sorted((p["platform"], p["idx"], p["status"]) for p in got["platform_posts"]) == [
+        ("instagram", 0, "skipped"), ("tiktok", 0, "reserved"),
+    ]  # fmt: skip
+    page = (await c.get("/calendar?channel=sky", headers=auth(keys, "viewer"))).text
+    assert (
+        page.count('data-platform="tiktok"') == 1 and 'data-platform="instagram"' not in page
+    )  # skipped: nothing goes
+    assert "Rainbows" in page and "Short 1" in page

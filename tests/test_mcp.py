@@ -177,7 +177,13 @@ async def test_mcp_approves_with_platform_edits_shows_each_post_and_retries_one_
     from service.client import review
     from tests.test_cross_post_waits import refused
     from tests.workflow_helpers import wait_checkpoint
-    from tubeflow.contracts import Checkpoint, ProductionInput, ReviewDecision, production_workflow_id
+    from tubeflow.contracts import (
+        Checkpoint,
+        ProductionInput,
+        ProductionStatus,
+        ReviewDecision,
+        production_workflow_id,
+    )
     from tubeflow.db import platform_repo
     from tubeflow.db.engine import open_database
     from tubeflow.storage import open_storage
@@ -238,7 +244,8 @@ async def test_mcp_approves_with_platform_edits_shows_each_post_and_retries_one_
             again = result(await mc.call_tool("retry", {"production_id": pid, "platform": "tiktok"}))
             assert again["retrying"] and again["was"].startswith("needs attention")
             assert [p["state"] for p in again["platform_posts"]] == ["needs_attention"]
-        done = await rig.client.get_workflow_handle(production_workflow_id(pid)).result()
+        handle = rig.client.get_workflow_handle(production_workflow_id(pid), result_type=ProductionStatus)
+        done = await handle.result()
         assert done.state == "completed"
         assert [p for p in rig.stubs.posted if p[0] == pid] == [(pid, "tiktok", 0), (pid, "tiktok", 1)]
     finally:

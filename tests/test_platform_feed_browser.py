@@ -124,6 +124,9 @@ async def test_the_calendar_and_the_production_page_show_every_platform(tmp_path
             await expect(feed.nth(4)).to_contain_text("Short 2 published to TikTok at")
             await expect(feed.nth(4).locator(f"a[href='{link}']")).to_have_count(1)
             await expect(row).to_have_text("published")
+            where = page.locator("#platform-posts tr[data-platform=tiktok] [data-post-where]")
+            await expect(where.nth(0)).to_have_text("private, no public link")
+            await expect(where.nth(1).locator(f"a[href='{link}']")).to_have_count(1)
             await check_page(page, "production page with the platform feed")
             section = page.locator("#platform-posts")
             for label, size in (("laptop", LAPTOP), ("phone", PHONE)):

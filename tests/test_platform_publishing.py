@@ -182,7 +182,11 @@ async def test_one_production_reaches_youtube_tiktok_and_instagram_each_once(
         assert {e["status"] for e in entries if e["platform"] != "youtube"} == {"published"}
 
         # The production's event feed and the team's channel said each step once, in words.
-        feed = [e for e in await repo.events_since(stack.db, production_id=pid) if e.kind.startswith("platform_")]
+        feed = [
+            e
+            for e in await repo.events_since(stack.db, production_id=pid, limit=1000)
+            if e.kind.startswith("platform_")
+        ]
         assert Counter(e.kind for e in feed) == {"platform_blocked": 1, "platform_waiting": 1, "platform_published": 4}
         with told["lock"]:
             said = [str(m["content"]) for m in told["discord"] if "Short " in str(m["content"])]

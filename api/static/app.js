@@ -79,6 +79,19 @@
     if (cell && POST_STATES[ev.kind]) {
       cell.textContent = POST_STATES[ev.kind];
       cell.className = ev.kind === "platform_published" ? "ok" : (ev.kind === "platform_waiting" ? "" : "bad");
+      const where = $("[data-post-where]", row);
+      if (where) {
+        where.textContent = "";
+        if (ev.location) {
+          const a = document.createElement("a");
+          a.href = ev.location;
+          a.rel = "noopener";
+          a.textContent = ev.location;
+          where.append(a);
+        } else {
+          where.textContent = ev.kind === "platform_published" ? "private, no public link" : String(ev.reason || "");
+        }
+      }
     }
   }
 
