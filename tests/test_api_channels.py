@@ -177,4 +177,4 @@ async def test_the_calendar_lists_the_shorts_posts_on_tiktok_and_instagram(
     assert (
         page.count('data-platform="tiktok"') == 1 and 'data-platform="instagram"' not in page
     )  # skipped: nothing goes
-    assert "Rainbows" in page and "Short 1" in page
+    assert "Rainbows" in page and "Short&nbsp;1" in page
