@@ -259,7 +259,8 @@ def build_server(open_backend: Any) -> MCPServer:
         edits: final {"thumbnail": i, "title", "description", "tags"} (YouTube's limits are checked),
         and for the Shorts' other platforms {"platforms_off": ["tiktok"]} (not posted there for this
         production) and {"platform_captions": {"instagram": "..."}} (the caption posted instead of
-        the one ``show_checkpoint``'s publish_plan shows; each platform's limit is checked);
+        the one ``show_checkpoint``'s publish_plan shows; each platform's limit is checked) and
+        {"platform_covers": {"tiktok": 2.5}} (the cover frame, seconds into each Short, 0 to 180);
         audio {"pronounce"}, script {"script"}, broll {"swap"}."""
         return await _decide(production_id, stage, True, "", edits, "")
 
