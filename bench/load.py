@@ -117,6 +117,7 @@ async def run(
     n_listeners: int = 50,
     n_reads: int = 200,
     database_url: str = "",
+    settle: bool = False,
     settle_timeout_s: float = 1800,
 ) -> dict[str, Any]:
     from api.auth import create_key
@@ -174,7 +175,11 @@ async def run(
                 "errors": sorted({e for w in listeners for e in w.errors})[:5],
             }
 
-            # 3. Approves through the API, with every listener told to watch for that production.
+            # 3. Reads with all of them waiting and the listeners connected.
+            result.update(await measure_reads(st, http, ids, n_reads, rng))
+            result["visibility"] = await measure_visibility(st.env.client, channels, n_reads)
+
+            # 4. Approves through the API, with every listener told to watch for that production.
             to_approve = rng.sample(ids, min(n_approve, len(ids)))
             sent: dict[str, float] = {}
             approve_ms: list[float] = []
@@ -187,11 +192,8 @@ async def run(
                 assert r.status_code == 200, r.text
             result["approve"] = summary(approve_ms, p99=True)
 
-            def delivered() -> bool:
-                return all(len(w.seen) >= len(to_approve) for w in listeners if not w.errors)
-
             async def all_delivered() -> bool:
-                return delivered()
+                return all(len(w.seen) >= len(to_approve) for w in listeners if not w.errors)
 
             with contextlib.suppress(TimeoutError):
                 await wait_until(all_delivered, 300, "every approve's event at every listener")
@@ -202,25 +204,28 @@ async def run(
             )
             result["event_stream"]["approves"] = len(to_approve)
 
-            # The approved ones narrate, then wait at the audio checkpoint: all wait again.
-            t1 = time.perf_counter()
-            await wait_until(all_waiting, settle_timeout_s, "the approved productions at the audio checkpoint", 1)
-            result["seconds_until_approved_wait_at_audio"] = round(time.perf_counter() - t1, 1)
+            # 5. The review queue again while the approved ones synthesise narration on both cores.
+            busy = max(1, n_reads // 4)
+            result["while_narration_runs"] = {
+                "review_queue_html": summary(await timed(busy, lambda i: ok(http, "/review")), p99=True),
+                "production_list_api": summary(await timed(busy, lambda i: ok(http, "/api/productions")), p99=True),
+            }
+            result["rss_mb_while_narration_runs"] = st.rss_mb()
+            if settle:
+                # The approved ones narrate, then wait at the audio checkpoint: all wait again.
+                t1 = time.perf_counter()
+                await wait_until(all_waiting, settle_timeout_s, "the approved productions at the audio checkpoint", 1)
+                result["seconds_until_approved_wait_at_audio"] = round(time.perf_counter() - t1, 1)
             result["waiting"] = {
                 cp: await repo.count_productions(st.db, state="waiting", stage=f"review_{cp}")
                 for cp in ("script", "audio", "broll", "final")
             }
 
-            # 4. Reads with everything waiting and the listeners still connected.
-            reads = await measure_reads(st, http, ids, n_reads, rng)
-            result.update(reads)
-            result["visibility"] = await measure_visibility(st.env.client, channels, n_reads)
-
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-        # 5. Memory and storage with everything waiting.
+        # Memory and storage at the end.
         result["rss_mb_end"] = st.rss_mb()
         result["database_bytes"] = await db_size_bytes(st)
         result["database_bytes_per_production"] = round(result["database_bytes"] / max(1, n_productions))
@@ -240,24 +245,25 @@ async def latest_event_id(st: Stack) -> int:
     return await newest(st.db)
 
 
+async def ok(http: Any, path: str, **params: Any) -> Any:
+    r = await http.get(path, params=params or None)
+    assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    return r
+
+
 async def measure_reads(st: Stack, http: Any, ids: list[str], n: int, rng: random.Random) -> dict[str, Any]:
     """Every page and list a reviewer opens, ``n`` times each (a random production for the pages)."""
 
-    async def ok(path: str, **params: Any) -> Any:
-        r = await http.get(path, params=params or None)
-        assert r.status_code == 200, (path, r.status_code, r.text[:300])
-        return r
-
     picks = [rng.choice(ids) for _ in range(n)]
     out: dict[str, Any] = {}
-    out["review_queue_html"] = summary(await timed(n, lambda i: ok("/review")), p99=True)
+    out["review_queue_html"] = summary(await timed(n, lambda i: ok(http, "/review")), p99=True)
     out["review_queue_api"] = summary(
-        await timed(n, lambda i: ok("/api/productions", state="waiting", limit=200)), p99=True
+        await timed(n, lambda i: ok(http, "/api/productions", state="waiting", limit=200)), p99=True
     )
-    out["production_list_api"] = summary(await timed(n, lambda i: ok("/api/productions")), p99=True)
-    out["production_list_html"] = summary(await timed(n, lambda i: ok("/")), p99=True)
-    out["production_page_html"] = summary(await timed(n, lambda i: ok(f"/productions/{picks[i]}")), p99=True)
-    out["production_api"] = summary(await timed(n, lambda i: ok(f"/api/productions/{picks[i]}")), p99=True)
+    out["production_list_api"] = summary(await timed(n, lambda i: ok(http, "/api/productions")), p99=True)
+    out["production_list_html"] = summary(await timed(n, lambda i: ok(http, "/")), p99=True)
+    out["production_page_html"] = summary(await timed(n, lambda i: ok(http, f"/productions/{picks[i]}")), p99=True)
+    out["production_api"] = summary(await timed(n, lambda i: ok(http, f"/api/productions/{picks[i]}")), p99=True)
     return out
 
 

@@ -34,7 +34,9 @@ def positive_summary(s: dict[str, Any], n: int) -> None:
 
 @pytest.mark.timeout(120)
 async def test_load_bench_small() -> None:
-    out = await run(n_productions=5, n_channels=2, n_approve=2, n_listeners=3, n_reads=3, settle_timeout_s=90)
+    out = await run(
+        n_productions=5, n_channels=2, n_approve=2, n_listeners=3, n_reads=3, settle=True, settle_timeout_s=90
+    )
     assert out["machine"]["cpus"] >= 1 and out["machine"]["database"] == "sqlite" and out["machine"]["python"]
     assert out["productions_waiting"] == 5 and out["channels"] == 2
     for name in LATENCIES:
