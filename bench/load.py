@@ -9,16 +9,17 @@ of a second each), so the box holds 500 of them without a stub chain.  Phases:
 1. ``--productions`` started through the API, spread over ``--channels`` channels, until every one
    waits at the script checkpoint (start latency and the time until all wait are reported).
 2. ``--listeners`` live event streams (/api/events, one viewer key each, as many reviewers'
-   dashboards) connect; time to their first event is measured.
-3. ``--approve`` productions are approved through the API (a Temporal Update), one after the
-   other: approve latency, and how long each approve's event takes to reach every listener.  The
-   approved ones synthesise narration (the offline Piper voice) and then wait at the audio
-   checkpoint, so the waiting productions spread over two checkpoints.
-4. Once all wait again: ``--reads`` requests each of the review queue (its HTML page, and the
-   JSON list it reads), the production list (JSON and HTML), one production's page (HTML and
-   JSON, a different production each time), and Temporal visibility queries by the app's search
-   attributes, with the listeners still connected.
-5. RSS of the Temporal dev server, the worker and the API, and the database's size.
+   dashboards) connect at once; time to their first event is measured.
+3. With all waiting and the listeners connected: ``--reads`` requests each of the review queue (its
+   HTML page, and the JSON list it reads), the production list (JSON and HTML), one production's
+   page (HTML and JSON, a random production each time), and Temporal visibility queries by the
+   app's search attributes.
+4. ``--approve`` productions approved through the API (a Temporal Update), one after the other:
+   approve latency, and how long each approve's event takes to reach every listener.
+5. The review queue and the list again while the approved ones synthesise narration (the offline
+   Piper voice) on both cores; with ``settle`` (the smoke test) the run then waits until they wait
+   at the audio checkpoint, so the waiting productions spread over two checkpoints.
+6. RSS of the Temporal dev server, the worker and the API, and the database's size.
 
     python bench/load.py [--productions 500] [--channels 5] [--approve 100] [--listeners 50]
                          [--reads 200] [--database-url postgresql://127.0.0.1:5432/test]

@@ -39,6 +39,8 @@ async def test_load_bench_small() -> None:
     )
     assert out["machine"]["cpus"] >= 1 and out["machine"]["database"] == "sqlite" and out["machine"]["python"]
     assert out["productions_waiting"] == 5 and out["channels"] == 2
+    for busy in out["while_narration_runs"].values():
+        positive_summary(busy, 1)
     for name in LATENCIES:
         positive_summary(out[name], 5 if name == "start_production" else 2 if name == "approve" else 3)
     # The two approved ones narrated and now wait at the audio checkpoint, the rest at the script's.
@@ -49,8 +51,8 @@ async def test_load_bench_small() -> None:
     assert events["approves"] == 2 and events["approves_seen_by_every_listener"] == 2
     positive_summary(events["approve_to_event_at_listener"], 6)
     vis = out["visibility"]
-    assert vis["list_by_stage"]["results"] == 3  # still at review_script
-    assert vis["count_by_stage"]["results"] == 3
+    assert vis["list_by_stage"]["results"] == 5  # measured before the approves: all at review_script
+    assert vis["count_by_stage"]["results"] == 5
     assert vis["list_by_channel_running"]["results"] == 3  # channel load-0 has productions 0, 2 and 4
     for q in vis.values():
         assert q["p50_ms"] > 0
