@@ -63,9 +63,10 @@ async def productions(
     offset: int = 0,
     oldest_first: bool = False,
 ) -> list[dict[str, Any]]:
-    rows = await repo.list_productions(db, channel=channel, state=state, stage=stage, limit=limit, offset=offset)
-    items = [production_dict(p) for p in rows]
-    return items[::-1] if oldest_first else items
+    rows = await repo.list_productions(
+        db, channel=channel, state=state, stage=stage, limit=limit, offset=offset, oldest_first=oldest_first
+    )
+    return [production_dict(p) for p in rows]
 
 
 # What needs a person: a checkpoint to review, or a stage that failed for good (retry or cancel),

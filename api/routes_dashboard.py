@@ -42,6 +42,11 @@ async def _event_mark(request: Request, ctx: Ctx) -> None:
 router = APIRouter(include_in_schema=False, dependencies=[Depends(_event_mark)])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 # The final checkpoint's metadata form counts against these, as the review validator checks them.
+# The stage bar's segments (every stage after "queued"), computed once instead of per row and segment.
+templates.env.globals["stage_segments"] = [
+    (str(s), s.replace("_", " "), s.startswith("review_"), s.replace("review_", "✓ ").replace("_", " "))
+    for s in STAGES[1:]
+]
 templates.env.globals["youtube_limits"] = {
     "title": TITLE_MAX,
     "description": DESCRIPTION_MAX_BYTES,

@@ -325,6 +325,9 @@ async def test_list_productions_filters_and_pages(database: Database) -> None:
     assert await ids_of(limit=2) == ["p4", "p3"]
     assert await ids_of(limit=2, offset=2) == ["p2", "p1"]
     assert await ids_of(limit=2, offset=10) == []
+    # The review queue's order: the longest-waiting first, and a page holds the oldest, not the newest reversed.
+    assert await ids_of(oldest_first=True, limit=2) == ["p0", "p1"]
+    assert await ids_of(oldest_first=True, limit=2, offset=2) == ["p2", "p3"]
     assert await repo.count_productions(database) == 5
     assert await repo.count_productions(database, channel="sky", state="running") == 1
     with pytest.raises(PermanentError, match="limit must be"):

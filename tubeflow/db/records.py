@@ -6,7 +6,7 @@ lazy loads after the session closed, and ``to_dict()`` gives the JSON the API an
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,13 +18,18 @@ def _jsonable(value: Any) -> Any:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
     return value
 
 
 class _Record:
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable: datetimes become ISO-8601 strings."""
-        return _jsonable(asdict(self))  # type: ignore[call-overload,no-any-return]
+        """JSON-serialisable: datetimes become ISO-8601 strings.
+
+        Field by field rather than ``asdict``: _jsonable already builds new containers, and asdict's
+        deep copy on top of it was a quarter of the review queue's time with 200 rows (bench/load.py)."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -221,12 +221,15 @@ async def list_productions(
     stage: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    oldest_first: bool = False,
 ) -> list[Production]:
-    """Newest first.  Filters match exactly; an unknown channel simply matches nothing."""
+    """Newest first (``oldest_first``: the longest-waiting first, as the review queue takes them).
+    Filters match exactly; an unknown channel simply matches nothing."""
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise PermanentError(f"limit must be 1..{MAX_PAGE} and offset >= 0, got limit={limit} offset={offset}")
     stmt = _filtered(_with_channel(), channel, state, stage)
-    stmt = stmt.order_by(ProductionRow.created_at.desc(), ProductionRow.id.desc()).limit(limit).offset(offset)
+    order = (ProductionRow.created_at, ProductionRow.id)
+    stmt = stmt.order_by(*(c.asc() if oldest_first else c.desc() for c in order)).limit(limit).offset(offset)
     async with db.session() as s:
         return [_production(row, name) for row, name in (await s.execute(stmt)).all()]
 
