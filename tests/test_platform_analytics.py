@@ -173,7 +173,8 @@ async def wait_result(client: Any, channel: str) -> AnalyticsOutcome:
         await asyncio.sleep(0.2)
     started = actions[-1].action
     assert isinstance(started, ScheduleActionExecutionStartWorkflow)
-    got: AnalyticsOutcome = await client.get_workflow_handle(started.workflow_id).result(result_type=AnalyticsOutcome)
+    run = client.get_workflow_handle(started.workflow_id, result_type=AnalyticsOutcome)
+    got: AnalyticsOutcome = await run.result()
     return got
 
 
