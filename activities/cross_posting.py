@@ -35,7 +35,7 @@ from activities.publish_metadata import script_description
 from tubeflow.contracts import CrossPostPlan, CrossPostPlanRequest, CrossPostRequest, CrossPostResult, CrossPostSlot
 from tubeflow.db import channel_repo, platform_repo
 from tubeflow.db.engine import Database
-from tubeflow.db.records import PlatformPost
+from tubeflow.db.records import PlatformAccount, PlatformPost
 from tubeflow.db.repo import NotFoundError
 from tubeflow.errors import AccountNeedsReconnect, PermanentError, PostingCapReached
 from tubeflow.keys import ProductionKeys
@@ -74,6 +74,8 @@ class PlatformModule:
     refresh: Callable[[PlatformApp, PlatformToken], PlatformToken]
     needs_refresh: Callable[[PlatformToken, float], bool]
     caption_for: Callable[[str, str, list[str]], str]
+    # post ids -> {metric: lifetime value}; posts the platform no longer has are left out
+    stats: Callable[[PlatformApp, PlatformToken, list[str]], dict[str, dict[str, int]]]
 
 
 def platform_module(platform: str) -> PlatformModule:
@@ -86,7 +88,7 @@ def platform_module(platform: str) -> PlatformModule:
             # MIN_CHUNK is read at call time: TikTok's 5 MB floor, lowered only by tests of tiny files.
             return tiktok.post_short(app, token, short, ledger, chunk_size=chunk_size, min_chunk=tiktok.MIN_CHUNK)
 
-        return PlatformModule(post, tiktok.refresh, tiktok.needs_refresh, tiktok.caption_for)
+        return PlatformModule(post, tiktok.refresh, tiktok.needs_refresh, tiktok.caption_for, tiktok.video_stats)
     if platform == "instagram":
         from activities import instagram
 
@@ -95,7 +97,9 @@ def platform_module(platform: str) -> PlatformModule:
         ) -> PostOutcome:
             return instagram.post_reel(app, token, short, ledger)
 
-        return PlatformModule(reel, instagram.refresh, instagram.needs_refresh, instagram.caption_for)
+        return PlatformModule(
+            reel, instagram.refresh, instagram.needs_refresh, instagram.caption_for, instagram.reel_insights
+        )
     raise PermanentError(f"unknown platform {platform!r}: use one of {', '.join(PLATFORM_NAMES)}")
 
 
@@ -185,17 +189,9 @@ async def cross_post(
                 f"channel {req.channel!r} needs its {label} account reconnected ({account.reason}); "
                 f"run {_reconnect_hint(req.channel, req.platform)}: posting continues then"
             ),
-        )
-    box = SecretBox.from_settings(settings)
+        )  # fmt: skip
     try:
-        app = platform_app(settings, req.platform)
-        token = PlatformToken.from_json(box.open(sealed))
-        if module.needs_refresh(token, time.time()):
-            token = await asyncio.to_thread(module.refresh, app, token)
-            await platform_repo.save_account(
-                db, req.channel, req.platform, box.seal(token.to_json()), token.account_id or account.account_id,
-                token.account_name or account.account_name, _when(token.expires_at), refreshed=True,
-            )  # fmt: skip
+        app, token = await open_token(settings, db, account, sealed)
         key = ProductionKeys(req.production_id).platform_post_state(req.platform, req.index)
         ledger = StorageLedger(storage, key)
         if not ledger.load():
@@ -214,10 +210,7 @@ async def cross_post(
         posting = asyncio.to_thread(module.post, app, token, post, ledger, chunk_size=settings.tiktok_chunk_bytes)
         outcome = await _beating(posting, heartbeat)
     except AccountNeedsReconnect as e:
-        said = AccountNeedsReconnect(
-            str(e).replace("connect CHANNEL", f"connect {req.channel}")
-        )  # the module knows no channel
-        await platform_repo.mark_reconnect_needed(db, req.channel, req.platform, str(said))
+        said = await mark_reconnect_needed(db, account, e)
         raise await told.failed("reconnect_needed", said) from None
     except PostingCapReached as e:
         raise await told.failed("waiting", e, until=e.retry_at) from None
@@ -229,6 +222,35 @@ async def cross_post(
     )  # fmt: skip
     await told.announce(done)
     return CrossPostResult(req.platform, req.index, done.post_id, done.location)
+
+
+async def open_token(
+    settings: Settings, db: Database, account: PlatformAccount, sealed: str
+) -> tuple[PlatformApp, PlatformToken]:
+    """The app registration and a usable token for the account: opened from its seal and, when it
+    expires soon, refreshed first (the refreshed token stored sealed).  Posting and the analytics
+    collection both come here, so a token is refreshed one way only."""
+    module = platform_module(account.platform)
+    box = SecretBox.from_settings(settings)
+    app = platform_app(settings, account.platform)
+    token = PlatformToken.from_json(box.open(sealed))
+    if module.needs_refresh(token, time.time()):
+        token = await asyncio.to_thread(module.refresh, app, token)
+        await platform_repo.save_account(
+            db, account.channel, account.platform, box.seal(token.to_json()), token.account_id or account.account_id,
+            token.account_name or account.account_name, _when(token.expires_at), refreshed=True,
+        )  # fmt: skip
+    return app, token
+
+
+async def mark_reconnect_needed(
+    db: Database, account: PlatformAccount, error: AccountNeedsReconnect
+) -> AccountNeedsReconnect:
+    """Mark the account "reconnect needed" with the platform's reason, the channel named in the hint
+    (the platform module knows no channel); the error to report."""
+    said = AccountNeedsReconnect(str(error).replace("connect CHANNEL", f"connect {account.channel}"))
+    await platform_repo.mark_reconnect_needed(db, account.channel, account.platform, str(said))
+    return said
 
 
 def _when(unix: float) -> datetime | None:

@@ -82,11 +82,48 @@ class DailyTotal(Answer):
     watch_minutes: float
 
 
+class PlatformFigures(Answer):
+    """A Short's (or a platform's summed) lifetime figures; null where the platform does not report
+    the metric (TikTok: reach and saves)."""
+
+    views: int | None = Field(description="TikTok view_count; Instagram views (plays on older API versions)")
+    likes: int | None
+    comments: int | None
+    shares: int | None
+    reach: int | None
+    saves: int | None
+
+
+class PlatformShortOut(PlatformFigures):
+    """One Short's post on the platform, with its figures as of ``day`` (the latest collection)."""
+
+    platform: str
+    post_id: str
+    production_id: str
+    idx: int = Field(description="the Short's index within its production")
+    day: str
+    title: str = Field(description="the production's title")
+    url: str
+
+
+class PlatformReport(Answer):
+    """TikTok's or Instagram's part of the analytics report."""
+
+    platform: str = Field(description="tiktok | instagram")
+    label: str
+    account: str
+    account_status: str = Field(description="connected | reconnect_needed | disconnected")
+    last_run: RunRecord | None
+    totals: PlatformFigures
+    shorts: list[PlatformShortOut] = Field(description="most viewed first")
+
+
 class ChannelReport(Answer):
     channel: str
     daily: list[DailyTotal]
     videos: list[VideoSummary]
-    runs: list[RunRecord]
+    runs: list[RunRecord] = Field(description="YouTube's collection runs, newest first")
+    platforms: list[PlatformReport] = Field(default_factory=list, description="TikTok / Instagram")
 
 
 class RetentionPoint(Answer):

@@ -127,9 +127,9 @@ async def disconnect_account(name: str, ctx: Ctx, _: AdminKey) -> dict[str, Any]
     channel never connected.  The grant stays in the Google account until revoked there."""
     await channel_repo.remove_account(ctx.db, name)  # an unknown channel is a NotFoundError (404)
     if ctx.temporal is not None:  # else the next main-worker start removes the schedule
-        from tubeflow.schedules import remove_analytics_schedule
+        from tubeflow.schedules import stop_analytics_if_unwanted
 
-        await remove_analytics_schedule(ctx.temporal, name)
+        await stop_analytics_if_unwanted(ctx.temporal, ctx.db, name)  # TikTok / Instagram may still be read
     return await channel_view(ctx, name)
 
 
@@ -245,10 +245,12 @@ async def platform_oauth_callback(
         return HTMLResponse(f"<p>{_escape(str(e))}</p><p><a href='/channels'>Channels</a></p>", status_code=400)
     if ctx.temporal is not None:
         from service.client import signal_platform_reconnected
+        from tubeflow.schedules import ensure_analytics_schedule
 
         for p in await repo.list_productions(ctx.db, channel=account.channel, limit=1000):
             if p.stage == "shorts":
                 await signal_platform_reconnected(ctx.temporal, p.id, account.platform)
+        await ensure_analytics_schedule(ctx.temporal, ctx.settings, account.channel)  # its Shorts' figures
     return RedirectResponse(f"/channels/{quote(account.channel)}", status_code=303)
 
 
@@ -259,6 +261,10 @@ async def platform_disconnect(name: str, platform: str, ctx: Ctx, _: AdminKey) -
     gone = await platform_repo.remove_account(ctx.db, name, platform)
     if gone is None:
         raise NotFoundError(f"channel {name!r} has no {platform} account connected")
+    if ctx.temporal is not None:  # else the next main-worker start removes the schedule
+        from tubeflow.schedules import stop_analytics_if_unwanted
+
+        await stop_analytics_if_unwanted(ctx.temporal, ctx.db, name)
     return await channel_view(ctx, name)
 
 

@@ -202,6 +202,7 @@ def _connect_platform(name: str, platform: str, open_browser: bool) -> None:
         account = await connect_loopback(s, db, name, platform, open_browser=open_browser, on_url=show)
         console.print(f"{name}'s Shorts also go to {PLATFORM_LABELS[platform]} as [bold]{account.account_name}[/bold]")
         await _resume_platform(s, db, name, platform)
+        await _start_analytics(s, name)
 
     with_db(go)
 
@@ -242,6 +243,7 @@ def channel_disconnect(
                 console.print(f"{name}: no {label} account was connected")
             else:
                 console.print(f"{name}: disconnected from {label} account {gone.account_name}; its token is deleted")
+                await _stop_analytics(s, db, name)
 
         with_db(forget)
         return
@@ -258,7 +260,7 @@ def channel_disconnect(
                 "its credentials are deleted. Revoke the grant at https://myaccount.google.com/permissions "
                 "if it should end there too."
             )
-        await _stop_analytics(s, name)
+        await _stop_analytics(s, db, name)
 
     with_db(go)
 
@@ -465,16 +467,17 @@ async def _start_analytics(s: Settings, channel: str) -> None:
         console.print(f"daily analytics collection scheduled ({channel}: first run backfills 28 days)")
 
 
-async def _stop_analytics(s: Settings, channel: str) -> None:
+async def _stop_analytics(s: Settings, db: Database, channel: str) -> None:
+    """Stop the daily collection once the channel has no account left to read (YouTube, TikTok, Instagram)."""
     from service.client import connect
-    from tubeflow.schedules import remove_analytics_schedule
+    from tubeflow.schedules import stop_analytics_if_unwanted
 
     try:
         client = await connect(s)
     except RuntimeError as e:  # Temporal is down: the main worker removes schedules of unconnected channels
         console.print(f"analytics schedule left for the main worker to remove ({e.__class__.__name__})")
         return
-    if await remove_analytics_schedule(client, channel):
+    if await stop_analytics_if_unwanted(client, db, channel):
         console.print(f"{channel}: daily analytics collection stopped")
 
 

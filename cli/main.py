@@ -631,6 +631,32 @@ def _print_channel_stats(report: dict[str, Any]) -> None:
             _cost(v),
         )
     console.print(table)
+    for pl in report.get("platforms") or []:
+        _print_platform_stats(pl)
+
+
+def _figure(v: int | None) -> str:
+    return "-" if v is None else str(v)
+
+
+def _print_platform_stats(pl: dict[str, Any]) -> None:
+    """One platform's Shorts: totals, the last collection, and a row per Short (a dash: not reported)."""
+    from rich.markup import escape
+
+    from tubeflow.db.records import PLATFORM_METRICS as metrics
+
+    totals = ", ".join(f"{_figure(pl['totals'][m])} {m}" for m in metrics)
+    who = f" ({escape(pl['account'])})" if pl["account"] else ""
+    console.print(f"[bold]{pl['label']}[/bold]{who}: {totals}", highlight=False)
+    if pl["account_status"] == "reconnect_needed":
+        console.print(f"  {pl['label']} account needs reconnecting", markup=False)
+    if pl["last_run"]:
+        last = pl["last_run"]
+        console.print(f"  last collection: {last['status']} at {last['at']} {last['detail']}", markup=False)
+    table = Table("post", "Short", *metrics)
+    for x in pl["shorts"]:
+        table.add_row(x["post_id"], f"{x['title'][:36]} #{x['idx'] + 1}", *(_figure(x[m]) for m in metrics))
+    console.print(table)
 
 
 def _print_video_stats(report: dict[str, Any]) -> None:

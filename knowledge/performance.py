@@ -3,8 +3,9 @@
 Three kinds, each stored per channel with the video ids and numbers it rests on and an expiry
 (audiences change; the next collection renews what still holds):
 
-- ``analytics:topic``: how well a topic held viewers (average view percentage); `tubeflow
-  topics` ranks similar candidate topics up or down by it (:func:`topic_adjustments`).
+- ``analytics:topic``: how well a topic held viewers (average view percentage), and how many
+  views its Shorts got per Short on TikTok and on Instagram; `tubeflow topics` ranks similar
+  candidate topics up or down by the platform where they did best (:func:`topic_adjustments`).
 - ``analytics:retention``: a hook or section where the audience drops sharply; the script
   writer reads it (prompt and script checkpoint) as advice on hook and section length.
 - ``analytics:thumbnail``: which thumbnail option was chosen and the CTR it got.
@@ -14,18 +15,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from knowledge.store import add_learning, forget_learnings, get_learnings, utcnow
 from knowledge.text import jaccard
 from tubeflow.analytics_report import sections_of, with_retention
 from tubeflow.db import analytics_repo, repo
 from tubeflow.db.engine import Database
+from tubeflow.platforms import PLATFORM_LABELS
 from tubeflow.storage import Storage
 
 LEARNING_TTL = timedelta(days=90)
 MIN_VIEWS = 20  # fewer views say nothing about a topic
 SIMILAR = 0.25  # token Jaccard at which a candidate topic counts as similar to a published one
 MEANINGFUL_POINTS = 5.0  # view-percentage points from the channel's average that move a ranking
+MEANINGFUL_RATIO = 0.25  # a platform's views per Short this far from its channel average move a ranking
 ORIGIN_TOPIC, ORIGIN_RETENTION, ORIGIN_THUMBNAIL = "analytics:topic", "analytics:retention", "analytics:thumbnail"
 ANALYTICS_ORIGINS = (ORIGIN_TOPIC, ORIGIN_RETENTION, ORIGIN_THUMBNAIL)
 
@@ -119,6 +123,42 @@ async def learn_from_channel(db: Database, storage: Storage, channel: str, now: 
                 ttl=LEARNING_TTL,
             )
             stored += 1
+    return stored + await _learn_from_platforms(db, niche, channel, now)
+
+
+async def _learn_from_platforms(db: Database, niche: str, channel: str, now: datetime) -> int:
+    """One ``analytics:topic`` learning per production and platform: its Shorts' views per Short there.
+
+    A Short is judged by views on TikTok and Instagram (no view percentage there), against the
+    same platform's channel average only: TikTok and Instagram audiences differ in size."""
+    latest = analytics_repo.latest_per_post(await analytics_repo.platform_days(db, channel))
+    grouped: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for d in latest.values():
+        grouped.setdefault((d.platform, d.production_id), []).append((d.post_id, d.views or 0))
+    stored = 0
+    for (platform, pid), posts in sorted(grouped.items()):
+        views = sum(v for _, v in posts)
+        if views < MIN_VIEWS:
+            continue
+        try:
+            prod = await repo.get_production(db, pid)
+        except repo.NotFoundError:
+            continue
+        topic, label, ids = prod.topic or prod.title, PLATFORM_LABELS.get(platform, platform), [p for p, _ in posts]
+        per_short = round(views / len(posts), 1)
+        shorts = f"{len(posts)} Shorts, posts {', '.join(ids)}"
+        text = f'Topic "{topic}" got {per_short:,.0f} {label} views per Short ({shorts})'
+        evidence = {
+            "platform": platform,
+            "video_ids": ids,
+            "topic": topic,
+            "views": views,
+            "views_per_short": per_short,
+        }
+        await add_learning(
+            db, niche, text, ORIGIN_TOPIC, channel=channel, weight=0.0, now=now, evidence=evidence, ttl=LEARNING_TTL
+        )
+        stored += 1
     return stored
 
 
@@ -131,30 +171,54 @@ class TopicAdjustment:
 async def topic_adjustments(
     db: Database, niche: str, channel: str, candidates: list[str], now: datetime | None = None
 ) -> dict[str, TopicAdjustment]:
-    """For each candidate similar to published topics: how those held viewers against the channel's average."""
+    """For each candidate similar to published topics: how those did against the channel's average,
+    on the platform where they did best (YouTube: average view percentage; TikTok and Instagram:
+    views per Short), so a topic that does well somewhere is not ranked down for doing badly elsewhere."""
     outcomes = [
         lr
         for lr in await get_learnings(db, niche, channel, limit=500, origins=(ORIGIN_TOPIC,), now=now)
         if lr.channel == channel and lr.evidence
     ]
-    if not outcomes:
-        return {}
-    pcts = [float(lr.evidence["avg_view_pct"]) for lr in outcomes if lr.evidence]
-    channel_avg = sum(pcts) / len(pcts)
+    by_platform: dict[str, list[dict[str, Any]]] = {}
+    for lr in outcomes:
+        if lr.evidence:
+            by_platform.setdefault(str(lr.evidence.get("platform") or "youtube"), []).append(lr.evidence)
+    averages = {p: sum(_score(p, e) for e in es) / len(es) for p, es in by_platform.items()}
     out: dict[str, TopicAdjustment] = {}
     for cand in candidates:
-        similar = [e for e in (lr.evidence for lr in outcomes) if e and jaccard(cand, str(e["topic"])) >= SIMILAR]
-        if not similar:
+        best: tuple[float, str, float, list[dict[str, Any]]] | None = None
+        for platform, evidences in by_platform.items():
+            similar = [e for e in evidences if jaccard(cand, str(e["topic"])) >= SIMILAR]
+            channel_avg = averages[platform]
+            if not similar or channel_avg <= 0:
+                continue
+            avg = sum(_score(platform, e) for e in similar) / len(similar)
+            if best is None or avg / channel_avg > best[0]:
+                best = (avg / channel_avg, platform, avg, similar)
+        if best is None:
             continue
-        avg = sum(float(e["avg_view_pct"]) for e in similar) / len(similar)
-        if abs(avg - channel_avg) < MEANINGFUL_POINTS:
+        ratio, platform, avg, similar = best
+        channel_avg = averages[platform]
+        youtube = platform == "youtube"
+        if (abs(avg - channel_avg) < MEANINGFUL_POINTS) if youtube else (abs(ratio - 1.0) < MEANINGFUL_RATIO):
             continue
         ids = ", ".join(str(i) for e in similar for i in e["video_ids"])
         direction = "ranked up" if avg > channel_avg else "ranked down"
-        factor = max(0.5, min(2.0, avg / channel_avg)) if channel_avg > 0 else 1.0
-        out[cand] = TopicAdjustment(
-            factor,
-            f"{direction}: similar topics averaged {avg:.0f}% view percentage "
-            f"(channel average {channel_avg:.0f}%; videos {ids})",
-        )
+        factor = max(0.5, min(2.0, ratio))
+        if youtube:
+            said = (
+                f"similar topics averaged {avg:.0f}% view percentage (channel average {channel_avg:.0f}%; videos {ids})"
+            )
+        else:
+            label = PLATFORM_LABELS.get(platform, platform)
+            said = (
+                f"similar topics averaged {avg:,.0f} {label} views per Short "
+                f"(channel average {channel_avg:,.0f}; posts {ids})"
+            )
+        out[cand] = TopicAdjustment(factor, f"{direction}: {said}")
     return out
+
+
+def _score(platform: str, evidence: dict[str, Any]) -> float:
+    """What a topic learning measures: view percentage on YouTube, views per Short elsewhere."""
+    return float(evidence["avg_view_pct"] if platform == "youtube" else evidence["views_per_short"])

@@ -160,6 +160,15 @@ class FakeInstagram:
     def set_insights(self, media_id: str, **values: int) -> None:
         self.media[media_id].insights.update(values)
 
+    def add_reel(self, ig_id: str = "", caption: str = "", **insights: int) -> str:
+        """A Reel already on the account (posted earlier), with its lifetime insights (views, reach, saved, ...)."""
+        with self.lock:
+            media_id = str(17_950_000_000_000_000 + secrets.randbelow(10**15))
+            ig = ig_id or self.account().ig_id
+            self.media[media_id] = Media(media_id, ig, "", caption, time.time(), b"", {"media_type": "REELS"})
+            self.media[media_id].insights.update(insights)
+            return media_id
+
     def quota_usage(self, ig_id: str) -> int:
         now = time.time()
         return self.quota_used + sum(

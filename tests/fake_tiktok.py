@@ -225,6 +225,11 @@ class FakeTikTok:
         }
         return vid
 
+    def set_stats(self, video_id: str, *, views: int = 0, likes: int = 0, comments: int = 0, shares: int = 0) -> None:
+        """A video's counters as the Display API's Video Object reports them (lifetime totals)."""
+        with self.lock:
+            self.videos[video_id].update(view_count=views, like_count=likes, comment_count=comments, share_count=shares)
+
     def __enter__(self) -> FakeTikTok:
         self.thread.start()
         return self

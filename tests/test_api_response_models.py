@@ -188,6 +188,8 @@ def _fields(cls: Any) -> set[str]:
         (ch.AccountOut, _fields(records.YouTubeAccount)),
         (ch.TopicOut, _fields(records.Topic)),
         (ch.PublicationOut, _fields(records.Publication)),
+        (ch.PlatformShortOut, _fields(records.PlatformPostDay) | {"title", "url"}),
+        (ch.PlatformFigures, set(records.PLATFORM_METRICS)),
         (ch.SectionOut, _fields(Section) | {"sharp"}),
         (vi.JobStatus, set(status_view(VideoJobStatus(job_id="j", op="caption"), None)) | _names(vi.JobUrls)),
         (vi.ProgressDetail, set(status_view(VideoJobStatus(job_id="j", op="caption"), None)["progress_detail"])),

@@ -4,6 +4,10 @@ One place joins what YouTube reported (tubeflow.db.analytics_repo) with what tub
 the video: its production's cost, the script's sections and where they start on the timeline,
 and the thumbnail option chosen.  Section boundaries are ratios of the video's length, the same
 axis as YouTube's ``elapsedVideoTimeRatio``, so a person sees which part loses viewers.
+
+The Shorts on TikTok and Instagram get a section per platform: each post's latest figures (the
+platforms report lifetime totals, so the newest day holds them) and the platform's totals, with
+None, shown as a dash, for a metric the platform does not report.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tubeflow.contracts import Outputs
-from tubeflow.db import analytics_repo, repo
+from tubeflow.db import analytics_repo, platform_repo, repo
 from tubeflow.db.analytics_repo import VideoSummary
 from tubeflow.db.engine import Database
+from tubeflow.db.records import PLATFORM_METRICS
+from tubeflow.platforms import PLATFORM_LABELS, PLATFORM_NAMES
 from tubeflow.render_plan import NarrationTiming
 from tubeflow.storage import Storage
 
@@ -108,7 +114,57 @@ async def channel_report(db: Database, channel: str) -> dict[str, Any]:
         "daily": analytics_repo.daily_totals(stats),
         "videos": [v.to_dict() for v in videos],
         "runs": [asdict(r) for r in runs],
+        "platforms": await platform_reports(db, channel),
     }
+
+
+def _total(values: list[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+async def platform_reports(db: Database, channel: str) -> list[dict[str, Any]]:
+    """Per connected (or once collected) platform: its account, last collection, totals and each Short."""
+    accounts = {a.platform: a for a in await platform_repo.list_accounts(db, channel)}
+    latest = analytics_repo.latest_per_post(await analytics_repo.platform_days(db, channel))
+    posts = {(p.platform, p.post_id): p for p in await platform_repo.list_posts(db, channel) if p.post_id}
+    titles: dict[str, str] = {}
+    out = []
+    for platform in PLATFORM_NAMES:
+        mine = [d for (pl, _), d in latest.items() if pl == platform]
+        account = accounts.get(platform)
+        if not mine and account is None:
+            continue
+        shorts = []
+        for d in mine:
+            if d.production_id not in titles:
+                try:
+                    prod = await repo.get_production(db, d.production_id)
+                    titles[d.production_id] = prod.title or prod.topic
+                except repo.NotFoundError:
+                    titles[d.production_id] = ""
+            post = posts.get((platform, d.post_id))
+            shorts.append(
+                {
+                    **d.to_dict(),
+                    "title": titles[d.production_id],
+                    "url": post.location if post else "",
+                }
+            )
+        shorts.sort(key=lambda x: (-(x["views"] or 0), x["post_id"]))
+        runs = await analytics_repo.runs(db, channel, limit=1, platform=platform)
+        out.append(
+            {
+                "platform": platform,
+                "label": PLATFORM_LABELS[platform],
+                "account": account.account_name if account else "",
+                "account_status": account.status if account else "disconnected",
+                "last_run": asdict(runs[0]) if runs else None,
+                "totals": {m: _total([x[m] for x in shorts]) for m in PLATFORM_METRICS},
+                "shorts": shorts,
+            }
+        )
+    return out
 
 
 async def video_report(db: Database, storage: Storage, channel: str, video_id: str) -> dict[str, Any]:

@@ -761,8 +761,23 @@ class AnalyticsInput:
 
 
 @dataclass
+class PlatformAnalyticsOutcome:
+    """One platform's part of a collection run (TikTok, Instagram): a platform that could not be read
+    (revoked token, rate limit, outage) is reported here and never stops YouTube or the other platform."""
+
+    platform: str
+    status: str  # ok | reconnect_needed | rate_limited | unavailable | failed
+    detail: str = ""
+    posts: int = 0  # published posts asked about
+    rows: int = 0  # post-days stored
+
+
+@dataclass
 class AnalyticsOutcome:
-    """One collection run: ok, or why nothing was read (missing_scope, reconnect_needed, quota, ...)."""
+    """One collection run: ok, or why nothing was read (missing_scope, reconnect_needed, quota, ...).
+
+    ``status`` is YouTube's; each connected short-video platform has its own entry in ``platforms``
+    (absent from runs recorded before platforms were collected, hence the default)."""
 
     channel: str
     status: str
@@ -772,3 +787,4 @@ class AnalyticsOutcome:
     videos: int = 0
     days: int = 0
     units: int = 0
+    platforms: list[PlatformAnalyticsOutcome] = field(default_factory=list)

@@ -96,17 +96,33 @@ async def remove_analytics_schedule(client: Client, channel: str) -> bool:
     return True
 
 
+async def analytics_channels(db: Database) -> set[str]:
+    """The channels with something to collect: a YouTube account, or a TikTok or Instagram one."""
+    from tubeflow.db import channel_repo, platform_repo
+
+    youtube = await channel_repo.list_accounts(db)
+    return set(youtube) | {a.channel for a in await platform_repo.list_accounts(db)}
+
+
 async def ensure_analytics_schedules(client: Client, settings: Settings, db: Database) -> list[str]:
-    """One Schedule per channel with a connected YouTube account, none for the others (an account
-    disconnected while Temporal was down); the channels it created one for."""
-    from tubeflow.db import channel_repo, repo
+    """One Schedule per channel with a connected YouTube, TikTok or Instagram account, none for the
+    others (an account disconnected while Temporal was down); the channels it created one for."""
+    from tubeflow.db import repo
 
     made = []
-    accounts = await channel_repo.list_accounts(db)
-    for channel in sorted(accounts):
+    wanted = await analytics_channels(db)
+    for channel in sorted(wanted):
         if await ensure_analytics_schedule(client, settings, channel):
             made.append(channel)
     for ch in await repo.list_channels(db):
-        if ch.name not in accounts:
+        if ch.name not in wanted:
             await remove_analytics_schedule(client, ch.name)
     return made
+
+
+async def stop_analytics_if_unwanted(client: Client, db: Database, channel: str) -> bool:
+    """After an account was disconnected: remove the channel's Schedule when no account is left
+    (YouTube, TikTok or Instagram); True when it was removed."""
+    if channel in await analytics_channels(db):
+        return False
+    return await remove_analytics_schedule(client, channel)

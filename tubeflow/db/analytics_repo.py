@@ -1,7 +1,10 @@
-"""What YouTube Analytics reported per channel and video: days, retention curves, collection runs.
+"""What YouTube Analytics reported per channel and video: days, retention curves, collection runs;
+and what TikTok and Instagram reported per post and day.
 
 Writes are upserts keyed by (channel, video, day) or (channel, video, ratio): a retried activity
 or a re-fetched recent day (YouTube revises the last two or three days) replaces, never doubles.
+A platform post's day is keyed by (platform, post, day): a second run on the same day replaces
+that day's figures with the newer ones.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from tubeflow.db.models import (
     AnalyticsRunRow,
     AnalyticsVideoRow,
     ChannelRow,
+    PlatformPostDayRow,
     PublicationRow,
     RetentionPointRow,
     VideoDayStatRow,
 )
+from tubeflow.db.records import PLATFORM_METRICS, PlatformPostDay
 from tubeflow.db.repo import NotFoundError
 from tubeflow.db.types import utcnow
 
@@ -83,6 +88,7 @@ class RunRecord:
     end_day: str
     videos: int
     units: int
+    platform: str = "youtube"
 
 
 async def _channel_id(db: Database, name: str) -> int:
@@ -177,7 +183,9 @@ async def record_run(
     end_day: str = "",
     videos: int = 0,
     units: int = 0,
+    platform: str = "youtube",
 ) -> None:
+    """``videos`` counts what the run read: YouTube videos, or a platform's posts."""
     cid = await _channel_id(db, channel)
     async with db.session() as s:
         s.add(
@@ -190,18 +198,20 @@ async def record_run(
                 end_day=end_day,
                 videos=videos,
                 units=units,
+                platform=platform,
             )
         )
 
 
-async def runs(db: Database, channel: str, limit: int = 10) -> list[RunRecord]:
+async def runs(db: Database, channel: str, limit: int = 10, platform: str = "youtube") -> list[RunRecord]:
+    """The channel's latest collection runs of one platform (YouTube's unless ``platform`` says)."""
     cid = await _channel_id(db, channel)
     async with db.session() as s:
         rows = (
             (
                 await s.execute(
                     select(AnalyticsRunRow)
-                    .where(AnalyticsRunRow.channel_id == cid)
+                    .where(AnalyticsRunRow.channel_id == cid, AnalyticsRunRow.platform == platform)
                     .order_by(AnalyticsRunRow.id.desc())
                     .limit(limit)
                 )
@@ -210,7 +220,9 @@ async def runs(db: Database, channel: str, limit: int = 10) -> list[RunRecord]:
             .all()
         )
         return [
-            RunRecord(channel, r.at.isoformat(), r.status, r.detail, r.start_day, r.end_day, r.videos, r.units)
+            RunRecord(
+                channel, r.at.isoformat(), r.status, r.detail, r.start_day, r.end_day, r.videos, r.units, r.platform
+            )
             for r in rows
         ]
 
@@ -288,3 +300,57 @@ async def retention(db: Database, channel: str, video_id: str) -> list[tuple[flo
             .order_by(RetentionPointRow.ratio)
         )
         return [(float(a), float(b), None if c is None else float(c)) for a, b, c in rows.all()]
+
+
+# ---------------------------------------------------------------- TikTok / Instagram posts
+
+
+async def save_platform_days(db: Database, channel: str, days: list[PlatformPostDay]) -> int:
+    """Store each post's figures for its day: the day's row is replaced when it exists (a rerun)."""
+    cid = await _channel_id(db, channel)
+    now = utcnow()
+    async with db.session() as s:
+        for d in days:
+            row = (
+                await s.execute(
+                    select(PlatformPostDayRow).where(
+                        PlatformPostDayRow.platform == d.platform,
+                        PlatformPostDayRow.post_id == d.post_id,
+                        PlatformPostDayRow.day == d.day,
+                    )
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                row = PlatformPostDayRow(platform=d.platform, post_id=d.post_id, day=d.day)
+                s.add(row)
+            row.channel_id, row.production_id, row.idx, row.collected_at = cid, d.production_id, d.idx, now
+            for f in PLATFORM_METRICS:
+                setattr(row, f, getattr(d, f))
+    return len(days)
+
+
+async def platform_days(db: Database, channel: str, platform: str = "") -> list[PlatformPostDay]:
+    """The channel's stored post-days (one platform's, or all), oldest day first."""
+    cid = await _channel_id(db, channel)
+    stmt = select(PlatformPostDayRow).where(PlatformPostDayRow.channel_id == cid)
+    if platform:
+        stmt = stmt.where(PlatformPostDayRow.platform == platform)
+    order = (PlatformPostDayRow.day, PlatformPostDayRow.platform, PlatformPostDayRow.post_id)
+    async with db.session() as s:
+        rows = (await s.execute(stmt.order_by(*order))).scalars().all()
+        return [
+            PlatformPostDay(
+                r.platform, r.post_id, r.production_id, r.idx, r.day, **{f: getattr(r, f) for f in PLATFORM_METRICS}
+            )
+            for r in rows
+        ]
+
+
+def latest_per_post(days: list[PlatformPostDay]) -> dict[tuple[str, str], PlatformPostDay]:
+    """(platform, post id) -> its newest day: the figures are lifetime totals, so the newest holds them all."""
+    out: dict[tuple[str, str], PlatformPostDay] = {}
+    for d in days:
+        key = (d.platform, d.post_id)
+        if key not in out or d.day >= out[key].day:
+            out[key] = d
+    return out

@@ -324,6 +324,34 @@ class AnalyticsRunRow(Base):
     end_day: Mapped[str] = mapped_column(String(10), default="")
     videos: Mapped[int] = mapped_column(Integer, default=0)
     units: Mapped[int] = mapped_column(Integer, default=0)
+    # youtube, or the short-video platform (tiktok | instagram) whose posts this run read
+    platform: Mapped[str] = mapped_column(String(32), default="youtube", server_default="youtube")
+
+
+class PlatformPostDayRow(Base):
+    """One TikTok or Instagram post's figures as collected on one day.
+
+    The platforms report lifetime counters (TikTok's video/query, Instagram's lifetime insights),
+    so a day's row is the post's totals as of that day; None where the platform has no such metric
+    (TikTok reports no reach or saves)."""
+
+    __tablename__ = "platform_post_days"
+    __table_args__ = (UniqueConstraint("platform", "post_id", "day", name="uq_platform_post_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    post_id: Mapped[str] = mapped_column(String(128))
+    production_id: Mapped[str] = mapped_column(String(32))
+    idx: Mapped[int] = mapped_column(Integer, default=0)  # the Short's index within its production
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD (UTC) of the collection
+    views: Mapped[int | None] = mapped_column(Integer, nullable=True)  # Instagram: views (plays before)
+    likes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comments: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shares: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reach: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    saves: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class RateBucketRow(Base):

@@ -196,3 +196,24 @@ class PlatformPost(_Record):
     reason: str
     posted_at: datetime | None
     calendar_at: datetime | None = None
+
+
+# The figures a platform may report for a post; which ones it reports differs (TikTok: no reach, no saves).
+PLATFORM_METRICS = ("views", "likes", "comments", "shares", "reach", "saves")
+
+
+@dataclass(frozen=True)
+class PlatformPostDay(_Record):
+    """One TikTok or Instagram post's lifetime figures as collected on ``day``; None: not reported."""
+
+    platform: str
+    post_id: str
+    production_id: str
+    idx: int
+    day: str
+    views: int | None = None
+    likes: int | None = None
+    comments: int | None = None
+    shares: int | None = None
+    reach: int | None = None
+    saves: int | None = None
