@@ -8,6 +8,7 @@ to describe it.
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from tubeflow.db.engine import Database, open_database
 from tubeflow.errors import ConfigError
 from tubeflow.settings import Settings
 
+ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.dbfixtures"]  # db_url: an empty database on SQLite and on PostgreSQL
 
 DATA = Path(__file__).parent / "data"
@@ -270,12 +272,34 @@ async def test_old_facts_are_indexed_when_the_full_text_table_is_new(tmp_path: P
 # ------------------------------------------------------------------ who runs it, and concurrency
 
 
+UPGRADE = "import asyncio, sys; from tubeflow.db.engine import Database; asyncio.run(Database(sys.argv[1]).upgrade())"
+
+
 async def test_processes_starting_at_once_upgrade_once(db_url: str) -> None:
+    """Three processes open a new database together: one upgrades under the database's lock, the
+    others wait for it and find nothing to do (on SQLite they also race to switch the file to WAL)."""
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", UPGRADE, db_url, cwd=ROOT, stderr=asyncio.subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    said = await asyncio.gather(*(p.communicate() for p in procs))
+    assert [p.returncode for p in procs] == [0, 0, 0], [err.decode()[-2000:] for _, err in said]
+    db = Database(db_url)
+    try:
+        assert await migrate.current(db.engine) == migrate.heads()
+        assert await differences(db) == []
+    finally:
+        await db.close()
+
+
+async def test_upgrades_in_one_process_take_turns(db_url: str) -> None:
+    """Alembic's running context lives in module globals: two upgrades on one event loop wait for each other."""
     dbs = [Database(db_url) for _ in range(3)]
     try:
         await asyncio.gather(*(d.upgrade() for d in dbs))
         assert await migrate.current(dbs[0].engine) == migrate.heads()
-        assert await differences(dbs[0]) == []
     finally:
         for d in dbs:
             await d.close()
@@ -336,3 +360,23 @@ def test_tubeflow_db_upgrade_and_current_from_the_command_line(tmp_path: Path) -
     assert f"upgraded from none to {head}" in tubeflow("upgrade")
     assert f"already at {head}" in tubeflow("upgrade")
     assert tubeflow("current") == f"database {head} code {head}"
+
+
+async def test_a_new_database_switches_to_wal_while_another_connection_holds_it(tmp_path: Path) -> None:
+    """Switching a file to WAL fails at once while another connection holds it, busy timeout or not
+    (what processes opening a new database together hit); the connect retries until it is let go."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE t (x)")
+    threading.Timer(0.5, lambda: holder.execute("COMMIT")).start()
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with db.engine.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+    finally:
+        await db.close()
+        holder.close()

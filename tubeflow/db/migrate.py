@@ -17,8 +17,10 @@ before commit instead.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -106,6 +108,20 @@ def run_in_transaction(engine: AsyncEngine, fn: Callable[[Connection], Any], *, 
     return go()
 
 
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _alembic_turn() -> asyncio.Lock:
+    """One upgrade at a time within a process: Alembic keeps its running context in module globals
+    (``alembic.context``, ``alembic.op``), and two upgrades interleaving on one event loop (several
+    databases, or one opened twice) would swap them under each other.  Between processes the
+    database lock serialises."""
+    loop = asyncio.get_running_loop()
+    if loop not in _turns:
+        _turns[loop] = asyncio.Lock()
+    return _turns[loop]
+
+
 def _name(engine: AsyncEngine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
@@ -123,7 +139,8 @@ async def upgrade(engine: AsyncEngine, target: str = "head") -> tuple[str, ...]:
         command.upgrade(alembic_config(conn), target)
         return before
 
-    before: tuple[str, ...] = await run_in_transaction(engine, run, lock=True)
+    async with _alembic_turn():
+        before: tuple[str, ...] = await run_in_transaction(engine, run, lock=True)
     if set(before) != set(heads()):
         log.info("database %s upgraded from %s to %s", _name(engine), ",".join(before) or "nothing", target)
     return before
