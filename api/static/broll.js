@@ -50,11 +50,17 @@
     const end = Number(fs.dataset.end);
     const items = $$(".bitems > .btile", fs);
     const step = (end - start) / Math.max(items.length, 1);
+    // A part as planned keeps the server's times (the planner's split, rounded by the server); an
+    // edited one shows the equal split the server will make of it.
+    const edited = keysOf(fs).join("\n") !== original.get(fs.dataset.part);
     items.forEach((li, j) => {
       const t = $("[data-time]", li);
       const a = start + j * step;
       const b = j === items.length - 1 ? end : start + (j + 1) * step;
-      if (t) t.textContent = `${seconds(a)}–${seconds(b)} s`;
+      if (t) {
+        if (!("planned" in t.dataset)) t.dataset.planned = t.textContent;
+        t.textContent = !edited && t.dataset.planned ? t.dataset.planned : `${seconds(a)}–${seconds(b)} s`;
+      }
       const button = (what) => $(`[data-act=${what}]`, li) || {};
       button("up").disabled = j === 0;
       button("down").disabled = j === items.length - 1;
