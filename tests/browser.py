@@ -19,6 +19,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]  # fmt: skip
 
+# The two widths every page is looked at; FITS holds when nothing scrolls sideways, WIDE names what sticks out.
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 768}
+FITS = "document.documentElement.scrollWidth <= window.innerWidth"
+WIDE = """[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 1)
+  .slice(0, 8)
+  .map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
+
 playwright_api = pytest.importorskip("playwright.async_api", reason="pip install playwright (no browser download)")
 if not Path(CHROMIUM).exists():
     pytest.skip("Debian's chromium is not installed: apt-get install -y chromium", allow_module_level=True)

@@ -22,7 +22,7 @@ from api.auth import create_key
 from api.testing import serve
 from tests.a11y import check_page
 from tests.analytics_helpers import collected_channel
-from tests.browser import open_page, playwright_api, sign_in
+from tests.browser import FITS, LAPTOP, PHONE, WIDE, open_page, playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tests.fake_instagram import FakeInstagram
 from tests.fake_tiktok import FakeTikTok
@@ -34,7 +34,6 @@ from tests.platform_analytics_helpers import (
     store_account,
     tiktok_token,
 )
-from tests.test_platforms_browser import FITS, LAPTOP, PHONE, WIDE
 from tubeflow.contracts import AnalyticsInput
 from tubeflow.db.engine import open_database
 from tubeflow.secret_box import new_key

@@ -20,19 +20,13 @@ from api.app import create_app
 from api.auth import create_key
 from api.testing import serve
 from tests.a11y import check_page
-from tests.browser import open_page, playwright_api, sign_in
+from tests.browser import FITS, LAPTOP, PHONE, WIDE, open_page, playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tubeflow.contracts import ProductionStatus, Stage, State, StateSnapshot
 from tubeflow.db import channel_repo, platform_repo, repo
 from tubeflow.db.engine import open_database
 from tubeflow.storage import open_storage
 
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 768}
-FITS = "document.documentElement.scrollWidth <= window.innerWidth"
-WIDE = """[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 1)
-  .slice(0, 8)
-  .map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
 TITLE = "Why the sky is blue"
 REEL = "https://www.instagram.com/reel/C0ffee/"
 

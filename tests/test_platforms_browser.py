@@ -22,7 +22,7 @@ from api.app import create_app
 from api.auth import create_key
 from api.testing import serve
 from tests.a11y import check_page
-from tests.browser import open_page, playwright_api, sign_in
+from tests.browser import FITS, LAPTOP, PHONE, WIDE, open_page, playwright_api, sign_in
 from tests.conftest import tiny_settings
 from tests.fake_instagram import FakeInstagram
 from tests.fake_tiktok import FakeTikTok
@@ -31,12 +31,6 @@ from tubeflow.contracts import PRODUCTION_WORKFLOW, ProductionInput, production_
 from tubeflow.db import platform_repo, repo
 from tubeflow.secret_box import new_key
 
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 768}
-FITS = "document.documentElement.scrollWidth <= window.innerWidth"
-WIDE = """[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 1)
-  .slice(0, 8)
-  .map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
 CAPTION = "Why the sky is blue, in 30 seconds #sky #science"
 
 
