@@ -191,21 +191,13 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     """Start the stack on a fresh home (and ``database_url``, else SQLite under it), with
     ``channels`` created and an editor key; stop every process on the way out."""
-    from temporalio.common import SearchAttributeKey
-    from temporalio.testing import WorkflowEnvironment
 
     from api.auth import create_key
     from tubeflow.db import repo
     from tubeflow.db.engine import open_database
-    from tubeflow.temporal_dev import DevServerConfig, temporal_binary
+    from tubeflow.temporal_dev import start_local_env
 
-    cfg = DevServerConfig.load()
-    env = await WorkflowEnvironment.start_local(
-        namespace=cfg.namespace,
-        dev_server_existing_path=temporal_binary(),
-        search_attributes=[SearchAttributeKey.for_keyword(n) for n in cfg.search_attributes],
-        dev_server_extra_args=cfg.dynamic_config_args(),
-    )
+    env = await start_local_env()
     home = Path(tempfile.mkdtemp(prefix=prefix))
     tag = uuid.uuid4().hex[:6]
     target = env.client.service_client.config.target_host

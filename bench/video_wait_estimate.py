@@ -32,8 +32,6 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 from PIL import Image  # noqa: E402
-from temporalio.common import SearchAttributeKey  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.auth import create_key  # noqa: E402
@@ -41,7 +39,7 @@ from service.worker import build_gpu_worker, build_main_worker  # noqa: E402
 from tubeflow.db.engine import open_database  # noqa: E402
 from tubeflow.settings import Settings  # noqa: E402
 from tubeflow.storage import open_storage  # noqa: E402
-from tubeflow.temporal_dev import DevServerConfig, temporal_binary  # noqa: E402
+from tubeflow.temporal_dev import start_local_env  # noqa: E402
 
 
 async def wait_done(http: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
@@ -53,13 +51,7 @@ async def wait_done(http: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    cfg = DevServerConfig.load()
-    env = await WorkflowEnvironment.start_local(
-        namespace=cfg.namespace,
-        dev_server_existing_path=temporal_binary(),
-        search_attributes=[SearchAttributeKey.for_keyword(n) for n in cfg.search_attributes],
-        dev_server_extra_args=cfg.dynamic_config_args(),
-    )
+    env = await start_local_env()
     home = Path(tempfile.mkdtemp(prefix="tubeflow-bench-"))
     settings = Settings(home=home, width=320, height=180, fps=15, video_quality="fast",
                         main_queue="bench-main", gpu_queue="bench-gpu", video_jobs_per_key=1000)  # fmt: skip

@@ -9,23 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
 from tubeflow.settings import Settings
-from tubeflow.temporal_dev import DevServerConfig, temporal_binary
+from tubeflow.temporal_dev import start_local_env
 
 
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """One dev server for the whole session, configured from temporal-dev.yaml."""
-    cfg = DevServerConfig.load()
-    env = await WorkflowEnvironment.start_local(
-        namespace=cfg.namespace,
-        dev_server_existing_path=temporal_binary(),
-        search_attributes=[SearchAttributeKey.for_keyword(name) for name in cfg.search_attributes],
-        dev_server_extra_args=cfg.dynamic_config_args(),
-    )
+    env = await start_local_env()
     try:
         yield env
     finally:

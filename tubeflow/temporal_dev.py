@@ -11,11 +11,14 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from tubeflow.settings import REPO_ROOT, Settings
+
+if TYPE_CHECKING:
+    from temporalio.testing import WorkflowEnvironment
 
 
 @dataclass
@@ -99,3 +102,18 @@ def start_server(
 ) -> subprocess.Popen[bytes]:
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the server
     return subprocess.Popen(server_command(settings, cfg), stdout=out, stderr=subprocess.STDOUT)
+
+
+async def start_local_env() -> WorkflowEnvironment:
+    """The pinned dev server as temporal-dev.yaml configures it (namespace, search attributes, dynamic
+    config), for the tests, the history recorder and the benches: one spelling of that start."""
+    from temporalio.common import SearchAttributeKey
+    from temporalio.testing import WorkflowEnvironment
+
+    cfg = DevServerConfig.load()
+    return await WorkflowEnvironment.start_local(
+        namespace=cfg.namespace,
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=[SearchAttributeKey.for_keyword(n) for n in cfg.search_attributes],
+        dev_server_extra_args=cfg.dynamic_config_args(),
+    )

@@ -37,8 +37,6 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.client import WorkflowHistory as History
-from temporalio.common import SearchAttributeKey
-from temporalio.testing import WorkflowEnvironment
 
 from service.client import cancel, retry, review, revise, start_production
 from tests.conftest import tiny_settings
@@ -56,7 +54,7 @@ from tubeflow.contracts import (
 )
 from tubeflow.db import repo
 from tubeflow.settings import REPO_ROOT
-from tubeflow.temporal_dev import DevServerConfig, temporal_binary
+from tubeflow.temporal_dev import start_local_env
 
 HERE = Path(__file__).parent
 TOPIC = "Why is the sky blue?"
@@ -618,13 +616,7 @@ async def main(names: list[str]) -> None:
     unknown = set(names) - set(SCENARIOS)
     if unknown:
         sys.exit(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
-    cfg = DevServerConfig.load()
-    env = await WorkflowEnvironment.start_local(
-        namespace=cfg.namespace,
-        dev_server_existing_path=temporal_binary(),
-        search_attributes=[SearchAttributeKey.for_keyword(n) for n in cfg.search_attributes],
-        dev_server_extra_args=cfg.dynamic_config_args(),
-    )
+    env = await start_local_env()
     try:
         from tests.fake_instagram import FakeInstagram
         from tests.fake_tiktok import FakeTikTok
